@@ -1,0 +1,423 @@
+"""GraphCost: one pass in topological order that infers types, folds constants and costs
+every node; rollups by op type and scope; the unsupported list; peak live activations.
+
+Unknown is never zero: a node without a rule, or whose rule cannot resolve its shapes,
+is listed in `unsupported` (and raises under strict=True); it is never silently costed 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from .errors import BindingError, CostModelError, UnsupportedOpError
+from .ir.dtypes import DType
+from .ir.graph import Graph, Node, Role, TensorInfo
+from .limits import Limits
+from .ops import registry as _registry
+from .ops.context import NodeContext, UnknownShape
+from .ops.cost import ZERO, Cost
+from .passes.bind import bind_shape, retype
+from .symbolic import norm, prod, smax, substitute, to_json_number
+
+# Kinds whose nodes fold away when every input is a constant (load-time transforms every
+# runtime performs); heavier kinds fold only on small inputs.
+_CHEAP = {_registry.VIEW, _registry.SHAPE, _registry.MOVEMENT, _registry.ELEMENTWISE,
+          _registry.GENERATOR, _registry.QUANTIZE}
+_SMALL = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class NodeCost:
+    name: str
+    op_type: str
+    domain: str
+    kind: str
+    status: str  # "costed" | "zero" | "folded" | "unsupported"
+    cost: Cost
+    reason: str = ""
+    input_shapes: tuple = ()
+    output_shapes: tuple = ()
+    dtype: str | None = None
+    hints: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def scope(self) -> str:
+        n = self.name
+        return n.rsplit("/", 1)[0] if "/" in n else ""
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "name": self.name, "op_type": self.op_type, "domain": self.domain,
+            "kind": self.kind, "status": self.status,
+        }
+        if self.reason:
+            d["reason"] = self.reason
+        d.update(self.cost.to_dict())
+        d["input_shapes"] = [_shape_json(s) for s in self.input_shapes]
+        d["output_shapes"] = [_shape_json(s) for s in self.output_shapes]
+        d["dtype"] = self.dtype
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class Unsupported:
+    name: str
+    op_type: str
+    domain: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "op_type": self.op_type, "domain": self.domain or "ai.onnx",
+                "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class GraphCost:
+    nodes: tuple[NodeCost, ...]
+    total: Cost
+    params: Any
+    unsupported: tuple[Unsupported, ...]
+    symbols: tuple[str, ...]
+    peak_activation_bytes: Any
+    weight_bytes: Any
+    outputs: Mapping[str, TensorInfo] = field(default_factory=dict)
+
+    def by_type(self) -> dict[str, Cost]:
+        out: dict[str, Cost] = {}
+        for n in self.nodes:
+            k = n.op_type if not n.domain else f"{n.domain}::{n.op_type}"
+            out[k] = out.get(k, ZERO) + n.cost
+        return out
+
+    def by_scope(self, depth: int = 1) -> dict[str, Cost]:
+        out: dict[str, Cost] = {}
+        for n in self.nodes:
+            parts = [p for p in n.scope.split("/") if p][:depth]
+            k = "/".join(parts) or "(root)"
+            out[k] = out.get(k, ZERO) + n.cost
+        return out
+
+    @property
+    def coverage(self) -> float:
+        real = [n for n in self.nodes if n.status != "folded"]
+        if not real:
+            return 1.0
+        return 1.0 - sum(1 for n in real if n.status == "unsupported") / len(real)
+
+
+def _shape_json(s: tuple | None) -> Any:
+    if s is None:
+        return None
+    return [to_json_number(d) for d in s]
+
+
+class _Analyzer:
+    def __init__(self, registry: _registry.Registry, dtype: DType | None, strict: bool,
+                 limits: Limits, bindings: Mapping[str, int]) -> None:
+        self.registry = registry
+        self.dtype = dtype
+        self.strict = strict
+        self.limits = limits
+        self.bindings = dict(bindings)
+        self.params_seen: set[int] = set()
+        self.runtime_weights: dict[int, Any] = {}
+        self.depth = 0
+
+    # -- environment ------------------------------------------------------------------
+    def initial_env(self, g: Graph, outer: Mapping[str, TensorInfo] | None) -> dict[str, TensorInfo]:
+        env: dict[str, TensorInfo] = dict(outer) if outer else {}
+        for name, init in g.initializers.items():
+            dt = retype(init.dtype, self.dtype)
+            role = Role.WEIGHT if (init.dtype.is_float or prod(init.shape) > 64) else Role.CONSTANT
+            data = init.data
+            env[name] = TensorInfo(dt, init.shape, role, data, True)
+        for name in g.inputs:
+            dt, shape = g.declared.get(name, (None, None))
+            if shape is not None:
+                shape = bind_shape(shape, self.bindings)
+            env[name] = TensorInfo(retype(dt, self.dtype) if dt else dt, shape, Role.INPUT, None, False)
+        return env
+
+    # -- main loop --------------------------------------------------------------------
+    def run(self, g: Graph, outer: Mapping[str, TensorInfo] | None = None,
+            prefix: str = "") -> tuple[list[NodeCost], list[Unsupported], dict[str, TensorInfo], Any]:
+        self.depth += 1
+        if self.depth > self.limits.max_subgraph_depth:
+            raise CostModelError(f"subgraphs nested deeper than {self.limits.max_subgraph_depth}")
+        env = self.initial_env(g, outer)
+        order = g.topological(frozenset(env))
+        self.limits.check_nodes(len(order))
+        results: list[NodeCost] = []
+        unsupported: list[Unsupported] = []
+        opsets = g.opsets
+        for node in order:
+            self.limits.tick()
+            nc = self.node(node, env, opsets, unsupported, prefix)
+            results.append(nc)
+        peak = self.peak_live(g, order, env) if self.depth == 1 else 0
+        self.depth -= 1
+        return results, unsupported, env, peak
+
+    def node(self, node: Node, env: dict[str, TensorInfo], opsets: Mapping[str, int],
+             unsupported: list[Unsupported], prefix: str) -> NodeCost:
+        infos = [env[x] if x else None for x in node.inputs]
+        opset = opsets.get(node.domain, 1 if node.domain else opsets.get("", 1))
+        opdef = self.registry.lookup(node.domain, node.op_type, opset)
+        name = prefix + node.name
+        if opdef is None:
+            reason = f"no cost rule for {node.domain or 'ai.onnx'}::{node.op_type} (opset {opset})"
+            return self.unsupported(node, name, infos, env, reason, unsupported, "unknown")
+        ctx = NodeContext(node, infos, opset, self.subgraph_runner(env, name), self.dtype, self.limits)
+        try:
+            compute = opdef.rule(ctx)
+        except UnknownShape as e:
+            return self.unsupported(node, name, infos, env, f"cannot infer shapes: {e}", unsupported, opdef.kind)
+        except CostModelError:
+            raise
+        except (ValueError, TypeError, ZeroDivisionError, IndexError, KeyError, OverflowError) as e:
+            raise CostModelError(f"invalid node: {type(e).__name__}: {e}", where=ctx.where) from None
+        nested_unsupported = ctx.hints.pop("_unsupported", ())
+        unsupported.extend(nested_unsupported)
+        # Declared types fill what the rule could not say (e.g. data-dependent shapes).
+        outs = ctx.outputs
+        all_const = all(i is None or i.const for i in infos) and bool(node.inputs or opdef.kind == _registry.GENERATOR)
+        fold = all_const and not ctx.hints.get("no_fold") and (
+            opdef.kind in _CHEAP or all(i is None or i.shape is None or _is_small(i.shape) for i in infos))
+        is_shape_op = opdef.kind == _registry.SHAPE
+        for k, oname in enumerate(node.outputs):
+            if not oname:
+                continue
+            o = outs[k]
+            if o is None:
+                o = TensorInfo(None, None)
+            if fold or (is_shape_op and o.data is not None):
+                role = Role.WEIGHT if (o.dtype is not None and o.dtype.is_float) else Role.CONSTANT
+                o = o._replace(role=role, const=True)
+            env[oname] = o
+        if fold:
+            params = self.folded_params(node, infos, env)
+            return NodeCost(name, node.op_type, node.domain, opdef.kind, "folded",
+                            Cost(params=params) if params else ZERO,
+                            "constant-folded: every input is a constant",
+                            _shapes(infos), _shapes([env.get(o) for o in node.outputs if o]),
+                            _dt(infos, outs))
+        if opdef.zero is not None:
+            return NodeCost(name, node.op_type, node.domain, opdef.kind, "zero",
+                            Cost(params=self.new_params(node, infos)), opdef.zero,
+                            _shapes(infos), _shapes(outs), _dt(infos, outs), ctx.hints)
+        cost = compute if isinstance(compute, Cost) else ZERO
+        traffic = ctx.bytes_override if ctx.bytes_override is not None else self.traffic(node, ctx, infos, outs)
+        cost = Cost(cost.flops, cost.macs, cost.transcendentals, traffic.read_weights,
+                    traffic.read_activations, traffic.read_kv, traffic.write_activations,
+                    traffic.write_kv, cost.params + self.new_params(node, infos))
+        return NodeCost(name, node.op_type, node.domain, opdef.kind, "costed", cost, "",
+                        _shapes(infos), _shapes(outs), _dt(infos, outs), ctx.hints)
+
+    def unsupported(self, node: Node, name: str, infos: list, env: dict, reason: str,
+                    out: list[Unsupported], kind: str) -> NodeCost:
+        if self.strict:
+            raise UnsupportedOpError(reason, where=f"node {name!r}")
+        out.append(Unsupported(name, node.op_type, node.domain, reason))
+        for o in node.outputs:
+            if o and o not in env:
+                env[o] = TensorInfo(None, None)
+        return NodeCost(name, node.op_type, node.domain, kind, "unsupported",
+                        Cost(params=self.new_params(node, infos)), reason, _shapes(infos), (), _dt(infos, ()))
+
+    # -- traffic and params -----------------------------------------------------------
+    def traffic(self, node: Node, ctx: NodeContext, infos: list, outs: list) -> Cost:
+        rw = ra = rk = wa = wk = 0
+        seen: set[str] = set()
+        for i, (nm, info) in enumerate(zip(node.inputs, infos)):
+            if info is None or info.shape is None or info.dtype is None or nm in seen:
+                continue
+            seen.add(nm)
+            b = info.dtype.nbytes(prod(info.shape))
+            if i in ctx.kv_inputs:
+                rk = rk + b
+            elif info.role is Role.WEIGHT:
+                rw = rw + b
+                self.runtime_weights[id(info)] = b
+            else:
+                ra = ra + b
+        for k, o in enumerate(outs):
+            if o is None or o.shape is None or o.dtype is None or not node.outputs[k]:
+                continue
+            b = o.dtype.nbytes(prod(o.shape))
+            if k in ctx.kv_outputs:
+                wk = wk + b
+            else:
+                wa = wa + b
+        return Cost(read_weights=norm(rw), read_activations=norm(ra), read_kv=norm(rk),
+                    write_activations=norm(wa), write_kv=norm(wk))
+
+    def new_params(self, node: Node, infos: list) -> Any:
+        """Float weights read by this node for the first time (each tensor counted once)."""
+        total: Any = 0
+        for info in infos:
+            if info is None or info.role is not Role.WEIGHT or info.shape is None:
+                continue
+            key = id(info)
+            if key in self.params_seen or info.dtype is None or not info.dtype.is_float:
+                continue
+            if info.data is not None and getattr(info.data, "size", 2) <= 1:
+                continue  # scalar constants (eps, 0.5...) are not parameters
+            self.params_seen.add(key)
+            total = total + prod(info.shape)
+        return norm(total)
+
+    def folded_params(self, node: Node, infos: list, env: dict) -> Any:
+        """A constant-folded float output is a new parameter tensor unless it is a re-view
+        of a weight it reads (Transpose/Cast/Reshape of a weight): counted once either way."""
+        total: Any = 0
+        in_sizes = [prod(i.shape) for i in infos
+                    if i is not None and i.shape is not None and i.dtype is not None
+                    and i.dtype.is_float and i.role is Role.WEIGHT]
+        for o in node.outputs:
+            info = env.get(o)
+            if info is None or info.dtype is None or not info.dtype.is_float or info.shape is None:
+                continue
+            n = prod(info.shape)
+            if n == 1 or any(_same(n, s) for s in in_sizes):
+                self.params_seen.add(id(info))  # a re-view: its source was counted
+                continue
+            self.params_seen.add(id(info))
+            total = total + n
+        # Weights first read by the folded node were consumed into the folded output.
+        for info in infos:
+            if info is not None and info.role is Role.WEIGHT:
+                if id(info) not in self.params_seen and info.dtype is not None and info.dtype.is_float \
+                        and info.shape is not None and not (info.data is not None and info.data.size <= 1):
+                    self.params_seen.add(id(info))
+                    total = total + prod(info.shape)
+        return norm(total)
+
+    # -- subgraphs --------------------------------------------------------------------
+    def subgraph_runner(self, env: dict[str, TensorInfo], name: str):
+        def run(g: Graph, inputs: list[TensorInfo | None]) -> tuple[Cost, list[TensorInfo | None], list[Unsupported]]:
+            outer = dict(env)
+            for nm, info in zip(g.inputs, inputs):
+                if info is not None:
+                    outer[nm] = info
+            # Subgraph inputs named in g.inputs are provided; declared types fill the rest.
+            sub = Graph(g.name, g.nodes, [], g.outputs, g.initializers, g.declared, g.opsets)
+            for nm in g.inputs:
+                if nm not in outer or outer[nm] is None:
+                    dt, sh = g.declared.get(nm, (None, None))
+                    outer[nm] = TensorInfo(dt, bind_shape(sh, self.bindings) if sh else sh)
+            nodes, uns, senv, _ = self.run(sub, outer, prefix=name + "/")
+            total = sum((n.cost for n in nodes), ZERO)
+            return total, [senv.get(o) for o in g.outputs], uns
+
+        return run
+
+    # -- liveness ---------------------------------------------------------------------
+    def peak_live(self, g: Graph, order: list[Node], env: dict[str, TensorInfo]) -> Any:
+        """Peak bytes of live activations (graph inputs and intermediates), by liveness."""
+        last = g.last_use(order)
+        live: dict[str, Any] = {}
+        cur: Any = 0
+        peak: Any = 0
+        concrete = True
+        steps: list[Any] = []
+        for nm in g.inputs:
+            b = _bytes(env.get(nm))
+            if b:
+                live[nm] = b
+                cur = cur + b
+        for i, n in enumerate(order):
+            for o in n.outputs:
+                info = env.get(o)
+                if o and info is not None and not info.const:
+                    b = _bytes(info)
+                    if b:
+                        live[o] = b
+                        cur = cur + b
+            if type(cur) is int and concrete:
+                peak = max(peak, cur)
+            else:
+                concrete = False
+                steps.append(cur)
+            for x in set(n.inputs) | set(n.outputs):
+                if x in live and last.get(x, -1) <= i:
+                    cur = cur - live.pop(x)
+        if concrete:
+            return peak
+        return _symbolic_peak(steps + [peak])
+
+
+def _symbolic_peak(candidates: list[Any]) -> Any:
+    """The live total at the step that is largest when every symbol is large (1024): the
+    formula of the dominant step, not a Max over thousands of expressions."""
+    best, best_v = 0, -1.0
+    for c in candidates:
+        if isinstance(c, int):
+            v = float(c)
+        else:
+            v = float(c.subs({s: 1024 for s in c.free_symbols}))
+        if v > best_v:
+            best, best_v = c, v
+    return norm(best)
+
+
+def _bytes(info: TensorInfo | None) -> Any:
+    if info is None or info.shape is None or info.dtype is None:
+        return 0
+    return info.dtype.nbytes(prod(info.shape))
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except TypeError:
+        return False
+
+
+def _is_small(shape: tuple) -> bool:
+    n = prod(shape)
+    return type(n) is int and n <= _SMALL
+
+
+def _shapes(infos: Iterable) -> tuple:
+    return tuple(i.shape if i is not None else None for i in infos)
+
+
+def _dt(infos: list, outs: Iterable) -> str | None:
+    for i in list(outs) + list(infos):
+        if i is not None and i.dtype is not None and i.dtype.is_float:
+            return i.dtype.name
+    for i in infos:
+        if i is not None and i.dtype is not None:
+            return i.dtype.name
+    return None
+
+
+def analyze_graph(graph: Graph, *, bindings: Mapping[str, int] | None = None,
+                  dtype: DType | None = None, strict: bool = False,
+                  registry: _registry.Registry | None = None,
+                  limits: Limits | None = None) -> GraphCost:
+    reg = registry or _registry.load_all()
+    bindings = dict(bindings or {})
+    known = set(graph.symbols)
+    for k, v in bindings.items():
+        if known and k not in known:
+            raise BindingError(f"unknown symbol {k!r}; the model's symbols are: {', '.join(sorted(known)) or 'none'}")
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
+            raise BindingError(f"binding {k}={v!r} must be a positive integer")
+    lim = (limits or Limits()).start()
+    an = _Analyzer(reg, dtype, strict, lim, {k: int(v) for k, v in bindings.items()})
+    nodes, uns, env, peak = an.run(graph)
+    total = sum((n.cost for n in nodes), ZERO)
+    weight_bytes: Any = sum(an.runtime_weights.values())
+    free = set()
+    for v in (total.flops, total.bytes_read, total.bytes_written, total.params):
+        if hasattr(v, "free_symbols"):
+            free |= {s.name for s in v.free_symbols}
+    return GraphCost(tuple(nodes), total, total.params, tuple(uns), tuple(sorted(free)),
+                     norm(peak), norm(weight_bytes), {o: env.get(o) for o in graph.outputs})
+
+
+__all__ = ["GraphCost", "NodeCost", "Unsupported", "analyze_graph", "smax", "substitute"]

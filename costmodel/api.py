@@ -1,0 +1,163 @@
+"""The public entry point: `costmodel.analyze(model, ...)` → `Report`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .analysis import GraphCost, NodeCost, analyze_graph
+from .errors import CostModelError
+from .ir.dtypes import dtype as _dtype
+from .ir.graph import Graph
+from .limits import Limits
+from .symbolic import to_json_number
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Report:
+    """Result of one analysis. Counts are exact ints or sympy expressions in the model's
+    free symbols; `latency_s` is None when no hardware was given."""
+
+    model: str
+    graph_cost: GraphCost
+    hardware: Any = None
+    timing: Any = None
+    bindings: Mapping[str, int] = field(default_factory=dict)
+    dtype: str | None = None
+
+    @property
+    def flops(self) -> Any:
+        return self.graph_cost.total.flops
+
+    @property
+    def macs(self) -> Any:
+        return self.graph_cost.total.macs
+
+    @property
+    def transcendentals(self) -> Any:
+        return self.graph_cost.total.transcendentals
+
+    @property
+    def params(self) -> Any:
+        return self.graph_cost.params
+
+    @property
+    def bytes_read(self) -> Any:
+        return self.graph_cost.total.bytes_read
+
+    @property
+    def bytes_written(self) -> Any:
+        return self.graph_cost.total.bytes_written
+
+    @property
+    def latency_s(self) -> float | None:
+        return None if self.timing is None else self.timing.latency_s
+
+    @property
+    def unsupported(self) -> list[dict[str, str]]:
+        return [u.to_dict() for u in self.graph_cost.unsupported]
+
+    @property
+    def ops(self) -> tuple[NodeCost, ...]:
+        return self.graph_cost.nodes
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        return self.graph_cost.symbols
+
+    def bind(self, **bindings: int) -> dict[str, Any]:
+        """Totals at one binding of the free symbols (the analysis stays symbolic)."""
+        t = self.graph_cost.total.bind(bindings)
+        return {"flops": t.flops, "macs": t.macs, "params": t.params,
+                "bytes_read": t.bytes_read, "bytes_written": t.bytes_written}
+
+    def to_dict(self, per_op: bool = True) -> dict[str, Any]:
+        gc = self.graph_cost
+        t = gc.total
+        d: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "model": self.model,
+            "flops": to_json_number(t.flops),
+            "macs": to_json_number(t.macs),
+            "transcendentals": to_json_number(t.transcendentals),
+            "params": to_json_number(gc.params),
+            "bytes_read": to_json_number(t.bytes_read),
+            "bytes_written": to_json_number(t.bytes_written),
+            "bytes": {
+                "read_weights": to_json_number(t.read_weights),
+                "read_activations": to_json_number(t.read_activations),
+                "read_kv": to_json_number(t.read_kv),
+                "write_activations": to_json_number(t.write_activations),
+                "write_kv": to_json_number(t.write_kv),
+            },
+            "weight_bytes": to_json_number(gc.weight_bytes),
+            "peak_activation_bytes": to_json_number(gc.peak_activation_bytes),
+            "latency_s": self.latency_s,
+            "unsupported": self.unsupported,
+            "coverage": round(gc.coverage, 6),
+            "symbols": list(gc.symbols),
+            "bindings": dict(self.bindings),
+            "dtype": self.dtype,
+            "by_type": {k: c.to_dict() for k, c in sorted(gc.by_type().items())},
+        }
+        if self.timing is not None:
+            d["hardware"] = self.hardware.name
+            d["timing"] = self.timing.to_dict()
+        if per_op:
+            rows = [n.to_dict() for n in gc.nodes]
+            if self.timing is not None:
+                for row, nt in zip(rows, self.timing.nodes):
+                    row.update(nt.to_dict())
+            d["ops"] = rows
+        return d
+
+
+def load_graph(model: Any) -> tuple[Graph, str]:
+    """Any supported model input → (IR graph, display name)."""
+    import onnx
+
+    if isinstance(model, Graph):
+        return model, model.name
+    if isinstance(model, onnx.ModelProto):
+        from .frontends.onnx import to_graph
+
+        return to_graph(model), model.graph.name or "model"
+    if isinstance(model, (str, os.PathLike)):
+        path = os.fspath(model)
+        low = path.lower()
+        if low.endswith(".onnx") or (os.path.exists(path) and not low.endswith((".yaml", ".yml", ".toml", ".json"))):
+            from .frontends.onnx import to_graph
+
+            return to_graph(path), os.path.basename(path)
+        from .frontends import resolve_other
+
+        return resolve_other(path)
+    if type(model).__module__.startswith("torch"):
+        raise CostModelError("torch modules need example_inputs=(...)")
+    raise CostModelError(f"cannot analyze a {type(model).__name__}; pass a path, an onnx.ModelProto or a spec name")
+
+
+def analyze(model: Any, hardware: Any = None, bindings: Mapping[str, int] | None = None,
+            dtype: str | None = None, strict: bool = False, *, example_inputs: Any = None,
+            limits: Limits | None = None, registry: Any = None, **engine_options: Any) -> Report:
+    """Analyze a model: FLOPs, MACs, params, bytes (and latency with `hardware`).
+
+    model: path (.onnx, spec file, HF config.json), onnx.ModelProto, built-in spec name,
+    or a torch.nn.Module with example_inputs. bindings bind symbolic dims; dtype re-types
+    float tensors; strict raises on any unsupported op.
+    """
+    graph, name = load_graph(model)
+    dt = _dtype(dtype) if dtype else None
+    gc = analyze_graph(graph, bindings=bindings, dtype=dt, strict=strict, registry=registry, limits=limits)
+    hw = None
+    timing = None
+    if hardware is not None:
+        from .engine.latency import graph_latency
+        from .hardware import get_profile
+
+        hw = get_profile(hardware)
+        timing = graph_latency(gc, hw, **engine_options)
+    return Report(name, gc, hw, timing, dict(bindings or {}), dt.name if dt else None)

@@ -1,0 +1,58 @@
+"""Typed errors. Every error a user can cause is a `CostModelError`; the CLI maps them to
+exit status 2 and one line on stderr."""
+
+from __future__ import annotations
+
+
+class CostModelError(Exception):
+    """Base class for every error caused by input (files, arguments, configuration)."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, where: str | None = None) -> None:
+        self.where = where
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class ModelLoadError(CostModelError):
+    """A model file cannot be read or is not a valid model."""
+
+
+class GraphError(CostModelError):
+    """The graph is structurally invalid (cycle, dangling input, duplicate name...)."""
+
+
+class ShapeError(CostModelError):
+    """Shapes are inconsistent (e.g. a MatMul whose inner dimensions differ)."""
+
+
+class UnsupportedOpError(CostModelError):
+    """Raised under strict=True when an op has no cost rule."""
+
+
+class BindingError(CostModelError):
+    """A symbol binding is unknown or invalid."""
+
+
+class ExpressionError(CostModelError):
+    """A user expression is not in the whitelisted grammar."""
+
+
+class SpecError(CostModelError):
+    """A model spec or Hugging Face config is invalid."""
+
+
+class HardwareError(CostModelError):
+    """A hardware profile is unknown or invalid."""
+
+
+class PlanError(CostModelError):
+    """An execution plan (parallel layout, batch...) is invalid."""
+
+
+class LimitExceeded(CostModelError):
+    """An input exceeds a resource limit (node count, expression size, time)."""
+
+
+class RegistryError(Exception):
+    """Programming error in the op registry (duplicate rule). Not user input."""

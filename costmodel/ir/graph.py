@@ -1,0 +1,153 @@
+"""The graph IR: nodes, typed values and their roles. No cost, hardware or ONNX knowledge.
+
+networkx stays private to this module: it orders nodes when a file's order is not
+topological and names a cycle when there is one. The common case (a file already in
+topological order) is checked in one linear pass without building a networkx graph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Iterator, NamedTuple
+
+from ..errors import GraphError
+from .dtypes import DType
+
+
+class Role(str, Enum):
+    INPUT = "input"
+    WEIGHT = "weight"
+    ACTIVATION = "activation"
+    KV_CACHE = "kv_cache"
+    CONSTANT = "constant"
+
+
+class TensorInfo(NamedTuple):
+    """What is known about one value. `shape` entries are ints or sympy expressions;
+    `data` is the content (a numpy array, object dtype for symbolic entries) when it is
+    known at analysis time (shape arithmetic, small constants); `const` marks values that
+    depend only on constants, so the nodes making them fold away at load time."""
+
+    dtype: DType | None
+    shape: tuple | None
+    role: Role = Role.ACTIVATION
+    data: Any = None
+    const: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Initializer:
+    name: str
+    dtype: DType
+    shape: tuple
+    data: Any = None  # numpy array for small tensors; None when not loaded (weights)
+
+
+@dataclass(slots=True)
+class Node:
+    name: str
+    op_type: str
+    domain: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    attrs: dict[str, Any] = field(default_factory=dict)
+    subgraphs: dict[str, "Graph"] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.domain}::{self.op_type}" if self.domain else self.op_type
+
+
+@dataclass(slots=True)
+class Graph:
+    name: str
+    nodes: list[Node]
+    inputs: list[str]
+    outputs: list[str]
+    initializers: dict[str, Initializer]
+    declared: dict[str, tuple[DType | None, tuple | None]]  # inputs, outputs, value_info
+    opsets: dict[str, int]
+    symbols: tuple[str, ...] = ()
+    doc: str = ""
+
+    def __iter__(self) -> Iterator[Node]:
+        return iter(self.nodes)
+
+    def topological(self, outer: set[str] | frozenset[str] = frozenset()) -> list[Node]:
+        """Nodes in topological order; raises GraphError naming a cycle or a dangling input."""
+        available = set(self.inputs) | set(self.initializers) | set(outer)
+        available.add("")
+        in_order = True
+        produced: dict[str, int] = {}
+        for i, n in enumerate(self.nodes):
+            for o in n.outputs:
+                if o in produced or (o and o in self.initializers):
+                    raise GraphError(f"value {o!r} is produced twice", where=f"node {n.name or n.op_type}")
+                if o:
+                    produced[o] = i
+        for n in self.nodes:
+            for x in n.inputs:
+                if x not in available:
+                    if x in produced:
+                        in_order = False
+                    else:
+                        raise GraphError(
+                            f"input {x!r} is not a graph input, initializer or node output",
+                            where=f"node {n.name or n.op_type}",
+                        )
+            available.update(n.outputs)
+        if in_order:
+            return self.nodes
+        return self._sorted_with_networkx(produced)
+
+    def _sorted_with_networkx(self, produced: dict[str, int]) -> list[Node]:
+        import networkx as nx
+
+        g = nx.DiGraph()
+        g.add_nodes_from(range(len(self.nodes)))
+        for i, n in enumerate(self.nodes):
+            for x in _all_inputs(n):
+                j = produced.get(x)
+                if j is not None:
+                    g.add_edge(j, i)
+        try:
+            order = list(nx.lexicographical_topological_sort(g))
+        except nx.NetworkXUnfeasible:
+            cyc = nx.find_cycle(g)
+            names = " -> ".join(self.nodes[a].name or self.nodes[a].op_type for a, _ in cyc)
+            raise GraphError(f"the graph has a cycle: {names}") from None
+        return [self.nodes[i] for i in order]
+
+    def last_use(self, order: list[Node]) -> dict[str, int]:
+        """Liveness: index in `order` of the last node reading each value."""
+        last: dict[str, int] = {}
+        for i, n in enumerate(order):
+            for x in _all_inputs(n):
+                last[x] = i
+        end = len(order)
+        for o in self.outputs:
+            last[o] = end
+        return last
+
+
+def _all_inputs(n: Node) -> Iterator[str]:
+    yield from n.inputs
+    for g in n.subgraphs.values():
+        yield from _outer_references(g)
+
+
+def _outer_references(g: Graph) -> set[str]:
+    """Names a subgraph reads from its enclosing scope."""
+    local = set(g.inputs) | set(g.initializers)
+    for n in g.nodes:
+        local.update(n.outputs)
+    refs: set[str] = set()
+    for n in g.nodes:
+        for x in _all_inputs(n):
+            if x and x not in local:
+                refs.add(x)
+    for o in g.outputs:
+        if o not in local:
+            refs.add(o)
+    return refs

@@ -1,0 +1,140 @@
+"""Normalizations and softmax. Per-element counts are written at each rule; a per-row
+rsqrt/log/exp is a transcendental."""
+
+from __future__ import annotations
+
+from ..ir.dtypes import FP32
+from ..symbolic import norm, prod
+from .cost import Cost
+from .formulas import normalize_axis
+from .registry import NORMALIZATION, op
+
+
+def _rows(shape: tuple, axis: int) -> tuple:
+    return prod(shape[:axis]), prod(shape[axis:])
+
+
+@op("LayerNormalization", kind=NORMALIZATION)
+def layer_norm(ctx):
+    """Per element: mean add, subtract, square, variance add, normalize, scale (6) and
+    bias add (+1); per row: 2 divides, eps add and 1 rsqrt (transcendental)."""
+    s = ctx.shape(0)
+    axis = normalize_axis(ctx.attr("axis", -1), len(s), ctx.where)
+    rows, _ = _rows(s, axis)
+    ctx.set_output(0, ctx.dtype(0), s)
+    stat = s[:axis] + (1,) * (len(s) - axis)
+    ctx.set_output(1, FP32, stat)
+    ctx.set_output(2, FP32, stat)
+    n = prod(s)
+    per = 6 + (1 if ctx.has(2) else 0)
+    return Cost(flops=norm(per * n + 4 * rows), transcendentals=rows)
+
+
+@op("RMSNormalization", kind=NORMALIZATION, since=23)
+def rms_norm(ctx):
+    """Per element: square, sum, normalize, scale (4); per row: divide, eps add, rsqrt."""
+    s = ctx.shape(0)
+    axis = normalize_axis(ctx.attr("axis", -1), len(s), ctx.where)
+    rows, _ = _rows(s, axis)
+    ctx.set_output(0, ctx.dtype(0), s)
+    return Cost(flops=norm(4 * prod(s) + 3 * rows), transcendentals=rows)
+
+
+@op("BatchNormalization", kind=NORMALIZATION)
+def batch_norm(ctx):
+    """Inference: y = x * a + b with a, b per channel (2 FLOPs per element) and per channel
+    a = scale / sqrt(var + eps), b = bias - mean * a (4 FLOPs + 1 sqrt). Training mode
+    also computes mean and variance (+4 per element)."""
+    s = ctx.shape(0)
+    c = s[1] if len(s) > 1 else 1
+    ctx.set_output(0, ctx.dtype(0), s)
+    training = ctx.attr("training_mode", 0) or (ctx.opset < 9 and ctx.attr("is_test", 1) == 0 and len(ctx.node.outputs) > 1)
+    for k in range(1, 5):
+        ctx.set_output(k, ctx.dtype(1) if ctx.has(1) else ctx.dtype(0), (c,))
+    n = prod(s)
+    per = 6 if training else 2
+    return Cost(flops=norm(per * n + 4 * c), transcendentals=c)
+
+
+@op("InstanceNormalization", kind=NORMALIZATION)
+def instance_norm(ctx):
+    """As LayerNormalization over each (n, c) plane: 7 per element, 4 + rsqrt per plane."""
+    s = ctx.shape(0)
+    rows = prod(s[:2])
+    ctx.set_output(0, ctx.dtype(0), s)
+    return Cost(flops=norm(7 * prod(s) + 4 * rows), transcendentals=rows)
+
+
+@op("GroupNormalization", kind=NORMALIZATION, since=18)
+def group_norm(ctx):
+    """As LayerNormalization over each (n, group): 7 per element, 4 + rsqrt per group."""
+    s = ctx.shape(0)
+    groups = norm(s[0] * ctx.attr("num_groups"))
+    ctx.set_output(0, ctx.dtype(0), s)
+    return Cost(flops=norm(7 * prod(s) + 4 * groups), transcendentals=groups)
+
+
+@op("MeanVarianceNormalization", kind=NORMALIZATION)
+def mvn(ctx):
+    """Mean, subtract, square, variance, divide: 5 per element; sqrt per slice."""
+    s = ctx.shape(0)
+    axes = ctx.attr("axes", (0, 2, 3))
+    axes = {normalize_axis(a, len(s), ctx.where) for a in axes}
+    slices = prod(d for i, d in enumerate(s) if i not in axes)
+    ctx.set_output(0, ctx.dtype(0), s)
+    return Cost(flops=norm(5 * prod(s) + 2 * slices), transcendentals=slices)
+
+
+@op("LpNormalization", kind=NORMALIZATION)
+def lp_norm(ctx):
+    """p=2: square, sum, divide per element (3); sqrt per row. p=1: abs, sum, divide."""
+    s = ctx.shape(0)
+    axis = normalize_axis(ctx.attr("axis", -1), len(s), ctx.where)
+    rows = norm(prod(s) // s[axis]) if type(s[axis]) is int and s[axis] else prod(s[:axis] + s[axis + 1:])
+    ctx.set_output(0, ctx.dtype(0), s)
+    return Cost(flops=norm(3 * prod(s)), transcendentals=rows if ctx.attr("p", 2) == 2 else 0)
+
+
+@op("LRN", kind=NORMALIZATION)
+def lrn(ctx):
+    """Per element: size multiply-adds for the squared window sum (2 x size), then
+    alpha/size scale, add bias, pow (transcendental) and divide (4)."""
+    s = ctx.shape(0)
+    size = ctx.attr("size")
+    ctx.set_output(0, ctx.dtype(0), s)
+    n = prod(s)
+    return Cost(flops=norm((2 * size + 4) * n), transcendentals=n)
+
+
+def _softmax(ctx, log: bool):
+    s = ctx.shape(0)
+    if ctx.opset < 13:
+        axis = normalize_axis(ctx.attr("axis", 1), len(s), ctx.where)
+        rows = prod(s[:axis])
+    else:
+        axis = normalize_axis(ctx.attr("axis", -1), len(s), ctx.where)
+        rows = norm(prod(s) // s[axis]) if type(s[axis]) is int and s[axis] else prod(s[:axis] + s[axis + 1:])
+    ctx.set_output(0, ctx.dtype(0), s)
+    n = prod(s)
+    return n, rows
+
+
+@op("Softmax", kind=NORMALIZATION)
+def softmax(ctx):
+    """Per element: max, subtract, exp, sum, divide (5 FLOPs, 1 exp)."""
+    n, rows = _softmax(ctx, False)
+    return Cost(flops=norm(5 * n), transcendentals=n)
+
+
+@op("LogSoftmax", kind=NORMALIZATION)
+def log_softmax(ctx):
+    """Per element: max, subtract, exp, sum, subtract (5 FLOPs, 1 exp); per row 1 log."""
+    n, rows = _softmax(ctx, True)
+    return Cost(flops=norm(5 * n + rows), transcendentals=norm(n + rows))
+
+
+@op("Hardmax", kind=NORMALIZATION)
+def hardmax(ctx):
+    """Per element: a compare for the argmax and a write (2)."""
+    n, rows = _softmax(ctx, False)
+    return Cost(flops=norm(2 * n))
