@@ -117,7 +117,8 @@ class Registry:
 # One module per op family; each registers its rules on import.
 FAMILIES = (
     "shape_ops", "generators", "elementwise", "contraction", "conv", "normalization",
-    "reduction", "pooling", "movement", "indexing",
+    "reduction", "pooling", "movement", "indexing", "attention", "contrib", "recurrent",
+    "control_flow", "quantized", "misc",
 )
 
 REGISTRY = Registry()
