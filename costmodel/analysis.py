@@ -198,7 +198,7 @@ class _Analyzer:
                 o = o._replace(role=role, const=True)
             env[oname] = o
         if fold:
-            params = self.folded_params(node, infos, env)
+            params = self.folded_params(node, infos, env, opdef.kind)
             return NodeCost(name, node.op_type, node.domain, opdef.kind, "folded",
                             Cost(params=params) if params else ZERO,
                             "constant-folded: every input is a constant",
@@ -208,6 +208,7 @@ class _Analyzer:
             return NodeCost(name, node.op_type, node.domain, opdef.kind, "zero",
                             Cost(params=self.new_params(node, infos)), opdef.zero,
                             _shapes(infos), _shapes(outs), _dt(infos, outs), ctx.hints)
+        self.note_weights(infos)
         cost = compute if isinstance(compute, Cost) else ZERO
         traffic = ctx.bytes_override if ctx.bytes_override is not None else self.traffic(node, ctx, infos, outs)
         cost = Cost(cost.flops, cost.macs, cost.transcendentals, traffic.read_weights,
@@ -240,7 +241,6 @@ class _Analyzer:
                 rk = rk + b
             elif info.role is Role.WEIGHT:
                 rw = rw + b
-                self.runtime_weights[id(info)] = b
             else:
                 ra = ra + b
         for k, o in enumerate(outs):
@@ -254,6 +254,12 @@ class _Analyzer:
         return Cost(read_weights=norm(rw), read_activations=norm(ra), read_kv=norm(rk),
                     write_activations=norm(wa), write_kv=norm(wk))
 
+    def note_weights(self, infos: list) -> None:
+        """Weights a runtime keeps resident: every weight tensor a costed node reads."""
+        for info in infos:
+            if info is not None and info.role is Role.WEIGHT and id(info) not in self.runtime_weights:
+                self.runtime_weights[id(info)] = _bytes(info)
+
     def new_params(self, node: Node, infos: list) -> Any:
         """Float weights read by this node for the first time (each tensor counted once)."""
         total: Any = 0
@@ -263,36 +269,33 @@ class _Analyzer:
             key = id(info)
             if key in self.params_seen or info.dtype is None or not info.dtype.is_float:
                 continue
-            if info.data is not None and getattr(info.data, "size", 2) <= 1:
-                continue  # scalar constants (eps, 0.5...) are not parameters
             self.params_seen.add(key)
             total = total + prod(info.shape)
         return norm(total)
 
-    def folded_params(self, node: Node, infos: list, env: dict) -> Any:
-        """A constant-folded float output is a new parameter tensor unless it is a re-view
-        of a weight it reads (Transpose/Cast/Reshape of a weight): counted once either way."""
+    def folded_params(self, node: Node, infos: list, env: dict, kind: str) -> Any:
+        """A constant-folded float output is a new parameter tensor when it is made from
+        no float weight (ConstantOfShape of a shape) or by dequantizing (DequantizeLinear
+        of an int8 initializer). Anything else computed from weights (a transpose, a
+        gathered position-bias table) is derived from weights already counted."""
         total: Any = 0
-        in_sizes = [prod(i.shape) for i in infos
-                    if i is not None and i.shape is not None and i.dtype is not None
-                    and i.dtype.is_float and i.role is Role.WEIGHT]
+        reads_float_weight = any(
+            i is not None and i.role is Role.WEIGHT and i.dtype is not None and i.dtype.is_float
+            and i.shape is not None for i in infos)
+        source = kind == _registry.QUANTIZE or not reads_float_weight
         for o in node.outputs:
             info = env.get(o)
             if info is None or info.dtype is None or not info.dtype.is_float or info.shape is None:
                 continue
-            n = prod(info.shape)
-            if n == 1 or any(_same(n, s) for s in in_sizes):
-                self.params_seen.add(id(info))  # a re-view: its source was counted
-                continue
             self.params_seen.add(id(info))
-            total = total + n
-        # Weights first read by the folded node were consumed into the folded output.
-        for info in infos:
-            if info is not None and info.role is Role.WEIGHT:
-                if id(info) not in self.params_seen and info.dtype is not None and info.dtype.is_float \
-                        and info.shape is not None and not (info.data is not None and info.data.size <= 1):
-                    self.params_seen.add(id(info))
-                    total = total + prod(info.shape)
+            n = prod(info.shape)
+            if source:
+                total = total + n
+        # Weights first read by the folded node (e.g. a transposed weight) count here.
+        if kind != _registry.QUANTIZE:
+            total = total + self.new_params(node, infos)
+        else:
+            self.new_params(node, infos)
         return norm(total)
 
     # -- subgraphs --------------------------------------------------------------------

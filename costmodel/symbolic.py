@@ -1,27 +1,42 @@
 """The one place that makes sympy symbols, and the helpers that keep plain ints fast.
 
 Dims and counts are Python ints where known and sympy expressions where symbolic.
-Every helper here returns a Python int when its result is a concrete integer, so the
-common all-concrete path never touches sympy.
+Every helper returns a Python int when its result is a concrete integer. sympy is
+imported only when a symbol is first made (a model with no dynamic dims never loads it:
+that keeps `costmodel analyze` start-up short).
 """
 
 from __future__ import annotations
 
+import sys
 from functools import lru_cache
 from typing import Any, Iterable, Mapping, Union
 
-import sympy
+Dim = Union[int, Any]
 
-Dim = Union[int, sympy.Expr]
-
-_SYMBOLS: dict[str, sympy.Symbol] = {}
+_SYMBOLS: dict[str, Any] = {}
 
 
-def symbol(name: str) -> sympy.Symbol:
+def sp():
+    """The sympy module (imported on first use)."""
+    import sympy
+
+    return sympy
+
+
+def is_expr(x: Any) -> bool:
+    """True for any sympy object. Nothing can be one before sympy is imported."""
+    if type(x) is int:
+        return False
+    m = sys.modules.get("sympy")
+    return m is not None and isinstance(x, m.Basic)
+
+
+def symbol(name: str) -> Any:
     """Shared symbol for a dimension name; integer and positive, as dims are."""
     s = _SYMBOLS.get(name)
     if s is None:
-        s = sympy.Symbol(name, integer=True, positive=True)
+        s = sp().Symbol(name, integer=True, positive=True)
         _SYMBOLS[name] = s
     return s
 
@@ -30,58 +45,58 @@ def norm(x: Any) -> Any:
     """Collapse sympy integers to int; leave other values alone."""
     if type(x) is int:
         return x
-    if isinstance(x, sympy.Basic):
-        if x.is_Integer:
-            return int(x)
-        if x.is_Rational:
-            return x
+    if is_expr(x) and x.is_Integer:
+        return int(x)
     return x
 
 
 def is_concrete(x: Any) -> bool:
-    return type(x) is int or (isinstance(x, sympy.Basic) and x.is_Integer)
+    return type(x) is int or (is_expr(x) and x.is_Integer)
 
 
 def is_symbolic(x: Any) -> bool:
-    return isinstance(x, sympy.Basic) and not x.is_number
+    return is_expr(x) and not x.is_number
 
 
 def prod(xs: Iterable[Any]) -> Any:
     out: Any = 1
     for x in xs:
         out = out * x
-    return norm(out) if type(out) is not int else out
+    return out if type(out) is int else norm(out)
 
 
 def floordiv(a: Any, b: Any) -> Any:
     if type(a) is int and type(b) is int:
         return a // b
-    return norm(sympy.floor(sympy.sympify(a) / b))
+    s = sp()
+    return norm(s.floor(s.sympify(a) / b))
 
 
 def ceildiv(a: Any, b: Any) -> Any:
     if type(a) is int and type(b) is int:
         return -(-a // b)
-    return norm(sympy.ceiling(sympy.sympify(a) / b))
+    s = sp()
+    return norm(s.ceiling(s.sympify(a) / b))
 
 
 def smax(a: Any, b: Any) -> Any:
     if type(a) is int and type(b) is int:
         return a if a >= b else b
-    return norm(sympy.Max(a, b))
+    return norm(sp().Max(a, b))
 
 
 def smin(a: Any, b: Any) -> Any:
     if type(a) is int and type(b) is int:
         return a if a <= b else b
-    return norm(sympy.Min(a, b))
+    return norm(sp().Min(a, b))
 
 
 def known_eq(a: Any, b: Any) -> bool | None:
     """True/False when decidable, None when it depends on the symbols."""
     if type(a) is int and type(b) is int:
         return a == b
-    d = sympy.simplify(sympy.sympify(a) - b)
+    s = sp()
+    d = s.simplify(s.sympify(a) - b)
     if d == 0:
         return True
     if d.is_zero is False:
@@ -90,13 +105,13 @@ def known_eq(a: Any, b: Any) -> bool | None:
 
 
 def free_symbol_names(x: Any) -> set[str]:
-    if isinstance(x, sympy.Basic):
+    if is_expr(x):
         return {s.name for s in x.free_symbols}
     return set()
 
 
 def substitute(x: Any, bindings: Mapping[str, int]) -> Any:
-    if not isinstance(x, sympy.Basic) or not bindings:
+    if not bindings or not is_expr(x):
         return x
     subs = {symbol(k): v for k, v in bindings.items() if k in free_symbol_names(x)}
     if not subs:
@@ -107,18 +122,25 @@ def substitute(x: Any, bindings: Mapping[str, int]) -> Any:
 def to_json_number(x: Any) -> Any:
     """JSON boundary: ints stay ints, symbolic values become their string formula."""
     x = norm(x)
-    if type(x) is int or isinstance(x, float):
+    if type(x) is int or isinstance(x, float) or x is None:
         return x
-    if isinstance(x, sympy.Basic):
+    if is_expr(x):
         if x.is_Rational:
             return float(x)
         return str(x)
     return x
 
 
+def to_float(x: Any) -> float:
+    """A concrete count as a float (for timing arithmetic only)."""
+    if type(x) is int or isinstance(x, float):
+        return float(x)
+    return float(x)
+
+
 @lru_cache(maxsize=4096)
-def _lambdified(expr: sympy.Expr, names: tuple[str, ...]):
-    return sympy.lambdify([symbol(n) for n in names], expr, modules="numpy")
+def _lambdified(expr: Any, names: tuple[str, ...]):
+    return sp().lambdify([symbol(n) for n in names], expr, modules="numpy")
 
 
 def evaluate_many(expr: Any, grid: Mapping[str, Any]) -> Any:
@@ -129,8 +151,9 @@ def evaluate_many(expr: Any, grid: Mapping[str, Any]) -> Any:
     """
     import numpy as np
 
-    if not isinstance(expr, sympy.Basic):
-        return np.broadcast_to(np.asarray(expr, dtype=float), np.broadcast(*[np.asarray(v) for v in grid.values()]).shape) if grid else expr
+    shape = np.broadcast(*[np.asarray(v) for v in grid.values()]).shape if grid else ()
+    if not is_expr(expr):
+        return np.broadcast_to(np.asarray(float(expr)), shape)
     names = tuple(sorted(s.name for s in expr.free_symbols))
     missing = [n for n in names if n not in grid]
     if missing:
@@ -138,7 +161,5 @@ def evaluate_many(expr: Any, grid: Mapping[str, Any]) -> Any:
 
         raise BindingError(f"no value for symbol(s) {', '.join(missing)}")
     fn = _lambdified(expr, names)
-    args = [np.asarray(grid[n], dtype=float) for n in names]
-    out = fn(*args)
-    shape = np.broadcast(*[np.asarray(v) for v in grid.values()]).shape
+    out = fn(*[np.asarray(grid[n], dtype=float) for n in names])
     return np.broadcast_to(np.asarray(out, dtype=float), shape)

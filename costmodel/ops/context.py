@@ -128,6 +128,13 @@ class NodeContext:
             dtype = self.dtype_override
         if self.limits is not None and shape is not None:
             self.limits.check_shape(shape, self.where)
+        if data is not None and not isinstance(data, np.ndarray):
+            if isinstance(data, (float, np.floating)):
+                data = np.asarray(data)
+            else:
+                box = np.empty((), dtype=object)
+                box[()] = norm(int(data)) if isinstance(data, (np.integer, bool, np.bool_)) else data
+                data = box
         self.outputs[i] = TensorInfo(dtype, shape, Role.ACTIVATION, data, False)
 
     def same_as(self, i: int = 0, out: int = 0, dtype: DType | None = None) -> tuple:

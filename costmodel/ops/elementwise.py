@@ -8,10 +8,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import sympy
 
 from ..ir.dtypes import BOOL
-from ..symbolic import norm
+from ..symbolic import is_expr, norm, sp
 from . import values
 from .cost import Cost
 from .formulas import broadcast_shapes
@@ -84,11 +83,12 @@ def _cmp(a: np.ndarray, b: np.ndarray, how: str) -> np.ndarray:
     fa, fb, fo = a.reshape(-1), b.reshape(-1), out.reshape(-1)
     for i in range(fa.size):
         x, y = fa[i], fb[i]
-        if isinstance(x, sympy.Basic) or isinstance(y, sympy.Basic):
-            rel = {"==": sympy.Eq, "<": sympy.Lt, ">": sympy.Gt, "<=": sympy.Le, ">=": sympy.Ge}[how](x, y)
-            if rel is sympy.true:
+        if is_expr(x) or is_expr(y):
+            s = sp()
+            rel = {"==": s.Eq, "<": s.Lt, ">": s.Gt, "<=": s.Le, ">=": s.Ge}[how](x, y)
+            if rel is s.true:
                 fo[i] = True
-            elif rel is sympy.false:
+            elif rel is s.false:
                 fo[i] = False
             else:
                 raise TypeError("undecidable comparison")
@@ -109,7 +109,7 @@ def _div(a: np.ndarray, b: np.ndarray, integer: bool) -> np.ndarray:
             q = abs(x) // abs(y)  # ONNX integer Div truncates toward zero
             fo[i] = q if (x >= 0) == (y >= 0) else -q
         else:
-            fo[i] = norm(sympy.floor(sympy.sympify(x) / y))
+            fo[i] = norm(sp().floor(sp().sympify(x) / y))
     return out
 
 
@@ -122,7 +122,7 @@ def _mod(a: np.ndarray, b: np.ndarray, fmod: int) -> np.ndarray:
         if type(x) is int and type(y) is int:
             fo[i] = int(math.fmod(x, y)) if fmod else x % y
         else:
-            fo[i] = norm(sympy.Mod(x, y))
+            fo[i] = norm(sp().Mod(x, y))
     return out
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import sympy
-
 from ..errors import ShapeError
 from ..symbolic import ceildiv, floordiv, norm, prod, smax
 
@@ -86,7 +84,7 @@ def same_pads(size: Any, kernel: Any, stride: int, dilation: int, upper: bool) -
     if type(total) is int:
         total = max(total, 0)
     else:
-        total = norm(sympy.Max(total, 0))
+        total = smax(total, 0)
     small = floordiv(total, 2)
     big = norm(total - small)
     return (small, big) if upper else (big, small)

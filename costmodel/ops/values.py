@@ -9,9 +9,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import numpy as np
-import sympy
 
-from ..symbolic import norm
+from ..symbolic import is_expr, norm
 
 MAX_ELEMENTS = 4096
 
@@ -23,7 +22,7 @@ def obj(x: Any) -> np.ndarray:
         if a.dtype.kind in "iub":
             return a.astype(object)
         return a
-    flat = [norm(v) if isinstance(v, sympy.Basic) else (int(v) if isinstance(v, (np.integer, bool, np.bool_)) else v)
+    flat = [norm(v) if is_expr(v) else (int(v) if isinstance(v, (np.integer, bool, np.bool_)) else v)
             for v in a.reshape(-1).tolist()]
     out = np.empty(len(flat), dtype=object)
     out[:] = flat
@@ -52,7 +51,7 @@ def apply(fn: Callable[..., Any], *arrays: np.ndarray) -> np.ndarray | None:
     if out.dtype == object:
         flat = out.reshape(-1).tolist()
         for v in flat:
-            if isinstance(v, sympy.logic.boolalg.Relational) or isinstance(v, sympy.Basic) and v.is_Boolean:
+            if is_expr(v) and v.is_Boolean:
                 return None
         return obj(out)
     return out

@@ -1,0 +1,75 @@
+"""Argument helpers shared by commands."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def positive_int(text: str) -> int:
+    try:
+        v = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive integer")
+    return v
+
+
+def nonneg_int(text: str) -> int:
+    try:
+        v = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
+    return v
+
+
+def positive_float(text: str) -> float:
+    import math
+
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(v) or v <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive finite number")
+    return v
+
+
+def binding(text: str) -> tuple[str, int]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"--set expects NAME=INT, got {text!r}")
+    name, _, value = text.partition("=")
+    name = name.strip()
+    if not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"--set name {name!r} is not a valid symbol name")
+    return name, positive_int(value.strip())
+
+
+FORMATS = ("table", "json", "csv", "markdown")
+
+
+def add_format(p: argparse.ArgumentParser, choices=FORMATS) -> None:
+    p.add_argument("--format", choices=choices, default="table", help="output format (default: table)")
+
+
+def console():
+    from rich.console import Console
+
+    return Console()
+
+
+def add_hardware_options(p: argparse.ArgumentParser, required: bool = False) -> None:
+    p.add_argument("--hardware", "-H", required=required, metavar="H",
+                   help="hardware profile name/alias (see `costmodel hardware list`) or a profile file")
+    p.add_argument("--mode", choices=("calibrated", "ideal"), default="calibrated",
+                   help="calibrated (measured ceilings and efficiency; default) or ideal (datasheet roofline)")
+    p.add_argument("--fusion", choices=("none", "elementwise", "flash"), default="flash",
+                   help="fusion policy: none; elementwise chains fused into producers; + flash attention (default)")
+    p.add_argument("--execution", choices=("graph", "eager"), default="graph",
+                   help="graph: kernel time as under CUDA graphs (default); eager: add host launch overhead")
+
+
+def engine_options(args: argparse.Namespace) -> dict:
+    return {"mode": args.mode, "fusion": args.fusion, "execution": args.execution}
