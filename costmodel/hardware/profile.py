@@ -8,8 +8,9 @@ vector peaks are the SIMT/vector-unit rates used by elementwise work.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 # The dtypes a profile may list, in display order.
 PEAK_DTYPES = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8", "int4", "fp4")
@@ -106,10 +107,11 @@ class HardwareProfile:
         }
 
 
-def _link(l: Link | None) -> dict[str, Any] | None:
-    if l is None:
+def _link(link: Link | None) -> dict[str, Any] | None:
+    if link is None:
         return None
-    return {"name": l.name, "bandwidth_per_direction": l.bandwidth, "latency_s": l.latency_s, "links": l.links}
+    return {"name": link.name, "bandwidth_per_direction": link.bandwidth, "latency_s": link.latency_s,
+            "links": link.links}
 
 
 _FALLBACK = {
