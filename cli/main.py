@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from . import analyze, hardware, ops
 
 COMMANDS = [analyze, ops, hardware]
 
 try:  # commands that arrive with later capabilities register themselves here
-    from . import roofline  # noqa: F401
+    from . import roofline
 
     COMMANDS.append(roofline)
 except ImportError:  # pragma: no cover

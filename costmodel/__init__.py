@@ -23,4 +23,4 @@ def analyze(model: Any, hardware: Any = None, bindings: Any = None, dtype: str |
     return _analyze(model, hardware=hardware, bindings=bindings, dtype=dtype, strict=strict, **kw)
 
 
-__all__ = ["analyze", "CostModelError", "__version__"]
+__all__ = ["CostModelError", "__version__", "analyze"]

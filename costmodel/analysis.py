@@ -7,8 +7,9 @@ is listed in `unsupported` (and raises under strict=True); it is never silently 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -42,6 +43,8 @@ class NodeCost:
     output_shapes: tuple = ()
     dtype: str | None = None
     hints: Mapping[str, Any] = field(default_factory=dict)
+    input_names: tuple = ()
+    output_names: tuple = ()
 
     @property
     def scope(self) -> str:
@@ -203,11 +206,12 @@ class _Analyzer:
                             Cost(params=params) if params else ZERO,
                             "constant-folded: every input is a constant",
                             _shapes(infos), _shapes([env.get(o) for o in node.outputs if o]),
-                            _dt(infos, outs))
+                            _dt(infos, outs), {}, node.inputs, node.outputs)
         if opdef.zero is not None:
             return NodeCost(name, node.op_type, node.domain, opdef.kind, "zero",
                             Cost(params=self.new_params(node, infos)), opdef.zero,
-                            _shapes(infos), _shapes(outs), _dt(infos, outs), ctx.hints)
+                            _shapes(infos), _shapes(outs), _dt(infos, outs), ctx.hints,
+                            node.inputs, node.outputs)
         self.note_weights(infos)
         cost = compute if isinstance(compute, Cost) else ZERO
         traffic = ctx.bytes_override if ctx.bytes_override is not None else self.traffic(node, ctx, infos, outs)
@@ -215,7 +219,8 @@ class _Analyzer:
                     traffic.read_activations, traffic.read_kv, traffic.write_activations,
                     traffic.write_kv, cost.params + self.new_params(node, infos))
         return NodeCost(name, node.op_type, node.domain, opdef.kind, "costed", cost, "",
-                        _shapes(infos), _shapes(outs), _dt(infos, outs), ctx.hints)
+                        _shapes(infos), _shapes(outs), _dt(infos, outs), ctx.hints,
+                        node.inputs, node.outputs)
 
     def unsupported(self, node: Node, name: str, infos: list, env: dict, reason: str,
                     out: list[Unsupported], kind: str) -> NodeCost:
@@ -226,7 +231,8 @@ class _Analyzer:
             if o and o not in env:
                 env[o] = TensorInfo(None, None)
         return NodeCost(name, node.op_type, node.domain, kind, "unsupported",
-                        Cost(params=self.new_params(node, infos)), reason, _shapes(infos), (), _dt(infos, ()))
+                        Cost(params=self.new_params(node, infos)), reason, _shapes(infos), (),
+                        _dt(infos, ()), {}, node.inputs, node.outputs)
 
     # -- traffic and params -----------------------------------------------------------
     def traffic(self, node: Node, ctx: NodeContext, infos: list, outs: list) -> Cost:

@@ -23,7 +23,7 @@ class Limits:
     _deadline: float = field(default=0.0, repr=False)
     _ticks: int = field(default=0, repr=False)
 
-    def start(self) -> "Limits":
+    def start(self) -> Limits:
         self._deadline = time.monotonic() + self.max_seconds
         self._ticks = 0
         return self

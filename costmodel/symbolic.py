@@ -9,10 +9,11 @@ that keeps `costmodel analyze` start-up short).
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from typing import Any, Iterable, Mapping, Union
+from typing import Any
 
-Dim = Union[int, Any]
+Dim = Any  # int | sympy.Expr
 
 _SYMBOLS: dict[str, Any] = {}
 
@@ -81,13 +82,13 @@ def ceildiv(a: Any, b: Any) -> Any:
 
 def smax(a: Any, b: Any) -> Any:
     if type(a) is int and type(b) is int:
-        return a if a >= b else b
+        return max(a, b)
     return norm(sp().Max(a, b))
 
 
 def smin(a: Any, b: Any) -> Any:
     if type(a) is int and type(b) is int:
-        return a if a <= b else b
+        return min(a, b)
     return norm(sp().Min(a, b))
 
 

@@ -56,7 +56,7 @@ def test_gemm_with_bias_and_alpha():
 
 
 def brute_conv_macs(x, w, group, strides, pads, dil):
-    n, c, h, wd = x
+    n, _c, h, wd = x
     m, cg, kh, kw = w
     oh = (h + pads[0] + pads[2] - dil[0] * (kh - 1) - 1) // strides[0] + 1
     ow = (wd + pads[1] + pads[3] - dil[1] * (kw - 1) - 1) // strides[1] + 1

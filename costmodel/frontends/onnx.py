@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import os
 import re
-from functools import lru_cache
+from functools import cache
 from typing import Any
-
-import numpy as np
 
 from ..errors import ModelLoadError
 from ..ir.dtypes import ONNX_DTYPES, DType
@@ -63,7 +61,7 @@ def opsets_of(model: Any) -> dict[str, int]:
     return ops
 
 
-@lru_cache(maxsize=None)
+@cache
 def _schema_defaults(domain: str, op_type: str, opset: int) -> tuple[tuple[str, Any], ...]:
     import onnx.defs
 
@@ -78,7 +76,7 @@ def _schema_defaults(domain: str, op_type: str, opset: int) -> tuple[tuple[str, 
     return tuple(out)
 
 
-def _attr_value(a: Any, ctx: "_Converter | None") -> Any:
+def _attr_value(a: Any, ctx: _Converter | None) -> Any:
     t = a.type
     if t == 1:
         return float(a.f)
@@ -99,7 +97,7 @@ def _attr_value(a: Any, ctx: "_Converter | None") -> Any:
     return None  # graphs handled by the caller; sparse tensors / type protos unused
 
 
-def _tensor(t: Any, ctx: "_Converter | None") -> Initializer:
+def _tensor(t: Any, ctx: _Converter | None) -> Initializer:
     dt = ONNX_DTYPES.get(int(t.data_type))
     if dt is None:
         raise ModelLoadError(f"tensor {t.name!r} has unknown data type {t.data_type}")

@@ -7,15 +7,16 @@ topological order) is checked in one linear pass without building a networkx gra
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from enum import Enum
-from typing import Any, Iterator, NamedTuple
+from enum import StrEnum
+from typing import Any, NamedTuple
 
 from ..errors import GraphError
 from .dtypes import DType
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     INPUT = "input"
     WEIGHT = "weight"
     ACTIVATION = "activation"
@@ -52,7 +53,7 @@ class Node:
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     attrs: dict[str, Any] = field(default_factory=dict)
-    subgraphs: dict[str, "Graph"] = field(default_factory=dict)
+    subgraphs: dict[str, Graph] = field(default_factory=dict)
 
     @property
     def key(self) -> str:

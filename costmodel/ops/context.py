@@ -3,12 +3,13 @@ output types, engine hints and (rarely) its own memory traffic."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from ..errors import ShapeError
-from ..ir.dtypes import DType, FP32
+from ..ir.dtypes import FP32, DType
 from ..ir.graph import Node, Role, TensorInfo
 from ..passes.bind import RETYPABLE
 from ..symbolic import norm, prod
@@ -23,8 +24,20 @@ _MISSING = object()
 
 
 class NodeContext:
-    __slots__ = ("node", "opset", "attrs", "inputs", "outputs", "hints", "bytes_override",
-                 "kv_inputs", "kv_outputs", "subgraph_runner", "dtype_override", "limits")
+    __slots__ = (
+        "attrs",
+        "bytes_override",
+        "dtype_override",
+        "hints",
+        "inputs",
+        "kv_inputs",
+        "kv_outputs",
+        "limits",
+        "node",
+        "opset",
+        "outputs",
+        "subgraph_runner",
+    )
 
     def __init__(self, node: Node, inputs: list[TensorInfo | None], opset: int,
                  subgraph_runner: Callable[..., Any] | None = None,

@@ -26,7 +26,7 @@ def conv_shape(ctx, x: tuple, w: tuple) -> tuple[tuple, dict]:
     strides = tuple(ctx.attr("strides", None) or (1,) * nsp)
     dil = tuple(ctx.attr("dilations", None) or (1,) * nsp)
     pads = ctx.attr("pads", None)
-    out_sp, used = conv_geometry(spatial, kernel, strides, dil, pads, ctx.attr("auto_pad", "NOTSET"))
+    out_sp, _used = conv_geometry(spatial, kernel, strides, dil, pads, ctx.attr("auto_pad", "NOTSET"))
     geom = dict(n=n, c=c, m=m, group=group, kernel=kernel, strides=strides, dilations=dil,
                 spatial=spatial, out_spatial=out_sp)
     return (n, m) + tuple(out_sp), geom

@@ -44,37 +44,37 @@ class Cost:
     def bytes(self) -> Any:
         return norm(self.bytes_read + self.bytes_written)
 
-    def __add__(self, other: "Cost") -> "Cost":
+    def __add__(self, other: Cost) -> Cost:
         if not isinstance(other, Cost):
             return NotImplemented
         return Cost(*(norm(getattr(self, f) + getattr(other, f)) for f in _FIELDS))
 
-    def __radd__(self, other: Any) -> "Cost":
+    def __radd__(self, other: Any) -> Cost:
         if other == 0:
             return self
         return NotImplemented
 
-    def scale(self, k: Any) -> "Cost":
+    def scale(self, k: Any) -> Cost:
         """Repeat the work k times (loops, layers, steps). Params are not repeated."""
         return Cost(*(norm(getattr(self, f) * k) if f != "params" else self.params for f in _FIELDS))
 
-    def __mul__(self, k: Any) -> "Cost":
+    def __mul__(self, k: Any) -> Cost:
         return self.scale(k)
 
     __rmul__ = __mul__
 
-    def replace(self, **kw: Any) -> "Cost":
+    def replace(self, **kw: Any) -> Cost:
         d = {f: getattr(self, f) for f in _FIELDS}
         d.update(kw)
         return Cost(**d)
 
-    def maximum(self, other: "Cost") -> "Cost":
+    def maximum(self, other: Cost) -> Cost:
         """Field-wise max (the costlier branch of an If, for each field)."""
         from ..symbolic import smax
 
         return Cost(*(smax(getattr(self, f), getattr(other, f)) for f in _FIELDS))
 
-    def bind(self, bindings: dict[str, int]) -> "Cost":
+    def bind(self, bindings: dict[str, int]) -> Cost:
         return Cost(*(substitute(getattr(self, f), bindings) for f in _FIELDS))
 
     def is_zero(self) -> bool:

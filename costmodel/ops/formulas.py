@@ -3,7 +3,8 @@ Inputs and outputs are ints or sympy expressions; nothing here knows about nodes
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..errors import ShapeError
 from ..symbolic import ceildiv, floordiv, norm, prod, smax

@@ -9,7 +9,6 @@ import numpy as np
 from ..ir.dtypes import INT64
 from ..ir.graph import Role
 from ..symbolic import norm, prod, symbol
-from . import values
 from .cost import Cost
 from .formulas import normalize_axis
 from .registry import MOVEMENT, op
@@ -277,7 +276,7 @@ def grid_sample(ctx):
 @op("AffineGrid", kind=MOVEMENT, since=20)
 def affine_grid(ctx):
     """Per output point: a (d x d+1) matrix-vector product: d x (d + 1) MACs."""
-    theta = ctx.shape(0)
+    ctx.shape(0)
     size = ctx.ints(1)
     n = size[0]
     sp = tuple(size[2:])

@@ -20,7 +20,8 @@ def layer_norm(ctx):
     bias add (+1); per row: 2 divides, eps add and 1 rsqrt (transcendental)."""
     s = ctx.shape(0)
     axis = normalize_axis(ctx.attr("axis", -1), len(s), ctx.where)
-    rows, _ = _rows(s, axis)
+    rows, cols = _rows(s, axis)
+    ctx.hint(rowwise=(rows, cols))
     ctx.set_output(0, ctx.dtype(0), s)
     stat = s[:axis] + (1,) * (len(s) - axis)
     ctx.set_output(1, FP32, stat)
@@ -35,7 +36,8 @@ def rms_norm(ctx):
     """Per element: square, sum, normalize, scale (4); per row: divide, eps add, rsqrt."""
     s = ctx.shape(0)
     axis = normalize_axis(ctx.attr("axis", -1), len(s), ctx.where)
-    rows, _ = _rows(s, axis)
+    rows, cols = _rows(s, axis)
+    ctx.hint(rowwise=(rows, cols))
     ctx.set_output(0, ctx.dtype(0), s)
     return Cost(flops=norm(4 * prod(s) + 3 * rows), transcendentals=rows)
 
@@ -116,13 +118,17 @@ def _softmax(ctx, log: bool):
         rows = norm(prod(s) // s[axis]) if type(s[axis]) is int and s[axis] else prod(s[:axis] + s[axis + 1:])
     ctx.set_output(0, ctx.dtype(0), s)
     n = prod(s)
+    if ctx.opset >= 13:
+        ctx.hint(rowwise=(rows, s[axis]))
+    else:
+        ctx.hint(rowwise=(rows, norm(n // rows) if type(n) is int and type(rows) is int and rows else prod(s[axis:])))
     return n, rows
 
 
 @op("Softmax", kind=NORMALIZATION)
 def softmax(ctx):
     """Per element: max, subtract, exp, sum, divide (5 FLOPs, 1 exp)."""
-    n, rows = _softmax(ctx, False)
+    n, _ = _softmax(ctx, False)
     return Cost(flops=norm(5 * n), transcendentals=n)
 
 
@@ -136,5 +142,5 @@ def log_softmax(ctx):
 @op("Hardmax", kind=NORMALIZATION)
 def hardmax(ctx):
     """Per element: a compare for the argmax and a write (2)."""
-    n, rows = _softmax(ctx, False)
+    n, _ = _softmax(ctx, False)
     return Cost(flops=norm(2 * n))

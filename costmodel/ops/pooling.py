@@ -66,7 +66,7 @@ def global_avg(ctx):
 @op("GlobalMaxPool", kind=POOL)
 def global_max(ctx):
     """One compare per input element."""
-    n, m = _global(ctx)
+    n, _m = _global(ctx)
     return Cost(flops=n)
 
 

@@ -11,8 +11,8 @@ zero-cost op (pure view or metadata) and its reason is reported.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
 
 from ..errors import RegistryError
 
@@ -55,7 +55,7 @@ class OpDef:
 @dataclass
 class Registry:
     _rules: dict[tuple[str, str], list[OpDef]] = field(default_factory=dict)
-    _parent: "Registry | None" = None
+    _parent: Registry | None = None
 
     def add(self, opdef: OpDef) -> None:
         if opdef.kind not in KINDS:
@@ -93,7 +93,7 @@ class Registry:
             return self._parent.lookup(domain, op_type, opset)
         return None
 
-    def overlay(self, rules: Iterable[OpDef] = ()) -> "Registry":
+    def overlay(self, rules: Iterable[OpDef] = ()) -> Registry:
         """A registry for one analysis: its rules win over this one's, this one is untouched."""
         r = Registry(_parent=self)
         for d in rules:

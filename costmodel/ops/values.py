@@ -6,7 +6,8 @@ sympy expressions, so symbolic dims flow through exactly. Only small tensors are
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

@@ -52,7 +52,6 @@ def _key(x: Any) -> float:
     try:
         return float(x)
     except TypeError:
-        from ..symbolic import sp
 
         return float(x.subs({s: 1 for s in x.free_symbols}))
 
@@ -157,4 +156,4 @@ def render_table(report: Any, console: Any, *, per_op: bool = False, by_type: bo
         console.print(ut)
 
 
-__all__ = ["to_json", "to_csv", "to_markdown", "render_table", "to_json_number"]
+__all__ = ["render_table", "to_csv", "to_json", "to_json_number", "to_markdown"]

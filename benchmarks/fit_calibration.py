@@ -1,0 +1,187 @@
+"""Fit the H200 profile's `[calibration]` table on the measured op cases and report
+predicted vs measured on the cases held out of the fit.
+
+    python benchmarks/fit_calibration.py            # report with the current profile
+    python benchmarks/fit_calibration.py --fit      # fit, print the TOML table to paste
+
+The fit minimizes the mean |log(predicted / measured)| over the training cases with
+Nelder-Mead (scipy, a development dependency only). Every op case goes through the
+product's pipeline: ONNX graph → costmodel.analyze → engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from dataclasses import replace
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks.h200_cases import error_stats, load_cases
+from costmodel.analysis import analyze_graph
+from costmodel.engine.calibration import Calibration, for_profile
+from costmodel.engine.latency import graph_latency
+from costmodel.frontends.onnx import to_graph
+from costmodel.hardware import get_profile
+
+# (field, key or None, lower, upper): the free parameters, in log space
+PARAMS = [
+    ("gemm_fraction", "bf16", 0.3, 0.95), ("gemm_fraction", "fp16", 0.3, 0.95),
+    ("gemm_fraction", "fp32", 0.3, 0.95),
+    ("gemm_misaligned_fraction", "bf16", 0.03, 0.5), ("gemm_misaligned_fraction", "fp16", 0.03, 0.5),
+    ("gemm_misaligned_fraction", "fp32", 0.2, 0.95),
+    ("gemm_k_ramp", None, 1.0, 2000.0), ("gemm_small_tile_exponent", None, 0.01, 1.5), ("gemm_bandwidth_fraction", None, 0.2, 1.0),
+    ("gemm_misaligned_bandwidth_fraction", None, 0.1, 1.0), ("gemm_fraction", "tf32", 0.3, 0.95),
+    ("gemm_fraction", "fp8", 0.3, 0.95),
+    ("conv_fraction", "fp16", 0.1, 0.95), ("conv_fraction", "tf32", 0.1, 0.95),
+    ("depthwise_bandwidth_fraction", None, 0.05, 1.0), ("conv_channel_ramp", None, 1.0, 2000.0),
+    ("attention_fraction", "bf16", 0.2, 0.95), ("attention_q_ramp", None, 1.0, 5000.0),
+    ("attention_min_rows", None, 1.0, 256.0), ("attention_split_len", None, 16.0, 65536.0),
+    ("decode_bandwidth_fraction", None, 0.3, 1.0), ("decode_parallel_ramp", None, 1.0, 1000.0),
+    ("stream_bandwidth_fraction", None, 0.5, 0.99), ("transpose_bandwidth_fraction", None, 0.05, 0.9),
+    ("unaligned_row_bandwidth_fraction", None, 0.05, 0.9), ("row_cost_s", None, 1e-11, 1e-7),
+    ("unaligned_row_cost_s", None, 1e-11, 1e-7), ("softmax_passes", None, 1.0, 4.0),
+    ("eager_gap_s", None, 1e-7, 3e-5),
+    ("eager_dispatch_s", "default", 5e-6, 4e-5), ("eager_dispatch_s", "contraction", 5e-6, 4e-5),
+    ("eager_dispatch_s", "conv", 1.5e-5, 2.6e-5), ("eager_dispatch_s", "attention", 5e-6, 5e-5),
+    ("eager_dispatch_s", "normalization", 5e-6, 4e-5),
+]
+
+
+def get(cal: Calibration, field: str, key: str | None) -> float:
+    v = getattr(cal, field)
+    return float(v[key] if key else v)
+
+
+def put(cal: Calibration, values: list[float]) -> Calibration:
+    kw: dict = {}
+    for (field, key, _, _), v in zip(PARAMS, values):
+        if key is None:
+            kw[field] = v
+        else:
+            d = dict(kw.get(field, getattr(cal, field)))
+            d[key] = v
+            kw[field] = d
+    return replace(cal, **kw)
+
+
+def prepare(hw):
+    cases = load_cases()
+    prepared = []
+    for c in cases:
+        try:
+            from costmodel.ir.dtypes import dtype as _dtype
+
+            gc = analyze_graph(to_graph(c.model), dtype=_dtype("tf32") if c.dtype == "tf32" else None)
+        except Exception as e:  # noqa: BLE001 - report and skip
+            print(f"skip {c.label()}: {e}", file=sys.stderr)
+            continue
+        if gc.unsupported:
+            print(f"skip {c.label()}: unsupported {gc.unsupported[0].reason}", file=sys.stderr)
+            continue
+        prepared.append((c, gc))
+    return prepared
+
+
+def predict(prepared, hw, cal):
+    return [graph_latency(gc, hw, calibration=cal).latency_s for _, gc in prepared]
+
+
+def objective(prepared, hw, base, x):
+    vals = []
+    for (_f, _k, lo, hi), xi in zip(PARAMS, x):
+        vals.append(min(max(math.exp(xi), lo), hi))
+    cal = put(base, vals)
+    preds = predict(prepared, hw, cal)
+    # the mean absolute log error, weighting noisy cases (large run spread) down
+    tot = w = 0.0
+    for (c, _), p in zip(prepared, preds):
+        wi = 1.0 / (1.0 + 4 * c.spread)
+        tot += wi * abs(math.log(p / c.measured_s))
+        w += wi
+    return tot / w
+
+
+def loss(prepared, hw, cal) -> float:
+    """Weighted mean |log(pred / measured)|; noisy cases (large run spread) count less,
+    the ceilings more (they pin the large-size limits)."""
+    preds = predict(prepared, hw, cal)
+    tot = w = 0.0
+    for (c, _), p in zip(prepared, preds):
+        wi = (3.0 if c.index < 0 else 1.0) / (1.0 + 4 * c.spread)
+        tot += wi * abs(math.log(p / c.measured_s))
+        w += wi
+    return tot / w
+
+
+def coordinate_descent(train, hw, base, rounds: int = 8) -> Calibration:
+    """Multiplicative coordinate search within each parameter's bounds. The objective is
+    piecewise (tile and wave counts), so a derivative-free search is the robust choice."""
+    vals = [get(base, f, k) for f, k, _, _ in PARAMS]
+    best = loss(train, hw, put(base, vals))
+    step = 0.5
+    for r in range(rounds):
+        improved = False
+        for i, (_f, _k, lo, hi) in enumerate(PARAMS):
+            for mult in (1 + step, 1 / (1 + step), 1 + step / 3, 1 / (1 + step / 3)):
+                trial = list(vals)
+                trial[i] = min(max(vals[i] * mult, lo), hi)
+                if trial[i] == vals[i]:
+                    continue
+                v = loss(train, hw, put(base, trial))
+                if v < best - 1e-6:
+                    best, vals, improved = v, trial, True
+        print(f"round {r}: loss {best:.4f} (step {step:.3f})", file=sys.stderr)
+        if not improved:
+            step /= 2
+            if step < 0.01:
+                break
+    return put(base, vals)
+
+
+def report(prepared, hw, cal, out=sys.stdout):
+    preds = predict(prepared, hw, cal)
+    ideal = [graph_latency(gc, hw, mode="ideal").latency_s for _, gc in prepared]
+    rows = list(zip(prepared, preds, ideal))
+    for name, sel in (("fit", lambda c: not c.holdout), ("holdout", lambda c: c.holdout)):
+        pairs = [(p, c.measured_s) for (c, _), p, _ in rows if sel(c)]
+        ipairs = [(i, c.measured_s) for (c, _), _, i in rows if sel(c)]
+        s, si = error_stats(pairs), error_stats(ipairs)
+        print(f"{name:8s} n={s['n']:3d} calibrated median |err| {s['median_abs_err']:.1%} mean {s['mean_abs_err']:.1%} "
+              f"p90 {s['p90_abs_err']:.1%} | datasheet roofline median {si['median_abs_err']:.1%}", file=out)
+    by_op: dict[str, list] = {}
+    for (c, _), p, _ in rows:
+        by_op.setdefault(c.op, []).append((p, c.measured_s))
+    for op, pairs in sorted(by_op.items()):
+        s = error_stats(pairs)
+        print(f"  {op:10s} n={s['n']:3d} median {s['median_abs_err']:.1%} p90 {s['p90_abs_err']:.1%}", file=out)
+    return rows
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--fit", action="store_true")
+    ap.add_argument("--iters", type=int, default=12, help="coordinate-descent rounds")
+    ap.add_argument("--worst", type=int, default=0, help="print the N worst cases")
+    args = ap.parse_args(argv)
+    hw = get_profile("h200")
+    base = for_profile(hw)
+    prepared = prepare(hw)
+    train = [p for p in prepared if not p[0].holdout]
+    if args.fit:
+        base = coordinate_descent(train, hw, base, rounds=args.iters)
+        for f, k, _, _ in PARAMS:
+            print(f"{f}{'.' + k if k else ''} = {get(base, f, k):.6g}")
+    rows = report(prepared, hw, base)
+    if args.worst:
+        rows.sort(key=lambda r: -abs(math.log(r[1] / r[0][0].measured_s)))
+        for (c, _), p, _i in rows[: args.worst]:
+            print(f"{p / c.measured_s - 1:+7.1%} pred {p * 1e6:9.1f}us meas {c.measured_s * 1e6:9.1f}us "
+                  f"spread {c.spread:.2f}  {c.label()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""Efficiency parameters of the calibrated engine, per device.
+
+A profile's `[calibration]` table (measured on the device, with provenance) overrides
+these defaults. The defaults are generic for a modern data-centre GPU driven by PyTorch
+and cuBLAS/cuDNN; they come from the H200 fit (benchmarks/fit_calibration.py) and the
+published A100 spreads in shared anchors (decode GEMVs at 0.52-0.80 of HBM bandwidth,
+prefill GEMMs at 0.63-0.91 of peak), so an uncalibrated profile still lands near measured
+behaviour rather than at its datasheet roofline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+import math
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from ..errors import HardwareError
+
+
+@dataclass(frozen=True)
+class Calibration:
+    # -- provenance ---------------------------------------------------------------------
+    source: str = "generic defaults (no measurements for this device)"
+    measured: bool = False
+    # -- GEMM (cuBLAS) ------------------------------------------------------------------
+    # Achievable fraction of the dense matrix peak for large, 16-byte-aligned GEMMs.
+    gemm_fraction: Mapping[str, float] = field(default_factory=lambda: {
+        "bf16": 0.72, "fp16": 0.70, "fp32": 0.76, "tf32": 0.72, "fp8": 0.66, "int8": 0.66})
+    # Fraction of peak when a leading dimension is not a multiple of 16 bytes (cuBLAS
+    # falls back to kernels without vectorized/TMA loads).
+    gemm_misaligned_fraction: Mapping[str, float] = field(default_factory=lambda: {
+        "bf16": 0.125, "fp16": 0.125, "fp8": 0.125, "int8": 0.125, "tf32": 0.4, "fp32": 0.68})
+    gemm_tile_m: int = 128
+    gemm_tile_n: int = 128
+    gemm_small_tile_exponent: float = 0.35
+    gemm_k_ramp: float = 96.0          # efficiency K / (K + k_ramp): prologue/epilogue per tile
+    gemm_bandwidth_fraction: float = 0.70   # GEMV-like (memory-bound) matmuls, of datasheet BW
+    gemm_misaligned_bandwidth_fraction: float = 0.40
+    # -- convolution (cuDNN) ------------------------------------------------------------
+    conv_fraction: Mapping[str, float] = field(default_factory=lambda: {
+        "bf16": 0.50, "fp16": 0.50, "fp32": 0.40, "tf32": 0.40, "fp8": 0.40, "int8": 0.40})
+    conv_fp32_math: str = "tf32"       # PyTorch default: torch.backends.cudnn.allow_tf32 = True
+    depthwise_bandwidth_fraction: float = 0.40
+    conv_channel_ramp: float = 32.0
+    # -- attention (flash kernels) ------------------------------------------------------
+    attention_fraction: Mapping[str, float] = field(default_factory=lambda: {
+        "bf16": 0.62, "fp16": 0.62, "fp8": 0.55, "fp32": 0.30})
+    attention_q_ramp: float = 512.0    # efficiency grows as Sq / (Sq + ramp) (tile fill, causal)
+    attention_head_dim_ramp: float = 48.0
+    attention_min_rows: float = 64.0   # a tile row block is padded to this many query rows
+    attention_split_len: float = 512.0  # split-KV: one block per this many cached positions
+    decode_bandwidth_fraction: float = 0.90
+    decode_parallel_ramp: float = 48.0  # (batch x kv_heads) / (.. + ramp): split-KV occupancy
+    # -- memory-bound kernels -----------------------------------------------------------
+    stream_bandwidth_fraction: float = 0.865   # large elementwise / copy, of datasheet BW
+    transpose_bandwidth_fraction: float = 0.22
+    unaligned_row_bandwidth_fraction: float = 0.25  # row-wise kernels on rows not 16-B aligned
+    row_cost_s: float = 1.3e-9          # per row, row-wise kernels (norm/softmax), aligned rows
+    unaligned_row_cost_s: float = 6.0e-9
+    softmax_passes: float = 2.5         # traffic multiple: re-reads of the input for max / sum
+    # -- per-kernel overheads -----------------------------------------------------------
+    kernel_overhead_s: float = 3.0e-6   # GPU time per kernel under CUDA graphs (launch + tail)
+    eager_gap_s: float = 6.0e-6         # eager: GPU idle between a kernel and the next dispatch
+    eager_dispatch_s: Mapping[str, float] = field(default_factory=lambda: {
+        "default": 16e-6, "contraction": 20e-6, "conv": 22e-6, "attention": 28e-6,
+        "normalization": 20e-6})
+    # -- vector / special-function units ------------------------------------------------
+    vector_fraction: float = 0.6
+    sfu_fraction: float = 0.6
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any] | None, where: str = "calibration") -> Calibration:
+        base = cls()
+        if not data:
+            return base
+        names = {f.name for f in fields(cls)}
+        kw: dict[str, Any] = {}
+        for k, v in data.items():
+            if k in ("date", "device", "software", "method", "holdout", "notes", "fit"):
+                continue
+            if k not in names:
+                raise HardwareError(f"unknown calibration key {k!r}", where=where)
+            cur = getattr(base, k)
+            if isinstance(cur, Mapping):
+                if not isinstance(v, Mapping):
+                    raise HardwareError(f"calibration {k} must be a table", where=where)
+                merged = dict(cur)
+                merged.update({str(a): float(b) for a, b in v.items()})
+                kw[k] = merged
+            elif isinstance(cur, bool):
+                kw[k] = bool(v)
+            elif isinstance(cur, (int, float)) and not isinstance(cur, bool):
+                try:
+                    fv = float(v)
+                except (TypeError, ValueError):
+                    raise HardwareError(f"calibration {k} must be a number", where=where) from None
+                if not math.isfinite(fv) or fv < 0:
+                    raise HardwareError(f"calibration {k} must be a non-negative number", where=where)
+                kw[k] = type(cur)(fv) if isinstance(cur, int) else fv
+            else:
+                kw[k] = v
+        kw.setdefault("measured", True)
+        if "source" not in kw:
+            kw["source"] = str(data.get("method") or data.get("date") or "measured")
+        return replace(base, **kw)
+
+    def frac(self, table: Mapping[str, float], dtype: str) -> float:
+        for d in (dtype, _family(dtype), "bf16"):
+            if d in table:
+                return float(table[d])
+        return 0.5
+
+    def dispatch(self, kind: str) -> float:
+        return float(self.eager_dispatch_s.get(kind, self.eager_dispatch_s.get("default", 16e-6)))
+
+
+def _family(dtype: str) -> str:
+    if dtype.startswith("fp8"):
+        return "fp8"
+    if dtype in ("int4", "uint4"):
+        return "int8"
+    return dtype
+
+
+def for_profile(profile: Any) -> Calibration:
+    cached = _CACHE.get(id(profile))
+    if cached is not None and cached[0] is profile:
+        return cached[1]
+    cal = Calibration.from_mapping(getattr(profile, "calibration", None), where=getattr(profile, "name", "profile"))
+    _CACHE[id(profile)] = (profile, cal)
+    return cal
+
+
+_CACHE: dict[int, tuple[Any, Calibration]] = {}

@@ -1,0 +1,149 @@
+"""Size-dependent efficiency of the kernels real libraries run (cuBLAS GEMMs, cuDNN
+convolutions, flash attention, memory-bound elementwise / row-wise kernels).
+
+Each function returns (compute_s, memory_s) for one kernel on the device; the caller
+combines them with the per-kernel overhead. All inputs are concrete numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .calibration import Calibration
+
+
+def _ceil(a: float, b: float) -> float:
+    return math.ceil(a / b) if b else 0.0
+
+
+def wave_utilization(tiles: float, units: int) -> float:
+    """Fraction of the device's compute units busy over the kernel's waves."""
+    if tiles <= 0 or units <= 0:
+        return 1.0
+    waves = math.ceil(tiles / units)
+    return tiles / (waves * units)
+
+
+# Tile shapes cuBLAS/cuDNN pick from (M x N per thread block); smaller tiles fill the
+# device on skinny problems but reuse less data: their ceiling scales as
+# (area / 128^2) ** gemm_small_tile_exponent.
+TILES = ((256, 128), (128, 256), (128, 128), (128, 64), (64, 128), (64, 64), (64, 32), (32, 64),
+         (32, 32), (16, 64), (64, 16), (16, 32))
+
+
+def tile_efficiency(batch: float, m: float, n: float, k: float, units: int, cal: Calibration) -> float:
+    """Best (padding x wave quantization x tile-size) efficiency over the tile shapes,
+    with split-K when tiles are fewer than compute units (as cuBLAS heuristics do)."""
+    best = 0.0
+    for tm, tn in TILES:
+        pad = (m / (_ceil(m, tm) * tm)) * (n / (_ceil(n, tn) * tn))
+        tiles = batch * _ceil(m, tm) * _ceil(n, tn)
+        if units and tiles < units:
+            split = max(1, min(int(k // 256), math.ceil(units / tiles)))
+            tiles *= split
+        wave = wave_utilization(tiles, units) if units else 1.0
+        size = min(1.0, (tm * tn / 16384.0) ** cal.gemm_small_tile_exponent)
+        e = pad * wave * size
+        best = max(best, e)
+    return best
+
+
+def gemm_efficiency(batch: float, m: float, n: float, k: float, cal: Calibration, dtype: str,
+                    units: int, elem_bytes: float) -> float:
+    """Fraction of the matrix peak a cuBLAS GEMM reaches: the large-GEMM ceiling, times
+    the best tile choice (padding, waves, split-K) and a K ramp for the per-tile
+    prologue/epilogue. Leading dims not a multiple of 16 bytes drop to the misaligned
+    ceiling (no vectorized / TMA loads)."""
+    align = max(1, int(round(16 / elem_bytes))) if elem_bytes else 8
+    aligned = (int(k) % align == 0) and (int(n) % align == 0)
+    peak = cal.frac(cal.gemm_fraction if aligned else cal.gemm_misaligned_fraction, dtype)
+    ramp = k / (k + cal.gemm_k_ramp)
+    return max(peak * tile_efficiency(batch, m, n, k, units, cal) * ramp, 1e-4)
+
+
+def gemm_time(flops: float, bytes_: float, geom: tuple, peak: float, bw: float, cal: Calibration,
+              dtype: str, units: int, elem_bytes: float) -> tuple[float, float]:
+    batch, m, n, k = (float(x) for x in geom)
+    eff = gemm_efficiency(batch, m, n, k, cal, dtype, units, elem_bytes)
+    bw_frac = cal.gemm_bandwidth_fraction if gemm_aligned(n, k, elem_bytes) else cal.gemm_misaligned_bandwidth_fraction
+    return flops / (peak * eff), bytes_ / (bw * bw_frac)
+
+
+def gemm_aligned(n: float, k: float, elem_bytes: float) -> bool:
+    """cuBLAS needs leading dimensions that are multiples of 16 bytes for its fastest
+    (vectorized, TMA) kernels; fp32 tolerates misalignment better than 2-byte types."""
+    if elem_bytes >= 4:
+        return True
+    align = max(1, int(round(16 / elem_bytes))) if elem_bytes else 8
+    return int(k) % align == 0 and int(n) % align == 0
+
+
+def conv_time(flops: float, bytes_: float, conv: dict, gemm: tuple | None, peak: float, vpeak: float,
+              bw: float, cal: Calibration, dtype: str, units: int) -> tuple[float, float]:
+    """Implicit-GEMM convolution. Depthwise/very thin grouped convolutions do not use the
+    tensor cores well: they run at the vector rate and are bandwidth-limited."""
+    group = int(conv.get("group", 1))
+    c = float(conv.get("c") or 1)
+    cin_per_group = c / group if group else c
+    frac = cal.frac(cal.conv_fraction, dtype)
+    if cin_per_group <= 4 and group > 1:
+        return flops / (vpeak * cal.vector_fraction), bytes_ / (bw * cal.depthwise_bandwidth_fraction)
+    eff = frac
+    if gemm is not None:
+        batch, m, n, k = (float(x) for x in gemm)
+        # thin layers (few output or input channels per group) starve the tensor cores
+        ch = min(n, cin_per_group)
+        thin = ch / (ch + cal.conv_channel_ramp) * (1 + cal.conv_channel_ramp / 256.0)
+        eff = frac * min(thin, 1.0) * tile_efficiency(batch, m, n, k, units, cal) * (k / (k + cal.gemm_k_ramp))
+    return flops / (peak * max(eff, 1e-4)), bytes_ / (bw * cal.stream_bandwidth_fraction)
+
+
+def attention_time(flops: float, bytes_: float, att: dict, peak: float, bw: float, cal: Calibration,
+                   dtype: str, units: int) -> tuple[float, float]:
+    """Flash attention. Prefill-shaped: the score/PV products on the tensor cores, with
+    efficiency ramping in query length and head dim. Decode-shaped (few queries): a
+    bandwidth-bound read of the KV cache, limited by how many (batch, kv head) pairs
+    there are to spread over the SMs."""
+    b = float(att.get("batch", 1))
+    hq = float(att.get("q_heads") or 1)
+    hkv = float(att.get("kv_heads") or hq)
+    sq = float(att.get("q_len", 1))
+    d = float(att.get("head_dim", 64))
+    frac = cal.frac(cal.attention_fraction, dtype)
+    # the rows of one tile: query positions x the query heads sharing a KV head
+    rows = max(sq * max(hq / hkv, 1.0), cal.attention_min_rows)
+    eff = frac * (rows / (rows + cal.attention_q_ramp)) * (d / (d + cal.attention_head_dim_ramp)) * \
+        (1 + cal.attention_head_dim_ramp / 128.0)
+    skv = float(att.get("kv_len", 1))
+    par = b * hkv * max(1.0, skv / cal.attention_split_len)
+    bw_eff = cal.decode_bandwidth_fraction * par / (par + cal.decode_parallel_ramp)
+    return flops / (peak * max(eff, 1e-4)), bytes_ / (bw * max(bw_eff, 1e-3))
+
+
+def rowwise_time(bytes_: float, rows: float, cols: float, elem_bytes: float, bw: float,
+                 cal: Calibration, passes: float = 1.0, alignment_matters: bool = True) -> tuple[float, float]:
+    """Row-wise kernels (norms, softmax, row reductions): one block per row; for norms,
+    rows that are not a multiple of 16 bytes lose vectorized loads (lower bandwidth,
+    higher per-row cost). Softmax re-reads its input (max, sum, normalize): `passes`."""
+    align = max(1, int(round(16 / elem_bytes))) if elem_bytes else 4
+    aligned = (int(cols) % align == 0) or not alignment_matters
+    frac = cal.stream_bandwidth_fraction if aligned else cal.unaligned_row_bandwidth_fraction
+    per_row = cal.row_cost_s if aligned else cal.unaligned_row_cost_s
+    return rows * per_row, bytes_ * passes / (bw * frac)
+
+
+def stream_time(bytes_: float, bw: float, cal: Calibration, fraction: float | None = None) -> float:
+    return bytes_ / (bw * (fraction if fraction is not None else cal.stream_bandwidth_fraction))
+
+
+def combine(compute_s: float, memory_s: float) -> float:
+    """Compute and memory overlap inside a kernel, not perfectly: a smooth maximum."""
+    hi, lo = (compute_s, memory_s) if compute_s >= memory_s else (memory_s, compute_s)
+    if hi <= 0:
+        return 0.0
+    return hi * (1 + (lo / hi) ** 4) ** 0.25
+
+
+def as_float(x: Any) -> float:
+    return float(x)

@@ -1,0 +1,234 @@
+"""Graph latency: per-node kernel times, a fusion policy, an execution mode.
+
+Fusion policies
+- "none": every costed node is one kernel (what an eager framework runs, and what a
+  framework graph captured into a CUDA graph replays).
+- "elementwise": an elementwise node whose input comes from the node just before it
+  (and is read by nothing else) fuses into that producer: its own launch and the
+  intermediate round trip through memory disappear (XLA / TensorRT / torch.compile).
+- "flash": elementwise fusion plus MatMul → [scale] → [mask] → Softmax → MatMul chains
+  run as one flash-attention kernel that keeps the scores on chip.
+
+Execution modes
+- "graph": kernels replayed back to back (CUDA graphs); each costs its GPU time plus a
+  small per-kernel overhead.
+- "eager": a framework dispatches each op from the host; a kernel shorter than the host
+  dispatch time waits for it (the GPU idles), longer ones hide it.
+- "auto" (default): "eager" for microbenchmark-sized graphs (at most 8 kernels, the way
+  single ops are timed with CUDA events around a framework call), else "graph".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import CostModelError
+from ..ops import registry as R
+from . import kernels as K
+from .calibration import Calibration, for_profile
+from .roofline import NodeTiming, concrete, node_time
+
+FUSIONS = ("none", "elementwise", "flash")
+EXECUTIONS = ("auto", "graph", "eager")
+MODES = ("calibrated", "ideal")
+MICROBENCHMARK_KERNELS = 8
+
+
+@dataclass(frozen=True)
+class GraphTiming:
+    latency_s: float
+    nodes: tuple[NodeTiming, ...]
+    mode: str
+    fusion: str
+    execution: str
+    kernels: int
+    compute_s: float
+    memory_s: float
+    overhead_s: float
+    ideal_s: float
+    hardware: str = ""
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def by_bound(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for n in self.nodes:
+            if n.time_s:
+                out[n.bound] = out.get(n.bound, 0.0) + n.time_s
+        return out
+
+    def by_type(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for n in self.nodes:
+            out[n.op_type] = out.get(n.op_type, 0.0) + n.time_s
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"latency_s": self.latency_s, "mode": self.mode, "fusion": self.fusion,
+                "execution": self.execution, "kernels": self.kernels, "compute_s": self.compute_s,
+                "memory_s": self.memory_s, "overhead_s": self.overhead_s,
+                "ideal_latency_s": self.ideal_s, "by_bound": self.by_bound(),
+                "hardware": self.hardware, "notes": list(self.notes)}
+
+
+def _check(mode: str, fusion: str, execution: str) -> None:
+    if mode not in MODES:
+        raise CostModelError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+    if fusion not in FUSIONS:
+        raise CostModelError(f"unknown fusion policy {fusion!r}; use one of {', '.join(FUSIONS)}")
+    if execution not in EXECUTIONS:
+        raise CostModelError(f"unknown execution mode {execution!r}; use one of {', '.join(EXECUTIONS)}")
+
+
+def _producers(nodes) -> dict[str, int]:
+    prod: dict[str, int] = {}
+    for i, n in enumerate(nodes):
+        for o in n.output_names:
+            prod[o] = i
+    return prod
+
+
+def _consumers(nodes) -> dict[str, int]:
+    cons: dict[str, int] = {}
+    for n in nodes:
+        for x in set(n.input_names):
+            cons[x] = cons.get(x, 0) + 1
+    return cons
+
+
+def _flash_groups(nodes) -> dict[int, list[int]]:
+    """MatMul(q, k) → [Mul/Div] → [Add]* → Softmax → MatMul(p, v): index of the final
+    MatMul → member indices."""
+    prod = _producers(nodes)
+    groups: dict[int, list[int]] = {}
+    for i, n in enumerate(nodes):
+        if n.op_type != "MatMul" or not n.input_names:
+            continue
+        j = prod.get(n.input_names[0])
+        if j is None or nodes[j].op_type != "Softmax":
+            continue
+        members = [j, i]
+        k = prod.get(nodes[j].input_names[0])
+        while k is not None and nodes[k].op_type in ("Mul", "Div", "Add", "Where", "Sub"):
+            members.insert(0, k)
+            k = prod.get(nodes[k].input_names[0]) if nodes[k].input_names else None
+        if k is None or nodes[k].op_type != "MatMul":
+            continue
+        members.insert(0, k)
+        groups[i] = members
+    return groups
+
+
+def graph_latency(gc: Any, hw: Any, mode: str = "calibrated", fusion: str = "none",
+                  execution: str = "auto", calibration: Calibration | None = None) -> GraphTiming:
+    _check(mode, fusion, execution)
+    cal = calibration or for_profile(hw)
+    nodes = gc.nodes
+    costed = [n for n in nodes if n.status == "costed"]
+    if execution == "auto":
+        execution = "eager" if len(costed) <= MICROBENCHMARK_KERNELS else "graph"
+    flash = _flash_groups(nodes) if fusion == "flash" else {}
+    in_flash = {m: g for g, ms in flash.items() for m in ms if m != g}
+    prod = _producers(nodes) if fusion != "none" else {}
+    cons = _consumers(nodes) if fusion != "none" else {}
+    timings: list[NodeTiming] = []
+    total = compute_tot = mem_tot = over_tot = ideal_tot = 0.0
+    kernels = 0
+    last_kernel: int | None = None
+    for i, n in enumerate(nodes):
+        if n.status != "costed":
+            timings.append(NodeTiming(n.name, n.op_type, 0.0, 0.0, 0.0, 0.0, "none", "none", 0.0, 0.0))
+            continue
+        flops = concrete(n.cost.flops, "FLOPs", n.name)
+        nbytes = concrete(n.cost.bytes, "bytes", n.name)
+        ic, iv, im, _ = _ideal(n, hw, cal)
+        ideal_tot += max(ic + iv, im)
+        if i in in_flash:
+            timings.append(NodeTiming(n.name, n.op_type, 0.0, 0.0, 0.0, 0.0, "none", "matrix", flops, 0.0, True))
+            continue
+        if i in flash:
+            c, m, unit, bound = _flash_time([nodes[j] for j in flash[i]], hw, cal, mode)
+        else:
+            c, m, unit, bound = node_time(n, hw, cal, mode)
+        fused = False
+        if fusion in ("elementwise", "flash") and n.kind == R.ELEMENTWISE and n.input_names:
+            src = n.input_names[0]
+            j = prod.get(src)
+            if j is not None and j == last_kernel and cons.get(src, 0) == 1:
+                fused = True
+                # The intermediate never goes to memory: drop its read (and the write the
+                # producer would have made is this node's output write instead).
+                in_bytes = _bytes_of(n, 0)
+                m = max(m - in_bytes / (hw.memory_bandwidth * cal.stream_bandwidth_fraction), 0.0) \
+                    if mode != "ideal" else max(m - in_bytes / hw.memory_bandwidth, 0.0)
+        kernel = K.combine(c, m) if mode != "ideal" else max(c, m)
+        over = 0.0
+        if mode != "ideal" and not fused and kernel > 0:
+            if execution == "graph":
+                over = cal.kernel_overhead_s
+            else:
+                over = max(cal.eager_gap_s, cal.dispatch(n.kind) - kernel)
+        t = kernel + over
+        if over > kernel and bound != "none":
+            bound = "overhead"
+        if kernel > 0 and not fused:
+            kernels += 1
+        if kernel > 0:
+            last_kernel = i
+        total += t
+        compute_tot += c
+        mem_tot += m
+        over_tot += over
+        timings.append(NodeTiming(n.name, n.op_type, t, c, m, over, bound, unit, flops, nbytes, fused))
+    notes = []
+    if gc.unsupported:
+        notes.append(f"{len(gc.unsupported)} unsupported op(s) not timed")
+    return GraphTiming(total, tuple(timings), mode, fusion, execution, kernels, compute_tot, mem_tot,
+                       over_tot, ideal_tot, getattr(hw, "name", ""), tuple(notes))
+
+
+def _ideal(n, hw, cal):
+    from .roofline import ideal_times
+
+    return ideal_times(n, hw, cal)
+
+
+def _bytes_of(n: Any, i: int) -> float:
+    shapes = n.input_shapes
+    if i >= len(shapes) or shapes[i] is None:
+        return 0.0
+    from ..ir.dtypes import dtype as _dt
+    from ..symbolic import prod
+
+    try:
+        return float(_dt(n.dtype or "fp32").nbytes(prod(shapes[i])))
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _flash_time(members: list, hw: Any, cal: Calibration, mode: str) -> tuple[float, float, str, str]:
+    """A MatMul-Softmax-MatMul chain as one flash kernel: the same FLOPs, but memory
+    traffic is Q, K, V in and the output out (the scores stay on chip)."""
+    first, last = members[0], members[-1]
+    flops = sum(float(m.cost.flops) for m in members)
+    macs = sum(float(m.cost.macs) for m in members)
+    from ..ir.dtypes import dtype as _dt
+    from ..symbolic import prod
+
+    eb = _dt(first.dtype or "fp32")
+    q, kt = first.input_shapes[0], first.input_shapes[1]
+    v = last.input_shapes[1]
+    out = last.output_shapes[0]
+    nbytes = sum(float(eb.nbytes(prod(s))) for s in (q, kt, v, out) if s is not None)
+    mdt = first.dtype or "fp32"
+    if mode == "ideal":
+        c = 2 * macs / hw.matrix_peak(mdt) + (flops - 2 * macs) / hw.vector_peak(mdt)
+        m = nbytes / hw.memory_bandwidth
+        return c, m, "matrix", "compute" if c >= m else "memory"
+    batch = float(prod(q[:-2])) if q and len(q) > 2 else 1.0
+    att = {"batch": batch, "kv_heads": 1, "q_heads": 1, "q_len": float(q[-2]) if q else 1.0,
+           "kv_len": float(kt[-1]) if kt else 1.0, "head_dim": float(q[-1]) if q else 64.0}
+    c, m = K.attention_time(2 * macs, nbytes, att, hw.matrix_peak(mdt), hw.memory_bandwidth, cal, mdt,
+                            int(hw.compute_units or 0))
+    c += (flops - 2 * macs) / (hw.vector_peak(mdt) * cal.vector_fraction)
+    return c, m, "matrix", "compute" if c >= m else "memory"
