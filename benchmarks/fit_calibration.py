@@ -42,7 +42,8 @@ PARAMS = [
     ("stream_bandwidth_fraction", None, 0.5, 0.99), ("transpose_bandwidth_fraction", None, 0.05, 0.9),
     ("unaligned_row_bandwidth_fraction", None, 0.05, 0.9), ("row_cost_s", None, 1e-11, 1e-7),
     ("unaligned_row_cost_s", None, 1e-11, 1e-7), ("softmax_passes", None, 1.0, 4.0),
-    ("eager_gap_s", None, 1e-7, 3e-5),
+    ("eager_gap_s", None, 1e-7, 3e-5), ("kernel_overhead_s", None, 1e-7, 1e-5),
+    ("gemm_bandwidth_fraction", None, 0.3, 1.0),
     ("eager_dispatch_s", "default", 5e-6, 4e-5), ("eager_dispatch_s", "contraction", 5e-6, 4e-5),
     ("eager_dispatch_s", "conv", 1.5e-5, 2.6e-5), ("eager_dispatch_s", "attention", 5e-6, 5e-5),
     ("eager_dispatch_s", "normalization", 5e-6, 4e-5),
@@ -84,8 +85,54 @@ def prepare(hw):
     return prepared
 
 
+class LLMCase:
+    """A measured LLM step (Qwen2.5-7B-like decoder) as segment graphs to time."""
+
+    def __init__(self, index: int, raw: dict):
+        from costmodel.frontends.lower import Workload, lower
+        from costmodel.frontends.spec import spec_from_dict
+        from costmodel.ir.dtypes import dtype
+
+        self.index, self.raw = index, raw
+        self.op, self.dtype = "llm_" + raw["phase"] + ("_graph" if raw.get("mode") == "cuda_graph" else ""), "bf16"
+        self.measured_s = float(raw["measured_s"])
+        self.spread = 0.0
+        spec = spec_from_dict(dict(name=raw["model"], architecture="decoder", vocab_size=raw["vocab"],
+                                   hidden_size=raw["d"], num_layers=raw["layers"], num_heads=raw["heads"],
+                                   num_kv_heads=raw["kv_heads"], intermediate_size=raw["ffn"], position="none"))
+        if raw["phase"] == "prefill":
+            wl = Workload("prefill", raw["batch"], raw["prompt_len"], 0, "last", dtype("bf16"))
+        else:
+            wl = Workload("decode", raw["batch"], 1, raw["context_len"] - 1, "last", dtype("bf16"))
+        self.execution = "graph" if raw.get("mode") == "cuda_graph" else "eager"
+        self.segments = [(analyze_graph(sg.graph), sg.repeat) for sg in lower(spec, wl)]
+
+    @property
+    def holdout(self) -> bool:
+        return False
+
+    def label(self) -> str:
+        r = self.raw
+        return f"llm {r['phase']} {r.get('mode')} batch={r['batch']} len={r.get('prompt_len') or r.get('context_len')}"
+
+    def time(self, hw, cal) -> float:
+        return sum(graph_latency(gc, hw, calibration=cal, execution=self.execution).latency_s * rep
+                   for gc, rep in self.segments)
+
+
+def load_llm_cases() -> list:
+    import json
+
+    from benchmarks.h200_cases import DATA
+
+    with open(DATA) as f:
+        data = json.load(f)
+    return [(LLMCase(i, c), None) for i, c in enumerate(x for x in data["cases"] if x["section"] == "llm")]
+
+
 def predict(prepared, hw, cal):
-    return [graph_latency(gc, hw, calibration=cal).latency_s for _, gc in prepared]
+    return [c.time(hw, cal) if gc is None else graph_latency(gc, hw, calibration=cal).latency_s
+            for c, gc in prepared]
 
 
 def objective(prepared, hw, base, x):
@@ -109,7 +156,7 @@ def loss(prepared, hw, cal) -> float:
     preds = predict(prepared, hw, cal)
     tot = w = 0.0
     for (c, _), p in zip(prepared, preds):
-        wi = (3.0 if c.index < 0 else 1.0) / (1.0 + 4 * c.spread)
+        wi = (3.0 if c.index < 0 or c.op.startswith("llm") else 1.0) / (1.0 + 4 * c.spread)
         tot += wi * abs(math.log(p / c.measured_s))
         w += wi
     return tot / w
@@ -142,11 +189,13 @@ def coordinate_descent(train, hw, base, rounds: int = 8) -> Calibration:
 
 def report(prepared, hw, cal, out=sys.stdout):
     preds = predict(prepared, hw, cal)
-    ideal = [graph_latency(gc, hw, mode="ideal").latency_s for _, gc in prepared]
+    ideal = [graph_latency(gc, hw, mode="ideal").latency_s if gc is not None else
+             sum(graph_latency(g, hw, mode="ideal").latency_s * r for g, r in c.segments) for c, gc in prepared]
     rows = list(zip(prepared, preds, ideal))
-    for name, sel in (("fit", lambda c: not c.holdout), ("holdout", lambda c: c.holdout)):
+    for name, sel in (("fit", lambda c: not c.holdout and not c.op.startswith("llm")),
+                      ("holdout", lambda c: c.holdout), ("llm", lambda c: c.op.startswith("llm"))):
         pairs = [(p, c.measured_s) for (c, _), p, _ in rows if sel(c)]
-        ipairs = [(i, c.measured_s) for (c, _), _, i in rows if sel(c)]
+        ipairs = [(i, c.measured_s) for (c, _), _, i in rows if sel(c) and i is not None]
         s, si = error_stats(pairs), error_stats(ipairs)
         print(f"{name:8s} n={s['n']:3d} calibrated median |err| {s['median_abs_err']:.1%} mean {s['mean_abs_err']:.1%} "
               f"p90 {s['p90_abs_err']:.1%} | datasheet roofline median {si['median_abs_err']:.1%}", file=out)
@@ -161,7 +210,6 @@ def report(prepared, hw, cal, out=sys.stdout):
 
 PROFILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "hardware_profiles",
                        "h200-sxm-141gb.toml")
-KEEP = ("kernel_overhead_s",)  # fitted elsewhere (LLM CUDA-graph decode), kept as they are
 
 
 def toml_table(cal: Calibration, stats: dict) -> str:
@@ -169,7 +217,8 @@ def toml_table(cal: Calibration, stats: dict) -> str:
 
     lines = ["[calibration]",
              "# Fitted by benchmarks/fit_calibration.py on benchmarks/data/h200-2026-11-28.json",
-             "# (PyTorch eager ops timed with CUDA events; every 4th case held out of the fit).",
+             "# (PyTorch eager ops timed with CUDA events, every 4th op case held out of the fit;",
+             "# and the Qwen2.5-7B-like decoder's prefill (eager) and decode (eager and CUDA graph) steps).",
              'date = "2026-11-28"', 'device = "NVIDIA H200 SXM 141GB (driver 580.159.04, 700 W)"',
              'software = "PyTorch 2.11.0+cu130, CUDA 13.0, cuDNN 9.19"',
              'method = "median CUDA-event time of eager PyTorch ops over random shapes; see the data file"',
@@ -216,7 +265,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     hw = get_profile("h200")
     base = for_profile(hw)
-    prepared = prepare(hw)
+    prepared = prepare(hw) + load_llm_cases()
     train = [p for p in prepared if not p[0].holdout]
     if args.fit:
         base = coordinate_descent(train, hw, base, rounds=args.iters)

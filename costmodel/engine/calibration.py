@@ -61,7 +61,7 @@ class Calibration:
     softmax_passes: float = 2.5         # traffic multiple: re-reads of the input for max / sum
     # -- per-kernel overheads -----------------------------------------------------------
     kernel_overhead_s: float = 3.0e-6   # GPU time per kernel under CUDA graphs (launch + tail)
-    eager_gap_s: float = 6.0e-6         # eager: GPU idle between a kernel and the next dispatch
+    eager_gap_s: float = 2.0e-6         # eager: GPU-side gap per kernel (launch latency, tail)
     eager_dispatch_s: Mapping[str, float] = field(default_factory=lambda: {
         "default": 16e-6, "contraction": 20e-6, "conv": 22e-6, "attention": 28e-6,
         "normalization": 20e-6})

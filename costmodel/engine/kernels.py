@@ -116,7 +116,12 @@ def attention_time(flops: float, bytes_: float, att: dict, peak: float, bw: floa
     eff = frac * (rows / (rows + cal.attention_q_ramp)) * (d / (d + cal.attention_head_dim_ramp)) * \
         (1 + cal.attention_head_dim_ramp / 128.0)
     skv = float(att.get("kv_len", 1))
-    par = b * hkv * max(1.0, skv / cal.attention_split_len)
+    if sq * max(hq / hkv, 1.0) > 64:
+        # prefill-shaped: one block per (batch, query head, 128-query tile)
+        par = b * hq * math.ceil(sq / 128.0)
+    else:
+        # decode-shaped: split-KV blocks per (batch, kv head)
+        par = b * hkv * max(1.0, skv / cal.attention_split_len)
     bw_eff = cal.decode_bandwidth_fraction * par / (par + cal.decode_parallel_ramp)
     return flops / (peak * max(eff, 1e-4)), bytes_ / (bw * max(bw_eff, 1e-3))
 

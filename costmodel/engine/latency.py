@@ -12,8 +12,9 @@ Fusion policies
 Execution modes
 - "graph": kernels replayed back to back (CUDA graphs); each costs its GPU time plus a
   small per-kernel overhead.
-- "eager": a framework dispatches each op from the host; a kernel shorter than the host
-  dispatch time waits for it (the GPU idles), longer ones hide it.
+- "eager": a framework dispatches each op from the host (a fixed host time per op
+  kind) while the GPU drains its queue: a kernel starts once it is dispatched and the
+  previous kernel has ended, so short kernels expose the host time and long ones hide it.
 - "auto" (default): "eager" for microbenchmark-sized graphs (at most 8 kernels, the way
   single ops are timed with CUDA events around a framework call), else "graph".
 """
@@ -134,6 +135,7 @@ def graph_latency(gc: Any, hw: Any, mode: str = "calibrated", fusion: str = "non
     timings: list[NodeTiming] = []
     total = compute_tot = mem_tot = over_tot = ideal_tot = 0.0
     kernels = 0
+    host = gpu = 0.0  # eager pipeline clocks
     last_kernel: int | None = None
     for i, n in enumerate(nodes):
         if n.status != "costed":
@@ -167,7 +169,12 @@ def graph_latency(gc: Any, hw: Any, mode: str = "calibrated", fusion: str = "non
             if execution == "graph":
                 over = cal.kernel_overhead_s
             else:
-                over = max(cal.eager_gap_s, cal.dispatch(n.kind) - kernel)
+                # eager: the host dispatches op by op while the GPU drains its queue; a
+                # kernel starts when both it has been dispatched and the previous one ended
+                host += cal.dispatch(n.kind)
+                start = max(gpu, host)
+                over = start - gpu + cal.eager_gap_s
+                gpu = start + kernel + cal.eager_gap_s
         t = kernel + over
         if over > kernel and bound != "none":
             bound = "overhead"

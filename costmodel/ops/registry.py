@@ -118,7 +118,7 @@ class Registry:
 FAMILIES = (
     "shape_ops", "generators", "elementwise", "contraction", "conv", "normalization",
     "reduction", "pooling", "movement", "indexing", "attention", "contrib", "recurrent",
-    "control_flow", "quantized", "misc",
+    "control_flow", "quantized", "misc", "internal",
 )
 
 REGISTRY = Registry()

@@ -1,0 +1,120 @@
+"""Cost and time of one workload (a prefill, a decode step, a forward pass) of a spec:
+lower to segments, analyse each distinct layer once, time it on the hardware, scale by
+the layer count."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from ..analysis import analyze_graph
+from ..engine.latency import graph_latency
+from ..frontends.lower import Segment, Workload, lower
+from ..frontends.spec import ModelSpec
+from ..ops.cost import ZERO, Cost
+from ..symbolic import norm
+
+
+@dataclass(frozen=True)
+class SegmentResult:
+    name: str
+    repeat: int
+    cost: Cost                 # per copy
+    time_s: float | None       # per copy
+    kernels: int
+    compute_s: float = 0.0
+    memory_s: float = 0.0
+    overhead_s: float = 0.0
+    peak_activation_bytes: Any = 0
+    weight_bytes: Any = 0
+    by_type: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WorkloadResult:
+    workload: Workload
+    segments: tuple[SegmentResult, ...]
+    cost: Cost
+    params: Any
+    weight_bytes: Any
+    latency_s: float | None
+    kernels: int
+    peak_activation_bytes: Any
+    unsupported: tuple = ()
+
+    @property
+    def flops(self) -> Any:
+        return self.cost.flops
+
+    @property
+    def bytes(self) -> Any:
+        return self.cost.bytes
+
+    def time_by_type(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for s in self.segments:
+            for k, v in s.by_type.items():
+                out[k] = out.get(k, 0.0) + v * s.repeat
+        return out
+
+
+def _tied_table(spec: ModelSpec, seg: Segment) -> int:
+    """The tied embedding is read by both the embedding and the head segments."""
+    if spec.tie_embeddings and seg.name == "head" and spec.vocab_size and not spec.pooler:
+        return spec.vocab_size * spec.hidden_size
+    return 0
+
+
+def run_workload(spec: ModelSpec, wl: Workload, hardware: Any = None, *, execution: str = "graph",
+                 fusion: str = "none", mode: str = "calibrated", calibration: Any = None) -> WorkloadResult:
+    segs = lower(spec, wl)
+    total = ZERO
+    params: Any = 0
+    wbytes: Any = 0
+    latency: float | None = 0.0 if hardware is not None else None
+    kernels = 0
+    peak: Any = 0
+    results = []
+    uns: list = []
+    for seg in segs:
+        gc = analyze_graph(seg.graph)
+        uns.extend(gc.unsupported)
+        tied = _tied_table(spec, seg)
+        p = norm(gc.params - tied)
+        wb = norm(gc.weight_bytes - (wl.dtype.nbytes(tied) if tied else 0))
+        t = None
+        kern = 0
+        c = m = o = 0.0
+        by_type: dict[str, float] = {}
+        if hardware is not None:
+            gt = graph_latency(gc, hardware, mode=mode, fusion=fusion, execution=execution, calibration=calibration)
+            t, kern, c, m, o = gt.latency_s, gt.kernels, gt.compute_s, gt.memory_s, gt.overhead_s
+            by_type = gt.by_type()
+            latency = (latency or 0.0) + t * seg.repeat
+            kernels += kern * seg.repeat
+        total = total + gc.total.scale(seg.repeat)
+        params = norm(params + p * seg.repeat)
+        wbytes = norm(wbytes + wb * seg.repeat)
+        peak = peak if _lt(gc.peak_activation_bytes, peak) else gc.peak_activation_bytes
+        results.append(SegmentResult(seg.name, seg.repeat, gc.total, t, kern, c, m, o, gc.peak_activation_bytes, wb,
+                                     by_type))
+    total = Cost(total.flops, total.macs, total.transcendentals, total.read_weights, total.read_activations,
+                 total.read_kv, total.write_activations, total.write_kv, params)
+    return WorkloadResult(wl, tuple(results), total, params, wbytes, latency, kernels, peak, tuple(uns))
+
+
+def _lt(a: Any, b: Any) -> bool:
+    try:
+        return bool(a < b)
+    except TypeError:
+        return False
+
+
+@lru_cache(maxsize=256)
+def param_count(spec: ModelSpec) -> int:
+    """Parameters of the model (exact): the weights of its lowered prefill graph."""
+    from ..ir.dtypes import dtype
+
+    r = run_workload(spec, Workload("prefill", 1, 2, 0, "last", dtype("bf16")))
+    return int(r.params)
