@@ -111,7 +111,7 @@ def batch_seq(wl: Workload) -> tuple[Any, Any]:
     return wl.batch, wl.seq
 
 
-def self_attention(c: Ctx, x: str, i: int, name: str, causal: bool = True) -> str:
+def self_attention(c: Ctx, x: str, i: int, name: str, causal: bool = True, bias: str | None = None) -> str:
     """Projections, attention over past + new positions (KV cache), output projection."""
     s, w, b = c.s, c.w, c.b
     d, h, kv, hd = s.hidden_size, s.num_heads, s.kv_heads, s.hd
@@ -137,6 +137,8 @@ def self_attention(c: Ctx, x: str, i: int, name: str, causal: bool = True) -> st
         pk = b.input(f"{name}.past_key", (bsz, kv, w.past, hd), w.kvdt)
         pv = b.input(f"{name}.past_value", (bsz, kv, w.past, hd), w.kvdt)
         ins += [pk, pv]
+    if bias is not None:  # additive score bias (T5 relative positions): GQA input 10
+        ins += [""] * (10 - len(ins)) + [bias]
     if s.position == "rope":
         attrs["do_rotary"] = 1
     if s.is_sliding(i):
@@ -336,12 +338,13 @@ def unroll(segments: list[Segment], name: str) -> Graph:
     declared: dict = {}
     prev_out: str | None = None
     first_input: str | None = None
-    layer = 0
     for seg in segments:
+        base, start = seg.name, 0
+        if "[" in seg.name:
+            base = seg.name[:seg.name.index("[")]
+            start = int(seg.name[seg.name.index("[") + 1:].split("]")[0].split("..")[0])
         for r in range(seg.repeat):
-            tag = f"{seg.name.split('[')[0]}{layer if seg.repeat > 1 or seg.name.startswith('layers') else ''}/"
-            if seg.name.startswith("layers"):
-                layer += 1
+            tag = f"{base}{start + r}/" if "[" in seg.name else f"{base}/"
             g = seg.graph
             ren: dict[str, str] = {}
             for nm in g.inputs:

@@ -187,9 +187,17 @@ def _t5_layer(spec: ModelSpec, wl: Workload, decoder: bool, first: bool, name: s
     b = c.b
     bsz, seq = batch_seq(wl)
     x = b.input("h", (bsz, seq, d), wl.dtype)
-    if first and spec.relative_buckets:
-        b.weight("relative_attention_bias", (spec.relative_buckets, h), wl.dtype)
-    a = self_attention(c, c.norm(x, d, "ln_self"), 0, "self", causal=decoder)
+    kv_len = seq + wl.past
+    pos_bias = None
+    if spec.relative_buckets:
+        # the bias is computed once per stack (layer 0, from the bucket table) and added to
+        # the scores of every layer
+        pos_bias = b.input("position_bias", (1, h, seq, kv_len), wl.dtype)
+        if first:
+            table = b.weight("relative_attention_bias", (spec.relative_buckets, h), wl.dtype)
+            buckets = b.input("relative_buckets", (seq, kv_len), to_dtype("int64"))
+            b.node("Gather", [table, buckets], name="relative_bias", axis=0)
+    a = self_attention(c, c.norm(x, d, "ln_self"), 0, "self", causal=decoder, bias=pos_bias)
     x = b.node("Add", [x, a], name="residual_self")
     if decoder:
         enc = b.input("encoder_states", (bsz, wl.encoder_len, d), wl.dtype)
@@ -301,7 +309,8 @@ def _dit(spec: ModelSpec, wl: Workload) -> list[Segment]:
     x = b.node("Conv", [img, b.weight("x_embedder.weight", (d, s.num_channels, p, p), wl.dtype),
                         b.weight("x_embedder.bias", (d,), wl.dtype)], name="x_embedder", kernel_shape=[p, p],
                strides=[p, p])
-    x = b.node("Add", [_view(c, x, (wl.batch, n, d), "tokens"), b.input("pos_embed", (1, n, d), wl.dtype)],
+    # fixed sin-cos table, stored as a (frozen) nn.Parameter in the reference code
+    x = b.node("Add", [_view(c, x, (wl.batch, n, d), "tokens"), b.weight("pos_embed", (1, n, d), wl.dtype)],
                name="add_pos")
     freq = b.input("t_freq", (wl.batch, 256), wl.dtype)
     t = c.linear(b.node("Swish", [c.linear(freq, 256, d, "t_embedder.0", True)], name="t_silu"), d, d,

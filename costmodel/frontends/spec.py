@@ -393,7 +393,10 @@ def load_spec(path: str) -> ModelSpec:
     if isinstance(data, dict) and "model_type" in data and "architecture" not in data:
         from .hf_config import spec_from_hf
 
-        return spec_from_hf(data, where=path)
+        stem = os.path.splitext(os.path.basename(path))[0]
+        if stem == "config":
+            stem = os.path.basename(os.path.dirname(os.path.abspath(path))) or stem
+        return spec_from_hf(data, where=path, name=data.get("_name_or_path") or stem)
     return spec_from_dict(data, where=path)
 
 

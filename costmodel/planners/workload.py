@@ -59,11 +59,24 @@ class WorkloadResult:
         return out
 
 
-def _tied_table(spec: ModelSpec, seg: Segment) -> int:
-    """The tied embedding is read by both the embedding and the head segments."""
-    if spec.tie_embeddings and seg.name == "head" and spec.vocab_size and not spec.pooler:
-        return spec.vocab_size * spec.hidden_size
-    return 0
+SHARED = ("embed_tokens.weight",)  # one tensor read by several segments (tied / shared embeddings)
+
+
+def _shared_seen(seg: Segment, seen: set[str]) -> tuple[int, int]:
+    """(elements, bytes) of shared weights this segment reads that an earlier one counted."""
+    n = b = 0
+    for name in SHARED:
+        init = seg.graph.initializers.get(name)
+        if init is None:
+            continue
+        if name in seen:
+            k = 1
+            for d in init.shape:
+                k *= d
+            n += k
+            b += init.dtype.nbytes(k)
+        seen.add(name)
+    return n, b
 
 
 def run_workload(spec: ModelSpec, wl: Workload, hardware: Any = None, *, execution: str = "graph",
@@ -77,12 +90,13 @@ def run_workload(spec: ModelSpec, wl: Workload, hardware: Any = None, *, executi
     peak: Any = 0
     results = []
     uns: list = []
+    seen: set[str] = set()
     for seg in segs:
         gc = analyze_graph(seg.graph)
         uns.extend(gc.unsupported)
-        tied = _tied_table(spec, seg)
-        p = norm(gc.params - tied)
-        wb = norm(gc.weight_bytes - (wl.dtype.nbytes(tied) if tied else 0))
+        dup_n, dup_b = _shared_seen(seg, seen)
+        p = norm(gc.params - dup_n)
+        wb = norm(gc.weight_bytes - dup_b)
         t = None
         kern = 0
         c = m = o = 0.0

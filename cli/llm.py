@@ -1,0 +1,74 @@
+"""`costmodel llm MODEL --hardware H --batch B --prompt-len P --output-len N`: serving an LLM."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .common import console, positive_float, positive_int
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("llm", help="plan LLM inference: latency, throughput, memory, cost",
+                       description="Prefill and per-token decode latency, memory per device, the largest batch "
+                                   "that fits, throughput and cost for serving an LLM.")
+    p.add_argument("model", help="built-in model name (costmodel specs), spec file or HF config.json")
+    p.add_argument("--hardware", "-H", required=True, help="hardware profile name or file")
+    p.add_argument("--batch", type=positive_int, default=1)
+    p.add_argument("--prompt-len", type=positive_int, default=512)
+    p.add_argument("--output-len", type=positive_int, default=128)
+    p.add_argument("--tp", type=positive_int, default=1, help="tensor-parallel devices")
+    p.add_argument("--pp", type=positive_int, default=1, help="pipeline-parallel stages")
+    p.add_argument("--dtype", default="bf16", help="activation / compute dtype (default bf16)")
+    p.add_argument("--weight-dtype", help="weight storage dtype (int4, int8, fp8 ...); default = --dtype")
+    p.add_argument("--kv-dtype", help="KV-cache dtype (e.g. fp8); default = --dtype")
+    p.add_argument("--price-per-hour", type=positive_float, help="USD per device-hour (for cost per token)")
+    p.add_argument("--prefill-execution", choices=("eager", "graph"), default="eager")
+    p.add_argument("--decode-execution", choices=("graph", "eager"), default="graph")
+    p.add_argument("--mode", choices=("calibrated", "ideal"), default="calibrated")
+    p.add_argument("--prefill-chunk", type=positive_int, default=2048,
+                   help="tokens per prefill chunk for activation memory (default 2048)")
+    p.add_argument("--sweep", action="store_true", help="throughput-latency curve over batch sizes")
+    p.add_argument("--plot", help="with --sweep: write the curve to a .png or .svg (needs matplotlib)")
+    p.add_argument("--format", choices=("table", "json", "markdown"), default="table")
+    p.set_defaults(run=run)
+
+
+def _kw(args: argparse.Namespace) -> dict:
+    return dict(prompt_len=args.prompt_len, output_len=args.output_len, tp=args.tp, pp=args.pp,
+                dtype=args.dtype, weight_dtype=args.weight_dtype, kv_dtype=args.kv_dtype,
+                price_per_hour=args.price_per_hour, prefill_execution=args.prefill_execution,
+                decode_execution=args.decode_execution, mode=args.mode, prefill_chunk=args.prefill_chunk)
+
+
+def run(args: argparse.Namespace) -> int:
+    from costmodel.planners.llm import plan_llm
+
+    plan = plan_llm(args.model, args.hardware, batch=args.batch, **_kw(args))
+    sweep = None
+    if args.sweep:
+        from costmodel.planners.llm import sweep_batches
+
+        top = max(plan.max_batch, 1)
+        batches = sorted({b for b in (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024) if b <= top} | {top})
+        sweep = sweep_batches(args.model, args.hardware, batches, **_kw(args))
+        if args.plot:
+            from costmodel.report.llm_report import plot_sweep
+
+            plot_sweep(sweep, args.plot)
+    if args.format == "json":
+        d = plan.to_dict()
+        if sweep is not None:
+            d["sweep"] = [{"batch": s.batch, "decode_latency_s": s.decode.latency_s,
+                           "tokens_per_s": s.batch / s.decode.latency_s, "request_latency_s": s.request_latency_s,
+                           "fits": s.fits} for s in sweep]
+        sys.stdout.write(json.dumps(d, indent=1) + "\n")
+        return 0
+    from costmodel.report.llm_report import render_plan, to_markdown
+
+    if args.format == "markdown":
+        sys.stdout.write(to_markdown(plan, sweep))
+    else:
+        render_plan(plan, console(), sweep)
+    return 0
