@@ -10,7 +10,8 @@ naming what is supported. No downloads: the user passes a file or a mapping.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from ..errors import SpecError
 from .spec import ModelSpec, MLASpec, MoESpec, SSMSpec, spec_from_dict

@@ -115,7 +115,7 @@ def self_attention(c: Ctx, x: str, i: int, name: str, causal: bool = True, bias:
     """Projections, attention over past + new positions (KV cache), output projection."""
     s, w, b = c.s, c.w, c.b
     d, h, kv, hd = s.hidden_size, s.num_heads, s.kv_heads, s.hd
-    bsz, seq = batch_seq(w)
+    bsz, _seq = batch_seq(w)
     if s.mla is not None:
         return mla_attention(c, x, name)
     sizes = [h * hd, kv * hd, kv * hd]
@@ -323,7 +323,7 @@ def lower(spec: ModelSpec, wl: Workload) -> list[Segment]:
     groups: dict[tuple, list[int]] = {}
     for i in range(spec.num_layers):
         groups.setdefault(layer_signature(spec, i), []).append(i)
-    for sig, idx in groups.items():
+    for _sig, idx in groups.items():
         label = f"layers[{idx[0]}]" if len(idx) == 1 else f"layers[{idx[0]}..{idx[-1]}]x{len(idx)}"
         segs.append(Segment(label, decoder_layer(spec, wl, idx[0], "layer"), len(idx)))
     segs.append(Segment("head", head(spec, wl)))

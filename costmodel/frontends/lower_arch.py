@@ -64,7 +64,7 @@ def mamba1(c: Ctx, x: str, name: str) -> str:
     d, m = s.hidden_size, s.ssm
     di = m.expand * d
     r = m.dt_rank or math.ceil(d / 16)
-    bsz, seq = batch_seq(w)
+    bsz, _seq = batch_seq(w)
     xz = c.linear(x, d, 2 * di, f"{name}.in_proj", m.proj_bias)
     u, z = c.split(xz, [di, di], f"{name}.xz")
     u = _causal_conv(c, u, di, f"{name}.conv1d", m.conv_bias)

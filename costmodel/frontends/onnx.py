@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from functools import cache
 from typing import Any
 
@@ -87,9 +88,9 @@ def _attr_value(a: Any, ctx: _Converter | None) -> Any:
     if t == 4:
         return _tensor(a.t, ctx)
     if t == 6:
-        return tuple(float(x) for x in a.floats)
+        return tuple(a.floats)  # repeated scalar fields already yield Python floats / ints
     if t == 7:
-        return tuple(int(x) for x in a.ints)
+        return tuple(a.ints)
     if t == 8:
         return tuple(x.decode("utf-8", "replace") for x in a.strings)
     if t == 9:
@@ -98,28 +99,48 @@ def _attr_value(a: Any, ctx: _Converter | None) -> Any:
 
 
 def _tensor(t: Any, ctx: _Converter | None) -> Initializer:
-    dt = ONNX_DTYPES.get(int(t.data_type))
+    dt = ONNX_DTYPES.get(t.data_type)
     if dt is None:
         raise ModelLoadError(f"tensor {t.name!r} has unknown data type {t.data_type}")
-    shape = tuple(int(d) for d in t.dims)
+    shape = tuple(t.dims)
+    numel = 1
     for d in shape:
         if d < 0:
             raise ModelLoadError(f"tensor {t.name!r} has a negative dimension {shape}")
-    numel = 1
-    for d in shape:
         numel *= d
     data = None
-    external = t.data_location == 1
-    if not external and numel <= SMALL_TENSOR and dt.kind != "string":
-        try:
-            from onnx import numpy_helper
-
-            arr = numpy_helper.to_array(t)
-            if arr.size == numel:
-                data = arr.reshape(shape)
-        except Exception:
-            data = None
+    if t.data_location != 1 and numel <= SMALL_TENSOR and dt.kind != "string":
+        data = _small_array(t, shape, numel)
     return Initializer(t.name, dt, shape, data)
+
+
+# Element types numpy reads straight from little-endian raw_data (what onnx.numpy_helper
+# does for them, without its per-call dtype lookups): most small tensors take this path.
+_RAW_NUMPY = {1: "<f4", 2: "u1", 3: "i1", 4: "<u2", 5: "<i2", 6: "<i4", 7: "<i8", 9: "?",
+              10: "<f2", 11: "<f8", 12: "<u4", 13: "<u8"}
+_numpy_helper: Any = None
+
+
+def _small_array(t: Any, shape: tuple, numel: int) -> Any:
+    """Content of a small tensor (shape arithmetic, scalars) as numpy, or None."""
+    global _numpy_helper
+    np_type = _RAW_NUMPY.get(t.data_type)
+    if np_type is not None and t.raw_data and sys.byteorder == "little" and not t.HasField("segment"):
+        import numpy as np
+
+        raw = t.raw_data
+        if len(raw) == numel * np.dtype(np_type).itemsize:
+            return np.frombuffer(raw, dtype=np_type).reshape(shape)
+        return None
+    try:
+        if _numpy_helper is None:
+            from onnx import numpy_helper as _numpy_helper
+        arr = _numpy_helper.to_array(t)
+        if arr.size == numel:
+            return arr.reshape(shape)
+    except Exception:
+        pass
+    return None
 
 
 _SAFE = re.compile(r"[^A-Za-z0-9_]")
