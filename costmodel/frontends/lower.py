@@ -24,7 +24,7 @@ ACT_OPS = {"silu": ("Swish", ""), "gelu": ("Gelu", ""), "gelu_tanh": ("Gelu", "t
 
 @dataclass(frozen=True)
 class Workload:
-    phase: str = "prefill"          # prefill | decode | forward
+    phase: str = "prefill"          # prefill | decode | forward | train (forward with the loss)
     batch: Any = 1
     seq: Any = 1                    # new positions per sequence in this step
     past: Any = 0                   # cached positions before this step
@@ -305,6 +305,14 @@ def head(spec: ModelSpec, wl: Workload, name: str = "head") -> Graph:
             x = c.linear(x, d, s.vocab_size, "lm_head", s.lm_head_bias, weight=table, trans=True)
         else:
             x = c.linear(x, d, s.vocab_size, "lm_head", s.lm_head_bias, wdt=wl.dtype)
+        if wl.phase == "train":
+            # the loss runs in fp32 (autocast upcasts cross-entropy): cast, log-softmax, NLL
+            labels = c.b.input("labels", (bsz, seq), to_dtype("int64"))
+            x = c.b.node("Cast", [x], name="logits_fp32", to=1)
+            x = c.b.node("SoftmaxCrossEntropyLoss", [x if seq == 1 else c.b.node(
+                "View", [x], domain="costmodel", name="logits_nc", shape=(bsz * seq, s.vocab_size)),
+                c.b.node("View", [labels], domain="costmodel", name="labels_flat", shape=(bsz * seq,))],
+                name="loss", reduction="mean")
     c.b.output(x)
     return c.b.build()
 
