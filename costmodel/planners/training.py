@@ -257,7 +257,7 @@ def _memory(spec: ModelSpec, ex: Execution, sysm: System, params: int) -> dict[s
     if ex.precision == "fp32":
         opt = local * (OPTIMIZERS[ex.optimizer] - 4) / (ex.dp if ex.zero >= 1 else 1)
     # activations (Korthikanti et al. 2022, eq. 1-4), per layer, 16-bit activations:
-    s, b, h, a = ex.seq_len / ex.cp, ex.micro_batch, spec.hidden_size, max(spec.num_heads, 1)
+    s, b, h = ex.seq_len / ex.cp, ex.micro_batch, spec.hidden_size
     t = ex.tp
     flash = 0.0  # attention scores are never stored with flash attention (the 5as/h term)
     if ex.recompute == "full":
