@@ -31,8 +31,52 @@ def add_parser(sub) -> None:
                    help="tokens per prefill chunk for activation memory (default 2048)")
     p.add_argument("--sweep", action="store_true", help="throughput-latency curve over batch sizes")
     p.add_argument("--plot", help="with --sweep: write the curve to a .png or .svg (needs matplotlib)")
+    x = p.add_argument_group("beyond one request")
+    x.add_argument("--rate", type=positive_float, help="continuous batching: requests per second -> TTFT/TPOT")
+    x.add_argument("--helm", action="store_true", help="HELM idealized runtime table (prompt costs + slope)")
+    x.add_argument("--draft", help="speculative decoding: the draft model")
+    x.add_argument("--spec-k", type=positive_int, default=4, help="draft tokens per step (default 4)")
+    x.add_argument("--acceptance", type=float, default=0.7, help="draft acceptance rate (default 0.7)")
+    x.add_argument("--shared-prefix", type=positive_int, metavar="TOKENS",
+                   help="many calls over one context of this length (prompt-len = each call's question)")
+    x.add_argument("--calls", type=positive_int, default=16, help="calls sharing the prefix (default 16)")
+    x.add_argument("--output-lens", help="comma-separated output lengths (a distribution, e.g. for reasoning models)")
+    x.add_argument("--reranker-docs", type=positive_int, help="E2R-FLOPs: documents reranked per query")
+    x.add_argument("--doc-len", type=positive_int, default=256, help="tokens per document (default 256)")
+    x.add_argument("--metric", type=float, help="E2R: retrieval metric (e.g. nDCG@10) for RPP")
     p.add_argument("--format", choices=("table", "json", "markdown"), default="table")
     p.set_defaults(run=run)
+
+
+def _extras(args: argparse.Namespace) -> dict:
+    from costmodel.errors import CostModelError
+    from costmodel.planners import llm_extras as X
+
+    kw = {k: v for k, v in _kw(args).items() if k not in ("prompt_len", "output_len")}
+    out: dict = {}
+    if args.rate:
+        out["continuous_batching"] = X.continuous_batching(args.model, args.hardware, args.rate, args.prompt_len,
+                                                           args.output_len, **kw)
+    if args.helm:
+        out["helm"] = X.helm_runtime(args.model, args.hardware, **kw)
+    if args.draft:
+        out["speculative"] = X.speculative(args.model, args.draft, args.hardware, args.spec_k, args.acceptance,
+                                           args.prompt_len, args.output_len, batch=args.batch, **kw)
+    if args.shared_prefix:
+        out["shared_prefix"] = X.shared_prefix(args.model, args.hardware, args.shared_prefix, args.prompt_len,
+                                               args.calls, args.output_len, **kw)
+    if args.output_lens:
+        try:
+            lens = [int(v) for v in args.output_lens.split(",") if v.strip()]
+        except ValueError:
+            raise CostModelError(f"--output-lens {args.output_lens!r} is not a list of integers") from None
+        if not lens or min(lens) <= 0:
+            raise CostModelError("--output-lens must list positive integers")
+        out["output_distribution"] = X.output_length_distribution(args.model, args.hardware, args.prompt_len, lens,
+                                                                  batch=args.batch, **kw)
+    if args.reranker_docs:
+        out["reranker"] = X.reranker_flops(args.model, args.prompt_len, args.doc_len, args.reranker_docs, args.metric)
+    return out
 
 
 def _kw(args: argparse.Namespace) -> dict:
@@ -57,8 +101,11 @@ def run(args: argparse.Namespace) -> int:
             from costmodel.report.llm_report import plot_sweep
 
             plot_sweep(sweep, args.plot)
+    extras = _extras(args)
     if args.format == "json":
         d = plan.to_dict()
+        if extras:
+            d["extras"] = extras
         if sweep is not None:
             d["sweep"] = [{"batch": s.batch, "decode_latency_s": s.decode.latency_s,
                            "tokens_per_s": s.batch / s.decode.latency_s, "request_latency_s": s.request_latency_s,
@@ -71,4 +118,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(to_markdown(plan, sweep))
     else:
         render_plan(plan, console(), sweep)
+        if extras:
+            from costmodel.report.llm_report import render_extras
+
+            render_extras(extras, console())
     return 0

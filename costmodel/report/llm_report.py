@@ -95,3 +95,19 @@ def plot_sweep(sweep: list, path: str) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def render_extras(extras: dict, console: Any) -> None:
+    from rich.table import Table
+
+    for name, d in extras.items():
+        t = Table(title=name.replace("_", " "), show_header=False, title_justify="left")
+        t.add_column("", style="bold")
+        t.add_column("")
+        for k, v in d.items():
+            if isinstance(v, dict):
+                v = ", ".join(f"{a}: {seconds(b) if isinstance(b, float) else b}" for a, b in v.items())
+            elif isinstance(v, float):
+                v = seconds(v) if k.endswith("_s") else f"{v:,.4g}"
+            t.add_row(k, str(v))
+        console.print(t)
