@@ -16,6 +16,12 @@ def add_parser(sub) -> None:
                                    "in total, as numbers or formulas in the model's dynamic dims.")
     p.add_argument("model", nargs="?", help="ONNX file, spec file, HF config.json or built-in spec name")
     p.add_argument("--example", choices=sorted(EXAMPLES), help="analyze a bundled example graph instead of MODEL")
+    p.add_argument("--torch", metavar="PKG.MOD:FACTORY",
+                   help="analyze a PyTorch module made by FACTORY() (needs costmodel[torch]); with --input-shape")
+    p.add_argument("--input-shape", action="append", default=[], metavar="1,3,224,224",
+                   help="shape of one --torch input (repeat for several inputs)")
+    p.add_argument("--input-dtype", action="append", default=[], metavar="DTYPE",
+                   help="dtype of the --torch inputs: one for all or one per input (default float32; int64 for ids)")
     p.add_argument("--set", dest="bindings", action="append", type=binding, default=[], metavar="NAME=INT",
                    help="bind a symbolic dim (repeatable), e.g. --set batch=8")
     p.add_argument("--dtype", help="re-type float tensors (fp32, tf32, bf16, fp16, fp8...)")
@@ -43,10 +49,18 @@ def run(args: argparse.Namespace) -> int:
     from costmodel.errors import CostModelError
     from costmodel.limits import Limits
 
-    if args.example and args.model:
-        raise CostModelError("give either MODEL or --example, not both")
+    if sum(bool(x) for x in (args.example, args.model, args.torch)) > 1:
+        raise CostModelError("give one of MODEL, --example or --torch")
+    if (args.input_shape or args.input_dtype) and not args.torch:
+        raise CostModelError("--input-shape and --input-dtype go with --torch")
     model = example_path(args.example) if args.example else args.model
-    if not model:
+    example_inputs = None
+    if args.torch:
+        from costmodel.frontends.torch_fvcore import load_factory, make_inputs
+
+        example_inputs = make_inputs(args.input_shape, args.input_dtype)
+        model = load_factory(args.torch)
+    if model is None or (not args.torch and not model):
         raise CostModelError("no model given (try `costmodel analyze --example resnet50`)")
     bindings = {}
     for k, v in args.bindings:
@@ -60,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         limits.max_seconds = float(args.max_seconds)
     opts = engine_options(args) if args.hardware else {}
     r = analyze(model, hardware=args.hardware, bindings=bindings, dtype=args.dtype,
-                strict=args.strict, limits=limits, **opts)
+                strict=args.strict, limits=limits, example_inputs=example_inputs, **opts)
     from costmodel.report import analysis_report as rep
 
     if args.format == "json":
@@ -72,4 +86,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         rep.render_table(r, console(), per_op=args.per_op, by_type=not args.per_op,
                          symbolic=args.symbolic, top=args.top)
+        if args.torch:
+            from costmodel.frontends.torch_fvcore import render_modules
+
+            sys.stdout.write(render_modules(r.graph_cost, depth=2) + "\n")
     return 0

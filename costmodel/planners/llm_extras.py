@@ -5,7 +5,8 @@ of a distribution of output lengths. All are built on `plan_llm`."""
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 from ..errors import PlanError
 from .llm import plan_llm
