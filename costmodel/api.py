@@ -75,6 +75,28 @@ class Report:
         return {"flops": t.flops, "macs": t.macs, "params": t.params,
                 "bytes_read": t.bytes_read, "bytes_written": t.bytes_written}
 
+    def evaluate(self, **grid: Any) -> dict[str, Any]:
+        """Totals at many bindings at once, at numpy speed: symbolic once, evaluate many.
+
+        Each keyword names a free symbol and gives a scalar or a numpy array; arrays
+        broadcast together (`batch=b[:, None], seq=s[None, :]` is a full grid). Returns
+        float64 arrays of the grid's shape (read-only views where a count is constant)
+        for flops, macs, transcendentals, params, bytes_read, bytes_written and bytes.
+        Values are exact while below 2**53; `bind()` gives exact integers at one point.
+        """
+        from .errors import BindingError
+        from .symbolic import evaluate_many
+
+        unknown = sorted(set(grid) - set(self.symbols))
+        if unknown:
+            raise BindingError(f"unknown symbol(s) {', '.join(unknown)}; the analysis's free symbols are: "
+                               f"{', '.join(self.symbols) or 'none'}")
+        t = self.graph_cost.total
+        fields = {"flops": t.flops, "macs": t.macs, "transcendentals": t.transcendentals,
+                  "params": self.graph_cost.params, "bytes_read": t.bytes_read,
+                  "bytes_written": t.bytes_written, "bytes": t.bytes}
+        return {k: evaluate_many(v, grid) for k, v in fields.items()}
+
     def to_dict(self, per_op: bool = True) -> dict[str, Any]:
         gc = self.graph_cost
         t = gc.total
@@ -104,6 +126,8 @@ class Report:
             "dtype": self.dtype,
             "by_type": {k: c.to_dict() for k, c in sorted(gc.by_type().items())},
         }
+        if hasattr(gc, "modules_dict"):  # a traced torch module: its module tree
+            d["modules"] = gc.modules_dict()
         if self.timing is not None:
             d["hardware"] = self.hardware.name
             d["timing"] = self.timing.to_dict()
@@ -147,12 +171,24 @@ def analyze(model: Any, hardware: Any = None, bindings: Mapping[str, int] | None
     """Analyze a model: FLOPs, MACs, params, bytes (and latency with `hardware`).
 
     model: path (.onnx, spec file, HF config.json), onnx.ModelProto, built-in spec name,
-    or a torch.nn.Module with example_inputs. bindings bind symbolic dims; dtype re-types
-    float tensors; strict raises on any unsupported op.
+    or a torch.nn.Module with example_inputs (traced by frontends/torch_fvcore.py, which
+    also takes causal_attention="dense"|"skip", device="auto"|"meta"|"cpu", train=False).
+    bindings bind symbolic dims; dtype re-types float tensors; strict raises on any
+    unsupported op.
     """
-    graph, name = load_graph(model)
     dt = _dtype(dtype) if dtype else None
-    gc = analyze_graph(graph, bindings=bindings, dtype=dt, strict=strict, registry=registry, limits=limits)
+    if example_inputs is not None:
+        from .frontends.torch_fvcore import analyze_module
+
+        if bindings:
+            raise CostModelError("a traced torch module has concrete shapes: there is nothing to bind")
+        opts = {k: engine_options.pop(k) for k in ("causal_attention", "device", "train") if k in engine_options}
+        gc: GraphCost
+        gc, name = analyze_module(model, example_inputs, dtype=dt, strict=strict, limits=limits,
+                                  registry=registry, **opts)
+    else:
+        graph, name = load_graph(model)
+        gc = analyze_graph(graph, bindings=bindings, dtype=dt, strict=strict, registry=registry, limits=limits)
     hw = None
     timing = None
     if hardware is not None:
