@@ -140,10 +140,18 @@ class Report:
         return d
 
 
-def load_graph(model: Any) -> tuple[Graph, str]:
-    """Any supported model input → (IR graph, display name)."""
+def load_graph(model: Any, bindings: Mapping[str, int] | None = None) -> tuple[Graph, str]:
+    """Any supported model input → (IR graph, display name). Specs are lowered with the
+    bindings applied (their dims appear in attributes, not only in input shapes)."""
     import onnx
 
+    from .frontends.spec import ModelSpec
+
+    if isinstance(model, (ModelSpec, dict)):
+        from .frontends import load_model_spec, spec_graph
+
+        spec = load_model_spec(model)
+        return spec_graph(spec, bindings), spec.name
     if isinstance(model, Graph):
         return model, model.name
     if isinstance(model, onnx.ModelProto):
@@ -159,7 +167,7 @@ def load_graph(model: Any) -> tuple[Graph, str]:
             return to_graph(path), os.path.basename(path)
         from .frontends import resolve_other
 
-        return resolve_other(path)
+        return resolve_other(path, bindings)
     if type(model).__module__.startswith("torch"):
         raise CostModelError("torch modules need example_inputs=(...)")
     raise CostModelError(f"cannot analyze a {type(model).__name__}; pass a path, an onnx.ModelProto or a spec name")
@@ -187,7 +195,7 @@ def analyze(model: Any, hardware: Any = None, bindings: Mapping[str, int] | None
         gc, name = analyze_module(model, example_inputs, dtype=dt, strict=strict, limits=limits,
                                   registry=registry, **opts)
     else:
-        graph, name = load_graph(model)
+        graph, name = load_graph(model, bindings)
         gc = analyze_graph(graph, bindings=bindings, dtype=dt, strict=strict, registry=registry, limits=limits)
     hw = None
     timing = None

@@ -31,26 +31,35 @@ def load_model_spec(model: Any):
     return None
 
 
-def spec_graph(spec: Any):
+def spec_graph(spec: Any, bindings: Any = None):
     """A spec as one IR graph (every layer unrolled), for `costmodel analyze`: a prefill
-    over symbolic `batch` x `seq` tokens (logits for the last position)."""
+    over `batch` x `seq` tokens (logits for the last position), symbolic unless bound."""
+    from ..errors import BindingError
     from ..symbolic import symbol
     from .lower import Workload, lower, unroll
 
+    b = dict(bindings or {})
+    for k, v in b.items():
+        if k not in ("batch", "seq"):
+            raise BindingError(f"unknown symbol {k!r}; a spec's symbols are: batch, seq")
+        if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+            raise BindingError(f"binding {k}={v!r} must be a positive integer")
+    batch = b.get("batch", symbol("batch"))
+    seq = b.get("seq", symbol("seq"))
     if spec.architecture in ("vit", "dit"):
-        wl = Workload("forward", symbol("batch"), 1, 0, "none")
+        wl = Workload("forward", batch, 1, 0, "none")
     else:
-        wl = Workload("prefill", symbol("batch"), symbol("seq"), 0, "last")
+        wl = Workload("prefill", batch, seq, 0, "last")
     g = unroll(lower(spec, wl), spec.name)
     g.symbols = ("batch", "seq")
     return g
 
 
-def resolve_other(path: str) -> tuple[Any, str]:
+def resolve_other(path: str, bindings: Any = None) -> tuple[Any, str]:
     """Non-ONNX inputs (spec files, HF configs, built-in names) as an IR graph."""
     from ..errors import ModelLoadError
 
     spec = load_model_spec(path)
     if spec is None:
         raise ModelLoadError("not an ONNX file, spec, config.json or built-in model name", where=path)
-    return spec_graph(spec), spec.name
+    return spec_graph(spec, bindings), spec.name
