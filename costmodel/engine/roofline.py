@@ -102,13 +102,17 @@ def node_time(node: Any, hw: Any, cal: Calibration, mode: str) -> tuple[float, f
         return compute, mem, unit, "compute" if compute >= mem else "memory"
     flops = concrete(node.cost.flops, "FLOPs", node.name)
     nbytes = concrete(node.cost.bytes, "bytes", node.name)
+    if flops == 0 and nbytes == 0:
+        return 0.0, 0.0, "none", "none"
     dt = node.dtype or "fp32"
     eb = elem_bytes(dt)
     bw = hw.memory_bandwidth
     units = int(hw.compute_units or 0)
     hints = node.hints or {}
     c, m = compute, mem
-    if node.kind == R.ATTENTION and "attention" in hints:
+    if flops == 0 or _has_zero(hints):
+        c, m = compute, K.stream_time(nbytes, bw, cal)
+    elif node.kind == R.ATTENTION and "attention" in hints:
         mdt = matrix_dtype(node, cal)
         c, m = K.attention_time(2 * float(node.cost.macs), nbytes, _concrete_dict(hints["attention"]),
                                 hw.matrix_peak(mdt), bw, cal, mdt, units)
@@ -140,6 +144,15 @@ def node_time(node: Any, hw: Any, cal: Calibration, mode: str) -> tuple[float, f
     if flops == 0 and nbytes == 0:
         return 0.0, 0.0, "none", "none"
     return c, m, unit, "compute" if c >= m else "memory"
+
+
+def _has_zero(hints: dict) -> bool:
+    """Empty tensors (a zero dim) move no tiles: no kernel-efficiency model applies."""
+    for key in ("gemm", "rowwise"):
+        g = hints.get(key)
+        if g is not None and any(type(x) is int and x == 0 for x in g):
+            return True
+    return False
 
 
 def _all_concrete(t: Any) -> bool:

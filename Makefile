@@ -1,0 +1,14 @@
+# Developer targets. The README's Quickstart is the supported way to install and test.
+.PHONY: test fuzz fuzz-atheris bench calibration-report
+
+test:
+	python -m pytest -q
+
+fuzz:  ## long hypothesis run over random graphs, specs and profiles
+	COSTMODEL_FUZZ_EXAMPLES=5000 python -m pytest -q tests/test_fuzz.py tests/test_hardware.py -k "fuzz or random"
+
+fuzz-atheris:  ## coverage-guided fuzzing of the ONNX loader (pip install atheris)
+	python fuzz/fuzz_onnx_loader.py fuzz/corpus -max_total_time=600
+
+calibration-report:
+	python benchmarks/fit_calibration.py --markdown docs/calibration.md
