@@ -33,6 +33,8 @@ def add_parser(sub) -> None:
     p.add_argument("--strict", action="store_true", help="fail on any unsupported op")
     p.add_argument("--max-nodes", type=positive_int, help="node count limit (default 2,000,000)")
     p.add_argument("--max-seconds", type=positive_int, help="analysis time limit (default 600)")
+    p.add_argument("--max-expr-nodes", type=positive_int,
+                   help="size limit of one symbolic dimension, in sympy tree nodes (default 2000)")
     add_hardware_options(p)
     add_format(p)
     p.set_defaults(run=run)
@@ -72,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
         limits.max_nodes = args.max_nodes
     if args.max_seconds:
         limits.max_seconds = float(args.max_seconds)
+    if args.max_expr_nodes:
+        limits.max_expr_nodes = args.max_expr_nodes
     opts = engine_options(args) if args.hardware else {}
     r = analyze(model, hardware=args.hardware, bindings=bindings, dtype=args.dtype,
                 strict=args.strict, limits=limits, example_inputs=example_inputs, **opts)
