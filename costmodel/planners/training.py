@@ -273,9 +273,11 @@ def _memory(spec: ModelSpec, ex: Execution, sysm: System, params: int) -> dict[s
     if ex.interleave > 1:
         inflight_layers *= 1 + (ex.pp - 1) / (ex.pp * ex.interleave)
     acts = per_layer * inflight_layers * (act_bytes_scale(ex.precision))
-    # logits in fp32 for the loss and their gradient on the last stage (vocab-parallel)
+    # the loss on the last stage (vocab-parallel): at the peak (the loss backward) the
+    # fp32 log-probabilities kept for backward (4 B), their gradient (4 B) and its 16-bit
+    # cast for the LM-head backward (2 B) are live together: 10 bytes per logit
     if spec.vocab_size:
-        acts += 2 * 4 * s * b * spec.vocab_size / t / (1 if ex.pp == 1 else 1)
+        acts += 10 * s * b * spec.vocab_size / t
     cap = int(sysm.device.memory_capacity)
     total = int(weights + grads + opt + acts)
     return {"weights_bytes": int(weights), "grads_bytes": int(grads), "optimizer_bytes": int(opt),
