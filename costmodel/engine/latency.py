@@ -171,10 +171,12 @@ def graph_latency(gc: Any, hw: Any, mode: str = "calibrated", fusion: str = "non
             else:
                 # eager: the host dispatches op by op while the GPU drains its queue; a
                 # kernel starts when both it has been dispatched and the previous one ended
+                # (the host-to-GPU launch latency separates dispatch from start; back to back
+                # on a busy GPU, kernels are spaced by the same per-kernel overhead as a graph)
                 host += cal.dispatch(n.kind)
-                start = max(gpu, host)
-                over = start - gpu + cal.eager_gap_s
-                gpu = start + kernel + cal.eager_gap_s
+                start = max(gpu + cal.kernel_overhead_s, host + cal.eager_gap_s)
+                over = start - gpu
+                gpu = start + kernel
         t = kernel + over
         if over > kernel and bound != "none":
             bound = "overhead"
