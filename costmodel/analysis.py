@@ -7,8 +7,12 @@ is listed in `unsupported` (and raises under strict=True); it is never silently 
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
+from itertools import chain, repeat
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -16,18 +20,20 @@ import numpy as np
 from .errors import BindingError, CostModelError, UnsupportedOpError
 from .ir.dtypes import DType
 from .ir.graph import Graph, Node, Role, TensorInfo
-from .limits import Limits
+from .limits import Limits, gc_paused
 from .ops import registry as _registry
 from .ops.context import NodeContext, UnknownShape
-from .ops.cost import ZERO, Cost
+from .ops.cost import COST_FIELDS, ZERO, Cost
 from .passes.bind import bind_shape, retype
-from .symbolic import norm, prod, smax, substitute, to_json_number
+from .symbolic import add_all, norm, prod, smax, substitute, to_json_number
 
 # Kinds whose nodes fold away when every input is a constant (load-time transforms every
 # runtime performs); heavier kinds fold only on small inputs.
 _CHEAP = {_registry.VIEW, _registry.SHAPE, _registry.MOVEMENT, _registry.ELEMENTWISE,
           _registry.GENERATOR, _registry.QUANTIZE}
 _SMALL = 4096
+_FLOAT_KINDS = ("float", "complex")  # DType.is_float, without a property call per tensor
+_FIELD_GETTERS = tuple(attrgetter(f) for f in COST_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,19 +95,19 @@ class GraphCost:
     outputs: Mapping[str, TensorInfo] = field(default_factory=dict)
 
     def by_type(self) -> dict[str, Cost]:
-        out: dict[str, Cost] = {}
+        groups: dict[str, list[Cost]] = {}
         for n in self.nodes:
             k = n.op_type if not n.domain else f"{n.domain}::{n.op_type}"
-            out[k] = out.get(k, ZERO) + n.cost
-        return out
+            groups.setdefault(k, []).append(n.cost)
+        return {k: sum_costs(v) for k, v in groups.items()}
 
     def by_scope(self, depth: int = 1) -> dict[str, Cost]:
-        out: dict[str, Cost] = {}
+        groups: dict[str, list[Cost]] = {}
         for n in self.nodes:
             parts = [p for p in n.scope.split("/") if p][:depth]
             k = "/".join(parts) or "(root)"
-            out[k] = out.get(k, ZERO) + n.cost
-        return out
+            groups.setdefault(k, []).append(n.cost)
+        return {k: sum_costs(v) for k, v in groups.items()}
 
     @property
     def coverage(self) -> float:
@@ -109,6 +115,45 @@ class GraphCost:
         if not real:
             return 1.0
         return 1.0 - sum(1 for n in real if n.status == "unsupported") / len(real)
+
+
+def sum_costs(costs: Iterable[Cost]) -> Cost:
+    """Field-wise exact sum, equal to adding the costs one by one but linear in their
+    number: ints add as ints and each field's symbolic terms are combined by one Add."""
+    costs = [c for c in costs if c is not ZERO]
+    if not costs:
+        return ZERO
+    if len(costs) == 1:
+        return costs[0] + ZERO  # normalises fields exactly as `+` does
+    return Cost(*(add_all(list(map(get, costs))) for get in _FIELD_GETTERS))
+
+
+def _no_subgraphs(g: Graph, inputs: list) -> Any:
+    """The subgraph runner of a node without subgraphs (rules look a subgraph up first)."""
+    raise UnknownShape("the node has no subgraphs")
+
+
+def _fast_constructor(cls: type) -> Any:
+    """A constructor for a frozen slots dataclass taking every field positionally, which
+    sets the fields from C (map over object.__setattr__, as the generated __init__ does
+    one Python call per field); the analysis makes a NodeCost and a Cost for every node."""
+    names = tuple(f.name for f in dataclass_fields(cls))
+    new, set_, n = object.__new__, object.__setattr__, len(names)
+
+    def make(*values: Any) -> Any:
+        obj = new(cls)
+        deque(map(set_, repeat(obj, n), names, values), 0)
+        return obj
+
+    return make
+
+
+_node_cost = _fast_constructor(NodeCost)
+_new_cost = _fast_constructor(Cost)
+
+
+def _params_cost(params: Any) -> Cost:
+    return _new_cost(0, 0, 0, 0, 0, 0, 0, 0, params)
 
 
 def _shape_json(s: tuple | None) -> Any:
@@ -128,6 +173,8 @@ class _Analyzer:
         self.params_seen: set[int] = set()
         self.runtime_weights: dict[int, Any] = {}
         self.depth = 0
+        # (opset, rule) per (opsets of the graph, domain, op type): registry look-ups, per analysis
+        self._opdefs: dict[tuple[int, str, str], tuple[int, Any]] = {}
 
     # -- environment ------------------------------------------------------------------
     def initial_env(self, g: Graph, outer: Mapping[str, TensorInfo] | None) -> dict[str, TensorInfo]:
@@ -167,13 +214,18 @@ class _Analyzer:
     def node(self, node: Node, env: dict[str, TensorInfo], opsets: Mapping[str, int],
              unsupported: list[Unsupported], prefix: str) -> NodeCost:
         infos = [env[x] if x else None for x in node.inputs]
-        opset = opsets.get(node.domain, 1 if node.domain else opsets.get("", 1))
-        opdef = self.registry.lookup(node.domain, node.op_type, opset)
+        key = (id(opsets), node.domain, node.op_type)
+        found = self._opdefs.get(key)
+        if found is None:
+            opset = opsets.get(node.domain, 1 if node.domain else opsets.get("", 1))
+            found = self._opdefs[key] = (opset, self.registry.lookup(node.domain, node.op_type, opset))
+        opset, opdef = found
         name = prefix + node.name
         if opdef is None:
             reason = f"no cost rule for {node.domain or 'ai.onnx'}::{node.op_type} (opset {opset})"
             return self.unsupported(node, name, infos, env, reason, unsupported, "unknown")
-        ctx = NodeContext(node, infos, opset, self.subgraph_runner(env, name), self.dtype, self.limits)
+        runner = self.subgraph_runner(env, name) if node.subgraphs else _no_subgraphs
+        ctx = NodeContext(node, infos, opset, runner, self.dtype, self.limits)
         try:
             compute = opdef.rule(ctx)
         except UnknownShape as e:
@@ -182,13 +234,11 @@ class _Analyzer:
             raise
         except (ValueError, TypeError, ZeroDivisionError, IndexError, KeyError, OverflowError) as e:
             raise CostModelError(f"invalid node: {type(e).__name__}: {e}", where=ctx.where) from None
-        nested_unsupported = ctx.hints.pop("_unsupported", ())
-        unsupported.extend(nested_unsupported)
+        if ctx.hints:
+            unsupported.extend(ctx.hints.pop("_unsupported", ()))
         # Declared types fill what the rule could not say (e.g. data-dependent shapes).
         outs = ctx.outputs
-        all_const = all(i is None or i.const for i in infos) and bool(node.inputs or opdef.kind == _registry.GENERATOR)
-        fold = all_const and not ctx.hints.get("no_fold") and (
-            opdef.kind in _CHEAP or all(i is None or i.shape is None or _is_small(i.shape) for i in infos))
+        fold = self.folds(node, opdef.kind, infos, ctx.hints)
         is_shape_op = opdef.kind == _registry.SHAPE
         for k, oname in enumerate(node.outputs):
             if not oname:
@@ -197,30 +247,44 @@ class _Analyzer:
             if o is None:
                 o = TensorInfo(None, None)
             if fold or (is_shape_op and o.data is not None):
-                role = Role.WEIGHT if (o.dtype is not None and o.dtype.is_float) else Role.CONSTANT
-                o = o._replace(role=role, const=True)
+                role = Role.WEIGHT if (o.dtype is not None and o.dtype.kind in _FLOAT_KINDS) else Role.CONSTANT
+                o = TensorInfo(o.dtype, o.shape, role, o.data, True)
             env[oname] = o
         if fold:
             params = self.folded_params(node, infos, env, opdef.kind)
-            return NodeCost(name, node.op_type, node.domain, opdef.kind, "folded",
-                            Cost(params=params) if params else ZERO,
-                            "constant-folded: every input is a constant",
-                            _shapes(infos), _shapes([env.get(o) for o in node.outputs if o]),
-                            _dt(infos, outs), {}, node.inputs, node.outputs)
+            return _node_cost(name, node.op_type, node.domain, opdef.kind, "folded",
+                              _params_cost(params) if params else ZERO,
+                              "constant-folded: every input is a constant",
+                              _shapes(infos), _shapes([env.get(o) for o in node.outputs if o]),
+                              _dt(infos, outs), {}, node.inputs, node.outputs)
         if opdef.zero is not None:
-            return NodeCost(name, node.op_type, node.domain, opdef.kind, "zero",
-                            Cost(params=self.new_params(node, infos)), opdef.zero,
-                            _shapes(infos), _shapes(outs), _dt(infos, outs), ctx.hints,
-                            node.inputs, node.outputs)
+            return _node_cost(name, node.op_type, node.domain, opdef.kind, "zero",
+                              _params_cost(self.new_params(node, infos)), opdef.zero,
+                              _shapes(infos), _shapes(outs), _dt(infos, outs), ctx.hints,
+                              node.inputs, node.outputs)
         self.note_weights(infos)
         cost = compute if isinstance(compute, Cost) else ZERO
-        traffic = ctx.bytes_override if ctx.bytes_override is not None else self.traffic(node, ctx, infos, outs)
-        cost = Cost(cost.flops, cost.macs, cost.transcendentals, traffic.read_weights,
-                    traffic.read_activations, traffic.read_kv, traffic.write_activations,
-                    traffic.write_kv, cost.params + self.new_params(node, infos))
-        return NodeCost(name, node.op_type, node.domain, opdef.kind, "costed", cost, "",
-                        _shapes(infos), _shapes(outs), _dt(infos, outs), ctx.hints,
-                        node.inputs, node.outputs)
+        b = ctx.bytes_override
+        traffic = ((b.read_weights, b.read_activations, b.read_kv, b.write_activations, b.write_kv)
+                   if b is not None else self.traffic(node, ctx, infos, outs))
+        cost = _new_cost(cost.flops, cost.macs, cost.transcendentals, *traffic,
+                         cost.params + self.new_params(node, infos))
+        return _node_cost(name, node.op_type, node.domain, opdef.kind, "costed", cost, "",
+                          _shapes(infos), _shapes(outs), _dt(infos, outs), ctx.hints,
+                          node.inputs, node.outputs)
+
+    @staticmethod
+    def folds(node: Node, kind: str, infos: list, hints: Mapping[str, Any]) -> bool:
+        """A node folds away at load time when every input is a constant (and it has inputs
+        or generates its output); heavier kinds fold only on small inputs."""
+        for i in infos:
+            if i is not None and not i.const:
+                return False
+        if not (node.inputs or kind == _registry.GENERATOR) or hints.get("no_fold"):
+            return False
+        if kind in _CHEAP:
+            return True
+        return all(i is None or i.shape is None or _is_small(i.shape) for i in infos)
 
     def unsupported(self, node: Node, name: str, infos: list, env: dict, reason: str,
                     out: list[Unsupported], kind: str) -> NodeCost:
@@ -230,13 +294,18 @@ class _Analyzer:
         for o in node.outputs:
             if o and o not in env:
                 env[o] = TensorInfo(None, None)
-        return NodeCost(name, node.op_type, node.domain, kind, "unsupported",
-                        Cost(params=self.new_params(node, infos)), reason, _shapes(infos), (),
-                        _dt(infos, ()), {}, node.inputs, node.outputs)
+        return _node_cost(name, node.op_type, node.domain, kind, "unsupported",
+                          _params_cost(self.new_params(node, infos)), reason, _shapes(infos), (),
+                          _dt(infos, ()), {}, node.inputs, node.outputs)
 
     # -- traffic and params -----------------------------------------------------------
-    def traffic(self, node: Node, ctx: NodeContext, infos: list, outs: list) -> Cost:
-        rw = ra = rk = wa = wk = 0
+    def traffic(self, node: Node, ctx: NodeContext, infos: list, outs: list) -> tuple:
+        """Bytes (read weights, read activations, read KV, write activations, write KV)."""
+        rw: list[Any] = []
+        ra: list[Any] = []
+        rk: list[Any] = []
+        wa: list[Any] = []
+        wk: list[Any] = []
         seen: set[str] = set()
         for i, (nm, info) in enumerate(zip(node.inputs, infos)):
             if info is None or info.shape is None or info.dtype is None or nm in seen:
@@ -244,21 +313,16 @@ class _Analyzer:
             seen.add(nm)
             b = info.dtype.nbytes(prod(info.shape))
             if i in ctx.kv_inputs:
-                rk = rk + b
+                rk.append(b)
             elif info.role is Role.WEIGHT:
-                rw = rw + b
+                rw.append(b)
             else:
-                ra = ra + b
+                ra.append(b)
         for k, o in enumerate(outs):
             if o is None or o.shape is None or o.dtype is None or not node.outputs[k]:
                 continue
-            b = o.dtype.nbytes(prod(o.shape))
-            if k in ctx.kv_outputs:
-                wk = wk + b
-            else:
-                wa = wa + b
-        return Cost(read_weights=norm(rw), read_activations=norm(ra), read_kv=norm(rk),
-                    write_activations=norm(wa), write_kv=norm(wk))
+            (wk if k in ctx.kv_outputs else wa).append(o.dtype.nbytes(prod(o.shape)))
+        return add_all(rw), add_all(ra), add_all(rk), add_all(wa), add_all(wk)
 
     def note_weights(self, infos: list) -> None:
         """Weights a runtime keeps resident: every weight tensor a costed node reads."""
@@ -269,15 +333,16 @@ class _Analyzer:
     def new_params(self, node: Node, infos: list) -> Any:
         """Float weights read by this node for the first time (each tensor counted once)."""
         total: Any = 0
+        seen = self.params_seen
         for info in infos:
             if info is None or info.role is not Role.WEIGHT or info.shape is None:
                 continue
             key = id(info)
-            if key in self.params_seen or info.dtype is None or not info.dtype.is_float:
+            if key in seen or info.dtype is None or info.dtype.kind not in _FLOAT_KINDS:
                 continue
-            self.params_seen.add(key)
+            seen.add(key)
             total = total + prod(info.shape)
-        return norm(total)
+        return total if type(total) is int else norm(total)
 
     def folded_params(self, node: Node, infos: list, env: dict, kind: str) -> Any:
         """A constant-folded float output is a new parameter tensor when it is made from
@@ -285,13 +350,16 @@ class _Analyzer:
         of an int8 initializer). Anything else computed from weights (a transpose, a
         gathered position-bias table) is derived from weights already counted."""
         total: Any = 0
-        reads_float_weight = any(
-            i is not None and i.role is Role.WEIGHT and i.dtype is not None and i.dtype.is_float
-            and i.shape is not None for i in infos)
+        reads_float_weight = False
+        for i in infos:
+            if (i is not None and i.role is Role.WEIGHT and i.dtype is not None
+                    and i.dtype.kind in _FLOAT_KINDS and i.shape is not None):
+                reads_float_weight = True
+                break
         source = kind == _registry.QUANTIZE or not reads_float_weight
         for o in node.outputs:
             info = env.get(o)
-            if info is None or info.dtype is None or not info.dtype.is_float or info.shape is None:
+            if info is None or info.dtype is None or info.dtype.kind not in _FLOAT_KINDS or info.shape is None:
                 continue
             self.params_seen.add(id(info))
             n = prod(info.shape)
@@ -318,25 +386,47 @@ class _Analyzer:
                     dt, sh = g.declared.get(nm, (None, None))
                     outer[nm] = TensorInfo(dt, bind_shape(sh, self.bindings) if sh else sh)
             nodes, uns, senv, _ = self.run(sub, outer, prefix=name + "/")
-            total = sum((n.cost for n in nodes), ZERO)
+            total = sum_costs(n.cost for n in nodes)
             return total, [senv.get(o) for o in g.outputs], uns
 
         return run
 
     # -- liveness ---------------------------------------------------------------------
     def peak_live(self, g: Graph, order: list[Node], env: dict[str, TensorInfo]) -> Any:
-        """Peak bytes of live activations (graph inputs and intermediates), by liveness."""
+        """Peak bytes of live activations (graph inputs and intermediates), by liveness.
+
+        With symbolic sizes the peak is the live total at the step that is largest when
+        every symbol is large (1024): the formula of the dominant step, not a Max over
+        thousands of expressions. Steps are compared by exact integer values at 1024 (each
+        distinct tensor size is evaluated once) and only the winning step's live tensors
+        are summed symbolically, so the pass stays linear in the node count."""
         last = g.last_use(order)
+        at_1024: dict[Any, Any] = {}
+
+        def value(b: Any) -> Any:
+            if type(b) is int:
+                return b
+            v = at_1024.get(b)
+            if v is None:
+                v = b.subs({s: 1024 for s in b.free_symbols})
+                v = at_1024[b] = int(v) if v.is_Integer else v
+            return v
+
         live: dict[str, Any] = {}
-        cur: Any = 0
-        peak: Any = 0
+        cur: Any = 0       # live total, symbolic sizes counted at 1024 (exact while n_sym is 0)
+        n_sym = 0          # live tensors of symbolic size
         concrete = True
-        steps: list[Any] = []
+        peak = 0
+        best_i, best_v = -2, -1.0   # the symbolic phase's largest step, by its value at 1024
         for nm in g.inputs:
             b = _bytes(env.get(nm))
             if b:
                 live[nm] = b
-                cur = cur + b
+        for b in live.values() if order else ():  # a graph without nodes has no step
+            if type(b) is int:
+                cur += b
+            else:
+                cur, n_sym = cur + value(b), n_sym + 1
         for i, n in enumerate(order):
             for o in n.outputs:
                 info = env.get(o)
@@ -344,32 +434,52 @@ class _Analyzer:
                     b = _bytes(info)
                     if b:
                         live[o] = b
-                        cur = cur + b
-            if type(cur) is int and concrete:
-                peak = max(peak, cur)
+                        if type(b) is int:
+                            cur += b
+                        else:
+                            cur, n_sym = cur + value(b), n_sym + 1
+            if concrete and not n_sym:
+                if cur > peak:
+                    peak = cur
             else:
                 concrete = False
-                steps.append(cur)
-            for x in set(n.inputs) | set(n.outputs):
+                if float(cur) > best_v:
+                    best_i, best_v = i, float(cur)
+            for x in chain(n.inputs, n.outputs):  # a name listed twice is popped once
                 if x in live and last.get(x, -1) <= i:
-                    cur = cur - live.pop(x)
+                    b = live.pop(x)
+                    if type(b) is int:
+                        cur -= b
+                    else:
+                        cur, n_sym = cur - value(b), n_sym - 1
         if concrete:
             return peak
-        return _symbolic_peak(steps + [peak])
+        if float(peak) > best_v:
+            return norm(peak)
+        return norm(add_all(self._live_at(g, order, env, last, best_i)))
 
-
-def _symbolic_peak(candidates: list[Any]) -> Any:
-    """The live total at the step that is largest when every symbol is large (1024): the
-    formula of the dominant step, not a Max over thousands of expressions."""
-    best, best_v = 0, -1.0
-    for c in candidates:
-        if isinstance(c, int):
-            v = float(c)
-        else:
-            v = float(c.subs({s: 1024 for s in c.free_symbols}))
-        if v > best_v:
-            best, best_v = c, v
-    return norm(best)
+    @staticmethod
+    def _live_at(g: Graph, order: list[Node], env: dict[str, TensorInfo], last: dict[str, int],
+                 step: int) -> list[Any]:
+        """Sizes of the tensors live at `step` (after its outputs are made, before frees)."""
+        live: dict[str, Any] = {}
+        for nm in g.inputs:
+            b = _bytes(env.get(nm))
+            if b:
+                live[nm] = b
+        for i, n in enumerate(order[:step + 1]):
+            for o in n.outputs:
+                info = env.get(o)
+                if o and info is not None and not info.const:
+                    b = _bytes(info)
+                    if b:
+                        live[o] = b
+            if i == step:
+                break
+            for x in chain(n.inputs, n.outputs):
+                if x in live and last.get(x, -1) <= i:
+                    live.pop(x)
+        return list(live.values())
 
 
 def _bytes(info: TensorInfo | None) -> Any:
@@ -391,12 +501,16 @@ def _is_small(shape: tuple) -> bool:
 
 
 def _shapes(infos: Iterable) -> tuple:
-    return tuple(i.shape if i is not None else None for i in infos)
+    return tuple([i.shape if i is not None else None for i in infos])
 
 
 def _dt(infos: list, outs: Iterable) -> str | None:
-    for i in list(outs) + list(infos):
-        if i is not None and i.dtype is not None and i.dtype.is_float:
+    """The node's dtype: its first float output or input, else its first typed input."""
+    for i in outs:
+        if i is not None and i.dtype is not None and i.dtype.kind in _FLOAT_KINDS:
+            return i.dtype.name
+    for i in infos:
+        if i is not None and i.dtype is not None and i.dtype.kind in _FLOAT_KINDS:
             return i.dtype.name
     for i in infos:
         if i is not None and i.dtype is not None:
@@ -418,9 +532,10 @@ def analyze_graph(graph: Graph, *, bindings: Mapping[str, int] | None = None,
             raise BindingError(f"binding {k}={v!r} must be a positive integer")
     lim = (limits or Limits()).start()
     an = _Analyzer(reg, dtype, strict, lim, {k: int(v) for k, v in bindings.items()})
-    nodes, uns, env, peak = an.run(graph)
-    total = sum((n.cost for n in nodes), ZERO)
-    weight_bytes: Any = sum(an.runtime_weights.values())
+    with gc_paused():
+        nodes, uns, env, peak = an.run(graph)
+        total = sum_costs(n.cost for n in nodes)
+        weight_bytes: Any = add_all(an.runtime_weights.values())
     free = set()
     for v in (total.flops, total.bytes_read, total.bytes_written, total.params):
         if hasattr(v, "free_symbols"):

@@ -11,11 +11,58 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
+from types import ModuleType
 from typing import Any
 
 Dim = Any  # int | sympy.Expr
 
 _SYMBOLS: dict[str, Any] = {}
+
+
+class _DeferredSympy(ModuleType):
+    """Stands in for sympy in sys.modules until an attribute is first used, then imports
+    the real sympy and takes on its namespace. Importing sympy takes ~0.5 s, longer than
+    analysing a small model, and some op families `import sympy` at module level; a
+    model without symbolic dims now never pays for it. (The stdlib LazyLoader cannot be
+    used: a second `import sympy` statement reads `__spec__`, which loads it.)"""
+
+    def __getattr__(self, name: str) -> Any:
+        real = _import_real_sympy()
+        return getattr(real, name)
+
+
+def _import_real_sympy() -> Any:
+    import importlib
+
+    placeholder = sys.modules.get("sympy")
+    if isinstance(placeholder, _DeferredSympy):
+        del sys.modules["sympy"]
+    try:
+        real = importlib.import_module("sympy")
+    except BaseException:
+        if isinstance(placeholder, _DeferredSympy) and "sympy" not in sys.modules:
+            sys.modules["sympy"] = placeholder
+        raise
+    if isinstance(placeholder, _DeferredSympy):
+        placeholder.__dict__.update(real.__dict__)
+    return real
+
+
+def _defer_sympy_import() -> None:
+    if "sympy" in sys.modules:
+        return
+    import importlib.util
+
+    spec = importlib.util.find_spec("sympy")
+    if spec is None:
+        return
+    m = _DeferredSympy("sympy")
+    m.__spec__ = spec  # what the import system reads on a later `import sympy`
+    m.__file__ = spec.origin
+    sys.modules["sympy"] = m
+
+
+_defer_sympy_import()
 
 
 def sp():
@@ -25,12 +72,22 @@ def sp():
     return sympy
 
 
+_BASIC: Any = None  # sympy.Basic, remembered once sympy is imported
+
+
 def is_expr(x: Any) -> bool:
     """True for any sympy object. Nothing can be one before sympy is imported."""
+    global _BASIC
     if type(x) is int:
         return False
-    m = sys.modules.get("sympy")
-    return m is not None and isinstance(x, m.Basic)
+    if _BASIC is None:
+        # "sympy.core" appears once sympy has really been imported (a deferred `import
+        # sympy` does not load it; touching that module's attributes would).
+        m = sys.modules.get("sympy.core.basic")
+        if m is None:
+            return False
+        _BASIC = m.Basic
+    return isinstance(x, _BASIC)
 
 
 def symbol(name: str) -> Any:
@@ -44,9 +101,9 @@ def symbol(name: str) -> Any:
 
 def norm(x: Any) -> Any:
     """Collapse sympy integers to int; leave other values alone."""
-    if type(x) is int:
+    if type(x) is int or _BASIC is None and not is_expr(x):
         return x
-    if is_expr(x) and x.is_Integer:
+    if isinstance(x, _BASIC) and x.is_Integer:
         return int(x)
     return x
 
@@ -60,10 +117,48 @@ def is_symbolic(x: Any) -> bool:
 
 
 def prod(xs: Iterable[Any]) -> Any:
+    if type(xs) is tuple:  # a shape: the same shapes recur on most tensors of a model
+        try:
+            return _prod_of_shape(xs)
+        except TypeError:  # an unhashable entry
+            pass
     out: Any = 1
     for x in xs:
         out = out * x
     return out if type(out) is int else norm(out)
+
+
+@lru_cache(maxsize=65536)
+def _prod_of_shape(xs: tuple) -> Any:
+    out: Any = 1
+    for x in xs:
+        out = out * x
+    return out if type(out) is int else norm(out)
+
+
+_INT_ONLY = frozenset({int})
+
+
+def add_all(xs: Iterable[Any]) -> Any:
+    """Exact sum of many counts: plain ints summed as ints, symbolic terms combined by one
+    sympy Add (adding n expressions one at a time re-flattens the growing sum n times)."""
+    xs = xs if type(xs) is list else list(xs)
+    if set(map(type, xs)) <= _INT_ONLY:  # the common case, summed in C
+        return sum(xs)
+    total: Any = 0
+    terms: list[Any] = []
+    for x in xs:
+        if type(x) is int:
+            total += x
+        elif is_expr(x):
+            terms.append(x)
+        else:
+            total = total + x
+    if not terms:
+        return total if type(total) is int else norm(total)
+    if len(terms) == 1 and type(total) is int and total == 0:
+        return norm(terms[0])
+    return norm(sp().Add(total, *terms))
 
 
 def floordiv(a: Any, b: Any) -> Any:

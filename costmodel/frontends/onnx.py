@@ -2,7 +2,8 @@
 
 Weights are never read: the file is parsed with `load_external_data=False`, so a model
 whose external weight files are absent analyses, and an external-data location pointing
-anywhere (including outside the model's folder) is never opened. Only small tensors
+anywhere (including outside the model's folder) is never opened. Weights embedded in a
+large file are skipped without being read (see `_without_weight_data`). Only small tensors
 (shape constants, axes, scalars) are decoded, from data stored inside the file.
 Attribute defaults come from the `onnx.defs` schema of the highest version not above the
 model's opset, filled in one place here so rules see complete attributes.
@@ -10,6 +11,7 @@ model's opset, filled in one place here so rules see complete attributes.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
@@ -19,6 +21,7 @@ from typing import Any
 from ..errors import ModelLoadError
 from ..ir.dtypes import ONNX_DTYPES, DType
 from ..ir.graph import Graph, Initializer, Node
+from ..limits import gc_paused
 from ..symbolic import symbol
 
 SMALL_TENSOR = 4096  # elements decoded eagerly (shape arithmetic, scalars); weights stay unread
@@ -38,7 +41,10 @@ def load_model(model: Any) -> Any:
         raise ModelLoadError("is a directory, not an ONNX file", where=path)
     try:
         with open(path, "rb") as f:
-            blob = f.read()
+            if os.fstat(f.fileno()).st_size >= SCAN_ABOVE:
+                blob = _without_weight_data(f)
+            else:
+                blob = f.read()
     except OSError as e:
         raise ModelLoadError(f"cannot read: {e.strerror}", where=path) from None
     if not blob:
@@ -51,6 +57,130 @@ def load_model(model: Any) -> Any:
     if not m.HasField("graph") or (not m.graph.node and not m.graph.output):
         raise ModelLoadError("not an ONNX model (no graph)", where=path)
     return m
+
+
+# -- reading a large file without its embedded weights ----------------------------------
+# A file this large holds embedded weights: it is memory-mapped and its protobuf fields
+# are walked in Python, so the data fields of large initializers are skipped, never read
+# from disk, copied or parsed. A smaller file is parsed whole by the C parser, which is
+# faster than a Python field walk and copies at most a few MiB.
+SCAN_ABOVE = 16 << 20
+_MODEL_GRAPH = 7                            # ModelProto.graph
+_GRAPH_INITIALIZER = 5                      # GraphProto.initializer
+_TENSOR_DIMS = 1                            # TensorProto.dims
+_TENSOR_DATA = frozenset({4, 5, 6, 7, 9, 10, 11})  # float/int32/string/int64/raw/double/uint64 data
+
+
+class _Truncated(Exception):
+    pass
+
+
+def _varint(buf: Any, i: int, end: int) -> tuple[int, int]:
+    shift = value = 0
+    while True:
+        if i >= end:
+            raise _Truncated
+        b = buf[i]
+        i += 1
+        value |= (b & 0x7F) << shift
+        if b < 0x80:
+            return value, i
+        shift += 7
+        if shift > 63:
+            raise _Truncated
+
+
+def _fields(buf: Any, i: int, end: int):
+    """(field number, wire type, field start, payload start, field end) of each field."""
+    while i < end:
+        start = i
+        key, i = _varint(buf, i, end)
+        wt = key & 7
+        if wt == 0:
+            _, j = _varint(buf, i, end)
+        elif wt == 1:
+            j = i + 8
+        elif wt == 2:
+            n, i = _varint(buf, i, end)
+            j = i + n
+        elif wt == 5:
+            j = i + 4
+        else:
+            raise _Truncated  # groups are not used by ONNX
+        if j > end:
+            raise _Truncated
+        yield key >> 3, wt, start, i, j
+        i = j
+
+
+def _key_and_length(field: int, n: int) -> bytes:
+    out = bytearray()
+    for v in ((field << 3) | 2, n):
+        while v >= 0x80:
+            out.append((v & 0x7F) | 0x80)
+            v >>= 7
+        out.append(v)
+    return bytes(out)
+
+
+def _tensor_header(buf: Any, start: int, end: int) -> bytes | None:
+    """A serialized TensorProto without its data fields when it is large (None: keep it)."""
+    dims: list[int] = []
+    kept: list[tuple[int, int]] = []
+    has_data = False
+    for f, wt, s, p, e in _fields(buf, start, end):
+        if f == _TENSOR_DIMS:
+            if wt == 2:  # packed
+                k = p
+                while k < e:
+                    d, k = _varint(buf, k, e)
+                    dims.append(d)
+            else:
+                dims.append(_varint(buf, p, e)[0])
+        if f in _TENSOR_DATA:
+            has_data = True
+        else:
+            kept.append((s, e))
+    numel = 1
+    for d in dims:
+        numel *= d
+    if not has_data or numel <= SMALL_TENSOR:
+        return None
+    return b"".join(buf[s:e] for s, e in kept)
+
+
+def _without_weight_data(f: Any) -> bytes:
+    """The ModelProto bytes of an open file, minus the data of large initializers."""
+    import mmap
+
+    with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+        try:
+            return _strip_model(buf, len(buf))
+        except _Truncated:
+            return buf[:]  # let the protobuf parser report what is wrong
+
+
+def _strip_model(buf: Any, size: int) -> bytes:
+    out: list[bytes] = []
+    for f, wt, s, p, e in _fields(buf, 0, size):
+        if f != _MODEL_GRAPH or wt != 2:
+            out.append(buf[s:e])
+            continue
+        graph: list[bytes] = []
+        run = p  # start of the current run of fields copied verbatim
+        for gf, gwt, gs, gp, ge in _fields(buf, p, e):
+            if gf != _GRAPH_INITIALIZER or gwt != 2:
+                continue
+            header = _tensor_header(buf, gp, ge)
+            if header is None:
+                continue
+            graph.append(buf[run:gs])
+            graph.append(_key_and_length(_GRAPH_INITIALIZER, len(header)) + header)
+            run = ge
+        graph.append(buf[run:e])
+        body = b"".join(graph)
+        out.append(_key_and_length(_MODEL_GRAPH, len(body)) + body)
+    return b"".join(out)
 
 
 def opsets_of(model: Any) -> dict[str, int]:
@@ -103,11 +233,9 @@ def _tensor(t: Any, ctx: _Converter | None) -> Initializer:
     if dt is None:
         raise ModelLoadError(f"tensor {t.name!r} has unknown data type {t.data_type}")
     shape = tuple(t.dims)
-    numel = 1
-    for d in shape:
-        if d < 0:
-            raise ModelLoadError(f"tensor {t.name!r} has a negative dimension {shape}")
-        numel *= d
+    if shape and min(shape) < 0:
+        raise ModelLoadError(f"tensor {t.name!r} has a negative dimension {shape}")
+    numel = math.prod(shape)
     data = None
     if t.data_location != 1 and numel <= SMALL_TENSOR and dt.kind != "string":
         data = _small_array(t, shape, numel)
@@ -118,6 +246,9 @@ def _tensor(t: Any, ctx: _Converter | None) -> Initializer:
 # does for them, without its per-call dtype lookups): most small tensors take this path.
 _RAW_NUMPY = {1: "<f4", 2: "u1", 3: "i1", 4: "<u2", 5: "<i2", 6: "<i4", 7: "<i8", 9: "?",
               10: "<f2", 11: "<f8", 12: "<u4", 13: "<u8"}
+# Element types whose typed field numpy reads as it is (numpy_helper's own storage types).
+_TYPED_FIELD = {1: ("float_data", "float32"), 6: ("int32_data", "int32"), 7: ("int64_data", "int64"),
+                11: ("double_data", "float64")}
 _numpy_helper: Any = None
 
 
@@ -132,6 +263,14 @@ def _small_array(t: Any, shape: tuple, numel: int) -> Any:
         if len(raw) == numel * np.dtype(np_type).itemsize:
             return np.frombuffer(raw, dtype=np_type).reshape(shape)
         return None
+    typed = _TYPED_FIELD.get(t.data_type)
+    if typed is not None and not t.HasField("raw_data") and not t.HasField("segment"):
+        import numpy as np
+
+        values = getattr(t, typed[0])
+        if len(values) != numel:
+            return None
+        return np.asarray(values, dtype=typed[1]).reshape(shape)
     try:
         if _numpy_helper is None:
             from onnx import numpy_helper as _numpy_helper
@@ -232,7 +371,8 @@ def to_graph(model: Any) -> Graph:
     opsets = opsets_of(m)
     conv = _Converter(opsets, where or "model")
     try:
-        g = conv.graph(m.graph, m.graph.name or "main")
+        with gc_paused():
+            g = conv.graph(m.graph, m.graph.name or "main")
     except RecursionError:
         raise ModelLoadError("graph nesting too deep", where=where) from None
     return g

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from ..errors import CostModelError
@@ -24,16 +25,21 @@ class DType:
         return self.kind in ("int", "uint", "bool")
 
     def nbytes(self, numel: Any) -> Any:
-        if self.bits % 8 == 0:
-            return numel * (self.bits // 8)
         if type(numel) is int:
-            return -(-numel * self.bits // 8)
-        import sympy
-
-        return sympy.ceiling(numel * self.bits / sympy.Integer(8))
+            return numel * (self.bits // 8) if self.bits % 8 == 0 else -(-numel * self.bits // 8)
+        return _symbolic_nbytes(numel, self.bits)
 
     def __str__(self) -> str:
         return self.name
+
+
+@lru_cache(maxsize=16384)  # symbolic sizes recur on most tensors of a model
+def _symbolic_nbytes(numel: Any, bits: int) -> Any:
+    if bits % 8 == 0:
+        return numel * (bits // 8)
+    import sympy
+
+    return sympy.ceiling(numel * bits / sympy.Integer(8))
 
 
 _ALL = [

@@ -124,8 +124,11 @@ class Graph:
         """Liveness: index in `order` of the last node reading each value."""
         last: dict[str, int] = {}
         for i, n in enumerate(order):
-            for x in _all_inputs(n):
+            for x in n.inputs:
                 last[x] = i
+            if n.subgraphs:
+                for x in _all_inputs(n):
+                    last[x] = i
         end = len(order)
         for o in self.outputs:
             last[o] = end

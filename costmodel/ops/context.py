@@ -114,8 +114,11 @@ class NodeContext:
             if required and self.has(i):
                 raise UnknownShape(f"value of input {i} unknown")
             return None
+        flat = np.asarray(d).reshape(-1)
+        if flat.dtype != object:  # tolist() already yields Python ints / floats
+            return tuple(flat.tolist())
         return tuple(norm(x) if not isinstance(x, (np.integer, np.floating)) else int(x)
-                     for x in np.asarray(d).reshape(-1).tolist())
+                     for x in flat.tolist())
 
     def scalar(self, i: int) -> Any:
         d = self.data(i)
@@ -132,14 +135,17 @@ class NodeContext:
                    data: Any = None) -> None:
         if i >= len(self.outputs):
             return
+        symbolic = False
         if shape is not None:
             shape = tuple(shape)
             for d in shape:
-                if type(d) is int and d < 0:
+                if type(d) is not int:
+                    symbolic = True
+                elif d < 0:
                     raise self.fail(f"output {i} would have a negative dimension {shape}")
         if self.dtype_override is not None and dtype is not None and dtype.name in RETYPABLE:
             dtype = self.dtype_override
-        if self.limits is not None and shape is not None:
+        if symbolic and self.limits is not None:  # int dims are always within the limits
             self.limits.check_shape(shape, self.where)
         if data is not None and not isinstance(data, np.ndarray):
             if isinstance(data, (float, np.floating)):

@@ -14,6 +14,7 @@ import numpy as np
 from ..symbolic import is_expr, norm
 
 MAX_ELEMENTS = 4096
+_INT = frozenset({int})
 
 
 def obj(x: Any) -> np.ndarray:
@@ -23,8 +24,10 @@ def obj(x: Any) -> np.ndarray:
         if a.dtype.kind in "iub":
             return a.astype(object)
         return a
-    flat = [norm(v) if is_expr(v) else (int(v) if isinstance(v, (np.integer, bool, np.bool_)) else v)
-            for v in a.reshape(-1).tolist()]
+    flat = a.reshape(-1).tolist()
+    if not set(map(type, flat)) <= _INT:  # plain ints (the common case) are kept as they are
+        flat = [norm(v) if is_expr(v) else (int(v) if isinstance(v, (np.integer, bool, np.bool_)) else v)
+                for v in flat]
     out = np.empty(len(flat), dtype=object)
     out[:] = flat
     return out.reshape(a.shape)
