@@ -31,6 +31,7 @@ def add_parser(sub) -> None:
     p.add_argument("--precision", choices=("bf16-mixed", "fp16-mixed", "fp8", "fp32"), default="bf16-mixed")
     p.add_argument("--optimizer", choices=("adamw", "adam", "sgd", "sgd-momentum", "adafactor", "adam8bit", "lion"),
                    default="adamw")
+    p.add_argument("--offload", action="store_true", help="optimizer states in host memory (ZeRO-Offload)")
     p.add_argument("--execution", choices=("eager", "graph"), default="eager")
     p.add_argument("--tokens", type=float, help="tokens to train on (e.g. 2e12)")
     p.add_argument("--price-per-hour", type=positive_float, help="USD per device-hour")
@@ -48,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
                          micro_batch=args.micro_batch, tp=args.tp, pp=args.pp, dp=args.dp, ep=args.ep, cp=args.cp,
                          sequence_parallel=args.sequence_parallel, interleave=args.interleave, zero=args.zero,
                          recompute=args.recompute, precision=args.precision, optimizer=args.optimizer,
+                         offload=args.offload,
                          tokens=int(args.tokens) if args.tokens else None, price_per_hour=args.price_per_hour,
                          execution=args.execution)
     d = plan.to_dict()

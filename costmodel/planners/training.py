@@ -53,6 +53,7 @@ class Execution:
     recompute: str = "none"
     precision: str = "bf16-mixed"
     optimizer: str = "adamw"
+    offload: bool = False   # optimizer states and master weights in host memory (ZeRO-Offload)
 
     @property
     def microbatches(self) -> int:
@@ -62,7 +63,8 @@ class Execution:
 def make_execution(spec: ModelSpec, gpus: int, global_batch: int, seq_len: int, *, micro_batch: int | None = None,
                    tp: int = 1, pp: int = 1, dp: int | None = None, ep: int = 1, cp: int = 1,
                    sequence_parallel: bool = False, interleave: int = 1, zero: int = 0,
-                   recompute: str = "none", precision: str = "bf16-mixed", optimizer: str = "adamw") -> Execution:
+                   recompute: str = "none", precision: str = "bf16-mixed", optimizer: str = "adamw",
+                   offload: bool = False) -> Execution:
     """Validate a layout; every inconsistency is a PlanError naming the option."""
     for name, v in (("gpus", gpus), ("batch", global_batch), ("seq-len", seq_len), ("tp", tp), ("pp", pp),
                     ("ep", ep), ("cp", cp), ("interleave", interleave)):
@@ -104,7 +106,7 @@ def make_execution(spec: ModelSpec, gpus: int, global_batch: int, seq_len: int, 
     if sequence_parallel and tp == 1:
         sequence_parallel = False
     return Execution(gpus, tp, pp, dp, ep, cp, micro_batch, global_batch, seq_len, sequence_parallel, interleave,
-                     zero, recompute, precision, optimizer)
+                     zero, recompute, precision, optimizer, offload)
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,7 @@ class TrainPlan:
             "schema_version": 1, "model": self.model, "hardware": self.system, "params": self.params,
             "execution": {k: getattr(e, k) for k in ("gpus", "tp", "pp", "dp", "ep", "cp", "micro_batch",
                                                      "global_batch", "seq_len", "sequence_parallel", "interleave",
-                                                     "zero", "recompute", "precision", "optimizer")},
+                                                     "zero", "recompute", "precision", "optimizer", "offload")},
             "microbatches": e.microbatches,
             "step": {"latency_s": self.step_latency_s, "flops": self.model_flops,
                      "hardware_flops": self.hardware_flops,
@@ -256,6 +258,8 @@ def _memory(spec: ModelSpec, ex: Execution, sysm: System, params: int) -> dict[s
     opt = local * OPTIMIZERS[ex.optimizer] / (ex.dp if ex.zero >= 1 else 1)
     if ex.precision == "fp32":
         opt = local * (OPTIMIZERS[ex.optimizer] - 4) / (ex.dp if ex.zero >= 1 else 1)
+    if ex.offload:
+        opt = 0.0  # in host memory (ZeRO-Offload, Ren et al. 2021)
     # activations (Korthikanti et al. 2022, eq. 1-4), per layer, 16-bit activations:
     s, b, h = ex.seq_len / ex.cp, ex.micro_batch, spec.hidden_size
     t = ex.tp
@@ -291,7 +295,8 @@ def act_bytes_scale(precision: str) -> float:
 def plan_training(model: Any, hardware: Any, gpus: int, global_batch: int, seq_len: int, *,
                   micro_batch: int | None = None, tp: int = 1, pp: int = 1, dp: int | None = None, ep: int = 1,
                   cp: int = 1, sequence_parallel: bool = False, interleave: int = 1, zero: int = 0, recompute: str = "none",
-                  precision: str = "bf16-mixed", optimizer: str = "adamw", tokens: int | None = None,
+                  precision: str = "bf16-mixed", optimizer: str = "adamw", offload: bool = False,
+                  tokens: int | None = None,
                   price_per_hour: float | None = None, execution: str = "eager") -> TrainPlan:
     from ..frontends import load_model_spec
 
@@ -302,7 +307,7 @@ def plan_training(model: Any, hardware: Any, gpus: int, global_batch: int, seq_l
     hw = sysm.device
     ex = make_execution(spec, gpus, global_batch, seq_len, micro_batch=micro_batch, tp=tp, pp=pp, dp=dp, ep=ep,
                         cp=cp, sequence_parallel=sequence_parallel, interleave=interleave, zero=zero,
-                        recompute=recompute, precision=precision, optimizer=optimizer)
+                        recompute=recompute, precision=precision, optimizer=optimizer, offload=offload)
     act = to_dtype(PRECISIONS[ex.precision][0])
     params = param_count(spec)
     w = _fwd_bwd(spec, ex, hw)
@@ -361,6 +366,13 @@ def plan_training(model: Any, hardware: Any, gpus: int, global_batch: int, seq_l
     from ..engine.calibration import for_profile
 
     optimizer_s = opt_bytes / (hw.memory_bandwidth * for_profile(hw).stream_bandwidth_fraction)
+    if ex.offload:
+        # ZeRO-Offload (Ren et al. 2021): gradients go to the host and updated 16-bit weights
+        # come back over PCIe each step; the CPU optimizer overlaps with those transfers, so
+        # the step waits for PCIe (a CPU slower than the link would add its own time)
+        shard = local_params / (ex.dp if ex.zero >= 1 else 1)
+        pcie = hw.pcie.bandwidth if hw.pcie is not None else 25e9
+        optimizer_s = shard * (PRECISIONS[ex.precision][2] + PRECISIONS[ex.precision][1]) / (0.8 * pcie)
     step = compute + comm_exposed + bubble + dp_comm + optimizer_s
     # FLOPs of the step over all devices: model FLOPs (no recompute) and hardware FLOPs
     f_fwd, f_bwd, f_attn = _model_flops(spec, ex, hw)
