@@ -43,6 +43,7 @@ class Calibration:
     conv_fp32_math: str = "tf32"       # PyTorch default: torch.backends.cudnn.allow_tf32 = True
     depthwise_bandwidth_fraction: float = 0.40
     conv_channel_ramp: float = 32.0
+    conv_bias_separate_kernel: bool = True   # PyTorch eager + cuDNN: bias added in its own kernel
     # -- attention (flash kernels) ------------------------------------------------------
     attention_fraction: Mapping[str, float] = field(default_factory=lambda: {
         "bf16": 0.62, "fp16": 0.62, "fp8": 0.55, "fp32": 0.30})

@@ -164,11 +164,19 @@ def graph_latency(gc: Any, hw: Any, mode: str = "calibrated", fusion: str = "non
                 m = max(m - in_bytes / (hw.memory_bandwidth * cal.stream_bandwidth_fraction), 0.0) \
                     if mode != "ideal" else max(m - in_bytes / hw.memory_bandwidth, 0.0)
         kernel = K.combine(c, m) if mode != "ideal" else max(c, m)
+        extra_kernels = 0
+        if mode != "ideal" and cal.conv_bias_separate_kernel and (n.hints or {}).get("bias_pass"):
+            # PyTorch's cuDNN path adds a convolution's bias in a second elementwise kernel
+            # (and an exported Conv's bias is usually a BatchNorm the exporter folded in,
+            # which eager PyTorch also runs as its own kernel): one more read + write
+            kernel += 2 * _bytes_out(n) / (hw.memory_bandwidth * cal.stream_bandwidth_fraction)
+            extra_kernels = 1
         over = 0.0
         if mode != "ideal" and not fused and kernel > 0:
             if execution == "graph":
-                over = cal.kernel_overhead_s
+                over = cal.kernel_overhead_s * (1 + extra_kernels)
             else:
+                host += cal.dispatch(R.ELEMENTWISE) * extra_kernels
                 # eager: the host dispatches op by op while the GPU drains its queue; a
                 # kernel starts when both it has been dispatched and the previous one ended
                 # (the host-to-GPU launch latency separates dispatch from start; back to back
@@ -200,6 +208,19 @@ def _ideal(n, hw, cal):
     from .roofline import ideal_times
 
     return ideal_times(n, hw, cal)
+
+
+def _bytes_out(n: Any) -> float:
+    shapes = n.output_shapes
+    if not shapes or shapes[0] is None:
+        return 0.0
+    from ..ir.dtypes import dtype as _dt
+    from ..symbolic import prod
+
+    try:
+        return float(_dt(n.dtype or "fp32").nbytes(prod(shapes[0])))
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def _bytes_of(n: Any, i: int) -> float:

@@ -37,6 +37,8 @@ def conv_cost(ctx, out: tuple, w: tuple, has_bias: bool, geom: dict) -> Cost:
     kvol = prod(w[2:])
     out_elems = prod(out)
     macs = norm(out_elems * cin_per_group * kvol)
+    if has_bias:
+        ctx.hint(bias_pass=True)
     ctx.hint(conv=geom, gemm=(geom["group"], norm(prod(out[2:]) * out[0]),
                               norm(out[1] // geom["group"]) if type(out[1]) is int else out[1],
                               norm(cin_per_group * kvol)))
