@@ -25,7 +25,7 @@ from .ops import registry as _registry
 from .ops.context import NodeContext, UnknownShape
 from .ops.cost import COST_FIELDS, ZERO, Cost
 from .passes.bind import bind_shape, retype
-from .symbolic import add_all, norm, prod, smax, substitute, to_json_number
+from .symbolic import add_all, norm, prod, to_json_number
 
 # Kinds whose nodes fold away when every input is a constant (load-time transforms every
 # runtime performs); heavier kinds fold only on small inputs.
@@ -544,4 +544,4 @@ def analyze_graph(graph: Graph, *, bindings: Mapping[str, int] | None = None,
                      norm(peak), norm(weight_bytes), {o: env.get(o) for o in graph.outputs})
 
 
-__all__ = ["GraphCost", "NodeCost", "Unsupported", "analyze_graph", "smax", "substitute"]
+__all__ = ["GraphCost", "NodeCost", "Unsupported", "analyze_graph"]

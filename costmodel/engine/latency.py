@@ -28,7 +28,9 @@ from ..errors import CostModelError
 from ..ops import registry as R
 from . import kernels as K
 from .calibration import Calibration, for_profile
-from .roofline import NodeTiming, concrete, node_time
+from ..ir.dtypes import dtype as to_dtype
+from ..symbolic import prod
+from .roofline import NodeTiming, concrete, ideal_times, node_time
 
 FUSIONS = ("none", "elementwise", "flash")
 EXECUTIONS = ("auto", "graph", "eager")
@@ -143,7 +145,7 @@ def graph_latency(gc: Any, hw: Any, mode: str = "calibrated", fusion: str = "non
             continue
         flops = concrete(n.cost.flops, "FLOPs", n.name)
         nbytes = concrete(n.cost.bytes, "bytes", n.name)
-        ic, iv, im, _ = _ideal(n, hw, cal)
+        ic, iv, im, _ = ideal_times(n, hw, cal)
         ideal_tot += max(ic + iv, im)
         if i in in_flash:
             timings.append(NodeTiming(n.name, n.op_type, 0.0, 0.0, 0.0, 0.0, "none", "matrix", flops, 0.0, True))
@@ -160,7 +162,7 @@ def graph_latency(gc: Any, hw: Any, mode: str = "calibrated", fusion: str = "non
                 fused = True
                 # The intermediate never goes to memory: drop its read (and the write the
                 # producer would have made is this node's output write instead).
-                in_bytes = _bytes_of(n, 0)
+                in_bytes = _tensor_bytes(n, n.input_shapes, 0)
                 m = max(m - in_bytes / (hw.memory_bandwidth * cal.stream_bandwidth_fraction), 0.0) \
                     if mode != "ideal" else max(m - in_bytes / hw.memory_bandwidth, 0.0)
         kernel = K.combine(c, m) if mode != "ideal" else max(c, m)
@@ -169,7 +171,7 @@ def graph_latency(gc: Any, hw: Any, mode: str = "calibrated", fusion: str = "non
             # PyTorch's cuDNN path adds a convolution's bias in a second elementwise kernel
             # (and an exported Conv's bias is usually a BatchNorm the exporter folded in,
             # which eager PyTorch also runs as its own kernel): one more read + write
-            kernel += 2 * _bytes_out(n) / (hw.memory_bandwidth * cal.stream_bandwidth_fraction)
+            kernel += 2 * _tensor_bytes(n, n.output_shapes, 0) / (hw.memory_bandwidth * cal.stream_bandwidth_fraction)
             extra_kernels = 1
         over = 0.0
         if mode != "ideal" and not fused and kernel > 0:
@@ -204,34 +206,12 @@ def graph_latency(gc: Any, hw: Any, mode: str = "calibrated", fusion: str = "non
                        over_tot, ideal_tot, getattr(hw, "name", ""), tuple(notes))
 
 
-def _ideal(n, hw, cal):
-    from .roofline import ideal_times
-
-    return ideal_times(n, hw, cal)
-
-
-def _bytes_out(n: Any) -> float:
-    shapes = n.output_shapes
-    if not shapes or shapes[0] is None:
-        return 0.0
-    from ..ir.dtypes import dtype as _dt
-    from ..symbolic import prod
-
-    try:
-        return float(_dt(n.dtype or "fp32").nbytes(prod(shapes[0])))
-    except (TypeError, ValueError):
-        return 0.0
-
-
-def _bytes_of(n: Any, i: int) -> float:
-    shapes = n.input_shapes
+def _tensor_bytes(n: Any, shapes: tuple, i: int) -> float:
+    """Bytes of tensor i of a node (input or output shapes), in the node's dtype."""
     if i >= len(shapes) or shapes[i] is None:
         return 0.0
-    from ..ir.dtypes import dtype as _dt
-    from ..symbolic import prod
-
     try:
-        return float(_dt(n.dtype or "fp32").nbytes(prod(shapes[i])))
+        return float(to_dtype(n.dtype or "fp32").nbytes(prod(shapes[i])))
     except (TypeError, ValueError):
         return 0.0
 
@@ -242,10 +222,7 @@ def _flash_time(members: list, hw: Any, cal: Calibration, mode: str) -> tuple[fl
     first, last = members[0], members[-1]
     flops = sum(float(m.cost.flops) for m in members)
     macs = sum(float(m.cost.macs) for m in members)
-    from ..ir.dtypes import dtype as _dt
-    from ..symbolic import prod
-
-    eb = _dt(first.dtype or "fp32")
+    eb = to_dtype(first.dtype or "fp32")
     q, kt = first.input_shapes[0], first.input_shapes[1]
     v = last.input_shapes[1]
     out = last.output_shapes[0]

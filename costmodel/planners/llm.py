@@ -21,7 +21,7 @@ from ..frontends.lower import Workload
 from ..frontends.spec import ModelSpec
 from ..hardware import get_profile
 from ..ir.dtypes import DType, dtype as to_dtype
-from .workload import WorkloadResult, param_count, run_workload
+from .workload import WorkloadResult, param_count, require_positive, run_workload
 
 MEMORY_UTILIZATION = 0.95   # fraction of device memory a serving engine may use
 PREFILL_CHUNK = 2048        # tokens per prefill step for activation memory (chunked prefill,
@@ -251,9 +251,7 @@ def plan_llm(model: Any, hardware: Any, *, batch: int = 1, prompt_len: int = 512
     spec = load_model_spec(model)
     if spec is None:
         raise PlanError(f"{model!r} is not a model spec, config.json or built-in model name")
-    for name, v in (("batch", batch), ("prompt-len", prompt_len), ("output-len", output_len), ("tp", tp), ("pp", pp)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise PlanError(f"--{name} must be a positive integer, got {v!r}")
+    require_positive(batch=batch, prompt_len=prompt_len, output_len=output_len, tp=tp, pp=pp)
     if spec.architecture in ("vit", "dit", "encoder"):
         raise PlanError(f"{spec.name} is a {spec.architecture} model: use `costmodel analyze` (no decode phase)")
     hw = get_profile(hardware)

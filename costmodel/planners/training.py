@@ -26,7 +26,7 @@ from ..hardware.systems import System, get_system
 from ..ir.dtypes import dtype as to_dtype
 from ..ops import registry as R
 from .llm import shard
-from .workload import param_count
+from .workload import param_count, require_positive
 
 RECOMPUTE = ("none", "selective", "full")
 PRECISIONS = {"bf16-mixed": ("bf16", 2, 4), "fp16-mixed": ("fp16", 2, 4), "fp8": ("fp8_e4m3", 1, 4),
@@ -66,21 +66,16 @@ def make_execution(spec: ModelSpec, gpus: int, global_batch: int, seq_len: int, 
                    recompute: str = "none", precision: str = "bf16-mixed", optimizer: str = "adamw",
                    offload: bool = False) -> Execution:
     """Validate a layout; every inconsistency is a PlanError naming the option."""
-    for name, v in (("gpus", gpus), ("batch", global_batch), ("seq-len", seq_len), ("tp", tp), ("pp", pp),
-                    ("ep", ep), ("cp", cp), ("interleave", interleave)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise PlanError(f"--{name} must be a positive integer, got {v!r}")
+    require_positive(gpus=gpus, batch=global_batch, seq_len=seq_len, tp=tp, pp=pp, ep=ep, cp=cp, interleave=interleave)
     if dp is None:
         if gpus % (tp * pp * cp):
             raise PlanError(f"--gpus {gpus} is not divisible by tp x pp x cp = {tp * pp * cp}")
         dp = gpus // (tp * pp * cp)
-    if isinstance(dp, bool) or not isinstance(dp, int) or dp < 1:
-        raise PlanError(f"--dp must be a positive integer, got {dp!r}")
+    require_positive(dp=dp)
     if micro_batch is None:
         # no gradient accumulation unless asked (with pipelining: one sample per microbatch)
         micro_batch = max(global_batch // dp, 1) if pp == 1 else 1
-    if isinstance(micro_batch, bool) or not isinstance(micro_batch, int) or micro_batch < 1:
-        raise PlanError(f"--micro-batch must be a positive integer, got {micro_batch!r}")
+    require_positive(micro_batch=micro_batch)
     if tp * pp * dp * cp != gpus:
         raise PlanError(f"tp x pp x dp x cp = {tp}x{pp}x{dp}x{cp} = {tp * pp * dp * cp} != --gpus {gpus}")
     if spec.num_heads and spec.num_heads % tp:

@@ -16,6 +16,16 @@ from ..ops.cost import ZERO, Cost
 from ..symbolic import norm
 
 
+def require_positive(**options: Any) -> None:
+    """Planner options that must be positive integers (booleans are not integers here);
+    the error names the CLI flag."""
+    from ..errors import PlanError
+
+    for name, v in options.items():
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise PlanError(f"--{name.replace('_', '-')} must be a positive integer, got {v!r}")
+
+
 @dataclass(frozen=True)
 class SegmentResult:
     name: str
