@@ -45,8 +45,17 @@ if "--root" in sys.argv:  # time another checkout of costmodel (before/after com
     ROOT = os.path.abspath(sys.argv[sys.argv.index("--root") + 1])
 sys.path.insert(0, ROOT)
 
-ZOO_NAMES = ["resnet50", "densenet121", "inception_v1", "inception_v2", "shufflenet", "squeezenet",
-             "vgg19", "bvlc_alexnet", "zfnet512"]
+ZOO_NAMES = [
+    "resnet50",
+    "densenet121",
+    "inception_v1",
+    "inception_v2",
+    "shufflenet",
+    "squeezenet",
+    "vgg19",
+    "bvlc_alexnet",
+    "zfnet512",
+]
 HEADLINE = ["zoo:resnet50", "zoo:densenet121", "tv:swin_t"]  # the acceptance check's graphs
 
 
@@ -181,9 +190,15 @@ def compare(gs: list[dict], args) -> list[dict]:
 
 def _fmt_row(row: dict) -> str:
     ot = row.get("onnx_tool_s")
-    return (f"{row['graph']:<22} {row['nodes']:>6} nodes  costmodel {row['costmodel_s'] * 1e3:9.1f} ms"
-            + (f"  symbolic {row['costmodel_symbolic_s'] * 1e3:9.1f} ms" if "costmodel_symbolic_s" in row else "")
-            + (f"  onnx-tool {ot * 1e3:9.1f} ms  x{row['speedup']:.1f}" if ot else f"  onnx-tool {row.get('onnx_tool_error', '-')}"))
+    return (
+        f"{row['graph']:<22} {row['nodes']:>6} nodes  costmodel {row['costmodel_s'] * 1e3:9.1f} ms"
+        + (f"  symbolic {row['costmodel_symbolic_s'] * 1e3:9.1f} ms" if "costmodel_symbolic_s" in row else "")
+        + (
+            f"  onnx-tool {ot * 1e3:9.1f} ms  x{row['speedup']:.1f}"
+            if ot
+            else f"  onnx-tool {row.get('onnx_tool_error', '-')}"
+        )
+    )
 
 
 # -- whole-process CLI, evaluate(), synthetic graphs ------------------------------------
@@ -197,8 +212,11 @@ def cli_wall(path: str, runs: int) -> dict:
         t = time.perf_counter()
         subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, check=True)
         ts.append(time.perf_counter() - t)
-    return {"command": "costmodel analyze light_resnet50.onnx --format json", "median_s": statistics.median(ts),
-            "runs": ts}
+    return {
+        "command": "costmodel analyze light_resnet50.onnx --format json",
+        "median_s": statistics.median(ts),
+        "runs": ts,
+    }
 
 
 def evaluate_grid(path: str) -> dict:
@@ -221,8 +239,14 @@ def evaluate_grid(path: str) -> dict:
         ts.append(time.perf_counter() - t)
     exact = r.bind(batch=7, seq=512)
     assert out["flops"][6, 127] == exact["flops"]
-    return {"model": os.path.basename(path), "points": int(out["flops"].size), "symbols": list(r.symbols),
-            "analyze_symbolic_s": t_an, "first_evaluate_s": first, "evaluate_median_s": statistics.median(ts)}
+    return {
+        "model": os.path.basename(path),
+        "points": int(out["flops"].size),
+        "symbols": list(r.symbols),
+        "analyze_symbolic_s": t_an,
+        "first_evaluate_s": first,
+        "evaluate_median_s": statistics.median(ts),
+    }
 
 
 SYNTH_CHILD = r"""
@@ -267,8 +291,11 @@ def synthetic(sizes: list[int], work: str, symbolic_up_to: int) -> list[dict]:
                 d = json.loads(p.stdout.strip().splitlines()[-1])
                 d.update({"kind": kind, "bound": bind is not None, "file_mb": os.path.getsize(path) / 2**20})
                 rows.append(d)
-                print(f"synthetic {kind:<5} {n:>8} nodes {'batch=1' if bind else 'symbolic'}: {d['seconds']:.2f} s, "
-                      f"{d['seconds'] / n * 1e6:.1f} us/node, peak RSS {d['peak_rss_mb']:.0f} MiB", flush=True)
+                print(
+                    f"synthetic {kind:<5} {n:>8} nodes {'batch=1' if bind else 'symbolic'}: {d['seconds']:.2f} s, "
+                    f"{d['seconds'] / n * 1e6:.1f} us/node, peak RSS {d['peak_rss_mb']:.0f} MiB",
+                    flush=True,
+                )
     return rows
 
 
@@ -306,8 +333,10 @@ def markdown(results: dict) -> str:
     """The results as the tables of docs/benchmarks.md."""
     out = []
     m = results["machine"]
-    out.append(f"Machine: {m.get('cpu')} ({m.get('cpus')} CPUs), {m.get('memory_gib')} GiB; Python {m.get('python')}, "
-               f"onnx {m.get('onnx')}, numpy {m.get('numpy')}, sympy {m.get('sympy')}, onnx-tool {m.get('onnx_tool')}.\n")
+    out.append(
+        f"Machine: {m.get('cpu')} ({m.get('cpus')} CPUs), {m.get('memory_gib')} GiB; Python {m.get('python')}, "
+        f"onnx {m.get('onnx')}, numpy {m.get('numpy')}, sympy {m.get('sympy')}, onnx-tool {m.get('onnx_tool')}.\n"
+    )
     out.append("| graph | nodes | costmodel (bound) | costmodel (symbolic) | onnx-tool | speed-up |")
     out.append("|---|---:|---:|---:|---:|---:|")
     for r in results["graphs"]:
@@ -316,22 +345,30 @@ def markdown(results: dict) -> str:
         sp = f"{r['speedup']:.1f}x" if "speedup" in r else "-"
         out.append(f"| {r['graph']} | {r['nodes']} | {r['costmodel_s'] * 1e3:.1f} ms | {sym} | {ot} | {sp} |")
     out.append("")
-    if results.get("geomean_speedup_headline") and results.get("geomean_speedup_all") == results.get("geomean_speedup_all"):
-        out.append(f"Geometric-mean speed-up on {', '.join(HEADLINE)}: **{results['geomean_speedup_headline']:.1f}x**; "
-                   f"over all {len([r for r in results['graphs'] if 'speedup' in r])} graphs: "
-                   f"**{results['geomean_speedup_all']:.1f}x**.\n")
+    if results.get("geomean_speedup_headline") and results.get("geomean_speedup_all") == results.get(
+        "geomean_speedup_all"
+    ):
+        out.append(
+            f"Geometric-mean speed-up on {', '.join(HEADLINE)}: **{results['geomean_speedup_headline']:.1f}x**; "
+            f"over all {len([r for r in results['graphs'] if 'speedup' in r])} graphs: "
+            f"**{results['geomean_speedup_all']:.1f}x**.\n"
+        )
     v = results.get("vit_scaling")
     if v:
-        out.append(f"Scaling: vit_l_16 has {v['nodes_ratio']:.2f}x the nodes of vit_b_16 and takes "
-                   f"**{v['time_ratio']:.2f}x** as long bound ({v['time_ratio_symbolic']:.2f}x symbolic).\n")
+        out.append(
+            f"Scaling: vit_l_16 has {v['nodes_ratio']:.2f}x the nodes of vit_b_16 and takes "
+            f"**{v['time_ratio']:.2f}x** as long bound ({v['time_ratio_symbolic']:.2f}x symbolic).\n"
+        )
     c = results.get("cli")
     if c:
         out.append(f"`{c['command']}` as a whole process: **{c['median_s']:.2f} s** (median of {len(c['runs'])}).\n")
     e = results.get("evaluate")
     if e:
-        out.append(f"`Report.evaluate` on {e['model']} ({', '.join(e['symbols'])} free): {e['points']:,} points in "
-                   f"**{e['evaluate_median_s'] * 1e3:.0f} ms** (first call, compiling the formulas: "
-                   f"{e['first_evaluate_s'] * 1e3:.0f} ms; the symbolic analysis itself: {e['analyze_symbolic_s']:.2f} s).\n")
+        out.append(
+            f"`Report.evaluate` on {e['model']} ({', '.join(e['symbols'])} free): {e['points']:,} points in "
+            f"**{e['evaluate_median_s'] * 1e3:.0f} ms** (first call, compiling the formulas: "
+            f"{e['first_evaluate_s'] * 1e3:.0f} ms; the symbolic analysis itself: {e['analyze_symbolic_s']:.2f} s).\n"
+        )
     syn = results.get("synthetic")
     if syn:
         out.append("| synthetic graph | nodes | dims | time | per node | RSS before | peak RSS |")
@@ -340,9 +377,11 @@ def markdown(results: dict) -> str:
             if "error" in r:
                 out.append(f"| {r['kind']} | {r['nodes']} | {'batch=1' if r['bound'] else 'symbolic'} | failed | | | |")
                 continue
-            out.append(f"| {r['kind']} | {r['nodes']:,} | {'batch=1' if r['bound'] else 'symbolic'} | "
-                       f"{r['seconds']:.2f} s | {r['seconds'] / r['nodes'] * 1e6:.0f} us | "
-                       f"{r['rss_before_mb']:.0f} MiB | {r['peak_rss_mb']:.0f} MiB |")
+            out.append(
+                f"| {r['kind']} | {r['nodes']:,} | {'batch=1' if r['bound'] else 'symbolic'} | "
+                f"{r['seconds']:.2f} s | {r['seconds'] / r['nodes'] * 1e6:.0f} us | "
+                f"{r['rss_before_mb']:.0f} MiB | {r['peak_rss_mb']:.0f} MiB |"
+            )
     return "\n".join(out) + "\n"
 
 
@@ -387,12 +426,17 @@ def main(argv: list[str]) -> int:
     results["geomean_speedup_all"] = geomean(allsp)
     if "tv:vit_b_16" in by and "tv:vit_l_16" in by:
         b, l_ = by["tv:vit_b_16"], by["tv:vit_l_16"]
-        results["vit_scaling"] = {"nodes_ratio": l_["nodes"] / b["nodes"],
-                                  "time_ratio": l_["costmodel_s"] / b["costmodel_s"],
-                                  "time_ratio_symbolic": l_["costmodel_symbolic_s"] / b["costmodel_symbolic_s"]}
+        results["vit_scaling"] = {
+            "nodes_ratio": l_["nodes"] / b["nodes"],
+            "time_ratio": l_["costmodel_s"] / b["costmodel_s"],
+            "time_ratio_symbolic": l_["costmodel_symbolic_s"] / b["costmodel_symbolic_s"],
+        }
     if allsp:
-        print(f"geomean speedup {HEADLINE}: {results['geomean_speedup_headline']}; all graphs: "
-              f"{results['geomean_speedup_all']:.2f}", flush=True)
+        print(
+            f"geomean speedup {HEADLINE}: {results['geomean_speedup_headline']}; all graphs: "
+            f"{results['geomean_speedup_all']:.2f}",
+            flush=True,
+        )
     if "vit_scaling" in results:
         print("vit_l/vit_b:", results["vit_scaling"], flush=True)
     if not args.skip_cli:

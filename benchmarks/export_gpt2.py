@@ -98,27 +98,40 @@ def main(argv: list[str]) -> int:
     ids = torch.randint(0, 50257, (1, 128))
     with torch.no_grad():
         try:
-            torch.onnx.export(model, (ids,), path, opset_version=17, input_names=["input_ids"],
-                              output_names=["logits"],
-                              dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}},
-                              dynamo=False, external_data=True)
+            torch.onnx.export(
+                model,
+                (ids,),
+                path,
+                opset_version=17,
+                input_names=["input_ids"],
+                output_names=["logits"],
+                dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}},
+                dynamo=False,
+                external_data=True,
+            )
         except Exception as e:  # a transformers version the TorchScript exporter cannot trace
             if not a.transformers:
                 raise
             first = (str(e).splitlines() or [""])[0]
             print(f"{what} did not export ({type(e).__name__}: {first}); using the hand-written stack", flush=True)
             model, what = _hand_written(a.layers)
-            torch.onnx.export(model, (ids,), path, opset_version=17, input_names=["input_ids"],
-                              output_names=["logits"],
-                              dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}},
-                              dynamo=False, external_data=True)
+            torch.onnx.export(
+                model,
+                (ids,),
+                path,
+                opset_version=17,
+                input_names=["input_ids"],
+                output_names=["logits"],
+                dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}},
+                dynamo=False,
+                external_data=True,
+            )
     import onnx
 
     # The exporter embeds weights below 2 GiB: move them to one external file, then delete it.
     m = onnx.load(path)
     data = f"{name}.onnx.data"
-    onnx.save(m, path, save_as_external_data=True, all_tensors_to_one_file=True, location=data,
-              size_threshold=1024)
+    onnx.save(m, path, save_as_external_data=True, all_tensors_to_one_file=True, location=data, size_threshold=1024)
     m = onnx.load(path, load_external_data=False)
     referenced = {e.value for t in m.graph.initializer for e in t.external_data if e.key == "location"}
     for f in referenced | {data}:  # the weights: deleted, costmodel must not need them

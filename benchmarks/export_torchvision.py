@@ -14,9 +14,23 @@ import os
 import sys
 
 DEFAULT = [
-    "alexnet", "vgg16", "resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_large",
-    "efficientnet_b0", "convnext_tiny", "vit_b_16", "swin_t", "maxvit_t", "regnet_y_400mf",
-    "densenet121", "inception_v3", "shufflenet_v2_x1_0", "squeezenet1_1", "vit_l_16",
+    "alexnet",
+    "vgg16",
+    "resnet18",
+    "resnet50",
+    "mobilenet_v2",
+    "mobilenet_v3_large",
+    "efficientnet_b0",
+    "convnext_tiny",
+    "vit_b_16",
+    "swin_t",
+    "maxvit_t",
+    "regnet_y_400mf",
+    "densenet121",
+    "inception_v3",
+    "shufflenet_v2_x1_0",
+    "squeezenet1_1",
+    "vit_l_16",
 ]
 
 
@@ -37,21 +51,40 @@ def main(argv: list[str]) -> int:
         if name == "inception_v3":
             size = 299
         x = torch.randn(1, 3, size, size)
-        torch.onnx.export(model, (x,), path, opset_version=17, input_names=["input"],
-                          output_names=["logits"], dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
-                          dynamo=False, external_data=True)
+        torch.onnx.export(
+            model,
+            (x,),
+            path,
+            opset_version=17,
+            input_names=["input"],
+            output_names=["logits"],
+            dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+            dynamo=False,
+            external_data=True,
+        )
         import onnx
 
         m = onnx.load(path, load_external_data=False)
-        onnx.save(m, path, save_as_external_data=True, all_tensors_to_one_file=True,
-                  location=f"{name}.onnx.data", size_threshold=1024)
+        onnx.save(
+            m,
+            path,
+            save_as_external_data=True,
+            all_tensors_to_one_file=True,
+            location=f"{name}.onnx.data",
+            size_threshold=1024,
+        )
         data = path + ".data"
         if os.path.exists(data):
             os.remove(data)
         meta = weights.meta
-        info = {"name": name, "image_size": size, "published_gflops": meta.get("_ops"),
-                "published_params": meta.get("num_params"),
-                "torch": torch.__version__, "torchvision": torchvision.__version__}
+        info = {
+            "name": name,
+            "image_size": size,
+            "published_gflops": meta.get("_ops"),
+            "published_params": meta.get("num_params"),
+            "torch": torch.__version__,
+            "torchvision": torchvision.__version__,
+        }
         with open(os.path.join(out, f"{name}.meta.json"), "w") as f:
             json.dump(info, f, indent=1)
         print(name, info, flush=True)

@@ -18,8 +18,13 @@ from onnx import TensorProto, helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "data", "h200-2026-11-28.json")
-DT = {"fp32": TensorProto.FLOAT, "bf16": TensorProto.BFLOAT16, "fp16": TensorProto.FLOAT16,
-      "tf32": TensorProto.FLOAT, "fp8_e4m3": TensorProto.FLOAT8E4M3FN}
+DT = {
+    "fp32": TensorProto.FLOAT,
+    "bf16": TensorProto.BFLOAT16,
+    "fp16": TensorProto.FLOAT16,
+    "tf32": TensorProto.FLOAT,
+    "fp8_e4m3": TensorProto.FLOAT8E4M3FN,
+}
 
 
 @dataclass
@@ -39,8 +44,32 @@ class Case:
 
     def label(self) -> str:
         r = self.raw
-        keys = [k for k in ("M", "N", "K", "numel", "shape", "B", "Hq", "Hkv", "Sq", "Skv", "D", "causal",
-                            "N", "Cin", "H", "W", "Cout", "kernel", "stride", "groups") if k in r]
+        keys = [
+            k
+            for k in (
+                "M",
+                "N",
+                "K",
+                "numel",
+                "shape",
+                "B",
+                "Hq",
+                "Hkv",
+                "Sq",
+                "Skv",
+                "D",
+                "causal",
+                "N",
+                "Cin",
+                "H",
+                "W",
+                "Cout",
+                "kernel",
+                "stride",
+                "groups",
+            )
+            if k in r
+        ]
         return f"{self.op} {self.dtype} " + " ".join(f"{k}={r[k]}" for k in dict.fromkeys(keys))
 
 
@@ -49,8 +78,9 @@ def _vi(name, dt, shape):
 
 
 def _model(nodes, inputs, inits=(), opset=23):
-    g = helper.make_graph(nodes, "case", inputs, [helper.make_tensor_value_info("y", TensorProto.UNDEFINED, None)],
-                          list(inits))
+    g = helper.make_graph(
+        nodes, "case", inputs, [helper.make_tensor_value_info("y", TensorProto.UNDEFINED, None)], list(inits)
+    )
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
     m.ir_version = 10
     return m
@@ -85,29 +115,53 @@ def build(c: dict) -> Any | None:
     if op in ("rms_norm", "layer_norm"):
         rows, cols = c["shape"]
         if op == "rms_norm":
-            return _model([n("RMSNormalization", ["a", "g"], ["y"], axis=-1)], [_vi("a", dt, (rows, cols))],
-                          [_weight("g", dt, (cols,))])
-        return _model([n("LayerNormalization", ["a", "g", "b"], ["y"], axis=-1)], [_vi("a", dt, (rows, cols))],
-                      [_weight("g", dt, (cols,)), _weight("b", dt, (cols,))])
+            return _model(
+                [n("RMSNormalization", ["a", "g"], ["y"], axis=-1)],
+                [_vi("a", dt, (rows, cols))],
+                [_weight("g", dt, (cols,))],
+            )
+        return _model(
+            [n("LayerNormalization", ["a", "g", "b"], ["y"], axis=-1)],
+            [_vi("a", dt, (rows, cols))],
+            [_weight("g", dt, (cols,)), _weight("b", dt, (cols,))],
+        )
     if op == "softmax":
         return _model([n("Softmax", ["a"], ["y"], axis=-1)], [_vi("a", dt, tuple(c["shape"]))])
     if op == "transpose":
         return _model([n("Transpose", ["a"], ["y"], perm=[1, 0])], [_vi("a", dt, tuple(c["shape"]))])
     if op == "sdpa":
         B, Hq, Hkv, Sq, Skv, D = (c[k] for k in ("B", "Hq", "Hkv", "Sq", "Skv", "D"))
-        return _model([n("Attention", ["q", "k", "v"], ["y"], is_causal=int(bool(c["causal"])))],
-                      [_vi("q", dt, (B, Hq, Sq, D)), _vi("k", dt, (B, Hkv, Skv, D)), _vi("v", dt, (B, Hkv, Skv, D))])
+        return _model(
+            [n("Attention", ["q", "k", "v"], ["y"], is_causal=int(bool(c["causal"])))],
+            [_vi("q", dt, (B, Hq, Sq, D)), _vi("k", dt, (B, Hkv, Skv, D)), _vi("v", dt, (B, Hkv, Skv, D))],
+        )
     if op == "conv2d":
         k, s, g = c["kernel"], c["stride"], c["groups"]
         p = c.get("padding", k // 2)
-        return _model([n("Conv", ["x", "w"], ["y"], kernel_shape=[k, k], strides=[s, s], pads=[p] * 4, group=g)],
-                      [_vi("x", dt, (c["N"], c["Cin"], c["H"], c["W"]))],
-                      [_weight("w", dt, (c["Cout"], c["Cin"] // g, k, k))])
+        return _model(
+            [n("Conv", ["x", "w"], ["y"], kernel_shape=[k, k], strides=[s, s], pads=[p] * 4, group=g)],
+            [_vi("x", dt, (c["N"], c["Cin"], c["H"], c["W"]))],
+            [_weight("w", dt, (c["Cout"], c["Cin"] // g, k, k))],
+        )
     return None
 
 
-_BUILDABLE = {"matmul", "mul", "add", "exp", "gelu", "silu", "copy", "sum", "rms_norm", "layer_norm",
-              "softmax", "transpose", "sdpa", "conv2d"}
+_BUILDABLE = {
+    "matmul",
+    "mul",
+    "add",
+    "exp",
+    "gelu",
+    "silu",
+    "copy",
+    "sum",
+    "rms_norm",
+    "layer_norm",
+    "softmax",
+    "transpose",
+    "sdpa",
+    "conv2d",
+}
 
 
 def load_cases(sections: tuple[str, ...] = ("ops", "ceilings")) -> list[Case]:
@@ -127,7 +181,9 @@ def load_cases(sections: tuple[str, ...] = ("ops", "ceilings")) -> list[Case]:
         m = build(c)
         if m is None:
             continue
-        out.append(Case(i, c["op"], c.get("dtype", "fp32"), float(c["measured_s"]), float(c.get("run_spread", 0)), c, m))
+        out.append(
+            Case(i, c["op"], c.get("dtype", "fp32"), float(c["measured_s"]), float(c.get("run_spread", 0)), c, m)
+        )
         i += 1
     return out
 
@@ -137,5 +193,10 @@ def error_stats(pairs: list[tuple[float, float]]) -> dict[str, float]:
     if not errs:
         return {"n": 0}
     logs = [abs(math.log(p / m)) for p, m in pairs]
-    return {"n": len(errs), "median_abs_err": errs[len(errs) // 2], "mean_abs_err": sum(errs) / len(errs),
-            "p90_abs_err": errs[int(0.9 * (len(errs) - 1))], "mean_abs_log": sum(logs) / len(logs)}
+    return {
+        "n": len(errs),
+        "median_abs_err": errs[len(errs) // 2],
+        "mean_abs_err": sum(errs) / len(errs),
+        "p90_abs_err": errs[int(0.9 * (len(errs) - 1))],
+        "mean_abs_log": sum(logs) / len(logs),
+    }

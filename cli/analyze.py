@@ -11,19 +11,42 @@ EXAMPLES = {"resnet50": "resnet50.onnx"}
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("analyze", help="count FLOPs/MACs/params/bytes of a model (and its latency on hardware)",
-                       description="Analyze a model: exact FLOPs, MACs, params and memory traffic, per op and "
-                                   "in total, as numbers or formulas in the model's dynamic dims.")
+    p = sub.add_parser(
+        "analyze",
+        help="count FLOPs/MACs/params/bytes of a model (and its latency on hardware)",
+        description="Analyze a model: exact FLOPs, MACs, params and memory traffic, per op and "
+        "in total, as numbers or formulas in the model's dynamic dims.",
+    )
     p.add_argument("model", nargs="?", help="ONNX file, spec file, HF config.json or built-in spec name")
     p.add_argument("--example", choices=sorted(EXAMPLES), help="analyze a bundled example graph instead of MODEL")
-    p.add_argument("--torch", metavar="PKG.MOD:FACTORY",
-                   help="analyze a PyTorch module made by FACTORY() (needs costmodel[torch]); with --input-shape")
-    p.add_argument("--input-shape", action="append", default=[], metavar="1,3,224,224",
-                   help="shape of one --torch input (repeat for several inputs)")
-    p.add_argument("--input-dtype", action="append", default=[], metavar="DTYPE",
-                   help="dtype of the --torch inputs: one for all or one per input (default float32; int64 for ids)")
-    p.add_argument("--set", dest="bindings", action="append", type=binding, default=[], metavar="NAME=INT",
-                   help="bind a symbolic dim (repeatable), e.g. --set batch=8")
+    p.add_argument(
+        "--torch",
+        metavar="PKG.MOD:FACTORY",
+        help="analyze a PyTorch module made by FACTORY() (needs costmodel[torch]); with --input-shape",
+    )
+    p.add_argument(
+        "--input-shape",
+        action="append",
+        default=[],
+        metavar="1,3,224,224",
+        help="shape of one --torch input (repeat for several inputs)",
+    )
+    p.add_argument(
+        "--input-dtype",
+        action="append",
+        default=[],
+        metavar="DTYPE",
+        help="dtype of the --torch inputs: one for all or one per input (default float32; int64 for ids)",
+    )
+    p.add_argument(
+        "--set",
+        dest="bindings",
+        action="append",
+        type=binding,
+        default=[],
+        metavar="NAME=INT",
+        help="bind a symbolic dim (repeatable), e.g. --set batch=8",
+    )
     p.add_argument("--dtype", help="re-type float tensors (fp32, tf32, bf16, fp16, fp8...)")
     view = p.add_mutually_exclusive_group()
     view.add_argument("--per-op", action="store_true", help="list every op")
@@ -33,8 +56,11 @@ def add_parser(sub) -> None:
     p.add_argument("--strict", action="store_true", help="fail on any unsupported op")
     p.add_argument("--max-nodes", type=positive_int, help="node count limit (default 2,000,000)")
     p.add_argument("--max-seconds", type=positive_int, help="analysis time limit (default 600)")
-    p.add_argument("--max-expr-nodes", type=positive_int,
-                   help="size limit of one symbolic dimension, in sympy tree nodes (default 2000)")
+    p.add_argument(
+        "--max-expr-nodes",
+        type=positive_int,
+        help="size limit of one symbolic dimension, in sympy tree nodes (default 2000)",
+    )
     add_hardware_options(p)
     add_format(p)
     p.set_defaults(run=run)
@@ -77,8 +103,16 @@ def run(args: argparse.Namespace) -> int:
     if args.max_expr_nodes:
         limits.max_expr_nodes = args.max_expr_nodes
     opts = engine_options(args) if args.hardware else {}
-    r = analyze(model, hardware=args.hardware, bindings=bindings, dtype=args.dtype,
-                strict=args.strict, limits=limits, example_inputs=example_inputs, **opts)
+    r = analyze(
+        model,
+        hardware=args.hardware,
+        bindings=bindings,
+        dtype=args.dtype,
+        strict=args.strict,
+        limits=limits,
+        example_inputs=example_inputs,
+        **opts,
+    )
     from costmodel.report import analysis_report as rep
 
     if args.format == "json":
@@ -88,8 +122,9 @@ def run(args: argparse.Namespace) -> int:
     elif args.format == "markdown":
         sys.stdout.write(rep.to_markdown(r))
     else:
-        rep.render_table(r, console(), per_op=args.per_op, by_type=not args.per_op,
-                         symbolic=args.symbolic, top=args.top)
+        rep.render_table(
+            r, console(), per_op=args.per_op, by_type=not args.per_op, symbolic=args.symbolic, top=args.top
+        )
         if args.torch:
             from costmodel.frontends.torch_fvcore import render_modules
 

@@ -11,23 +11,45 @@ import sys
 
 from .common import add_hardware_options, binding, positive_int
 
-COLUMNS = ("model", "ok", "nodes", "flops", "macs", "params", "bytes_read", "bytes_written",
-           "latency_s", "symbols", "unsupported", "seconds", "error")
+COLUMNS = (
+    "model",
+    "ok",
+    "nodes",
+    "flops",
+    "macs",
+    "params",
+    "bytes_read",
+    "bytes_written",
+    "latency_s",
+    "symbols",
+    "unsupported",
+    "seconds",
+    "error",
+)
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("batch", help="analyse many models at once on all cores (one summary per file)",
-                       description="Analyse many models in a process pool: FLOPs, MACs, params, bytes "
-                                   "(and latency with --hardware) per file. A file that fails gets an "
-                                   "error entry; the exit status is 2 if any failed.")
+    p = sub.add_parser(
+        "batch",
+        help="analyse many models at once on all cores (one summary per file)",
+        description="Analyse many models in a process pool: FLOPs, MACs, params, bytes "
+        "(and latency with --hardware) per file. A file that fails gets an "
+        "error entry; the exit status is 2 if any failed.",
+    )
     p.add_argument("files", nargs="+", metavar="FILE", help="ONNX files (or spec files / names)")
     p.add_argument("--jobs", "-j", type=positive_int, help="worker processes (default: all cores)")
-    p.add_argument("--set", dest="bindings", action="append", type=binding, default=[], metavar="NAME=INT",
-                   help="bind a symbolic dim in every model that has it (repeatable)")
+    p.add_argument(
+        "--set",
+        dest="bindings",
+        action="append",
+        type=binding,
+        default=[],
+        metavar="NAME=INT",
+        help="bind a symbolic dim in every model that has it (repeatable)",
+    )
     p.add_argument("--dtype", help="re-type float tensors (fp32, bf16, fp16, fp8...)")
     p.add_argument("--strict", action="store_true", help="a file with an unsupported op is an error")
-    p.add_argument("--format", choices=("table", "json", "csv"), default="table",
-                   help="output format (default: table)")
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table", help="output format (default: table)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (it is drawn only on a terminal)")
     add_hardware_options(p)
     p.set_defaults(run=run)
@@ -48,8 +70,16 @@ def run(args: argparse.Namespace) -> int:
 
         get_profile(args.hardware)  # a bad name is one usage error, not one error per file
     progress = not args.no_progress and sys.stderr.isatty()
-    rows = analyze_many(args.files, jobs=args.jobs, bindings=bindings, hardware=args.hardware,
-                        dtype=args.dtype, strict=args.strict, progress=progress, **opts)
+    rows = analyze_many(
+        args.files,
+        jobs=args.jobs,
+        bindings=bindings,
+        hardware=args.hardware,
+        dtype=args.dtype,
+        strict=args.strict,
+        progress=progress,
+        **opts,
+    )
     if args.format == "json":
         import json
 
@@ -90,7 +120,14 @@ def _table(rows: list[dict]) -> None:
             t.add_row(name, "", "", "", "", "", "", f"[red]{r.get('error_type')}: {r.get('error')}")
             continue
         status = "ok" if not r["unsupported"] else f"{r['unsupported']} unsupported"
-        t.add_row(name, str(r["nodes"]), si(r["flops"]), si(r["macs"]), si(r["params"]),
-                  nbytes(r["bytes_read"]), seconds(r["latency_s"]) if r["latency_s"] is not None else "-",
-                  status)
+        t.add_row(
+            name,
+            str(r["nodes"]),
+            si(r["flops"]),
+            si(r["macs"]),
+            si(r["params"]),
+            nbytes(r["bytes_read"]),
+            seconds(r["latency_s"]) if r["latency_s"] is not None else "-",
+            status,
+        )
     console().print(t)

@@ -10,8 +10,10 @@ from .common import console
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("calibrate", help="measure this machine (CPU via numpy; NVIDIA GPU via PyTorch) and write "
-                                         "a profile with measured ceilings")
+    p = sub.add_parser(
+        "calibrate",
+        help="measure this machine (CPU via numpy; NVIDIA GPU via PyTorch) and write a profile with measured ceilings",
+    )
     p.add_argument("--name", default="local", help="profile name (default: local)")
     p.add_argument("--output", "-o", help="write the profile here (default: print it)")
     p.add_argument("--quick", action="store_true", help="smaller sizes (seconds)")
@@ -33,7 +35,9 @@ def run(args: argparse.Namespace) -> int:
     with open(args.output, "w") as f:
         f.write(text)
     prof = load_profile_file(args.output)  # validates what was written
-    console().print(f"wrote {args.output}: {prof.display_name}, "
-                    f"{max(prof.peak_flops.values()) / 1e9:,.1f} GFLOP/s, {prof.memory_bandwidth / 1e9:,.1f} GB/s; "
-                    f"use it with --hardware {args.output}")
+    console().print(
+        f"wrote {args.output}: {prof.display_name}, "
+        f"{max(prof.peak_flops.values()) / 1e9:,.1f} GFLOP/s, {prof.memory_bandwidth / 1e9:,.1f} GB/s; "
+        f"use it with --hardware {args.output}"
+    )
     return 0

@@ -61,16 +61,33 @@ def console():
 
 
 def add_hardware_options(p: argparse.ArgumentParser, required: bool = False) -> None:
-    p.add_argument("--hardware", "-H", required=required, metavar="H",
-                   help="hardware profile name/alias (see `costmodel hardware list`) or a profile file")
-    p.add_argument("--mode", choices=("calibrated", "ideal"), default="calibrated",
-                   help="calibrated (measured ceilings and efficiency; default) or ideal (datasheet roofline)")
-    p.add_argument("--fusion", choices=("none", "elementwise", "flash"), default="none",
-                   help="fusion policy: none (each op one kernel, as frameworks run an exported graph; default); "
-                        "elementwise chains fused into producers; elementwise + flash attention")
-    p.add_argument("--execution", choices=("auto", "graph", "eager"), default="auto",
-                   help="graph: kernel time as under CUDA graphs; eager: host dispatch per op; auto (default): "
-                        "eager for graphs of at most 8 kernels (microbenchmarks), else graph")
+    p.add_argument(
+        "--hardware",
+        "-H",
+        required=required,
+        metavar="H",
+        help="hardware profile name/alias (see `costmodel hardware list`) or a profile file",
+    )
+    p.add_argument(
+        "--mode",
+        choices=("calibrated", "ideal"),
+        default="calibrated",
+        help="calibrated (measured ceilings and efficiency; default) or ideal (datasheet roofline)",
+    )
+    p.add_argument(
+        "--fusion",
+        choices=("none", "elementwise", "flash"),
+        default="none",
+        help="fusion policy: none (each op one kernel, as frameworks run an exported graph; default); "
+        "elementwise chains fused into producers; elementwise + flash attention",
+    )
+    p.add_argument(
+        "--execution",
+        choices=("auto", "graph", "eager"),
+        default="auto",
+        help="graph: kernel time as under CUDA graphs; eager: host dispatch per op; auto (default): "
+        "eager for graphs of at most 8 kernels (microbenchmarks), else graph",
+    )
 
 
 def engine_options(args: argparse.Namespace) -> dict:

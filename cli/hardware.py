@@ -41,9 +41,18 @@ def run(args: argparse.Namespace) -> int:
             t.add_column(c)
         for p in profiles:
             pk = p.peak_flops
-            t.add_row(p.name, p.display_name, si(pk.get("bf16"), "FLOP/s"), si(pk.get("fp16"), "FLOP/s"),
-                      si(pk.get("fp32"), "FLOP/s"), si(pk.get("fp8"), "FLOP/s"), nbytes(p.memory_capacity),
-                      si(p.memory_bandwidth, "B/s"), ", ".join(p.aliases), "yes" if p.calibration else "")
+            t.add_row(
+                p.name,
+                p.display_name,
+                si(pk.get("bf16"), "FLOP/s"),
+                si(pk.get("fp16"), "FLOP/s"),
+                si(pk.get("fp32"), "FLOP/s"),
+                si(pk.get("fp8"), "FLOP/s"),
+                nbytes(p.memory_capacity),
+                si(p.memory_bandwidth, "B/s"),
+                ", ".join(p.aliases),
+                "yes" if p.calibration else "",
+            )
         console().print(t)
         return 0
     p = get_profile(args.name)

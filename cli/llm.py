@@ -10,9 +10,12 @@ from .common import console, positive_float, positive_int
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("llm", help="plan LLM inference: latency, throughput, memory, cost",
-                       description="Prefill and per-token decode latency, memory per device, the largest batch "
-                                   "that fits, throughput and cost for serving an LLM.")
+    p = sub.add_parser(
+        "llm",
+        help="plan LLM inference: latency, throughput, memory, cost",
+        description="Prefill and per-token decode latency, memory per device, the largest batch "
+        "that fits, throughput and cost for serving an LLM.",
+    )
     p.add_argument("model", help="built-in model name (costmodel specs), spec file or HF config.json")
     p.add_argument("--hardware", "-H", required=True, help="hardware profile name or file")
     p.add_argument("--batch", type=positive_int, default=1)
@@ -27,8 +30,12 @@ def add_parser(sub) -> None:
     p.add_argument("--prefill-execution", choices=("eager", "graph"), default="eager")
     p.add_argument("--decode-execution", choices=("graph", "eager"), default="graph")
     p.add_argument("--mode", choices=("calibrated", "ideal"), default="calibrated")
-    p.add_argument("--prefill-chunk", type=positive_int, default=2048,
-                   help="tokens per prefill chunk for activation memory (default 2048)")
+    p.add_argument(
+        "--prefill-chunk",
+        type=positive_int,
+        default=2048,
+        help="tokens per prefill chunk for activation memory (default 2048)",
+    )
     p.add_argument("--sweep", action="store_true", help="throughput-latency curve over batch sizes")
     p.add_argument("--plot", help="with --sweep: write the curve to a .png or .svg (needs matplotlib)")
     x = p.add_argument_group("beyond one request")
@@ -37,8 +44,12 @@ def add_parser(sub) -> None:
     x.add_argument("--draft", help="speculative decoding: the draft model")
     x.add_argument("--spec-k", type=positive_int, default=4, help="draft tokens per step (default 4)")
     x.add_argument("--acceptance", type=float, default=0.7, help="draft acceptance rate (default 0.7)")
-    x.add_argument("--shared-prefix", type=positive_int, metavar="TOKENS",
-                   help="many calls over one context of this length (prompt-len = each call's question)")
+    x.add_argument(
+        "--shared-prefix",
+        type=positive_int,
+        metavar="TOKENS",
+        help="many calls over one context of this length (prompt-len = each call's question)",
+    )
     x.add_argument("--calls", type=positive_int, default=16, help="calls sharing the prefix (default 16)")
     x.add_argument("--output-lens", help="comma-separated output lengths (a distribution, e.g. for reasoning models)")
     x.add_argument("--reranker-docs", type=positive_int, help="E2R-FLOPs: documents reranked per query")
@@ -55,16 +66,27 @@ def _extras(args: argparse.Namespace) -> dict:
     kw = {k: v for k, v in _kw(args).items() if k not in ("prompt_len", "output_len")}
     out: dict = {}
     if args.rate:
-        out["continuous_batching"] = X.continuous_batching(args.model, args.hardware, args.rate, args.prompt_len,
-                                                           args.output_len, **kw)
+        out["continuous_batching"] = X.continuous_batching(
+            args.model, args.hardware, args.rate, args.prompt_len, args.output_len, **kw
+        )
     if args.helm:
         out["helm"] = X.helm_runtime(args.model, args.hardware, **kw)
     if args.draft:
-        out["speculative"] = X.speculative(args.model, args.draft, args.hardware, args.spec_k, args.acceptance,
-                                           args.prompt_len, args.output_len, batch=args.batch, **kw)
+        out["speculative"] = X.speculative(
+            args.model,
+            args.draft,
+            args.hardware,
+            args.spec_k,
+            args.acceptance,
+            args.prompt_len,
+            args.output_len,
+            batch=args.batch,
+            **kw,
+        )
     if args.shared_prefix:
-        out["shared_prefix"] = X.shared_prefix(args.model, args.hardware, args.shared_prefix, args.prompt_len,
-                                               args.calls, args.output_len, **kw)
+        out["shared_prefix"] = X.shared_prefix(
+            args.model, args.hardware, args.shared_prefix, args.prompt_len, args.calls, args.output_len, **kw
+        )
     if args.output_lens:
         try:
             lens = [int(v) for v in args.output_lens.split(",") if v.strip()]
@@ -72,18 +94,29 @@ def _extras(args: argparse.Namespace) -> dict:
             raise CostModelError(f"--output-lens {args.output_lens!r} is not a list of integers") from None
         if not lens or min(lens) <= 0:
             raise CostModelError("--output-lens must list positive integers")
-        out["output_distribution"] = X.output_length_distribution(args.model, args.hardware, args.prompt_len, lens,
-                                                                  batch=args.batch, **kw)
+        out["output_distribution"] = X.output_length_distribution(
+            args.model, args.hardware, args.prompt_len, lens, batch=args.batch, **kw
+        )
     if args.reranker_docs:
         out["reranker"] = X.reranker_flops(args.model, args.prompt_len, args.doc_len, args.reranker_docs, args.metric)
     return out
 
 
 def _kw(args: argparse.Namespace) -> dict:
-    return dict(prompt_len=args.prompt_len, output_len=args.output_len, tp=args.tp, pp=args.pp,
-                dtype=args.dtype, weight_dtype=args.weight_dtype, kv_dtype=args.kv_dtype,
-                price_per_hour=args.price_per_hour, prefill_execution=args.prefill_execution,
-                decode_execution=args.decode_execution, mode=args.mode, prefill_chunk=args.prefill_chunk)
+    return dict(
+        prompt_len=args.prompt_len,
+        output_len=args.output_len,
+        tp=args.tp,
+        pp=args.pp,
+        dtype=args.dtype,
+        weight_dtype=args.weight_dtype,
+        kv_dtype=args.kv_dtype,
+        price_per_hour=args.price_per_hour,
+        prefill_execution=args.prefill_execution,
+        decode_execution=args.decode_execution,
+        mode=args.mode,
+        prefill_chunk=args.prefill_chunk,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -107,9 +140,16 @@ def run(args: argparse.Namespace) -> int:
         if extras:
             d["extras"] = extras
         if sweep is not None:
-            d["sweep"] = [{"batch": s.batch, "decode_latency_s": s.decode.latency_s,
-                           "tokens_per_s": s.batch / s.decode.latency_s, "request_latency_s": s.request_latency_s,
-                           "fits": s.fits} for s in sweep]
+            d["sweep"] = [
+                {
+                    "batch": s.batch,
+                    "decode_latency_s": s.decode.latency_s,
+                    "tokens_per_s": s.batch / s.decode.latency_s,
+                    "request_latency_s": s.request_latency_s,
+                    "fits": s.fits,
+                }
+                for s in sweep
+            ]
         sys.stdout.write(json.dumps(d, indent=1) + "\n")
         return 0
     from costmodel.report.llm_report import render_plan, to_markdown

@@ -80,8 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:  # a bug, not bad input
         if debug:
             raise
-        sys.stderr.write(f"costmodel: internal error: {type(e).__name__}: {_one_line(str(e))} "
-                         "(rerun with --debug for the traceback)\n")
+        sys.stderr.write(
+            f"costmodel: internal error: {type(e).__name__}: {_one_line(str(e))} "
+            "(rerun with --debug for the traceback)\n"
+        )
         return 1
 
 

@@ -29,7 +29,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.format == "markdown":
         out = ["| domain | op | status | since | kind |", "|---|---|---|---:|---|"]
-        out += [f"| {r['domain']} | {r['op_type']} | {r['status']} | {r['since'] or ''} | {r['kind'] or ''} |" for r in rows]
+        out += [
+            f"| {r['domain']} | {r['op_type']} | {r['status']} | {r['since'] or ''} | {r['kind'] or ''} |" for r in rows
+        ]
         sys.stdout.write("\n".join(out) + "\n\n" + json.dumps(summary) + "\n")
         return 0
     from rich.table import Table
@@ -39,11 +41,19 @@ def run(args: argparse.Namespace) -> int:
         t.add_column(c)
     for r in rows:
         style = {"rule": "green", "zero-cost": "cyan", "unsupported": "red"}[r["status"]]
-        t.add_row(r["domain"], r["op_type"], f"[{style}]{r['status']}[/]", str(r["since"] or ""),
-                  r["kind"] or "", r.get("note", ""))
+        t.add_row(
+            r["domain"],
+            r["op_type"],
+            f"[{style}]{r['status']}[/]",
+            str(r["since"] or ""),
+            r["kind"] or "",
+            r.get("note", ""),
+        )
     c = console()
     c.print(t)
-    c.print(f"{summary['covered']} of {summary['onnx_ops']} default-domain ONNX ops covered "
-            f"({summary['rules']} rules, {summary['zero_cost']} declared zero-cost); "
-            f"{summary['contrib_rules']} rules in other domains")
+    c.print(
+        f"{summary['covered']} of {summary['onnx_ops']} default-domain ONNX ops covered "
+        f"({summary['rules']} rules, {summary['zero_cost']} declared zero-cost); "
+        f"{summary['contrib_rules']} rules in other domains"
+    )
     return 0

@@ -76,30 +76,53 @@ def run(args: argparse.Namespace) -> int:
         raise CostModelError("use `costmodel plan train ...` or `costmodel plan serve ...`")
     prices = _prices(args.price)
     if kind == "train":
-        cands = search_training(args.model, args.hardware, args.gpus, args.batch, args.seq_len, args.tokens,
-                                goal=args.goal, price_per_hour=prices)
+        cands = search_training(
+            args.model,
+            args.hardware,
+            args.gpus,
+            args.batch,
+            args.seq_len,
+            args.tokens,
+            goal=args.goal,
+            price_per_hour=prices,
+        )
         unit = "days" if args.goal == "time" else "USD"
     else:
-        cands = search_serving(args.model, args.hardware, args.prompt_len, args.output_len, args.rate,
-                               args.ttft, args.tpot, price_per_hour=prices)
+        cands = search_serving(
+            args.model,
+            args.hardware,
+            args.prompt_len,
+            args.output_len,
+            args.rate,
+            args.ttft,
+            args.tpot,
+            price_per_hour=prices,
+        )
         unit = "USD/h" if prices else "devices"
     if args.format == "json":
-        sys.stdout.write(json.dumps({"evaluated": len(cands), "candidates": [c.to_dict() for c in cands]},
-                                    indent=1, default=str) + "\n")
+        sys.stdout.write(
+            json.dumps({"evaluated": len(cands), "candidates": [c.to_dict() for c in cands]}, indent=1, default=str)
+            + "\n"
+        )
         return 0
     from rich.table import Table
 
     ok = [c for c in cands if c.ok]
     bad = [c for c in cands if not c.ok]
-    t = Table(title=f"best {min(args.top, len(ok))} of {len(cands)} configurations ({len(bad)} rejected)",
-              title_justify="left")
+    t = Table(
+        title=f"best {min(args.top, len(ok))} of {len(cands)} configurations ({len(bad)} rejected)",
+        title_justify="left",
+    )
     keys = list(ok[0].label) if ok else (list(bad[0].label) if bad else [])
     for k in keys + ["score (" + unit + ")", "details"]:
         t.add_column(k)
     for c in ok[: args.top]:
         score = c.score / 86400 if kind == "train" and args.goal == "time" else c.score
-        det = ", ".join(f"{k} {v:.3g}" for k, v in c.summary.items()
-                        if isinstance(v, (int, float)) and not math.isinf(v) and k not in ("days", "usd_per_hour"))
+        det = ", ".join(
+            f"{k} {v:.3g}"
+            for k, v in c.summary.items()
+            if isinstance(v, (int, float)) and not math.isinf(v) and k not in ("days", "usd_per_hour")
+        )
         t.add_row(*[str(c.label[k]) for k in keys], f"{score:,.3g}", det)
     console().print(t)
     reasons: dict[str, int] = {}

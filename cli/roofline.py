@@ -30,8 +30,9 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         plot(r, pts, args.plot)
     if args.format == "json":
-        sys.stdout.write(json.dumps({"hardware": r.hardware.name, "ridge": pts["ridge"], "ops": pts["ops"]},
-                                    indent=1) + "\n")
+        sys.stdout.write(
+            json.dumps({"hardware": r.hardware.name, "ridge": pts["ridge"], "ops": pts["ops"]}, indent=1) + "\n"
+        )
         return 0
     render(r, pts, console())
     return 0

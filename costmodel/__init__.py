@@ -16,8 +16,9 @@ from .errors import CostModelError
 __version__ = "0.1.0"
 
 
-def analyze(model: Any, hardware: Any = None, bindings: Any = None, dtype: str | None = None,
-            strict: bool = False, **kw: Any):
+def analyze(
+    model: Any, hardware: Any = None, bindings: Any = None, dtype: str | None = None, strict: bool = False, **kw: Any
+):
     from .api import analyze as _analyze
 
     return _analyze(model, hardware=hardware, bindings=bindings, dtype=dtype, strict=strict, **kw)

@@ -29,8 +29,14 @@ from .symbolic import add_all, norm, prod, to_json_number
 
 # Kinds whose nodes fold away when every input is a constant (load-time transforms every
 # runtime performs); heavier kinds fold only on small inputs.
-_CHEAP = {_registry.VIEW, _registry.SHAPE, _registry.MOVEMENT, _registry.ELEMENTWISE,
-          _registry.GENERATOR, _registry.QUANTIZE}
+_CHEAP = {
+    _registry.VIEW,
+    _registry.SHAPE,
+    _registry.MOVEMENT,
+    _registry.ELEMENTWISE,
+    _registry.GENERATOR,
+    _registry.QUANTIZE,
+}
 _SMALL = 4096
 _FLOAT_KINDS = ("float", "complex")  # DType.is_float, without a property call per tensor
 _FIELD_GETTERS = tuple(attrgetter(f) for f in COST_FIELDS)
@@ -59,8 +65,11 @@ class NodeCost:
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
-            "name": self.name, "op_type": self.op_type, "domain": self.domain,
-            "kind": self.kind, "status": self.status,
+            "name": self.name,
+            "op_type": self.op_type,
+            "domain": self.domain,
+            "kind": self.kind,
+            "status": self.status,
         }
         if self.reason:
             d["reason"] = self.reason
@@ -79,8 +88,7 @@ class Unsupported:
     reason: str
 
     def to_dict(self) -> dict[str, str]:
-        return {"name": self.name, "op_type": self.op_type, "domain": self.domain or "ai.onnx",
-                "reason": self.reason}
+        return {"name": self.name, "op_type": self.op_type, "domain": self.domain or "ai.onnx", "reason": self.reason}
 
 
 @dataclass(frozen=True)
@@ -163,8 +171,14 @@ def _shape_json(s: tuple | None) -> Any:
 
 
 class _Analyzer:
-    def __init__(self, registry: _registry.Registry, dtype: DType | None, strict: bool,
-                 limits: Limits, bindings: Mapping[str, int]) -> None:
+    def __init__(
+        self,
+        registry: _registry.Registry,
+        dtype: DType | None,
+        strict: bool,
+        limits: Limits,
+        bindings: Mapping[str, int],
+    ) -> None:
         self.registry = registry
         self.dtype = dtype
         self.strict = strict
@@ -192,8 +206,9 @@ class _Analyzer:
         return env
 
     # -- main loop --------------------------------------------------------------------
-    def run(self, g: Graph, outer: Mapping[str, TensorInfo] | None = None,
-            prefix: str = "") -> tuple[list[NodeCost], list[Unsupported], dict[str, TensorInfo], Any]:
+    def run(
+        self, g: Graph, outer: Mapping[str, TensorInfo] | None = None, prefix: str = ""
+    ) -> tuple[list[NodeCost], list[Unsupported], dict[str, TensorInfo], Any]:
         self.depth += 1
         if self.depth > self.limits.max_subgraph_depth:
             raise CostModelError(f"subgraphs nested deeper than {self.limits.max_subgraph_depth}")
@@ -211,8 +226,14 @@ class _Analyzer:
         self.depth -= 1
         return results, unsupported, env, peak
 
-    def node(self, node: Node, env: dict[str, TensorInfo], opsets: Mapping[str, int],
-             unsupported: list[Unsupported], prefix: str) -> NodeCost:
+    def node(
+        self,
+        node: Node,
+        env: dict[str, TensorInfo],
+        opsets: Mapping[str, int],
+        unsupported: list[Unsupported],
+        prefix: str,
+    ) -> NodeCost:
         infos = [env[x] if x else None for x in node.inputs]
         key = (id(opsets), node.domain, node.op_type)
         found = self._opdefs.get(key)
@@ -252,26 +273,63 @@ class _Analyzer:
             env[oname] = o
         if fold:
             params = self.folded_params(node, infos, env, opdef.kind)
-            return _node_cost(name, node.op_type, node.domain, opdef.kind, "folded",
-                              _params_cost(params) if params else ZERO,
-                              "constant-folded: every input is a constant",
-                              _shapes(infos), _shapes([env.get(o) for o in node.outputs if o]),
-                              _dt(infos, outs), {}, node.inputs, node.outputs)
+            return _node_cost(
+                name,
+                node.op_type,
+                node.domain,
+                opdef.kind,
+                "folded",
+                _params_cost(params) if params else ZERO,
+                "constant-folded: every input is a constant",
+                _shapes(infos),
+                _shapes([env.get(o) for o in node.outputs if o]),
+                _dt(infos, outs),
+                {},
+                node.inputs,
+                node.outputs,
+            )
         if opdef.zero is not None:
-            return _node_cost(name, node.op_type, node.domain, opdef.kind, "zero",
-                              _params_cost(self.new_params(node, infos)), opdef.zero,
-                              _shapes(infos), _shapes(outs), _dt(infos, outs), ctx.hints,
-                              node.inputs, node.outputs)
+            return _node_cost(
+                name,
+                node.op_type,
+                node.domain,
+                opdef.kind,
+                "zero",
+                _params_cost(self.new_params(node, infos)),
+                opdef.zero,
+                _shapes(infos),
+                _shapes(outs),
+                _dt(infos, outs),
+                ctx.hints,
+                node.inputs,
+                node.outputs,
+            )
         self.note_weights(infos)
         cost = compute if isinstance(compute, Cost) else ZERO
         b = ctx.bytes_override
-        traffic = ((b.read_weights, b.read_activations, b.read_kv, b.write_activations, b.write_kv)
-                   if b is not None else self.traffic(node, ctx, infos, outs))
-        cost = _new_cost(cost.flops, cost.macs, cost.transcendentals, *traffic,
-                         cost.params + self.new_params(node, infos))
-        return _node_cost(name, node.op_type, node.domain, opdef.kind, "costed", cost, "",
-                          _shapes(infos), _shapes(outs), _dt(infos, outs), ctx.hints,
-                          node.inputs, node.outputs)
+        traffic = (
+            (b.read_weights, b.read_activations, b.read_kv, b.write_activations, b.write_kv)
+            if b is not None
+            else self.traffic(node, ctx, infos, outs)
+        )
+        cost = _new_cost(
+            cost.flops, cost.macs, cost.transcendentals, *traffic, cost.params + self.new_params(node, infos)
+        )
+        return _node_cost(
+            name,
+            node.op_type,
+            node.domain,
+            opdef.kind,
+            "costed",
+            cost,
+            "",
+            _shapes(infos),
+            _shapes(outs),
+            _dt(infos, outs),
+            ctx.hints,
+            node.inputs,
+            node.outputs,
+        )
 
     @staticmethod
     def folds(node: Node, kind: str, infos: list, hints: Mapping[str, Any]) -> bool:
@@ -286,17 +344,30 @@ class _Analyzer:
             return True
         return all(i is None or i.shape is None or _is_small(i.shape) for i in infos)
 
-    def unsupported(self, node: Node, name: str, infos: list, env: dict, reason: str,
-                    out: list[Unsupported], kind: str) -> NodeCost:
+    def unsupported(
+        self, node: Node, name: str, infos: list, env: dict, reason: str, out: list[Unsupported], kind: str
+    ) -> NodeCost:
         if self.strict:
             raise UnsupportedOpError(reason, where=f"node {name!r}")
         out.append(Unsupported(name, node.op_type, node.domain, reason))
         for o in node.outputs:
             if o and o not in env:
                 env[o] = TensorInfo(None, None)
-        return _node_cost(name, node.op_type, node.domain, kind, "unsupported",
-                          _params_cost(self.new_params(node, infos)), reason, _shapes(infos), (),
-                          _dt(infos, ()), {}, node.inputs, node.outputs)
+        return _node_cost(
+            name,
+            node.op_type,
+            node.domain,
+            kind,
+            "unsupported",
+            _params_cost(self.new_params(node, infos)),
+            reason,
+            _shapes(infos),
+            (),
+            _dt(infos, ()),
+            {},
+            node.inputs,
+            node.outputs,
+        )
 
     # -- traffic and params -----------------------------------------------------------
     def traffic(self, node: Node, ctx: NodeContext, infos: list, outs: list) -> tuple:
@@ -352,8 +423,13 @@ class _Analyzer:
         total: Any = 0
         reads_float_weight = False
         for i in infos:
-            if (i is not None and i.role is Role.WEIGHT and i.dtype is not None
-                    and i.dtype.kind in _FLOAT_KINDS and i.shape is not None):
+            if (
+                i is not None
+                and i.role is Role.WEIGHT
+                and i.dtype is not None
+                and i.dtype.kind in _FLOAT_KINDS
+                and i.shape is not None
+            ):
                 reads_float_weight = True
                 break
         source = kind == _registry.QUANTIZE or not reads_float_weight
@@ -413,11 +489,11 @@ class _Analyzer:
             return v
 
         live: dict[str, Any] = {}
-        cur: Any = 0       # live total, symbolic sizes counted at 1024 (exact while n_sym is 0)
-        n_sym = 0          # live tensors of symbolic size
+        cur: Any = 0  # live total, symbolic sizes counted at 1024 (exact while n_sym is 0)
+        n_sym = 0  # live tensors of symbolic size
         concrete = True
         peak = 0
-        best_i, best_v = -2, -1.0   # the symbolic phase's largest step, by its value at 1024
+        best_i, best_v = -2, -1.0  # the symbolic phase's largest step, by its value at 1024
         for nm in g.inputs:
             b = _bytes(env.get(nm))
             if b:
@@ -459,15 +535,14 @@ class _Analyzer:
         return norm(add_all(self._live_at(g, order, env, last, best_i)))
 
     @staticmethod
-    def _live_at(g: Graph, order: list[Node], env: dict[str, TensorInfo], last: dict[str, int],
-                 step: int) -> list[Any]:
+    def _live_at(g: Graph, order: list[Node], env: dict[str, TensorInfo], last: dict[str, int], step: int) -> list[Any]:
         """Sizes of the tensors live at `step` (after its outputs are made, before frees)."""
         live: dict[str, Any] = {}
         for nm in g.inputs:
             b = _bytes(env.get(nm))
             if b:
                 live[nm] = b
-        for i, n in enumerate(order[:step + 1]):
+        for i, n in enumerate(order[: step + 1]):
             for o in n.outputs:
                 info = env.get(o)
                 if o and info is not None and not info.const:
@@ -518,10 +593,15 @@ def _dt(infos: list, outs: Iterable) -> str | None:
     return None
 
 
-def analyze_graph(graph: Graph, *, bindings: Mapping[str, int] | None = None,
-                  dtype: DType | None = None, strict: bool = False,
-                  registry: _registry.Registry | None = None,
-                  limits: Limits | None = None) -> GraphCost:
+def analyze_graph(
+    graph: Graph,
+    *,
+    bindings: Mapping[str, int] | None = None,
+    dtype: DType | None = None,
+    strict: bool = False,
+    registry: _registry.Registry | None = None,
+    limits: Limits | None = None,
+) -> GraphCost:
     reg = registry or _registry.load_all()
     bindings = dict(bindings or {})
     known = set(graph.symbols)
@@ -540,8 +620,16 @@ def analyze_graph(graph: Graph, *, bindings: Mapping[str, int] | None = None,
     for v in (total.flops, total.bytes_read, total.bytes_written, total.params):
         if hasattr(v, "free_symbols"):
             free |= {s.name for s in v.free_symbols}
-    return GraphCost(tuple(nodes), total, total.params, tuple(uns), tuple(sorted(free)),
-                     norm(peak), norm(weight_bytes), {o: env.get(o) for o in graph.outputs})
+    return GraphCost(
+        tuple(nodes),
+        total,
+        total.params,
+        tuple(uns),
+        tuple(sorted(free)),
+        norm(peak),
+        norm(weight_bytes),
+        {o: env.get(o) for o in graph.outputs},
+    )
 
 
 __all__ = ["GraphCost", "NodeCost", "Unsupported", "analyze_graph"]

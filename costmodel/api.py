@@ -72,8 +72,13 @@ class Report:
     def bind(self, **bindings: int) -> dict[str, Any]:
         """Totals at one binding of the free symbols (the analysis stays symbolic)."""
         t = self.graph_cost.total.bind(bindings)
-        return {"flops": t.flops, "macs": t.macs, "params": t.params,
-                "bytes_read": t.bytes_read, "bytes_written": t.bytes_written}
+        return {
+            "flops": t.flops,
+            "macs": t.macs,
+            "params": t.params,
+            "bytes_read": t.bytes_read,
+            "bytes_written": t.bytes_written,
+        }
 
     def evaluate(self, **grid: Any) -> dict[str, Any]:
         """Totals at many bindings at once, at numpy speed: symbolic once, evaluate many.
@@ -89,12 +94,20 @@ class Report:
 
         unknown = sorted(set(grid) - set(self.symbols))
         if unknown:
-            raise BindingError(f"unknown symbol(s) {', '.join(unknown)}; the analysis's free symbols are: "
-                               f"{', '.join(self.symbols) or 'none'}")
+            raise BindingError(
+                f"unknown symbol(s) {', '.join(unknown)}; the analysis's free symbols are: "
+                f"{', '.join(self.symbols) or 'none'}"
+            )
         t = self.graph_cost.total
-        fields = {"flops": t.flops, "macs": t.macs, "transcendentals": t.transcendentals,
-                  "params": self.graph_cost.params, "bytes_read": t.bytes_read,
-                  "bytes_written": t.bytes_written, "bytes": t.bytes}
+        fields = {
+            "flops": t.flops,
+            "macs": t.macs,
+            "transcendentals": t.transcendentals,
+            "params": self.graph_cost.params,
+            "bytes_read": t.bytes_read,
+            "bytes_written": t.bytes_written,
+            "bytes": t.bytes,
+        }
         return {k: evaluate_many(v, grid) for k, v in fields.items()}
 
     def to_dict(self, per_op: bool = True) -> dict[str, Any]:
@@ -173,9 +186,18 @@ def load_graph(model: Any, bindings: Mapping[str, int] | None = None) -> tuple[G
     raise CostModelError(f"cannot analyze a {type(model).__name__}; pass a path, an onnx.ModelProto or a spec name")
 
 
-def analyze(model: Any, hardware: Any = None, bindings: Mapping[str, int] | None = None,
-            dtype: str | None = None, strict: bool = False, *, example_inputs: Any = None,
-            limits: Limits | None = None, registry: Any = None, **engine_options: Any) -> Report:
+def analyze(
+    model: Any,
+    hardware: Any = None,
+    bindings: Mapping[str, int] | None = None,
+    dtype: str | None = None,
+    strict: bool = False,
+    *,
+    example_inputs: Any = None,
+    limits: Limits | None = None,
+    registry: Any = None,
+    **engine_options: Any,
+) -> Report:
     """Analyze a model: FLOPs, MACs, params, bytes (and latency with `hardware`).
 
     model: path (.onnx, spec file, HF config.json), onnx.ModelProto, built-in spec name,
@@ -192,8 +214,9 @@ def analyze(model: Any, hardware: Any = None, bindings: Mapping[str, int] | None
             raise CostModelError("a traced torch module has concrete shapes: there is nothing to bind")
         opts = {k: engine_options.pop(k) for k in ("causal_attention", "device", "train") if k in engine_options}
         gc: GraphCost
-        gc, name = analyze_module(model, example_inputs, dtype=dt, strict=strict, limits=limits,
-                                  registry=registry, **opts)
+        gc, name = analyze_module(
+            model, example_inputs, dtype=dt, strict=strict, limits=limits, registry=registry, **opts
+        )
     else:
         graph, name = load_graph(model, bindings)
         gc = analyze_graph(graph, bindings=bindings, dtype=dt, strict=strict, registry=registry, limits=limits)

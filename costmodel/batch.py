@@ -14,13 +14,38 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-SUMMARY_KEYS = ("model", "ok", "nodes", "flops", "macs", "transcendentals", "params", "bytes_read",
-                "bytes_written", "weight_bytes", "peak_activation_bytes", "latency_s", "symbols",
-                "unsupported", "unsupported_ops", "coverage", "seconds", "error", "error_type")
+SUMMARY_KEYS = (
+    "model",
+    "ok",
+    "nodes",
+    "flops",
+    "macs",
+    "transcendentals",
+    "params",
+    "bytes_read",
+    "bytes_written",
+    "weight_bytes",
+    "peak_activation_bytes",
+    "latency_s",
+    "symbols",
+    "unsupported",
+    "unsupported_ops",
+    "coverage",
+    "seconds",
+    "error",
+    "error_type",
+)
 
 
-def summarize(path: str, *, bindings: Mapping[str, int] | None = None, hardware: Any = None,
-              dtype: str | None = None, strict: bool = False, **engine_options: Any) -> dict[str, Any]:
+def summarize(
+    path: str,
+    *,
+    bindings: Mapping[str, int] | None = None,
+    hardware: Any = None,
+    dtype: str | None = None,
+    strict: bool = False,
+    **engine_options: Any,
+) -> dict[str, Any]:
     """Analyse one model and reduce it to a summary; errors become an error entry.
     `bindings` may name symbols a model does not have: each model takes those it has."""
     from .symbolic import to_json_number
@@ -32,25 +57,37 @@ def summarize(path: str, *, bindings: Mapping[str, int] | None = None, hardware:
         graph, _ = load_graph(path)
         if bindings and graph.symbols:
             bindings = {k: v for k, v in bindings.items() if k in graph.symbols}
-        r = analyze(graph, hardware=hardware, bindings=bindings, dtype=dtype, strict=strict,
-                    **engine_options)
+        r = analyze(graph, hardware=hardware, bindings=bindings, dtype=dtype, strict=strict, **engine_options)
         gc = r.graph_cost
         t = gc.total
         uns = sorted({u.op_type if not u.domain else f"{u.domain}::{u.op_type}" for u in gc.unsupported})
         return {
-            "model": path, "ok": True, "nodes": len(gc.nodes),
-            "flops": to_json_number(t.flops), "macs": to_json_number(t.macs),
-            "transcendentals": to_json_number(t.transcendentals), "params": to_json_number(gc.params),
-            "bytes_read": to_json_number(t.bytes_read), "bytes_written": to_json_number(t.bytes_written),
+            "model": path,
+            "ok": True,
+            "nodes": len(gc.nodes),
+            "flops": to_json_number(t.flops),
+            "macs": to_json_number(t.macs),
+            "transcendentals": to_json_number(t.transcendentals),
+            "params": to_json_number(gc.params),
+            "bytes_read": to_json_number(t.bytes_read),
+            "bytes_written": to_json_number(t.bytes_written),
             "weight_bytes": to_json_number(gc.weight_bytes),
             "peak_activation_bytes": to_json_number(gc.peak_activation_bytes),
-            "latency_s": r.latency_s, "symbols": list(gc.symbols),
-            "unsupported": len(gc.unsupported), "unsupported_ops": uns,
-            "coverage": round(gc.coverage, 6), "seconds": round(time.perf_counter() - t0, 6),
+            "latency_s": r.latency_s,
+            "symbols": list(gc.symbols),
+            "unsupported": len(gc.unsupported),
+            "unsupported_ops": uns,
+            "coverage": round(gc.coverage, 6),
+            "seconds": round(time.perf_counter() - t0, 6),
         }
     except Exception as e:  # noqa: BLE001 - one bad file must not stop a dataset job
-        return {"model": path, "ok": False, "error": " ".join(str(e).split())[:2000] or type(e).__name__,
-                "error_type": type(e).__name__, "seconds": round(time.perf_counter() - t0, 6)}
+        return {
+            "model": path,
+            "ok": False,
+            "error": " ".join(str(e).split())[:2000] or type(e).__name__,
+            "error_type": type(e).__name__,
+            "seconds": round(time.perf_counter() - t0, 6),
+        }
 
 
 def _worker(args: tuple[str, dict[str, Any]]) -> dict[str, Any]:
@@ -65,11 +102,18 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def analyze_many(paths: Iterable[str | os.PathLike], *, jobs: int | None = None,
-                 bindings: Mapping[str, int] | None = None, hardware: Any = None,
-                 dtype: str | None = None, strict: bool = False, progress: bool = False,
-                 on_result: Callable[[int, dict[str, Any]], None] | None = None,
-                 **engine_options: Any) -> list[dict[str, Any]]:
+def analyze_many(
+    paths: Iterable[str | os.PathLike],
+    *,
+    jobs: int | None = None,
+    bindings: Mapping[str, int] | None = None,
+    hardware: Any = None,
+    dtype: str | None = None,
+    strict: bool = False,
+    progress: bool = False,
+    on_result: Callable[[int, dict[str, Any]], None] | None = None,
+    **engine_options: Any,
+) -> list[dict[str, Any]]:
     """Summaries of many models, analysed in a process pool (`jobs` workers, default: all
     cores; `jobs=1` runs in this process). `progress=True` draws a rich progress bar on
     stderr; `on_result(index, summary)` is called as each file finishes.
@@ -80,8 +124,7 @@ def analyze_many(paths: Iterable[str | os.PathLike], *, jobs: int | None = None,
     strings for symbols left unbound); when not ok, `error` and `error_type`.
     """
     items = [os.fspath(p) for p in paths]
-    kw = {"bindings": dict(bindings or {}), "hardware": hardware, "dtype": dtype, "strict": strict,
-          **engine_options}
+    kw = {"bindings": dict(bindings or {}), "hardware": hardware, "dtype": dtype, "strict": strict, **engine_options}
     n_jobs = min(jobs or default_jobs(), max(len(items), 1))
     results: list[dict[str, Any] | None] = [None] * len(items)
     if progress and items:
@@ -103,8 +146,7 @@ def analyze_many(paths: Iterable[str | os.PathLike], *, jobs: int | None = None,
     return results  # type: ignore[return-value]
 
 
-def _run_pool(items: list[str], kw: dict[str, Any], n_jobs: int, results: list, bar: Any,
-              on_result: Any) -> None:
+def _run_pool(items: list[str], kw: dict[str, Any], n_jobs: int, results: list, bar: Any, on_result: Any) -> None:
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -123,8 +165,12 @@ def _run_pool(items: list[str], kw: dict[str, Any], n_jobs: int, results: list, 
             try:
                 results[i] = f.result()
             except Exception as e:  # a worker killed (out of memory, a crash in a C library)
-                results[i] = {"model": items[i], "ok": False, "error": f"worker failed: {e}",
-                              "error_type": type(e).__name__}
+                results[i] = {
+                    "model": items[i],
+                    "ok": False,
+                    "error": f"worker failed: {e}",
+                    "error_type": type(e).__name__,
+                }
             _done(i, results[i], bar, on_result)
 
 

@@ -34,23 +34,20 @@ class Limits:
 
     def check_nodes(self, n: int) -> None:
         if n > self.max_nodes:
-            raise LimitExceeded(
-                f"graph has {n} nodes, above the limit of {self.max_nodes} (raise it with --max-nodes)"
-            )
+            raise LimitExceeded(f"graph has {n} nodes, above the limit of {self.max_nodes} (raise it with --max-nodes)")
 
     def tick(self) -> None:
         self._ticks += 1
         if self._ticks & 255 == 0 and self._deadline and time.monotonic() > self._deadline:
-            raise LimitExceeded(
-                f"analysis took longer than {self.max_seconds:g} s (raise it with --max-seconds)"
-            )
+            raise LimitExceeded(f"analysis took longer than {self.max_seconds:g} s (raise it with --max-seconds)")
 
     def check_shape(self, shape: tuple, where: str) -> None:
         for d in shape:
             if type(d) is not int and not d.is_Atom and _too_big(d, self.max_expr_nodes):
                 raise LimitExceeded(
-                    f"symbolic dimension has more than {self.max_expr_nodes} terms "
-                    "(raise it with --max-expr-nodes)", where=where)
+                    f"symbolic dimension has more than {self.max_expr_nodes} terms (raise it with --max-expr-nodes)",
+                    where=where,
+                )
 
 
 @contextmanager

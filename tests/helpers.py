@@ -10,9 +10,16 @@ from onnx import TensorProto, helper, numpy_helper
 
 import costmodel
 
-DT = {"fp32": TensorProto.FLOAT, "fp16": TensorProto.FLOAT16, "bf16": TensorProto.BFLOAT16,
-      "int64": TensorProto.INT64, "int32": TensorProto.INT32, "int8": TensorProto.INT8,
-      "uint8": TensorProto.UINT8, "bool": TensorProto.BOOL}
+DT = {
+    "fp32": TensorProto.FLOAT,
+    "fp16": TensorProto.FLOAT16,
+    "bf16": TensorProto.BFLOAT16,
+    "int64": TensorProto.INT64,
+    "int32": TensorProto.INT32,
+    "int8": TensorProto.INT8,
+    "uint8": TensorProto.UINT8,
+    "bool": TensorProto.BOOL,
+}
 
 
 def vi(name: str, shape: Sequence[Any] | None, dtype: str = "fp32"):
@@ -34,15 +41,25 @@ def model(nodes, inputs, outputs, initializers=(), opset: int = 17, domains=None
     ops = [helper.make_opsetid("", opset)]
     for d, v in (domains or {}).items():
         ops.append(helper.make_opsetid(d, v))
-    g = helper.make_graph(list(nodes), "g", list(inputs), list(outputs), list(initializers),
-                          value_info=list(value_info))
+    g = helper.make_graph(
+        list(nodes), "g", list(inputs), list(outputs), list(initializers), value_info=list(value_info)
+    )
     m = helper.make_model(g, opset_imports=ops)
     m.ir_version = 8
     return m
 
 
-def one_op(op_type: str, in_shapes: Sequence[Sequence[Any]], *, dtype: str = "fp32",
-           out_count: int = 1, opset: int = 17, inits=(), domain: str = "", **attrs):
+def one_op(
+    op_type: str,
+    in_shapes: Sequence[Sequence[Any]],
+    *,
+    dtype: str = "fp32",
+    out_count: int = 1,
+    opset: int = 17,
+    inits=(),
+    domain: str = "",
+    **attrs,
+):
     """A one-node graph whose inputs are graph inputs x0, x1, ... (plus initializers)."""
     names = [f"x{i}" for i in range(len(in_shapes))] + [t.name for t in inits]
     node = helper.make_node(op_type, names, [f"y{i}" for i in range(out_count)], domain=domain or None, **attrs)

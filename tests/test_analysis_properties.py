@@ -73,7 +73,13 @@ def test_invariant_to_renaming():
     m = transformer_block()
     a = costmodel.analyze(m, bindings={"batch": 2, "seq": 7})
     b = costmodel.analyze(_renamed(m), bindings={"batch": 2, "seq": 7})
-    assert (a.flops, a.macs, a.params, a.bytes_read, a.bytes_written) == (b.flops, b.macs, b.params, b.bytes_read, b.bytes_written)
+    assert (a.flops, a.macs, a.params, a.bytes_read, a.bytes_written) == (
+        b.flops,
+        b.macs,
+        b.params,
+        b.bytes_read,
+        b.bytes_written,
+    )
 
 
 def test_invariant_to_valid_reordering():
@@ -116,9 +122,12 @@ def test_unknown_op_is_listed_never_zero():
 
     from tests.helpers import model, vi
 
-    m = model([helper.make_node("Relu", ["x"], ["h"]),
-               helper.make_node("FancyOp", ["h"], ["y"], domain="my.domain")],
-              [vi("x", [2, 3])], [vi("y", [2, 3])], domains={"my.domain": 1})
+    m = model(
+        [helper.make_node("Relu", ["x"], ["h"]), helper.make_node("FancyOp", ["h"], ["y"], domain="my.domain")],
+        [vi("x", [2, 3])],
+        [vi("y", [2, 3])],
+        domains={"my.domain": 1},
+    )
     r = costmodel.analyze(m)
     assert [u["op_type"] for u in r.unsupported] == ["FancyOp"]
     assert r.to_dict()["unsupported"][0]["domain"] == "my.domain"

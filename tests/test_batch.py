@@ -64,8 +64,23 @@ def test_process_pool_matches_in_process(files):
 
 
 def test_cli_json(files, capsys):
-    rc = main(["batch", files["block"], files["zoo"], "--format", "json", "--set", "batch=1",
-               "--set", "seq=4", "--jobs", "1", "--hardware", "h100"])
+    rc = main(
+        [
+            "batch",
+            files["block"],
+            files["zoo"],
+            "--format",
+            "json",
+            "--set",
+            "batch=1",
+            "--set",
+            "seq=4",
+            "--jobs",
+            "1",
+            "--hardware",
+            "h100",
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 0
     rows = json.loads(out)

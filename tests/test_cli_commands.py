@@ -16,29 +16,73 @@ def run(capsys, *argv):
 
 
 def test_llm_json(capsys):
-    rc, out, err = run(capsys, "llm", "llama-3.2-1b", "--hardware", "h200", "--batch", "2", "--prompt-len", "128",
-                       "--output-len", "4", "--format", "json")
+    rc, out, err = run(
+        capsys,
+        "llm",
+        "llama-3.2-1b",
+        "--hardware",
+        "h200",
+        "--batch",
+        "2",
+        "--prompt-len",
+        "128",
+        "--output-len",
+        "4",
+        "--format",
+        "json",
+    )
     assert rc == 0 and err == ""
     d = json.loads(out)
     assert d["params"] == 1_235_814_400 and d["decode"]["latency_s"] > 0
 
 
 def test_train_json(capsys):
-    rc, out, _ = run(capsys, "train", "gpt-2", "--hardware", "h200", "--gpus", "1", "--batch", "8",
-                     "--seq-len", "1024", "--tokens", "1e9", "--format", "json")
+    rc, out, _ = run(
+        capsys,
+        "train",
+        "gpt-2",
+        "--hardware",
+        "h200",
+        "--gpus",
+        "1",
+        "--batch",
+        "8",
+        "--seq-len",
+        "1024",
+        "--tokens",
+        "1e9",
+        "--format",
+        "json",
+    )
     d = json.loads(out)
     assert rc == 0 and {"step", "mfu", "memory", "training"} <= set(d)
     assert set(d["memory"]) >= {"weights_bytes", "grads_bytes", "optimizer_bytes", "activation_bytes", "total_bytes"}
 
 
-@pytest.mark.parametrize("argv", [
-    ("llm", "llama-3-8b", "--hardware", "h100", "--batch", "0"),
-    ("llm", "llama-3-8b", "--hardware", "h1OO"),
-    ("train", "llama-3-8b", "--hardware", "dgx-h100", "--gpus", "12", "--batch", "8", "--seq-len", "512", "--tp", "8"),
-    ("analyze", "/no/such/file.onnx"),
-    ("analyze", "costmodel/examples/resnet50.onnx", "--set", "batch=x"),
-    ("hardware", "show", "nvidia-9000"),
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("llm", "llama-3-8b", "--hardware", "h100", "--batch", "0"),
+        ("llm", "llama-3-8b", "--hardware", "h1OO"),
+        (
+            "train",
+            "llama-3-8b",
+            "--hardware",
+            "dgx-h100",
+            "--gpus",
+            "12",
+            "--batch",
+            "8",
+            "--seq-len",
+            "512",
+            "--tp",
+            "8",
+        ),
+        ("analyze", "/no/such/file.onnx"),
+        ("analyze", "costmodel/examples/resnet50.onnx", "--set", "batch=x"),
+        ("hardware", "show", "nvidia-9000"),
+    ],
+)
 def test_bad_input_exits_2_with_one_line(capsys, argv):
     rc, _out, err = run(capsys, *argv)
     assert rc == 2
@@ -46,8 +90,22 @@ def test_bad_input_exits_2_with_one_line(capsys, argv):
 
 
 def test_plan_serve_json(capsys):
-    rc, out, _ = run(capsys, "plan", "serve", "llama-3.2-1b", "--hardware", "h100", "--prompt-len", "256",
-                     "--output-len", "64", "--rate", "4", "--format", "json")
+    rc, out, _ = run(
+        capsys,
+        "plan",
+        "serve",
+        "llama-3.2-1b",
+        "--hardware",
+        "h100",
+        "--prompt-len",
+        "256",
+        "--output-len",
+        "64",
+        "--rate",
+        "4",
+        "--format",
+        "json",
+    )
     d = json.loads(out)
     assert rc == 0 and d["evaluated"] > 0 and d["candidates"][0]["ok"]
 

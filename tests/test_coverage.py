@@ -33,7 +33,8 @@ def test_default_domain_coverage():
     missing = sorted(onnx_ops() - covered)
     assert len(covered) >= MIN_COVERED, (
         f"{len(covered)} of {len(onnx_ops())} default-domain ops (opsets <= {MAX_OPSET}) have a rule; "
-        f"missing: {', '.join(missing)}")
+        f"missing: {', '.join(missing)}"
+    )
 
 
 def test_registered_names_are_onnx_ops():

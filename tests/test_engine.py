@@ -17,8 +17,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.integers(1, 4096), st.integers(1, 4096), st.integers(1, 4096),
-       st.sampled_from(["fp32", "fp16", "bf16"]), st.sampled_from(["h100", "h200", "a100", "mi300x", "l4"]))
+@given(
+    st.integers(1, 4096),
+    st.integers(1, 4096),
+    st.integers(1, 4096),
+    st.sampled_from(["fp32", "fp16", "bf16"]),
+    st.sampled_from(["h100", "h200", "a100", "mi300x", "l4"]),
+)
 def test_calibrated_time_never_below_roofline(m, k, n, dt, hw):
     r = costmodel.analyze(one_op("MatMul", [(m, k), (k, n)], dtype=dt), hardware=hw)
     prof = get_profile(hw)

@@ -28,8 +28,7 @@ def test_grid_equals_exact_bindings(report):
     for i, bb in enumerate(b[:, 0]):
         for j, ss in enumerate(s[0]):
             exact = report.bind(batch=int(bb), seq=int(ss))
-            exact["transcendentals"] = report.graph_cost.total.bind(
-                {"batch": int(bb), "seq": int(ss)}).transcendentals
+            exact["transcendentals"] = report.graph_cost.total.bind({"batch": int(bb), "seq": int(ss)}).transcendentals
             for k in FIELDS:
                 assert out[k][i, j] == exact[k], (k, bb, ss)
             assert out["bytes"][i, j] == exact["bytes_read"] + exact["bytes_written"]

@@ -45,8 +45,15 @@ def graphs(draw):
         nodes.append(helper.make_node(op, ins, [out], **attrs))
         names.append(out)
     if draw(st.booleans()):
-        nodes.append(helper.make_node("Conv", [names[-1], draw(st.sampled_from(names))], ["c"],
-                                      group=draw(st.integers(1, 3)), strides=[draw(st.integers(1, 2))] * 2))
+        nodes.append(
+            helper.make_node(
+                "Conv",
+                [names[-1], draw(st.sampled_from(names))],
+                ["c"],
+                group=draw(st.integers(1, 3)),
+                strides=[draw(st.integers(1, 2))] * 2,
+            )
+        )
         names.append("c")
     return model(nodes, inputs, [vi(names[-1], None)], opset=draw(st.sampled_from([9, 13, 17, 21])))
 
@@ -63,21 +70,36 @@ def test_random_graphs_analyse_or_raise_typed(m, hw):
 
 
 FIELDS = {
-    "name": st.text(max_size=8), "architecture": st.sampled_from(["decoder", "encoder", "mamba", "vit", "moe", 3]),
+    "name": st.text(max_size=8),
+    "architecture": st.sampled_from(["decoder", "encoder", "mamba", "vit", "moe", 3]),
     "vocab_size": st.one_of(st.integers(-5, 300), st.floats(allow_nan=True), st.text(max_size=6)),
     "hidden_size": st.one_of(st.integers(-4, 64), st.sampled_from(["num_heads * 8", "2 ** 9", "x.y", "(1"])),
-    "num_layers": st.integers(-1, 3), "num_heads": st.integers(0, 9), "num_kv_heads": st.integers(0, 9),
+    "num_layers": st.integers(-1, 3),
+    "num_heads": st.integers(0, 9),
+    "num_kv_heads": st.integers(0, 9),
     "intermediate_size": st.one_of(st.integers(-1, 128), st.just("4 * hidden_size")),
-    "mlp": st.sampled_from(["gated", "plain", "weird"]), "tie_embeddings": st.one_of(st.booleans(), st.integers()),
-    "moe": st.one_of(st.none(), st.fixed_dictionaries({"num_experts": st.integers(0, 4), "top_k": st.integers(0, 5),
-                                                       "expert_intermediate_size": st.integers(0, 32)})),
+    "mlp": st.sampled_from(["gated", "plain", "weird"]),
+    "tie_embeddings": st.one_of(st.booleans(), st.integers()),
+    "moe": st.one_of(
+        st.none(),
+        st.fixed_dictionaries(
+            {
+                "num_experts": st.integers(0, 4),
+                "top_k": st.integers(0, 5),
+                "expert_intermediate_size": st.integers(0, 32),
+            }
+        ),
+    ),
     "bogus": st.integers(),
 }
 
 
 @FUZZ
-@given(st.dictionaries(st.sampled_from(sorted(FIELDS)), st.none(), max_size=len(FIELDS)).flatmap(
-    lambda keys: st.fixed_dictionaries({k: FIELDS[k] for k in keys})))
+@given(
+    st.dictionaries(st.sampled_from(sorted(FIELDS)), st.none(), max_size=len(FIELDS)).flatmap(
+        lambda keys: st.fixed_dictionaries({k: FIELDS[k] for k in keys})
+    )
+)
 def test_random_specs_plan_or_raise_typed(d):
     from costmodel.planners.llm import plan_llm
 

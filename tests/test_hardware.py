@@ -37,11 +37,38 @@ GiB = 2**30
 PROFILE_DIR = Path(__file__).resolve().parent.parent / "hardware_profiles"
 
 NAMES = [
-    "v100-sxm2-32gb", "a100-sxm4-40gb", "a100-sxm4-80gb", "a100-pcie-80gb", "h100-sxm5-80gb",
-    "h100-pcie-80gb", "h100-nvl", "h200-sxm-141gb", "b200", "gb200", "l4", "l40s", "a10g", "t4",
-    "rtx-4090", "rtx-3090", "rtx-5090", "mi250x-gcd", "mi250x", "mi300x", "mi325x", "tpu-v4",
-    "tpu-v5e", "tpu-v5p", "tpu-v6e", "gaudi2", "gaudi3", "m2-ultra", "m3-max", "m4-max",
-    "xeon-8480", "epyc-9654",
+    "v100-sxm2-32gb",
+    "a100-sxm4-40gb",
+    "a100-sxm4-80gb",
+    "a100-pcie-80gb",
+    "h100-sxm5-80gb",
+    "h100-pcie-80gb",
+    "h100-nvl",
+    "h200-sxm-141gb",
+    "b200",
+    "gb200",
+    "l4",
+    "l40s",
+    "a10g",
+    "t4",
+    "rtx-4090",
+    "rtx-3090",
+    "rtx-5090",
+    "mi250x-gcd",
+    "mi250x",
+    "mi300x",
+    "mi325x",
+    "tpu-v4",
+    "tpu-v5e",
+    "tpu-v5p",
+    "tpu-v6e",
+    "gaudi2",
+    "gaudi3",
+    "m2-ultra",
+    "m3-max",
+    "m4-max",
+    "xeon-8480",
+    "epyc-9654",
 ]
 ALIASES = {"h100": "h100-sxm5-80gb", "h200": "h200-sxm-141gb", "a100": "a100-sxm4-80gb"}
 
@@ -52,14 +79,11 @@ GRADE_A = {
     # Table A/B row "NVIDIA V100 SXM2 32GB": FP16 125, FP32 15.7, 0.9 TB/s, 32 GB
     "v100-sxm2-32gb": {"fp16": 125 * T, "fp32": 15.7 * T, "bw": 900 * G, "cap": 32 * G},
     # "NVIDIA A100 SXM4 40GB": BF16/FP16 312, FP32 19.5, 1.555 TB/s, 40 GB
-    "a100-sxm4-40gb": {"bf16": 312 * T, "fp16": 312 * T, "fp32": 19.5 * T, "bw": 1555 * G,
-                       "cap": 40 * G},
+    "a100-sxm4-40gb": {"bf16": 312 * T, "fp16": 312 * T, "fp32": 19.5 * T, "bw": 1555 * G, "cap": 40 * G},
     # "NVIDIA A100 SXM4 80GB": BF16/FP16 312, FP32 19.5, 2.039 TB/s, 80 GB
-    "a100-sxm4-80gb": {"bf16": 312 * T, "fp16": 312 * T, "fp32": 19.5 * T, "bw": 2039 * G,
-                       "cap": 80 * G},
+    "a100-sxm4-80gb": {"bf16": 312 * T, "fp16": 312 * T, "fp32": 19.5 * T, "bw": 2039 * G, "cap": 80 * G},
     # "NVIDIA A100 PCIe 80GB": BF16/FP16 312, FP32 19.5, 1.935 TB/s, 80 GB
-    "a100-pcie-80gb": {"bf16": 312 * T, "fp16": 312 * T, "fp32": 19.5 * T, "bw": 1935 * G,
-                       "cap": 80 * G},
+    "a100-pcie-80gb": {"bf16": 312 * T, "fp16": 312 * T, "fp32": 19.5 * T, "bw": 1935 * G, "cap": 80 * G},
     # "NVIDIA H100 SXM5 80GB": FP32 67, 3.35 TB/s, 80 GB (tensor rows are B: sparse / 2)
     "h100-sxm5-80gb": {"fp32": 67 * T, "bw": 3350 * G, "cap": 80 * G},
     # "NVIDIA H100 PCIe 80GB": FP32 51, 2 TB/s, 80 GB
@@ -75,11 +99,9 @@ GRADE_A = {
     # "NVIDIA L4": FP32 30.3, 24 GB (bandwidth is B)
     "l4": {"fp32": 30.3 * T, "cap": 24 * G},
     # "NVIDIA L40S": BF16/FP16 362.05, FP32 91.6, 0.864 TB/s, 48 GB
-    "l40s": {"bf16": 362.05 * T, "fp16": 362.05 * T, "fp32": 91.6 * T, "bw": 864 * G,
-             "cap": 48 * G},
+    "l40s": {"bf16": 362.05 * T, "fp16": 362.05 * T, "fp32": 91.6 * T, "bw": 864 * G, "cap": 48 * G},
     # "NVIDIA GeForce RTX 4090": BF16/FP16 165.2 (FP32 accumulate), FP32 82.6, 1.008 TB/s, 24 GB
-    "rtx-4090": {"bf16": 165.2 * T, "fp16": 165.2 * T, "fp32": 82.6 * T, "bw": 1008 * G,
-                 "cap": 24 * G},
+    "rtx-4090": {"bf16": 165.2 * T, "fp16": 165.2 * T, "fp32": 82.6 * T, "bw": 1008 * G, "cap": 24 * G},
     # "NVIDIA GeForce RTX 3090": FP16 71 (FP32 accumulate), FP32 35.6, 0.936 TB/s, 24 GB
     "rtx-3090": {"fp16": 71 * T, "fp32": 35.6 * T, "bw": 936 * G, "cap": 24 * G},
     # "NVIDIA GeForce RTX 5090": BF16 209.5 (FP32 accumulate)
@@ -89,8 +111,7 @@ GRADE_A = {
     # "AMD MI250X (per OAM module, 2 GCDs)": 3.2 TB/s, 128 GiB
     "mi250x": {"bw": 3200 * G, "cap": 128 * GiB},
     # "AMD Instinct MI300X": BF16/FP16 1307.4, FP32 163.4, 5.3 TB/s, 192 GB
-    "mi300x": {"bf16": 1307.4 * T, "fp16": 1307.4 * T, "fp32": 163.4 * T, "bw": 5300 * G,
-               "cap": 192 * G},
+    "mi300x": {"bf16": 1307.4 * T, "fp16": 1307.4 * T, "fp32": 163.4 * T, "bw": 5300 * G, "cap": 192 * G},
     # "Google TPU v4 (per chip)": BF16 275, 1.2 TB/s, 32 GiB
     "tpu-v4": {"bf16": 275 * T, "bw": 1200 * G, "cap": 32 * GiB},
     # "Google TPU v5e (per chip)": BF16 197, 0.819 TB/s, 16 GB
@@ -118,6 +139,7 @@ def _fresh_cache():
 # --------------------------------------------------------------------------------------------
 # Built-in profiles
 # --------------------------------------------------------------------------------------------
+
 
 def test_builtin_names_are_exactly_the_listed_devices():
     assert profile_names() == sorted(NAMES)
@@ -366,8 +388,11 @@ def _toml_value(v) -> str:
 
 def _to_toml(d: dict) -> str:
     top = [f"{k} = {_toml_value(v)}" for k, v in d.items() if not isinstance(v, dict)]
-    tables = [f"[{k}]\n" + "\n".join(f"{json.dumps(kk)} = {_toml_value(vv)}" for kk, vv in v.items())
-              for k, v in d.items() if isinstance(v, dict)]
+    tables = [
+        f"[{k}]\n" + "\n".join(f"{json.dumps(kk)} = {_toml_value(vv)}" for kk, vv in v.items())
+        for k, v in d.items()
+        if isinstance(v, dict)
+    ]
     return "\n".join(top) + "\n\n" + "\n\n".join(tables) + "\n"
 
 
@@ -392,8 +417,7 @@ def _same(a: HardwareProfile, b: HardwareProfile):
 @pytest.mark.parametrize("name", ["h200", "mi300x", "tpu-v5p", "xeon-8480", "mi250x"])
 def test_round_trip_through_user_files(tmp_path, name):
     p = get_profile(name)
-    p = dataclasses.replace(p, calibration={"gemm": {"bf16": [0.5, 0.8]}, "note": "measured"},
-                            price_per_hour=3.5)
+    p = dataclasses.replace(p, calibration={"gemm": {"bf16": [0.5, 0.8]}, "note": "measured"}, price_per_hour=3.5)
     d = profile_to_dict(p)
     t = tmp_path / "p.toml"
     t.write_text(_to_toml(d), encoding="utf-8")
@@ -438,33 +462,45 @@ def test_good_minimal_file(tmp_path):
 
 
 def test_invalid_toml_files(tmp_path):
-    _bad(tmp_path, GOOD.replace("bandwidth_GBps = 800", "bandwidth_GBps = -800"),
-         ".toml", "memory.bandwidth_GBps", "> 0")
-    _bad(tmp_path, GOOD.replace("bandwidth_GBps = 800", "bandwidth_GBps = 0"),
-         ".toml", "memory.bandwidth_GBps")
-    _bad(tmp_path, GOOD.replace("bandwidth_GBps = 800", "bandwidth_GBps = nan"),
-         ".toml", "memory.bandwidth_GBps", "finite")
-    _bad(tmp_path, GOOD.replace("bf16_tflops = 100", "bf16_tflops = inf"),
-         ".toml", "matrix.bf16_tflops", "finite")
+    _bad(
+        tmp_path, GOOD.replace("bandwidth_GBps = 800", "bandwidth_GBps = -800"), ".toml", "memory.bandwidth_GBps", "> 0"
+    )
+    _bad(tmp_path, GOOD.replace("bandwidth_GBps = 800", "bandwidth_GBps = 0"), ".toml", "memory.bandwidth_GBps")
+    _bad(
+        tmp_path,
+        GOOD.replace("bandwidth_GBps = 800", "bandwidth_GBps = nan"),
+        ".toml",
+        "memory.bandwidth_GBps",
+        "finite",
+    )
+    _bad(tmp_path, GOOD.replace("bf16_tflops = 100", "bf16_tflops = inf"), ".toml", "matrix.bf16_tflops", "finite")
     _bad(tmp_path, GOOD.replace("bandwidth_GBps = 800\n", ""), ".toml", "memory.bandwidth")
     _bad(tmp_path, GOOD.replace("capacity_GB = 16\n", ""), ".toml", "memory.capacity")
     _bad(tmp_path, GOOD.replace('name = "x"\n', ""), ".toml", "name")
     _bad(tmp_path, GOOD.replace("[matrix]\nbf16_tflops = 100\n", ""), ".toml", "[matrix]")
     msg = _bad(tmp_path, GOOD + "[power]\nwatts = 3\n", ".toml", "power.watts", "tdp_")
     assert "allowed" in msg
-    _bad(tmp_path, GOOD.replace("bandwidth_GBps", "bandwith_GBps"), ".toml",
-         "memory.bandwith_GBps", "bandwidth_<")
+    _bad(tmp_path, GOOD.replace("bandwidth_GBps", "bandwith_GBps"), ".toml", "memory.bandwith_GBps", "bandwidth_<")
     _bad(tmp_path, GOOD + "colour = 3\n", ".toml")  # lands in [memory]: unknown key
-    _bad(tmp_path, 'colour = 3\n' + GOOD, ".toml", "colour", "allowed")
+    _bad(tmp_path, "colour = 3\n" + GOOD, ".toml", "colour", "allowed")
     _bad(tmp_path, GOOD.replace("bf16_tflops", "bf16"), ".toml", "matrix.bf16", "no unit")
     _bad(tmp_path, GOOD.replace("bf16_tflops", "bf16_tbps"), ".toml", "matrix.bf16_tbps")
     _bad(tmp_path, GOOD.replace("bandwidth_GBps", "bandwidth_Gbps"), ".toml", "unknown unit")
-    _bad(tmp_path, GOOD.replace("bandwidth_GBps = 800", 'bandwidth_GBps = "fast"'),
-         ".toml", "memory.bandwidth_GBps", "number")
-    _bad(tmp_path, GOOD.replace("bandwidth_GBps = 800", "bandwidth_GBps = true"),
-         ".toml", "memory.bandwidth_GBps", "number")
-    _bad(tmp_path, GOOD.replace("capacity_GB = 16", "capacity_GB = 16\ncapacity_GiB = 16"),
-         ".toml", "given twice")
+    _bad(
+        tmp_path,
+        GOOD.replace("bandwidth_GBps = 800", 'bandwidth_GBps = "fast"'),
+        ".toml",
+        "memory.bandwidth_GBps",
+        "number",
+    )
+    _bad(
+        tmp_path,
+        GOOD.replace("bandwidth_GBps = 800", "bandwidth_GBps = true"),
+        ".toml",
+        "memory.bandwidth_GBps",
+        "number",
+    )
+    _bad(tmp_path, GOOD.replace("capacity_GB = 16", "capacity_GB = 16\ncapacity_GiB = 16"), ".toml", "given twice")
     _bad(tmp_path, GOOD + "[compute]\nunits = 1.5\n", ".toml", "compute.units", "integer")
     _bad(tmp_path, GOOD + '[pcie]\nname = "x"\n', ".toml", "[pcie]", "bandwidth_per_direction")
     _bad(tmp_path, 'kind = "fpga"\n' + GOOD, ".toml", "kind")
@@ -485,7 +521,7 @@ def test_file_level_errors(tmp_path):
     with pytest.raises(HardwareError, match="larger than"):
         get_profile(str(big))
     bin_ = tmp_path / "bin.toml"
-    bin_.write_bytes(b"name = \"\xff\"\n")
+    bin_.write_bytes(b'name = "\xff"\n')
     with pytest.raises(HardwareError, match="UTF-8"):
         get_profile(str(bin_))
     d = tmp_path / "dir.toml"
@@ -503,8 +539,8 @@ memory: {capacity_GB: 16, bandwidth_GBps: 800}
 def test_invalid_yaml_files(tmp_path):
     sentinel = tmp_path / "pwned"
     tag = YAML_GOOD.replace(
-        "bandwidth_GBps: 800",
-        f"bandwidth_GBps: !!python/object/apply:os.system ['touch {sentinel}']")
+        "bandwidth_GBps: 800", f"bandwidth_GBps: !!python/object/apply:os.system ['touch {sentinel}']"
+    )
     _bad(tmp_path, tag, ".yaml", "memory.bandwidth_GBps", "python/object")
     assert not sentinel.exists()
     _bad(tmp_path, YAML_GOOD.replace("name: y", "name: !!python/name:os.system"), ".yaml", "name")
@@ -535,17 +571,29 @@ def test_yaml_alias_bomb_is_refused_quickly(tmp_path):
 # --------------------------------------------------------------------------------------------
 
 BASE = tomllib.loads(USER_TOML)
-NUMERIC = [(t, k) for t, tab in BASE.items() if isinstance(tab, dict) and t != "calibration"
-           for k, v in tab.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+NUMERIC = [
+    (t, k)
+    for t, tab in BASE.items()
+    if isinstance(tab, dict) and t != "calibration"
+    for k, v in tab.items()
+    if isinstance(v, (int, float)) and not isinstance(v, bool)
+]
 REQUIRED = [("name",), ("memory", "capacity_GiB"), ("memory", "bandwidth_TBps")]
-junk = st.one_of(st.none(), st.booleans(), st.text(max_size=5), st.lists(st.integers(), max_size=2),
-                 st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
-bad_number = st.one_of(st.floats(max_value=0.0), st.integers(max_value=0),
-                       st.sampled_from([math.nan, math.inf, -math.inf]), junk)
+junk = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.text(max_size=5),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+bad_number = st.one_of(
+    st.floats(max_value=0.0), st.integers(max_value=0), st.sampled_from([math.nan, math.inf, -math.inf]), junk
+)
 STRING_FIELDS = [("name",), ("kind",), ("vendor",), ("memory", "type"), ("interconnect", "name")]
 not_a_string = st.one_of(st.integers(), st.floats(), st.lists(st.none(), max_size=2))
-unknown_key = st.tuples(st.sampled_from(["matrix", "memory", "power", None]),
-                        st.text("abcxyz_", min_size=1, max_size=6))
+unknown_key = st.tuples(
+    st.sampled_from(["matrix", "memory", "power", None]), st.text("abcxyz_", min_size=1, max_size=6)
+)
 
 # Each mutation makes the profile invalid: (path, value), value DROP removes the key.
 DROP = object()
@@ -579,10 +627,11 @@ def test_fuzz_invalid_dicts_raise_hardware_error(mutations):
 
 json_like = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=8)),
-    lambda kids: st.one_of(st.lists(kids, max_size=3),
-                           st.dictionaries(st.one_of(st.text(max_size=12), st.integers()), kids,
-                                           max_size=4)),
-    max_leaves=20)
+    lambda kids: st.one_of(
+        st.lists(kids, max_size=3), st.dictionaries(st.one_of(st.text(max_size=12), st.integers()), kids, max_size=4)
+    ),
+    max_leaves=20,
+)
 keys = st.sampled_from(list(loader._ALL_TOP) + ["junk"])
 
 

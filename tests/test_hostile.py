@@ -92,8 +92,9 @@ def test_negative_dims_are_errors(capsys, tmp_path):
 
 def test_astronomical_dims_are_exact_and_valid(capsys, tmp_path):
     big = 10**15
-    m = model([helper.make_node("MatMul", ["a", "b"], ["y"])], [vi("a", [big, big]), vi("b", [big, big])],
-              [vi("y", None)])
+    m = model(
+        [helper.make_node("MatMul", ["a", "b"], ["y"])], [vi("a", [big, big]), vi("b", [big, big])], [vi("y", None)]
+    )
     import json
 
     rc, out, err = cli(capsys, "analyze", _save(tmp_path, m), "--format", "json", "--hardware", "h100")
@@ -105,8 +106,12 @@ def test_astronomical_dims_are_exact_and_valid(capsys, tmp_path):
 def test_unknown_ops_are_listed_and_exit_zero(capsys, tmp_path):
     import json
 
-    m = model([helper.make_node("Frobnicate", ["a"], ["y"], domain="evil.corp")], [vi("a", [2])], [vi("y", [2])],
-              domains={"evil.corp": 1})
+    m = model(
+        [helper.make_node("Frobnicate", ["a"], ["y"], domain="evil.corp")],
+        [vi("a", [2])],
+        [vi("y", [2])],
+        domains={"evil.corp": 1},
+    )
     rc, out, _ = cli(capsys, "analyze", _save(tmp_path, m), "--format", "json")
     assert rc == 0 and json.loads(out)["unsupported"][0]["op_type"] == "Frobnicate"
     rc, _, err = cli(capsys, "analyze", _save(tmp_path, m), "--strict")
@@ -153,17 +158,17 @@ def test_yaml_bombs_tags_and_code_in_configs(capsys, tmp_path):
     sentinel = tmp_path / "pwned"
     cases = {
         "bomb.yaml": "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
-                     "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: [*e,*e,*e,*e,*e,*e]\n",
+        "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: [*e,*e,*e,*e,*e,*e]\n",
         "tag.yaml": f"name: !!python/object/apply:os.system ['touch {sentinel}']\n",
         "code.yaml": "name: x\narchitecture: decoder\nvocab_size: 10\nnum_layers: 2\nnum_heads: 2\n"
-                     f"intermediate_size: 8\nhidden_size: \"__import__('os').system('touch {sentinel}')\"\n",
+        f"intermediate_size: 8\nhidden_size: \"__import__('os').system('touch {sentinel}')\"\n",
         "nan.json": '{"name": "x", "architecture": "decoder", "hidden_size": NaN, "num_layers": 2}',
         "neg.yaml": "name: x\narchitecture: decoder\nvocab_size: 10\nhidden_size: -8\nnum_layers: 2\nnum_heads: 2\n"
-                    "intermediate_size: 8\n",
+        "intermediate_size: 8\n",
         "heads.yaml": "name: x\narchitecture: decoder\nvocab_size: 10\nhidden_size: 10\nnum_layers: 2\nnum_heads: 3\n"
-                      "intermediate_size: 8\n",
+        "intermediate_size: 8\n",
         "type.json": '{"model_type": "llama", "vocab_size": "many", "hidden_size": 8, "num_hidden_layers": 1, '
-                     '"num_attention_heads": 2, "intermediate_size": 8}',
+        '"num_attention_heads": 2, "intermediate_size": 8}',
         "unknown_type.json": '{"model_type": "skynet", "hidden_size": 8}',
     }
     for name, text in cases.items():
@@ -173,17 +178,33 @@ def test_yaml_bombs_tags_and_code_in_configs(capsys, tmp_path):
     assert not sentinel.exists()
 
 
-@pytest.mark.parametrize("argv", [
-    ("llm", "llama-3-8b", "--hardware", "h100", "--batch", "-1"),
-    ("llm", "llama-3-8b", "--hardware", "h100", "--prompt-len", "ten"),
-    ("llm", "llama-3-8b", "--hardware", "h100", "--batch", "1e400"),
-    ("analyze", RESNET, "--set", "batch=-2"),
-    ("analyze", RESNET, "--set", "batch"),
-    ("analyze", RESNET, "--hardware", "h1000"),
-    ("analyze", RESNET, "--dtype", "fp13"),
-    ("train", "llama-3-8b", "--hardware", "dgx-h100", "--gpus", "0", "--batch", "8", "--seq-len", "8"),
-    ("train", "llama-3-8b", "--hardware", "dgx-h100", "--gpus", "8", "--batch", "8", "--seq-len", "8", "--tokens", "nan"),
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("llm", "llama-3-8b", "--hardware", "h100", "--batch", "-1"),
+        ("llm", "llama-3-8b", "--hardware", "h100", "--prompt-len", "ten"),
+        ("llm", "llama-3-8b", "--hardware", "h100", "--batch", "1e400"),
+        ("analyze", RESNET, "--set", "batch=-2"),
+        ("analyze", RESNET, "--set", "batch"),
+        ("analyze", RESNET, "--hardware", "h1000"),
+        ("analyze", RESNET, "--dtype", "fp13"),
+        ("train", "llama-3-8b", "--hardware", "dgx-h100", "--gpus", "0", "--batch", "8", "--seq-len", "8"),
+        (
+            "train",
+            "llama-3-8b",
+            "--hardware",
+            "dgx-h100",
+            "--gpus",
+            "8",
+            "--batch",
+            "8",
+            "--seq-len",
+            "8",
+            "--tokens",
+            "nan",
+        ),
+    ],
+)
 def test_bad_cli_arguments(capsys, argv):
     rc, _, err = cli(capsys, *argv)
     assert_clean_failure(rc, err)
@@ -196,7 +217,9 @@ def test_unknown_hardware_lists_close_names(capsys):
 
 
 def test_invalid_hardware_file(capsys, tmp_path):
-    p = write(tmp_path, "gpu.toml", 'name = "g"\n[memory]\ncapacity_GiB = 8\nbandwidth_GBps = -5\n[vector]\nfp32_tflops = 1\n')
+    p = write(
+        tmp_path, "gpu.toml", 'name = "g"\n[memory]\ncapacity_GiB = 8\nbandwidth_GBps = -5\n[vector]\nfp32_tflops = 1\n'
+    )
     rc, _, err = cli(capsys, "analyze", RESNET, "--hardware", p)
     assert_clean_failure(rc, err)
     assert "bandwidth" in err
@@ -211,6 +234,11 @@ def test_subprocess_has_no_traceback_and_bounded_memory(tmp_path):
     def limit():
         resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
 
-    p = subprocess.run([sys.executable, "-m", "costmodel", "analyze", bad], capture_output=True, text=True,
-                       timeout=20, preexec_fn=limit)
+    p = subprocess.run(
+        [sys.executable, "-m", "costmodel", "analyze", bad],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        preexec_fn=limit,
+    )
     assert p.returncode == 2 and "Traceback" not in p.stderr and p.stdout == ""

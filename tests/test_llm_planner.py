@@ -12,8 +12,15 @@ from costmodel.errors import CostModelError, PlanError
 from costmodel.planners.llm import plan_llm
 
 DATA = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "data", "h200-2026-11-28.json")
-QWEN_LIKE = dict(model_type="llama", vocab_size=152064, hidden_size=3584, num_hidden_layers=28,
-                 num_attention_heads=28, num_key_value_heads=4, intermediate_size=18944)
+QWEN_LIKE = dict(
+    model_type="llama",
+    vocab_size=152064,
+    hidden_size=3584,
+    num_hidden_layers=28,
+    num_attention_heads=28,
+    num_key_value_heads=4,
+    intermediate_size=18944,
+)
 
 
 def test_contract_keys():

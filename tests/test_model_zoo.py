@@ -13,8 +13,17 @@ import pytest
 import costmodel
 
 ZOO = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data", "light")
-NAMES = ["bvlc_alexnet", "densenet121", "inception_v1", "inception_v2", "resnet50",
-         "shufflenet", "squeezenet", "vgg19", "zfnet512"]
+NAMES = [
+    "bvlc_alexnet",
+    "densenet121",
+    "inception_v1",
+    "inception_v2",
+    "resnet50",
+    "shufflenet",
+    "squeezenet",
+    "vgg19",
+    "zfnet512",
+]
 
 
 def path(name: str) -> str:
@@ -28,8 +37,7 @@ def float_weight_elements(m: onnx.ModelProto) -> int:
 
     used = {x for n in m.graph.node for x in n.input}
     inits = {t.name: t for t in m.graph.initializer}
-    total = sum(int(np.prod(t.dims)) for t in m.graph.initializer
-                if t.data_type in (1, 10, 11, 16) and t.name in used)
+    total = sum(int(np.prod(t.dims)) for t in m.graph.initializer if t.data_type in (1, 10, 11, 16) and t.name in used)
     for n in m.graph.node:
         if n.op_type == "ConstantOfShape" and n.input[0] in inits:
             total += int(np.prod(numpy_helper.to_array(inits[n.input[0]])))
@@ -66,8 +74,16 @@ def test_alexnet_caffe_macs():
     # conv2 256x26x26x48x5x5 (group 2), pool -> 12, conv3 384x12x12x256x9,
     # conv4 384x12x12x192x9 (group 2), conv5 256x12x12x192x9 (group 2), padded pool -> 6,
     # fc 9216x4096, 4096x4096, 4096x1000
-    expected = (96 * 54 * 54 * 3 * 121 + 256 * 26 * 26 * 48 * 25 + 384 * 144 * 256 * 9
-                + 384 * 144 * 192 * 9 + 256 * 144 * 192 * 9 + 9216 * 4096 + 4096 * 4096 + 4096 * 1000)
+    expected = (
+        96 * 54 * 54 * 3 * 121
+        + 256 * 26 * 26 * 48 * 25
+        + 384 * 144 * 256 * 9
+        + 384 * 144 * 192 * 9
+        + 256 * 144 * 192 * 9
+        + 9216 * 4096
+        + 4096 * 4096
+        + 4096 * 1000
+    )
     r = costmodel.analyze(path("bvlc_alexnet"))
     assert r.macs == expected
 
@@ -101,7 +117,16 @@ def test_cli_json_contract(capsys):
 
     assert main(["analyze", path("squeezenet"), "--format", "json"]) == 0
     d = json.loads(capsys.readouterr().out)
-    for k in ("flops", "macs", "params", "bytes_read", "bytes_written", "latency_s", "unsupported", "ops",
-              "schema_version"):
+    for k in (
+        "flops",
+        "macs",
+        "params",
+        "bytes_read",
+        "bytes_written",
+        "latency_s",
+        "unsupported",
+        "ops",
+        "schema_version",
+    ):
         assert k in d
     assert d["macs"] == 349_151_936

@@ -56,9 +56,9 @@ def onnx_shapes(m):
 
 # -- the pair count ---------------------------------------------------------------------
 
+
 @settings(max_examples=60, deadline=None)
-@given(st.integers(1, 9), st.integers(1, 12), st.integers(0, 6), st.booleans(),
-       st.integers(-1, 5), st.integers(-1, 5))
+@given(st.integers(1, 9), st.integers(1, 12), st.integers(0, 6), st.booleans(), st.integers(-1, 5), st.integers(-1, 5))
 def test_attended_pairs_matches_brute_force(sq, skv, offset, causal, left, right):
     assert attended_pairs(sq, skv, offset, causal, left, right) == brute_pairs(sq, skv, offset, causal, left, right)
 
@@ -91,16 +91,24 @@ B, H, S, D = 2, 4, 8, 16
 def test_attention_non_causal_4d():
     m = graph("Attention", [(B, H, S, D)] * 3)
     n = node_cost(m)
-    scores = B * H * S * S                      # 2*4*8*8 = 512
-    macs = scores * D + scores * D              # QK^T + PV = 16384
+    scores = B * H * S * S  # 2*4*8*8 = 512
+    macs = scores * D + scores * D  # QK^T + PV = 16384
     assert n.cost.macs == macs == 16384
     # 2 per MAC, then scale 1 + softmax 5 per score
     assert n.cost.flops == 2 * 16384 + 6 * 512
     assert n.cost.transcendentals == 512
     assert n.output_shapes[0] == (B, H, S, D) == onnx_shapes(m)["y0"]
     assert n.kind == "attention"
-    assert n.hints["attention"] == {"batch": B, "q_heads": H, "kv_heads": H, "q_len": S, "kv_len": S,
-                                    "head_dim": D, "v_head_dim": D, "causal": False}
+    assert n.hints["attention"] == {
+        "batch": B,
+        "q_heads": H,
+        "kv_heads": H,
+        "q_len": S,
+        "kv_len": S,
+        "head_dim": D,
+        "v_head_dim": D,
+        "causal": False,
+    }
     # Q, K, V read once, Y written; no score matrix in memory
     assert n.cost.read_activations == 3 * B * H * S * D * 4
     assert n.cost.write_activations == B * H * S * D * 4
@@ -109,8 +117,8 @@ def test_attention_non_causal_4d():
 def test_attention_causal_counts_only_the_unmasked_half():
     m = graph("Attention", [(B, H, S, D)] * 3, is_causal=1)
     n = node_cost(m)
-    pairs = S * (S + 1) // 2                    # 1 + 2 + ... + 8 = 36
-    scores = B * H * pairs                      # 288
+    pairs = S * (S + 1) // 2  # 1 + 2 + ... + 8 = 36
+    scores = B * H * pairs  # 288
     assert n.cost.macs == scores * 2 * D == 9216
     assert n.cost.flops == 2 * 9216 + 6 * 288
     assert n.cost.transcendentals == 288
@@ -120,10 +128,15 @@ def test_attention_causal_counts_only_the_unmasked_half():
 
 def test_attention_3d_heads_mask_softcap_and_onnx_shapes():
     hq, hkv, dv = 8, 2, 12
-    m = graph("Attention", [(B, S, hq * D), (B, 10, hkv * D), (B, 10, hkv * dv), (B, 1, S, 10)],
-              q_num_heads=hq, kv_num_heads=hkv, softcap=30.0)
+    m = graph(
+        "Attention",
+        [(B, S, hq * D), (B, 10, hkv * D), (B, 10, hkv * dv), (B, 1, S, 10)],
+        q_num_heads=hq,
+        kv_num_heads=hkv,
+        softcap=30.0,
+    )
     n = node_cost(m)
-    scores = B * hq * S * 10                    # 1280
+    scores = B * hq * S * 10  # 1280
     assert n.cost.macs == scores * (D + dv)
     # scale 1 + softmax 5 + mask 1 + softcap 3 = 10 per score; exp + tanh
     assert n.cost.flops == 2 * scores * (D + dv) + 10 * scores
@@ -146,9 +159,13 @@ def test_gqa_same_compute_as_mha_less_kv_traffic():
 
 def test_decode_with_past_kv_is_classified():
     hq, hkv, past = 8, 2, 15
-    m = graph("Attention", [(B, hq, 1, D), (B, hkv, 1, D), (B, hkv, 1, D), None,
-                            (B, hkv, past, D), (B, hkv, past, D)],
-              outputs=("y", "present_key", "present_value"), is_causal=1, dtype="fp16")
+    m = graph(
+        "Attention",
+        [(B, hq, 1, D), (B, hkv, 1, D), (B, hkv, 1, D), None, (B, hkv, past, D), (B, hkv, past, D)],
+        outputs=("y", "present_key", "present_value"),
+        is_causal=1,
+        dtype="fp16",
+    )
     n = node_cost(m)
     total = past + 1
     # one query sees all 16 keys (offset = past length)
@@ -179,8 +196,12 @@ def test_qk_matmul_output_is_dense_and_written():
 
 def test_nonpad_kv_seqlen_and_sliding_window():
     # opset 24 external cache: every key taken as valid, queries at the end of the keys
-    m = graph("Attention", [(B, H, 3, D), (B, H, 10, D), (B, H, 10, D), None, None, None,
-                            ((B,), "int64")], opset=24, is_causal=1)
+    m = graph(
+        "Attention",
+        [(B, H, 3, D), (B, H, 10, D), (B, H, 10, D), None, None, None, ((B,), "int64")],
+        opset=24,
+        is_causal=1,
+    )
     assert node_cost(m).cost.macs == B * H * brute_pairs(3, 10, 7, True) * 2 * D
     m = graph("Attention", [(B, H, S, D)] * 3, opset=25, is_causal=1, left_window_size=2)
     assert node_cost(m).cost.macs == B * H * brute_pairs(S, S, 0, True, 2) * 2 * D
@@ -205,13 +226,16 @@ def test_symbolic_decode_past_equals_bound():
         assert sym.cost.bind({"past": p}) == want
 
 
-@pytest.mark.parametrize("inputs, attrs", [
-    ([(B, H, S, D), (B, H, S, D + 1), (B, H, S, D)], {}),          # head sizes differ
-    ([(B, 6, S, D), (B, 4, S, D), (B, 4, S, D)], {}),               # 6 heads over 4 kv heads
-    ([(B, S, 30), (B, S, 30), (B, S, 30)], {"q_num_heads": 4, "kv_num_heads": 4}),  # 30 % 4
-    ([(B, S, 32), (B, S, 32), (B, S, 32)], {}),                     # 3-D without heads
-    ([(B, H, S, D), (B, H, S, D), (B, H, S + 1, D)], {}),           # K/V lengths differ
-])
+@pytest.mark.parametrize(
+    "inputs, attrs",
+    [
+        ([(B, H, S, D), (B, H, S, D + 1), (B, H, S, D)], {}),  # head sizes differ
+        ([(B, 6, S, D), (B, 4, S, D), (B, 4, S, D)], {}),  # 6 heads over 4 kv heads
+        ([(B, S, 30), (B, S, 30), (B, S, 30)], {"q_num_heads": 4, "kv_num_heads": 4}),  # 30 % 4
+        ([(B, S, 32), (B, S, 32), (B, S, 32)], {}),  # 3-D without heads
+        ([(B, H, S, D), (B, H, S, D), (B, H, S + 1, D)], {}),  # K/V lengths differ
+    ],
+)
 def test_attention_inconsistent_shapes_raise(inputs, attrs):
     with pytest.raises(ShapeError):
         node_cost(graph("Attention", inputs, **attrs))
@@ -219,11 +243,17 @@ def test_attention_inconsistent_shapes_raise(inputs, attrs):
 
 # -- com.microsoft -------------------------------------------------------------------------
 
+
 def test_ms_multi_head_attention_with_bias_and_past():
     n_heads, past, hid = 4, 6, 4 * D
-    m = graph("MultiHeadAttention", [(B, 1, hid), (B, 1, hid), (B, 1, hid), (3 * hid,), None, None,
-                                     (B, n_heads, past, D), (B, n_heads, past, D)],
-              outputs=("y", "pk", "pv"), domain=MS, num_heads=n_heads, unidirectional=1)
+    m = graph(
+        "MultiHeadAttention",
+        [(B, 1, hid), (B, 1, hid), (B, 1, hid), (3 * hid,), None, None, (B, n_heads, past, D), (B, n_heads, past, D)],
+        outputs=("y", "pk", "pv"),
+        domain=MS,
+        num_heads=n_heads,
+        unidirectional=1,
+    )
     n = node_cost(m)
     total = past + 1
     scores = B * n_heads * total
@@ -245,16 +275,33 @@ def test_ms_multi_head_attention_packed_qkv_matches_separate():
 
 def test_ms_group_query_attention_decode_window_rotary():
     hq, hkv, past, win = 8, 2, 20, 4
-    ins = [(B, 1, hq * D), (B, 1, hkv * D), (B, 1, hkv * D), (B, hkv, past, D), (B, hkv, past, D),
-           ((B,), "int32"), init("total", np.array(past + 1, dtype=np.int32)),
-           (32, D // 2), (32, D // 2)]
-    m = graph("GroupQueryAttention", ins, outputs=("y", "pk", "pv"), domain=MS, num_heads=hq,
-              kv_num_heads=hkv, local_window_size=win, do_rotary=1, dtype="fp16")
+    ins = [
+        (B, 1, hq * D),
+        (B, 1, hkv * D),
+        (B, 1, hkv * D),
+        (B, hkv, past, D),
+        (B, hkv, past, D),
+        ((B,), "int32"),
+        init("total", np.array(past + 1, dtype=np.int32)),
+        (32, D // 2),
+        (32, D // 2),
+    ]
+    m = graph(
+        "GroupQueryAttention",
+        ins,
+        outputs=("y", "pk", "pv"),
+        domain=MS,
+        num_heads=hq,
+        kv_num_heads=hkv,
+        local_window_size=win,
+        do_rotary=1,
+        dtype="fp16",
+    )
     n = node_cost(m)
-    pairs = win + 1                              # one query sees itself and 4 earlier keys
+    pairs = win + 1  # one query sees itself and 4 earlier keys
     scores = B * hq * pairs
     assert n.cost.macs == scores * 2 * D
-    rotary = 3 * B * 1 * (hq + hkv) * D          # 3 FLOPs per rotated Q/K element
+    rotary = 3 * B * 1 * (hq + hkv) * D  # 3 FLOPs per rotated Q/K element
     assert n.cost.flops == 2 * scores * 2 * D + 6 * scores + rotary
     assert n.output_shapes[1] == (B, hkv, past + 1, D)
     assert n.cost.read_kv == 2 * B * hkv * past * D * 2
@@ -263,13 +310,21 @@ def test_ms_group_query_attention_decode_window_rotary():
 
 def test_ms_group_query_attention_packed_prefill_symbolic():
     hq, hkv = 8, 2
-    sym = graph("GroupQueryAttention", [("b", "s", (hq + 2 * hkv) * D), None, None, None, None,
-                                        (("b",), "int32"), ((), "int32")],
-                domain=MS, num_heads=hq, kv_num_heads=hkv)
+    sym = graph(
+        "GroupQueryAttention",
+        [("b", "s", (hq + 2 * hkv) * D), None, None, None, None, (("b",), "int32"), ((), "int32")],
+        domain=MS,
+        num_heads=hq,
+        kv_num_heads=hkv,
+    )
     n = node_cost(sym)
-    conc = graph("GroupQueryAttention", [(2, 9, (hq + 2 * hkv) * D), None, None, None, None,
-                                         ((2,), "int32"), ((), "int32")],
-                 domain=MS, num_heads=hq, kv_num_heads=hkv)
+    conc = graph(
+        "GroupQueryAttention",
+        [(2, 9, (hq + 2 * hkv) * D), None, None, None, None, ((2,), "int32"), ((), "int32")],
+        domain=MS,
+        num_heads=hq,
+        kv_num_heads=hkv,
+    )
     c = node_cost(conc)
     assert c.cost.macs == 2 * hq * (9 * 10 // 2) * 2 * D
     assert n.cost.bind({"b": 2, "s": 9}) == c.cost
@@ -278,9 +333,13 @@ def test_ms_group_query_attention_packed_prefill_symbolic():
 
 def test_ms_attention_packed_weights():
     din, n_heads = 64, 4
-    m = graph("Attention", [(B, S, din), init("w", np.zeros((din, 3 * din), np.float32)),
-                            init("b", np.zeros(3 * din, np.float32))],
-              domain=MS, num_heads=n_heads, unidirectional=1)
+    m = graph(
+        "Attention",
+        [(B, S, din), init("w", np.zeros((din, 3 * din), np.float32)), init("b", np.zeros(3 * din, np.float32))],
+        domain=MS,
+        num_heads=n_heads,
+        unidirectional=1,
+    )
     n = node_cost(m)
     d = din // n_heads
     pairs = S * (S + 1) // 2
@@ -293,9 +352,20 @@ def test_ms_attention_packed_weights():
 
 def test_ms_attention_past_present():
     din, n_heads, past = 32, 2, 5
-    m = graph("Attention", [(1, 1, din), init("w", np.zeros((din, 3 * din), np.float32)), None, None,
-                            (2, 1, n_heads, past, din // n_heads)],
-              outputs=("y", "present"), domain=MS, num_heads=n_heads, unidirectional=1)
+    m = graph(
+        "Attention",
+        [
+            (1, 1, din),
+            init("w", np.zeros((din, 3 * din), np.float32)),
+            None,
+            None,
+            (2, 1, n_heads, past, din // n_heads),
+        ],
+        outputs=("y", "present"),
+        domain=MS,
+        num_heads=n_heads,
+        unidirectional=1,
+    )
     n = node_cost(m)
     assert n.output_shapes[1] == (2, 1, n_heads, past + 1, din // n_heads)
     assert n.cost.read_kv == 2 * n_heads * past * (din // n_heads) * 4

@@ -19,6 +19,7 @@ def w(name, shape, dtype="fp32"):
 
 # -- normalizations -------------------------------------------------------------------------
 
+
 def test_simplified_layer_norm_default_domain_is_rmsnorm():
     m = graph("SimplifiedLayerNormalization", [(2, 5, 64), w("g", (64,))], outputs=("y", "inv"), opset=17)
     n = node_cost(m)
@@ -32,8 +33,12 @@ def test_simplified_layer_norm_default_domain_is_rmsnorm():
 
 
 def test_skip_layer_norm_with_beta_and_bias():
-    m = graph("SkipLayerNormalization", [(2, 5, 64), (2, 5, 64), w("g", (64,)), w("b", (64,)), w("bias", (64,))],
-              outputs=("y", "mean", "inv", "sum"), domain=MS)
+    m = graph(
+        "SkipLayerNormalization",
+        [(2, 5, 64), (2, 5, 64), w("g", (64,)), w("b", (64,)), w("bias", (64,))],
+        outputs=("y", "mean", "inv", "sum"),
+        domain=MS,
+    )
     n = node_cost(m)
     elems, rows = 640, 10
     # skip add 1 + bias add 1, LayerNorm 6 + beta 1 per element, 4 per row + rsqrt
@@ -46,8 +51,13 @@ def test_skip_layer_norm_with_beta_and_bias():
 
 def test_skip_simplified_layer_norm_symbolic_equals_bound():
     def mk(b, s):
-        return graph("SkipSimplifiedLayerNormalization", [(b, s, 32), (b, s, 32), w("g", (32,))],
-                     outputs=("y", "", "", "sum"), domain=MS)
+        return graph(
+            "SkipSimplifiedLayerNormalization",
+            [(b, s, 32), (b, s, 32), w("g", (32,))],
+            outputs=("y", "", "", "sum"),
+            domain=MS,
+        )
+
     sym = node_cost(mk("batch", "seq"))
     for b, s in ((1, 1), (3, 7)):
         conc = node_cost(mk(b, s))
@@ -67,18 +77,37 @@ def test_group_norm_and_skip_group_norm_silu():
     # GroupNormalization 7 per element + 4 per group, SiLU 5 + 1 exp per element
     assert gn.cost.flops == 7 * n + 4 * 2 * 8 + 5 * n
     assert gn.cost.transcendentals == 2 * 8 + n
-    sgn = node_cost(graph("SkipGroupNorm", [x, w("g", (32,)), w("b", (32,)), (2, 32), w("bias", (32,))],
-                          outputs=("y", "s"), domain=MS, groups=8, activation=0))
+    sgn = node_cost(
+        graph(
+            "SkipGroupNorm",
+            [x, w("g", (32,)), w("b", (32,)), (2, 32), w("bias", (32,))],
+            outputs=("y", "s"),
+            domain=MS,
+            groups=8,
+            activation=0,
+        )
+    )
     assert sgn.cost.flops == 2 * n + 7 * n + 4 * 2 * 8
     assert sgn.output_shapes == (x, x)
 
 
 def test_embed_layer_norm_reads_only_gathered_rows():
     b, s, h = 2, 7, 16
-    m = graph("EmbedLayerNormalization",
-              [((b, s), "int32"), ((b, s), "int32"), w("we", (1000, h)), w("pe", (512, h)), w("se", (2, h)),
-               w("g", (h,)), w("beta", (h,)), ((b, s), "int32")],
-              outputs=("y", "mask_index"), domain=MS)
+    m = graph(
+        "EmbedLayerNormalization",
+        [
+            ((b, s), "int32"),
+            ((b, s), "int32"),
+            w("we", (1000, h)),
+            w("pe", (512, h)),
+            w("se", (2, h)),
+            w("g", (h,)),
+            w("beta", (h,)),
+            ((b, s), "int32"),
+        ],
+        outputs=("y", "mask_index"),
+        domain=MS,
+    )
     n = node_cost(m)
     elems, rows = b * s * h, b * s
     # 2 embedding adds + LayerNorm with beta (7) per element, 4 per row, mask count
@@ -90,14 +119,18 @@ def test_embed_layer_norm_reads_only_gathered_rows():
 
 # -- activations ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("op_type, inputs, per, trans", [
-    ("Gelu", [(3, 8)], 5, 1),                       # div, erf, add, mul, mul
-    ("BiasGelu", [(3, 8), w("b", (8,))], 6, 1),     # + bias
-    ("FastGelu", [(3, 8)], 9, 1),                   # tanh form
-    ("FastGelu", [(3, 8), w("b", (8,))], 10, 1),
-    ("QuickGelu", [(3, 8)], 6, 1),                  # mul, sigmoid (4), mul
-    ("BiasAdd", [(3, 8), w("b", (8,)), (3, 8)], 2, 0),
-])
+
+@pytest.mark.parametrize(
+    "op_type, inputs, per, trans",
+    [
+        ("Gelu", [(3, 8)], 5, 1),  # div, erf, add, mul, mul
+        ("BiasGelu", [(3, 8), w("b", (8,))], 6, 1),  # + bias
+        ("FastGelu", [(3, 8)], 9, 1),  # tanh form
+        ("FastGelu", [(3, 8), w("b", (8,))], 10, 1),
+        ("QuickGelu", [(3, 8)], 6, 1),  # mul, sigmoid (4), mul
+        ("BiasAdd", [(3, 8), w("b", (8,)), (3, 8)], 2, 0),
+    ],
+)
 def test_activations_per_element(op_type, inputs, per, trans):
     n = node_cost(graph(op_type, inputs, domain=MS))
     assert n.cost.flops == per * 24
@@ -115,6 +148,7 @@ def test_bias_split_gelu_halves_the_last_axis():
 
 
 # -- rotary ---------------------------------------------------------------------------------
+
 
 def test_onnx_rotary_embedding_partial_4d():
     x = (2, 4, 6, 16)  # (batch, heads, seq, head_size)
@@ -135,8 +169,13 @@ def test_onnx_rotary_embedding_3d_full():
 
 
 def test_ms_rotary_embedding():
-    m = graph("RotaryEmbedding", [(2, 6, 64), ((2, 6), "int64"), (32, 4), (32, 4)], domain=MS,
-              num_heads=4, rotary_embedding_dim=8)
+    m = graph(
+        "RotaryEmbedding",
+        [(2, 6, 64), ((2, 6), "int64"), (32, 4), (32, 4)],
+        domain=MS,
+        num_heads=4,
+        rotary_embedding_dim=8,
+    )
     assert node_cost(m).cost.flops == 3 * 2 * 6 * 4 * 8
     # without num_heads a 3-D input is rotated fully in 2 x cache-width chunks
     m = graph("RotaryEmbedding", [(2, 6, 64), ((2, 6), "int64"), (32, 8), (32, 8)], domain=MS)
@@ -144,6 +183,7 @@ def test_ms_rotary_embedding():
 
 
 # -- contractions ---------------------------------------------------------------------------
+
 
 def _ort_operand(a, trans, trans_batch):
     if a.ndim >= 3 and trans_batch:
@@ -154,8 +194,16 @@ def _ort_operand(a, trans, trans_batch):
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.integers(1, 3), st.integers(1, 4), st.integers(1, 4), st.integers(1, 4),
-       st.booleans(), st.booleans(), st.booleans(), st.booleans())
+@given(
+    st.integers(1, 3),
+    st.integers(1, 4),
+    st.integers(1, 4),
+    st.integers(1, 4),
+    st.booleans(),
+    st.booleans(),
+    st.booleans(),
+    st.booleans(),
+)
 def test_fused_matmul_matches_numpy(batch, m, n, k, ta, tb, tba, tbb):
     a = np.zeros((batch, m, k))
     b = np.zeros((batch, k, n))
@@ -167,8 +215,18 @@ def test_fused_matmul_matches_numpy(batch, m, n, k, ta, tb, tba, tbb):
     if tbb:
         b_in = np.moveaxis(b_in, -2, 0)
     want = np.matmul(_ort_operand(a_in, ta, tba), _ort_operand(b_in, tb, tbb)).shape
-    node = node_cost(graph("FusedMatMul", [a_in.shape, b_in.shape], domain=MS, alpha=0.5,
-                           transA=int(ta), transB=int(tb), transBatchA=int(tba), transBatchB=int(tbb)))
+    node = node_cost(
+        graph(
+            "FusedMatMul",
+            [a_in.shape, b_in.shape],
+            domain=MS,
+            alpha=0.5,
+            transA=int(ta),
+            transB=int(tb),
+            transBatchA=int(tba),
+            transBatchB=int(tbb),
+        )
+    )
     assert node.output_shapes[0] == want == (batch, m, n)
     macs = batch * m * n * k
     assert node.cost.macs == macs
@@ -204,6 +262,7 @@ def test_matmul_nbits_symbolic_and_bad_packing():
 
 # -- quantized elementwise ------------------------------------------------------------------
 
+
 def q(name, value=0.5):
     return init(name, np.array(value, dtype=np.float32))
 
@@ -220,8 +279,9 @@ def test_qlinear_binary(op_type, per, trans):
     assert n.cost.flops == per * 96  # dequantize 2 + 2, op 1, quantize 4 (quantized.py)
 
 
-@pytest.mark.parametrize("op_type, per, trans", [
-    ("QLinearSigmoid", 10, 1), ("QLinearLeakyRelu", 8, 0), ("QLinearSoftmax", 11, 1)])
+@pytest.mark.parametrize(
+    "op_type, per, trans", [("QLinearSigmoid", 10, 1), ("QLinearLeakyRelu", 8, 0), ("QLinearSoftmax", 11, 1)]
+)
 def test_qlinear_unary(op_type, per, trans):
     attrs = {"opset": 13} if op_type == "QLinearSoftmax" else {}
     n = node_cost(graph(op_type, [((2, 10), "uint8"), q("xs"), zp("xz"), q("ys"), zp("yz")], domain=MS, **attrs))
@@ -234,10 +294,22 @@ def test_qlinear_global_average_pool_and_concat():
     n = node_cost(graph("QLinearGlobalAveragePool", [x, q("xs"), zp("xz"), q("ys"), zp("yz")], domain=MS))
     assert n.output_shapes[0] == (2, 3, 1, 1)
     assert n.cost.flops == 3 * 120 + 5 * 6  # dequantize + add per input; divide + quantize per output
-    n = node_cost(graph("QLinearConcat", [q("ys"), zp("yz"), ((2, 3), "uint8"), q("s0"), zp("z0"),
-                                          ((2, 5), "uint8"), q("s1"), zp("z1")], domain=MS, axis=1))
+    n = node_cost(
+        graph(
+            "QLinearConcat",
+            [q("ys"), zp("yz"), ((2, 3), "uint8"), q("s0"), zp("z0"), ((2, 5), "uint8"), q("s1"), zp("z1")],
+            domain=MS,
+            axis=1,
+        )
+    )
     assert n.output_shapes[0] == (2, 8)
     assert n.cost.flops == 6 * 16
     with pytest.raises(ShapeError):
-        node_cost(graph("QLinearConcat", [q("ys"), zp("yz"), ((2, 3), "uint8"), q("s0"), zp("z0"),
-                                          ((4, 5), "uint8"), q("s1"), zp("z1")], domain=MS, axis=1))
+        node_cost(
+            graph(
+                "QLinearConcat",
+                [q("ys"), zp("yz"), ((2, 3), "uint8"), q("s0"), zp("z0"), ((4, 5), "uint8"), q("s1"), zp("z1")],
+                domain=MS,
+                axis=1,
+            )
+        )

@@ -24,11 +24,14 @@ def graph(nodes, inputs, outputs, name="sub", inits=()):
 def mm_body(n=4, k=8):
     """Loop body: carried x[n,k] -> x @ W (W[k,k] from the outer scope), scan output relu."""
     return graph(
-        [helper.make_node("Identity", ["c_in"], ["c_out"]),
-         helper.make_node("MatMul", ["x", "W"], ["x2"]),
-         helper.make_node("Relu", ["x2"], ["r"])],
+        [
+            helper.make_node("Identity", ["c_in"], ["c_out"]),
+            helper.make_node("MatMul", ["x", "W"], ["x2"]),
+            helper.make_node("Relu", ["x2"], ["r"]),
+        ],
         [vi("i", [], "int64"), vi("c_in", [], "bool"), vi("x", [n, k])],
-        [vi("c_out", [], "bool"), vi("x2", [n, k]), vi("r", [n, k])])
+        [vi("c_out", [], "bool"), vi("x2", [n, k]), vi("r", [n, k])],
+    )
 
 
 # per iteration: MatMul 2*4*8*8 = 512 FLOPs (256 MACs), Relu 4*8 = 32
@@ -107,8 +110,10 @@ def test_if_branch_shapes_merge():
 def test_if_constant_branch_folds_shape_arithmetic():
     then = graph([helper.make_node("Shape", ["A"], ["s"])], [], [vi("s", None, "int64")], "then")
     other = graph([helper.make_node("Shape", ["A"], ["s2"])], [], [vi("s2", None, "int64")], "else")
-    nodes = [helper.make_node("If", ["c"], ["shp"], then_branch=then, else_branch=other),
-             helper.make_node("Reshape", ["B", "shp"], ["y"])]
+    nodes = [
+        helper.make_node("If", ["c"], ["shp"], then_branch=then, else_branch=other),
+        helper.make_node("Reshape", ["B", "shp"], ["y"]),
+    ]
     m = model(nodes, [vi("A", [4, 8]), vi("B", [32])], [vi("y", None)], [init("c", np.array(True))])
     r = analyze(m)
     assert r.graph_cost.outputs["y"].shape == (4, 8)
@@ -163,11 +168,17 @@ def test_loop_initially_false_condition_runs_zero_times():
 
 def test_loop_over_a_symbolic_dim():
     """M = Shape(x)[0]: the trip count is the model's own symbol."""
-    nodes = [helper.make_node("Shape", ["seq_in"], ["shp"]),
-             helper.make_node("Gather", ["shp", "zero"], ["M"], axis=0),
-             helper.make_node("Loop", ["M", "", "x0"], ["xf", "rs"], name="L", body=mm_body())]
-    m = model(nodes, [vi("seq_in", ["T", 3]), vi("x0", [4, 8])], [vi("xf", None), vi("rs", None)],
-              [big_init("W", [8, 8]), init("zero", np.array(0, dtype=np.int64))])
+    nodes = [
+        helper.make_node("Shape", ["seq_in"], ["shp"]),
+        helper.make_node("Gather", ["shp", "zero"], ["M"], axis=0),
+        helper.make_node("Loop", ["M", "", "x0"], ["xf", "rs"], name="L", body=mm_body()),
+    ]
+    m = model(
+        nodes,
+        [vi("seq_in", ["T", 3]), vi("x0", [4, 8])],
+        [vi("xf", None), vi("rs", None)],
+        [big_init("W", [8, 8]), init("zero", np.array(0, dtype=np.int64))],
+    )
     r = analyze(m)
     assert r.symbols == ("T",)
     assert r.bind(T=6)["flops"] == 6 * BODY_FLOPS
@@ -182,8 +193,11 @@ def test_trip_symbol_binds_through_report():
     assert r.bind(b=4, loop_L_trips=3)["flops"] == 3 * BODY_FLOPS
 
 
-@pytest.mark.xfail(strict=True, reason="framework: analyze_graph rejects bindings for symbols the "
-                   "front end did not make, and rules never see bindings (see report)")
+@pytest.mark.xfail(
+    strict=True,
+    reason="framework: analyze_graph rejects bindings for symbols the "
+    "front end did not make, and rules never see bindings (see report)",
+)
 def test_trip_symbol_bound_by_analyze():
     m = loop_model(m_input="M", extra_inputs=[vi("M", [], "int64")])
     assert analyze(m, bindings={"loop_L_trips": 4}).flops == 4 * BODY_FLOPS
@@ -194,17 +208,20 @@ def test_trip_symbol_bound_by_analyze():
 def growing_body():
     """Carried x grows by one row per iteration: x -> Concat(x * scale, row)."""
     return graph(
-        [helper.make_node("Identity", ["c_in"], ["c_out"]),
-         helper.make_node("Mul", ["x", "scale"], ["xr"]),
-         helper.make_node("Concat", ["xr", "row"], ["x2"], axis=0)],
+        [
+            helper.make_node("Identity", ["c_in"], ["c_out"]),
+            helper.make_node("Mul", ["x", "scale"], ["xr"]),
+            helper.make_node("Concat", ["xr", "row"], ["x2"], axis=0),
+        ],
         [vi("i", [], "int64"), vi("c_in", [], "bool"), vi("x", None)],
-        [vi("c_out", [], "bool"), vi("x2", None)], inits=[big_init("scale", [8])])
+        [vi("c_out", [], "bool"), vi("x2", None)],
+        inits=[big_init("scale", [8])],
+    )
 
 
 def test_loop_with_growing_carried_value_unrolls():
     node = helper.make_node("Loop", ["M", "", "x0"], ["xf"], name="L", body=growing_body())
-    m = model([node], [vi("x0", [2, 8]), vi("row", [1, 8])], [vi("xf", None)],
-              [init("M", np.array(3, dtype=np.int64))])
+    m = model([node], [vi("x0", [2, 8]), vi("row", [1, 8])], [vi("xf", None)], [init("M", np.array(3, dtype=np.int64))])
     r = analyze(m)
     n = loop_node(r)
     # Mul over 2, 3 and 4 rows of 8
@@ -223,11 +240,14 @@ def test_loop_with_growing_carried_value_and_unknown_trips_is_unsupported():
 
 def test_unsupported_op_in_loop_body_propagates():
     body = graph(
-        [helper.make_node("Identity", ["c_in"], ["c_out"]),
-         helper.make_node("Frobnicate", ["x"], ["x2"], name="frob", domain="acme"),
-         helper.make_node("Relu", ["x"], ["r"])],
+        [
+            helper.make_node("Identity", ["c_in"], ["c_out"]),
+            helper.make_node("Frobnicate", ["x"], ["x2"], name="frob", domain="acme"),
+            helper.make_node("Relu", ["x"], ["r"]),
+        ],
         [vi("i", [], "int64"), vi("c_in", [], "bool"), vi("x", [4, 8])],
-        [vi("c_out", [], "bool"), vi("x2", [4, 8]), vi("r", [4, 8])])
+        [vi("c_out", [], "bool"), vi("x2", [4, 8]), vi("r", [4, 8])],
+    )
     m = loop_model(m_value=3, body=body)
     m.opset_import.append(helper.make_opsetid("acme", 1))
     r = analyze(m)
@@ -235,11 +255,19 @@ def test_unsupported_op_in_loop_body_propagates():
     assert loop_node(r).cost.flops == 3 * 4 * 8  # the Relu still counts
     # nested one level deeper: an If whose then-branch holds the Loop
     then = graph(m.graph.node, [], [vi("xf", None), vi("rs", None)], "then")
-    other = graph([helper.make_node("Identity", ["x0"], ["a"]), helper.make_node("Identity", ["x0"], ["b"])],
-                  [], [vi("a", None), vi("b", None)], "else")
-    outer = model([helper.make_node("If", ["c"], ["y", "z"], name="I", then_branch=then, else_branch=other)],
-                  [vi("x0", [4, 8]), vi("c", [], "bool")], [vi("y", None), vi("z", None)],
-                  list(m.graph.initializer), domains={"acme": 1})
+    other = graph(
+        [helper.make_node("Identity", ["x0"], ["a"]), helper.make_node("Identity", ["x0"], ["b"])],
+        [],
+        [vi("a", None), vi("b", None)],
+        "else",
+    )
+    outer = model(
+        [helper.make_node("If", ["c"], ["y", "z"], name="I", then_branch=then, else_branch=other)],
+        [vi("x0", [4, 8]), vi("c", [], "bool")],
+        [vi("y", None), vi("z", None)],
+        list(m.graph.initializer),
+        domains={"acme": 1},
+    )
     r = analyze(outer)
     assert [u["name"] for u in r.unsupported] == ["I/L/frob"]
     assert r.flops == 3 * 4 * 8
@@ -256,11 +284,22 @@ def test_loop_outputs_match_onnx_shape_inference():
 
 # -- Scan --------------------------------------------------------------------------------
 def scan_model(T=6, in_axis=0, out_axis=0, opset=17):
-    body = graph([helper.make_node("Add", ["s", "x"], ["s2"]), helper.make_node("Mul", ["x", "x"], ["y"])],
-                 [vi("s", [4]), vi("x", [4])], [vi("s2", [4]), vi("y", [4])])
+    body = graph(
+        [helper.make_node("Add", ["s", "x"], ["s2"]), helper.make_node("Mul", ["x", "x"], ["y"])],
+        [vi("s", [4]), vi("x", [4])],
+        [vi("s2", [4]), vi("y", [4])],
+    )
     xs = [T, 4] if in_axis == 0 else [4, T]
-    node = helper.make_node("Scan", ["s0", "xs"], ["sf", "ys"], name="S", body=body, num_scan_inputs=1,
-                            scan_input_axes=[in_axis], scan_output_axes=[out_axis])
+    node = helper.make_node(
+        "Scan",
+        ["s0", "xs"],
+        ["sf", "ys"],
+        name="S",
+        body=body,
+        num_scan_inputs=1,
+        scan_input_axes=[in_axis],
+        scan_output_axes=[out_axis],
+    )
     return model([node], [vi("s0", [4]), vi("xs", xs)], [vi("sf", None), vi("ys", None)], opset=opset)
 
 
@@ -288,8 +327,11 @@ def test_scan_symbolic_length():
 
 
 def test_scan8_batches():
-    body = graph([helper.make_node("Add", ["s", "x"], ["s2"]), helper.make_node("Mul", ["x", "x"], ["y"])],
-                 [vi("s", [4]), vi("x", [4])], [vi("s2", [4]), vi("y", [4])])
+    body = graph(
+        [helper.make_node("Add", ["s", "x"], ["s2"]), helper.make_node("Mul", ["x", "x"], ["y"])],
+        [vi("s", [4]), vi("x", [4])],
+        [vi("s2", [4]), vi("y", [4])],
+    )
     node = helper.make_node("Scan", ["", "s0", "xs"], ["sf", "ys"], body=body, num_scan_inputs=1)
     m = model([node], [vi("s0", [2, 4]), vi("xs", [2, 6, 4])], [vi("sf", None), vi("ys", None)], opset=8)
     n = analyze(m).ops[0]
@@ -299,9 +341,11 @@ def test_scan8_batches():
 
 # -- sequences ---------------------------------------------------------------------------
 def test_split_and_concat_from_sequence():
-    nodes = [helper.make_node("SplitToSequence", ["x"], ["seq"], axis=1, keepdims=0),
-             helper.make_node("SequenceLength", ["seq"], ["n"]),
-             helper.make_node("ConcatFromSequence", ["seq"], ["y"], axis=1, new_axis=1)]
+    nodes = [
+        helper.make_node("SplitToSequence", ["x"], ["seq"], axis=1, keepdims=0),
+        helper.make_node("SequenceLength", ["seq"], ["n"]),
+        helper.make_node("ConcatFromSequence", ["seq"], ["y"], axis=1, new_axis=1),
+    ]
     m = model(nodes, [vi("x", [3, 5, 2])], [vi("y", None), vi("n", None, "int64")])
     r = analyze(m)
     assert r.graph_cost.outputs["y"].shape == (3, 5, 2)
@@ -312,28 +356,44 @@ def test_split_and_concat_from_sequence():
 
 
 def test_split_sizes_and_sequence_at():
-    nodes = [helper.make_node("SplitToSequence", ["x", "sp"], ["seq"], axis=0),
-             helper.make_node("SequenceAt", ["seq", "p"], ["y"]),
-             helper.make_node("ConcatFromSequence", ["seq"], ["z"], axis=0)]
-    m = model(nodes, [vi("x", [7, 2])], [vi("y", None), vi("z", None)],
-              [init("sp", np.array([3, 4], dtype=np.int64)), init("p", np.array(-1, dtype=np.int64))])
+    nodes = [
+        helper.make_node("SplitToSequence", ["x", "sp"], ["seq"], axis=0),
+        helper.make_node("SequenceAt", ["seq", "p"], ["y"]),
+        helper.make_node("ConcatFromSequence", ["seq"], ["z"], axis=0),
+    ]
+    m = model(
+        nodes,
+        [vi("x", [7, 2])],
+        [vi("y", None), vi("z", None)],
+        [init("sp", np.array([3, 4], dtype=np.int64)), init("p", np.array(-1, dtype=np.int64))],
+    )
     out = analyze(m).graph_cost.outputs
     assert out["y"].shape == (4, 2)
     assert out["z"].shape == (7, 2)
-    bad = model(nodes[:1] + [helper.make_node("ConcatFromSequence", ["seq"], ["z"], axis=1)],
-                [vi("x", [7, 2])], [vi("z", None)], [init("sp", np.array([3, 4], dtype=np.int64))])
+    bad = model(
+        nodes[:1] + [helper.make_node("ConcatFromSequence", ["seq"], ["z"], axis=1)],
+        [vi("x", [7, 2])],
+        [vi("z", None)],
+        [init("sp", np.array([3, 4], dtype=np.int64))],
+    )
     with pytest.raises(CostModelError, match="differ"):
         analyze(bad)
 
 
 def test_sequence_construct_insert_erase():
-    nodes = [helper.make_node("SequenceConstruct", ["a", "b"], ["s1"]),
-             helper.make_node("SequenceInsert", ["s1", "c"], ["s2"]),
-             helper.make_node("SequenceErase", ["s2", "zero"], ["s3"]),
-             helper.make_node("SequenceLength", ["s3"], ["n"]),
-             helper.make_node("ConcatFromSequence", ["s3"], ["y"], axis=0)]
-    m = model(nodes, [vi("a", [1, 4]), vi("b", [2, 4]), vi("c", [3, 4])], [vi("y", None), vi("n", None, "int64")],
-              [init("zero", np.array(0, dtype=np.int64))])
+    nodes = [
+        helper.make_node("SequenceConstruct", ["a", "b"], ["s1"]),
+        helper.make_node("SequenceInsert", ["s1", "c"], ["s2"]),
+        helper.make_node("SequenceErase", ["s2", "zero"], ["s3"]),
+        helper.make_node("SequenceLength", ["s3"], ["n"]),
+        helper.make_node("ConcatFromSequence", ["s3"], ["y"], axis=0),
+    ]
+    m = model(
+        nodes,
+        [vi("a", [1, 4]), vi("b", [2, 4]), vi("c", [3, 4])],
+        [vi("y", None), vi("n", None, "int64")],
+        [init("zero", np.array(0, dtype=np.int64))],
+    )
     r = analyze(m)
     assert r.graph_cost.outputs["y"].shape == (5, 4)
     assert int(r.graph_cost.outputs["n"].data) == 2
@@ -343,15 +403,19 @@ def test_sequence_construct_insert_erase():
 def test_sequence_append_loop():
     """The torch list-append pattern: a Loop carrying a sequence, stacked afterwards."""
     body = graph(
-        [helper.make_node("Identity", ["c_in"], ["c_out"]),
-         helper.make_node("Relu", ["x"], ["r"]),
-         helper.make_node("SequenceInsert", ["s", "r"], ["s2"])],
-        [vi("i", [], "int64"), vi("c_in", [], "bool"),
-         helper.make_tensor_sequence_value_info("s", F, None)],
-        [vi("c_out", [], "bool"), helper.make_tensor_sequence_value_info("s2", F, None)])
-    nodes = [helper.make_node("SequenceEmpty", [], ["s0"], dtype=F),
-             helper.make_node("Loop", ["M", "", "s0"], ["sf"], name="L", body=body),
-             helper.make_node("ConcatFromSequence", ["sf"], ["y"], axis=0, new_axis=1)]
+        [
+            helper.make_node("Identity", ["c_in"], ["c_out"]),
+            helper.make_node("Relu", ["x"], ["r"]),
+            helper.make_node("SequenceInsert", ["s", "r"], ["s2"]),
+        ],
+        [vi("i", [], "int64"), vi("c_in", [], "bool"), helper.make_tensor_sequence_value_info("s", F, None)],
+        [vi("c_out", [], "bool"), helper.make_tensor_sequence_value_info("s2", F, None)],
+    )
+    nodes = [
+        helper.make_node("SequenceEmpty", [], ["s0"], dtype=F),
+        helper.make_node("Loop", ["M", "", "s0"], ["sf"], name="L", body=body),
+        helper.make_node("ConcatFromSequence", ["sf"], ["y"], axis=0, new_axis=1),
+    ]
     m = model(nodes, [vi("x", [4, 8])], [vi("y", None)], [init("M", np.array(6, dtype=np.int64))])
     r = analyze(m)
     assert r.graph_cost.outputs["y"].shape == (6, 4, 8)
@@ -361,9 +425,11 @@ def test_sequence_append_loop():
 
 def test_sequence_map():
     body = graph([helper.make_node("Mul", ["e", "e"], ["o"])], [vi("e", None)], [vi("o", None)])
-    nodes = [helper.make_node("SplitToSequence", ["x"], ["seq"], axis=0, keepdims=1),
-             helper.make_node("SequenceMap", ["seq"], ["out"], body=body),
-             helper.make_node("ConcatFromSequence", ["out"], ["y"], axis=0)]
+    nodes = [
+        helper.make_node("SplitToSequence", ["x"], ["seq"], axis=0, keepdims=1),
+        helper.make_node("SequenceMap", ["seq"], ["out"], body=body),
+        helper.make_node("ConcatFromSequence", ["out"], ["y"], axis=0),
+    ]
     r = analyze(model(nodes, [vi("x", [5, 3])], [vi("y", None)]))
     assert r.graph_cost.outputs["y"].shape == (5, 3)
     sm = next(n for n in r.ops if n.op_type == "SequenceMap")
@@ -372,7 +438,6 @@ def test_sequence_map():
 
 def test_unknown_sequence_is_unsupported_not_zero():
     nodes = [helper.make_node("SequenceAt", ["s", "p"], ["y"])]
-    m = model(nodes, [helper.make_tensor_sequence_value_info("s", F, None), vi("p", [], "int64")],
-              [vi("y", None)])
+    m = model(nodes, [helper.make_tensor_sequence_value_info("s", F, None), vi("p", [], "int64")], [vi("y", None)])
     r = analyze(m)
     assert [u["op_type"] for u in r.unsupported] == ["SequenceAt"]

@@ -26,8 +26,9 @@ from tests.test_ops_quantized import build, check_shapes, const, onnx_shapes, ou
 def run_rule(op_type, infos, opset=17, outputs=1, **attrs):
     """Call a rule directly (a generator whose inputs are known folds in a graph)."""
     d = load_all().lookup("", op_type, opset)
-    node = Node("n", op_type, "", tuple(f"x{i}" for i in range(len(infos))),
-                tuple(f"y{i}" for i in range(outputs)), attrs)
+    node = Node(
+        "n", op_type, "", tuple(f"x{i}" for i in range(len(infos))), tuple(f"y{i}" for i in range(outputs)), attrs
+    )
     ctx = NodeContext(node, infos, opset)
     return d.rule(ctx), ctx.outputs
 
@@ -41,6 +42,7 @@ def free(x):
 
 
 # -- DFT ----------------------------------------------------------------------------------
+
 
 def brute_fft_flops(n):
     """Recursive radix-2 Cooley-Tukey on a power-of-two length: each butterfly is a complex
@@ -96,8 +98,13 @@ def test_dft_length_and_axis():
 
 def test_dft_axis_input_opset20():
     node = helper.make_node("DFT", ["x", "", "a"], ["y0"])
-    g = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TP.FLOAT, [3, 4, 6, 2])],
-                          [helper.make_tensor_value_info("y0", 0, None)], [const("a", 1, np.int64)])
+    g = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TP.FLOAT, [3, 4, 6, 2])],
+        [helper.make_tensor_value_info("y0", 0, None)],
+        [const("a", 1, np.int64)],
+    )
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 20)])
     nc = node_cost(m)
     assert nc.cost.flops == 3 * 6 * (5 * 4 * 2)  # N=4 on axis 1, 18 transforms: 720
@@ -119,10 +126,14 @@ def test_dft_errors():
 
 
 @settings(max_examples=25, deadline=None)
-@given(batch=st.lists(st.integers(1, 3), min_size=1, max_size=3), logn=st.integers(0, 5),
-       last=st.sampled_from([1, 2]), data=st.data())
+@given(
+    batch=st.lists(st.integers(1, 3), min_size=1, max_size=3),
+    logn=st.integers(0, 5),
+    last=st.sampled_from([1, 2]),
+    data=st.data(),
+)
 def test_dft_matches_bruteforce(batch, logn, last, data):
-    n = 2 ** logn
+    n = 2**logn
     pos = data.draw(st.integers(0, len(batch)))
     shape = batch[:pos] + [n] + batch[pos:] + [last]
     m = build("DFT", [("x", TP.FLOAT, shape)], opset=17, axis=pos)
@@ -134,11 +145,13 @@ def test_dft_matches_bruteforce(batch, logn, last, data):
 def test_dft_symbolic_batch():
     f = node_cost(build("DFT", [("x", TP.FLOAT, ["batch", 8, 1])], opset=17)).cost.flops
     assert substitute(f, {"batch": 2}) == 240
-    assert node_cost(build("DFT", [("x", TP.FLOAT, ["batch", 8, 1])], opset=17),
-                     bindings={"batch": 2}).cost.flops == 240
+    assert (
+        node_cost(build("DFT", [("x", TP.FLOAT, ["batch", 8, 1])], opset=17), bindings={"batch": 2}).cost.flops == 240
+    )
 
 
 # -- STFT -----------------------------------------------------------------------------------
+
 
 def test_stft_window():
     def stft(shape, win, **attrs):
@@ -147,8 +160,13 @@ def test_stft_window():
         vis = [helper.make_tensor_value_info("x", TP.FLOAT, shape)]
         if win:
             vis.append(helper.make_tensor_value_info("w", TP.FLOAT, [win]))
-        g = helper.make_graph([node], "g", vis, [helper.make_tensor_value_info("y0", 0, None)],
-                              [const("step", 8 if shape[1] == 64 else 4, np.int64)])
+        g = helper.make_graph(
+            [node],
+            "g",
+            vis,
+            [helper.make_tensor_value_info("y0", 0, None)],
+            [const("step", 8 if shape[1] == 64 else 4, np.int64)],
+        )
         return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
 
     m = stft([2, 64, 1], 16)
@@ -169,9 +187,13 @@ def test_stft_window():
 
 def test_stft_frame_length_and_unknown_step():
     node = helper.make_node("STFT", ["x", "step", "", "fl"], ["y0"])
-    g = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TP.FLOAT, [2, 64, 1])],
-                          [helper.make_tensor_value_info("y0", 0, None)],
-                          [const("step", 8, np.int64), const("fl", 10, np.int64)])
+    g = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TP.FLOAT, [2, 64, 1])],
+        [helper.make_tensor_value_info("y0", 0, None)],
+        [const("step", 8, np.int64), const("fl", 10, np.int64)],
+    )
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
     nc = node_cost(m)
     frames = (64 - 10) // 8 + 1  # 7
@@ -185,8 +207,8 @@ def test_stft_frame_length_and_unknown_step():
 
 # -- windows and mel matrix ---------------------------------------------------------------
 
-@pytest.mark.parametrize("op_type,per,trans", [("HannWindow", 4, 1), ("HammingWindow", 4, 1),
-                                               ("BlackmanWindow", 8, 2)])
+
+@pytest.mark.parametrize("op_type,per,trans", [("HannWindow", 4, 1), ("HammingWindow", 4, 1), ("BlackmanWindow", 8, 2)])
 def test_windows(op_type, per, trans):
     cost, outs = run_rule(op_type, [known_int(10)], output_datatype=TP.FLOAT16)
     assert outs[0].shape == (10,) and outs[0].dtype.name == "fp16"
@@ -208,14 +230,24 @@ def test_mel_weight_matrix():
     # 4 per output element, 9 per band edge (8 + 2 edges), 8 for the two edge frequencies
     assert cost.flops == 4 * 33 * 8 + 9 * 10 + 8
     assert cost.transcendentals == 10 + 2
-    m = build("MelWeightMatrix", [], opset=17,
-              inits=[const("a", 8, np.int64), const("b", 64, np.int64), const("c", 16000, np.int64),
-                     const("d", 0, np.float32), const("e", 8000, np.float32)])
+    m = build(
+        "MelWeightMatrix",
+        [],
+        opset=17,
+        inits=[
+            const("a", 8, np.int64),
+            const("b", 64, np.int64),
+            const("c", 16000, np.int64),
+            const("d", 0, np.float32),
+            const("e", 8000, np.float32),
+        ],
+    )
     r = costmodel.analyze(m)
     assert [r.graph_cost.outputs["y0"].shape] == onnx_shapes(m)
 
 
 # -- detection ----------------------------------------------------------------------------
+
 
 def test_non_max_suppression():
     m = build("NonMaxSuppression", [("b", TP.FLOAT, [1, 10, 4]), ("s", TP.FLOAT, [1, 3, 10])], opset=11)
@@ -225,16 +257,23 @@ def test_non_max_suppression():
     # areas 3 per box, per class 10 compares + sort 10 * ceil(log2 10), 13 per IoU
     assert nc.cost.flops == 3 * 10 + 3 * (10 + 10 * 4) + 13 * sel * 10
     assert out_dtype(m) == "int64"
-    m = build("NonMaxSuppression", [("b", TP.FLOAT, [1, 10, 4]), ("s", TP.FLOAT, [1, 3, 10])], opset=11,
-              center_point_box=1)
+    m = build(
+        "NonMaxSuppression", [("b", TP.FLOAT, [1, 10, 4]), ("s", TP.FLOAT, [1, 3, 10])], opset=11, center_point_box=1
+    )
     assert node_cost(m).cost.flops == 9 * 10 + 3 * (10 + 40) + 130 * sel
     with pytest.raises(ShapeError):
         costmodel.analyze(build("NonMaxSuppression", [("b", TP.FLOAT, [1, 10, 4]), ("s", TP.FLOAT, [1, 3, 9])]))
 
 
 def _roi(**attrs):
-    return build("RoiAlign", [("x", TP.FLOAT, [1, 3, 8, 8]), ("r", TP.FLOAT, [5, 4]), ("i", TP.INT64, [5])],
-                 opset=16, output_height=2, output_width=3, **attrs)
+    return build(
+        "RoiAlign",
+        [("x", TP.FLOAT, [1, 3, 8, 8]), ("r", TP.FLOAT, [5, 4]), ("i", TP.INT64, [5])],
+        opset=16,
+        output_height=2,
+        output_width=3,
+        **attrs,
+    )
 
 
 def test_roi_align():
@@ -251,6 +290,7 @@ def test_roi_align():
 
 
 # -- Det, DeformConv -----------------------------------------------------------------------
+
 
 def brute_lu_flops(n):
     """Walk LU elimination without pivot compares, then the diagonal product."""
@@ -295,8 +335,12 @@ def _deform(offset, *, bias=False, mask=None, **attrs):
         names.append("m")
         ins.append(("m", TP.FLOAT, mask))
     node = helper.make_node("DeformConv", names, ["y0"], group=2, **attrs)
-    g = helper.make_graph([node], "g", [helper.make_tensor_value_info(n, t, s) for n, t, s in ins],
-                          [helper.make_tensor_value_info("y0", 0, None)])
+    g = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info(n, t, s) for n, t, s in ins],
+        [helper.make_tensor_value_info("y0", 0, None)],
+    )
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", 19)])
 
 
@@ -321,6 +365,7 @@ def test_deform_conv():
 
 # -- losses -------------------------------------------------------------------------------
 
+
 def _nll(reduction, weight=False, **attrs):
     ins = [("x", TP.FLOAT, [2, 5, 3]), ("t", TP.INT64, [2, 3])] + ([("w", TP.FLOAT, [5])] if weight else [])
     return build("NegativeLogLikelihoodLoss", ins, opset=13, reduction=reduction, **attrs)
@@ -339,24 +384,31 @@ def test_nll_loss():
     assert nc.cost.flops == 3 * t + 2 * (t - 1) + 1  # 29
     check_shapes(m, nc)
     with pytest.raises(ShapeError):
-        costmodel.analyze(build("NegativeLogLikelihoodLoss", [("x", TP.FLOAT, [2, 5, 3]), ("t", TP.INT64, [2, 4])],
-                                opset=13))
+        costmodel.analyze(
+            build("NegativeLogLikelihoodLoss", [("x", TP.FLOAT, [2, 5, 3]), ("t", TP.INT64, [2, 4])], opset=13)
+        )
 
 
 def test_softmax_cross_entropy():
-    m = build("SoftmaxCrossEntropyLoss", [("x", TP.FLOAT, [2, 5, 3]), ("t", TP.INT64, [2, 3])], opset=13,
-              out_count=2)
+    m = build("SoftmaxCrossEntropyLoss", [("x", TP.FLOAT, [2, 5, 3]), ("t", TP.INT64, [2, 3])], opset=13, out_count=2)
     nc = node_cost(m)
     n, rows = 30, 6
     assert nc.cost.flops == 5 * n + rows + (rows + (rows - 1) + 1)  # log-softmax + mean NLL: 168
     assert nc.cost.transcendentals == n + rows
     check_shapes(m, nc)
-    f = node_cost(build("SoftmaxCrossEntropyLoss", [("x", TP.FLOAT, ["batch", 5]), ("t", TP.INT64, ["batch"])],
-                        opset=13, reduction="none")).cost.flops
+    f = node_cost(
+        build(
+            "SoftmaxCrossEntropyLoss",
+            [("x", TP.FLOAT, ["batch", 5]), ("t", TP.INT64, ["batch"])],
+            opset=13,
+            reduction="none",
+        )
+    ).cost.flops
     assert substitute(f, {"batch": 4}) == 5 * 20 + 4 + 4
 
 
 # -- images and strings -------------------------------------------------------------------
+
 
 def test_image_decoder():
     nc = node_cost(build("ImageDecoder", [("x", TP.UINT8, [100])], opset=20))
@@ -394,8 +446,7 @@ def test_string_normalizer():
     m = build("StringNormalizer", [("x", TP.STRING, [1, 3])], opset=10, case_change_action="LOWER")
     nc = node_cost(m)
     assert nc.output_shapes[0] == (1, 3) and nc.cost.flops == 3
-    m = build("StringNormalizer", [("x", TP.STRING, [4])], opset=10, case_change_action="UPPER",
-              stopwords=["a", "the"])
+    m = build("StringNormalizer", [("x", TP.STRING, [4])], opset=10, case_change_action="UPPER", stopwords=["a", "the"])
     nc = node_cost(m)
     assert free(nc.output_shapes[0][0]) == {"strings_StringNormalizer_0"}
     assert nc.cost.flops == 2 * 4  # lookup + case change
@@ -416,9 +467,18 @@ def brute_tfidf(c, lo, hi, skips):
 
 
 def _tfidf(shape, lo, hi, skips, mode="TF"):
-    return build("TfIdfVectorizer", [("x", TP.INT64, shape)], opset=9, mode=mode, min_gram_length=lo,
-                 max_gram_length=hi, max_skip_count=skips, ngram_counts=[0, 2], ngram_indexes=[0, 1, 2, 3],
-                 pool_int64s=[1, 2, 3, 4, 5, 6])
+    return build(
+        "TfIdfVectorizer",
+        [("x", TP.INT64, shape)],
+        opset=9,
+        mode=mode,
+        min_gram_length=lo,
+        max_gram_length=hi,
+        max_skip_count=skips,
+        ngram_counts=[0, 2],
+        ngram_indexes=[0, 1, 2, 3],
+        pool_int64s=[1, 2, 3, 4, 5, 6],
+    )
 
 
 def test_tfidf():
@@ -446,10 +506,26 @@ def test_tfidf_symbolic():
 
 
 def test_every_rule_documents_its_count():
-    ops = {"DFT", "STFT", "HannWindow", "HammingWindow", "BlackmanWindow", "MelWeightMatrix",
-           "NonMaxSuppression", "RoiAlign", "Det", "DeformConv", "ImageDecoder", "RegexFullMatch",
-           "StringConcat", "StringSplit", "StringNormalizer", "TfIdfVectorizer",
-           "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss"}
+    ops = {
+        "DFT",
+        "STFT",
+        "HannWindow",
+        "HammingWindow",
+        "BlackmanWindow",
+        "MelWeightMatrix",
+        "NonMaxSuppression",
+        "RoiAlign",
+        "Det",
+        "DeformConv",
+        "ImageDecoder",
+        "RegexFullMatch",
+        "StringConcat",
+        "StringSplit",
+        "StringNormalizer",
+        "TfIdfVectorizer",
+        "NegativeLogLikelihoodLoss",
+        "SoftmaxCrossEntropyLoss",
+    }
     reg = load_all()
     for t in ops:
         d = reg.lookup("", t, 23)

@@ -24,8 +24,12 @@ def build(op_type, inputs, *, inits=(), opset=21, out_count=1, **attrs):
     names = [n for n, _, _ in inputs] + [t.name for t in inits]
     node = helper.make_node(op_type, names, [f"y{i}" for i in range(out_count)], **attrs)
     g = helper.make_graph(
-        [node], "g", [helper.make_tensor_value_info(n, t, s) for n, t, s in inputs],
-        [helper.make_tensor_value_info(f"y{i}", 0, None) for i in range(out_count)], list(inits))
+        [node],
+        "g",
+        [helper.make_tensor_value_info(n, t, s) for n, t, s in inputs],
+        [helper.make_tensor_value_info(f"y{i}", 0, None) for i in range(out_count)],
+        list(inits),
+    )
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
     m.ir_version = 10
     return m
@@ -56,6 +60,7 @@ def check_shapes(m, nc):
 
 # -- QuantizeLinear -----------------------------------------------------------------------
 
+
 def test_quantize_per_tensor_default_uint8():
     m = build("QuantizeLinear", [("x", TP.FLOAT, [2, 8])], inits=[const("s", 0.5, np.float32)])
     nc = node_cost(m)
@@ -66,23 +71,28 @@ def test_quantize_per_tensor_default_uint8():
 
 
 def test_quantize_zero_point_type_and_output_dtype():
-    m = build("QuantizeLinear", [("x", TP.FLOAT, [3, 4])],
-              inits=[const("s", 0.5, np.float32), const("z", 0, np.int8)])
+    m = build("QuantizeLinear", [("x", TP.FLOAT, [3, 4])], inits=[const("s", 0.5, np.float32), const("z", 0, np.int8)])
     assert out_dtype(m) == "int8"
     assert node_cost(m).cost.flops == 4 * 12  # 48
-    m = build("QuantizeLinear", [("x", TP.FLOAT, [3, 4])], inits=[const("s", 0.5, np.float32)],
-              output_dtype=TP.FLOAT8E4M3FN)
+    m = build(
+        "QuantizeLinear", [("x", TP.FLOAT, [3, 4])], inits=[const("s", 0.5, np.float32)], output_dtype=TP.FLOAT8E4M3FN
+    )
     assert out_dtype(m) == "fp8_e4m3"
     check_shapes(m, node_cost(m))
 
 
 def test_quantize_scalar_scale_with_one_element_zero_point():
     # () and (1,) are both per-tensor (onnx's own e4m3fn / int4 node tests mix them)
-    m = build("DequantizeLinear", [("x", TP.INT8, [3, 4])],
-              inits=[const("s", 0.5, np.float32), const("z", [0], np.int8)])
+    m = build(
+        "DequantizeLinear", [("x", TP.INT8, [3, 4])], inits=[const("s", 0.5, np.float32), const("z", [0], np.int8)]
+    )
     assert node_cost(m).cost.flops == 2 * 12
-    bad = build("DequantizeLinear", [("x", TP.INT8, [3, 4])],
-                inits=[const("s", np.ones(4), np.float32), const("z", np.zeros(3), np.int8)], axis=1)
+    bad = build(
+        "DequantizeLinear",
+        [("x", TP.INT8, [3, 4])],
+        inits=[const("s", np.ones(4), np.float32), const("z", np.zeros(3), np.int8)],
+        axis=1,
+    )
     with pytest.raises(ShapeError):
         costmodel.analyze(bad)
 
@@ -95,13 +105,19 @@ def test_quantize_opset10():
 
 
 def test_quantize_per_axis_and_bad_axis_scale():
-    m = build("QuantizeLinear", [("x", TP.FLOAT, [2, 3, 4])],
-              inits=[const("s", np.ones(3), np.float32), const("z", np.zeros(3), np.uint8)], opset=13, axis=1)
+    m = build(
+        "QuantizeLinear",
+        [("x", TP.FLOAT, [2, 3, 4])],
+        inits=[const("s", np.ones(3), np.float32), const("z", np.zeros(3), np.uint8)],
+        opset=13,
+        axis=1,
+    )
     nc = node_cost(m)
     assert nc.cost.flops == 4 * 24  # 96
     check_shapes(m, nc)
-    bad = build("QuantizeLinear", [("x", TP.FLOAT, [2, 3, 4])],
-                inits=[const("s", np.ones(4), np.float32)], opset=13, axis=1)
+    bad = build(
+        "QuantizeLinear", [("x", TP.FLOAT, [2, 3, 4])], inits=[const("s", np.ones(4), np.float32)], opset=13, axis=1
+    )
     with pytest.raises(ShapeError):
         costmodel.analyze(bad)
 
@@ -113,8 +129,7 @@ def test_quantize_blocked(shape, data):
     block = data.draw(st.integers(1, 4))
     sshape = list(shape)
     sshape[axis] = -(-shape[axis] // block)  # ceil
-    m = build("QuantizeLinear", [("x", TP.FLOAT, shape), ("s", TP.FLOAT, sshape)],
-              axis=axis, block_size=block)
+    m = build("QuantizeLinear", [("x", TP.FLOAT, shape), ("s", TP.FLOAT, sshape)], axis=axis, block_size=block)
     nc = node_cost(m)
     assert nc.cost.flops == 4 * int(np.prod(shape))
     check_shapes(m, nc)
@@ -136,9 +151,13 @@ def test_quantize_symbolic():
 
 # -- DequantizeLinear ---------------------------------------------------------------------
 
+
 def test_dequantize_type_from_scale():
-    m = build("DequantizeLinear", [("x", TP.INT8, [2, 8])],
-              inits=[const("s", np.ones(8), np.float16), const("z", np.zeros(8), np.int8)])
+    m = build(
+        "DequantizeLinear",
+        [("x", TP.INT8, [2, 8])],
+        inits=[const("s", np.ones(8), np.float16), const("z", np.zeros(8), np.int8)],
+    )
     nc = node_cost(m)
     assert nc.cost.flops == 2 * 16  # subtract zp, multiply scale = 32
     check_shapes(m, nc)
@@ -146,8 +165,9 @@ def test_dequantize_type_from_scale():
 
 
 def test_dequantize_output_dtype_opset23_and_opset10():
-    m = build("DequantizeLinear", [("x", TP.UINT8, [6])], inits=[const("s", 0.1, np.float16)],
-              opset=23, output_dtype=TP.FLOAT)
+    m = build(
+        "DequantizeLinear", [("x", TP.UINT8, [6])], inits=[const("s", 0.1, np.float16)], opset=23, output_dtype=TP.FLOAT
+    )
     assert out_dtype(m) == "fp32"
     assert node_cost(m).cost.flops == 12  # 2 * 6
     m = build("DequantizeLinear", [("x", TP.INT32, [2, 3])], inits=[const("s", 0.1, np.float32)], opset=10)
@@ -160,14 +180,14 @@ def test_dequantize_output_dtype_opset23_and_opset10():
 def test_dequantize_blocked_int4_weight_folds():
     # A constant quantized weight dequantizes at load time (folded, no compute).
     w = helper.make_tensor("w", TP.INT4, [4, 8], vals=[0] * 32)
-    m = build("DequantizeLinear", [], inits=[w, const("s", np.ones((4, 2)), np.float32)],
-              axis=1, block_size=4)
+    m = build("DequantizeLinear", [], inits=[w, const("s", np.ones((4, 2)), np.float32)], axis=1, block_size=4)
     r = costmodel.analyze(m)
     assert r.ops[0].status == "folded"
     assert r.graph_cost.outputs["y0"].shape == (4, 8)
 
 
 # -- DynamicQuantizeLinear ----------------------------------------------------------------
+
 
 def test_dynamic_quantize():
     m = build("DynamicQuantizeLinear", [("x", TP.FLOAT, [2, 8])], out_count=3, opset=11)
@@ -180,11 +200,17 @@ def test_dynamic_quantize():
 
 # -- integer convolutions -----------------------------------------------------------------
 
+
 def _qconv_inputs(x, w, *, bias=None):
-    inits = [const("xs", 0.1, np.float32), const("xz", 0, np.uint8),
-             numpy_helper.from_array(np.zeros(w, np.int8), "w"),
-             const("ws", 0.1, np.float32), const("wz", 0, np.int8),
-             const("ys", 0.2, np.float32), const("yz", 0, np.uint8)]
+    inits = [
+        const("xs", 0.1, np.float32),
+        const("xz", 0, np.uint8),
+        numpy_helper.from_array(np.zeros(w, np.int8), "w"),
+        const("ws", 0.1, np.float32),
+        const("wz", 0, np.int8),
+        const("ys", 0.2, np.float32),
+        const("yz", 0, np.uint8),
+    ]
     if bias:
         inits.append(const("b", np.zeros(bias), np.int32))
     return inits
@@ -193,8 +219,13 @@ def _qconv_inputs(x, w, *, bias=None):
 def test_qlinear_conv():
     inits = _qconv_inputs([1, 3, 8, 8], [4, 3, 3, 3])
     node = helper.make_node("QLinearConv", ["x"] + [t.name for t in inits], ["y0"], pads=[1, 1, 1, 1])
-    g = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TP.UINT8, [1, 3, 8, 8])],
-                          [helper.make_tensor_value_info("y0", 0, None)], inits)
+    g = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TP.UINT8, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("y0", 0, None)],
+        inits,
+    )
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 10)])
     nc = node_cost(m)
     out = 1 * 4 * 8 * 8  # 256
@@ -210,8 +241,13 @@ def test_qlinear_conv():
 def test_qlinear_conv_bias_and_groups():
     inits = _qconv_inputs([2, 4, 6, 6], [6, 2, 3, 3], bias=[6])
     node = helper.make_node("QLinearConv", ["x"] + [t.name for t in inits], ["y0"], group=2, strides=[2, 2])
-    g = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TP.UINT8, [2, 4, 6, 6])],
-                          [helper.make_tensor_value_info("y0", 0, None)], inits)
+    g = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TP.UINT8, [2, 4, 6, 6])],
+        [helper.make_tensor_value_info("y0", 0, None)],
+        inits,
+    )
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 10)])
     nc = node_cost(m)
     out = 2 * 6 * 2 * 2  # (6 - 3) // 2 + 1 = 2 per spatial axis: 48 outputs
@@ -229,8 +265,9 @@ def test_conv_integer():
     assert (nc.cost.macs, nc.cost.flops) == (macs, 2 * macs)
     check_shapes(m, nc)
     assert out_dtype(m) == "int32"
-    m = build("ConvInteger", [("x", TP.UINT8, x), ("w", TP.UINT8, w), ("xz", TP.UINT8, []), ("wz", TP.UINT8, [])],
-              opset=10)
+    m = build(
+        "ConvInteger", [("x", TP.UINT8, x), ("w", TP.UINT8, w), ("xz", TP.UINT8, []), ("wz", TP.UINT8, [])], opset=10
+    )
     assert node_cost(m).cost.flops == 2 * macs + 192 + 108  # both zero points subtracted
 
 
@@ -242,9 +279,18 @@ def test_conv_integer_channel_mismatch():
 
 # -- integer matmuls ----------------------------------------------------------------------
 
+
 def _qmm(a, b, opset=10):
-    inputs = [("a", TP.UINT8, a), ("as", TP.FLOAT, []), ("az", TP.UINT8, []), ("b", TP.UINT8, b),
-              ("bs", TP.FLOAT, []), ("bz", TP.UINT8, []), ("ys", TP.FLOAT, []), ("yz", TP.INT8, [])]
+    inputs = [
+        ("a", TP.UINT8, a),
+        ("as", TP.FLOAT, []),
+        ("az", TP.UINT8, []),
+        ("b", TP.UINT8, b),
+        ("bs", TP.FLOAT, []),
+        ("bz", TP.UINT8, []),
+        ("ys", TP.FLOAT, []),
+        ("yz", TP.INT8, []),
+    ]
     return build("QLinearMatMul", inputs, opset=opset)
 
 
@@ -269,8 +315,13 @@ def _brute_macs(a, b):
 
 
 @settings(max_examples=25, deadline=None)
-@given(batch=st.lists(st.integers(1, 3), max_size=2), m=st.integers(1, 5), k=st.integers(1, 5),
-       n=st.integers(1, 5), zp=st.booleans())
+@given(
+    batch=st.lists(st.integers(1, 3), max_size=2),
+    m=st.integers(1, 5),
+    k=st.integers(1, 5),
+    n=st.integers(1, 5),
+    zp=st.booleans(),
+)
 def test_matmul_integer_random(batch, m, k, n, zp):
     a, b = batch + [m, k], [k, n]
     inputs = [("a", TP.UINT8, a), ("b", TP.INT8, b)]

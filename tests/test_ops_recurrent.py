@@ -67,9 +67,10 @@ def brute(op, seq, batch, inp, hid, dirs, bias, peep, clip, acts, lbr=0, coupled
     Count.flops = Count.macs = Count.trans = 0
     n = {"LSTM": 3, "GRU": 2, "RNN": 1}[op]
     for d in range(dirs):
-        f = [ACTS[a.lower()] for a in (acts[d * n:(d + 1) * n] if len(acts) > n else acts)]
+        f = [ACTS[a.lower()] for a in (acts[d * n : (d + 1) * n] if len(acts) > n else acts)]
         for _t in range(seq):
             for _b in range(batch):
+
                 def pre():
                     return dot(inp) + dot(hid)  # X W^T + H R^T
 
@@ -122,9 +123,25 @@ def brute(op, seq, batch, inp, hid, dirs, bias, peep, clip, acts, lbr=0, coupled
     return Count.flops, Count.macs, Count.trans
 
 
-def rnn_model(op, seq, batch, inp, hid, *, direction="forward", bias=False, peep=False,
-              clip=None, acts=None, layout=0, lbr=0, coupled=0, opset=17, hidden_attr=True,
-              initial=False):
+def rnn_model(
+    op,
+    seq,
+    batch,
+    inp,
+    hid,
+    *,
+    direction="forward",
+    bias=False,
+    peep=False,
+    clip=None,
+    acts=None,
+    layout=0,
+    lbr=0,
+    coupled=0,
+    opset=17,
+    hidden_attr=True,
+    initial=False,
+):
     dirs = 2 if direction == "bidirectional" else 1
     g = GATES[op]
     x_shape = [batch, seq, inp] if layout else [seq, batch, inp]
@@ -162,15 +179,40 @@ def rnn_model(op, seq, batch, inp, hid, *, direction="forward", bias=False, peep
     return model([node], inputs, [vi(o, None) for o in outs], inits, opset=opset)
 
 
-def check(op, seq, batch, inp, hid, direction="forward", bias=False, peep=False, clip=None,
-          acts=None, layout=0, lbr=0, coupled=0):
-    m = rnn_model(op, seq, batch, inp, hid, direction=direction, bias=bias, peep=peep, clip=clip,
-                  acts=acts, layout=layout, lbr=lbr, coupled=coupled)
+def check(
+    op,
+    seq,
+    batch,
+    inp,
+    hid,
+    direction="forward",
+    bias=False,
+    peep=False,
+    clip=None,
+    acts=None,
+    layout=0,
+    lbr=0,
+    coupled=0,
+):
+    m = rnn_model(
+        op,
+        seq,
+        batch,
+        inp,
+        hid,
+        direction=direction,
+        bias=bias,
+        peep=peep,
+        clip=clip,
+        acts=acts,
+        layout=layout,
+        lbr=lbr,
+        coupled=coupled,
+    )
     n = node_cost(m)
     dirs = 2 if direction == "bidirectional" else 1
     default = {"LSTM": ["Sigmoid", "Tanh", "Tanh"], "GRU": ["Sigmoid", "Tanh"], "RNN": ["Tanh"]}[op]
-    want = brute(op, seq, batch, inp, hid, dirs, bias, peep, clip is not None, acts or default,
-                 lbr, coupled)
+    want = brute(op, seq, batch, inp, hid, dirs, bias, peep, clip is not None, acts or default, lbr, coupled)
     assert (n.cost.flops, n.cost.macs, n.cost.transcendentals) == want
     return n, m
 
@@ -185,8 +227,7 @@ def test_lstm_golden():
     assert n.cost.transcendentals == 30 * 5
     assert n.output_shapes == ((2, 1, 3, 5), (1, 3, 5), (1, 3, 5))
     assert n.hints["gemm"] == (1, 2 * 3, 4 * 5, 4)
-    assert n.hints["recurrent"] == {"seq": 2, "batch": 3, "hidden": 5, "input": 4, "gates": 4,
-                                    "directions": 1}
+    assert n.hints["recurrent"] == {"seq": 2, "batch": 3, "hidden": 5, "input": 4, "gates": 4, "directions": 1}
 
 
 def test_gru_golden():
@@ -216,22 +257,52 @@ def test_bidirectional_is_twice_forward(op):
 
 
 @settings(max_examples=25, deadline=None)
-@given(op=st.sampled_from(["LSTM", "GRU", "RNN"]), seq=st.integers(1, 3), batch=st.integers(1, 3),
-       inp=st.integers(1, 4), hid=st.integers(1, 4),
-       direction=st.sampled_from(["forward", "reverse", "bidirectional"]),
-       bias=st.booleans(), peep=st.booleans(), clip=st.sampled_from([None, 3.0]),
-       layout=st.integers(0, 1), lbr=st.integers(0, 1), coupled=st.integers(0, 1))
+@given(
+    op=st.sampled_from(["LSTM", "GRU", "RNN"]),
+    seq=st.integers(1, 3),
+    batch=st.integers(1, 3),
+    inp=st.integers(1, 4),
+    hid=st.integers(1, 4),
+    direction=st.sampled_from(["forward", "reverse", "bidirectional"]),
+    bias=st.booleans(),
+    peep=st.booleans(),
+    clip=st.sampled_from([None, 3.0]),
+    layout=st.integers(0, 1),
+    lbr=st.integers(0, 1),
+    coupled=st.integers(0, 1),
+)
 def test_random_against_brute_force(op, seq, batch, inp, hid, direction, bias, peep, clip, layout, lbr, coupled):
-    check(op, seq, batch, inp, hid, direction, bias, peep and op == "LSTM", clip, None, layout, lbr,
-          coupled and op == "LSTM")
+    check(
+        op,
+        seq,
+        batch,
+        inp,
+        hid,
+        direction,
+        bias,
+        peep and op == "LSTM",
+        clip,
+        None,
+        layout,
+        lbr,
+        coupled and op == "LSTM",
+    )
 
 
-@pytest.mark.parametrize("op,acts", [
-    ("RNN", ["Relu"]), ("RNN", ["Affine"]), ("RNN", ["ScaledTanh"]), ("RNN", ["LeakyRelu"]),
-    ("RNN", ["Relu", "Softsign"]), ("GRU", ["HardSigmoid", "Softplus"]),
-    ("GRU", ["Sigmoid", "Tanh", "HardSigmoid", "Elu"]), ("LSTM", ["Sigmoid", "Relu", "Tanh"]),
-    ("LSTM", ["HardSigmoid", "Tanh", "Softsign", "Sigmoid", "Tanh", "Tanh"]),
-])
+@pytest.mark.parametrize(
+    "op,acts",
+    [
+        ("RNN", ["Relu"]),
+        ("RNN", ["Affine"]),
+        ("RNN", ["ScaledTanh"]),
+        ("RNN", ["LeakyRelu"]),
+        ("RNN", ["Relu", "Softsign"]),
+        ("GRU", ["HardSigmoid", "Softplus"]),
+        ("GRU", ["Sigmoid", "Tanh", "HardSigmoid", "Elu"]),
+        ("LSTM", ["Sigmoid", "Relu", "Tanh"]),
+        ("LSTM", ["HardSigmoid", "Tanh", "Softsign", "Sigmoid", "Tanh", "Tanh"]),
+    ],
+)
 def test_activations(op, acts):
     direction = "bidirectional" if len(acts) > {"LSTM": 3, "GRU": 2, "RNN": 1}[op] else "forward"
     check(op, 2, 2, 3, 4, direction=direction, bias=True, acts=acts)
@@ -244,9 +315,11 @@ def test_shapes_match_onnx(op, direction, layout):
     m = rnn_model(op, 5, 3, 4, 6, direction=direction, bias=True, initial=True, layout=layout)
     r = analyze(m)
     inferred = onnx.shape_inference.infer_shapes(m, strict_mode=True)
-    dims = {v.name: tuple(d.dim_value for d in v.type.tensor_type.shape.dim)
-            for v in list(inferred.graph.value_info) + list(inferred.graph.output)
-            if v.type.tensor_type.HasField("shape")}
+    dims = {
+        v.name: tuple(d.dim_value for d in v.type.tensor_type.shape.dim)
+        for v in list(inferred.graph.value_info) + list(inferred.graph.output)
+        if v.type.tensor_type.HasField("shape")
+    }
     outs = ["Y", "Y_h"] + (["Y_c"] if op == "LSTM" else [])
     assert tuple(r.graph_cost.outputs[o].shape for o in outs) == tuple(dims[o] for o in outs)
 

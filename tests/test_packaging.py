@@ -10,13 +10,32 @@ import tomllib
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 # the pipeline in folder order; a module may import its own layer and the ones before it
-LAYERS = ["errors", "symbolic", "limits", "ir", "frontends", "passes", "ops", "analysis", "hardware",
-          "engine", "planners", "report", "api", "batch"]
+LAYERS = [
+    "errors",
+    "symbolic",
+    "limits",
+    "ir",
+    "frontends",
+    "passes",
+    "ops",
+    "analysis",
+    "hardware",
+    "engine",
+    "planners",
+    "report",
+    "api",
+    "batch",
+]
 RANK = {name: i for i, name in enumerate(LAYERS)}
 # the front ends build graphs with the same op vocabulary, never costs (only ops registry
 # names); they may not import analysis, engine, planners or report
-ALLOWED_UP = {("frontends", "ops"), ("frontends", "passes"), ("hardware", "engine"), ("frontends", "analysis"),
-              ("ir", "errors")}
+ALLOWED_UP = {
+    ("frontends", "ops"),
+    ("frontends", "passes"),
+    ("hardware", "engine"),
+    ("frontends", "analysis"),
+    ("ir", "errors"),
+}
 
 
 def _layer(mod: str) -> str | None:

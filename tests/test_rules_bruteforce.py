@@ -68,15 +68,25 @@ def brute_conv_macs(x, w, group, strides, pads, dil):
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.integers(1, 2), st.sampled_from([1, 2]), st.integers(1, 3), st.integers(1, 3),
-       st.integers(3, 7), st.integers(1, 3), st.integers(1, 2), st.integers(0, 2), st.integers(1, 2))
+@given(
+    st.integers(1, 2),
+    st.sampled_from([1, 2]),
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(3, 7),
+    st.integers(1, 3),
+    st.integers(1, 2),
+    st.integers(0, 2),
+    st.integers(1, 2),
+)
 def test_conv_matches_bruteforce(n, group, cpg, mpg, hw, k, stride, pad, dil):
     c, m = cpg * group, mpg * group
     if hw + 2 * pad < dil * (k - 1) + 1:
         return
     x, w = (n, c, hw, hw + 1), (m, cpg, k, k)
-    nc = node_cost(one_op("Conv", [x, w], group=group, strides=[stride, stride], pads=[pad, pad, pad, pad],
-                          dilations=[dil, dil]))
+    nc = node_cost(
+        one_op("Conv", [x, w], group=group, strides=[stride, stride], pads=[pad, pad, pad, pad], dilations=[dil, dil])
+    )
     macs, out = brute_conv_macs(x, w, group, (stride, stride), (pad,) * 4, (dil, dil))
     assert nc.cost.macs == macs
     assert nc.output_shapes[0] == out
@@ -158,8 +168,12 @@ def test_layernorm_per_element_and_row():
 
 def test_reduce_sum_counts():
     # 4x6 -> 4x1: 24 - 4 = 20 adds
-    m = model([helper.make_node("ReduceSum", ["x", "axes"], ["y"], keepdims=1)],
-              [vi("x", [4, 6])], [vi("y", None)], [__import__("tests.helpers", fromlist=["init"]).init("axes", np.array([1], dtype=np.int64))])
+    m = model(
+        [helper.make_node("ReduceSum", ["x", "axes"], ["y"], keepdims=1)],
+        [vi("x", [4, 6])],
+        [vi("y", None)],
+        [__import__("tests.helpers", fromlist=["init"]).init("axes", np.array([1], dtype=np.int64))],
+    )
     nc = node_cost(m)
     assert nc.cost.flops == 24 - 4 and nc.output_shapes[0] == (4, 1)
 
@@ -180,8 +194,12 @@ def test_maxpool_ceil_mode():
 
 def test_gather_reads_only_selected_rows():
     # embedding 1000x64 fp32, 5 indices: reads 5*64*4 B of the table, not 1000*64*4
-    m = model([helper.make_node("Gather", ["emb", "ids"], ["y"], axis=0)],
-              [vi("ids", [5], "int64")], [vi("y", None)], [big_init("emb", [1000, 64])])
+    m = model(
+        [helper.make_node("Gather", ["emb", "ids"], ["y"], axis=0)],
+        [vi("ids", [5], "int64")],
+        [vi("y", None)],
+        [big_init("emb", [1000, 64])],
+    )
     nc = node_cost(m)
     assert nc.cost.read_weights == 5 * 64 * 4
     assert nc.cost.read_activations == 5 * 8

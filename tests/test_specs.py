@@ -22,16 +22,35 @@ from costmodel.planners.workload import param_count
 # anchors' reference table for Llama-2-7B, Mixtral-8x7B and GPT-2; model cards / configs
 # for the rest), torchvision for ViT-B/16, the DiT paper for DiT-XL/2.
 PUBLISHED = {
-    "llama-2-7b": 6_738_415_616, "llama-2-13b": 13_015_864_320, "llama-2-70b": 68_976_648_192,
-    "llama-3-8b": 8_030_261_248, "llama-3-70b": 70_553_706_496, "llama-3.1-405b": 405_853_388_800,
-    "llama-3.2-1b": 1_235_814_400, "llama-3.2-3b": 3_212_749_824, "mistral-7b": 7_241_732_096,
-    "mixtral-8x7b": 46_702_792_704, "qwen2.5-7b": 7_615_616_512, "qwen2.5-72b": 72_706_203_648,
-    "qwen3-8b": 8_190_735_360, "gemma-2-9b": 9_241_705_984, "gemma-2-27b": 27_227_128_320,
-    "phi-3-mini": 3_821_079_552, "deepseek-v3": 671_026_419_200, "gpt-2": 124_439_808,
-    "gpt-j-6b": 6_050_882_784, "pythia-160m": 162_322_944, "falcon-7b": 6_921_720_704,
-    "opt-1.3b": 1_315_758_080, "bloom-560m": 559_214_592, "bert-base": 109_482_240,
-    "t5-base": 222_903_552, "mamba-2.8b": 2_768_345_600, "qwen1.5-moe-a2.7b": 14_315_784_192,
-    "vit-b-16": 86_567_656, "dit-xl-2": 675_129_632,
+    "llama-2-7b": 6_738_415_616,
+    "llama-2-13b": 13_015_864_320,
+    "llama-2-70b": 68_976_648_192,
+    "llama-3-8b": 8_030_261_248,
+    "llama-3-70b": 70_553_706_496,
+    "llama-3.1-405b": 405_853_388_800,
+    "llama-3.2-1b": 1_235_814_400,
+    "llama-3.2-3b": 3_212_749_824,
+    "mistral-7b": 7_241_732_096,
+    "mixtral-8x7b": 46_702_792_704,
+    "qwen2.5-7b": 7_615_616_512,
+    "qwen2.5-72b": 72_706_203_648,
+    "qwen3-8b": 8_190_735_360,
+    "gemma-2-9b": 9_241_705_984,
+    "gemma-2-27b": 27_227_128_320,
+    "phi-3-mini": 3_821_079_552,
+    "deepseek-v3": 671_026_419_200,
+    "gpt-2": 124_439_808,
+    "gpt-j-6b": 6_050_882_784,
+    "pythia-160m": 162_322_944,
+    "falcon-7b": 6_921_720_704,
+    "opt-1.3b": 1_315_758_080,
+    "bloom-560m": 559_214_592,
+    "bert-base": 109_482_240,
+    "t5-base": 222_903_552,
+    "mamba-2.8b": 2_768_345_600,
+    "qwen1.5-moe-a2.7b": 14_315_784_192,
+    "vit-b-16": 86_567_656,
+    "dit-xl-2": 675_129_632,
 }
 
 
@@ -70,8 +89,16 @@ def test_mla_kv_cache_is_the_latent():
 def test_expression_language_whitelist():
     assert evaluate_int("hidden // heads * 2", {"hidden": 4096, "heads": 32}) == 256
     assert evaluate_int("max(ceil(7 / 2), min(1, 2))", {}) == 4
-    for bad in ("__import__('os')", "hidden.bit_length()", "[1, 2]", "lambda: 1", "a if b else c",
-                "open('x')", "2 ** 10", "x[0]"):
+    for bad in (
+        "__import__('os')",
+        "hidden.bit_length()",
+        "[1, 2]",
+        "lambda: 1",
+        "a if b else c",
+        "open('x')",
+        "2 ** 10",
+        "x[0]",
+    ):
         with pytest.raises(ExpressionError):
             evaluate_int(bad, {"hidden": 1, "a": 1, "b": 1, "c": 1, "x": 1})
 
@@ -86,8 +113,15 @@ def test_expression_fuzz_never_crashes(text):
 
 
 def test_spec_derived_fields_and_errors(tmp_path):
-    base = dict(name="m", architecture="decoder", vocab_size=100, hidden_size=64, num_layers=2, num_heads=4,
-                intermediate_size="4 * hidden_size")
+    base = dict(
+        name="m",
+        architecture="decoder",
+        vocab_size=100,
+        hidden_size=64,
+        num_layers=2,
+        num_heads=4,
+        intermediate_size="4 * hidden_size",
+    )
     assert spec_from_dict(base).intermediate_size == 256
     with pytest.raises(SpecError, match="does not divide"):
         spec_from_dict({**base, "num_heads": 5})
@@ -98,9 +132,11 @@ def test_spec_derived_fields_and_errors(tmp_path):
     with pytest.raises(SpecError):
         spec_from_dict({**base, "hidden_size": float("nan")})
     p = tmp_path / "bomb.yaml"
-    p.write_text("a: &a [1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
-                 "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
-                 "f: [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n")
+    p.write_text(
+        "a: &a [1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+        "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+        "f: [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+    )
     with pytest.raises(SpecError, match="alias bomb|too many"):
         load_spec(str(p))
     p2 = tmp_path / "evil.yaml"
@@ -117,8 +153,15 @@ def test_hf_config_unknown_type_names_supported():
 
 
 def test_hf_config_file_roundtrip(tmp_path):
-    cfg = {"model_type": "llama", "vocab_size": 32000, "hidden_size": 4096, "num_hidden_layers": 32,
-           "num_attention_heads": 32, "num_key_value_heads": 32, "intermediate_size": 11008}
+    cfg = {
+        "model_type": "llama",
+        "vocab_size": 32000,
+        "hidden_size": 4096,
+        "num_hidden_layers": 32,
+        "num_attention_heads": 32,
+        "num_key_value_heads": 32,
+        "intermediate_size": 11008,
+    }
     p = tmp_path / "config.json"
     p.write_text(json.dumps(cfg))
     assert param_count(load_spec(str(p))) == PUBLISHED["llama-2-7b"]

@@ -120,10 +120,10 @@ class Einsums(nn.Module):
         self.w = nn.Parameter(torch.randn(8, 12))
 
     def forward(self, a, b, c):
-        x = torch.einsum("bij,jk->bik", a, self.w)          # a projection
-        y = torch.einsum("bik,bjk->bij", x, x)               # batched scores
-        z = torch.einsum("i,j->ij", c, c)                    # outer product
-        t = torch.einsum("bij,bjk,kl->bil", y, b, self.w)    # three operands
+        x = torch.einsum("bij,jk->bik", a, self.w)  # a projection
+        y = torch.einsum("bik,bjk->bij", x, x)  # batched scores
+        z = torch.einsum("i,j->ij", c, c)  # outer product
+        t = torch.einsum("bij,bjk,kl->bil", y, b, self.w)  # three operands
         return t.sum() + z.sum()
 
 
@@ -134,10 +134,10 @@ class BiasMatmuls(nn.Module):
         self.bbias = nn.Parameter(torch.randn(3, 6, 5))
 
     def forward(self, a, b, ba, bb):
-        x = torch.addmm(self.bias, a, b)                              # bias add
-        y = torch.addmm(self.bias, a, b, beta=0.5, alpha=2.0)          # scaled
-        z = torch.baddbmm(self.bbias, ba, bb)                         # batched bias add
-        u = torch.baddbmm(self.bbias, ba, bb, beta=0.25, alpha=3.0)   # scaled, batched
+        x = torch.addmm(self.bias, a, b)  # bias add
+        y = torch.addmm(self.bias, a, b, beta=0.5, alpha=2.0)  # scaled
+        z = torch.baddbmm(self.bbias, ba, bb)  # batched bias add
+        u = torch.baddbmm(self.bbias, ba, bb, beta=0.25, alpha=3.0)  # scaled, batched
         return x + y + (z + u).sum(0)
 
 
@@ -330,11 +330,25 @@ def test_cli_torch_factory(tmp_path, monkeypatch, capsys):
     (tmp_path / "mymodels.py").write_text(
         "import torch.nn as nn\n"
         "def make():\n"
-        "    return nn.Sequential(nn.Embedding(10, 8), nn.Flatten(), nn.Linear(8 * 5, 3))\n")
+        "    return nn.Sequential(nn.Embedding(10, 8), nn.Flatten(), nn.Linear(8 * 5, 3))\n"
+    )
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", list(sys.path))
-    rc = main(["analyze", "--torch", "mymodels:make", "--input-shape", "2,5", "--input-dtype", "int64",
-               "--format", "json", "--hardware", "h100"])
+    rc = main(
+        [
+            "analyze",
+            "--torch",
+            "mymodels:make",
+            "--input-shape",
+            "2,5",
+            "--input-dtype",
+            "int64",
+            "--format",
+            "json",
+            "--hardware",
+            "h100",
+        ]
+    )
     assert rc in (0, None)
     d = json.loads(capsys.readouterr().out)
     assert d["macs"] == 2 * 40 * 3 and d["params"] == 10 * 8 + 40 * 3 + 3 and d["latency_s"] > 0

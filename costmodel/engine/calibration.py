@@ -25,47 +25,57 @@ class Calibration:
     measured: bool = False
     # -- GEMM (cuBLAS) ------------------------------------------------------------------
     # Achievable fraction of the dense matrix peak for large, 16-byte-aligned GEMMs.
-    gemm_fraction: Mapping[str, float] = field(default_factory=lambda: {
-        "bf16": 0.72, "fp16": 0.70, "fp32": 0.76, "tf32": 0.72, "fp8": 0.66, "int8": 0.66})
+    gemm_fraction: Mapping[str, float] = field(
+        default_factory=lambda: {"bf16": 0.72, "fp16": 0.70, "fp32": 0.76, "tf32": 0.72, "fp8": 0.66, "int8": 0.66}
+    )
     # Fraction of peak when a leading dimension is not a multiple of 16 bytes (cuBLAS
     # falls back to kernels without vectorized/TMA loads).
-    gemm_misaligned_fraction: Mapping[str, float] = field(default_factory=lambda: {
-        "bf16": 0.125, "fp16": 0.125, "fp8": 0.125, "int8": 0.125, "tf32": 0.4, "fp32": 0.68})
+    gemm_misaligned_fraction: Mapping[str, float] = field(
+        default_factory=lambda: {"bf16": 0.125, "fp16": 0.125, "fp8": 0.125, "int8": 0.125, "tf32": 0.4, "fp32": 0.68}
+    )
     gemm_tile_m: int = 128
     gemm_tile_n: int = 128
     gemm_small_tile_exponent: float = 0.35
-    gemm_k_ramp: float = 96.0          # efficiency K / (K + k_ramp): prologue/epilogue per tile
-    gemm_bandwidth_fraction: float = 0.70   # GEMV-like (memory-bound) matmuls, of datasheet BW
+    gemm_k_ramp: float = 96.0  # efficiency K / (K + k_ramp): prologue/epilogue per tile
+    gemm_bandwidth_fraction: float = 0.70  # GEMV-like (memory-bound) matmuls, of datasheet BW
     gemm_misaligned_bandwidth_fraction: float = 0.40
     # -- convolution (cuDNN) ------------------------------------------------------------
-    conv_fraction: Mapping[str, float] = field(default_factory=lambda: {
-        "bf16": 0.50, "fp16": 0.50, "fp32": 0.40, "tf32": 0.40, "fp8": 0.40, "int8": 0.40})
-    conv_fp32_math: str = "tf32"       # PyTorch default: torch.backends.cudnn.allow_tf32 = True
+    conv_fraction: Mapping[str, float] = field(
+        default_factory=lambda: {"bf16": 0.50, "fp16": 0.50, "fp32": 0.40, "tf32": 0.40, "fp8": 0.40, "int8": 0.40}
+    )
+    conv_fp32_math: str = "tf32"  # PyTorch default: torch.backends.cudnn.allow_tf32 = True
     depthwise_bandwidth_fraction: float = 0.40
     conv_channel_ramp: float = 32.0
-    conv_bias_separate_kernel: bool = True   # PyTorch eager + cuDNN: bias added in its own kernel
+    conv_bias_separate_kernel: bool = True  # PyTorch eager + cuDNN: bias added in its own kernel
     # -- attention (flash kernels) ------------------------------------------------------
-    attention_fraction: Mapping[str, float] = field(default_factory=lambda: {
-        "bf16": 0.62, "fp16": 0.62, "fp8": 0.55, "fp32": 0.30})
-    attention_q_ramp: float = 512.0    # efficiency grows as Sq / (Sq + ramp) (tile fill, causal)
+    attention_fraction: Mapping[str, float] = field(
+        default_factory=lambda: {"bf16": 0.62, "fp16": 0.62, "fp8": 0.55, "fp32": 0.30}
+    )
+    attention_q_ramp: float = 512.0  # efficiency grows as Sq / (Sq + ramp) (tile fill, causal)
     attention_head_dim_ramp: float = 48.0
-    attention_min_rows: float = 64.0   # a tile row block is padded to this many query rows
+    attention_min_rows: float = 64.0  # a tile row block is padded to this many query rows
     attention_split_len: float = 512.0  # split-KV: one block per this many cached positions
     decode_bandwidth_fraction: float = 0.90
     decode_parallel_ramp: float = 48.0  # (batch x kv_heads) / (.. + ramp): split-KV occupancy
     # -- memory-bound kernels -----------------------------------------------------------
-    stream_bandwidth_fraction: float = 0.865   # large elementwise / copy, of datasheet BW
+    stream_bandwidth_fraction: float = 0.865  # large elementwise / copy, of datasheet BW
     transpose_bandwidth_fraction: float = 0.22
     unaligned_row_bandwidth_fraction: float = 0.25  # row-wise kernels on rows not 16-B aligned
-    row_cost_s: float = 1.3e-9          # per row, row-wise kernels (norm/softmax), aligned rows
+    row_cost_s: float = 1.3e-9  # per row, row-wise kernels (norm/softmax), aligned rows
     unaligned_row_cost_s: float = 6.0e-9
-    softmax_passes: float = 2.5         # traffic multiple: re-reads of the input for max / sum
+    softmax_passes: float = 2.5  # traffic multiple: re-reads of the input for max / sum
     # -- per-kernel overheads -----------------------------------------------------------
-    kernel_overhead_s: float = 3.0e-6   # GPU time per kernel under CUDA graphs (launch + tail)
-    eager_gap_s: float = 2.0e-6         # eager: GPU-side gap per kernel (launch latency, tail)
-    eager_dispatch_s: Mapping[str, float] = field(default_factory=lambda: {
-        "default": 16e-6, "contraction": 20e-6, "conv": 22e-6, "attention": 28e-6,
-        "normalization": 20e-6})
+    kernel_overhead_s: float = 3.0e-6  # GPU time per kernel under CUDA graphs (launch + tail)
+    eager_gap_s: float = 2.0e-6  # eager: GPU-side gap per kernel (launch latency, tail)
+    eager_dispatch_s: Mapping[str, float] = field(
+        default_factory=lambda: {
+            "default": 16e-6,
+            "contraction": 20e-6,
+            "conv": 22e-6,
+            "attention": 28e-6,
+            "normalization": 20e-6,
+        }
+    )
     # -- vector / special-function units ------------------------------------------------
     vector_fraction: float = 0.6
     sfu_fraction: float = 0.6

@@ -16,9 +16,9 @@ class Tier:
     """One network tier: NVLink/xGMI/ICI inside a node, PCIe, or the scale-out fabric."""
 
     name: str
-    bandwidth: float          # bytes/s per device per direction
-    latency_s: float = 5e-6   # per step (NCCL ring step latency is a few microseconds)
-    efficiency: float = 0.8   # achievable fraction of the link bandwidth (NCCL bus bandwidth)
+    bandwidth: float  # bytes/s per device per direction
+    latency_s: float = 5e-6  # per step (NCCL ring step latency is a few microseconds)
+    efficiency: float = 0.8  # achievable fraction of the link bandwidth (NCCL bus bandwidth)
 
     def beta(self, nbytes: float) -> float:
         return nbytes / (self.bandwidth * self.efficiency) if nbytes else 0.0

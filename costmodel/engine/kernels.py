@@ -28,8 +28,20 @@ def wave_utilization(tiles: float, units: int) -> float:
 # Tile shapes cuBLAS/cuDNN pick from (M x N per thread block); smaller tiles fill the
 # device on skinny problems but reuse less data: their ceiling scales as
 # (area / 128^2) ** gemm_small_tile_exponent.
-TILES = ((256, 128), (128, 256), (128, 128), (128, 64), (64, 128), (64, 64), (64, 32), (32, 64),
-         (32, 32), (16, 64), (64, 16), (16, 32))
+TILES = (
+    (256, 128),
+    (128, 256),
+    (128, 128),
+    (128, 64),
+    (64, 128),
+    (64, 64),
+    (64, 32),
+    (32, 64),
+    (32, 32),
+    (16, 64),
+    (64, 16),
+    (16, 32),
+)
 
 
 def tile_efficiency(batch: float, m: float, n: float, k: float, units: int, cal: Calibration) -> float:
@@ -49,8 +61,9 @@ def tile_efficiency(batch: float, m: float, n: float, k: float, units: int, cal:
     return best
 
 
-def gemm_efficiency(batch: float, m: float, n: float, k: float, cal: Calibration, dtype: str,
-                    units: int, elem_bytes: float) -> float:
+def gemm_efficiency(
+    batch: float, m: float, n: float, k: float, cal: Calibration, dtype: str, units: int, elem_bytes: float
+) -> float:
     """Fraction of the matrix peak a cuBLAS GEMM reaches: the large-GEMM ceiling, times
     the best tile choice (padding, waves, split-K) and a K ramp for the per-tile
     prologue/epilogue. Leading dims not a multiple of 16 bytes drop to the misaligned
@@ -62,8 +75,17 @@ def gemm_efficiency(batch: float, m: float, n: float, k: float, cal: Calibration
     return max(peak * tile_efficiency(batch, m, n, k, units, cal) * ramp, 1e-4)
 
 
-def gemm_time(flops: float, bytes_: float, geom: tuple, peak: float, bw: float, cal: Calibration,
-              dtype: str, units: int, elem_bytes: float) -> tuple[float, float]:
+def gemm_time(
+    flops: float,
+    bytes_: float,
+    geom: tuple,
+    peak: float,
+    bw: float,
+    cal: Calibration,
+    dtype: str,
+    units: int,
+    elem_bytes: float,
+) -> tuple[float, float]:
     batch, m, n, k = (float(x) for x in geom)
     eff = gemm_efficiency(batch, m, n, k, cal, dtype, units, elem_bytes)
     bw_frac = cal.gemm_bandwidth_fraction if gemm_aligned(n, k, elem_bytes) else cal.gemm_misaligned_bandwidth_fraction
@@ -79,8 +101,18 @@ def gemm_aligned(n: float, k: float, elem_bytes: float) -> bool:
     return int(k) % align == 0 and int(n) % align == 0
 
 
-def conv_time(flops: float, bytes_: float, conv: dict, gemm: tuple | None, peak: float, vpeak: float,
-              bw: float, cal: Calibration, dtype: str, units: int) -> tuple[float, float]:
+def conv_time(
+    flops: float,
+    bytes_: float,
+    conv: dict,
+    gemm: tuple | None,
+    peak: float,
+    vpeak: float,
+    bw: float,
+    cal: Calibration,
+    dtype: str,
+    units: int,
+) -> tuple[float, float]:
     """Implicit-GEMM convolution. Depthwise/very thin grouped convolutions do not use the
     tensor cores well: they run at the vector rate and are bandwidth-limited."""
     group = int(conv.get("group", 1))
@@ -99,8 +131,9 @@ def conv_time(flops: float, bytes_: float, conv: dict, gemm: tuple | None, peak:
     return flops / (peak * max(eff, 1e-4)), bytes_ / (bw * cal.stream_bandwidth_fraction)
 
 
-def attention_time(flops: float, bytes_: float, att: dict, peak: float, bw: float, cal: Calibration,
-                   dtype: str, units: int) -> tuple[float, float]:
+def attention_time(
+    flops: float, bytes_: float, att: dict, peak: float, bw: float, cal: Calibration, dtype: str, units: int
+) -> tuple[float, float]:
     """Flash attention. Prefill-shaped: the score/PV products on the tensor cores, with
     efficiency ramping in query length and head dim. Decode-shaped (few queries): a
     bandwidth-bound read of the KV cache, limited by how many (batch, kv head) pairs
@@ -113,8 +146,12 @@ def attention_time(flops: float, bytes_: float, att: dict, peak: float, bw: floa
     frac = cal.frac(cal.attention_fraction, dtype)
     # the rows of one tile: query positions x the query heads sharing a KV head
     rows = max(sq * max(hq / hkv, 1.0), cal.attention_min_rows)
-    eff = frac * (rows / (rows + cal.attention_q_ramp)) * (d / (d + cal.attention_head_dim_ramp)) * \
-        (1 + cal.attention_head_dim_ramp / 128.0)
+    eff = (
+        frac
+        * (rows / (rows + cal.attention_q_ramp))
+        * (d / (d + cal.attention_head_dim_ramp))
+        * (1 + cal.attention_head_dim_ramp / 128.0)
+    )
     skv = float(att.get("kv_len", 1))
     if sq * max(hq / hkv, 1.0) > 64:
         # prefill-shaped: one block per (batch, query head, 128-query tile)
@@ -126,8 +163,16 @@ def attention_time(flops: float, bytes_: float, att: dict, peak: float, bw: floa
     return flops / (peak * max(eff, 1e-4)), bytes_ / (bw * max(bw_eff, 1e-3))
 
 
-def rowwise_time(bytes_: float, rows: float, cols: float, elem_bytes: float, bw: float,
-                 cal: Calibration, passes: float = 1.0, alignment_matters: bool = True) -> tuple[float, float]:
+def rowwise_time(
+    bytes_: float,
+    rows: float,
+    cols: float,
+    elem_bytes: float,
+    bw: float,
+    cal: Calibration,
+    passes: float = 1.0,
+    alignment_matters: bool = True,
+) -> tuple[float, float]:
     """Row-wise kernels (norms, softmax, row reductions): one block per row; for norms,
     rows that are not a multiple of 16 bytes lose vectorized loads (lower bandwidth,
     higher per-row cost). Softmax re-reads its input (max, sum, normalize): `passes`."""

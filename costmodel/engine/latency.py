@@ -67,11 +67,20 @@ class GraphTiming:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"latency_s": self.latency_s, "mode": self.mode, "fusion": self.fusion,
-                "execution": self.execution, "kernels": self.kernels, "compute_s": self.compute_s,
-                "memory_s": self.memory_s, "overhead_s": self.overhead_s,
-                "ideal_latency_s": self.ideal_s, "by_bound": self.by_bound(),
-                "hardware": self.hardware, "notes": list(self.notes)}
+        return {
+            "latency_s": self.latency_s,
+            "mode": self.mode,
+            "fusion": self.fusion,
+            "execution": self.execution,
+            "kernels": self.kernels,
+            "compute_s": self.compute_s,
+            "memory_s": self.memory_s,
+            "overhead_s": self.overhead_s,
+            "ideal_latency_s": self.ideal_s,
+            "by_bound": self.by_bound(),
+            "hardware": self.hardware,
+            "notes": list(self.notes),
+        }
 
 
 def _check(mode: str, fusion: str, execution: str) -> None:
@@ -122,8 +131,14 @@ def _flash_groups(nodes) -> dict[int, list[int]]:
     return groups
 
 
-def graph_latency(gc: Any, hw: Any, mode: str = "calibrated", fusion: str = "none",
-                  execution: str = "auto", calibration: Calibration | None = None) -> GraphTiming:
+def graph_latency(
+    gc: Any,
+    hw: Any,
+    mode: str = "calibrated",
+    fusion: str = "none",
+    execution: str = "auto",
+    calibration: Calibration | None = None,
+) -> GraphTiming:
     _check(mode, fusion, execution)
     cal = calibration or for_profile(hw)
     nodes = gc.nodes
@@ -163,8 +178,11 @@ def graph_latency(gc: Any, hw: Any, mode: str = "calibrated", fusion: str = "non
                 # The intermediate never goes to memory: drop its read (and the write the
                 # producer would have made is this node's output write instead).
                 in_bytes = _tensor_bytes(n, n.input_shapes, 0)
-                m = max(m - in_bytes / (hw.memory_bandwidth * cal.stream_bandwidth_fraction), 0.0) \
-                    if mode != "ideal" else max(m - in_bytes / hw.memory_bandwidth, 0.0)
+                m = (
+                    max(m - in_bytes / (hw.memory_bandwidth * cal.stream_bandwidth_fraction), 0.0)
+                    if mode != "ideal"
+                    else max(m - in_bytes / hw.memory_bandwidth, 0.0)
+                )
         kernel = K.combine(c, m) if mode != "ideal" else max(c, m)
         extra_kernels = 0
         if mode != "ideal" and cal.conv_bias_separate_kernel and (n.hints or {}).get("bias_pass"):
@@ -202,8 +220,20 @@ def graph_latency(gc: Any, hw: Any, mode: str = "calibrated", fusion: str = "non
     notes = []
     if gc.unsupported:
         notes.append(f"{len(gc.unsupported)} unsupported op(s) not timed")
-    return GraphTiming(total, tuple(timings), mode, fusion, execution, kernels, compute_tot, mem_tot,
-                       over_tot, ideal_tot, getattr(hw, "name", ""), tuple(notes))
+    return GraphTiming(
+        total,
+        tuple(timings),
+        mode,
+        fusion,
+        execution,
+        kernels,
+        compute_tot,
+        mem_tot,
+        over_tot,
+        ideal_tot,
+        getattr(hw, "name", ""),
+        tuple(notes),
+    )
 
 
 def _tensor_bytes(n: Any, shapes: tuple, i: int) -> float:
@@ -233,9 +263,16 @@ def _flash_time(members: list, hw: Any, cal: Calibration, mode: str) -> tuple[fl
         m = nbytes / hw.memory_bandwidth
         return c, m, "matrix", "compute" if c >= m else "memory"
     batch = float(prod(q[:-2])) if q and len(q) > 2 else 1.0
-    att = {"batch": batch, "kv_heads": 1, "q_heads": 1, "q_len": float(q[-2]) if q else 1.0,
-           "kv_len": float(kt[-1]) if kt else 1.0, "head_dim": float(q[-1]) if q else 64.0}
-    c, m = K.attention_time(2 * macs, nbytes, att, hw.matrix_peak(mdt), hw.memory_bandwidth, cal, mdt,
-                            int(hw.compute_units or 0))
+    att = {
+        "batch": batch,
+        "kv_heads": 1,
+        "q_heads": 1,
+        "q_len": float(q[-2]) if q else 1.0,
+        "kv_len": float(kt[-1]) if kt else 1.0,
+        "head_dim": float(q[-1]) if q else 64.0,
+    }
+    c, m = K.attention_time(
+        2 * macs, nbytes, att, hw.matrix_peak(mdt), hw.memory_bandwidth, cal, mdt, int(hw.compute_units or 0)
+    )
     c += (flops - 2 * macs) / (hw.vector_peak(mdt) * cal.vector_fraction)
     return c, m, "matrix", "compute" if c >= m else "memory"

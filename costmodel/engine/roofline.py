@@ -16,8 +16,20 @@ from ..symbolic import is_expr
 from . import kernels as K
 from .calibration import Calibration
 
-_DTYPE_BYTES = {"fp64": 8, "fp32": 4, "tf32": 4, "bf16": 2, "fp16": 2, "int8": 1, "uint8": 1,
-                "int4": 0.5, "uint4": 0.5, "fp4": 0.5, "int32": 4, "int64": 8}
+_DTYPE_BYTES = {
+    "fp64": 8,
+    "fp32": 4,
+    "tf32": 4,
+    "bf16": 2,
+    "fp16": 2,
+    "int8": 1,
+    "uint8": 1,
+    "int4": 0.5,
+    "uint4": 0.5,
+    "fp4": 0.5,
+    "int32": 4,
+    "int64": 8,
+}
 MATRIX_KINDS = (R.CONTRACTION, R.CONV, R.ATTENTION)
 
 
@@ -29,8 +41,8 @@ class NodeTiming:
     compute_s: float
     memory_s: float
     overhead_s: float
-    bound: str            # "compute" | "memory" | "overhead" | "none"
-    unit: str             # "matrix" | "vector" | "sfu" | "memory" | "none"
+    bound: str  # "compute" | "memory" | "overhead" | "none"
+    unit: str  # "matrix" | "vector" | "sfu" | "memory" | "none"
     flops: float
     bytes: float
     fused: bool = False
@@ -45,10 +57,17 @@ class NodeTiming:
         return self.flops / self.time_s if self.time_s else 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"time_s": self.time_s, "compute_s": self.compute_s, "memory_s": self.memory_s,
-                "overhead_s": self.overhead_s, "bound": self.bound, "unit": self.unit,
-                "attainable_flops": self.attainable_flops,
-                "arithmetic_intensity": self.arithmetic_intensity, "fused": self.fused}
+        return {
+            "time_s": self.time_s,
+            "compute_s": self.compute_s,
+            "memory_s": self.memory_s,
+            "overhead_s": self.overhead_s,
+            "bound": self.bound,
+            "unit": self.unit,
+            "attainable_flops": self.attainable_flops,
+            "arithmetic_intensity": self.arithmetic_intensity,
+            "fused": self.fused,
+        }
 
 
 def elem_bytes(dtype: str | None) -> float:
@@ -63,8 +82,10 @@ def concrete(x: Any, what: str, name: str) -> float:
     if is_expr(x) and not x.is_number:
         from ..errors import BindingError
 
-        raise BindingError(f"{what} of {name} depends on {sorted(s.name for s in x.free_symbols)}; "
-                           "bind them (bindings={...} or --set NAME=INT) to predict time")
+        raise BindingError(
+            f"{what} of {name} depends on {sorted(s.name for s in x.free_symbols)}; "
+            "bind them (bindings={...} or --set NAME=INT) to predict time"
+        )
     return float(x)
 
 
@@ -114,25 +135,45 @@ def node_time(node: Any, hw: Any, cal: Calibration, mode: str) -> tuple[float, f
         c, m = compute, K.stream_time(nbytes, bw, cal)
     elif node.kind == R.ATTENTION and "attention" in hints:
         mdt = matrix_dtype(node, cal)
-        c, m = K.attention_time(2 * float(node.cost.macs), nbytes, _concrete_dict(hints["attention"]),
-                                hw.matrix_peak(mdt), bw, cal, mdt, units)
+        c, m = K.attention_time(
+            2 * float(node.cost.macs),
+            nbytes,
+            _concrete_dict(hints["attention"]),
+            hw.matrix_peak(mdt),
+            bw,
+            cal,
+            mdt,
+            units,
+        )
         c += vector / cal.vector_fraction
     elif node.kind == R.CONV and "conv" in hints:
         mdt = matrix_dtype(node, cal)
         gemm = tuple(float(x) for x in hints["gemm"]) if "gemm" in hints and _all_concrete(hints["gemm"]) else None
-        c, m = K.conv_time(2 * float(node.cost.macs), nbytes, _concrete_dict(hints["conv"]), gemm,
-                           hw.matrix_peak(mdt), hw.vector_peak(dt), bw, cal, mdt, units)
+        c, m = K.conv_time(
+            2 * float(node.cost.macs),
+            nbytes,
+            _concrete_dict(hints["conv"]),
+            gemm,
+            hw.matrix_peak(mdt),
+            hw.vector_peak(dt),
+            bw,
+            cal,
+            mdt,
+            units,
+        )
         c += vector / cal.vector_fraction
     elif node.kind == R.CONTRACTION and "gemm" in hints and _all_concrete(hints["gemm"]):
         mdt = matrix_dtype(node, cal)
-        c, m = K.gemm_time(2 * float(node.cost.macs), nbytes, hints["gemm"], hw.matrix_peak(mdt), bw,
-                           cal, mdt, units, eb)
+        c, m = K.gemm_time(
+            2 * float(node.cost.macs), nbytes, hints["gemm"], hw.matrix_peak(mdt), bw, cal, mdt, units, eb
+        )
         c += vector / cal.vector_fraction
     elif "rowwise" in hints and _all_concrete(hints["rowwise"]):
         rows, cols = (float(x) for x in hints["rowwise"])
         soft = node.op_type in ("Softmax", "LogSoftmax")
-        row_s, m = K.rowwise_time(nbytes, rows, cols, eb, bw, cal, cal.softmax_passes if soft else 1.0,
-                                  alignment_matters=not soft)
+        row_s, m = K.rowwise_time(
+            nbytes, rows, cols, eb, bw, cal, cal.softmax_passes if soft else 1.0, alignment_matters=not soft
+        )
         c = vector / cal.vector_fraction + row_s
     elif node.op_type in ("Transpose",):
         c, m = vector, K.stream_time(nbytes, bw, cal, cal.transpose_bandwidth_fraction)
@@ -160,5 +201,4 @@ def _all_concrete(t: Any) -> bool:
 
 
 def _concrete_dict(d: dict) -> dict:
-    return {k: (float(v) if not isinstance(v, (bool, str, tuple, dict)) and v is not None else v)
-            for k, v in d.items()}
+    return {k: (float(v) if not isinstance(v, (bool, str, tuple, dict)) and v is not None else v) for k, v in d.items()}

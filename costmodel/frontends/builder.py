@@ -52,8 +52,9 @@ class GraphBuilder:
         self.inits[full] = Initializer(full, INT64, (len(values),), data)
         return full
 
-    def node(self, op_type: str, inputs: list[str], n_out: int = 1, domain: str = "", name: str | None = None,
-             **attrs: Any) -> Any:
+    def node(
+        self, op_type: str, inputs: list[str], n_out: int = 1, domain: str = "", name: str | None = None, **attrs: Any
+    ) -> Any:
         nm = self.prefix + (name or op_type.lower())
         if any(n.name == nm for n in self.nodes[-64:]):
             nm = self._fresh(name or op_type.lower())

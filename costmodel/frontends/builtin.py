@@ -39,6 +39,7 @@ def get_spec(name: str) -> ModelSpec:
     if key not in names():
         close = difflib.get_close_matches(key, names(), n=4, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise SpecError(f"unknown model {name!r}{hint} (built-in specs: `costmodel specs`; or pass a spec or "
-                        "config.json file)")
+        raise SpecError(
+            f"unknown model {name!r}{hint} (built-in specs: `costmodel specs`; or pass a spec or config.json file)"
+        )
     return load_spec(os.fspath(spec_dir() / f"{key}.yaml"))

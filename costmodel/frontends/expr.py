@@ -44,21 +44,29 @@ def _check(node: ast.AST, where: str, depth: int) -> None:
         return
     if isinstance(node, ast.Name):
         return
-    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div,
-                                                           ast.FloorDiv, ast.Mod)):
+    if isinstance(node, ast.BinOp) and isinstance(
+        node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod)
+    ):
         _check(node.left, where, depth + 1)
         _check(node.right, where, depth + 1)
         return
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         _check(node.operand, where, depth + 1)
         return
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCS \
-            and not node.keywords and node.args:
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in _FUNCS
+        and not node.keywords
+        and node.args
+    ):
         for a in node.args:
             _check(a, where, depth + 1)
         return
-    raise ExpressionError(f"{type(node).__name__} is not allowed in expressions "
-                          "(numbers, names, + - * / // %, min, max, ceil, floor)", where=where or None)
+    raise ExpressionError(
+        f"{type(node).__name__} is not allowed in expressions (numbers, names, + - * / // %, min, max, ceil, floor)",
+        where=where or None,
+    )
 
 
 def evaluate(text: str | int | float, names: Mapping[str, Any], where: str = "") -> Fraction:

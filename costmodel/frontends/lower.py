@@ -18,21 +18,27 @@ from ..ir.graph import Graph, Node
 from .builder import GraphBuilder
 from .spec import ModelSpec
 
-ACT_OPS = {"silu": ("Swish", ""), "gelu": ("Gelu", ""), "gelu_tanh": ("Gelu", "tanh"), "relu": ("Relu", ""),
-           "quick_gelu": ("QuickGelu", "com.microsoft"), "relu2": ("Relu", "")}
+ACT_OPS = {
+    "silu": ("Swish", ""),
+    "gelu": ("Gelu", ""),
+    "gelu_tanh": ("Gelu", "tanh"),
+    "relu": ("Relu", ""),
+    "quick_gelu": ("QuickGelu", "com.microsoft"),
+    "relu2": ("Relu", ""),
+}
 
 
 @dataclass(frozen=True)
 class Workload:
-    phase: str = "prefill"          # prefill | decode | forward | train (forward with the loss)
+    phase: str = "prefill"  # prefill | decode | forward | train (forward with the loss)
     batch: Any = 1
-    seq: Any = 1                    # new positions per sequence in this step
-    past: Any = 0                   # cached positions before this step
-    logits: str = "last"            # last | all | none
+    seq: Any = 1  # new positions per sequence in this step
+    past: Any = 0  # cached positions before this step
+    logits: str = "last"  # last | all | none
     dtype: DType = field(default_factory=lambda: to_dtype("bf16"))
     weight_dtype: DType | None = None
     kv_dtype: DType | None = None
-    encoder_len: Any = 0            # encoder-decoder: cross-attention length
+    encoder_len: Any = 0  # encoder-decoder: cross-attention length
 
     @property
     def wdt(self) -> DType:
@@ -68,8 +74,17 @@ class Ctx:
             ins.append(self.b.weight(f"{name}.bias", (d,), self.w.dtype))
         return self.b.node("LayerNormalization", ins, name=name, axis=-1)
 
-    def linear(self, x: str, k: int, n: int, name: str, bias: bool = False, weight: str | None = None,
-               trans: bool = False, wdt: DType | None = None) -> str:
+    def linear(
+        self,
+        x: str,
+        k: int,
+        n: int,
+        name: str,
+        bias: bool = False,
+        weight: str | None = None,
+        trans: bool = False,
+        wdt: DType | None = None,
+    ) -> str:
         w = weight or self.b.weight(f"{name}.weight", (k, n), wdt or self.w.wdt)
         ins = [x, w]
         if bias:
@@ -127,10 +142,12 @@ def self_attention(c: Ctx, x: str, i: int, name: str, causal: bool = True, bias:
         k = c.linear(x, d, sizes[1], f"{name}.k", s.qkv_bias)
         v = c.linear(x, d, sizes[2], f"{name}.v", s.qkv_bias)
     if s.qk_norm:
-        q = c.b.node("RMSNormalization", [q, b.weight(f"{name}.q_norm.weight", (hd,), w.dtype)],
-                     name=f"{name}.q_norm", axis=-1)
-        k = c.b.node("RMSNormalization", [k, b.weight(f"{name}.k_norm.weight", (hd,), w.dtype)],
-                     name=f"{name}.k_norm", axis=-1)
+        q = c.b.node(
+            "RMSNormalization", [q, b.weight(f"{name}.q_norm.weight", (hd,), w.dtype)], name=f"{name}.q_norm", axis=-1
+        )
+        k = c.b.node(
+            "RMSNormalization", [k, b.weight(f"{name}.k_norm.weight", (hd,), w.dtype)], name=f"{name}.k_norm", axis=-1
+        )
     ins = [q, k, v]
     attrs: dict[str, Any] = {"num_heads": h, "kv_num_heads": kv, "causal": int(causal)}
     if w.past:
@@ -178,26 +195,39 @@ def mla_attention(c: Ctx, x: str, name: str) -> str:
         w_uk = b.weight(f"{name}.kv_b.w_uk", (h, nope, lora), w.wdt)
         w_uv = b.weight(f"{name}.kv_b.w_uv", (h, lora, vd), w.wdt)
         q_lat = b.node("MatMul", [view(q_nope, (bsz, h, seq, nope), "q_nope_v"), w_uk], name=f"{name}.absorb_k")
-        q_cat = b.node("Concat", [view(q_lat, (bsz, seq, h, lora), "q_lat_v"),
-                                  view(q_rope, (bsz, seq, h, rope), "q_rope_v")], name=f"{name}.q_cat", axis=-1)
+        q_cat = b.node(
+            "Concat",
+            [view(q_lat, (bsz, seq, h, lora), "q_lat_v"), view(q_rope, (bsz, seq, h, rope), "q_rope_v")],
+            name=f"{name}.q_cat",
+            axis=-1,
+        )
         k_new = b.node("Concat", [latent, k_rope], name=f"{name}.latent_cat", axis=-1)
         ins = [view(q_cat, (bsz, seq, h * (lora + rope)), "q_flat"), k_new, latent]
         if w.past:
-            ins += ["", b.input(f"{name}.past_latent", (bsz, 1, w.past, lora + rope), w.kvdt),
-                    b.input(f"{name}.past_latent_v", (bsz, 1, w.past, lora), w.kvdt)]
+            ins += [
+                "",
+                b.input(f"{name}.past_latent", (bsz, 1, w.past, lora + rope), w.kvdt),
+                b.input(f"{name}.past_latent_v", (bsz, 1, w.past, lora), w.kvdt),
+            ]
         y = b.node("Attention", ins, n_out=3, name=f"{name}.attn", q_num_heads=h, kv_num_heads=1, is_causal=1)[0]
         y = b.node("MatMul", [view(y, (bsz, h, seq, lora), "y_v"), w_uv], name=f"{name}.absorb_v")
         y = view(y, (bsz, seq, h * vd), "y_flat")
     else:
         kv = c.linear(latent, lora, h * (nope + vd), f"{name}.kv_b")
         k_nope, v = c.split(kv, [h * nope, h * vd], f"{name}.kv_b_split")
-        rope_all = b.node("Expand", [view(k_rope, (bsz, seq, 1, rope), "k_rope_v"),
-                                     b.ints(f"{name}.rope_shape", [bsz, seq, h, rope])], name=f"{name}.rope_expand")
+        rope_all = b.node(
+            "Expand",
+            [view(k_rope, (bsz, seq, 1, rope), "k_rope_v"), b.ints(f"{name}.rope_shape", [bsz, seq, h, rope])],
+            name=f"{name}.rope_expand",
+        )
         k = b.node("Concat", [view(k_nope, (bsz, seq, h, nope), "k_nope_v"), rope_all], name=f"{name}.k_cat", axis=-1)
         ins = [q, view(k, (bsz, seq, h * dq), "k_flat"), v]
         if w.past:
-            ins += ["", b.input(f"{name}.past_key", (bsz, h, w.past, dq), w.kvdt),
-                    b.input(f"{name}.past_value", (bsz, h, w.past, vd), w.kvdt)]
+            ins += [
+                "",
+                b.input(f"{name}.past_key", (bsz, h, w.past, dq), w.kvdt),
+                b.input(f"{name}.past_value", (bsz, h, w.past, vd), w.kvdt),
+            ]
         y = b.node("Attention", ins, n_out=3, name=f"{name}.attn", q_num_heads=h, kv_num_heads=h, is_causal=1)[0]
     return c.linear(y, h * vd, d, f"{name}.o")
 
@@ -253,8 +283,15 @@ def ffn(c: Ctx, x: str, i: int, name: str) -> str:
     mult = 2 if s.mlp == "gated" else 1
     w_in = c.b.weight(f"{name}.experts.w_in", (m.num_experts, d, mult * m.expert_intermediate_size), c.w.wdt)
     w_out = c.b.weight(f"{name}.experts.w_out", (m.num_experts, m.expert_intermediate_size, d), c.w.wdt)
-    y = c.b.node("ExpertMLP", [x, w_in, w_out], domain="costmodel", name=f"{name}.experts", top_k=m.top_k,
-                 gated=int(s.mlp == "gated"), activation=s.activation)
+    y = c.b.node(
+        "ExpertMLP",
+        [x, w_in, w_out],
+        domain="costmodel",
+        name=f"{name}.experts",
+        top_k=m.top_k,
+        gated=int(s.mlp == "gated"),
+        activation=s.activation,
+    )
     if m.num_shared_experts or m.shared_intermediate_size:
         width = m.shared_intermediate_size or m.num_shared_experts * m.expert_intermediate_size
         sh = c.mlp(x, width, f"{name}.shared")
@@ -309,10 +346,17 @@ def head(spec: ModelSpec, wl: Workload, name: str = "head") -> Graph:
             # the loss runs in fp32 (autocast upcasts cross-entropy): cast, log-softmax, NLL
             labels = c.b.input("labels", (bsz, seq), to_dtype("int64"))
             x = c.b.node("Cast", [x], name="logits_fp32", to=1)
-            x = c.b.node("SoftmaxCrossEntropyLoss", [x if seq == 1 else c.b.node(
-                "View", [x], domain="costmodel", name="logits_nc", shape=(bsz * seq, s.vocab_size)),
-                c.b.node("View", [labels], domain="costmodel", name="labels_flat", shape=(bsz * seq,))],
-                name="loss", reduction="mean")
+            x = c.b.node(
+                "SoftmaxCrossEntropyLoss",
+                [
+                    x
+                    if seq == 1
+                    else c.b.node("View", [x], domain="costmodel", name="logits_nc", shape=(bsz * seq, s.vocab_size)),
+                    c.b.node("View", [labels], domain="costmodel", name="labels_flat", shape=(bsz * seq,)),
+                ],
+                name="loss",
+                reduction="mean",
+            )
     c.b.output(x)
     return c.b.build()
 
@@ -349,8 +393,8 @@ def unroll(segments: list[Segment], name: str) -> Graph:
     for seg in segments:
         base, start = seg.name, 0
         if "[" in seg.name:
-            base = seg.name[:seg.name.index("[")]
-            start = int(seg.name[seg.name.index("[") + 1:].split("]")[0].split("..")[0])
+            base = seg.name[: seg.name.index("[")]
+            start = int(seg.name[seg.name.index("[") + 1 :].split("]")[0].split("..")[0])
         for r in range(seg.repeat):
             tag = f"{base}{start + r}/" if "[" in seg.name else f"{base}/"
             g = seg.graph
@@ -373,8 +417,16 @@ def unroll(segments: list[Segment], name: str) -> Graph:
                 for o in n.outputs:
                     ren[o] = tag + o
             for n in g.nodes:
-                nodes.append(Node(tag + n.name, n.op_type, n.domain, tuple(ren.get(x, x) if x else x for x in n.inputs),
-                                  tuple(ren[o] for o in n.outputs), dict(n.attrs)))
+                nodes.append(
+                    Node(
+                        tag + n.name,
+                        n.op_type,
+                        n.domain,
+                        tuple(ren.get(x, x) if x else x for x in n.inputs),
+                        tuple(ren[o] for o in n.outputs),
+                        dict(n.attrs),
+                    )
+                )
             prev_out = ren[g.outputs[0]] if g.outputs else prev_out
     from .builder import OPSETS
 

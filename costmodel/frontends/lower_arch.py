@@ -24,9 +24,12 @@ def _view(c: Ctx, t: str, shape: tuple, tag: str) -> str:
 def mixer_layer(c: Ctx, x: str, i: int, kind: str) -> Graph:
     s, d = c.s, c.s.hidden_size
     if kind == "mamba":
-        y = mamba2(c, c.norm(x, d, "norm"), "mixer") if s.architecture == "mamba2" or (
-            s.ssm is not None and s.architecture == "hybrid" and s.ssm.headdim and s.ssm.ngroups > 1) \
+        y = (
+            mamba2(c, c.norm(x, d, "norm"), "mixer")
+            if s.architecture == "mamba2"
+            or (s.ssm is not None and s.architecture == "hybrid" and s.ssm.headdim and s.ssm.ngroups > 1)
             else mamba1(c, c.norm(x, d, "norm"), "mixer")
+        )
     elif kind == "rwkv":
         return rwkv6_layer(c, x, i)
     elif kind == "linear":
@@ -91,12 +94,26 @@ def mamba2(c: Ctx, x: str, name: str) -> str:
     u, bm, cm = c.split(xbc, [di, gn, gn], f"{name}.xbc")
     for p in ("dt_bias", "A_log", "D"):
         b.weight(f"{name}.{p}", (nh,), FP32)
-    ins = [_view(c, u, (bsz, seq, nh, m.headdim), f"{name}.heads"), dt, bm, cm,
-           b.prefix + f"{name}.dt_bias", b.prefix + f"{name}.A_log", b.prefix + f"{name}.D"]
+    ins = [
+        _view(c, u, (bsz, seq, nh, m.headdim), f"{name}.heads"),
+        dt,
+        bm,
+        cm,
+        b.prefix + f"{name}.dt_bias",
+        b.prefix + f"{name}.A_log",
+        b.prefix + f"{name}.D",
+    ]
     if w.phase == "decode":
         ins.append(b.input(f"{name}.ssm_state", (bsz, nh, m.headdim, m.d_state), FP32))
-    y = b.node("SSD", ins, n_out=2, domain="costmodel", name=f"{name}.ssd", d_state=m.d_state,
-               chunk_size=m.chunk_size if w.phase != "decode" else 1)[0]
+    y = b.node(
+        "SSD",
+        ins,
+        n_out=2,
+        domain="costmodel",
+        name=f"{name}.ssd",
+        d_state=m.d_state,
+        chunk_size=m.chunk_size if w.phase != "decode" else 1,
+    )[0]
     y = _view(c, y, (bsz, seq, di), f"{name}.flat")
     y = b.node("Mul", [y, b.node("Swish", [z], name=f"{name}.gate")], name=f"{name}.gated")
     y = c.norm(y, di, f"{name}.norm", "rmsnorm")
@@ -117,30 +134,55 @@ def rwkv6_layer(c: Ctx, x: str, i: int) -> Graph:
     xa = c.norm(x, d, "ln1", "layernorm")
     prev = b.input("shift_state", (bsz, 1, d), w.dtype) if w.phase == "decode" else xa
     dx = b.node("Sub", [prev, xa], name="att.shift")
-    for p in ("time_maa_x", "time_maa_w", "time_maa_k", "time_maa_v", "time_maa_r", "time_maa_g", "time_decay",
-              "time_faaaa"):
+    for p in (
+        "time_maa_x",
+        "time_maa_w",
+        "time_maa_k",
+        "time_maa_v",
+        "time_maa_r",
+        "time_maa_g",
+        "time_decay",
+        "time_faaaa",
+    ):
         b.weight(f"att.{p}", (d,), w.dtype)
     xx = b.node("Add", [xa, b.node("Mul", [dx, b.prefix + "att.time_maa_x"], name="att.maa_x")], name="att.mix_x")
-    lo = c.linear(b.node("Tanh", [c.linear(xx, d, 5 * r.time_mix_extra_dim, "att.maa_w1")], name="att.maa_tanh"),
-                  5 * r.time_mix_extra_dim, 5 * d, "att.maa_w2")
+    lo = c.linear(
+        b.node("Tanh", [c.linear(xx, d, 5 * r.time_mix_extra_dim, "att.maa_w1")], name="att.maa_tanh"),
+        5 * r.time_mix_extra_dim,
+        5 * d,
+        "att.maa_w2",
+    )
     mixes = c.split(lo, [d] * 5, "att.maa_split")
     proj = []
     for k, nm in enumerate(("w", "k", "v", "r", "g")):
         proj.append(b.node("Add", [xa, b.node("Mul", [dx, mixes[k]], name=f"att.lerp_{nm}")], name=f"att.mix_{nm}"))
-    decay = c.linear(b.node("Tanh", [c.linear(proj[0], d, r.time_decay_extra_dim, "att.decay_w1")],
-                            name="att.decay_tanh"), r.time_decay_extra_dim, d, "att.decay_w2")
+    decay = c.linear(
+        b.node("Tanh", [c.linear(proj[0], d, r.time_decay_extra_dim, "att.decay_w1")], name="att.decay_tanh"),
+        r.time_decay_extra_dim,
+        d,
+        "att.decay_w2",
+    )
     kk = c.linear(proj[1], d, d, "att.key")
     vv = c.linear(proj[2], d, d, "att.value")
     rr = c.linear(proj[3], d, d, "att.receptance")
     gg = b.node("Swish", [c.linear(proj[4], d, d, "att.gate")], name="att.gate_silu")
-    ins = [_view(c, t, (bsz, seq, h, r.head_size), f"att.{n}_heads") for t, n in
-           ((rr, "r"), (kk, "k"), (vv, "v"), (decay, "w"))]
+    ins = [
+        _view(c, t, (bsz, seq, h, r.head_size), f"att.{n}_heads")
+        for t, n in ((rr, "r"), (kk, "k"), (vv, "v"), (decay, "w"))
+    ]
     if w.phase == "decode":
         ins.append(b.input("att.wkv_state", (bsz, h, r.head_size, r.head_size), FP32))
     y = b.node("WKV", ins, n_out=2, domain="costmodel", name="att.wkv")[0]
-    y = b.node("GroupNormalization", [_view(c, y, (bsz * seq, d, 1), "att.gn_in"),
-                                      b.weight("att.ln_x.weight", (d,), w.dtype),
-                                      b.weight("att.ln_x.bias", (d,), w.dtype)], name="att.ln_x", num_groups=h)
+    y = b.node(
+        "GroupNormalization",
+        [
+            _view(c, y, (bsz * seq, d, 1), "att.gn_in"),
+            b.weight("att.ln_x.weight", (d,), w.dtype),
+            b.weight("att.ln_x.bias", (d,), w.dtype),
+        ],
+        name="att.ln_x",
+        num_groups=h,
+    )
     y = b.node("Mul", [_view(c, y, (bsz, seq, d), "att.gn_out"), gg], name="att.gated")
     x = b.node("Add", [x, c.linear(y, d, d, "att.output")], name="residual_1")
     xf = c.norm(x, d, "ln2", "layernorm")
@@ -172,6 +214,7 @@ def linear_attention(c: Ctx, x: str, name: str) -> str:
 
 
 # -- encoder-decoder, ViT, DiT ---------------------------------------------------------
+
 
 def lower_other(spec: ModelSpec, wl: Workload) -> list[Segment]:
     if spec.architecture == "encoder-decoder":
@@ -208,8 +251,9 @@ def _t5_layer(spec: ModelSpec, wl: Workload, decoder: bool, first: bool, name: s
             b.weight("cross.k.weight", (d, h * hd), wl.wdt)
             b.weight("cross.v.weight", (d, h * hd), wl.wdt)
             k0 = b.input("cross_k_new", (bsz, 0, h * hd), wl.dtype)
-            y = b.node("Attention", [q, k0, k0, "", kc, vc], n_out=3, name="cross.attn", q_num_heads=h,
-                       kv_num_heads=h)[0]
+            y = b.node("Attention", [q, k0, k0, "", kc, vc], n_out=3, name="cross.attn", q_num_heads=h, kv_num_heads=h)[
+                0
+            ]
         else:
             k = c.linear(enc, d, h * hd, "cross.k")
             v = c.linear(enc, d, h * hd, "cross.v")
@@ -231,8 +275,13 @@ def _t5(spec: ModelSpec, wl: Workload) -> list[Segment]:
         segs.append(Segment("embed", embedding(spec, enc_wl)))
         segs.append(Segment("encoder.layers[0]", _t5_layer(spec, enc_wl, False, True, "enc")))
         if n_enc > 1:
-            segs.append(Segment(f"encoder.layers[1..{n_enc - 1}]x{n_enc - 1}", _t5_layer(spec, enc_wl, False, False,
-                                                                                        "enc"), n_enc - 1))
+            segs.append(
+                Segment(
+                    f"encoder.layers[1..{n_enc - 1}]x{n_enc - 1}",
+                    _t5_layer(spec, enc_wl, False, False, "enc"),
+                    n_enc - 1,
+                )
+            )
         segs.append(Segment("encoder.final_norm", _final_norm(spec, enc_wl)))
         dec_wl = Workload("prefill", wl.batch, 1, 0, wl.logits, wl.dtype, wl.weight_dtype, wl.kv_dtype, wl.seq)
     else:
@@ -240,8 +289,11 @@ def _t5(spec: ModelSpec, wl: Workload) -> list[Segment]:
     segs.append(Segment("decoder.embed", embedding(spec, dec_wl, "dec_embed")))
     segs.append(Segment("decoder.layers[0]", _t5_layer(spec, dec_wl, True, True, "dec")))
     if n_dec > 1:
-        segs.append(Segment(f"decoder.layers[1..{n_dec - 1}]x{n_dec - 1}", _t5_layer(spec, dec_wl, True, False, "dec"),
-                            n_dec - 1))
+        segs.append(
+            Segment(
+                f"decoder.layers[1..{n_dec - 1}]x{n_dec - 1}", _t5_layer(spec, dec_wl, True, False, "dec"), n_dec - 1
+            )
+        )
     segs.append(Segment("head", head(spec, dec_wl)))
     return segs
 
@@ -272,19 +324,35 @@ def _vit(spec: ModelSpec, wl: Workload) -> list[Segment]:
     fw = Workload("forward", wl.batch, tokens, 0, "none", wl.dtype, wl.weight_dtype, wl.kv_dtype)
     c = Ctx(spec, fw, "patch")
     img = c.b.input("pixel_values", (wl.batch, s.num_channels, s.image_size, s.image_size), wl.dtype)
-    x = c.b.node("Conv", [img, c.b.weight("conv_proj.weight", (d, s.num_channels, p, p), wl.dtype),
-                          c.b.weight("conv_proj.bias", (d,), wl.dtype)], name="conv_proj", kernel_shape=[p, p],
-                 strides=[p, p])
+    x = c.b.node(
+        "Conv",
+        [
+            img,
+            c.b.weight("conv_proj.weight", (d, s.num_channels, p, p), wl.dtype),
+            c.b.weight("conv_proj.bias", (d,), wl.dtype),
+        ],
+        name="conv_proj",
+        kernel_shape=[p, p],
+        strides=[p, p],
+    )
     x = _view(c, x, (wl.batch, n, d), "tokens")
     if s.class_token:
-        cls = c.b.node("Expand", [c.b.weight("class_token", (1, 1, d), wl.dtype), c.b.ints("cls_shape", [wl.batch, 1, d])],
-                       name="cls_expand")
+        cls = c.b.node(
+            "Expand",
+            [c.b.weight("class_token", (1, 1, d), wl.dtype), c.b.ints("cls_shape", [wl.batch, 1, d])],
+            name="cls_expand",
+        )
         x = c.b.node("Concat", [cls, x], name="cat_cls", axis=1)
     x = c.b.node("Add", [x, c.b.weight("pos_embedding", (1, tokens, d), wl.dtype)], name="add_pos")
     c.b.output(x)
-    segs = [Segment("patch_embed", c.b.build()),
-            Segment(f"encoder.layers[0..{s.num_layers - 1}]x{s.num_layers}", _encoder_layer(spec, fw, "layer", tokens),
-                    s.num_layers)]
+    segs = [
+        Segment("patch_embed", c.b.build()),
+        Segment(
+            f"encoder.layers[0..{s.num_layers - 1}]x{s.num_layers}",
+            _encoder_layer(spec, fw, "layer", tokens),
+            s.num_layers,
+        ),
+    ]
     hc = Ctx(spec, fw, "head")
     x = hc.b.input("h", (wl.batch, tokens, d), wl.dtype)
     x = hc.norm(x, d, "ln")
@@ -306,15 +374,25 @@ def _dit(spec: ModelSpec, wl: Workload) -> list[Segment]:
     c = Ctx(spec, fw, "embed")
     b = c.b
     img = b.input("latent", (wl.batch, s.num_channels, s.image_size, s.image_size), wl.dtype)
-    x = b.node("Conv", [img, b.weight("x_embedder.weight", (d, s.num_channels, p, p), wl.dtype),
-                        b.weight("x_embedder.bias", (d,), wl.dtype)], name="x_embedder", kernel_shape=[p, p],
-               strides=[p, p])
+    x = b.node(
+        "Conv",
+        [
+            img,
+            b.weight("x_embedder.weight", (d, s.num_channels, p, p), wl.dtype),
+            b.weight("x_embedder.bias", (d,), wl.dtype),
+        ],
+        name="x_embedder",
+        kernel_shape=[p, p],
+        strides=[p, p],
+    )
     # fixed sin-cos table, stored as a (frozen) nn.Parameter in the reference code
-    x = b.node("Add", [_view(c, x, (wl.batch, n, d), "tokens"), b.weight("pos_embed", (1, n, d), wl.dtype)],
-               name="add_pos")
+    x = b.node(
+        "Add", [_view(c, x, (wl.batch, n, d), "tokens"), b.weight("pos_embed", (1, n, d), wl.dtype)], name="add_pos"
+    )
     freq = b.input("t_freq", (wl.batch, 256), wl.dtype)
-    t = c.linear(b.node("Swish", [c.linear(freq, 256, d, "t_embedder.0", True)], name="t_silu"), d, d,
-                 "t_embedder.2", True)
+    t = c.linear(
+        b.node("Swish", [c.linear(freq, 256, d, "t_embedder.0", True)], name="t_silu"), d, d, "t_embedder.2", True
+    )
     ytab = b.weight("y_embedder.weight", (s.num_classes + 1, d), wl.dtype)
     yv = b.node("Gather", [ytab, b.input("labels", (wl.batch,), to_dtype("int64"))], name="y_embedder", axis=0)
     b.node("Add", [t, yv], name="cond")
@@ -335,8 +413,11 @@ def _dit(spec: ModelSpec, wl: Workload) -> list[Segment]:
     a = self_attention(blk, h1, 0, "attn", causal=False)
     x = bb.node("Add", [x, bb.node("Mul", [a, parts[2]], name="gate_msa")], name="residual_1")
     h2 = modulate(bb.node("LayerNormalization", [x, ones], name="norm2", axis=-1), parts[3], parts[4], "mod2")
-    x = bb.node("Add", [x, bb.node("Mul", [blk.mlp(h2, s.intermediate_size, "mlp"), parts[5]], name="gate_mlp")],
-                name="residual_2")
+    x = bb.node(
+        "Add",
+        [x, bb.node("Mul", [blk.mlp(h2, s.intermediate_size, "mlp"), parts[5]], name="gate_mlp")],
+        name="residual_2",
+    )
     bb.output(x)
     segs.append(Segment(f"blocks[0..{s.num_layers - 1}]x{s.num_layers}", bb.build(), s.num_layers))
     fc = Ctx(spec, fw, "final")
@@ -346,8 +427,16 @@ def _dit(spec: ModelSpec, wl: Workload) -> list[Segment]:
     ones = fb.input("unit_scale", (d,), wl.dtype)
     mod = fc.linear(fb.node("Swish", [cond], name="adaln_silu"), d, 2 * d, "adaLN_modulation", True)
     shift, scale = fc.split(mod, [d, d], "adaln_split")
-    h = fb.node("Add", [fb.node("Mul", [fb.node("LayerNormalization", [x, ones], name="norm_final", axis=-1), scale],
-                                name="mod.scale"), shift], name="mod.shift")
+    h = fb.node(
+        "Add",
+        [
+            fb.node(
+                "Mul", [fb.node("LayerNormalization", [x, ones], name="norm_final", axis=-1), scale], name="mod.scale"
+            ),
+            shift,
+        ],
+        name="mod.shift",
+    )
     fb.output(fc.linear(h, d, p * p * out_ch, "linear", True))
     segs.append(Segment("final_layer", fb.build()))
     return segs

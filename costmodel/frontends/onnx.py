@@ -65,9 +65,9 @@ def load_model(model: Any) -> Any:
 # from disk, copied or parsed. A smaller file is parsed whole by the C parser, which is
 # faster than a Python field walk and copies at most a few MiB.
 SCAN_ABOVE = 16 << 20
-_MODEL_GRAPH = 7                            # ModelProto.graph
-_GRAPH_INITIALIZER = 5                      # GraphProto.initializer
-_TENSOR_DIMS = 1                            # TensorProto.dims
+_MODEL_GRAPH = 7  # ModelProto.graph
+_GRAPH_INITIALIZER = 5  # GraphProto.initializer
+_TENSOR_DIMS = 1  # TensorProto.dims
 _TENSOR_DATA = frozenset({4, 5, 6, 7, 9, 10, 11})  # float/int32/string/int64/raw/double/uint64 data
 
 
@@ -244,11 +244,27 @@ def _tensor(t: Any, ctx: _Converter | None) -> Initializer:
 
 # Element types numpy reads straight from little-endian raw_data (what onnx.numpy_helper
 # does for them, without its per-call dtype lookups): most small tensors take this path.
-_RAW_NUMPY = {1: "<f4", 2: "u1", 3: "i1", 4: "<u2", 5: "<i2", 6: "<i4", 7: "<i8", 9: "?",
-              10: "<f2", 11: "<f8", 12: "<u4", 13: "<u8"}
+_RAW_NUMPY = {
+    1: "<f4",
+    2: "u1",
+    3: "i1",
+    4: "<u2",
+    5: "<i2",
+    6: "<i4",
+    7: "<i8",
+    9: "?",
+    10: "<f2",
+    11: "<f8",
+    12: "<u4",
+    13: "<u8",
+}
 # Element types whose typed field numpy reads as it is (numpy_helper's own storage types).
-_TYPED_FIELD = {1: ("float_data", "float32"), 6: ("int32_data", "int32"), 7: ("int64_data", "int64"),
-                11: ("double_data", "float64")}
+_TYPED_FIELD = {
+    1: ("float_data", "float32"),
+    6: ("int32_data", "int32"),
+    7: ("int64_data", "int64"),
+    11: ("double_data", "float64"),
+}
 _numpy_helper: Any = None
 
 
@@ -342,15 +358,23 @@ class _Converter:
             nodes.append(self.node(n, i))
         self.depth -= 1
         return Graph(
-            name=g.name or name, nodes=nodes, inputs=inputs, outputs=[o.name for o in g.output],
-            initializers=inits, declared=declared, opsets=self.opsets,
-            symbols=tuple(self.symbols), doc=g.doc_string,
+            name=g.name or name,
+            nodes=nodes,
+            inputs=inputs,
+            outputs=[o.name for o in g.output],
+            initializers=inits,
+            declared=declared,
+            opsets=self.opsets,
+            symbols=tuple(self.symbols),
+            doc=g.doc_string,
         )
 
     def node(self, n: Any, i: int) -> Node:
         domain = "" if n.domain in ("", "ai.onnx") else n.domain
         opset = self.opsets.get(domain, self.opsets.get("", 1))
-        attrs: dict[str, Any] = dict(_schema_defaults(domain, n.op_type, opset)) if not domain or domain.startswith("ai.onnx") else {}
+        attrs: dict[str, Any] = (
+            dict(_schema_defaults(domain, n.op_type, opset)) if not domain or domain.startswith("ai.onnx") else {}
+        )
         subgraphs: dict[str, Graph] = {}
         for a in n.attribute:
             if a.type == 5:
@@ -360,8 +384,7 @@ class _Converter:
                     subgraphs[f"{a.name}[{j}]"] = self.graph(sg, f"{n.name}.{a.name}{j}")
             else:
                 attrs[a.name] = _attr_value(a, self)
-        return Node(n.name or f"{n.op_type}_{i}", n.op_type, domain, tuple(n.input),
-                    tuple(n.output), attrs, subgraphs)
+        return Node(n.name or f"{n.op_type}_{i}", n.op_type, domain, tuple(n.input), tuple(n.output), attrs, subgraphs)
 
 
 def to_graph(model: Any) -> Graph:

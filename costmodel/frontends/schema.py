@@ -8,9 +8,12 @@ from typing import Any
 
 from .spec import _CHOICES, _NESTED, ModelSpec
 
-_INT_OR_EXPR = {"oneOf": [{"type": "integer", "minimum": 0},
-                          {"type": "string", "description": "expression: numbers, field names, + - * / // %, "
-                                                            "min, max, ceil, floor"}]}
+_INT_OR_EXPR = {
+    "oneOf": [
+        {"type": "integer", "minimum": 0},
+        {"type": "string", "description": "expression: numbers, field names, + - * / // %, min, max, ceil, floor"},
+    ]
+}
 
 
 def _schema(cls: type) -> dict[str, Any]:

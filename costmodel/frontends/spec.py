@@ -33,8 +33,18 @@ from typing import Any
 from ..errors import SpecError
 from .expr import evaluate_int
 
-ARCHITECTURES = ("decoder", "encoder", "encoder-decoder", "vit", "mamba", "mamba2", "rwkv", "hybrid",
-                 "linear-attention", "dit")
+ARCHITECTURES = (
+    "decoder",
+    "encoder",
+    "encoder-decoder",
+    "vit",
+    "mamba",
+    "mamba2",
+    "rwkv",
+    "hybrid",
+    "linear-attention",
+    "dit",
+)
 ACTIVATIONS = ("silu", "gelu", "gelu_tanh", "relu", "relu2", "quick_gelu")
 MAX_FILE_BYTES = 1 << 20
 
@@ -45,11 +55,11 @@ class MoESpec:
     top_k: int
     expert_intermediate_size: int
     num_shared_experts: int = 0
-    shared_intermediate_size: int = 0     # total width of the shared expert MLP(s)
-    shared_expert_gate: bool = False      # Qwen2-MoE: sigmoid gate d -> 1 on the shared expert
-    first_dense_layers: int = 0           # DeepSeek first_k_dense_replace
-    layer_freq: int = 1                   # every layer_freq-th layer (after the dense ones) is MoE
-    router_bias: bool = False             # DeepSeek-V3 e_score_correction_bias (one per expert)
+    shared_intermediate_size: int = 0  # total width of the shared expert MLP(s)
+    shared_expert_gate: bool = False  # Qwen2-MoE: sigmoid gate d -> 1 on the shared expert
+    first_dense_layers: int = 0  # DeepSeek first_k_dense_replace
+    layer_freq: int = 1  # every layer_freq-th layer (after the dense ones) is MoE
+    router_bias: bool = False  # DeepSeek-V3 e_score_correction_bias (one per expert)
     expert_parallel: int = 1
 
 
@@ -59,7 +69,7 @@ class MLASpec:
     qk_nope_head_dim: int
     qk_rope_head_dim: int
     v_head_dim: int
-    q_lora_rank: int = 0                  # 0: q is projected directly from the hidden state
+    q_lora_rank: int = 0  # 0: q is projected directly from the hidden state
 
 
 @dataclass(frozen=True)
@@ -67,10 +77,10 @@ class SSMSpec:
     d_state: int = 16
     d_conv: int = 4
     expand: int = 2
-    dt_rank: int = 0                      # 0: ceil(hidden / 16) (Mamba-1 default)
-    headdim: int = 64                     # Mamba-2
-    ngroups: int = 1                      # Mamba-2
-    chunk_size: int = 256                 # Mamba-2 SSD chunk
+    dt_rank: int = 0  # 0: ceil(hidden / 16) (Mamba-1 default)
+    headdim: int = 64  # Mamba-2
+    ngroups: int = 1  # Mamba-2
+    chunk_size: int = 256  # Mamba-2 SSD chunk
     conv_bias: bool = True
     proj_bias: bool = False
 
@@ -93,42 +103,42 @@ class ModelSpec:
     num_kv_heads: int = 0
     head_dim: int = 0
     intermediate_size: int = 0
-    mlp: str = "gated"                    # gated | plain
+    mlp: str = "gated"  # gated | plain
     activation: str = "silu"
-    norm: str = "rmsnorm"                 # rmsnorm | layernorm
-    norm_bias: bool = True                # layernorm with a bias
-    norm_position: str = "pre"            # pre | post (BERT)
+    norm: str = "rmsnorm"  # rmsnorm | layernorm
+    norm_bias: bool = True  # layernorm with a bias
+    norm_position: str = "pre"  # pre | post (BERT)
     qkv_bias: bool = False
     o_bias: bool = False
     mlp_bias: bool = False
     lm_head_bias: bool = False
     tie_embeddings: bool = False
-    position: str = "rope"                # rope | learned | alibi | relative | none
+    position: str = "rope"  # rope | learned | alibi | relative | none
     max_position: int = 0
-    position_offset: int = 0              # OPT keeps 2 extra learned positions
-    token_types: int = 0                  # BERT type vocabulary
-    embedding_norm: bool = False          # BLOOM word_embeddings_layernorm, BERT embeddings LN
-    parallel_block: bool = False          # attention and MLP read the same input (GPT-J, NeoX)
-    shared_block_norm: bool = False       # parallel block with one norm (GPT-J, Falcon-7B)
-    sandwich_norms: bool = False          # extra norms after attention and MLP (Gemma-2)
-    qk_norm: bool = False                 # per-head RMSNorm on q and k (Qwen3, OLMo-2)
+    position_offset: int = 0  # OPT keeps 2 extra learned positions
+    token_types: int = 0  # BERT type vocabulary
+    embedding_norm: bool = False  # BLOOM word_embeddings_layernorm, BERT embeddings LN
+    parallel_block: bool = False  # attention and MLP read the same input (GPT-J, NeoX)
+    shared_block_norm: bool = False  # parallel block with one norm (GPT-J, Falcon-7B)
+    sandwich_norms: bool = False  # extra norms after attention and MLP (Gemma-2)
+    qk_norm: bool = False  # per-head RMSNorm on q and k (Qwen3, OLMo-2)
     final_norm: bool = True
-    pooler: bool = False                  # BERT pooler (d x d + bias)
+    pooler: bool = False  # BERT pooler (d x d + bias)
     sliding_window: int = 0
-    global_every: int = 0                 # with sliding_window: every N-th layer is global
-    layer_types: tuple[str, ...] = ()     # hybrid: "attention" | "mamba" | "linear" per layer
-    fused_qkv: bool = True                # one QKV GEMM (serving engines fuse; params unchanged)
+    global_every: int = 0  # with sliding_window: every N-th layer is global
+    layer_types: tuple[str, ...] = ()  # hybrid: "attention" | "mamba" | "linear" per layer
+    fused_qkv: bool = True  # one QKV GEMM (serving engines fuse; params unchanged)
     fused_gate_up: bool = True
-    num_decoder_layers: int = 0           # encoder-decoder
-    relative_buckets: int = 0             # T5 relative attention buckets (layer 0 of each stack)
-    image_size: int = 0                   # ViT / DiT (DiT: latent size)
+    num_decoder_layers: int = 0  # encoder-decoder
+    relative_buckets: int = 0  # T5 relative attention buckets (layer 0 of each stack)
+    image_size: int = 0  # ViT / DiT (DiT: latent size)
     patch_size: int = 0
     num_channels: int = 3
     num_classes: int = 0
     class_token: bool = True
-    diffusion_steps: int = 0              # DiT: sampling steps
-    learn_sigma: bool = True              # DiT: output channels doubled
-    guidance: bool = True                 # DiT: classifier-free guidance doubles the batch
+    diffusion_steps: int = 0  # DiT: sampling steps
+    learn_sigma: bool = True  # DiT: output channels doubled
+    guidance: bool = True  # DiT: classifier-free guidance doubles the batch
     moe: MoESpec | None = None
     mla: MLASpec | None = None
     ssm: SSMSpec | None = None
@@ -170,12 +180,22 @@ class ModelSpec:
 
 
 _NESTED = {"moe": MoESpec, "mla": MLASpec, "ssm": SSMSpec, "rwkv": RWKVSpec}
-_CHOICES = {"architecture": ARCHITECTURES, "mlp": ("gated", "plain"), "activation": ACTIVATIONS,
-            "norm": ("rmsnorm", "layernorm"), "norm_position": ("pre", "post"),
-            "position": ("rope", "learned", "alibi", "relative", "none")}
-_ALIASES = {"num_hidden_layers": "num_layers", "num_attention_heads": "num_heads",
-            "num_key_value_heads": "num_kv_heads", "d_model": "hidden_size", "n_layer": "num_layers",
-            "tie_word_embeddings": "tie_embeddings"}
+_CHOICES = {
+    "architecture": ARCHITECTURES,
+    "mlp": ("gated", "plain"),
+    "activation": ACTIVATIONS,
+    "norm": ("rmsnorm", "layernorm"),
+    "norm_position": ("pre", "post"),
+    "position": ("rope", "learned", "alibi", "relative", "none"),
+}
+_ALIASES = {
+    "num_hidden_layers": "num_layers",
+    "num_attention_heads": "num_heads",
+    "num_key_value_heads": "num_kv_heads",
+    "d_model": "hidden_size",
+    "n_layer": "num_layers",
+    "tie_word_embeddings": "tie_embeddings",
+}
 
 
 def _type_of(cls: type, name: str) -> str:
@@ -280,18 +300,19 @@ def validate(s: ModelSpec, where: str = "spec") -> None:
 
     if s.hidden_size <= 0 or s.num_layers <= 0:
         raise bad("hidden_size and num_layers must be positive")
-    attn = s.architecture not in ("mamba", "mamba2", "rwkv") and (
-        not s.layer_types or "attention" in s.layer_types)
+    attn = s.architecture not in ("mamba", "mamba2", "rwkv") and (not s.layer_types or "attention" in s.layer_types)
     if attn:
         if s.num_heads <= 0:
             raise bad("num_heads must be positive for an architecture with attention")
         if not s.head_dim and s.mla is None and s.hidden_size % s.num_heads:
-            raise bad(f"num_heads {s.num_heads} does not divide hidden_size {s.hidden_size} "
-                      "(give head_dim explicitly)")
+            raise bad(f"num_heads {s.num_heads} does not divide hidden_size {s.hidden_size} (give head_dim explicitly)")
         if s.num_kv_heads and s.num_heads % s.num_kv_heads:
             raise bad(f"num_kv_heads {s.num_kv_heads} does not divide num_heads {s.num_heads}")
-    if s.architecture in ("decoder", "encoder", "encoder-decoder", "hybrid", "mamba", "mamba2", "rwkv",
-                          "linear-attention") and s.vocab_size <= 0:
+    if (
+        s.architecture
+        in ("decoder", "encoder", "encoder-decoder", "hybrid", "mamba", "mamba2", "rwkv", "linear-attention")
+        and s.vocab_size <= 0
+    ):
         raise bad("vocab_size must be positive")
     if s.architecture not in ("mamba", "mamba2", "rwkv") and s.intermediate_size <= 0 and s.moe is None:
         raise bad("intermediate_size must be positive")
@@ -312,8 +333,11 @@ def validate(s: ModelSpec, where: str = "spec") -> None:
             raise bad("image_size must be a positive multiple of patch_size")
     if s.architecture == "encoder-decoder" and s.num_decoder_layers <= 0:
         raise bad("encoder-decoder specs need num_decoder_layers")
-    if s.architecture in ("mamba", "mamba2", "hybrid") and (s.ssm is None) and (
-            s.architecture != "hybrid" or "mamba" in s.layer_types):
+    if (
+        s.architecture in ("mamba", "mamba2", "hybrid")
+        and (s.ssm is None)
+        and (s.architecture != "hybrid" or "mamba" in s.layer_types)
+    ):
         object.__setattr__(s, "ssm", SSMSpec())
     if s.architecture == "rwkv" and s.rwkv is None:
         object.__setattr__(s, "rwkv", RWKVSpec())
@@ -404,5 +428,14 @@ def with_overrides(spec: ModelSpec, **kw: Any) -> ModelSpec:
     return replace(spec, **kw)
 
 
-__all__ = ["ModelSpec", "MoESpec", "MLASpec", "SSMSpec", "RWKVSpec", "spec_from_dict", "load_spec",
-           "read_mapping", "field"]
+__all__ = [
+    "ModelSpec",
+    "MoESpec",
+    "MLASpec",
+    "SSMSpec",
+    "RWKVSpec",
+    "spec_from_dict",
+    "load_spec",
+    "read_mapping",
+    "field",
+]

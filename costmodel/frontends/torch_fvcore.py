@@ -21,5 +21,13 @@ from .torch import (
     render_modules,
 )
 
-__all__ = ["CAUSAL_MODES", "TABLE", "TorchGraphCost", "analyze_module", "is_torch_module", "load_factory",
-           "make_inputs", "render_modules"]
+__all__ = [
+    "CAUSAL_MODES",
+    "TABLE",
+    "TorchGraphCost",
+    "analyze_module",
+    "is_torch_module",
+    "load_factory",
+    "make_inputs",
+    "render_modules",
+]

@@ -93,40 +93,80 @@ def measure_gpu(quick: bool = False) -> dict[str, Any] | None:
     tiny = torch.ones(1, device=dev)
     kernel = timed(lambda: tiny.mul_(1.0), reps=50)
     props = torch.cuda.get_device_properties(dev)
-    return {"gemm": gemm, "stream_bandwidth": bw, "kernel_s": kernel, "name": props.name,
-            "memory": props.total_memory, "sm_count": props.multi_processor_count, "torch": torch.__version__}
+    return {
+        "gemm": gemm,
+        "stream_bandwidth": bw,
+        "kernel_s": kernel,
+        "name": props.name,
+        "memory": props.total_memory,
+        "sm_count": props.multi_processor_count,
+        "torch": torch.__version__,
+    }
 
 
 def profile_toml(name: str, cpu: dict[str, Any], gpu: dict[str, Any] | None) -> str:
     today = _dt.date.today().isoformat()
-    lines = [f"# Measured by `costmodel calibrate` on {today} ({platform.platform()}, numpy {np.__version__}).",
-             "# Peaks are the best throughput of the size sweep; [calibration] holds the efficiency the",
-             "# sweep implies for the engine.", f'name = "{name}"']
+    lines = [
+        f"# Measured by `costmodel calibrate` on {today} ({platform.platform()}, numpy {np.__version__}).",
+        "# Peaks are the best throughput of the size sweep; [calibration] holds the efficiency the",
+        "# sweep implies for the engine.",
+        f'name = "{name}"',
+    ]
     if gpu is not None:
         g = gpu
         best = {k: max(v for _, v in rows) for k, rows in g["gemm"].items()}
         lines += [f'display_name = "{g["name"]} (measured)"', 'kind = "gpu"', "", "[matrix]"]
         lines += [f"{k}_tflops = {v / 1e12:.6g}" for k, v in best.items() if k != "fp32"]
-        lines += ["", "[vector]", f"fp32_tflops = {best['fp32'] / 1e12:.6g}", "", "[memory]",
-                  f"capacity_GiB = {g['memory'] / 2**30:.6g}", f"bandwidth_GBps = {g['stream_bandwidth'] / 1e9:.6g}",
-                  "", "[compute]", f"units = {g['sm_count']}", "", "[calibration]",
-                  f'date = "{today}"', f'software = "torch {g["torch"]}"',
-                  'method = "median CUDA-event time; square GEMMs 1024-8192, 256 MiB device copy, tiny op"',
-                  "gemm_fraction = { " + ", ".join(f"{k} = 1.0" for k in best) + " }",
-                  "stream_bandwidth_fraction = 1.0", f"kernel_overhead_s = {g['kernel_s']:.6g}"]
+        lines += [
+            "",
+            "[vector]",
+            f"fp32_tflops = {best['fp32'] / 1e12:.6g}",
+            "",
+            "[memory]",
+            f"capacity_GiB = {g['memory'] / 2**30:.6g}",
+            f"bandwidth_GBps = {g['stream_bandwidth'] / 1e9:.6g}",
+            "",
+            "[compute]",
+            f"units = {g['sm_count']}",
+            "",
+            "[calibration]",
+            f'date = "{today}"',
+            f'software = "torch {g["torch"]}"',
+            'method = "median CUDA-event time; square GEMMs 1024-8192, 256 MiB device copy, tiny op"',
+            "gemm_fraction = { " + ", ".join(f"{k} = 1.0" for k in best) + " }",
+            "stream_bandwidth_fraction = 1.0",
+            f"kernel_overhead_s = {g['kernel_s']:.6g}",
+        ]
         return "\n".join(lines) + "\n"
     best32 = max(v for _, v in cpu["gemm"]["fp32"])
     best64 = max(v for _, v in cpu["gemm"]["fp64"])
     mem = _total_memory()
-    lines += [f'display_name = "{platform.processor() or platform.machine()} (measured)"', 'kind = "cpu"', "",
-              "[vector]", f"fp32_gflops = {best32 / 1e9:.6g}", f"fp64_gflops = {best64 / 1e9:.6g}", "",
-              "[memory]", f"capacity_GiB = {mem / 2**30:.6g}", f"bandwidth_GBps = {cpu['stream_bandwidth'] / 1e9:.6g}",
-              "", "[compute]", f"units = {os.cpu_count() or 1}", 'unit_name = "core"', "", "[calibration]",
-              f'date = "{today}"', f'software = "numpy {np.__version__}"',
-              'method = "median wall time of numpy GEMMs over square sizes and a float64 copy"',
-              "gemm_fraction = { fp32 = 1.0, fp64 = 1.0 }", "gemm_misaligned_fraction = { fp32 = 1.0, fp64 = 1.0 }",
-              "stream_bandwidth_fraction = 1.0", "kernel_overhead_s = 2e-06",
-              "eager_dispatch_s = { default = 2e-06 }"]
+    lines += [
+        f'display_name = "{platform.processor() or platform.machine()} (measured)"',
+        'kind = "cpu"',
+        "",
+        "[vector]",
+        f"fp32_gflops = {best32 / 1e9:.6g}",
+        f"fp64_gflops = {best64 / 1e9:.6g}",
+        "",
+        "[memory]",
+        f"capacity_GiB = {mem / 2**30:.6g}",
+        f"bandwidth_GBps = {cpu['stream_bandwidth'] / 1e9:.6g}",
+        "",
+        "[compute]",
+        f"units = {os.cpu_count() or 1}",
+        'unit_name = "core"',
+        "",
+        "[calibration]",
+        f'date = "{today}"',
+        f'software = "numpy {np.__version__}"',
+        'method = "median wall time of numpy GEMMs over square sizes and a float64 copy"',
+        "gemm_fraction = { fp32 = 1.0, fp64 = 1.0 }",
+        "gemm_misaligned_fraction = { fp32 = 1.0, fp64 = 1.0 }",
+        "stream_bandwidth_fraction = 1.0",
+        "kernel_overhead_s = 2e-06",
+        "eager_dispatch_s = { default = 2e-06 }",
+    ]
     return "\n".join(lines) + "\n"
 
 

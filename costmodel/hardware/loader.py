@@ -65,13 +65,13 @@ __all__ = [
     "profile_to_dict",
 ]
 
-MAX_FILE_BYTES = 1 << 20          # profile files larger than 1 MiB are rejected
-MAX_YAML_NODES = 100_000          # YAML values after alias expansion
+MAX_FILE_BYTES = 1 << 20  # profile files larger than 1 MiB are rejected
+MAX_YAML_NODES = 100_000  # YAML values after alias expansion
 PROFILE_SUFFIXES = (".toml", ".yaml", ".yml")
 KINDS = ("gpu", "tpu", "accelerator", "cpu", "soc")
 _DATA_PACKAGE = "costmodel.data.hardware_profiles"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
-_MAX_TEXT = 4000                  # longest accepted string value
+_MAX_TEXT = 4000  # longest accepted string value
 
 # ---------------------------------------------------------------------------------------------
 # Units
@@ -79,27 +79,43 @@ _MAX_TEXT = 4000                  # longest accepted string value
 
 _FLOPS = {"flops": 1.0, "gflops": 1e9, "tflops": 1e12, "pflops": 1e15}
 _OPS = {"ops": 1.0, "gops": 1e9, "tops": 1e12, "pops": 1e15}
-_SIZE = {"B": 1, "bytes": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
-         "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
-_RATE = {"Bps": 1.0, "MBps": 1e6, "GBps": 1e9, "TBps": 1e12,
-         "MiBps": 2.0**20, "GiBps": 2.0**30, "TiBps": 2.0**40}
+_SIZE = {
+    "B": 1,
+    "bytes": 1,
+    "KB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "TB": 10**12,
+    "KiB": 2**10,
+    "MiB": 2**20,
+    "GiB": 2**30,
+    "TiB": 2**40,
+}
+_RATE = {"Bps": 1.0, "MBps": 1e6, "GBps": 1e9, "TBps": 1e12, "MiBps": 2.0**20, "GiBps": 2.0**30, "TiBps": 2.0**40}
 _FREQ = {"Hz": 1.0, "MHz": 1e6, "GHz": 1e9}
 _TIME = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 _POWER = {"W": 1.0, "kW": 1e3}
 
 # Field kinds: ("q", units) = positive number with a unit suffix; "int" = positive integer;
 # "num" = positive number whose unit is spelled out in the key; "str" = non-empty string.
-_PEAK_FIELDS = {dt: ("q", {**_FLOPS, **_OPS} if dt.startswith("int") else _FLOPS)
-                for dt in PEAK_DTYPES}
-_LINK_FIELDS: dict[str, Any] = {"name": "str", "bandwidth_per_direction": ("q", _RATE),
-                                "latency": ("q", _TIME), "links": "int"}
+_PEAK_FIELDS = {dt: ("q", {**_FLOPS, **_OPS} if dt.startswith("int") else _FLOPS) for dt in PEAK_DTYPES}
+_LINK_FIELDS: dict[str, Any] = {
+    "name": "str",
+    "bandwidth_per_direction": ("q", _RATE),
+    "latency": ("q", _TIME),
+    "links": "int",
+}
 _SCHEMA: dict[str, dict[str, Any]] = {
     "matrix": _PEAK_FIELDS,
     "vector": _PEAK_FIELDS,
-    "memory": {"capacity": ("q", _SIZE), "bandwidth": ("q", _RATE), "l2": ("q", _SIZE),
-               "last_level_cache": ("q", _SIZE), "type": "str"},
-    "compute": {"units": "int", "unit_name": "str", "clock": ("q", _FREQ),
-                "special_function_per_s": "num"},
+    "memory": {
+        "capacity": ("q", _SIZE),
+        "bandwidth": ("q", _RATE),
+        "l2": ("q", _SIZE),
+        "last_level_cache": ("q", _SIZE),
+        "type": "str",
+    },
+    "compute": {"units": "int", "unit_name": "str", "clock": ("q", _FREQ), "special_function_per_s": "num"},
     "interconnect": _LINK_FIELDS,
     "pcie": _LINK_FIELDS,
     "network": _LINK_FIELDS,
@@ -114,8 +130,10 @@ _ALL_TOP = _TOP_KEYS + tuple(_SCHEMA) + _FREE_TABLES
 def _allowed_text(table: str) -> str:
     """The keys a table accepts, for error messages."""
     if table in ("matrix", "vector"):
-        return (f"<dtype>_<unit> with dtype one of {', '.join(PEAK_DTYPES)} and unit one of "
-                f"{', '.join(_FLOPS)} (int8/int4 also {', '.join(_OPS)}), e.g. bf16_tflops")
+        return (
+            f"<dtype>_<unit> with dtype one of {', '.join(PEAK_DTYPES)} and unit one of "
+            f"{', '.join(_FLOPS)} (int8/int4 also {', '.join(_OPS)}), e.g. bf16_tflops"
+        )
     out = []
     for base, kind in _SCHEMA[table].items():
         out.append(f"{base}_<{'|'.join(kind[1])}>" if isinstance(kind, tuple) else base)
@@ -128,23 +146,28 @@ def _split_key(table: str, key: str) -> tuple[str, str, Any, float]:
     if key in schema:
         kind = schema[key]
         if isinstance(kind, tuple):
-            raise _err(f"{table}.{key} has no unit; write the unit in the key, one of "
-                       f"{', '.join(key + '_' + u for u in kind[1])}")
+            raise _err(
+                f"{table}.{key} has no unit; write the unit in the key, one of "
+                f"{', '.join(key + '_' + u for u in kind[1])}"
+            )
         return key, "", kind, 1.0
     for base, kind in schema.items():
         if isinstance(kind, tuple) and key.startswith(base + "_"):
-            unit = key[len(base) + 1:]
+            unit = key[len(base) + 1 :]
             units = kind[1]
             if unit in units:
                 return base, unit, kind, float(units[unit])
-            raise _err(f"{table}.{key}: unknown unit '{unit}' for {base}; "
-                       f"use one of {', '.join(base + '_' + u for u in units)}")
+            raise _err(
+                f"{table}.{key}: unknown unit '{unit}' for {base}; "
+                f"use one of {', '.join(base + '_' + u for u in units)}"
+            )
     raise _err(f"unknown key {table}.{key}; allowed keys in [{table}]: {_allowed_text(table)}")
 
 
 # ---------------------------------------------------------------------------------------------
 # Validation
 # ---------------------------------------------------------------------------------------------
+
 
 class _FieldError(Exception):
     """Internal: a validation problem; turned into HardwareError with the file name."""
@@ -197,8 +220,10 @@ def _string(field: str, v: Any, *, empty_ok: bool = False) -> str:
 def _name(field: str, v: Any) -> str:
     s = _string(field, v).strip()
     if not _NAME_RE.match(s):
-        raise _err(f"{field} {s!r} is not a valid profile name (letters, digits and . _ + -, "
-                   "starting with a letter or digit, at most 100 characters)")
+        raise _err(
+            f"{field} {s!r} is not a valid profile name (letters, digits and . _ + -, "
+            "starting with a letter or digit, at most 100 characters)"
+        )
     return s.lower()
 
 
@@ -244,11 +269,17 @@ def _parse_table(table: str, raw: Any) -> dict[str, tuple[str, Any]]:
 
 def _link(table: str, fields: dict[str, tuple[str, Any]]) -> Link:
     if "bandwidth_per_direction" not in fields:
-        raise _err(f"[{table}] needs bandwidth_per_direction_<unit> (e.g. "
-                   "bandwidth_per_direction_GBps = 64); leave the table out if unknown")
+        raise _err(
+            f"[{table}] needs bandwidth_per_direction_<unit> (e.g. "
+            "bandwidth_per_direction_GBps = 64); leave the table out if unknown"
+        )
     get = {k: v for k, (_, v) in fields.items()}
-    return Link(name=get.get("name", table), bandwidth=get["bandwidth_per_direction"],
-                latency_s=get.get("latency", 0.0), links=get.get("links"))
+    return Link(
+        name=get.get("name", table),
+        bandwidth=get["bandwidth_per_direction"],
+        latency_s=get.get("latency", 0.0),
+        links=get.get("links"),
+    )
 
 
 def _plain(v: Any, field: str, depth: int = 0) -> Any:
@@ -277,8 +308,11 @@ def _build(data: Any, path: str | None) -> HardwareProfile:
             raise _err(f"top-level key {_describe(k)} is not a string")
         if k not in _ALL_TOP:
             hint = difflib.get_close_matches(k, _ALL_TOP, n=1)
-            raise _err(f"unknown key '{k}'" + (f" (did you mean '{hint[0]}'?)" if hint else "")
-                       + f"; allowed top-level keys and tables: {', '.join(_ALL_TOP)}")
+            raise _err(
+                f"unknown key '{k}'"
+                + (f" (did you mean '{hint[0]}'?)" if hint else "")
+                + f"; allowed top-level keys and tables: {', '.join(_ALL_TOP)}"
+            )
     for k in _TOP_KEYS:
         if k in data and isinstance(data[k], Mapping) and k != "notes":
             raise _err(f"'{k}' must be a value, not a table")
@@ -303,8 +337,10 @@ def _build(data: Any, path: str | None) -> HardwareProfile:
     matrix = val.get("matrix", {})
     vector = val.get("vector", {})
     if not matrix and not vector:
-        raise _err("no compute peak: give at least one [matrix] or [vector] figure, "
-                   "e.g. [matrix] bf16_tflops = 989.5 or [vector] fp32_tflops = 67")
+        raise _err(
+            "no compute peak: give at least one [matrix] or [vector] figure, "
+            "e.g. [matrix] bf16_tflops = 989.5 or [vector] fp32_tflops = 67"
+        )
     mem = val.get("memory", {})
     if "bandwidth" not in mem:
         raise _err("missing memory.bandwidth_<unit> (e.g. [memory] bandwidth_GBps = 3350)")
@@ -331,8 +367,7 @@ def _build(data: Any, path: str | None) -> HardwareProfile:
         memory_capacity=round(mem["capacity"]),
         special_function_rate=comp.get("special_function_per_s"),
         l2_bytes=round(mem["l2"]) if "l2" in mem else None,
-        last_level_cache_bytes=(round(mem["last_level_cache"])
-                                if "last_level_cache" in mem else None),
+        last_level_cache_bytes=(round(mem["last_level_cache"]) if "last_level_cache" in mem else None),
         compute_units=comp.get("units"),
         compute_unit_name=comp.get("unit_name", ""),
         clock_hz=comp.get("clock"),
@@ -378,14 +413,12 @@ def profile_to_dict(profile: HardwareProfile) -> dict[str, Any]:
     """The file structure (as load_profile_file reads it) for a profile, in the units the
     built-in files use; write it as TOML or YAML to start a user profile from a built-in one."""
     p = profile
-    d: dict[str, Any] = {"name": p.name, "display_name": p.display_name, "vendor": p.vendor,
-                         "kind": p.kind}
+    d: dict[str, Any] = {"name": p.name, "display_name": p.display_name, "vendor": p.vendor, "kind": p.kind}
     if p.aliases:
         d["aliases"] = list(p.aliases)
     for table, peaks in (("matrix", p.matrix_flops), ("vector", p.vector_flops)):
         if peaks:
-            d[table] = {f"{dt}_{'tops' if dt.startswith('int') else 'tflops'}": v / 1e12
-                        for dt, v in peaks.items()}
+            d[table] = {f"{dt}_{'tops' if dt.startswith('int') else 'tflops'}": v / 1e12 for dt, v in peaks.items()}
     k, v = _size_key("capacity", int(p.memory_capacity))
     mem: dict[str, Any] = {k: v, "bandwidth_GBps": p.memory_bandwidth / 1e9}
     for base, n in (("l2", p.l2_bytes), ("last_level_cache", p.last_level_cache_bytes)):
@@ -422,14 +455,14 @@ def profile_to_dict(profile: HardwareProfile) -> dict[str, Any]:
 # Parsing files
 # ---------------------------------------------------------------------------------------------
 
+
 def _decode(raw: bytes, where: str) -> str:
     if len(raw) > MAX_FILE_BYTES:
         raise HardwareError(f"profile file is larger than {MAX_FILE_BYTES} bytes", where=where)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise HardwareError(f"profile file is not valid UTF-8 ({e.reason} at byte {e.start})",
-                            where=where) from None
+        raise HardwareError(f"profile file is not valid UTF-8 ({e.reason} at byte {e.start})", where=where) from None
 
 
 def _parse_toml(text: str, where: str) -> Any:
@@ -441,8 +474,9 @@ def _parse_toml(text: str, where: str) -> Any:
         raise HardwareError("invalid TOML: nested too deeply", where=where) from None
 
 
-_YAML_TAGS = {f"tag:yaml.org,2002:{t}" for t in
-              ("null", "bool", "int", "float", "str", "seq", "map", "timestamp", "merge")}
+_YAML_TAGS = {
+    f"tag:yaml.org,2002:{t}" for t in ("null", "bool", "int", "float", "str", "seq", "map", "timestamp", "merge")
+}
 
 
 def _yaml_path(path: str, key: Any) -> str:
@@ -466,8 +500,10 @@ def _check_yaml_nodes(root: Any) -> None:
         if nid in active:
             raise _err(f"{path or 'document'}: recursive YAML alias")
         if node.tag not in _YAML_TAGS:
-            raise _err(f"{path or 'document'}: YAML tag '{node.tag}' is not allowed "
-                       "(profiles may only hold plain tables, lists, strings and numbers)")
+            raise _err(
+                f"{path or 'document'}: YAML tag '{node.tag}' is not allowed "
+                "(profiles may only hold plain tables, lists, strings and numbers)"
+            )
         active.add(nid)
         total = 1
         if isinstance(node, yaml.MappingNode):
@@ -483,8 +519,7 @@ def _check_yaml_nodes(root: Any) -> None:
                     break
         active.discard(nid)
         if total > MAX_YAML_NODES:
-            raise _err(f"{path or 'document'}: YAML aliases expand to more than {MAX_YAML_NODES} "
-                       "values (alias bomb?)")
+            raise _err(f"{path or 'document'}: YAML aliases expand to more than {MAX_YAML_NODES} values (alias bomb?)")
         sizes[nid] = total
         return total
 
@@ -495,8 +530,9 @@ def _parse_yaml(text: str, where: str) -> Any:
     try:
         import yaml
     except ImportError:  # pragma: no cover - PyYAML is a declared dependency
-        raise HardwareError("reading YAML profiles needs PyYAML (pip install pyyaml); "
-                            "or write the profile as TOML", where=where) from None
+        raise HardwareError(
+            "reading YAML profiles needs PyYAML (pip install pyyaml); or write the profile as TOML", where=where
+        ) from None
     loader = None
     try:
         loader = yaml.SafeLoader(text)
@@ -532,8 +568,9 @@ def load_profile_file(path: str | os.PathLike[str]) -> HardwareProfile:
     where = str(p)
     suffix = p.suffix.lower()
     if suffix not in PROFILE_SUFFIXES:
-        raise HardwareError(f"unsupported profile file type '{p.suffix or '(none)'}'; "
-                            "use .toml, .yaml or .yml", where=where)
+        raise HardwareError(
+            f"unsupported profile file type '{p.suffix or '(none)'}'; use .toml, .yaml or .yml", where=where
+        )
     try:
         with open(p, "rb") as fh:
             raw = fh.read(MAX_FILE_BYTES + 1)
@@ -550,6 +587,7 @@ def load_profile_file(path: str | os.PathLike[str]) -> HardwareProfile:
 # ---------------------------------------------------------------------------------------------
 # Built-in profiles
 # ---------------------------------------------------------------------------------------------
+
 
 def _builtin_dir() -> Any:
     """The folder of built-in profiles: the installed data package, or, in a source checkout,
@@ -588,7 +626,7 @@ def _index() -> tuple[dict[str, str], dict[str, Any]]:
         index[stem.lower()] = stem
         text = files[stem].read_text(encoding="utf-8")
         m = _HEADER_END.search(text)
-        head = text[:m.start()] if m else text
+        head = text[: m.start()] if m else text
         try:
             top = tomllib.loads(head)
         except tomllib.TOMLDecodeError:
@@ -621,8 +659,13 @@ def list_profiles() -> list[HardwareProfile]:
 
 
 def _looks_like_path(s: str) -> bool:
-    return (s.lower().endswith(PROFILE_SUFFIXES) or "/" in s or os.sep in s
-            or bool(os.altsep and os.altsep in s) or s.startswith("~"))
+    return (
+        s.lower().endswith(PROFILE_SUFFIXES)
+        or "/" in s
+        or os.sep in s
+        or bool(os.altsep and os.altsep in s)
+        or s.startswith("~")
+    )
 
 
 def _unknown(name: str, known: Iterable[str]) -> HardwareError:
@@ -630,8 +673,7 @@ def _unknown(name: str, known: Iterable[str]) -> HardwareError:
     msg = f"unknown hardware '{name}'."
     if close:
         msg += f" Closest names: {', '.join(close)}."
-    msg += (" Run `costmodel hardware list` to see every profile, or pass the path of a "
-            ".toml/.yaml profile file.")
+    msg += " Run `costmodel hardware list` to see every profile, or pass the path of a .toml/.yaml profile file."
     return HardwareError(msg)
 
 
@@ -643,8 +685,10 @@ def get_profile(hardware: Any) -> HardwareProfile:
     if isinstance(hardware, os.PathLike):
         return load_profile_file(hardware)
     if not isinstance(hardware, str):
-        raise HardwareError("hardware must be a profile name, the path of a profile file or a "
-                            f"HardwareProfile, not {type(hardware).__name__}")
+        raise HardwareError(
+            "hardware must be a profile name, the path of a profile file or a "
+            f"HardwareProfile, not {type(hardware).__name__}"
+        )
     s = hardware.strip()
     if not s:
         raise HardwareError("empty hardware name; run `costmodel hardware list` to see profiles")

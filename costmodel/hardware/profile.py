@@ -28,28 +28,28 @@ class Link:
 
 @dataclass(frozen=True)
 class HardwareProfile:
-    name: str                              # canonical id, e.g. "h100-sxm5-80gb"
+    name: str  # canonical id, e.g. "h100-sxm5-80gb"
     display_name: str
     vendor: str
-    kind: str                              # "gpu" | "tpu" | "accelerator" | "cpu" | "soc"
-    matrix_flops: Mapping[str, float]      # dtype -> dense FLOP/s on matrix/tensor units
-    vector_flops: Mapping[str, float]      # dtype -> FLOP/s on vector/SIMT units
-    memory_bandwidth: float                # bytes/s (HBM/DRAM), datasheet
-    memory_capacity: int                   # bytes
-    special_function_rate: float | None = None   # transcendentals/s (SFU), if known
+    kind: str  # "gpu" | "tpu" | "accelerator" | "cpu" | "soc"
+    matrix_flops: Mapping[str, float]  # dtype -> dense FLOP/s on matrix/tensor units
+    vector_flops: Mapping[str, float]  # dtype -> FLOP/s on vector/SIMT units
+    memory_bandwidth: float  # bytes/s (HBM/DRAM), datasheet
+    memory_capacity: int  # bytes
+    special_function_rate: float | None = None  # transcendentals/s (SFU), if known
     l2_bytes: int | None = None
     last_level_cache_bytes: int | None = None
     compute_units: int | None = None
     compute_unit_name: str = ""
     clock_hz: float | None = None
-    interconnect: Link | None = None       # scale-up: NVLink / xGMI / ICI
+    interconnect: Link | None = None  # scale-up: NVLink / xGMI / ICI
     pcie: Link | None = None
-    network: Link | None = None            # scale-out NIC per device, when part of a system
+    network: Link | None = None  # scale-out NIC per device, when part of a system
     tdp_watts: float | None = None
-    price_per_hour: float | None = None    # USD per device-hour, optional
+    price_per_hour: float | None = None  # USD per device-hour, optional
     aliases: tuple[str, ...] = ()
     sources: Mapping[str, str] = field(default_factory=dict)
-    calibration: Mapping[str, Any] | None = None   # measured ceilings / efficiency tables
+    calibration: Mapping[str, Any] | None = None  # measured ceilings / efficiency tables
     path: str | None = None
 
     @property
@@ -110,17 +110,31 @@ class HardwareProfile:
 def _link(link: Link | None) -> dict[str, Any] | None:
     if link is None:
         return None
-    return {"name": link.name, "bandwidth_per_direction": link.bandwidth, "latency_s": link.latency_s,
-            "links": link.links}
+    return {
+        "name": link.name,
+        "bandwidth_per_direction": link.bandwidth,
+        "latency_s": link.latency_s,
+        "links": link.links,
+    }
 
 
 _FALLBACK = {
-    "fp8": ("fp8", "fp16", "bf16"), "fp8_e4m3": ("fp8", "fp16"), "fp8_e5m2": ("fp8", "fp16"),
-    "fp4": ("fp4", "fp8", "fp16"), "int4": ("int4", "int8", "fp16"), "int8": ("int8", "fp16"),
-    "tf32": ("tf32", "fp32"), "bf16": ("bf16", "fp16"), "fp16": ("fp16", "bf16"),
-    "fp32": ("fp32",), "fp64": ("fp64",),
+    "fp8": ("fp8", "fp16", "bf16"),
+    "fp8_e4m3": ("fp8", "fp16"),
+    "fp8_e5m2": ("fp8", "fp16"),
+    "fp4": ("fp4", "fp8", "fp16"),
+    "int4": ("int4", "int8", "fp16"),
+    "int8": ("int8", "fp16"),
+    "tf32": ("tf32", "fp32"),
+    "bf16": ("bf16", "fp16"),
+    "fp16": ("fp16", "bf16"),
+    "fp32": ("fp32",),
+    "fp64": ("fp64",),
 }
 _VFALLBACK = {
-    "bf16": ("bf16", "fp16", "fp32"), "fp16": ("fp16", "bf16", "fp32"), "fp32": ("fp32",),
-    "fp64": ("fp64", "fp32"), "tf32": ("fp32",),
+    "bf16": ("bf16", "fp16", "fp32"),
+    "fp16": ("fp16", "bf16", "fp32"),
+    "fp32": ("fp32",),
+    "fp64": ("fp64", "fp32"),
+    "tf32": ("fp32",),
 }

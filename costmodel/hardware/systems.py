@@ -63,12 +63,23 @@ def _load(path: str) -> System:
         raise HardwareError(f"unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}", where=path)
     intra, inter = d.get("intra_node") or {}, d.get("inter_node") or {}
     return System(
-        str(d.get("name", Path(path).stem)), str(d.get("display_name", d.get("name", ""))),
-        get_profile(str(d["device"])), int(_num(d, "devices_per_node", path)),
-        Tier(str(intra.get("name", "intra")), _num(intra, "bandwidth_per_direction_GBps", path) * 1e9,
-             _num(intra, "latency_us", path) * 1e-6, 0.8),
-        Tier(str(inter.get("name", "inter")), _num(inter, "bandwidth_per_direction_per_device_GBps", path) * 1e9,
-             _num(inter, "latency_us", path) * 1e-6, 0.8))
+        str(d.get("name", Path(path).stem)),
+        str(d.get("display_name", d.get("name", ""))),
+        get_profile(str(d["device"])),
+        int(_num(d, "devices_per_node", path)),
+        Tier(
+            str(intra.get("name", "intra")),
+            _num(intra, "bandwidth_per_direction_GBps", path) * 1e9,
+            _num(intra, "latency_us", path) * 1e-6,
+            0.8,
+        ),
+        Tier(
+            str(inter.get("name", "inter")),
+            _num(inter, "bandwidth_per_direction_per_device_GBps", path) * 1e9,
+            _num(inter, "latency_us", path) * 1e-6,
+            0.8,
+        ),
+    )
 
 
 def get_system(name_or_device: Any) -> System:

@@ -43,24 +43,53 @@ def _symbolic_nbytes(numel: Any, bits: int) -> Any:
 
 
 _ALL = [
-    DType("fp64", 64, "float"), DType("fp32", 32, "float"), DType("tf32", 32, "float"),
-    DType("fp16", 16, "float"), DType("bf16", 16, "float"),
-    DType("fp8_e4m3", 8, "float"), DType("fp8_e4m3fnuz", 8, "float"),
-    DType("fp8_e5m2", 8, "float"), DType("fp8_e5m2fnuz", 8, "float"),
-    DType("fp8_e8m0", 8, "float"), DType("fp4", 4, "float"),
-    DType("int64", 64, "int"), DType("int32", 32, "int"), DType("int16", 16, "int"),
-    DType("int8", 8, "int"), DType("int4", 4, "int"), DType("int2", 2, "int"),
-    DType("uint64", 64, "uint"), DType("uint32", 32, "uint"), DType("uint16", 16, "uint"),
-    DType("uint8", 8, "uint"), DType("uint4", 4, "uint"), DType("uint2", 2, "uint"),
-    DType("bool", 8, "bool"), DType("complex64", 64, "complex"),
-    DType("complex128", 128, "complex"), DType("string", 64, "string"),
+    DType("fp64", 64, "float"),
+    DType("fp32", 32, "float"),
+    DType("tf32", 32, "float"),
+    DType("fp16", 16, "float"),
+    DType("bf16", 16, "float"),
+    DType("fp8_e4m3", 8, "float"),
+    DType("fp8_e4m3fnuz", 8, "float"),
+    DType("fp8_e5m2", 8, "float"),
+    DType("fp8_e5m2fnuz", 8, "float"),
+    DType("fp8_e8m0", 8, "float"),
+    DType("fp4", 4, "float"),
+    DType("int64", 64, "int"),
+    DType("int32", 32, "int"),
+    DType("int16", 16, "int"),
+    DType("int8", 8, "int"),
+    DType("int4", 4, "int"),
+    DType("int2", 2, "int"),
+    DType("uint64", 64, "uint"),
+    DType("uint32", 32, "uint"),
+    DType("uint16", 16, "uint"),
+    DType("uint8", 8, "uint"),
+    DType("uint4", 4, "uint"),
+    DType("uint2", 2, "uint"),
+    DType("bool", 8, "bool"),
+    DType("complex64", 64, "complex"),
+    DType("complex128", 128, "complex"),
+    DType("string", 64, "string"),
 ]
 DTYPES: dict[str, DType] = {d.name: d for d in _ALL}
 _ALIASES = {
-    "float": "fp32", "float32": "fp32", "float64": "fp64", "double": "fp64",
-    "half": "fp16", "float16": "fp16", "bfloat16": "bf16", "fp8": "fp8_e4m3",
-    "e4m3": "fp8_e4m3", "e5m2": "fp8_e5m2", "float8": "fp8_e4m3", "fp8_e4m3fn": "fp8_e4m3",
-    "nvfp4": "fp4", "float4": "fp4", "mxfp4": "fp4", "int": "int64", "long": "int64",
+    "float": "fp32",
+    "float32": "fp32",
+    "float64": "fp64",
+    "double": "fp64",
+    "half": "fp16",
+    "float16": "fp16",
+    "bfloat16": "bf16",
+    "fp8": "fp8_e4m3",
+    "e4m3": "fp8_e4m3",
+    "e5m2": "fp8_e5m2",
+    "float8": "fp8_e4m3",
+    "fp8_e4m3fn": "fp8_e4m3",
+    "nvfp4": "fp4",
+    "float4": "fp4",
+    "mxfp4": "fp4",
+    "int": "int64",
+    "long": "int64",
 }
 
 FP32 = DTYPES["fp32"]
@@ -76,19 +105,35 @@ def dtype(name: str | DType) -> DType:
     try:
         return DTYPES[key]
     except KeyError:
-        raise CostModelError(
-            f"unknown dtype {name!r}; known: {', '.join(sorted(DTYPES))}"
-        ) from None
+        raise CostModelError(f"unknown dtype {name!r}; known: {', '.join(sorted(DTYPES))}") from None
 
 
 # onnx.TensorProto.DataType numbers (onnx/onnx.proto), kept here so the IR has no onnx import.
 ONNX_DTYPES: dict[int, DType] = {
-    1: DTYPES["fp32"], 2: DTYPES["uint8"], 3: DTYPES["int8"], 4: DTYPES["uint16"],
-    5: DTYPES["int16"], 6: DTYPES["int32"], 7: DTYPES["int64"], 8: DTYPES["string"],
-    9: DTYPES["bool"], 10: DTYPES["fp16"], 11: DTYPES["fp64"], 12: DTYPES["uint32"],
-    13: DTYPES["uint64"], 14: DTYPES["complex64"], 15: DTYPES["complex128"],
-    16: DTYPES["bf16"], 17: DTYPES["fp8_e4m3"], 18: DTYPES["fp8_e4m3fnuz"],
-    19: DTYPES["fp8_e5m2"], 20: DTYPES["fp8_e5m2fnuz"], 21: DTYPES["uint4"],
-    22: DTYPES["int4"], 23: DTYPES["fp4"], 24: DTYPES["fp8_e8m0"], 25: DTYPES["uint2"],
+    1: DTYPES["fp32"],
+    2: DTYPES["uint8"],
+    3: DTYPES["int8"],
+    4: DTYPES["uint16"],
+    5: DTYPES["int16"],
+    6: DTYPES["int32"],
+    7: DTYPES["int64"],
+    8: DTYPES["string"],
+    9: DTYPES["bool"],
+    10: DTYPES["fp16"],
+    11: DTYPES["fp64"],
+    12: DTYPES["uint32"],
+    13: DTYPES["uint64"],
+    14: DTYPES["complex64"],
+    15: DTYPES["complex128"],
+    16: DTYPES["bf16"],
+    17: DTYPES["fp8_e4m3"],
+    18: DTYPES["fp8_e4m3fnuz"],
+    19: DTYPES["fp8_e5m2"],
+    20: DTYPES["fp8_e5m2fnuz"],
+    21: DTYPES["uint4"],
+    22: DTYPES["int4"],
+    23: DTYPES["fp4"],
+    24: DTYPES["fp8_e8m0"],
+    25: DTYPES["uint2"],
     26: DTYPES["int2"],
 }

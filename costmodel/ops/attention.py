@@ -23,9 +23,9 @@ from ..symbolic import norm, prod, smax, smin
 from .cost import Cost
 from .registry import ATTENTION, op
 
-SOFTMAX = (5, 1)   # max, subtract, exp, sum, divide; 1 exp
-SOFTCAP = (3, 1)   # divide, tanh, multiply; 1 tanh
-ROTARY = 3         # per rotated element: x1*cos - x2*sin is 2 multiplies and 1 add
+SOFTMAX = (5, 1)  # max, subtract, exp, sum, divide; 1 exp
+SOFTCAP = (3, 1)  # divide, tanh, multiply; 1 tanh
+ROTARY = 3  # per rotated element: x1*cos - x2*sin is 2 multiplies and 1 add
 
 
 def _half(x: Any) -> Any:
@@ -44,8 +44,7 @@ def _ramp(y: Any) -> Any:
     return _half(m * (m + 1))
 
 
-def attended_pairs(sq: Any, skv: Any, offset: Any = 0, causal: bool = False,
-                   left: int = -1, right: int = -1) -> Any:
+def attended_pairs(sq: Any, skv: Any, offset: Any = 0, causal: bool = False, left: int = -1, right: int = -1) -> Any:
     """(query, key) pairs scored by one head. Query i sits at absolute position
     p = offset + i and sees key j in [0, skv) iff j <= p (causal), j >= p - left
     (left >= 0) and j <= p + right (right >= 0): the ONNX Attention-25 mask rule.
@@ -66,8 +65,9 @@ def attended_pairs(sq: Any, skv: Any, offset: Any = 0, causal: bool = False,
     return total.expand() if hasattr(total, "expand") else total
 
 
-def core_cost(batch: Any, q_heads: Any, pairs: Any, head_dim: Any, v_head_dim: Any,
-              adds: int = 0, softcap: bool = False) -> Cost:
+def core_cost(
+    batch: Any, q_heads: Any, pairs: Any, head_dim: Any, v_head_dim: Any, adds: int = 0, softcap: bool = False
+) -> Cost:
     """Scores, softmax and the two products for `pairs` pairs per (batch, head)."""
     scores = norm(batch * q_heads * pairs)
     macs = norm(scores * (head_dim + v_head_dim))
@@ -98,8 +98,13 @@ def traffic(ctx, reads, kv_read: Any = 0, kv_write: Any = 0, writes=(0,)) -> Cos
         o = ctx.outputs[k] if k < len(ctx.outputs) else None
         if o is not None and o.shape is not None and o.dtype is not None and ctx.node.outputs[k]:
             wa = wa + o.dtype.nbytes(prod(o.shape))
-    return Cost(read_weights=norm(rw), read_activations=norm(ra), read_kv=norm(kv_read),
-                write_activations=norm(wa), write_kv=norm(kv_write))
+    return Cost(
+        read_weights=norm(rw),
+        read_activations=norm(ra),
+        read_kv=norm(kv_read),
+        write_activations=norm(wa),
+        write_kv=norm(kv_write),
+    )
 
 
 def wants(ctx, k: int) -> bool:
@@ -126,9 +131,19 @@ def check_groups(ctx, hq: Any, hkv: Any) -> None:
 
 
 def hint(ctx, b, hq, hkv, sq, skv, d, dv, causal, pairs) -> None:
-    ctx.hint(attention={"batch": b, "q_heads": hq, "kv_heads": hkv, "q_len": sq, "kv_len": skv,
-                        "head_dim": d, "v_head_dim": dv, "causal": bool(causal)},
-             attention_pairs=pairs)
+    ctx.hint(
+        attention={
+            "batch": b,
+            "q_heads": hq,
+            "kv_heads": hkv,
+            "q_len": sq,
+            "kv_len": skv,
+            "head_dim": d,
+            "v_head_dim": dv,
+            "causal": bool(causal),
+        },
+        attention_pairs=pairs,
+    )
 
 
 def _bnsd(ctx, i: int, heads: int, what: str) -> tuple:
@@ -183,8 +198,13 @@ def attention(ctx):
         offset = 0
     causal = bool(ctx.attr("is_causal", 0))
     dense = wants(ctx, 3)
-    pairs = norm(sq * total) if dense else attended_pairs(
-        sq, total, offset, causal, ctx.attr("left_window_size", -1), ctx.attr("right_window_size", -1))
+    pairs = (
+        norm(sq * total)
+        if dense
+        else attended_pairs(
+            sq, total, offset, causal, ctx.attr("left_window_size", -1), ctx.attr("right_window_size", -1)
+        )
+    )
     softcap = (ctx.attr("softcap", 0.0) or 0.0) > 0
     cost = core_cost(b, hq, pairs, d, dv, 1 if ctx.has(3) else 0, softcap)
     ctx.kv_inputs, ctx.kv_outputs = (4, 5), (1, 2)
@@ -193,8 +213,7 @@ def attention(ctx):
         new_kv = new_kv + kdt.nbytes(prod((b, hkv, skv, d)))
     if wants(ctx, 2):
         new_kv = new_kv + ctx.dtype(2).nbytes(prod((b, hkv, skv, dv)))
-    kv_read = (ctx.dtype(4).nbytes(prod(ctx.shape(4))) + ctx.dtype(5).nbytes(prod(ctx.shape(5)))
-               if ctx.has(4) else 0)
+    kv_read = ctx.dtype(4).nbytes(prod(ctx.shape(4))) + ctx.dtype(5).nbytes(prod(ctx.shape(5))) if ctx.has(4) else 0
     ctx.bytes_override = traffic(ctx, (0, 1, 2, 3, 6), kv_read, new_kv, writes=(0, 3))
     hint(ctx, b, hq, hkv, sq, total, d, dv, causal and not dense, pairs)
     return cost
@@ -270,8 +289,9 @@ def ms_multi_head_attention(ctx):
         kv_read = ctx.dtype(1).nbytes(prod(ctx.shape(1))) + ctx.dtype(2).nbytes(prod(ctx.shape(2)))
     elif ctx.has(6):
         kv_read = _kv_bytes(ctx, 6, norm(total - skv)) + _kv_bytes(ctx, 7, norm(total - skv))
-    kv_write = dt.nbytes(prod((b, n, skv, d))) * int(wants(ctx, 1)) + \
-        dt.nbytes(prod((b, n, skv, dv))) * int(wants(ctx, 2))
+    kv_write = dt.nbytes(prod((b, n, skv, d))) * int(wants(ctx, 1)) + dt.nbytes(prod((b, n, skv, dv))) * int(
+        wants(ctx, 2)
+    )
     ctx.kv_inputs, ctx.kv_outputs = (6, 7) + ((1, 2) if bnsh else ()), (1, 2)
     reads = (0, 3, 4, 5, 8) if bnsh else (0, 1, 2, 3, 4, 5, 8)
     ctx.bytes_override = traffic(ctx, reads, kv_read, kv_write, writes=(0, 3))
@@ -321,8 +341,11 @@ def ms_group_query_attention(ctx):
     ctx.set_output(3, dt, (b, hq, sq, total))
     causal = bool(ctx.attr("causal", 1))
     dense = wants(ctx, 3)
-    pairs = norm(sq * total) if dense else attended_pairs(
-        sq, total, norm(total - sq), causal, ctx.attr("local_window_size", -1))
+    pairs = (
+        norm(sq * total)
+        if dense
+        else attended_pairs(sq, total, norm(total - sq), causal, ctx.attr("local_window_size", -1))
+    )
     softcap = (ctx.attr("softcap", 0.0) or 0.0) > 0
     cost = core_cost(b, hq, pairs, d, d, int(ctx.has(10)), softcap)
     rows = norm(b * sq * (hq + hkv))

@@ -39,9 +39,15 @@ class NodeContext:
         "subgraph_runner",
     )
 
-    def __init__(self, node: Node, inputs: list[TensorInfo | None], opset: int,
-                 subgraph_runner: Callable[..., Any] | None = None,
-                 dtype_override: DType | None = None, limits: Any = None) -> None:
+    def __init__(
+        self,
+        node: Node,
+        inputs: list[TensorInfo | None],
+        opset: int,
+        subgraph_runner: Callable[..., Any] | None = None,
+        dtype_override: DType | None = None,
+        limits: Any = None,
+    ) -> None:
         self.node = node
         self.opset = opset
         self.attrs = node.attrs
@@ -117,8 +123,7 @@ class NodeContext:
         flat = np.asarray(d).reshape(-1)
         if flat.dtype != object:  # tolist() already yields Python ints / floats
             return tuple(flat.tolist())
-        return tuple(norm(x) if not isinstance(x, (np.integer, np.floating)) else int(x)
-                     for x in flat.tolist())
+        return tuple(norm(x) if not isinstance(x, (np.integer, np.floating)) else int(x) for x in flat.tolist())
 
     def scalar(self, i: int) -> Any:
         d = self.data(i)
@@ -131,8 +136,7 @@ class NodeContext:
         return self.has(i) and self.inputs[i].const  # type: ignore[union-attr]
 
     # -- outputs --------------------------------------------------------------------
-    def set_output(self, i: int, dtype: DType | None, shape: tuple | None,
-                   data: Any = None) -> None:
+    def set_output(self, i: int, dtype: DType | None, shape: tuple | None, data: Any = None) -> None:
         if i >= len(self.outputs):
             return
         symbolic = False

@@ -30,7 +30,9 @@ def gemm(ctx):
     m, k = (a[1], a[0]) if ctx.attr("transA", 0) else (a[0], a[1])
     k2, n = (b[1], b[0]) if ctx.attr("transB", 0) else (b[0], b[1])
     if type(k) is int and type(k2) is int and k != k2:
-        raise ctx.fail(f"Gemm inner dimensions differ: {a} x {b} (transA={ctx.attr('transA', 0)}, transB={ctx.attr('transB', 0)})")
+        raise ctx.fail(
+            f"Gemm inner dimensions differ: {a} x {b} (transA={ctx.attr('transA', 0)}, transB={ctx.attr('transB', 0)})"
+        )
     if ctx.has(2):
         broadcast_shapes([ctx.shape(2), (m, n)], ctx.where)
     ctx.set_output(0, ctx.dtype(0), (m, n))
@@ -69,11 +71,11 @@ def parse_einsum(eq: str, ranks: list[int], where: str = "") -> tuple[list[str],
             if n_ell < 0:
                 raise ShapeError(f"einsum term {t!r} does not fit rank {r}", where=where or None)
             max_ell = max(max_ell, n_ell)
-            t = t.replace("...", ell_letters[26 - n_ell:] if n_ell else "")
+            t = t.replace("...", ell_letters[26 - n_ell :] if n_ell else "")
         elif len(t) != r:
             raise ShapeError(f"einsum term {t!r} does not match rank {r}", where=where or None)
         out_terms.append(t)
-    ell = ell_letters[26 - max_ell:] if max_ell else ""
+    ell = ell_letters[26 - max_ell :] if max_ell else ""
     if explicit:
         out = rhs.replace("...", ell)
     else:
@@ -109,7 +111,7 @@ def einsum(ctx):
     cur = terms[0]
     for j in range(1, len(terms)):
         nxt = terms[j]
-        later = set(out).union(*[set(t) for t in terms[j + 1:]])
+        later = set(out).union(*[set(t) for t in terms[j + 1 :]])
         union = set(cur) | set(nxt)
         macs = macs + prod(sizes[c] for c in union)
         cur = "".join(c for c in union if c in later)

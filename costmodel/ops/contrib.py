@@ -317,8 +317,7 @@ def matmul_nbits(ctx):
     macs = norm(m * n * k)
     ctx.hint(gemm=(1, m, n, k))
     bias = norm(m * n) if ctx.has(5) else 0
-    return Cost(flops=norm(2 * macs + 2 * n * k + bias), macs=macs,
-                params=norm(n * k) if ctx.is_const(1) else 0)
+    return Cost(flops=norm(2 * macs + 2 * n * k + bias), macs=macs, params=norm(n * k) if ctx.is_const(1) else 0)
 
 
 def _qlinear(ctx, shape: tuple, per: tuple[int, int]) -> Cost:

@@ -81,8 +81,7 @@ def _finish(ctx, total: Cost, unsupported: list, **hints) -> Cost:
     that replaces the node's own bytes."""
     ctx.bytes_override = total.replace(flops=0, macs=0, transcendentals=0, params=0)
     ctx.hint(_unsupported=unsupported, **hints)
-    return Cost(flops=total.flops, macs=total.macs, transcendentals=total.transcendentals,
-                params=total.params)
+    return Cost(flops=total.flops, macs=total.macs, transcendentals=total.transcendentals, params=total.params)
 
 
 def _fresh(info: TensorInfo | None) -> TensorInfo | None:
@@ -187,8 +186,9 @@ def _carry(first: TensorInfo | None, out: TensorInfo | None, trips: Any) -> tupl
     if a is not None and b is not None:
         if a.length is None or b.length is None:
             return True, TensorInfo(out.dtype, None, data=Seq(b.elem, None))
-        grown = a.length == 0 or (a.elem is not None and b.elem is not None
-                                  and _same_shape(a.elem.shape, b.elem.shape) is True)
+        grown = a.length == 0 or (
+            a.elem is not None and b.elem is not None and _same_shape(a.elem.shape, b.elem.shape) is True
+        )
         if not grown:
             return False, out
         length = norm(a.length + (b.length - a.length) * trips)
@@ -220,11 +220,11 @@ def loop(ctx):
     finals = [_carry(carried[k], outs[1 + k], trips) for k in range(n_carry)]
     if all(stable for stable, _ in finals):
         total = total.scale(trips)
-        scans = outs[1 + n_carry:]
+        scans = outs[1 + n_carry :]
         final = [f for _, f in finals]
     elif type(trips) is int and trips <= _UNROLL:
         first = list(outs)
-        cur = [_fresh(o) for o in outs[1:1 + n_carry]]
+        cur = [_fresh(o) for o in outs[1 : 1 + n_carry]]
         if trips == 0:
             final, total = carried, Cost(params=total.params)
         else:
@@ -232,15 +232,21 @@ def loop(ctx):
                 c, outs = _run(ctx, "body", counters + cur, uns)
                 # the body's own initializers are new objects on every run: count them once
                 total = total + c.replace(params=0)
-                cur = [_fresh(o) for o in outs[1:1 + n_carry]]
+                cur = [_fresh(o) for o in outs[1 : 1 + n_carry]]
             final = cur
-        scans = [o if _same_shape(o.shape if o else None, f.shape if f else None) else
-                 TensorInfo(o.dtype if o else None, None) for o, f in zip(outs[1 + n_carry:], first[1 + n_carry:])]
+        scans = [
+            o
+            if _same_shape(o.shape if o else None, f.shape if f else None)
+            else TensorInfo(o.dtype if o else None, None)
+            for o, f in zip(outs[1 + n_carry :], first[1 + n_carry :])
+        ]
     else:
         k = next(i for i, (stable, _) in enumerate(finals) if not stable)
-        raise UnknownShape(f"loop-carried value {k} changes shape per iteration "
-                           f"({carried[k].shape if carried[k] else None} -> {outs[1 + k].shape}) "
-                           f"and the trip count {trips} is not a known number up to {_UNROLL}")
+        raise UnknownShape(
+            f"loop-carried value {k} changes shape per iteration "
+            f"({carried[k].shape if carried[k] else None} -> {outs[1 + k].shape}) "
+            f"and the trip count {trips} is not a known number up to {_UNROLL}"
+        )
     for k, f in enumerate(final):
         _set(ctx, k, f, keep_data=False)
     for j, o in enumerate(scans):
@@ -280,7 +286,7 @@ def scan(ctx):
             raise ctx.fail(f"scan inputs have lengths {length} and {s[ax]}")
         if v8:
             batch = s[0] if batch is None else batch
-        slices.append(TensorInfo(ctx.dtype(first + n_state + j), tuple(s[lead:ax]) + tuple(s[ax + 1:])))
+        slices.append(TensorInfo(ctx.dtype(first + n_state + j), tuple(s[lead:ax]) + tuple(s[ax + 1 :])))
     if length is None:
         raise ctx.fail("Scan needs at least one scan input")
     body_states = [TensorInfo(st.dtype, None if st.shape is None else tuple(st.shape[lead:])) for st in states]
@@ -381,7 +387,7 @@ def sequence_erase(ctx):
     s = _seq(ctx, 0)
     pos = _position(ctx, 1, s.length, None if s.length is None else s.length - 1)
     if s.items is not None and pos is not None:
-        _out_seq(ctx, _of(s.items[:pos] + s.items[pos + 1:]), s.elem.dtype if s.elem else None)
+        _out_seq(ctx, _of(s.items[:pos] + s.items[pos + 1 :]), s.elem.dtype if s.elem else None)
     else:
         _out_seq(ctx, Seq(s.elem, None if s.length is None else norm(s.length - 1)))
 
@@ -413,11 +419,11 @@ def split_to_sequence(ctx):
     dim = x[ax]
 
     def piece(k):
-        return TensorInfo(dt, x[:ax] + (k,) + x[ax + 1:])
+        return TensorInfo(dt, x[:ax] + (k,) + x[ax + 1 :])
 
     if not ctx.has(1):
         keep = ctx.attr("keepdims", 1)
-        new = Seq(TensorInfo(dt, x[:ax] + ((1,) if keep else ()) + x[ax + 1:]), dim)
+        new = Seq(TensorInfo(dt, x[:ax] + ((1,) if keep else ()) + x[ax + 1 :]), dim)
     elif ctx.data(1) is None:  # runtime split sizes: the pieces are unknown, the copy is not
         new = Seq(TensorInfo(dt, None), ctx.shape(1)[0] if ctx.rank(1) == 1 else None)
     else:
@@ -445,18 +451,19 @@ def concat_from_sequence(ctx):
         r = len(shapes[0])
         ax = normalize_axis(axis, r + 1 if stack else r, ctx.where)
         for sh in shapes[1:]:
-            if len(sh) != r or any(known_eq(a, b) is False for k, (a, b) in enumerate(zip(sh, shapes[0]))
-                                   if stack or k != ax):
+            if len(sh) != r or any(
+                known_eq(a, b) is False for k, (a, b) in enumerate(zip(sh, shapes[0])) if stack or k != ax
+            ):
                 raise ctx.fail(f"sequence elements {shapes[0]} and {sh} differ off the concat axis")
         if stack:
             shape = shapes[0][:ax] + (len(shapes),) + shapes[0][ax:]
         else:
-            shape = shapes[0][:ax] + (norm(sum(sh[ax] for sh in shapes)),) + shapes[0][ax + 1:]
+            shape = shapes[0][:ax] + (norm(sum(sh[ax] for sh in shapes)),) + shapes[0][ax + 1 :]
     elif s.elem is not None and s.elem.shape is not None and s.length is not None:
         e = s.elem.shape
         ax = normalize_axis(axis, len(e) + 1 if stack else len(e), ctx.where)
         mid = (s.length,) if stack else (norm(e[ax] * s.length),)
-        shape = e[:ax] + mid + e[ax + (0 if stack else 1):]
+        shape = e[:ax] + mid + e[ax + (0 if stack else 1) :]
     else:
         raise UnknownShape("the sequence's element shapes or length are not known")
     dt = s.elem.dtype if s.elem is not None else None
@@ -472,8 +479,11 @@ def sequence_map(ctx):
     uns: list = []
     seqs = {i: _seqof(ctx.data(i)) for i in range(ctx.n_inputs)}
     s0 = seqs[0]
-    if s0 is None or s0.length is None or any(
-            s is not None and (s.elem is None or s.elem.shape is None) for s in seqs.values()):
+    if (
+        s0 is None
+        or s0.length is None
+        or any(s is not None and (s.elem is None or s.elem.shape is None) for s in seqs.values())
+    ):
         raise UnknownShape("the sequence's element shapes or length are not known")
     args = [seqs[i].elem if seqs[i] is not None else ctx.info(i) for i in range(ctx.n_inputs)]
     cost, outs = _run(ctx, "body", [_fresh(a) for a in args], uns)

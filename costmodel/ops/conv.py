@@ -27,8 +27,9 @@ def conv_shape(ctx, x: tuple, w: tuple) -> tuple[tuple, dict]:
     dil = tuple(ctx.attr("dilations", None) or (1,) * nsp)
     pads = ctx.attr("pads", None)
     out_sp, _used = conv_geometry(spatial, kernel, strides, dil, pads, ctx.attr("auto_pad", "NOTSET"))
-    geom = dict(n=n, c=c, m=m, group=group, kernel=kernel, strides=strides, dilations=dil,
-                spatial=spatial, out_spatial=out_sp)
+    geom = dict(
+        n=n, c=c, m=m, group=group, kernel=kernel, strides=strides, dilations=dil, spatial=spatial, out_spatial=out_sp
+    )
     return (n, m) + tuple(out_sp), geom
 
 
@@ -39,9 +40,15 @@ def conv_cost(ctx, out: tuple, w: tuple, has_bias: bool, geom: dict) -> Cost:
     macs = norm(out_elems * cin_per_group * kvol)
     if has_bias:
         ctx.hint(bias_pass=True)
-    ctx.hint(conv=geom, gemm=(geom["group"], norm(prod(out[2:]) * out[0]),
-                              norm(out[1] // geom["group"]) if type(out[1]) is int else out[1],
-                              norm(cin_per_group * kvol)))
+    ctx.hint(
+        conv=geom,
+        gemm=(
+            geom["group"],
+            norm(prod(out[2:]) * out[0]),
+            norm(out[1] // geom["group"]) if type(out[1]) is int else out[1],
+            norm(cin_per_group * kvol),
+        ),
+    )
     return Cost(flops=norm(2 * macs + (out_elems if has_bias else 0)), macs=macs)
 
 
@@ -80,12 +87,26 @@ def conv_transpose(ctx):
         pads = ctx.attr("pads", None) or (0,) * (2 * nsp)
         if auto_pad == "VALID":
             pads = (0,) * (2 * nsp)
-        out_sp = tuple(norm(strides[i] * (spatial[i] - 1) + outpad[i] + (kernel[i] - 1) * dil[i] + 1
-                            - pads[i] - pads[i + nsp]) for i in range(nsp))
+        out_sp = tuple(
+            norm(strides[i] * (spatial[i] - 1) + outpad[i] + (kernel[i] - 1) * dil[i] + 1 - pads[i] - pads[i + nsp])
+            for i in range(nsp)
+        )
     out = (n, m) + out_sp
     ctx.set_output(0, ctx.dtype(0), out)
     macs = norm(prod(x) * w[1] * prod(kernel))
-    ctx.hint(conv=dict(n=n, c=c, m=m, group=group, kernel=kernel, strides=strides, dilations=dil,
-                       spatial=spatial, out_spatial=out_sp, transposed=True),
-             gemm=(group, norm(n * prod(spatial)), w[1], norm(c // group) if type(c) is int else c))
+    ctx.hint(
+        conv=dict(
+            n=n,
+            c=c,
+            m=m,
+            group=group,
+            kernel=kernel,
+            strides=strides,
+            dilations=dil,
+            spatial=spatial,
+            out_spatial=out_sp,
+            transposed=True,
+        ),
+        gemm=(group, norm(n * prod(spatial)), w[1], norm(c // group) if type(c) is int else c),
+    )
     return Cost(flops=norm(2 * macs + (prod(out) if ctx.has(2) else 0)), macs=macs)

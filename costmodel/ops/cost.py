@@ -14,9 +14,15 @@ from typing import Any
 from ..symbolic import norm, substitute, to_json_number
 
 _FIELDS = (
-    "flops", "macs", "transcendentals",
-    "read_weights", "read_activations", "read_kv",
-    "write_activations", "write_kv", "params",
+    "flops",
+    "macs",
+    "transcendentals",
+    "read_weights",
+    "read_activations",
+    "read_kv",
+    "write_activations",
+    "write_kv",
+    "params",
 )
 
 

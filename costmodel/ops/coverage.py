@@ -26,16 +26,39 @@ def coverage(opset: int | None = None, domain: str | None = None) -> tuple[list[
         covered += 1
         if d.zero is not None:
             zero += 1
-        rows.append(dict(domain="ai.onnx", op_type=name, status="zero-cost" if d.zero else "rule",
-                         since=d.since, kind=d.kind, note=d.zero or ""))
+        rows.append(
+            dict(
+                domain="ai.onnx",
+                op_type=name,
+                status="zero-cost" if d.zero else "rule",
+                since=d.since,
+                kind=d.kind,
+                note=d.zero or "",
+            )
+        )
     contrib = [d for d in reg if d.domain != ""]
     for d in sorted(contrib, key=lambda d: (d.domain, d.op_type, d.since)):
-        rows.append(dict(domain=d.domain, op_type=d.op_type, status="zero-cost" if d.zero else "rule",
-                         since=d.since, kind=d.kind, note=d.zero or ""))
+        rows.append(
+            dict(
+                domain=d.domain,
+                op_type=d.op_type,
+                status="zero-cost" if d.zero else "rule",
+                since=d.since,
+                kind=d.kind,
+                note=d.zero or "",
+            )
+        )
     extra = sorted({d.op_type for d in reg if d.domain == "" and d.op_type not in schemas})
     if domain is not None:
         dom = "ai.onnx" if domain in ("", "ai.onnx") else domain
         rows = [r for r in rows if r["domain"] == dom]
-    summary = dict(opset=opset, onnx_ops=len(schemas), covered=covered, zero_cost=zero,
-                   rules=covered - zero, contrib_rules=len(contrib), newer_ops_with_rules=extra)
+    summary = dict(
+        opset=opset,
+        onnx_ops=len(schemas),
+        covered=covered,
+        zero_cost=zero,
+        rules=covered - zero,
+        contrib_rules=len(contrib),
+        newer_ops_with_rules=extra,
+    )
     return rows, summary

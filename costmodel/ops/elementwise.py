@@ -18,12 +18,33 @@ from .registry import ELEMENTWISE, op
 
 # op: (FLOPs per element, transcendentals per element)
 UNARY: dict[str, tuple[int, int]] = {
-    "Abs": (1, 0), "Neg": (1, 0), "Sign": (1, 0), "Ceil": (1, 0), "Floor": (1, 0),
-    "Round": (1, 0), "Relu": (1, 0), "Not": (1, 0), "BitwiseNot": (1, 0),
-    "Reciprocal": (1, 0), "IsNaN": (1, 0), "IsInf": (1, 0),
-    "Sqrt": (1, 1), "Exp": (1, 1), "Log": (1, 1), "Erf": (1, 1), "Tanh": (1, 1),
-    "Sin": (1, 1), "Cos": (1, 1), "Tan": (1, 1), "Asin": (1, 1), "Acos": (1, 1),
-    "Atan": (1, 1), "Sinh": (1, 1), "Cosh": (1, 1), "Asinh": (1, 1), "Acosh": (1, 1),
+    "Abs": (1, 0),
+    "Neg": (1, 0),
+    "Sign": (1, 0),
+    "Ceil": (1, 0),
+    "Floor": (1, 0),
+    "Round": (1, 0),
+    "Relu": (1, 0),
+    "Not": (1, 0),
+    "BitwiseNot": (1, 0),
+    "Reciprocal": (1, 0),
+    "IsNaN": (1, 0),
+    "IsInf": (1, 0),
+    "Sqrt": (1, 1),
+    "Exp": (1, 1),
+    "Log": (1, 1),
+    "Erf": (1, 1),
+    "Tanh": (1, 1),
+    "Sin": (1, 1),
+    "Cos": (1, 1),
+    "Tan": (1, 1),
+    "Asin": (1, 1),
+    "Acos": (1, 1),
+    "Atan": (1, 1),
+    "Sinh": (1, 1),
+    "Cosh": (1, 1),
+    "Asinh": (1, 1),
+    "Acosh": (1, 1),
     "Atanh": (1, 1),
     # sigmoid(x) = 1 / (1 + exp(-x)): neg, exp, add, div
     "Sigmoid": (4, 1),
@@ -32,9 +53,12 @@ UNARY: dict[str, tuple[int, int]] = {
     # hard_swish = x * hard_sigmoid(x)
     "HardSwish": (5, 0),
     # leaky: compare, mul, select
-    "LeakyRelu": (2, 0), "ThresholdedRelu": (2, 0), "Shrink": (3, 0),
+    "LeakyRelu": (2, 0),
+    "ThresholdedRelu": (2, 0),
+    "Shrink": (3, 0),
     # elu = x if x>0 else alpha*(exp(x)-1): compare, exp, sub, mul
-    "Elu": (4, 1), "Celu": (5, 1),
+    "Elu": (4, 1),
+    "Celu": (5, 1),
     # selu = gamma * elu(x, alpha)
     "Selu": (5, 1),
     # softplus = log(1 + exp(x)): exp, add, log
@@ -52,27 +76,45 @@ UNARY: dict[str, tuple[int, int]] = {
 GELU_TANH = (9, 1)
 
 BINARY: dict[str, tuple[int, int]] = {
-    "Add": (1, 0), "Sub": (1, 0), "Mul": (1, 0), "Div": (1, 0), "Mod": (1, 0),
-    "Equal": (1, 0), "Greater": (1, 0), "Less": (1, 0), "GreaterOrEqual": (1, 0),
-    "LessOrEqual": (1, 0), "And": (1, 0), "Or": (1, 0), "Xor": (1, 0),
-    "BitShift": (1, 0), "BitwiseAnd": (1, 0), "BitwiseOr": (1, 0), "BitwiseXor": (1, 0),
+    "Add": (1, 0),
+    "Sub": (1, 0),
+    "Mul": (1, 0),
+    "Div": (1, 0),
+    "Mod": (1, 0),
+    "Equal": (1, 0),
+    "Greater": (1, 0),
+    "Less": (1, 0),
+    "GreaterOrEqual": (1, 0),
+    "LessOrEqual": (1, 0),
+    "And": (1, 0),
+    "Or": (1, 0),
+    "Xor": (1, 0),
+    "BitShift": (1, 0),
+    "BitwiseAnd": (1, 0),
+    "BitwiseOr": (1, 0),
+    "BitwiseXor": (1, 0),
     # prelu: compare, mul, select
     "PRelu": (2, 0),
     # pow: exp(y * log(x)) in general; see _pow for small integer exponents
     "Pow": (1, 1),
 }
-COMPARE = {"Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "And", "Or", "Xor", "Not",
-           "IsNaN", "IsInf"}
+COMPARE = {"Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "And", "Or", "Xor", "Not", "IsNaN", "IsInf"}
 # Variadic ops: (n_inputs - 1) binary ops per element; Mean adds one divide.
 VARIADIC = {"Sum": 0, "Max": 0, "Min": 0, "Mean": 1}
 
 _FOLD_BINARY = {
-    "Add": lambda a, b: a + b, "Sub": lambda a, b: a - b, "Mul": lambda a, b: a * b,
-    "Div": None, "Mod": None,
-    "Equal": lambda a, b: _cmp(a, b, "=="), "Less": lambda a, b: _cmp(a, b, "<"),
-    "Greater": lambda a, b: _cmp(a, b, ">"), "LessOrEqual": lambda a, b: _cmp(a, b, "<="),
+    "Add": lambda a, b: a + b,
+    "Sub": lambda a, b: a - b,
+    "Mul": lambda a, b: a * b,
+    "Div": None,
+    "Mod": None,
+    "Equal": lambda a, b: _cmp(a, b, "=="),
+    "Less": lambda a, b: _cmp(a, b, "<"),
+    "Greater": lambda a, b: _cmp(a, b, ">"),
+    "LessOrEqual": lambda a, b: _cmp(a, b, "<="),
     "GreaterOrEqual": lambda a, b: _cmp(a, b, ">="),
-    "And": lambda a, b: np.logical_and(a, b), "Or": lambda a, b: np.logical_or(a, b),
+    "And": lambda a, b: np.logical_and(a, b),
+    "Or": lambda a, b: np.logical_or(a, b),
     "Xor": lambda a, b: np.logical_xor(a, b),
 }
 
@@ -140,8 +182,15 @@ def _unary(ctx, per: tuple[int, int]):
         elif t == "Not":
             data = values.apply(np.logical_not, d)
         elif t in ("Ceil", "Floor", "Sqrt", "Exp", "Log", "Reciprocal", "Relu") and d.dtype != object:
-            f = {"Ceil": np.ceil, "Floor": np.floor, "Sqrt": np.sqrt, "Exp": np.exp, "Log": np.log,
-                 "Reciprocal": lambda x: 1.0 / x, "Relu": lambda x: np.maximum(x, 0)}[t]
+            f = {
+                "Ceil": np.ceil,
+                "Floor": np.floor,
+                "Sqrt": np.sqrt,
+                "Exp": np.exp,
+                "Log": np.log,
+                "Reciprocal": lambda x: 1.0 / x,
+                "Relu": lambda x: np.maximum(x, 0),
+            }[t]
             data = values.apply(f, d)
     ctx.set_output(0, out_dtype, s, data)
     n = ctx.out_numel()
@@ -193,7 +242,7 @@ def _binary(ctx, per: tuple[int, int]):
         elif t == "Mod":
             data = values.apply(lambda x, y: _mod(x, y, ctx.attr("fmod", 0)), a, b)
         elif t == "Pow":
-            data = values.apply(lambda x, y: x ** y, a, b)
+            data = values.apply(lambda x, y: x**y, a, b)
         elif t in _FOLD_BINARY:
             data = values.apply(_FOLD_BINARY[t], a, b)
         if data is not None and data.dtype == object and out_dtype.kind not in ("int", "uint"):
@@ -236,6 +285,7 @@ def _variadic(ctx):
     t = ctx.node.op_type
     ds = [ctx.data(i) for i in idx]
     if all(d is not None for d in ds) and values.small(out) and t != "Mean":
+
         def fold(*arrs):
             acc = arrs[0]
             for x in arrs[1:]:
@@ -243,10 +293,14 @@ def _variadic(ctx):
                     acc = acc + x
                 else:
                     from ..symbolic import smax, smin
+
                     f = smax if t == "Max" else smin
                     acc, x = np.broadcast_arrays(acc, x)
-                    acc = np.array([f(p, q) for p, q in zip(acc.reshape(-1), x.reshape(-1))], dtype=object).reshape(acc.shape)
+                    acc = np.array([f(p, q) for p, q in zip(acc.reshape(-1), x.reshape(-1))], dtype=object).reshape(
+                        acc.shape
+                    )
             return acc
+
         data = values.apply(fold, *ds)
     ctx.set_output(0, ctx.dtype(idx[0]), out, data)
     n = ctx.out_numel()

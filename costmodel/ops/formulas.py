@@ -65,8 +65,7 @@ def matmul_shapes(a: tuple, b: tuple, where: str = "") -> tuple[tuple, Any, Any,
     return tuple(out), prod(batch_shape), m, n, k
 
 
-def window_out(size: Any, kernel: Any, stride: int, pad_total: Any, dilation: int,
-               ceil_mode: bool = False) -> Any:
+def window_out(size: Any, kernel: Any, stride: int, pad_total: Any, dilation: int, ceil_mode: bool = False) -> Any:
     """Output length of a sliding window (conv/pool) with explicit total padding."""
     eff = dilation * (kernel - 1) + 1
     span = size + pad_total - eff
@@ -91,9 +90,15 @@ def same_pads(size: Any, kernel: Any, stride: int, dilation: int, upper: bool) -
     return (small, big) if upper else (big, small)
 
 
-def conv_geometry(spatial: Sequence[Any], kernel: Sequence[Any], strides: Sequence[int],
-                  dilations: Sequence[int], pads: Sequence[Any] | None, auto_pad: str,
-                  ceil_mode: bool = False) -> tuple[tuple, tuple]:
+def conv_geometry(
+    spatial: Sequence[Any],
+    kernel: Sequence[Any],
+    strides: Sequence[int],
+    dilations: Sequence[int],
+    pads: Sequence[Any] | None,
+    auto_pad: str,
+    ceil_mode: bool = False,
+) -> tuple[tuple, tuple]:
     """Output spatial dims and the begin/end pads used, ONNX Conv/Pool semantics."""
     n = len(spatial)
     auto_pad = (auto_pad or "NOTSET").upper()
@@ -109,6 +114,7 @@ def conv_geometry(spatial: Sequence[Any], kernel: Sequence[Any], strides: Sequen
         p = (0,) * (2 * n)
     else:
         p = tuple(pads) if pads else (0,) * (2 * n)
-    out = tuple(window_out(spatial[i], kernel[i], strides[i], p[i] + p[i + n], dilations[i], ceil_mode)
-                for i in range(n))
+    out = tuple(
+        window_out(spatial[i], kernel[i], strides[i], p[i] + p[i + n], dilations[i], ceil_mode) for i in range(n)
+    )
     return out, p

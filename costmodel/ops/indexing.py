@@ -35,11 +35,15 @@ def gather(ctx):
     """0 FLOPs; reads the selected slices and the indices, writes the output."""
     s, ind = ctx.shape(0), ctx.shape(1)
     axis = normalize_axis(ctx.attr("axis", 0), len(s), ctx.where)
-    out = s[:axis] + tuple(ind) + s[axis + 1:]
+    out = s[:axis] + tuple(ind) + s[axis + 1 :]
     d, i = ctx.data(0), ctx.data(1)
     data = None
     if d is not None and i is not None:
-        idx = np.asarray(i).astype(np.int64) if np.asarray(i).dtype != object else np.array([int(v) for v in np.asarray(i).reshape(-1)]).reshape(np.shape(i))
+        idx = (
+            np.asarray(i).astype(np.int64)
+            if np.asarray(i).dtype != object
+            else np.array([int(v) for v in np.asarray(i).reshape(-1)]).reshape(np.shape(i))
+        )
         dim = s[axis]
         if type(dim) is int and ((idx < -dim) | (idx >= dim)).any():
             raise ctx.fail(f"Gather index out of range for axis of size {dim}")
@@ -64,7 +68,7 @@ def gather_nd(ctx):
     k = ind[-1]
     if type(k) is not int:
         raise ctx.fail("GatherND needs a known last index dimension")
-    out = tuple(ind[:-1]) + tuple(s[b + k:])
+    out = tuple(ind[:-1]) + tuple(s[b + k :])
     ctx.set_output(0, ctx.dtype(0), out)
     _gather_traffic(ctx, prod(out))
 
@@ -139,7 +143,7 @@ def compress(ctx):
         out = (n,)
     else:
         axis = normalize_axis(axis, len(s), ctx.where)
-        out = s[:axis] + (n,) + s[axis + 1:]
+        out = s[:axis] + (n,) + s[axis + 1 :]
     ctx.set_output(0, ctx.dtype(0), out)
     return Cost(flops=prod(ctx.shape(1)))
 
@@ -155,7 +159,7 @@ def unique(ctx):
         ctx.set_output(0, ctx.dtype(0), (u,))
     else:
         axis = normalize_axis(axis, len(s), ctx.where)
-        ctx.set_output(0, ctx.dtype(0), s[:axis] + (u,) + s[axis + 1:])
+        ctx.set_output(0, ctx.dtype(0), s[:axis] + (u,) + s[axis + 1 :])
     ctx.set_output(1, INT64, (u,))
     ctx.set_output(2, INT64, (s[axis] if axis is not None else n,))
     ctx.set_output(3, INT64, (u,))
@@ -177,7 +181,7 @@ def topk(ctx):
     axis = normalize_axis(ctx.attr("axis", -1), len(s), ctx.where)
     k = ctx.scalar(1) if ctx.has(1) else ctx.attr("k")
     k = norm(int(k)) if isinstance(k, (int, np.integer)) else (k if k is not None else _data_dependent(ctx, "topk"))
-    out = s[:axis] + (k,) + s[axis + 1:]
+    out = s[:axis] + (k,) + s[axis + 1 :]
     ctx.set_output(0, ctx.dtype(0), out)
     ctx.set_output(1, INT64, out)
     n = prod(s)
@@ -192,9 +196,9 @@ def topk(ctx):
 def _resize_flops(mode: str, n_axes: int) -> int:
     mode = (mode or "nearest").lower()
     if mode in ("linear", "bilinear", "trilinear"):
-        return 3 * (2 ** n_axes - 1)
+        return 3 * (2**n_axes - 1)
     if mode == "cubic":
-        return sum(8 * 4 ** i for i in range(n_axes))
+        return sum(8 * 4**i for i in range(n_axes))
     return 0
 
 

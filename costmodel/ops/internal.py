@@ -13,8 +13,14 @@ from .formulas import matmul_shapes
 from .registry import CONTRACTION, RECURRENT, VIEW, op
 
 DOMAIN = "costmodel"
-ACT = {"silu": UNARY["Swish"], "gelu": UNARY["Gelu"], "gelu_tanh": GELU_TANH, "relu": UNARY["Relu"],
-       "relu2": (2, 0), "quick_gelu": UNARY["Swish"]}
+ACT = {
+    "silu": UNARY["Swish"],
+    "gelu": UNARY["Gelu"],
+    "gelu_tanh": GELU_TANH,
+    "relu": UNARY["Relu"],
+    "relu2": (2, 0),
+    "quick_gelu": UNARY["Swish"],
+}
 
 
 @op("Linear", kind=CONTRACTION, domain=DOMAIN)
@@ -88,8 +94,11 @@ def expert_mlp(ctx):
     else:
         read_w = norm(used * wbytes)
     xb = ctx.dtype(0).nbytes(prod(x))
-    ctx.bytes_override = Cost(read_weights=read_w, read_activations=norm(xb * 2),
-                              write_activations=norm(xb + ctx.dtype(0).nbytes(routed * mi)))
+    ctx.bytes_override = Cost(
+        read_weights=read_w,
+        read_activations=norm(xb * 2),
+        write_activations=norm(xb + ctx.dtype(0).nbytes(routed * mi)),
+    )
     ctx.hint(gemm=(1, routed, mi, d), moe=dict(tokens=tokens, experts=e, top_k=k))
     return Cost(flops=flops, macs=macs, transcendentals=norm(routed * i * act[1]))
 

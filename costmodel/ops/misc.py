@@ -60,6 +60,7 @@ def _minus1(n):
 
 # -- signal processing ----------------------------------------------------------------
 
+
 @op("DFT", kind=REDUCTION, since=17)
 def dft(ctx):
     """One FFT of length dft_length per transformed vector (5 N ceil(log2 N)); the inverse
@@ -86,9 +87,9 @@ def dft(ctx):
     else:
         n = norm(2 * (s[a] - 1)) if irfft else s[a]
     bins = norm(floordiv(n, 2) + 1) if onesided and not irfft else n
-    out = s[:a] + (bins,) + s[a + 1:-1] + (1 if irfft else 2,)
+    out = s[:a] + (bins,) + s[a + 1 : -1] + (1 if irfft else 2,)
     ctx.set_output(0, ctx.dtype(0), out)
-    transforms = prod(s[:a] + s[a + 1:-1])
+    transforms = prod(s[:a] + s[a + 1 : -1])
     return Cost(flops=norm(transforms * fft_flops(n) + (prod(out) if inverse else 0)))
 
 
@@ -203,6 +204,7 @@ def roi_align(ctx):
 
 # -- linear algebra, convolution ----------------------------------------------------------
 
+
 @op("Det", kind=REDUCTION, since=11)
 def det(ctx):
     """Per n x n matrix, LU with partial pivoting: step k does n-k divides and (n-k)^2
@@ -246,6 +248,7 @@ def deform_conv(ctx):
 
 
 # -- losses -------------------------------------------------------------------------------
+
 
 def _nll(ctx, x: tuple, t: tuple, w_i: int) -> tuple[object, object]:
     """Shared by both losses: validates shapes, sets the loss output and returns
@@ -293,6 +296,7 @@ def softmax_cross_entropy(ctx):
 
 # -- images and strings -------------------------------------------------------------------
 
+
 @op("ImageDecoder", kind=ELEMENTWISE, since=20)
 def image_decoder(ctx):
     """Height and width are run-time symbols; output [H, W, 3] (RGB/BGR) or [H, W, 1]
@@ -309,6 +313,7 @@ def image_decoder(ctx):
 
 # String ops: string lengths are not known at analysis time, so each string element
 # counts as 1 operation (one match, concatenation, split scan or case change).
+
 
 @op("RegexFullMatch", kind=ELEMENTWISE, since=20)
 def regex_full_match(ctx):

@@ -238,7 +238,11 @@ def center_crop_pad(ctx):
     """0 FLOPs; copies the overlapping window."""
     s = ctx.shape(0)
     target = ctx.ints(1)
-    axes = ctx.attr("axes", None) or tuple(range(len(s) - len(target), len(s))) if len(target) < len(s) else tuple(range(len(s)))
+    axes = (
+        ctx.attr("axes", None) or tuple(range(len(s) - len(target), len(s)))
+        if len(target) < len(s)
+        else tuple(range(len(s)))
+    )
     out = list(s)
     for a, t in zip(axes, target):
         out[normalize_axis(a, len(s), ctx.where)] = t

@@ -50,7 +50,9 @@ def batch_norm(ctx):
     s = ctx.shape(0)
     c = s[1] if len(s) > 1 else 1
     ctx.set_output(0, ctx.dtype(0), s)
-    training = ctx.attr("training_mode", 0) or (ctx.opset < 9 and ctx.attr("is_test", 1) == 0 and len(ctx.node.outputs) > 1)
+    training = ctx.attr("training_mode", 0) or (
+        ctx.opset < 9 and ctx.attr("is_test", 1) == 0 and len(ctx.node.outputs) > 1
+    )
     for k in range(1, 5):
         ctx.set_output(k, ctx.dtype(1) if ctx.has(1) else ctx.dtype(0), (c,))
     n = prod(s)
@@ -92,7 +94,7 @@ def lp_norm(ctx):
     """p=2: square, sum, divide per element (3); sqrt per row. p=1: abs, sum, divide."""
     s = ctx.shape(0)
     axis = normalize_axis(ctx.attr("axis", -1), len(s), ctx.where)
-    rows = norm(prod(s) // s[axis]) if type(s[axis]) is int and s[axis] else prod(s[:axis] + s[axis + 1:])
+    rows = norm(prod(s) // s[axis]) if type(s[axis]) is int and s[axis] else prod(s[:axis] + s[axis + 1 :])
     ctx.set_output(0, ctx.dtype(0), s)
     return Cost(flops=norm(3 * prod(s)), transcendentals=rows if ctx.attr("p", 2) == 2 else 0)
 
@@ -115,7 +117,7 @@ def _softmax(ctx, log: bool):
         rows = prod(s[:axis])
     else:
         axis = normalize_axis(ctx.attr("axis", -1), len(s), ctx.where)
-        rows = norm(prod(s) // s[axis]) if type(s[axis]) is int and s[axis] else prod(s[:axis] + s[axis + 1:])
+        rows = norm(prod(s) // s[axis]) if type(s[axis]) is int and s[axis] else prod(s[:axis] + s[axis + 1 :])
     ctx.set_output(0, ctx.dtype(0), s)
     n = prod(s)
     if ctx.opset >= 13:

@@ -18,8 +18,15 @@ def pool_shape(ctx):
     kernel = tuple(ctx.attr("kernel_shape"))
     strides = tuple(ctx.attr("strides", None) or (1,) * nsp)
     dil = tuple(ctx.attr("dilations", None) or (1,) * nsp)
-    out_sp, _ = conv_geometry(x[2:], kernel, strides, dil, ctx.attr("pads", None),
-                              ctx.attr("auto_pad", "NOTSET"), bool(ctx.attr("ceil_mode", 0)))
+    out_sp, _ = conv_geometry(
+        x[2:],
+        kernel,
+        strides,
+        dil,
+        ctx.attr("pads", None),
+        ctx.attr("auto_pad", "NOTSET"),
+        bool(ctx.attr("ceil_mode", 0)),
+    )
     return x[:2] + tuple(out_sp), prod(kernel)
 
 
@@ -100,7 +107,8 @@ def max_unpool(ctx):
         kernel = ctx.attr("kernel_shape")
         strides = ctx.attr("strides", None) or (1,) * nsp
         pads = ctx.attr("pads", None) or (0,) * (2 * nsp)
-        shape = x[:2] + tuple(norm((x[2 + i] - 1) * strides[i] + kernel[i] - pads[i] - pads[i + nsp])
-                              for i in range(nsp))
+        shape = x[:2] + tuple(
+            norm((x[2 + i] - 1) * strides[i] + kernel[i] - pads[i] - pads[i + nsp]) for i in range(nsp)
+        )
     ctx.set_output(0, ctx.dtype(0), tuple(shape))
     return Cost()

@@ -40,8 +40,9 @@ def _check_scale(ctx, x: tuple, scale_i: int, zp_i: int) -> None:
     if ctx.has(zp_i) and ctx.info(zp_i).shape is not None:
         zs = ctx.shape(zp_i)
         scalars = prod(zs) == 1 and prod(ss) == 1  # () and (1,) are both per-tensor
-        if not scalars and (len(zs) != len(ss) or any(
-                type(a) is int and type(b) is int and a != b for a, b in zip(zs, ss))):
+        if not scalars and (
+            len(zs) != len(ss) or any(type(a) is int and type(b) is int and a != b for a, b in zip(zs, ss))
+        ):
             raise ctx.fail(f"zero point shape {zs} differs from scale shape {ss}")
     n = prod(ss)
     if len(ss) == 0 or (type(n) is int and n == 1 and len(ss) <= 1):

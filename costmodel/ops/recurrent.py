@@ -64,10 +64,11 @@ def _geometry(ctx):
     if t == "LSTM" and ctx.has(7):
         expect["P"] = (ctx.shape(7), (dirs, 3 * hidden))
     for nm, (got, want) in expect.items():
-        if len(got) != len(want) or any(
-                type(a) is int and type(b) is int and a != b for a, b in zip(got, want)):
-            raise ctx.fail(f"{t} {nm} has shape {got}, expected {want} "
-                           f"(direction={direction}, hidden_size={hidden}, layout={layout})")
+        if len(got) != len(want) or any(type(a) is int and type(b) is int and a != b for a, b in zip(got, want)):
+            raise ctx.fail(
+                f"{t} {nm} has shape {got}, expected {want} "
+                f"(direction={direction}, hidden_size={hidden}, layout={layout})"
+            )
     return seq, batch, inp, hidden, dirs, layout
 
 
@@ -94,18 +95,18 @@ def _run(ctx, per_dir) -> Cost:
     if len(names) < n or len(names) % n:
         raise ctx.fail(f"{t} needs {n} activations per direction, got {names}")
     acts = [_act(ctx, a) for a in names]
-    groups = [acts[k * n:(k + 1) * n] if len(acts) >= (k + 1) * n else acts[:n] for k in range(dirs)]
+    groups = [acts[k * n : (k + 1) * n] if len(acts) >= (k + 1) * n else acts[:n] for k in range(dirs)]
     per_gate = 1 + (2 if ctx.has(3) else 0) + (2 if ctx.attr("clip", None) is not None else 0)
     flops_e = sum(gates * per_gate + per_dir(g)[0] for g in groups)
     trans_e = sum(per_dir(g)[1] for g in groups)
     steps = norm(seq * batch)
     macs = norm(dirs * steps * gates * hidden * (inp + hidden))
     cells = norm(steps * hidden)
-    ctx.hint(gemm=(1, steps, norm(dirs * gates * hidden), inp),
-             recurrent={"seq": seq, "batch": batch, "hidden": hidden, "input": inp,
-                        "gates": gates, "directions": dirs})
-    return Cost(flops=norm(2 * macs + cells * flops_e), macs=macs,
-                transcendentals=norm(cells * trans_e))
+    ctx.hint(
+        gemm=(1, steps, norm(dirs * gates * hidden), inp),
+        recurrent={"seq": seq, "batch": batch, "hidden": hidden, "input": inp, "gates": gates, "directions": dirs},
+    )
+    return Cost(flops=norm(2 * macs + cells * flops_e), macs=macs, transcendentals=norm(cells * trans_e))
 
 
 @op("LSTM", kind=RECURRENT)

@@ -15,9 +15,15 @@ from .registry import REDUCTION, op
 
 # op: (pre-ops per input element, post-ops per output, transcendentals per input, per output)
 REDUCE = {
-    "ReduceSum": (0, 0, 0, 0), "ReduceMax": (0, 0, 0, 0), "ReduceMin": (0, 0, 0, 0),
-    "ReduceProd": (0, 0, 0, 0), "ReduceMean": (0, 1, 0, 0), "ReduceL1": (1, 0, 0, 0),
-    "ReduceL2": (1, 1, 0, 1), "ReduceSumSquare": (1, 0, 0, 0), "ReduceLogSum": (0, 1, 0, 1),
+    "ReduceSum": (0, 0, 0, 0),
+    "ReduceMax": (0, 0, 0, 0),
+    "ReduceMin": (0, 0, 0, 0),
+    "ReduceProd": (0, 0, 0, 0),
+    "ReduceMean": (0, 1, 0, 0),
+    "ReduceL1": (1, 0, 0, 0),
+    "ReduceL2": (1, 1, 0, 1),
+    "ReduceSumSquare": (1, 0, 0, 0),
+    "ReduceLogSum": (0, 1, 0, 1),
     "ReduceLogSumExp": (2, 1, 1, 1),
 }
 # opset where `axes` moved from attribute to input
@@ -60,8 +66,10 @@ def _make(t: str, per: tuple):
         flops = norm(n - m + per[0] * n + per[1] * m) if ax else 0
         return Cost(flops=flops, transcendentals=norm(per[2] * n + per[3] * m) if ax else 0)
 
-    rule.__doc__ = (f"{t}: n - m combining ops for n inputs and m outputs, plus {per[0]} per input "
-                    f"and {per[1]} per output; {per[2]}/{per[3]} transcendentals per input/output.")
+    rule.__doc__ = (
+        f"{t}: n - m combining ops for n inputs and m outputs, plus {per[0]} per input "
+        f"and {per[1]} per output; {per[2]}/{per[3]} transcendentals per input/output."
+    )
     return rule
 
 

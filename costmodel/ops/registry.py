@@ -17,22 +17,36 @@ from dataclasses import dataclass, field
 from ..errors import RegistryError
 
 # Op kinds tell the engine which unit runs the op and how it fuses.
-CONTRACTION = "contraction"      # MatMul, Gemm, Einsum: tensor cores
-CONV = "conv"                    # Conv, ConvTranspose: tensor cores, implicit GEMM
-ATTENTION = "attention"          # fused attention kernels
-ELEMENTWISE = "elementwise"      # vector units, fusible into producers
+CONTRACTION = "contraction"  # MatMul, Gemm, Einsum: tensor cores
+CONV = "conv"  # Conv, ConvTranspose: tensor cores, implicit GEMM
+ATTENTION = "attention"  # fused attention kernels
+ELEMENTWISE = "elementwise"  # vector units, fusible into producers
 REDUCTION = "reduction"
 NORMALIZATION = "normalization"
 POOL = "pool"
-MOVEMENT = "movement"            # copies: transpose, concat, gather, pad, resize...
-VIEW = "view"                    # no data movement at all
-SHAPE = "shape"                  # metadata / shape arithmetic
-GENERATOR = "generator"          # creates tensors from shapes (ConstantOfShape, Range...)
+MOVEMENT = "movement"  # copies: transpose, concat, gather, pad, resize...
+VIEW = "view"  # no data movement at all
+SHAPE = "shape"  # metadata / shape arithmetic
+GENERATOR = "generator"  # creates tensors from shapes (ConstantOfShape, Range...)
 QUANTIZE = "quantize"
 RECURRENT = "recurrent"
 CONTROL = "control"
-KINDS = (CONTRACTION, CONV, ATTENTION, ELEMENTWISE, REDUCTION, NORMALIZATION, POOL,
-         MOVEMENT, VIEW, SHAPE, GENERATOR, QUANTIZE, RECURRENT, CONTROL)
+KINDS = (
+    CONTRACTION,
+    CONV,
+    ATTENTION,
+    ELEMENTWISE,
+    REDUCTION,
+    NORMALIZATION,
+    POOL,
+    MOVEMENT,
+    VIEW,
+    SHAPE,
+    GENERATOR,
+    QUANTIZE,
+    RECURRENT,
+    CONTROL,
+)
 
 Rule = Callable[..., object]
 
@@ -62,14 +76,13 @@ class Registry:
             raise RegistryError(f"{opdef.op_type}: unknown kind {opdef.kind!r}")
         versions = self._rules.setdefault(opdef.key, [])
         if any(v.since == opdef.since for v in versions):
-            raise RegistryError(
-                f"duplicate rule for {opdef.domain or 'ai.onnx'}::{opdef.op_type} since {opdef.since}"
-            )
+            raise RegistryError(f"duplicate rule for {opdef.domain or 'ai.onnx'}::{opdef.op_type} since {opdef.since}")
         versions.append(opdef)
         versions.sort(key=lambda d: d.since)
 
-    def op(self, *op_types: str, kind: str, since: int = 1, domain: str = "",
-           zero: str | None = None) -> Callable[[Rule], Rule]:
+    def op(
+        self, *op_types: str, kind: str, since: int = 1, domain: str = "", zero: str | None = None
+    ) -> Callable[[Rule], Rule]:
         """Decorator registering one rule for one or more op types."""
 
         def deco(fn: Rule) -> Rule:
@@ -116,9 +129,23 @@ class Registry:
 
 # One module per op family; each registers its rules on import.
 FAMILIES = (
-    "shape_ops", "generators", "elementwise", "contraction", "conv", "normalization",
-    "reduction", "pooling", "movement", "indexing", "attention", "contrib", "recurrent",
-    "control_flow", "quantized", "misc", "internal",
+    "shape_ops",
+    "generators",
+    "elementwise",
+    "contraction",
+    "conv",
+    "normalization",
+    "reduction",
+    "pooling",
+    "movement",
+    "indexing",
+    "attention",
+    "contrib",
+    "recurrent",
+    "control_flow",
+    "quantized",
+    "misc",
+    "internal",
 )
 
 REGISTRY = Registry()

@@ -70,7 +70,9 @@ def reshape(ctx):
     target = ctx.ints(1) if ctx.has(1) else tuple(ctx.attr("shape"))
     out = _reshape_target(ctx, src, target, ctx.attr("allowzero", 0))
     data = ctx.data(0)
-    ctx.set_output(0, ctx.dtype(0), out, data.reshape([int(d) for d in out]) if data is not None and values.small(out) else None)
+    ctx.set_output(
+        0, ctx.dtype(0), out, data.reshape([int(d) for d in out]) if data is not None and values.small(out) else None
+    )
 
 
 @op("Flatten", kind=VIEW, zero=_VIEW)
@@ -80,7 +82,9 @@ def flatten(ctx):
     axis = axis + len(s) if axis < 0 else axis
     out = (prod(s[:axis]), prod(s[axis:]))
     data = ctx.data(0)
-    ctx.set_output(0, ctx.dtype(0), out, data.reshape([int(d) for d in out]) if data is not None and values.small(out) else None)
+    ctx.set_output(
+        0, ctx.dtype(0), out, data.reshape([int(d) for d in out]) if data is not None and values.small(out) else None
+    )
 
 
 def _axes(ctx, input_index: int):
@@ -161,8 +165,7 @@ def _no_bytes():
     return ZERO
 
 
-@op("Optional", "OptionalGetElement", "OptionalHasElement", kind=VIEW,
-    zero="metadata: optional wrapper")
+@op("Optional", "OptionalGetElement", "OptionalHasElement", kind=VIEW, zero="metadata: optional wrapper")
 def optional_(ctx):
     if ctx.node.op_type == "OptionalHasElement":
         ctx.set_output(0, DTYPES["bool"], ())

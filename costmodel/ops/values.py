@@ -26,8 +26,7 @@ def obj(x: Any) -> np.ndarray:
         return a
     flat = a.reshape(-1).tolist()
     if not set(map(type, flat)) <= _INT:  # plain ints (the common case) are kept as they are
-        flat = [norm(v) if is_expr(v) else (int(v) if isinstance(v, (np.integer, bool, np.bool_)) else v)
-                for v in flat]
+        flat = [norm(v) if is_expr(v) else (int(v) if isinstance(v, (np.integer, bool, np.bool_)) else v) for v in flat]
     out = np.empty(len(flat), dtype=object)
     out[:] = flat
     return out.reshape(a.shape)

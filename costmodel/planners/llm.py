@@ -23,9 +23,9 @@ from ..hardware import get_profile
 from ..ir.dtypes import DType, dtype as to_dtype
 from .workload import WorkloadResult, param_count, require_positive, run_workload
 
-MEMORY_UTILIZATION = 0.95   # fraction of device memory a serving engine may use
-PREFILL_CHUNK = 2048        # tokens per prefill step for activation memory (chunked prefill,
-                            # vLLM's max_num_batched_tokens default)
+MEMORY_UTILIZATION = 0.95  # fraction of device memory a serving engine may use
+PREFILL_CHUNK = 2048  # tokens per prefill step for activation memory (chunked prefill,
+# vLLM's max_num_batched_tokens default)
 RUNTIME_RESERVED = 96 * 2**20  # CUDA context / cuBLAS workspace / allocator slack, bytes
 # (H200 decode steps measured 94-230 MB above weights + KV cache:
 #  benchmarks/data/h200-2026-11-28.json)
@@ -41,8 +41,13 @@ class Phase:
     kernels: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"latency_s": self.latency_s, "flops": self.flops, "bytes": self.bytes,
-                "comm_s": self.comm_s, "kernels": self.kernels}
+        return {
+            "latency_s": self.latency_s,
+            "flops": self.flops,
+            "bytes": self.bytes,
+            "comm_s": self.comm_s,
+            "kernels": self.kernels,
+        }
 
 
 @dataclass(frozen=True)
@@ -57,9 +62,13 @@ class Memory:
         return self.weights_bytes + self.kv_cache_bytes + self.activation_bytes
 
     def to_dict(self) -> dict[str, Any]:
-        return {"weights_bytes": self.weights_bytes, "kv_cache_bytes": self.kv_cache_bytes,
-                "activation_bytes": self.activation_bytes, "total_bytes": self.total_bytes,
-                "capacity_bytes": self.capacity_bytes}
+        return {
+            "weights_bytes": self.weights_bytes,
+            "kv_cache_bytes": self.kv_cache_bytes,
+            "activation_bytes": self.activation_bytes,
+            "total_bytes": self.total_bytes,
+            "capacity_bytes": self.capacity_bytes,
+        }
 
 
 @dataclass(frozen=True)
@@ -79,7 +88,7 @@ class LLMPlan:
     prefill: Phase
     decode: Phase
     request_latency_s: float
-    memory: Memory                      # per device
+    memory: Memory  # per device
     fits: bool
     max_batch: int
     price_per_hour: float | None = None
@@ -101,27 +110,49 @@ class LLMPlan:
         per_s = self.price_per_hour * self.devices / 3600.0
         inp = self.batch * self.prompt_len / self.prefill.latency_s
         out = self.batch / self.decode.latency_s
-        return {"price_per_device_hour": self.price_per_hour, "devices": self.devices,
-                "usd_per_million_input_tokens": per_s / inp * 1e6,
-                "usd_per_million_output_tokens": per_s / out * 1e6,
-                "usd_per_request": per_s * self.request_latency_s / self.batch}
+        return {
+            "price_per_device_hour": self.price_per_hour,
+            "devices": self.devices,
+            "usd_per_million_input_tokens": per_s / inp * 1e6,
+            "usd_per_million_output_tokens": per_s / out * 1e6,
+            "usd_per_request": per_s * self.request_latency_s / self.batch,
+        }
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
-            "schema_version": 1, "model": self.model, "hardware": self.hardware, "batch": self.batch,
-            "prompt_len": self.prompt_len, "output_len": self.output_len, "tp": self.tp, "pp": self.pp,
-            "devices": self.devices, "dtype": self.dtype, "weight_dtype": self.weight_dtype,
-            "kv_dtype": self.kv_dtype, "params": self.params, "active_params": self.active_params,
-            "prefill": self.prefill.to_dict(), "decode": self.decode.to_dict(),
-            "request": {"latency_s": self.request_latency_s, "tokens_per_s": self.tokens_per_s,
-                        "ttft_s": self.prefill.latency_s},
-            "memory": self.memory.to_dict(), "fits": self.fits, "max_batch": self.max_batch,
-            "cost": self.cost(), "layers": list(self.layers), "notes": list(self.notes),
+            "schema_version": 1,
+            "model": self.model,
+            "hardware": self.hardware,
+            "batch": self.batch,
+            "prompt_len": self.prompt_len,
+            "output_len": self.output_len,
+            "tp": self.tp,
+            "pp": self.pp,
+            "devices": self.devices,
+            "dtype": self.dtype,
+            "weight_dtype": self.weight_dtype,
+            "kv_dtype": self.kv_dtype,
+            "params": self.params,
+            "active_params": self.active_params,
+            "prefill": self.prefill.to_dict(),
+            "decode": self.decode.to_dict(),
+            "request": {
+                "latency_s": self.request_latency_s,
+                "tokens_per_s": self.tokens_per_s,
+                "ttft_s": self.prefill.latency_s,
+            },
+            "memory": self.memory.to_dict(),
+            "fits": self.fits,
+            "max_batch": self.max_batch,
+            "cost": self.cost(),
+            "layers": list(self.layers),
+            "notes": list(self.notes),
         }
         return d
 
 
 # -- parallel layouts ------------------------------------------------------------------
+
 
 def shard(spec: ModelSpec, tp: int) -> ModelSpec:
     """The per-device slice of a tensor-parallel model (Megatron layout): heads, KV heads
@@ -137,16 +168,22 @@ def shard(spec: ModelSpec, tp: int) -> ModelSpec:
     inter = spec.intermediate_size
     if inter and inter % tp:
         raise PlanError(f"intermediate_size {inter} is not divisible by tp {tp}", where=where)
-    kw: dict[str, Any] = {"num_heads": spec.num_heads // tp if spec.num_heads else 0,
-                          "num_kv_heads": max(kv // tp, 1) if kv else 0,
-                          "head_dim": spec.hd, "intermediate_size": inter // tp if inter else 0,
-                          "vocab_size": math.ceil(spec.vocab_size / tp) if spec.vocab_size else 0}
+    kw: dict[str, Any] = {
+        "num_heads": spec.num_heads // tp if spec.num_heads else 0,
+        "num_kv_heads": max(kv // tp, 1) if kv else 0,
+        "head_dim": spec.hd,
+        "intermediate_size": inter // tp if inter else 0,
+        "vocab_size": math.ceil(spec.vocab_size / tp) if spec.vocab_size else 0,
+    }
     if spec.moe is not None:
         ei = spec.moe.expert_intermediate_size
         if ei % tp:
             raise PlanError(f"expert_intermediate_size {ei} is not divisible by tp {tp}", where=where)
-        kw["moe"] = replace(spec.moe, expert_intermediate_size=ei // tp,
-                            shared_intermediate_size=spec.moe.shared_intermediate_size // tp)
+        kw["moe"] = replace(
+            spec.moe,
+            expert_intermediate_size=ei // tp,
+            shared_intermediate_size=spec.moe.shared_intermediate_size // tp,
+        )
     return replace(spec, **kw)
 
 
@@ -156,11 +193,15 @@ def stage_spec(spec: ModelSpec, pp: int) -> ModelSpec:
         return spec
     if spec.num_layers < pp:
         raise PlanError(f"{spec.num_layers} layers cannot be split into {pp} pipeline stages", where=f"--pp {pp}")
-    return replace(spec, num_layers=math.ceil(spec.num_layers / pp),
-                   layer_types=spec.layer_types[:math.ceil(spec.num_layers / pp)] if spec.layer_types else ())
+    return replace(
+        spec,
+        num_layers=math.ceil(spec.num_layers / pp),
+        layer_types=spec.layer_types[: math.ceil(spec.num_layers / pp)] if spec.layer_types else (),
+    )
 
 
 # -- memory ----------------------------------------------------------------------------
+
 
 def kv_bytes_per_token(spec: ModelSpec, kv: DType, context: int | None = None) -> int:
     """KV-cache bytes per sequence position across all layers (per device for a sharded
@@ -196,14 +237,13 @@ def state_bytes(spec: ModelSpec, act: DType) -> int:
             total += 4 * di * m.d_state + act.nbytes(conv_ch * (m.d_conv - 1))
         elif kind == "rwkv":
             h = spec.hidden_size // spec.rwkv.head_size
-            total += 4 * h * spec.rwkv.head_size ** 2 + act.nbytes(2 * spec.hidden_size)
+            total += 4 * h * spec.rwkv.head_size**2 + act.nbytes(2 * spec.hidden_size)
         elif kind == "linear":
             total += 4 * spec.num_heads * spec.hd * spec.hd
     return total
 
 
-def kv_cache_bytes(spec: ModelSpec, batch: int, context: int, kv: DType, act: DType,
-                   encoder_len: int = 0) -> int:
+def kv_cache_bytes(spec: ModelSpec, batch: int, context: int, kv: DType, act: DType, encoder_len: int = 0) -> int:
     per_tok = kv_bytes_per_token(spec, kv, context)
     total = per_tok * context * batch + state_bytes(spec, act) * batch
     if spec.architecture == "encoder-decoder" and encoder_len:
@@ -225,6 +265,7 @@ def active_params(spec: ModelSpec) -> int:
 
 # -- the planner -----------------------------------------------------------------------
 
+
 def _phase(r: WorkloadResult, comm: float) -> Phase:
     return Phase((r.latency_s or 0.0) + comm, float(r.flops), float(r.bytes), r.latency_s or 0.0, comm, r.kernels)
 
@@ -240,12 +281,26 @@ def _comm(spec: ModelSpec, hw: Any, batch: int, seq: int, act: DType, tp: int, p
     return t
 
 
-def plan_llm(model: Any, hardware: Any, *, batch: int = 1, prompt_len: int = 512, output_len: int = 128,
-             tp: int = 1, pp: int = 1, dtype: str = "bf16", weight_dtype: str | None = None,
-             kv_dtype: str | None = None, price_per_hour: float | None = None,
-             prefill_execution: str = "eager", decode_execution: str = "graph", mode: str = "calibrated",
-             memory_utilization: float = MEMORY_UTILIZATION, logits: str = "last",
-             prefill_chunk: int = PREFILL_CHUNK) -> LLMPlan:
+def plan_llm(
+    model: Any,
+    hardware: Any,
+    *,
+    batch: int = 1,
+    prompt_len: int = 512,
+    output_len: int = 128,
+    tp: int = 1,
+    pp: int = 1,
+    dtype: str = "bf16",
+    weight_dtype: str | None = None,
+    kv_dtype: str | None = None,
+    price_per_hour: float | None = None,
+    prefill_execution: str = "eager",
+    decode_execution: str = "graph",
+    mode: str = "calibrated",
+    memory_utilization: float = MEMORY_UTILIZATION,
+    logits: str = "last",
+    prefill_chunk: int = PREFILL_CHUNK,
+) -> LLMPlan:
     from ..frontends import load_model_spec
 
     spec = load_model_spec(model)
@@ -264,13 +319,22 @@ def plan_llm(model: Any, hardware: Any, *, batch: int = 1, prompt_len: int = 512
     if spec.max_position and ctx_max > spec.max_position:
         notes.append(f"context {ctx_max} exceeds the model's max_position {spec.max_position}")
 
-    pre = run_workload(dev_spec, Workload("prefill", batch, prompt_len, 0, logits, act, wdt, kvdt),
-                       hw, execution=prefill_execution, mode=mode)
+    pre = run_workload(
+        dev_spec,
+        Workload("prefill", batch, prompt_len, 0, logits, act, wdt, kvdt),
+        hw,
+        execution=prefill_execution,
+        mode=mode,
+    )
     prefill = _phase(pre, 0.0)
     steps = max(output_len - 1, 1)
     contexts = _sample_contexts(prompt_len + 1, prompt_len + steps)
-    dec_runs = [run_workload(dev_spec, _decode_wl(spec, batch, c, act, wdt, kvdt, prompt_len), hw,
-                             execution=decode_execution, mode=mode) for c in contexts]
+    dec_runs = [
+        run_workload(
+            dev_spec, _decode_wl(spec, batch, c, act, wdt, kvdt, prompt_len), hw, execution=decode_execution, mode=mode
+        )
+        for c in contexts
+    ]
     decode = _average([_phase(r, 0.0) for r in dec_runs], contexts)
     # one batch passes through every stage (each holds 1/pp of the layers), plus the
     # tensor-parallel all-reduces of every layer and the stage-to-stage sends
@@ -297,15 +361,38 @@ def plan_llm(model: Any, hardware: Any, *, batch: int = 1, prompt_len: int = 512
     max_batch = int(max((usable - weights - RUNTIME_RESERVED) // per_batch, 0)) if per_batch > 0 else 0
     if not fits:
         notes.append(f"needs {memory.total_bytes / 2**30:.1f} GiB per device, {usable / 2**30:.1f} GiB usable")
-    layers = tuple({"segment": s.name, "repeat": s.repeat, "prefill_s": s.time_s,
-                    "prefill_flops": float(s.cost.flops)} for s in pre.segments)
-    return LLMPlan(spec.name, hw.name, batch, prompt_len, output_len, tp, pp, act.name, wdt.name, kvdt.name,
-                   param_count(spec), active_params(spec), prefill, decode, request, memory, fits, max_batch,
-                   price_per_hour if price_per_hour is not None else hw.price_per_hour, layers, tuple(notes))
+    layers = tuple(
+        {"segment": s.name, "repeat": s.repeat, "prefill_s": s.time_s, "prefill_flops": float(s.cost.flops)}
+        for s in pre.segments
+    )
+    return LLMPlan(
+        spec.name,
+        hw.name,
+        batch,
+        prompt_len,
+        output_len,
+        tp,
+        pp,
+        act.name,
+        wdt.name,
+        kvdt.name,
+        param_count(spec),
+        active_params(spec),
+        prefill,
+        decode,
+        request,
+        memory,
+        fits,
+        max_batch,
+        price_per_hour if price_per_hour is not None else hw.price_per_hour,
+        layers,
+        tuple(notes),
+    )
 
 
-def _decode_wl(spec: ModelSpec, batch: int, context: int, act: DType, wdt: DType, kvdt: DType,
-               prompt_len: int) -> Workload:
+def _decode_wl(
+    spec: ModelSpec, batch: int, context: int, act: DType, wdt: DType, kvdt: DType, prompt_len: int
+) -> Workload:
     if spec.architecture == "encoder-decoder":
         # the decoder's own context is the generated tokens; cross-attention reads the prompt
         return Workload("decode", batch, 1, max(context - prompt_len - 1, 0) or 1, "last", act, wdt, kvdt, prompt_len)
@@ -331,8 +418,9 @@ def _average(phases: list[Phase], contexts: list[int]) -> Phase:
     def avg(attr: str) -> float:
         return sum(wi * getattr(p, attr) for wi, p in zip(w, phases))
 
-    return Phase(avg("latency_s"), avg("flops"), avg("bytes"), avg("compute_s"), avg("comm_s"),
-                 int(round(avg("kernels"))))
+    return Phase(
+        avg("latency_s"), avg("flops"), avg("bytes"), avg("compute_s"), avg("comm_s"), int(round(avg("kernels")))
+    )
 
 
 def _activation_bytes(pre: WorkloadResult, spec: ModelSpec, batch: int, act: DType) -> float:

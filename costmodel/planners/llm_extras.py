@@ -12,8 +12,9 @@ from ..errors import PlanError
 from .llm import plan_llm
 
 
-def continuous_batching(model: Any, hardware: Any, rate: float, prompt_len: int, output_len: int,
-                        max_batch: int | None = None, **kw: Any) -> dict[str, Any]:
+def continuous_batching(
+    model: Any, hardware: Any, rate: float, prompt_len: int, output_len: int, max_batch: int | None = None, **kw: Any
+) -> dict[str, Any]:
     """Steady state of an engine that admits requests every iteration (Orca / vLLM):
     with R requests/s each generating N tokens, Little's law puts B = R N T requests in
     flight for an iteration time T, and each iteration also prefills the R T P prompt
@@ -40,13 +41,20 @@ def continuous_batching(model: Any, hardware: Any, rate: float, prompt_len: int,
             break
         t = t_new
     stable = rate * output_len * t <= cap
-    return {"stable": stable, "batch": b, "tpot_s": t, "ttft_s": one.prefill.latency_s + t / 2,
-            "throughput_tokens_per_s": b / t, "prefill_share": rate * prompt_len * c_pf,
-            "reason": "" if stable else f"needs more than {cap} requests in flight (memory)"}
+    return {
+        "stable": stable,
+        "batch": b,
+        "tpot_s": t,
+        "ttft_s": one.prefill.latency_s + t / 2,
+        "throughput_tokens_per_s": b / t,
+        "prefill_share": rate * prompt_len * c_pf,
+        "reason": "" if stable else f"needs more than {cap} requests in flight (memory)",
+    }
 
 
-def helm_runtime(model: Any, hardware: Any, prompt_lens: Sequence[int] = (1, 16, 64, 256, 1024, 2048),
-                 **kw: Any) -> dict[str, Any]:
+def helm_runtime(
+    model: Any, hardware: Any, prompt_lens: Sequence[int] = (1, 16, 64, 256, 1024, 2048), **kw: Any
+) -> dict[str, Any]:
     """HELM's idealized runtime (Liang et al. 2022, sec. 4.4 / Narayanan et al. 2023):
     runtime(p, o) = R_prompt(p) + g (o - 1), with a table of prompt costs and a per-token
     slope at batch 1. The cost-aware variant is accelerator-seconds (x devices)."""
@@ -58,8 +66,12 @@ def helm_runtime(model: Any, hardware: Any, prompt_lens: Sequence[int] = (1, 16,
         table[p] = plan.prefill.latency_s
         g = plan.decode.latency_s if g is None else g
         devices = plan.devices
-    return {"prompt_runtime_s": table, "per_output_token_s": g, "devices": devices,
-            "formula": "runtime(p, o) = R_prompt(p) + g * (o - 1)"}
+    return {
+        "prompt_runtime_s": table,
+        "per_output_token_s": g,
+        "devices": devices,
+        "formula": "runtime(p, o) = R_prompt(p) + g * (o - 1)",
+    }
 
 
 def reranker_flops(model: Any, query_len: int, doc_len: int, docs: int, metric: float | None = None) -> dict[str, Any]:
@@ -83,8 +95,9 @@ def reranker_flops(model: Any, query_len: int, doc_len: int, docs: int, metric: 
     return out
 
 
-def speculative(target: Any, draft: Any, hardware: Any, k: int, acceptance: float, prompt_len: int,
-                output_len: int, **kw: Any) -> dict[str, Any]:
+def speculative(
+    target: Any, draft: Any, hardware: Any, k: int, acceptance: float, prompt_len: int, output_len: int, **kw: Any
+) -> dict[str, Any]:
     """Speculative decoding (Leviathan et al. 2023, eq. 1): a draft proposes k tokens,
     the target verifies k + 1 at once; with acceptance rate a the expected tokens per
     step are (1 - a^(k+1)) / (1 - a). Step time = k draft decode steps + one target
@@ -107,12 +120,18 @@ def speculative(target: Any, draft: Any, hardware: Any, k: int, acceptance: floa
     tokens = (1 - acceptance ** (k + 1)) / (1 - acceptance)
     step = k * dft.decode.latency_s + (verify.latency_s or 0.0)
     per_token = step / tokens
-    return {"expected_tokens_per_step": tokens, "step_s": step, "per_token_s": per_token,
-            "baseline_per_token_s": tgt.decode.latency_s, "speedup": tgt.decode.latency_s / per_token}
+    return {
+        "expected_tokens_per_step": tokens,
+        "step_s": step,
+        "per_token_s": per_token,
+        "baseline_per_token_s": tgt.decode.latency_s,
+        "speedup": tgt.decode.latency_s / per_token,
+    }
 
 
-def shared_prefix(model: Any, hardware: Any, context_len: int, question_len: int, calls: int, output_len: int,
-                  **kw: Any) -> dict[str, Any]:
+def shared_prefix(
+    model: Any, hardware: Any, context_len: int, question_len: int, calls: int, output_len: int, **kw: Any
+) -> dict[str, Any]:
     """Many calls over one context (RAG, agents): without caching every call prefills
     context + question; with a prefix cache the context is prefilled once and each call
     prefills only its question against the cached context; the calls batch together."""
@@ -124,17 +143,28 @@ def shared_prefix(model: Any, hardware: Any, context_len: int, question_len: int
     naive = plan_llm(model, hardware, batch=calls, prompt_len=context_len + question_len, output_len=output_len, **kw)
     ctx = plan_llm(model, hardware, batch=1, prompt_len=context_len, output_len=1, **kw)
     spec = load_model_spec(model)
-    q = run_workload(spec, Workload("prefill", calls, question_len, context_len, "last"), get_profile(hardware),
-                     execution="eager")
+    q = run_workload(
+        spec, Workload("prefill", calls, question_len, context_len, "last"), get_profile(hardware), execution="eager"
+    )
     cached_prefill = ctx.prefill.latency_s + (q.latency_s or 0.0)
     cached = cached_prefill + naive.decode.latency_s * (output_len - 1)
-    return {"without_cache_s": naive.request_latency_s, "with_cache_s": cached,
-            "prefill_without_s": naive.prefill.latency_s, "prefill_with_s": cached_prefill,
-            "speedup": naive.request_latency_s / cached if cached else None}
+    return {
+        "without_cache_s": naive.request_latency_s,
+        "with_cache_s": cached,
+        "prefill_without_s": naive.prefill.latency_s,
+        "prefill_with_s": cached_prefill,
+        "speedup": naive.request_latency_s / cached if cached else None,
+    }
 
 
-def output_length_distribution(model: Any, hardware: Any, prompt_len: int, lengths: Sequence[int],
-                               weights: Sequence[float] | None = None, **kw: Any) -> dict[str, Any]:
+def output_length_distribution(
+    model: Any,
+    hardware: Any,
+    prompt_len: int,
+    lengths: Sequence[int],
+    weights: Sequence[float] | None = None,
+    **kw: Any,
+) -> dict[str, Any]:
     """Expected request latency (and cost) when the output length follows a distribution
     (reasoning models): the mean over the given lengths (optionally weighted)."""
     if not lengths:
@@ -145,9 +175,11 @@ def output_length_distribution(model: Any, hardware: Any, prompt_len: int, lengt
     total = sum(w)
     plans = [plan_llm(model, hardware, prompt_len=prompt_len, output_len=n, **kw) for n in lengths]
     exp_latency = sum(wi * p.request_latency_s for wi, p in zip(w, plans)) / total
-    out = {"expected_latency_s": exp_latency,
-           "expected_output_tokens": sum(wi * n for wi, n in zip(w, lengths)) / total,
-           "p_latency_s": {n: p.request_latency_s for n, p in zip(lengths, plans)}}
+    out = {
+        "expected_latency_s": exp_latency,
+        "expected_output_tokens": sum(wi * n for wi, n in zip(w, lengths)) / total,
+        "p_latency_s": {n: p.request_latency_s for n, p in zip(lengths, plans)},
+    }
     price = plans[0].price_per_hour
     if price:
         out["expected_cost_usd"] = exp_latency * plans[0].devices * price / 3600 / plans[0].batch

@@ -29,8 +29,12 @@ from .llm import shard
 from .workload import param_count, require_positive
 
 RECOMPUTE = ("none", "selective", "full")
-PRECISIONS = {"bf16-mixed": ("bf16", 2, 4), "fp16-mixed": ("fp16", 2, 4), "fp8": ("fp8_e4m3", 1, 4),
-              "fp32": ("fp32", 4, 4)}
+PRECISIONS = {
+    "bf16-mixed": ("bf16", 2, 4),
+    "fp16-mixed": ("fp16", 2, 4),
+    "fp8": ("fp8_e4m3", 1, 4),
+    "fp32": ("fp32", 4, 4),
+}
 # optimizer state bytes per parameter (beyond the weights and grads), per ZeRO's table
 OPTIMIZERS = {"adamw": 12, "adam": 12, "sgd": 4, "sgd-momentum": 8, "adafactor": 4, "adam8bit": 6, "lion": 8}
 BACKWARD = {R.CONTRACTION: 2.0, R.CONV: 2.0, R.ATTENTION: 2.5}  # x forward (dgrad + wgrad; FA2)
@@ -53,18 +57,33 @@ class Execution:
     recompute: str = "none"
     precision: str = "bf16-mixed"
     optimizer: str = "adamw"
-    offload: bool = False   # optimizer states and master weights in host memory (ZeRO-Offload)
+    offload: bool = False  # optimizer states and master weights in host memory (ZeRO-Offload)
 
     @property
     def microbatches(self) -> int:
         return self.global_batch // (self.micro_batch * self.dp)
 
 
-def make_execution(spec: ModelSpec, gpus: int, global_batch: int, seq_len: int, *, micro_batch: int | None = None,
-                   tp: int = 1, pp: int = 1, dp: int | None = None, ep: int = 1, cp: int = 1,
-                   sequence_parallel: bool = False, interleave: int = 1, zero: int = 0,
-                   recompute: str = "none", precision: str = "bf16-mixed", optimizer: str = "adamw",
-                   offload: bool = False) -> Execution:
+def make_execution(
+    spec: ModelSpec,
+    gpus: int,
+    global_batch: int,
+    seq_len: int,
+    *,
+    micro_batch: int | None = None,
+    tp: int = 1,
+    pp: int = 1,
+    dp: int | None = None,
+    ep: int = 1,
+    cp: int = 1,
+    sequence_parallel: bool = False,
+    interleave: int = 1,
+    zero: int = 0,
+    recompute: str = "none",
+    precision: str = "bf16-mixed",
+    optimizer: str = "adamw",
+    offload: bool = False,
+) -> Execution:
     """Validate a layout; every inconsistency is a PlanError naming the option."""
     require_positive(gpus=gpus, batch=global_batch, seq_len=seq_len, tp=tp, pp=pp, ep=ep, cp=cp, interleave=interleave)
     if dp is None:
@@ -100,8 +119,24 @@ def make_execution(spec: ModelSpec, gpus: int, global_batch: int, seq_len: int, 
         raise PlanError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}")
     if sequence_parallel and tp == 1:
         sequence_parallel = False
-    return Execution(gpus, tp, pp, dp, ep, cp, micro_batch, global_batch, seq_len, sequence_parallel, interleave,
-                     zero, recompute, precision, optimizer, offload)
+    return Execution(
+        gpus,
+        tp,
+        pp,
+        dp,
+        ep,
+        cp,
+        micro_batch,
+        global_batch,
+        seq_len,
+        sequence_parallel,
+        interleave,
+        zero,
+        recompute,
+        precision,
+        optimizer,
+        offload,
+    )
 
 
 @dataclass(frozen=True)
@@ -110,12 +145,12 @@ class TrainPlan:
     system: str
     execution: Execution
     step_latency_s: float
-    model_flops: float          # per step, all devices (fwd + bwd, no recompute)
-    hardware_flops: float       # including recompute
+    model_flops: float  # per step, all devices (fwd + bwd, no recompute)
+    hardware_flops: float  # including recompute
     mfu: float
     hfu: float
     breakdown: dict[str, float]
-    memory: dict[str, int]      # per device
+    memory: dict[str, int]  # per device
     params: int
     tokens: int | None = None
     price_per_hour: float | None = None
@@ -128,22 +163,55 @@ class TrainPlan:
     def to_dict(self) -> dict[str, Any]:
         e = self.execution
         d: dict[str, Any] = {
-            "schema_version": 1, "model": self.model, "hardware": self.system, "params": self.params,
-            "execution": {k: getattr(e, k) for k in ("gpus", "tp", "pp", "dp", "ep", "cp", "micro_batch",
-                                                     "global_batch", "seq_len", "sequence_parallel", "interleave",
-                                                     "zero", "recompute", "precision", "optimizer", "offload")},
+            "schema_version": 1,
+            "model": self.model,
+            "hardware": self.system,
+            "params": self.params,
+            "execution": {
+                k: getattr(e, k)
+                for k in (
+                    "gpus",
+                    "tp",
+                    "pp",
+                    "dp",
+                    "ep",
+                    "cp",
+                    "micro_batch",
+                    "global_batch",
+                    "seq_len",
+                    "sequence_parallel",
+                    "interleave",
+                    "zero",
+                    "recompute",
+                    "precision",
+                    "optimizer",
+                    "offload",
+                )
+            },
             "microbatches": e.microbatches,
-            "step": {"latency_s": self.step_latency_s, "flops": self.model_flops,
-                     "hardware_flops": self.hardware_flops,
-                     "tokens_per_s": self.tokens_per_step / self.step_latency_s},
-            "mfu": self.mfu, "hfu": self.hfu, "breakdown": self.breakdown, "memory": self.memory,
-            "fits": self.memory["total_bytes"] <= self.memory["capacity_bytes"], "notes": list(self.notes),
+            "step": {
+                "latency_s": self.step_latency_s,
+                "flops": self.model_flops,
+                "hardware_flops": self.hardware_flops,
+                "tokens_per_s": self.tokens_per_step / self.step_latency_s,
+            },
+            "mfu": self.mfu,
+            "hfu": self.hfu,
+            "breakdown": self.breakdown,
+            "memory": self.memory,
+            "fits": self.memory["total_bytes"] <= self.memory["capacity_bytes"],
+            "notes": list(self.notes),
         }
         if self.tokens:
             steps = math.ceil(self.tokens / self.tokens_per_step)
             secs = steps * self.step_latency_s
-            d["training"] = {"tokens": self.tokens, "steps": steps, "time_s": secs, "days": secs / 86400,
-                             "device_hours": secs * e.gpus / 3600}
+            d["training"] = {
+                "tokens": self.tokens,
+                "steps": steps,
+                "time_s": secs,
+                "days": secs / 86400,
+                "device_hours": secs * e.gpus / 3600,
+            }
             if self.price_per_hour:
                 d["training"]["cost_usd"] = secs * e.gpus / 3600 * self.price_per_hour
         return d
@@ -167,8 +235,19 @@ def _cached(fn):
     a search over thousands of layouts analyses each distinct shard once."""
 
     def wrapper(spec: ModelSpec, ex: Execution, hw: Any):
-        key = (fn.__name__, spec, ex.tp, ex.pp, ex.interleave, ex.micro_batch, ex.cp, ex.ep, ex.seq_len,
-               ex.precision, id(hw))
+        key = (
+            fn.__name__,
+            spec,
+            ex.tp,
+            ex.pp,
+            ex.interleave,
+            ex.micro_batch,
+            ex.cp,
+            ex.ep,
+            ex.seq_len,
+            ex.precision,
+            id(hw),
+        )
         hit = _CACHE.get(key)
         if hit is None:
             if len(_CACHE) > 4096:
@@ -189,8 +268,15 @@ def _fwd_bwd(spec: ModelSpec, ex: Execution, hw: Any) -> dict[str, float]:
     seq = ex.seq_len // ex.cp
     wl = Workload("train", ex.micro_batch, seq, 0, "all", act)
     chunk = _stage(spec, ex)
-    out = {"fwd_s": 0.0, "bwd_s": 0.0, "attn_s": 0.0, "fwd_flops": 0.0, "bwd_flops": 0.0, "attn_flops": 0.0,
-           "host_s": 0.0}
+    out = {
+        "fwd_s": 0.0,
+        "bwd_s": 0.0,
+        "attn_s": 0.0,
+        "fwd_flops": 0.0,
+        "bwd_flops": 0.0,
+        "attn_flops": 0.0,
+        "host_s": 0.0,
+    }
     from ..engine.calibration import for_profile
 
     cal = for_profile(hw)
@@ -245,8 +331,13 @@ def _memory(spec: ModelSpec, ex: Execution, sysm: System, params: int) -> dict[s
     local = params / (ex.tp * ex.pp)
     if spec.moe is not None and ex.ep > 1:
         mult = 3 if spec.mlp == "gated" else 2
-        expert = mult * spec.hidden_size * spec.moe.expert_intermediate_size * spec.moe.num_experts * \
-            sum(1 for i in range(spec.num_layers) if spec.is_moe_layer(i))
+        expert = (
+            mult
+            * spec.hidden_size
+            * spec.moe.expert_intermediate_size
+            * spec.moe.num_experts
+            * sum(1 for i in range(spec.num_layers) if spec.is_moe_layer(i))
+        )
         local = (params - expert) / (ex.tp * ex.pp) + expert / (ex.tp * ex.pp * ex.ep)
     weights = local * wbytes / (ex.dp if ex.zero >= 3 else 1)
     grads = local * gbytes / (ex.dp if ex.zero >= 2 else 1)
@@ -279,20 +370,44 @@ def _memory(spec: ModelSpec, ex: Execution, sysm: System, params: int) -> dict[s
         acts += 10 * s * b * spec.vocab_size / t
     cap = int(sysm.device.memory_capacity)
     total = int(weights + grads + opt + acts)
-    return {"weights_bytes": int(weights), "grads_bytes": int(grads), "optimizer_bytes": int(opt),
-            "activation_bytes": int(acts), "total_bytes": total, "capacity_bytes": cap}
+    return {
+        "weights_bytes": int(weights),
+        "grads_bytes": int(grads),
+        "optimizer_bytes": int(opt),
+        "activation_bytes": int(acts),
+        "total_bytes": total,
+        "capacity_bytes": cap,
+    }
 
 
 def act_bytes_scale(precision: str) -> float:
     return {"fp32": 2.0, "fp8": 1.0}.get(precision, 1.0)
 
 
-def plan_training(model: Any, hardware: Any, gpus: int, global_batch: int, seq_len: int, *,
-                  micro_batch: int | None = None, tp: int = 1, pp: int = 1, dp: int | None = None, ep: int = 1,
-                  cp: int = 1, sequence_parallel: bool = False, interleave: int = 1, zero: int = 0, recompute: str = "none",
-                  precision: str = "bf16-mixed", optimizer: str = "adamw", offload: bool = False,
-                  tokens: int | None = None,
-                  price_per_hour: float | None = None, execution: str = "eager") -> TrainPlan:
+def plan_training(
+    model: Any,
+    hardware: Any,
+    gpus: int,
+    global_batch: int,
+    seq_len: int,
+    *,
+    micro_batch: int | None = None,
+    tp: int = 1,
+    pp: int = 1,
+    dp: int | None = None,
+    ep: int = 1,
+    cp: int = 1,
+    sequence_parallel: bool = False,
+    interleave: int = 1,
+    zero: int = 0,
+    recompute: str = "none",
+    precision: str = "bf16-mixed",
+    optimizer: str = "adamw",
+    offload: bool = False,
+    tokens: int | None = None,
+    price_per_hour: float | None = None,
+    execution: str = "eager",
+) -> TrainPlan:
     from ..frontends import load_model_spec
 
     spec = load_model_spec(model)
@@ -300,9 +415,25 @@ def plan_training(model: Any, hardware: Any, gpus: int, global_batch: int, seq_l
         raise PlanError(f"{model!r} is not a model spec, config.json or built-in model name")
     sysm = get_system(hardware)
     hw = sysm.device
-    ex = make_execution(spec, gpus, global_batch, seq_len, micro_batch=micro_batch, tp=tp, pp=pp, dp=dp, ep=ep,
-                        cp=cp, sequence_parallel=sequence_parallel, interleave=interleave, zero=zero,
-                        recompute=recompute, precision=precision, optimizer=optimizer, offload=offload)
+    ex = make_execution(
+        spec,
+        gpus,
+        global_batch,
+        seq_len,
+        micro_batch=micro_batch,
+        tp=tp,
+        pp=pp,
+        dp=dp,
+        ep=ep,
+        cp=cp,
+        sequence_parallel=sequence_parallel,
+        interleave=interleave,
+        zero=zero,
+        recompute=recompute,
+        precision=precision,
+        optimizer=optimizer,
+        offload=offload,
+    )
     act = to_dtype(PRECISIONS[ex.precision][0])
     params = param_count(spec)
     w = _fwd_bwd(spec, ex, hw)
@@ -379,12 +510,32 @@ def plan_training(model: Any, hardware: Any, gpus: int, global_batch: int, seq_l
     notes = []
     if mem["total_bytes"] > mem["capacity_bytes"]:
         notes.append(f"needs {mem['total_bytes'] / 2**30:.1f} GiB per device of {mem['capacity_bytes'] / 2**30:.1f}")
-    breakdown = {"compute_s": compute, "recompute_s": m * rec, "exposed_comm_s": comm_exposed + dp_comm,
-                 "tp_comm_s": m * tp_comm, "pp_p2p_s": m * p2p, "dp_comm_s": dp_comm, "bubble_s": bubble,
-                 "optimizer_s": optimizer_s}
-    return TrainPlan(spec.name, sysm.name, ex, step, model_flops, hw_flops, model_flops / (step * peak),
-                     hw_flops / (step * peak), breakdown, mem, params, tokens,
-                     price_per_hour if price_per_hour is not None else hw.price_per_hour, tuple(notes))
+    breakdown = {
+        "compute_s": compute,
+        "recompute_s": m * rec,
+        "exposed_comm_s": comm_exposed + dp_comm,
+        "tp_comm_s": m * tp_comm,
+        "pp_p2p_s": m * p2p,
+        "dp_comm_s": dp_comm,
+        "bubble_s": bubble,
+        "optimizer_s": optimizer_s,
+    }
+    return TrainPlan(
+        spec.name,
+        sysm.name,
+        ex,
+        step,
+        model_flops,
+        hw_flops,
+        model_flops / (step * peak),
+        hw_flops / (step * peak),
+        breakdown,
+        mem,
+        params,
+        tokens,
+        price_per_hour if price_per_hour is not None else hw.price_per_hour,
+        tuple(notes),
+    )
 
 
 def all_to_all_time(nbytes: float, n: int, sysm: System) -> float:
@@ -394,6 +545,7 @@ def all_to_all_time(nbytes: float, n: int, sysm: System) -> float:
 
 
 # -- helpers: Chinchilla and 6ND --------------------------------------------------------
+
 
 def six_nd(params: float, tokens: float) -> float:
     """Training compute C = 6 N D (Kaplan et al. 2020; Hoffmann et al. 2022)."""

@@ -30,8 +30,8 @@ def require_positive(**options: Any) -> None:
 class SegmentResult:
     name: str
     repeat: int
-    cost: Cost                 # per copy
-    time_s: float | None       # per copy
+    cost: Cost  # per copy
+    time_s: float | None  # per copy
     kernels: int
     compute_s: float = 0.0
     memory_s: float = 0.0
@@ -89,8 +89,16 @@ def _shared_seen(seg: Segment, seen: set[str]) -> tuple[int, int]:
     return n, b
 
 
-def run_workload(spec: ModelSpec, wl: Workload, hardware: Any = None, *, execution: str = "graph",
-                 fusion: str = "none", mode: str = "calibrated", calibration: Any = None) -> WorkloadResult:
+def run_workload(
+    spec: ModelSpec,
+    wl: Workload,
+    hardware: Any = None,
+    *,
+    execution: str = "graph",
+    fusion: str = "none",
+    mode: str = "calibrated",
+    calibration: Any = None,
+) -> WorkloadResult:
     segs = lower(spec, wl)
     total = ZERO
     params: Any = 0
@@ -121,10 +129,20 @@ def run_workload(spec: ModelSpec, wl: Workload, hardware: Any = None, *, executi
         params = norm(params + p * seg.repeat)
         wbytes = norm(wbytes + wb * seg.repeat)
         peak = peak if _lt(gc.peak_activation_bytes, peak) else gc.peak_activation_bytes
-        results.append(SegmentResult(seg.name, seg.repeat, gc.total, t, kern, c, m, o, gc.peak_activation_bytes, wb,
-                                     by_type))
-    total = Cost(total.flops, total.macs, total.transcendentals, total.read_weights, total.read_activations,
-                 total.read_kv, total.write_activations, total.write_kv, params)
+        results.append(
+            SegmentResult(seg.name, seg.repeat, gc.total, t, kern, c, m, o, gc.peak_activation_bytes, wb, by_type)
+        )
+    total = Cost(
+        total.flops,
+        total.macs,
+        total.transcendentals,
+        total.read_weights,
+        total.read_activations,
+        total.read_kv,
+        total.write_activations,
+        total.write_kv,
+        params,
+    )
     return WorkloadResult(wl, tuple(results), total, params, wbytes, latency, kernels, peak, tuple(uns))
 
 

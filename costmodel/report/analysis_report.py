@@ -18,9 +18,26 @@ def to_json(report: Any, per_op: bool = True) -> str:
 
 def to_csv(report: Any) -> str:
     buf = io.StringIO()
-    cols = ["name", "op_type", "domain", "kind", "status", "flops", "macs", "transcendentals",
-            "params", "bytes_read", "bytes_written", "read_weights", "read_activations",
-            "read_kv", "write_activations", "write_kv", "output_shapes", "dtype"]
+    cols = [
+        "name",
+        "op_type",
+        "domain",
+        "kind",
+        "status",
+        "flops",
+        "macs",
+        "transcendentals",
+        "params",
+        "bytes_read",
+        "bytes_written",
+        "read_weights",
+        "read_activations",
+        "read_kv",
+        "write_activations",
+        "write_kv",
+        "output_shapes",
+        "dtype",
+    ]
     timed = report.timing is not None
     if timed:
         cols += ["time_s", "bound", "attainable_flops", "arithmetic_intensity"]
@@ -52,7 +69,6 @@ def _key(x: Any) -> float:
     try:
         return float(x)
     except TypeError:
-
         return float(x.subs({s: 1 for s in x.free_symbols}))
 
 
@@ -74,17 +90,25 @@ def to_markdown(report: Any) -> str:
 def _totals(r: Any, symbolic: bool = False) -> list[tuple[str, str]]:
     fmt = exact if symbolic else si
     out = [
-        ("FLOPs", fmt(r.flops)), ("MACs", fmt(r.macs)), ("transcendentals", fmt(r.transcendentals)),
+        ("FLOPs", fmt(r.flops)),
+        ("MACs", fmt(r.macs)),
+        ("transcendentals", fmt(r.transcendentals)),
         ("params", fmt(r.params)),
         ("bytes read", exact(r.bytes_read) if symbolic else nbytes(r.bytes_read)),
         ("bytes written", exact(r.bytes_written) if symbolic else nbytes(r.bytes_written)),
         ("weights", nbytes(r.graph_cost.weight_bytes) if not symbolic else exact(r.graph_cost.weight_bytes)),
-        ("peak live activations", nbytes(r.graph_cost.peak_activation_bytes) if not symbolic else exact(r.graph_cost.peak_activation_bytes)),
+        (
+            "peak live activations",
+            nbytes(r.graph_cost.peak_activation_bytes) if not symbolic else exact(r.graph_cost.peak_activation_bytes),
+        ),
     ]
     if r.timing is not None:
         t = r.timing
-        out += [("hardware", r.hardware.display_name), ("latency", seconds(t.latency_s)),
-                ("mode", f"{t.mode}, {t.execution}, fusion={t.fusion}")]
+        out += [
+            ("hardware", r.hardware.display_name),
+            ("latency", seconds(t.latency_s)),
+            ("mode", f"{t.mode}, {t.execution}, fusion={t.fusion}"),
+        ]
         out.append(("time by bound", ", ".join(f"{k} {seconds(v)}" for k, v in t.by_bound().items())))
     if r.symbols:
         out.append(("symbols", ", ".join(r.symbols)))
@@ -92,8 +116,9 @@ def _totals(r: Any, symbolic: bool = False) -> list[tuple[str, str]]:
     return out
 
 
-def render_table(report: Any, console: Any, *, per_op: bool = False, by_type: bool = True,
-                 symbolic: bool = False, top: int = 10) -> None:
+def render_table(
+    report: Any, console: Any, *, per_op: bool = False, by_type: bool = True, symbolic: bool = False, top: int = 10
+) -> None:
     from rich.table import Table
 
     r = report
@@ -112,7 +137,13 @@ def render_table(report: Any, console: Any, *, per_op: bool = False, by_type: bo
             bt.add_column("time", justify="right")
             tt = r.timing.by_type()
         for k, c, n in _rows_by_type(r):
-            row = [k, str(n), (exact if symbolic else si)(c.flops), (exact if symbolic else si)(c.macs), nbytes(c.bytes)]
+            row = [
+                k,
+                str(n),
+                (exact if symbolic else si)(c.flops),
+                (exact if symbolic else si)(c.macs),
+                nbytes(c.bytes),
+            ]
             if timed:
                 row.append(seconds(tt.get(k)))
             bt.add_row(*row)
@@ -134,20 +165,32 @@ def render_table(report: Any, console: Any, *, per_op: bool = False, by_type: bo
         if timed:
             cols += ["time", "bound"]
         for c in cols:
-            ot.add_column(c, justify="left" if c in ("name", "op", "output", "bound") else "right",
-                          overflow="fold")
+            ot.add_column(c, justify="left" if c in ("name", "op", "output", "bound") else "right", overflow="fold")
         for n in shown:
-            shape = "x".join(str(d) for d in n.output_shapes[0]) if n.output_shapes and n.output_shapes[0] is not None else "?"
-            row = [n.name, n.op_type, shape, (exact if symbolic else si)(n.cost.flops),
-                   (exact if symbolic else si)(n.cost.macs), nbytes(n.cost.bytes)]
+            shape = (
+                "x".join(str(d) for d in n.output_shapes[0])
+                if n.output_shapes and n.output_shapes[0] is not None
+                else "?"
+            )
+            row = [
+                n.name,
+                n.op_type,
+                shape,
+                (exact if symbolic else si)(n.cost.flops),
+                (exact if symbolic else si)(n.cost.macs),
+                nbytes(n.cost.bytes),
+            ]
             if timed:
                 nt = tn[id(n)]
                 row += [seconds(nt.time_s), nt.bound]
             ot.add_row(*row)
         console.print(ot)
     if r.unsupported:
-        ut = Table(title=f"unsupported ops ({len(r.unsupported)}): NOT counted in the totals",
-                   title_justify="left", title_style="bold red")
+        ut = Table(
+            title=f"unsupported ops ({len(r.unsupported)}): NOT counted in the totals",
+            title_justify="left",
+            title_style="bold red",
+        )
         ut.add_column("name")
         ut.add_column("op")
         ut.add_column("reason")

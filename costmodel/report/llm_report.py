@@ -11,26 +11,40 @@ from .fmt import nbytes, seconds, si
 def _rows(plan: Any) -> list[tuple[str, str]]:
     p = plan
     rows = [
-        ("model", p.model), ("hardware", f"{p.hardware} x {p.devices} (tp {p.tp}, pp {p.pp})"),
+        ("model", p.model),
+        ("hardware", f"{p.hardware} x {p.devices} (tp {p.tp}, pp {p.pp})"),
         ("params", f"{p.params:,} ({si(p.params)})"),
         ("active params / token", f"{p.active_params:,} ({si(p.active_params)})"),
         ("batch / prompt / output", f"{p.batch} / {p.prompt_len} / {p.output_len}"),
         ("dtypes (act / weight / kv)", f"{p.dtype} / {p.weight_dtype} / {p.kv_dtype}"),
-        ("prefill (TTFT)", f"{seconds(p.prefill.latency_s)}  ({si(p.prefill.flops, 'FLOP')}, "
-                           f"{nbytes(p.prefill.bytes)})"),
-        ("decode per token", f"{seconds(p.decode.latency_s)}  ({si(p.decode.flops, 'FLOP')}, "
-                             f"{nbytes(p.decode.bytes)})"),
+        (
+            "prefill (TTFT)",
+            f"{seconds(p.prefill.latency_s)}  ({si(p.prefill.flops, 'FLOP')}, {nbytes(p.prefill.bytes)})",
+        ),
+        (
+            "decode per token",
+            f"{seconds(p.decode.latency_s)}  ({si(p.decode.flops, 'FLOP')}, {nbytes(p.decode.bytes)})",
+        ),
         ("request", f"{seconds(p.request_latency_s)}"),
         ("throughput", f"{p.tokens_per_s:,.1f} tokens/s (batch), {p.batch / p.decode.latency_s:,.1f} tokens/s decode"),
-        ("memory / device", f"weights {nbytes(p.memory.weights_bytes)} + KV {nbytes(p.memory.kv_cache_bytes)} + "
-                            f"activations {nbytes(p.memory.activation_bytes)} = {nbytes(p.memory.total_bytes)} "
-                            f"of {nbytes(p.memory.capacity_bytes)}"),
-        ("fits", "yes" if p.fits else "NO"), ("largest batch that fits", str(p.max_batch)),
+        (
+            "memory / device",
+            f"weights {nbytes(p.memory.weights_bytes)} + KV {nbytes(p.memory.kv_cache_bytes)} + "
+            f"activations {nbytes(p.memory.activation_bytes)} = {nbytes(p.memory.total_bytes)} "
+            f"of {nbytes(p.memory.capacity_bytes)}",
+        ),
+        ("fits", "yes" if p.fits else "NO"),
+        ("largest batch that fits", str(p.max_batch)),
     ]
     c = p.cost()
     if c:
-        rows.append(("cost", f"${c['usd_per_million_input_tokens']:.3f} / M input tokens, "
-                             f"${c['usd_per_million_output_tokens']:.3f} / M output tokens"))
+        rows.append(
+            (
+                "cost",
+                f"${c['usd_per_million_input_tokens']:.3f} / M input tokens, "
+                f"${c['usd_per_million_output_tokens']:.3f} / M output tokens",
+            )
+        )
     for n in p.notes:
         rows.append(("note", n))
     return rows
@@ -49,16 +63,23 @@ def render_plan(plan: Any, console: Any, sweep: list | None = None) -> None:
     for col in ("segment", "x", "time", "FLOPs"):
         lt.add_column(col, justify="left" if col == "segment" else "right")
     for layer in plan.layers:
-        lt.add_row(layer["segment"], str(layer["repeat"]), seconds(layer["prefill_s"]),
-                   si(layer["prefill_flops"], "FLOP"))
+        lt.add_row(
+            layer["segment"], str(layer["repeat"]), seconds(layer["prefill_s"]), si(layer["prefill_flops"], "FLOP")
+        )
     console.print(lt)
     if sweep:
         st = Table(title="throughput vs batch", title_justify="left")
         for col in ("batch", "decode / token", "decode tokens/s", "request", "memory", "fits"):
             st.add_column(col, justify="right")
         for s in sweep:
-            st.add_row(str(s.batch), seconds(s.decode.latency_s), f"{s.batch / s.decode.latency_s:,.0f}",
-                       seconds(s.request_latency_s), nbytes(s.memory.total_bytes), "yes" if s.fits else "no")
+            st.add_row(
+                str(s.batch),
+                seconds(s.decode.latency_s),
+                f"{s.batch / s.decode.latency_s:,.0f}",
+                seconds(s.request_latency_s),
+                nbytes(s.memory.total_bytes),
+                "yes" if s.fits else "no",
+            )
         console.print(st)
 
 
@@ -67,8 +88,11 @@ def to_markdown(plan: Any, sweep: list | None = None) -> str:
     out += [f"| {k} | {v} |" for k, v in _rows(plan)]
     if sweep:
         out += ["", "| batch | decode / token | tokens/s | request | fits |", "|---:|---:|---:|---:|---|"]
-        out += [f"| {s.batch} | {seconds(s.decode.latency_s)} | {s.batch / s.decode.latency_s:,.0f} | "
-                f"{seconds(s.request_latency_s)} | {'yes' if s.fits else 'no'} |" for s in sweep]
+        out += [
+            f"| {s.batch} | {seconds(s.decode.latency_s)} | {s.batch / s.decode.latency_s:,.0f} | "
+            f"{seconds(s.request_latency_s)} | {'yes' if s.fits else 'no'} |"
+            for s in sweep
+        ]
     return "\n".join(out) + "\n"
 
 

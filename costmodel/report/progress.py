@@ -13,9 +13,16 @@ class ProgressBar:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.failed = 0
-        self.p = Progress(TextColumn("[bold]analysing"), BarColumn(), MofNCompleteColumn(),
-                          TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn(),
-                          console=Console(stderr=True), auto_refresh=False, transient=False)
+        self.p = Progress(
+            TextColumn("[bold]analysing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[failed]} failed"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            auto_refresh=False,
+            transient=False,
+        )
         self.task = self.p.add_task("analysing", total=total, failed=0)
         self.p.start()
 

@@ -19,8 +19,16 @@ def points(report: Any) -> dict[str, Any]:
     for n, t in zip(report.ops, report.timing.nodes):
         if not t.time_s or not t.bytes:
             continue
-        ops.append({"name": n.name, "op_type": n.op_type, "intensity": t.flops / t.bytes, "flops_per_s": t.flops / t.time_s,
-                    "time_s": t.time_s, "bound": t.bound})
+        ops.append(
+            {
+                "name": n.name,
+                "op_type": n.op_type,
+                "intensity": t.flops / t.bytes,
+                "flops_per_s": t.flops / t.time_s,
+                "time_s": t.time_s,
+                "bound": t.bound,
+            }
+        )
     return {"peak": peak, "bandwidth": bw, "ridge": peak / bw, "dtype": dt, "ops": ops}
 
 
@@ -49,14 +57,17 @@ def render(report: Any, pts: dict[str, Any], console: Any, width: int = 64, heig
         r, cc = cell(x, roof)
         grid[r][cc] = "-" if roof >= math.log10(pts["peak"]) else "/"
     for o, x in zip(ops, xs):
-        r, c = cell(x, math.log10(max(o["flops_per_s"], 10 ** y0)))
+        r, c = cell(x, math.log10(max(o["flops_per_s"], 10**y0)))
         grid[r][c] = {"compute": "C", "memory": "M", "overhead": "o"}.get(o["bound"], ".")
-    console.print(f"[bold]roofline[/] {report.hardware.display_name}, {pts['dtype']}: peak {si(pts['peak'], 'FLOP/s')}, "
-                  f"{si(pts['bandwidth'], 'B/s')}, ridge {pts['ridge']:.0f} FLOP/B   (C compute-, M memory-, "
-                  "o overhead-bound)")
+    console.print(
+        f"[bold]roofline[/] {report.hardware.display_name}, {pts['dtype']}: peak {si(pts['peak'], 'FLOP/s')}, "
+        f"{si(pts['bandwidth'], 'B/s')}, ridge {pts['ridge']:.0f} FLOP/B   (C compute-, M memory-, "
+        "o overhead-bound)"
+    )
     console.print("\n".join("".join(row) for row in grid), markup=False)
-    console.print(f"x: arithmetic intensity 10^{x0:.1f} .. 10^{x1:.1f} FLOP/B, y: attained 10^{y0:.1f} .. "
-                  f"10^{y1:.1f} FLOP/s")
+    console.print(
+        f"x: arithmetic intensity 10^{x0:.1f} .. 10^{x1:.1f} FLOP/B, y: attained 10^{y0:.1f} .. 10^{y1:.1f} FLOP/s"
+    )
     t = Table(title="slowest ops", title_justify="left")
     for col in ("op", "type", "FLOP/B", "attained", "bound"):
         t.add_column(col)

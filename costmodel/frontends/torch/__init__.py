@@ -54,5 +54,17 @@ from .table import TABLE
 from .trace import analyze_module, is_torch_module
 from .values import const_info
 
-__all__ = ["CAUSAL_MODES", "DEVICES", "OPSET", "TABLE", "TorchGraphCost", "analyze_module", "const_info",
-           "is_torch_module", "load_factory", "make_inputs", "parse_shape", "render_modules"]
+__all__ = [
+    "CAUSAL_MODES",
+    "DEVICES",
+    "OPSET",
+    "TABLE",
+    "TorchGraphCost",
+    "analyze_module",
+    "const_info",
+    "is_torch_module",
+    "load_factory",
+    "make_inputs",
+    "parse_shape",
+    "render_modules",
+]

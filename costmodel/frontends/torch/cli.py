@@ -8,11 +8,27 @@ from typing import Any
 from ...errors import CostModelError, ModelLoadError
 from .base import _imports, _one_line
 
-_TORCH_DTYPES = {"float32": "float32", "fp32": "float32", "float": "float32", "float16": "float16",
-                 "fp16": "float16", "half": "float16", "bfloat16": "bfloat16", "bf16": "bfloat16",
-                 "float64": "float64", "fp64": "float64", "double": "float64", "int64": "int64", "long": "int64",
-                 "int32": "int32", "int": "int32", "int16": "int16", "int8": "int8", "uint8": "uint8",
-                 "bool": "bool"}
+_TORCH_DTYPES = {
+    "float32": "float32",
+    "fp32": "float32",
+    "float": "float32",
+    "float16": "float16",
+    "fp16": "float16",
+    "half": "float16",
+    "bfloat16": "bfloat16",
+    "bf16": "bfloat16",
+    "float64": "float64",
+    "fp64": "float64",
+    "double": "float64",
+    "int64": "int64",
+    "long": "int64",
+    "int32": "int32",
+    "int": "int32",
+    "int16": "int16",
+    "int8": "int8",
+    "uint8": "uint8",
+    "bool": "bool",
+}
 
 
 def load_factory(spec: str) -> Any:
@@ -85,4 +101,3 @@ def make_inputs(shapes: list[str], dtypes: list[str] | None = None) -> tuple:
             raise CostModelError(f"unknown --input-dtype {name!r}; use one of {', '.join(sorted(set(_TORCH_DTYPES)))}")
         out.append(torch.zeros(parse_shape(s), dtype=getattr(torch, tname), device="meta"))
     return tuple(out)
-

@@ -64,8 +64,17 @@ def _finish(res: _Result, traced_on: str, notes: list[str], original: Any) -> To
     total_params = sum(int(p.numel()) for p in res.module.parameters())
     counted = sum(int(r.cost.params) for r in rows)
     if counted < total_params:
-        rows.append(NodeCost("(parameters not read by the traced forward)", "Parameters", "", R.VIEW, "zero",
-                             Cost(params=total_params - counted), "parameters the traced forward never reads"))
+        rows.append(
+            NodeCost(
+                "(parameters not read by the traced forward)",
+                "Parameters",
+                "",
+                R.VIEW,
+                "zero",
+                Cost(params=total_params - counted),
+                "parameters the traced forward never reads",
+            )
+        )
         scopes.append("")
     total = _sum(r.cost for r in rows)
     peak = _peak(rows, w)
@@ -96,11 +105,21 @@ def _finish(res: _Result, traced_on: str, notes: list[str], original: Any) -> To
             if op not in uns[n]:
                 uns[n][op] += c
     return TorchGraphCost(
-        nodes=tuple(rows), total=total, params=total_params, unsupported=tuple(w.unsupported), symbols=(),
-        peak_activation_bytes=peak, weight_bytes=weight_bytes, outputs={}, modules=modules, module_types=types,
-        module_unsupported={n: dict(c) for n, c in uns.items() if c}, fvcore_macs=fv, traced_on=traced_on,
-        notes=tuple(notes))
-
+        nodes=tuple(rows),
+        total=total,
+        params=total_params,
+        unsupported=tuple(w.unsupported),
+        symbols=(),
+        peak_activation_bytes=peak,
+        weight_bytes=weight_bytes,
+        outputs={},
+        modules=modules,
+        module_types=types,
+        module_unsupported={n: dict(c) for n, c in uns.items() if c},
+        fvcore_macs=fv,
+        traced_on=traced_on,
+        notes=tuple(notes),
+    )
 
 
 def _ancestors(scope: str) -> list[str]:
@@ -143,6 +162,7 @@ def _peak(rows: list[NodeCost], w: _Walker) -> Any:
 
 def render_modules(gc: TorchGraphCost, depth: int | None = None) -> str:
     """The module tree as text: name, type, FLOPs, MACs, params, bytes."""
+
     def si(x: Any) -> str:
         v = float(x)
         for unit, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
@@ -154,9 +174,10 @@ def render_modules(gc: TorchGraphCost, depth: int | None = None) -> str:
     for name, c in gc.by_module(depth).items():
         indent = "  " * (name.count(".") + 1 if name else 0)
         label = (indent + (name.rsplit(".", 1)[-1] if name else "(model)"))[:40]
-        lines.append(f"{label:<40} {gc.module_types.get(name, ''):<20.20} {si(c.flops):>10} {si(c.macs):>10} "
-                     f"{si(c.params):>10} {si(c.bytes):>10}")
+        lines.append(
+            f"{label:<40} {gc.module_types.get(name, ''):<20.20} {si(c.flops):>10} {si(c.macs):>10} "
+            f"{si(c.params):>10} {si(c.bytes):>10}"
+        )
         for op, k in sorted((gc.module_unsupported.get(name) or {}).items()):
             lines.append(f"{'':<40} unsupported: {op} x{k}")
     return "\n".join(lines)
-

@@ -15,8 +15,19 @@ from ...ops.context import NodeContext, UnknownShape
 from ...ops.cost import ZERO, Cost
 from ...symbolic import norm, prod
 from .base import OPSET
-from .values import (_V, _const, _contiguous, _is_tensor, _list_tensors, _node_key, _row_dtype, _sum, _tensor_info,
-                     _vname, const_info)
+from .values import (
+    _V,
+    _const,
+    _contiguous,
+    _is_tensor,
+    _list_tensors,
+    _node_key,
+    _row_dtype,
+    _sum,
+    _tensor_info,
+    _vname,
+    const_info,
+)
 
 if TYPE_CHECKING:
     from .walker import _Walker
@@ -106,21 +117,41 @@ class _Op:
         return const_info(self.const(i, 0), like.dtype if like is not None and like.dtype is not None else FP32)
 
     # -- rules ----------------------------------------------------------------------------
-    def rule(self, op_type: str, infos: list, attrs: Mapping[str, Any] | None = None, domain: str = "",
-             n_out: int = 1) -> tuple[Cost, NodeContext, Any]:
+    def rule(
+        self, op_type: str, infos: list, attrs: Mapping[str, Any] | None = None, domain: str = "", n_out: int = 1
+    ) -> tuple[Cost, NodeContext, Any]:
         opdef = self.w.reg.lookup(domain, op_type, OPSET)
         if opdef is None:
             raise CostModelError(f"no rule for {domain or 'ai.onnx'}::{op_type}")
-        node = Node(self.base, op_type, domain, tuple(f"i{k}" if x is not None else "" for k, x in enumerate(infos)),
-                    tuple(f"o{k}" for k in range(n_out)), dict(attrs or {}))
+        node = Node(
+            self.base,
+            op_type,
+            domain,
+            tuple(f"i{k}" if x is not None else "" for k, x in enumerate(infos)),
+            tuple(f"o{k}" for k in range(n_out)),
+            dict(attrs or {}),
+        )
         ctx = NodeContext(node, list(infos), OPSET, None, self.w.dtype, self.w.lim)
         cost = opdef.rule(ctx)
         return (cost if isinstance(cost, Cost) else ZERO), ctx, opdef
 
     # -- rows -----------------------------------------------------------------------------
-    def emit(self, op_type: str, kind: str, cost: Cost, *, domain: str = "", hints: Mapping | None = None,
-             reads: list | None = None, writes: list | None = None, byte_cost: Cost | None = None,
-             suffix: str = "", out_shapes: tuple | None = None, status: str = "costed", reason: str = "") -> None:
+    def emit(
+        self,
+        op_type: str,
+        kind: str,
+        cost: Cost,
+        *,
+        domain: str = "",
+        hints: Mapping | None = None,
+        reads: list | None = None,
+        writes: list | None = None,
+        byte_cost: Cost | None = None,
+        suffix: str = "",
+        out_shapes: tuple | None = None,
+        status: str = "costed",
+        reason: str = "",
+    ) -> None:
         """One kernel. reads: (key, TensorInfo) pairs (default: the node's tensor inputs);
         writes: TensorInfos (default: its tensor outputs); byte_cost replaces the traffic
         (a rule's own, e.g. a gather reading only the rows it selects)."""
@@ -169,25 +200,64 @@ class _Op:
             traffic = byte_cost
         else:
             traffic = Cost(read_weights=norm(rw), read_activations=norm(ra), write_activations=norm(wa))
-        cost = Cost(cost.flops, cost.macs, cost.transcendentals, traffic.read_weights, traffic.read_activations,
-                    traffic.read_kv, traffic.write_activations, traffic.write_kv, norm(params))
+        cost = Cost(
+            cost.flops,
+            cost.macs,
+            cost.transcendentals,
+            traffic.read_weights,
+            traffic.read_activations,
+            traffic.read_kv,
+            traffic.write_activations,
+            traffic.write_kv,
+            norm(params),
+        )
         out_names = [f"{self.base}{suffix}"] if suffix else [_vname(o) for o in self.outs if _is_tensor(o)]
         dt = _row_dtype([i for _, i in reads], writes)
-        self.rows.append(NodeCost(self.base + suffix, op_type, domain, kind, status, cost, reason, tuple(in_shapes),
-                                  out_shapes if out_shapes is not None else tuple(i.shape for i in writes),
-                                  dt, dict(hints or {}), tuple(in_names), tuple(out_names)))
+        self.rows.append(
+            NodeCost(
+                self.base + suffix,
+                op_type,
+                domain,
+                kind,
+                status,
+                cost,
+                reason,
+                tuple(in_shapes),
+                out_shapes if out_shapes is not None else tuple(i.shape for i in writes),
+                dt,
+                dict(hints or {}),
+                tuple(in_names),
+                tuple(out_names),
+            )
+        )
         if status == "costed":
             self.macs += int(cost.macs) if type(cost.macs) is int else 0
 
-    def run(self, op_type: str, infos: list, attrs: Mapping[str, Any] | None = None, domain: str = "",
-            n_out: int = 1, extra: Cost = ZERO, use_rule_bytes: bool = False, **kw: Any) -> NodeContext:
+    def run(
+        self,
+        op_type: str,
+        infos: list,
+        attrs: Mapping[str, Any] | None = None,
+        domain: str = "",
+        n_out: int = 1,
+        extra: Cost = ZERO,
+        use_rule_bytes: bool = False,
+        **kw: Any,
+    ) -> NodeContext:
         """Cost one kernel with one rule on `infos` (default traffic: the node's own tensors)."""
         cost, ctx, opdef = self.rule(op_type, infos, attrs, domain, n_out)
         if opdef.zero is not None:
             self.view(reason=opdef.zero)
             return ctx
-        self.emit(op_type, opdef.kind, cost + extra, domain=domain, hints=ctx.hints,
-                  byte_cost=ctx.bytes_override if use_rule_bytes else None, **kw)
+        self.emit(
+            op_type,
+            opdef.kind,
+            cost + extra,
+            domain=domain,
+            hints=ctx.hints,
+            byte_cost=ctx.bytes_override if use_rule_bytes else None,
+            **kw,
+        )
         return ctx
 
     def steps(self, op_type: str, kind: str, steps: list[tuple], hints_from: int = 0, **kw: Any) -> list:
@@ -216,8 +286,16 @@ class _Op:
         for o in self.outs:
             if _is_tensor(o) and src is not None:
                 self.aliases[o.unique()] = src
-        self.emit("View", R.VIEW, ZERO, domain="costmodel", status="zero", reason=reason,
-                  reads=[(src, src.info)] if src is not None else [], writes=[])
+        self.emit(
+            "View",
+            R.VIEW,
+            ZERO,
+            domain="costmodel",
+            status="zero",
+            reason=reason,
+            reads=[(src, src.info)] if src is not None else [],
+            writes=[],
+        )
 
     def reshape(self) -> None:
         if not self.tensor(0):
@@ -254,4 +332,3 @@ class _Op:
             w.rows.append(r)
             w.row_module.append(self.scope)
         w.macs_by_node[_node_key(self.node)] = self.macs
-

@@ -15,5 +15,5 @@ def _reg(*kinds: str):
         for k in kinds:
             TABLE[k] = fn
         return fn
-    return deco
 
+    return deco

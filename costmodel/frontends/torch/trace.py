@@ -41,9 +41,18 @@ def is_torch_module(model: Any) -> bool:
     return isinstance(model, torch.nn.Module)
 
 
-def analyze_module(module: Any, example_inputs: Any, *, dtype: DType | None = None, strict: bool = False,
-                   limits: Limits | None = None, registry: Any = None, causal_attention: str = "dense",
-                   device: str = "auto", train: bool = False) -> tuple[TorchGraphCost, str]:
+def analyze_module(
+    module: Any,
+    example_inputs: Any,
+    *,
+    dtype: DType | None = None,
+    strict: bool = False,
+    limits: Limits | None = None,
+    registry: Any = None,
+    causal_attention: str = "dense",
+    device: str = "auto",
+    train: bool = False,
+) -> tuple[TorchGraphCost, str]:
     """Trace `module(*example_inputs)` and cost it. Returns (TorchGraphCost, display name).
 
     example_inputs: a tensor or a tuple of tensors (shapes and dtypes are what count;
@@ -89,7 +98,6 @@ def analyze_module(module: Any, example_inputs: Any, *, dtype: DType | None = No
             notes.append(f"traced with real CPU tensors (the meta trace failed: {errors[0]})")
     gc = _finish(result, traced_on, notes, module)
     return gc, type(module).__name__
-
 
 
 def _as_inputs(torch, example_inputs: Any) -> tuple:
@@ -149,7 +157,6 @@ def _mode(module, train: bool):
             m.training = f
 
 
-
 @dataclass
 class _Result:
     walker: _Walker
@@ -177,4 +184,3 @@ def _trace(torch, fvcore_nn, module, inputs, reg, dtype, strict, lim, causal, tr
     if not walker.done:
         raise CostModelError("the traced graph has no tensor operation to cost")
     return _Result(walker, fca, module, fvcore_nn)
-

@@ -51,14 +51,26 @@ def _native_mha(t: _Op) -> None:
     dt = t.info(0)
     w_e = [(t.w.get(t.ins[5]), qkv_w), (t.w.get(t.ins[6]), qkv_b)]
     y = dt._replace(shape=(b, sq, 3 * e))
-    t.run("Linear", [dt, qkv_w, qkv_b], {"transB": 1}, domain="costmodel",
-          reads=[(t.w.get(t.ins[0]), dt)] + w_e, writes=[y], suffix="/qkv")
+    t.run(
+        "Linear",
+        [dt, qkv_w, qkv_b],
+        {"transB": 1},
+        domain="costmodel",
+        reads=[(t.w.get(t.ins[0]), dt)] + w_e,
+        writes=[y],
+        suffix="/qkv",
+    )
     qi = dt._replace(shape=(b, heads, sq, d))
     ki = dt._replace(shape=(b, heads, skv, d))
     mask = None if t.is_none(9) else t.info(9)
     att = dt._replace(shape=(b, sq, e))
     t.run("Attention", [qi, ki, ki, mask], {"is_causal": 0}, reads=[("qkv", y)], writes=[att], suffix="/attention")
-    t.run("Linear", [att, proj_w, proj_b], {"transB": 1}, domain="costmodel",
-          reads=[("att", att), (t.w.get(t.ins[7]), proj_w), (t.w.get(t.ins[8]), proj_b)],
-          writes=[t.out_info(0)], suffix="/out_proj")
-
+    t.run(
+        "Linear",
+        [att, proj_w, proj_b],
+        {"transB": 1},
+        domain="costmodel",
+        reads=[("att", att), (t.w.get(t.ins[7]), proj_w), (t.w.get(t.ins[8]), proj_b)],
+        writes=[t.out_info(0)],
+        suffix="/out_proj",
+    )

@@ -74,22 +74,54 @@ def _einsum(t: _Op) -> None:
 
 
 # -- convolution ---------------------------------------------------------------------------
-@_reg("aten::_convolution", "aten::convolution", "aten::conv1d", "aten::conv2d", "aten::conv3d", "aten::_convolution_mode",
-      "aten::conv_transpose1d", "aten::conv_transpose2d", "aten::conv_transpose3d")
+@_reg(
+    "aten::_convolution",
+    "aten::convolution",
+    "aten::conv1d",
+    "aten::conv2d",
+    "aten::conv3d",
+    "aten::_convolution_mode",
+    "aten::conv_transpose1d",
+    "aten::conv_transpose2d",
+    "aten::conv_transpose3d",
+)
 def _conv(t: _Op) -> None:
     x, w = t.info(0), t.info(1)
     nsp = len(t.shape(0)) - 2
     k = t.kind
     if k in ("aten::_convolution", "aten::convolution"):
-        stride, pad, dil, transposed, outpad, groups = (t.const(3), t.const(4), t.const(5), bool(t.const(6, False)),
-                                                       t.const(7), int(t.const(8, 1)))
+        stride, pad, dil, transposed, outpad, groups = (
+            t.const(3),
+            t.const(4),
+            t.const(5),
+            bool(t.const(6, False)),
+            t.const(7),
+            int(t.const(8, 1)),
+        )
     elif "transpose" in k:
-        stride, pad, outpad, groups, dil, transposed = (t.const(3), t.const(4), t.const(5), int(t.const(6, 1)),
-                                                       t.const(7), True)
+        stride, pad, outpad, groups, dil, transposed = (
+            t.const(3),
+            t.const(4),
+            t.const(5),
+            int(t.const(6, 1)),
+            t.const(7),
+            True,
+        )
     else:
-        stride, pad, dil, groups, transposed, outpad = t.const(3), t.const(4), t.const(5), int(t.const(6, 1)), False, None
-    attrs: dict[str, Any] = {"strides": _ints(stride, nsp, 1), "dilations": _ints(dil, nsp, 1), "group": groups,
-                             "kernel_shape": tuple(t.shape(1)[2:])}
+        stride, pad, dil, groups, transposed, outpad = (
+            t.const(3),
+            t.const(4),
+            t.const(5),
+            int(t.const(6, 1)),
+            False,
+            None,
+        )
+    attrs: dict[str, Any] = {
+        "strides": _ints(stride, nsp, 1),
+        "dilations": _ints(dil, nsp, 1),
+        "group": groups,
+        "kernel_shape": tuple(t.shape(1)[2:]),
+    }
     if isinstance(pad, str):
         attrs["auto_pad"] = "VALID" if pad == "valid" else "SAME_UPPER"
     else:
@@ -101,4 +133,3 @@ def _conv(t: _Op) -> None:
         t.run("ConvTranspose", [x, w, bias], attrs)
     else:
         t.run("Conv", [x, w, bias], attrs)
-

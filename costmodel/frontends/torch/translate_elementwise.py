@@ -12,14 +12,48 @@ from .values import const_info
 
 # -- elementwise ------------------------------------------------------------------------
 _UNARY = {
-    "relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "exp": "Exp", "log": "Log", "sqrt": "Sqrt",
-    "abs": "Abs", "neg": "Neg", "negative": "Neg", "sin": "Sin", "cos": "Cos", "tan": "Tan", "asin": "Asin",
-    "acos": "Acos", "atan": "Atan", "sinh": "Sinh", "cosh": "Cosh", "asinh": "Asinh", "acosh": "Acosh",
-    "atanh": "Atanh", "erf": "Erf", "floor": "Floor", "ceil": "Ceil", "round": "Round", "sign": "Sign",
-    "reciprocal": "Reciprocal", "hardsigmoid": "HardSigmoid", "hardswish": "HardSwish",
-    "leaky_relu": "LeakyRelu", "elu": "Elu", "selu": "Selu", "celu": "Celu", "softplus": "Softplus",
-    "mish": "Mish", "logical_not": "Not", "bitwise_not": "Not", "isnan": "IsNaN", "isinf": "IsInf",
-    "softsign": "Softsign", "trunc": "Floor", "fix": "Floor", "square": None,
+    "relu": "Relu",
+    "sigmoid": "Sigmoid",
+    "tanh": "Tanh",
+    "exp": "Exp",
+    "log": "Log",
+    "sqrt": "Sqrt",
+    "abs": "Abs",
+    "neg": "Neg",
+    "negative": "Neg",
+    "sin": "Sin",
+    "cos": "Cos",
+    "tan": "Tan",
+    "asin": "Asin",
+    "acos": "Acos",
+    "atan": "Atan",
+    "sinh": "Sinh",
+    "cosh": "Cosh",
+    "asinh": "Asinh",
+    "acosh": "Acosh",
+    "atanh": "Atanh",
+    "erf": "Erf",
+    "floor": "Floor",
+    "ceil": "Ceil",
+    "round": "Round",
+    "sign": "Sign",
+    "reciprocal": "Reciprocal",
+    "hardsigmoid": "HardSigmoid",
+    "hardswish": "HardSwish",
+    "leaky_relu": "LeakyRelu",
+    "elu": "Elu",
+    "selu": "Selu",
+    "celu": "Celu",
+    "softplus": "Softplus",
+    "mish": "Mish",
+    "logical_not": "Not",
+    "bitwise_not": "Not",
+    "isnan": "IsNaN",
+    "isinf": "IsInf",
+    "softsign": "Softsign",
+    "trunc": "Floor",
+    "fix": "Floor",
+    "square": None,
 }
 for _n, _o in _UNARY.items():
     if _o is None:
@@ -28,6 +62,7 @@ for _n, _o in _UNARY.items():
     def _make(op_type: str):
         def tr(t: _Op) -> None:
             t.run(op_type, [t.info(0)])
+
         return tr
 
     TABLE[f"aten::{_n}"] = TABLE[f"aten::{_n}_"] = _make(_o)
@@ -69,8 +104,7 @@ def _square(t: _Op) -> None:
     t.run("Mul", [t.info(0), t.info(0)])
 
 
-@_reg("aten::relu6", "aten::hardtanh", "aten::hardtanh_", "aten::clamp", "aten::clamp_", "aten::clip",
-      "aten::clip_")
+@_reg("aten::relu6", "aten::hardtanh", "aten::hardtanh_", "aten::clamp", "aten::clamp_", "aten::clip", "aten::clip_")
 def _clip(t: _Op) -> None:
     x = t.info(0)
     if t.kind == "aten::relu6":
@@ -91,13 +125,41 @@ def _clamp1(t: _Op) -> None:
 
 
 _BINARY = {
-    "add": "Add", "sub": "Sub", "mul": "Mul", "div": "Div", "rsub": "Sub", "true_divide": "Div",
-    "multiply": "Mul", "subtract": "Sub", "divide": "Div", "maximum": "Max", "minimum": "Min",
-    "fmax": "Max", "fmin": "Min", "eq": "Equal", "lt": "Less", "gt": "Greater", "le": "LessOrEqual",
-    "ge": "GreaterOrEqual", "less": "Less", "greater": "Greater", "logical_and": "And", "logical_or": "Or",
-    "logical_xor": "Xor", "bitwise_and": "BitwiseAnd", "bitwise_or": "BitwiseOr", "bitwise_xor": "BitwiseXor",
-    "__and__": "And", "__or__": "Or", "__xor__": "Xor", "remainder": "Mod", "fmod": "Mod", "pow": "Pow",
-    "float_power": "Pow", "prelu": "PRelu", "_prelu_kernel": "PRelu",
+    "add": "Add",
+    "sub": "Sub",
+    "mul": "Mul",
+    "div": "Div",
+    "rsub": "Sub",
+    "true_divide": "Div",
+    "multiply": "Mul",
+    "subtract": "Sub",
+    "divide": "Div",
+    "maximum": "Max",
+    "minimum": "Min",
+    "fmax": "Max",
+    "fmin": "Min",
+    "eq": "Equal",
+    "lt": "Less",
+    "gt": "Greater",
+    "le": "LessOrEqual",
+    "ge": "GreaterOrEqual",
+    "less": "Less",
+    "greater": "Greater",
+    "logical_and": "And",
+    "logical_or": "Or",
+    "logical_xor": "Xor",
+    "bitwise_and": "BitwiseAnd",
+    "bitwise_or": "BitwiseOr",
+    "bitwise_xor": "BitwiseXor",
+    "__and__": "And",
+    "__or__": "Or",
+    "__xor__": "Xor",
+    "remainder": "Mod",
+    "fmod": "Mod",
+    "pow": "Pow",
+    "float_power": "Pow",
+    "prelu": "PRelu",
+    "_prelu_kernel": "PRelu",
 }
 
 
@@ -118,6 +180,7 @@ def _binary(op_type: str):
             t.run(op_type, [a, b])
         else:
             t.steps(op_type, R.ELEMENTWISE, steps, hints_from=len(steps) - 1)
+
     return tr
 
 
@@ -168,8 +231,15 @@ def _addc(t: _Op) -> None:
 def _lerp(t: _Op) -> None:
     """start + weight * (end - start): Sub, Mul, Add."""
     a = t.info(0)
-    t.steps("Add", R.ELEMENTWISE, [("Sub", [t.info(1), a], None), ("Mul", [("out", 0), t.scalar_info(2, a)], None),
-                                   ("Add", [a, ("out", 1)], None)])
+    t.steps(
+        "Add",
+        R.ELEMENTWISE,
+        [
+            ("Sub", [t.info(1), a], None),
+            ("Mul", [("out", 0), t.scalar_info(2, a)], None),
+            ("Add", [a, ("out", 1)], None),
+        ],
+    )
 
 
 @_reg("aten::glu")
@@ -179,12 +249,21 @@ def _glu(t: _Op) -> None:
     t.steps("Mul", R.ELEMENTWISE, [("Sigmoid", [half], None), ("Mul", [half, ("out", 0)], None)])
 
 
-@_reg("aten::to", "aten::type_as", "aten::float", "aten::half", "aten::bfloat16", "aten::double", "aten::long",
-      "aten::int", "aten::bool", "aten::_to_copy")
+@_reg(
+    "aten::to",
+    "aten::type_as",
+    "aten::float",
+    "aten::half",
+    "aten::bfloat16",
+    "aten::double",
+    "aten::long",
+    "aten::int",
+    "aten::bool",
+    "aten::_to_copy",
+)
 def _to(t: _Op) -> None:
     a, b = t.ins[0].type(), t.outs[0].type()
     if a.kind() == "TensorType" and a.scalarType() == b.scalarType():
         t.view("view: same dtype and device (no copy)")
     else:
         t.copy("Cast", R.ELEMENTWISE, reads=[(t.w.get(t.ins[0]), t.info(0))])
-

@@ -27,12 +27,32 @@ def _clone(t: _Op) -> None:
         t.copy("Identity")
 
 
-
 # -- generators -------------------------------------------------------------------------
-@_reg("aten::zeros", "aten::ones", "aten::full", "aten::zeros_like", "aten::ones_like", "aten::full_like",
-      "aten::new_zeros", "aten::new_ones", "aten::new_full", "aten::arange", "aten::linspace", "aten::eye",
-      "aten::rand", "aten::randn", "aten::rand_like", "aten::randn_like", "aten::randint", "aten::scalar_tensor",
-      "aten::tensor", "aten::bernoulli", "aten::bernoulli_", "aten::normal_", "aten::uniform_")
+@_reg(
+    "aten::zeros",
+    "aten::ones",
+    "aten::full",
+    "aten::zeros_like",
+    "aten::ones_like",
+    "aten::full_like",
+    "aten::new_zeros",
+    "aten::new_ones",
+    "aten::new_full",
+    "aten::arange",
+    "aten::linspace",
+    "aten::eye",
+    "aten::rand",
+    "aten::randn",
+    "aten::rand_like",
+    "aten::randn_like",
+    "aten::randint",
+    "aten::scalar_tensor",
+    "aten::tensor",
+    "aten::bernoulli",
+    "aten::bernoulli_",
+    "aten::normal_",
+    "aten::uniform_",
+)
 def _gen(t: _Op) -> None:
     """0 FLOPs: writes the tensor it makes."""
     t.copy("ConstantOfShape", R.GENERATOR, reads=[])
@@ -40,8 +60,15 @@ def _gen(t: _Op) -> None:
 
 @_reg("aten::empty", "aten::empty_like", "aten::new_empty", "aten::empty_strided", "aten::new_empty_strided")
 def _empty(t: _Op) -> None:
-    t.emit("ConstantOfShape", R.GENERATOR, ZERO, reads=[], writes=[], status="zero",
-           reason="allocation: no data is written")
+    t.emit(
+        "ConstantOfShape",
+        R.GENERATOR,
+        ZERO,
+        reads=[],
+        writes=[],
+        status="zero",
+        reason="allocation: no data is written",
+    )
 
 
 # -- movement ---------------------------------------------------------------------------
@@ -58,15 +85,31 @@ def _repeat(t: _Op) -> None:
     t.copy("Tile", reads=[(t.w.get(t.ins[0]), t.info(0))])
 
 
-@_reg("aten::flip", "aten::roll", "aten::fliplr", "aten::flipud", "aten::rot90", "aten::pixel_shuffle",
-      "aten::pixel_unshuffle", "aten::channel_shuffle")
+@_reg(
+    "aten::flip",
+    "aten::roll",
+    "aten::fliplr",
+    "aten::flipud",
+    "aten::rot90",
+    "aten::pixel_shuffle",
+    "aten::pixel_unshuffle",
+    "aten::channel_shuffle",
+)
 def _permute_copy(t: _Op) -> None:
     t.copy("DepthToSpace" if "pixel" in t.kind else "Transpose", reads=[(t.w.get(t.ins[0]), t.info(0))])
 
 
-@_reg("aten::constant_pad_nd", "aten::pad", "aten::reflection_pad1d", "aten::reflection_pad2d",
-      "aten::reflection_pad3d", "aten::replication_pad1d", "aten::replication_pad2d", "aten::replication_pad3d",
-      "aten::zero_pad2d")
+@_reg(
+    "aten::constant_pad_nd",
+    "aten::pad",
+    "aten::reflection_pad1d",
+    "aten::reflection_pad2d",
+    "aten::reflection_pad3d",
+    "aten::replication_pad1d",
+    "aten::replication_pad2d",
+    "aten::replication_pad3d",
+    "aten::zero_pad2d",
+)
 def _pad(t: _Op) -> None:
     t.copy("Pad", reads=[(t.w.get(t.ins[0]), t.info(0))])
 
@@ -82,7 +125,7 @@ def _gather_bytes(t: _Op, table: int, index: int | list) -> Cost:
     out = t.out_info(0)
     b = out.dtype.nbytes(prod(out.shape)) if out.shape is not None and out.dtype is not None else 0
     idx: Any = 0
-    for i in ([index] if isinstance(index, int) else index):
+    for i in [index] if isinstance(index, int) else index:
         inf = t.info(i)
         if inf is not None and inf.shape is not None and inf.dtype is not None:
             idx = idx + inf.dtype.nbytes(prod(inf.shape))
@@ -99,8 +142,10 @@ def _embedding(t: _Op) -> None:
 
 @_reg("aten::index_select", "aten::gather", "aten::take_along_dim", "aten::take")
 def _index_select(t: _Op) -> None:
-    t.copy("Gather" if t.kind == "aten::index_select" else "GatherElements",
-           byte_cost=_gather_bytes(t, 0, 2 if t.kind in ("aten::index_select", "aten::gather") else 1))
+    t.copy(
+        "Gather" if t.kind == "aten::index_select" else "GatherElements",
+        byte_cost=_gather_bytes(t, 0, 2 if t.kind in ("aten::index_select", "aten::gather") else 1),
+    )
 
 
 @_reg("aten::index")
@@ -112,14 +157,30 @@ def _index(t: _Op) -> None:
     b = out.dtype.nbytes(prod(out.shape)) if out.shape is not None and out.dtype is not None else 0
     ib = sum((i.dtype.nbytes(prod(i.shape)) for _, i in extra if i.shape is not None and i.dtype is not None), 0)
     role_w = src.info.role is Role.WEIGHT
-    bc = Cost(read_weights=norm(b) if role_w else 0, read_activations=norm(ib + (0 if role_w else b)),
-              write_activations=norm(b))
+    bc = Cost(
+        read_weights=norm(b) if role_w else 0,
+        read_activations=norm(ib + (0 if role_w else b)),
+        write_activations=norm(b),
+    )
     t.copy("GatherND", reads=[(src, src.info)] + extra, byte_cost=bc)
 
 
-@_reg("aten::index_put_", "aten::index_put", "aten::scatter", "aten::scatter_", "aten::scatter_add",
-      "aten::scatter_add_", "aten::index_add", "aten::index_add_", "aten::index_copy", "aten::index_copy_",
-      "aten::masked_scatter", "aten::masked_scatter_", "aten::slice_scatter", "aten::select_scatter")
+@_reg(
+    "aten::index_put_",
+    "aten::index_put",
+    "aten::scatter",
+    "aten::scatter_",
+    "aten::scatter_add",
+    "aten::scatter_add_",
+    "aten::index_add",
+    "aten::index_add_",
+    "aten::index_copy",
+    "aten::index_copy_",
+    "aten::masked_scatter",
+    "aten::masked_scatter_",
+    "aten::slice_scatter",
+    "aten::select_scatter",
+)
 def _scatter(t: _Op) -> None:
     """Reads the updates and indices, writes the updated elements (in place)."""
     reads = []
@@ -139,4 +200,3 @@ def _scatter(t: _Op) -> None:
 @_reg("aten::one_hot")
 def _one_hot(t: _Op) -> None:
     t.copy("OneHot", reads=[(t.w.get(t.ins[0]), t.info(0))])
-

@@ -36,13 +36,18 @@ def _batch_norm(t: _Op) -> None:
 
 @_reg("aten::instance_norm")
 def _instance_norm(t: _Op) -> None:
-    t.run("InstanceNormalization", [t.info(0), None if t.is_none(1) else t.info(1), None if t.is_none(2) else t.info(2)])
+    t.run(
+        "InstanceNormalization", [t.info(0), None if t.is_none(1) else t.info(1), None if t.is_none(2) else t.info(2)]
+    )
 
 
 @_reg("aten::group_norm")
 def _group_norm(t: _Op) -> None:
-    t.run("GroupNormalization", [t.info(0), None if t.is_none(2) else t.info(2), None if t.is_none(3) else t.info(3)],
-          {"num_groups": int(t.const(1))})
+    t.run(
+        "GroupNormalization",
+        [t.info(0), None if t.is_none(2) else t.info(2), None if t.is_none(3) else t.info(3)],
+        {"num_groups": int(t.const(1))},
+    )
 
 
 @_reg("aten::softmax", "aten::_softmax", "aten::log_softmax", "aten::_log_softmax", "aten::special_softmax")
@@ -54,4 +59,3 @@ def _softmax(t: _Op) -> None:
 @_reg("aten::local_response_norm")
 def _lrn(t: _Op) -> None:
     t.run("LRN", [t.info(0)], {"size": int(t.const(1))})
-

@@ -22,8 +22,14 @@ def _window(t: _Op) -> tuple[int, dict[str, Any]]:
     return nsp, {"kernel_shape": kernel, "strides": strides, "pads": p + p}
 
 
-@_reg("aten::max_pool1d", "aten::max_pool2d", "aten::max_pool3d", "aten::max_pool1d_with_indices",
-      "aten::max_pool2d_with_indices", "aten::max_pool3d_with_indices")
+@_reg(
+    "aten::max_pool1d",
+    "aten::max_pool2d",
+    "aten::max_pool3d",
+    "aten::max_pool1d_with_indices",
+    "aten::max_pool2d_with_indices",
+    "aten::max_pool3d_with_indices",
+)
 def _max_pool(t: _Op) -> None:
     nsp, attrs = _window(t)
     attrs["dilations"] = _ints(t.const(4), nsp, 1)
@@ -38,8 +44,14 @@ def _avg_pool(t: _Op) -> None:
     t.run("AveragePool", [t.info(0)], attrs)
 
 
-@_reg("aten::adaptive_avg_pool1d", "aten::adaptive_avg_pool2d", "aten::adaptive_avg_pool3d",
-      "aten::adaptive_max_pool1d", "aten::adaptive_max_pool2d", "aten::adaptive_max_pool3d")
+@_reg(
+    "aten::adaptive_avg_pool1d",
+    "aten::adaptive_avg_pool2d",
+    "aten::adaptive_avg_pool3d",
+    "aten::adaptive_max_pool1d",
+    "aten::adaptive_max_pool2d",
+    "aten::adaptive_max_pool3d",
+)
 def _adaptive_pool(t: _Op) -> None:
     """Global pooling when the output is 1x1; else the fixed window an export uses
     (stride in // out, kernel in - (out - 1) * stride)."""
@@ -51,22 +63,40 @@ def _adaptive_pool(t: _Op) -> None:
         return
     strides = tuple(max(i // o, 1) for i, o in zip(x[2:], out[2:]))
     kernel = tuple(i - (o - 1) * s for i, o, s in zip(x[2:], out[2:], strides))
-    t.run("AveragePool" if avg else "MaxPool", [t.info(0)], {"kernel_shape": kernel, "strides": strides},
-          writes=[t.out_info(0)])
+    t.run(
+        "AveragePool" if avg else "MaxPool",
+        [t.info(0)],
+        {"kernel_shape": kernel, "strides": strides},
+        writes=[t.out_info(0)],
+    )
 
 
-@_reg("aten::upsample_nearest1d", "aten::upsample_nearest2d", "aten::upsample_nearest3d",
-      "aten::_upsample_nearest_exact1d", "aten::_upsample_nearest_exact2d", "aten::_upsample_nearest_exact3d",
-      "aten::upsample_linear1d", "aten::upsample_bilinear2d", "aten::upsample_trilinear3d",
-      "aten::upsample_bicubic2d", "aten::_upsample_bilinear2d_aa", "aten::_upsample_bicubic2d_aa")
+@_reg(
+    "aten::upsample_nearest1d",
+    "aten::upsample_nearest2d",
+    "aten::upsample_nearest3d",
+    "aten::_upsample_nearest_exact1d",
+    "aten::_upsample_nearest_exact2d",
+    "aten::_upsample_nearest_exact3d",
+    "aten::upsample_linear1d",
+    "aten::upsample_bilinear2d",
+    "aten::upsample_trilinear3d",
+    "aten::upsample_bicubic2d",
+    "aten::_upsample_bilinear2d_aa",
+    "aten::_upsample_bicubic2d_aa",
+)
 def _upsample(t: _Op) -> None:
     mode = "cubic" if "bicubic" in t.kind else ("linear" if "linear" in t.kind else "nearest")
     sizes = const_info(list(t.out_shape(0)))
-    t.run("Resize", [t.info(0), None, None, sizes], {"mode": mode}, writes=[t.out_info(0)],
-          reads=[(t.w.get(t.ins[0]), t.info(0))])
+    t.run(
+        "Resize",
+        [t.info(0), None, None, sizes],
+        {"mode": mode},
+        writes=[t.out_info(0)],
+        reads=[(t.w.get(t.ins[0]), t.info(0))],
+    )
 
 
 @_reg("aten::grid_sampler", "aten::grid_sampler_2d")
 def _grid_sample(t: _Op) -> None:
     t.run("GridSample", [t.info(0), t.info(1)], {"mode": "linear"})
-

@@ -31,14 +31,17 @@ def _rnn(t: _Op) -> None:
     x_info = t.info(0)
     x_key: Any = t.w.get(t.ins[0])
     hidden = t.shape_of(params[1])[1]
-    attrs: dict[str, Any] = {"hidden_size": hidden, "direction": "bidirectional" if bidir else "forward",
-                             "layout": int(batch_first)}
+    attrs: dict[str, Any] = {
+        "hidden_size": hidden,
+        "direction": "bidirectional" if bidir else "forward",
+        "layout": int(batch_first),
+    }
     if op == "GRU":
         attrs["linear_before_reset"] = 1
     if op == "RNN":
         attrs["activations"] = ["Relu"] * dirs if t.kind == "aten::rnn_relu" else ["Tanh"] * dirs
     for layer in range(layers):
-        lp = params[layer * dirs * per:(layer + 1) * dirs * per]
+        lp = params[layer * dirs * per : (layer + 1) * dirs * per]
         w_e = [t.w.get(v) for v in lp]
         s = x_info.shape or ()
         inp = s[-1]
@@ -52,8 +55,15 @@ def _rnn(t: _Op) -> None:
         y_info = x_info._replace(shape=(s[0], s[1], dirs * hidden), role=Role.ACTIVATION)
         writes = [y_info] + [o for o in ctx.outputs[1:] if o is not None]
         suffix = f"/layer{layer}" if layers > 1 else ""
-        t.emit(op, R.RECURRENT, cost, hints=ctx.hints, reads=reads, writes=writes, suffix=suffix,
-               out_shapes=tuple(o.shape for o in writes))
+        t.emit(
+            op,
+            R.RECURRENT,
+            cost,
+            hints=ctx.hints,
+            reads=reads,
+            writes=writes,
+            suffix=suffix,
+            out_shapes=tuple(o.shape for o in writes),
+        )
         if layers > 1 and layer < layers - 1:
             x_info, x_key = y_info, f"{t.base}{suffix}"
-

@@ -11,9 +11,18 @@ from .values import const_info
 
 
 # -- reductions -------------------------------------------------------------------------
-_REDUCE = {"sum": "ReduceSum", "mean": "ReduceMean", "amax": "ReduceMax", "amin": "ReduceMin", "prod": "ReduceProd",
-           "logsumexp": "ReduceLogSumExp", "all": "ReduceMin", "any": "ReduceMax", "nansum": "ReduceSum",
-           "nanmean": "ReduceMean"}
+_REDUCE = {
+    "sum": "ReduceSum",
+    "mean": "ReduceMean",
+    "amax": "ReduceMax",
+    "amin": "ReduceMin",
+    "prod": "ReduceProd",
+    "logsumexp": "ReduceLogSumExp",
+    "all": "ReduceMin",
+    "any": "ReduceMax",
+    "nansum": "ReduceSum",
+    "nanmean": "ReduceMean",
+}
 
 
 def _axes(t: _Op, i: int) -> list | None:
@@ -30,6 +39,7 @@ def _reduce(op_type: str):
         keep = bool(t.const(2, False)) if axes else False
         infos = [t.info(0), const_info(axes) if axes else None]
         t.run(op_type, infos, {"keepdims": int(keep)})
+
     return tr
 
 
@@ -49,8 +59,11 @@ def _max(t: _Op) -> None:
     else:
         dim, keep = int(t.const(1)), int(bool(t.const(2, False)))
         x = t.info(0)
-        t.steps(red, R.REDUCTION, [(red, [x, const_info([dim])], {"keepdims": keep}),
-                                   (arg, [x], {"axis": dim, "keepdims": keep})])
+        t.steps(
+            red,
+            R.REDUCTION,
+            [(red, [x, const_info([dim])], {"keepdims": keep}), (arg, [x], {"axis": dim, "keepdims": keep})],
+        )
 
 
 @_reg("aten::argmax", "aten::argmin")
@@ -75,9 +88,13 @@ def _var(t: _Op) -> None:
     axes = _axes(t, 1)
     keep = bool(t.const(3, False)) if len(t.ins) > 3 else False
     a = const_info(axes) if axes else None
-    steps = [("ReduceMean", [x, a], {"keepdims": 1}), ("Sub", [x, ("out", 0)], None),
-             ("Mul", [("out", 1), ("out", 1)], None), ("ReduceSum", [("out", 2), a], {"keepdims": int(keep)}),
-             ("Div", [("out", 3), const_info(1.0)], None)]
+    steps = [
+        ("ReduceMean", [x, a], {"keepdims": 1}),
+        ("Sub", [x, ("out", 0)], None),
+        ("Mul", [("out", 1), ("out", 1)], None),
+        ("ReduceSum", [("out", 2), a], {"keepdims": int(keep)}),
+        ("Div", [("out", 3), const_info(1.0)], None),
+    ]
     if "std" in t.kind:
         steps.append(("Sqrt", [("out", 4)], None))
     t.steps("ReduceMean", R.REDUCTION, steps)
@@ -96,4 +113,3 @@ def _norm(t: _Op) -> None:
 def _topk(t: _Op) -> None:
     k = int(t.const(1))
     t.run("TopK", [t.info(0), const_info([k])], {"axis": int(t.const(2, -1))}, n_out=2)
-

@@ -20,8 +20,8 @@ from .base import _SCALAR
 @dataclass
 class _V:
     info: TensorInfo
-    root: str | None     # state-dict name of the parameter/buffer this value views
-    name: str            # canonical name (a view shares its base's name)
+    root: str | None  # state-dict name of the parameter/buffer this value views
+    name: str  # canonical name (a view shares its base's name)
     view: bool = False
     const: bool = False  # made from sizes and traced constants only (folds away)
 
@@ -67,7 +67,6 @@ def _contiguous(t) -> bool:
             return False
         expect *= n
     return True
-
 
 
 def _list_tensors(v) -> list:
@@ -131,10 +130,8 @@ def _ints(x: Any, n: int, default: int = 0) -> tuple:
     return tuple(int(a) for a in x)
 
 
-
 def _sum(costs) -> Cost:
     total = ZERO
     for c in costs:
         total = total + c
     return total
-

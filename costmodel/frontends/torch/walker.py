@@ -92,8 +92,9 @@ class _Walker:
         if kind in ("prim::ListUnpack", "prim::TupleUnpack"):
             self.unpack(node)
             return
-        if (kind.startswith("prim::") and not kind.startswith(("prim::PythonOp", "prim::CallFunction"))) \
-                or kind in _SCALAR_OPS:
+        if (
+            kind.startswith("prim::") and not kind.startswith(("prim::PythonOp", "prim::CallFunction"))
+        ) or kind in _SCALAR_OPS:
             # sizes wrapped as tensors and traced tensor constants: shape arithmetic
             const = kind in ("prim::NumToTensor", "prim::Constant")
             for o in node.outputs():
@@ -139,8 +140,15 @@ class _Walker:
                 self.set(o)
 
     # -- values -------------------------------------------------------------------------
-    def set(self, v, role: Role = Role.ACTIVATION, root: str | None = None, name: str | None = None,
-            view: bool = False, const: bool = False) -> _V:
+    def set(
+        self,
+        v,
+        role: Role = Role.ACTIVATION,
+        root: str | None = None,
+        name: str | None = None,
+        view: bool = False,
+        const: bool = False,
+    ) -> _V:
         info = _tensor_info(v, self.dtype, role)
         e = _V(info, root, name or _vname(v), view, const)
         self.env[v.unique()] = e
@@ -151,4 +159,3 @@ class _Walker:
         if e is None:
             e = self.set(v)
         return e
-
