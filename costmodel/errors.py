@@ -50,6 +50,11 @@ class PlanError(CostModelError):
     """An execution plan (parallel layout, batch...) is invalid."""
 
 
+class OutputError(CostModelError):
+    """An output file cannot be written where asked (an input, a folder, a missing folder,
+    a wrong suffix, a write error)."""
+
+
 class LimitExceeded(CostModelError):
     """An input exceeds a resource limit (node count, expression size, time)."""
 
