@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
-from .common import console, positive_float, positive_int
+from .common import add_report_output, emit, positive_float, positive_int, report_format
 
 
 def add_parser(sub) -> None:
@@ -38,6 +36,8 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--sweep", action="store_true", help="throughput-latency curve over batch sizes")
     p.add_argument("--plot", help="with --sweep: write the curve to a .png or .svg (needs matplotlib)")
+    p.add_argument("--per-op", action="store_true", help="every op of a decode step and of the prefill")
+    p.add_argument("--no-breakdown", action="store_true", help="skip the split of prefill and decode time by component")
     x = p.add_argument_group("beyond one request")
     x.add_argument("--rate", type=positive_float, help="continuous batching: requests per second -> TTFT/TPOT")
     x.add_argument("--helm", action="store_true", help="HELM idealized runtime table (prompt costs + slope)")
@@ -55,7 +55,7 @@ def add_parser(sub) -> None:
     x.add_argument("--reranker-docs", type=positive_int, help="E2R-FLOPs: documents reranked per query")
     x.add_argument("--doc-len", type=positive_int, default=256, help="tokens per document (default 256)")
     x.add_argument("--metric", type=float, help="E2R: retrieval metric (e.g. nDCG@10) for RPP")
-    p.add_argument("--format", choices=("table", "json", "markdown"), default="table")
+    add_report_output(p)
     p.set_defaults(run=run)
 
 
@@ -120,8 +120,22 @@ def _kw(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    from costmodel.errors import CostModelError
     from costmodel.planners.llm import plan_llm
 
+    if args.plot and not args.sweep:
+        raise CostModelError("--plot draws the --sweep curve: add --sweep (or use --format html for every chart)")
+    if args.per_op and args.no_breakdown:
+        raise CostModelError("--per-op lists the ops of the breakdown: drop --no-breakdown")
+    fmt = report_format(args)
+    if args.plot:
+        from costmodel.report.files import check_output_path
+
+        check_output_path(args.plot, inputs=[args.model], suffixes=(".png", ".svg"), what="plot")
+    if "," in args.hardware:  # a comparison across devices
+        from .compare import compare_hardware_shortcut
+
+        return compare_hardware_shortcut(args, fmt, "llm")
     plan = plan_llm(args.model, args.hardware, batch=args.batch, **_kw(args))
     sweep = None
     if args.sweep:
@@ -130,36 +144,36 @@ def run(args: argparse.Namespace) -> int:
         top = max(plan.max_batch, 1)
         batches = sorted({b for b in (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024) if b <= top} | {top})
         sweep = sweep_batches(args.model, args.hardware, batches, **_kw(args))
-        if args.plot:
-            from costmodel.report.llm_report import plot_sweep
-
-            plot_sweep(sweep, args.plot)
     extras = _extras(args)
-    if args.format == "json":
-        d = plan.to_dict()
-        if extras:
-            d["extras"] = extras
-        if sweep is not None:
-            d["sweep"] = [
-                {
-                    "batch": s.batch,
-                    "decode_latency_s": s.decode.latency_s,
-                    "tokens_per_s": s.batch / s.decode.latency_s,
-                    "request_latency_s": s.request_latency_s,
-                    "fits": s.fits,
-                }
-                for s in sweep
-            ]
-        sys.stdout.write(json.dumps(d, indent=1) + "\n")
-        return 0
-    from costmodel.report.llm_report import render_plan, to_markdown
+    breakdown = None
+    hw = None
+    if not args.no_breakdown:
+        from costmodel.hardware import get_profile
+        from costmodel.planners.breakdown import llm_breakdown
 
-    if args.format == "markdown":
-        sys.stdout.write(to_markdown(plan, sweep))
-    else:
-        render_plan(plan, console(), sweep)
-        if extras:
-            from costmodel.report.llm_report import render_extras
+        hw = get_profile(args.hardware)
+        breakdown = llm_breakdown(
+            args.model,
+            hw,
+            plan,
+            prefill_execution=args.prefill_execution,
+            decode_execution=args.decode_execution,
+            mode=args.mode,
+        )
+    from costmodel.report.llm_report import document, sweep_chart
 
-            render_extras(extras, console())
+    if args.plot and sweep:
+        from costmodel.report.roofline import write_plot
+
+        write_plot(sweep_chart(sweep), args.plot, inputs=[args.model])
+    doc = document(
+        plan,
+        sweep=sweep,
+        extras=extras,
+        breakdown=breakdown,
+        per_op=args.per_op,
+        hardware=hw,
+        charts=fmt == "html",
+    )
+    emit(doc, args, fmt)
     return 0

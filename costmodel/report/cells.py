@@ -15,7 +15,7 @@ def human(value: Any, kind: str, unit: str = "", *, symbolic: bool = False) -> s
     if value is None:
         return "-"
     if kind == "count":
-        return fmt.exact(value) if symbolic else fmt.si(value, unit)
+        return fmt.exact(value) if symbolic else fmt.count(value, unit)
     if kind == "bytes":
         return fmt.exact(value) + " B" if symbolic and type(value) is int else fmt.nbytes(value)
     if kind == "seconds":

@@ -61,11 +61,16 @@ def si(x: Any, unit: str = "", digits: int = 3) -> str:
     if abs(v) < 1000 and (isinstance(x, int) or (not isinstance(x, float) and v.is_integer())):
         return f"{int(v)} {unit}".rstrip()
     m, p = _scaled(v, _SI, digits)
+    if unit[:1].islower() and p:  # a word: "1.74 M tokens/s"; a symbol: "1.98 PFLOP/s"
+        return f"{m} {p} {unit}"
     return f"{m} {p}{unit}".rstrip()
 
 
-def count(x: Any) -> str:
-    return si(x)
+def count(x: Any, unit: str = "") -> str:
+    """A count: exact below 100,000 (1,024 tokens), else with an SI prefix (25.6 M)."""
+    if type(x) is int and abs(x) < 100_000:
+        return f"{x:,} {unit}".rstrip()
+    return si(x, unit)
 
 
 def nbytes(x: Any) -> str:

@@ -80,7 +80,7 @@ class KeyValues:
 
 @dataclass(frozen=True)
 class Series:
-    """One trace of a chart: points (`markers`) or a curve (`lines`); `labels` name the
+    """One trace of a chart: points (`markers`), a curve (`lines`) or `bars`; `labels` name the
     points (op names) for hover text; axis "y2" puts it on a second, labelled y axis."""
 
     name: str
@@ -107,6 +107,7 @@ class Chart:
     y_log: bool = False
     y2_label: str = ""
     y2_log: bool = False
+    categories: tuple[str, ...] = ()  # named x positions (bars): series x are their indices
 
 
 @dataclass(frozen=True)

@@ -113,13 +113,15 @@ def _kv(b: KeyValues, symbolic: bool, section: str = "") -> list[str]:
 def _figure(ch: Chart) -> dict[str, Any]:
     traces = []
     for s in ch.series:
-        tr: dict[str, Any] = {
-            "type": "scatter",
-            "mode": s.mode,
-            "name": html_text(s.name),
-            "x": list(s.x),
-            "y": list(s.y),
-        }
+        tr: dict[str, Any] = {"name": html_text(s.name), "x": list(s.x), "y": list(s.y)}
+        if s.mode == "bars":
+            tr["type"] = "bar"
+            tr["textposition"] = "none"
+            if ch.categories:
+                tr["x"] = [html_text(ch.categories[int(i)]) for i in s.x]
+        else:
+            tr["type"] = "scatter"
+            tr["mode"] = s.mode
         if s.labels:
             tr["text"] = [html_text(label) for label in s.labels]
             tr["hovertemplate"] = "%{text}<br>x %{x:.3g}<br>y %{y:.3g}<extra>" + html_text(s.name) + "</extra>"
@@ -128,7 +130,10 @@ def _figure(ch: Chart) -> dict[str, Any]:
         traces.append(tr)
     layout: dict[str, Any] = {
         "title": {"text": html_text(ch.title)},
-        "xaxis": {"title": {"text": html_text(ch.x_label)}, "type": "log" if ch.x_log else "linear"},
+        "xaxis": {
+            "title": {"text": html_text(ch.x_label)},
+            "type": "category" if ch.categories else ("log" if ch.x_log else "linear"),
+        },
         "yaxis": {"title": {"text": html_text(ch.y_label)}, "type": "log" if ch.y_log else "linear"},
         "hovermode": "closest",
         "margin": {"t": 50, "r": 60},
@@ -157,12 +162,9 @@ def plotly_js() -> str:
 def to_html(doc: Document, *, symbolic: bool = False) -> str:
     body: list[str] = [f"<h1>{html_text(doc.title)}</h1>"]
     secs = [s for s in doc.sections if s.blocks]
-    if len(secs) > 1:
-        body.append(
-            "<nav>"
-            + "".join(f'<a href="#s{i}">{html_text(s.title or "summary")}</a>' for i, s in enumerate(secs))
-            + "</nav>"
-        )
+    titled = [(i, s) for i, s in enumerate(secs) if s.title]
+    if len(titled) > 1:
+        body.append("<nav>" + "".join(f'<a href="#s{i}">{html_text(s.title)}</a>' for i, s in titled) + "</nav>")
     figures = []
     for i, sec in enumerate(secs):
         body.append(f'<section id="s{i}">')

@@ -17,6 +17,7 @@ _MIN_NAME = 12  # narrowest an elided name column gets before priority-1 columns
 
 
 def render(doc: Document, console: Any, *, symbolic: bool = False) -> None:
+    console.print(markup(doc.title), style="bold")
     for sec in doc.sections:
         for b in sec.blocks:
             if isinstance(b, Table):
@@ -83,7 +84,7 @@ def _table(t: Table, console: Any, symbolic: bool) -> None:
         widths, [c.priority for c in cols], [c.elide or c.kind == "text" for c in cols], console.width
     )
     hidden = [cols[i].label for i in range(len(cols)) if i not in kept]
-    rt = RichTable(title=markup(t.title), title_justify="left")
+    rt = RichTable(title=markup(t.title), title_justify="left", min_width=min(_cell_len(t.title), console.width))
     for i, w in zip(kept, fitted):
         c = cols[i]
         right = c.kind not in ("text", "shape", "formula", "bool")
@@ -119,7 +120,12 @@ def _table(t: Table, console: Any, symbolic: bool) -> None:
 def _kv(b: KeyValues, console: Any, symbolic: bool) -> None:
     from rich.table import Table as RichTable
 
-    rt = RichTable(title=markup(b.title) if b.title else None, show_header=False, title_justify="left")
+    rt = RichTable(
+        title=markup(b.title) if b.title else None,
+        show_header=False,
+        title_justify="left",
+        min_width=min(_cell_len(b.title), console.width),
+    )
     rt.add_column("", style="bold", no_wrap=True)
     rt.add_column("", overflow="fold")
     for f in b.fields:

@@ -71,7 +71,7 @@ def to_csv(doc: Document) -> str:
         if len(blocks) > 1:
             if i:
                 buf.write("\n")
-            w.writerow([csv_cell("# " + b.title)])
+            w.writerow([csv_cell("# " + (b.title or doc.title))])
         if isinstance(b, Table):
             head = [c.key for c in b.columns]
             if b.levels is not None:
