@@ -6,7 +6,6 @@ the others are still reported)."""
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from .common import add_hardware_options, binding, positive_int
@@ -81,9 +80,9 @@ def run(args: argparse.Namespace) -> int:
         **opts,
     )
     if args.format == "json":
-        import json
+        from costmodel.report.model import to_json
 
-        sys.stdout.write(json.dumps(rows, indent=1, default=str) + "\n")
+        sys.stdout.write(to_json(rows) + "\n")
     elif args.format == "csv":
         _csv(rows)
     else:
@@ -96,38 +95,19 @@ def _csv(rows: list[dict]) -> None:
     import json
 
     from costmodel.batch import SUMMARY_KEYS
+    from costmodel.report.text import csv_cell
 
     w = csv.writer(sys.stdout)
     w.writerow(SUMMARY_KEYS)
     for r in rows:
-        w.writerow([json.dumps(r[k]) if isinstance(r.get(k), (list, dict)) else r.get(k, "") for k in SUMMARY_KEYS])
+        w.writerow(
+            [csv_cell(json.dumps(r[k]) if isinstance(r.get(k), (list, dict)) else r.get(k, "")) for k in SUMMARY_KEYS]
+        )
 
 
 def _table(rows: list[dict]) -> None:
-    from rich.table import Table
+    from costmodel.report.catalog_report import batch_table
+    from costmodel.report.output import console
+    from costmodel.report.render_terminal import render
 
-    from costmodel.report.fmt import nbytes, seconds, si
-
-    from .common import console
-
-    t = Table(title=f"{len(rows)} models")
-    for c in ("model", "nodes", "FLOPs", "MACs", "params", "bytes read", "latency", "status"):
-        left = c in ("model", "status")
-        t.add_column(c, justify="left" if left else "right", overflow="fold" if left else "ellipsis")
-    for r in rows:
-        name = os.path.basename(r["model"]) or r["model"]
-        if not r.get("ok"):
-            t.add_row(name, "", "", "", "", "", "", f"[red]{r.get('error_type')}: {r.get('error')}")
-            continue
-        status = "ok" if not r["unsupported"] else f"{r['unsupported']} unsupported"
-        t.add_row(
-            name,
-            str(r["nodes"]),
-            si(r["flops"]),
-            si(r["macs"]),
-            si(r["params"]),
-            nbytes(r["bytes_read"]),
-            seconds(r["latency_s"]) if r["latency_s"] is not None else "-",
-            status,
-        )
-    console().print(t)
+    render(batch_table(rows), console())

@@ -95,7 +95,7 @@ def _inputs(args: argparse.Namespace) -> list[str]:
 def emit(doc, args: argparse.Namespace, fmt: str, *, symbolic: bool = False) -> None:
     from costmodel.report.output import emit as _emit
 
-    _emit(doc, fmt, args.output, inputs=_inputs(args), symbolic=symbolic)
+    _emit(doc, fmt, getattr(args, "output", None), inputs=_inputs(args), symbolic=symbolic)
 
 
 def console():

@@ -44,7 +44,8 @@ def _scaled(v: float, units: tuple[tuple[float, str], ...], digits: int) -> tupl
 
 
 def _symbolic(x: Any) -> bool:
-    return is_expr(x) and not x.is_number
+    """A formula (sympy, or its text at the JSON boundary): shown as it is."""
+    return isinstance(x, str) or (is_expr(x) and not x.is_number)
 
 
 def si(x: Any, unit: str = "", digits: int = 3) -> str:

@@ -17,7 +17,9 @@ _MIN_NAME = 12  # narrowest an elided name column gets before priority-1 columns
 
 
 def render(doc: Document, console: Any, *, symbolic: bool = False) -> None:
-    console.print(markup(doc.title), style="bold")
+    first = next((b for sec in doc.sections for b in sec.blocks), None)
+    if first is None or not getattr(first, "title", ""):  # else the first block's title heads it
+        console.print(markup(doc.title), style="bold")
     for sec in doc.sections:
         for b in sec.blocks:
             if isinstance(b, Table):
