@@ -127,13 +127,18 @@ def run(args: argparse.Namespace) -> int:
     top = args.top
     if fmt == "csv" and view == "top" and top is None:
         view = "per_op"  # CSV: one row per op unless --top N asks for fewer
+    if fmt == "html" and view == "top" and top is None:
+        view = "full"  # HTML: by type and a sortable table of every op
     doc = document(
         r,
         view=view,
         top=top or 10,
         # a traced module shows its module tree unless a machine format asks for ops
-        tree_depth=args.depth if (args.tree or (args.torch and fmt in ("table", "markdown", "html"))) else None,
+        tree_depth=args.depth
+        if (args.tree or fmt == "html" or (args.torch and fmt in ("table", "markdown")))
+        else None,
         charts=fmt == "html",
+        tree_optional=not args.tree,
     )
     emit(doc, args, fmt, symbolic=args.symbolic)
     return 0

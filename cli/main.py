@@ -88,7 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _one_line(s: str) -> str:
-    return " ".join(s.split())[:2000]
+    """One inert line: control and bidi characters in a name are shown as escapes."""
+    from costmodel.report.text import one_line
+
+    return one_line(s)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ MAX_VARIANTS = 64
 class Variant:
     """One column of a comparison: the value of every axis, and its result."""
 
-    values: Mapping[str, str]
+    values: Mapping[str, Any]
     result: Any
 
     def label(self, axes: Sequence[str]) -> str:
@@ -36,7 +36,7 @@ class Variant:
 @dataclass(frozen=True)
 class Comparison:
     kind: str  # "analyze" | "llm"
-    axes: Mapping[str, tuple[str, ...]]  # every axis with its values (constant ones too)
+    axes: Mapping[str, tuple[Any, ...]]  # every axis with its values (None: not given)
     variants: tuple[Variant, ...]
 
     @property
@@ -44,14 +44,14 @@ class Comparison:
         return [a for a, vs in self.axes.items() if len(vs) > 1]
 
     @property
-    def constant(self) -> dict[str, str]:
+    def constant(self) -> dict[str, Any]:
         return {a: vs[0] for a, vs in self.axes.items() if len(vs) == 1 and vs[0] is not None}
 
 
-def split_list(text: str | None) -> tuple[str, ...]:
+def split_list(text: str | None) -> tuple[str | None, ...]:
     """'h100, h200' -> ('h100', 'h200'); None -> (None,)."""
     if text is None:
-        return (None,)  # type: ignore[return-value]
+        return (None,)
     vals = tuple(v.strip() for v in text.split(",") if v.strip())
     if not vals:
         raise CostModelError(f"{text!r} names nothing to compare")
@@ -67,7 +67,7 @@ def compare(kind: str, axes: Mapping[str, Sequence[str | None]], **options: Any)
     if unknown:
         raise CostModelError(f"{kind} comparisons have no axis {', '.join(unknown)}; axes: {', '.join(known)}")
     names = list(axes)
-    values = [tuple(axes[a]) for a in names]
+    values: list[tuple[Any, ...]] = [tuple(axes[a]) for a in names]
     combos = list(product(*values))
     if len(combos) > MAX_VARIANTS:
         raise CostModelError(f"{len(combos)} combinations to compare; at most {MAX_VARIANTS}")

@@ -11,7 +11,8 @@ from ..ops.cost import ZERO
 from . import tree as _tree
 from .model import Column, Document, Field, KeyValues, Notes, Section, Table, fraction
 
-VIEWS = ("top", "per_op", "by_type")
+VIEWS = ("top", "per_op", "by_type", "full")  # full: by type and every op (the HTML default)
+FULL_LIMIT = 20_000  # ops listed one by one in a full view; the rest are one "other" row
 
 
 def type_key(n: Any) -> str:
@@ -197,14 +198,19 @@ def document(
     top: int = 10,
     tree_depth: int | None = None,
     charts: bool = False,
+    tree_optional: bool = False,
 ) -> Document:
+    """`tree_optional`: leave the tree out when the graph has no scopes (only its root)."""
     if view not in VIEWS:
         raise ValueError(f"view must be one of {VIEWS}")
     sections = [Section("", (summary(r),))]
-    if view in ("top", "by_type"):
+    if view in ("top", "by_type", "full"):
         sections.append(Section("by op type", (by_type_table(r),)))
     if view in ("top", "per_op"):
         sections.append(Section("ops", (ops_table(r, view, top),)))
+    if view == "full":
+        n = sum(1 for n in r.ops if n.status != "folded")
+        sections.append(Section("ops", (ops_table(r, "per_op" if n <= FULL_LIMIT else "top", FULL_LIMIT),)))
     data = r.to_dict(per_op=True)
     tt = by_type_time(r)
     if r.timing is not None:
@@ -220,8 +226,11 @@ def document(
             total_params=gc.params,
             module_types=dict(getattr(gc, "module_types", {}) or {}) or None,
         )
-        sections.append(Section("module tree", (tree_t,)))
-        data["tree"] = _tree.to_json(tree_t)
+        if tree_optional and len(tree_t.rows) <= 1:
+            tree_t = None
+        else:
+            sections.append(Section("module tree", (tree_t,)))
+            data["tree"] = _tree.to_json(tree_t)
     if r.unsupported:
         sections.append(Section("unsupported", (unsupported_table(r),)))
     notes = list(r.timing.notes) if r.timing is not None else []
@@ -235,6 +244,6 @@ def document(
         dt = rl.main.split()[-1]
         ch = _rl.chart(rl, f"roofline: {r.model} on {r.hardware.display_name} ({dt})")
         sections.append(Section("roofline", (ch, _rl.summary(rl, r.hardware.display_name))))
-    csv = ("tree",) if tree_t is not None else (("by_type",) if view == "by_type" else ("ops",))
+    csv = ("tree",) if (tree_t is not None and view != "full") else (("by_type",) if view == "by_type" else ("ops",))
     title = f"costmodel: {r.model}" + (f" on {r.hardware.display_name}" if r.timing is not None else "")
     return Document(title, "analyze", tuple(sections), data, csv_blocks=csv)

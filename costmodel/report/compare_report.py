@@ -92,8 +92,13 @@ def document(comp: Any, *, charts: bool = False) -> Document:
         labels = tuple(v.label(vary) for v in comp.variants)
         blocks = []
         for key, label, k, _unit, _prio, _ratio in specs:
-            ys = [m.get(key) for m in rows_m]
-            if k in ("bool", "text") or any(not isinstance(y, (int, float)) or isinstance(y, bool) for y in ys):
+            ys: list[float] = []
+            for m in rows_m:
+                y = m.get(key)
+                if isinstance(y, bool) or not isinstance(y, (int, float)):
+                    break
+                ys.append(float(y))
+            if k in ("bool", "text") or len(ys) != len(rows_m):
                 continue
             blocks.append(
                 Chart(
@@ -101,11 +106,7 @@ def document(comp: Any, *, charts: bool = False) -> Document:
                     label,
                     what,
                     label,
-                    (
-                        Series(
-                            label, tuple(float(i) for i in range(len(ys))), tuple(float(y) for y in ys), "bars", labels
-                        ),
-                    ),
+                    (Series(label, tuple(float(i) for i in range(len(ys))), tuple(ys), "bars", labels),),
                     categories=labels,
                 )
             )

@@ -14,6 +14,7 @@ Every user string goes through html_text; JSON inside <script> has <, > and & es
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from .cells import human, sort_key
@@ -156,7 +157,18 @@ def plotly_js() -> str:
         from ..errors import CostModelError
 
         raise CostModelError("--format html needs plotly (pip install plotly)") from None
-    return str(get_plotlyjs())
+    return _JS_UNSAFE.sub(_js_escape, str(get_plotlyjs()))
+
+
+# plotly.js carries a few raw control and invisible characters inside its string and
+# regex literals; written as \x / \u escapes (the same characters to JavaScript) the page
+# has no raw control byte for a terminal that prints it (`cat report.html`)
+_JS_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+
+
+def _js_escape(m: re.Match[str]) -> str:
+    o = ord(m.group(0))
+    return f"\\x{o:02x}" if o <= 0xFF else f"\\u{o:04x}"
 
 
 def to_html(doc: Document, *, symbolic: bool = False) -> str:

@@ -148,7 +148,7 @@ def _metric(kind: str, c: Any, key: str) -> Any:
 
 def _pareto(points: list[tuple[float, float, str]]) -> list[tuple[float, float, str]]:
     """Points no other point beats on both axes (smaller is better on both)."""
-    front = []
+    front: list[tuple[float, float, str]] = []
     for x, y, lab in sorted(points):
         if not front or y < front[-1][1]:
             front.append((x, y, lab))
@@ -163,7 +163,7 @@ def plan_document(kind: str, cands: Sequence[Any], top: int, goal: str = "time",
     ok = [c for c in cands if c.ok]
     bad = [c for c in cands if not c.ok]
     keys = list(ok[0].label) if ok else (list(bad[0].label) if bad else [])
-    metrics = _TRAIN_METRICS if kind == "train" else _SERVE_METRICS
+    metrics: tuple[Column, ...] = _TRAIN_METRICS if kind == "train" else _SERVE_METRICS
     first = (ok or bad)[0].label if (ok or bad) else {}
     cols = [
         Column(
