@@ -25,6 +25,7 @@ LAYERS = [
     "report",
     "api",
     "batch",
+    "compare",
 ]
 RANK = {name: i for i, name in enumerate(LAYERS)}
 # the front ends build graphs with the same op vocabulary, never costs (only ops registry
