@@ -35,9 +35,11 @@ def run(args: argparse.Namespace) -> int:
     with open(args.output, "w") as f:
         f.write(text)
     prof = load_profile_file(args.output)  # validates what was written
+    from costmodel.report.text import markup
+
     console().print(
-        f"wrote {args.output}: {prof.display_name}, "
+        f"wrote {markup(args.output)}: {markup(prof.display_name)}, "
         f"{max(prof.peak_flops.values()) / 1e9:,.1f} GFLOP/s, {prof.memory_bandwidth / 1e9:,.1f} GB/s; "
-        f"use it with --hardware {args.output}"
+        f"use it with --hardware {markup(args.output)}"
     )
     return 0

@@ -177,9 +177,9 @@ def per_op_table(ph: Any, key: str, top: int | None = None) -> Table:
         Column("name", "op", "text", 0, elide=True),
         Column("component", "component", "text", 2),
         Column("op_type", "type", "text", 4),
-        Column("repeat", "x", "count", 5),
+        Column("repeat", "copies", "count", 1),
         Column("time_s", "time / copy", "seconds", 6),
-        Column("total_s", "time", "seconds", 0),
+        Column("total_s", "time, all copies", "seconds", 0),
         Column("share", "% of " + ph.phase, "percent", 1),
         Column("flops", "FLOPs / copy", "count", 2),
         Column("bytes", "bytes / copy", "bytes", 3),
@@ -420,5 +420,8 @@ def document(
         ]
     if extras:
         sections.append(Section("beyond one request", tuple(extras_blocks(extras))))
-        data["extras"] = dict(extras)
+        data["extras"] = {k: dict(v) for k, v in extras.items()}
+        if "reranker" in data["extras"]:
+            rr = data["extras"]["reranker"]
+            rr["flops_per_query"] = integral(rr["flops_per_query"])
     return Document(title, "llm", tuple(sections), data)

@@ -8,7 +8,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from .model import Chart, Column, Document, Field, KeyValues, Notes, Section, Series, Table, fraction
+from .model import Chart, Column, Document, Field, KeyValues, Notes, Section, Series, Table, fraction, integral
 
 _BREAKDOWN_LABELS = {
     "compute_s": "compute (forward + backward)",
@@ -30,6 +30,8 @@ _MEMORY_LABELS = {
 
 def train_document(plan: Any) -> Document:
     d = plan.to_dict()
+    for k in ("flops", "hardware_flops"):  # FLOP counts computed through floats: exact ints in JSON
+        d["step"][k] = integral(d["step"][k])
     e = d["execution"]
     f = [
         Field("model", "model", plan.model),
