@@ -140,21 +140,31 @@ def ops_table(r: Any, view: str, top: int) -> Table:
             Column("bound", "bound", "text", 4),
             Column("arithmetic_intensity", "FLOP/B", "number", 8),
         ]
-    cols.append(Column("status", "status", "text", 9))
+    # the rest of each op's record (shown on wide terminals, always in CSV / HTML)
+    cols += [
+        Column("bytes_read", "bytes read", "bytes", 9),
+        Column("bytes_written", "bytes written", "bytes", 9),
+        Column("transcendentals", "transcendentals", "count", 10),
+        Column("params", "params", "count", 9),
+        Column("dtype", "dtype", "text", 10),
+        Column("kind", "kind", "text", 10),
+        Column("status", "status", "text", 10),
+    ]
 
-    def row(name: str, op: str, ins: Any, outs: Any, c: Any, t: Any, status: str) -> tuple[Any, ...]:
-        cells: list[Any] = [name, op, ins, outs, c.flops, fraction(c.flops, r.flops), c.macs, c.bytes]
-        cells.append(fraction(c.bytes, r.graph_cost.total.bytes))
+    def row(n: Any, name: str, c: Any, t: Any) -> tuple[Any, ...]:
+        ins = list(n.input_shapes) if n is not None else None
+        outs = list(n.output_shapes) if n is not None else None
+        cells: list[Any] = [name, type_key(n) if n is not None else "", ins, outs, c.flops]
+        cells += [fraction(c.flops, r.flops), c.macs, c.bytes, fraction(c.bytes, r.graph_cost.total.bytes)]
         if timed:
             ts = t.time_s if t is not None else None
             cells += [ts, fraction(ts, total_t)]
             cells += [t.bound if t is not None else "", t.arithmetic_intensity if t is not None else None]
-        cells.append(status)
+        cells += [c.bytes_read, c.bytes_written, c.transcendentals, c.params]
+        cells += [n.dtype, n.kind, n.status] if n is not None else [None, "", ""]
         return tuple(cells)
 
-    rows = [
-        row(n.name, type_key(n), list(n.input_shapes), list(n.output_shapes), n.cost, t, n.status) for n, t in shown
-    ]
+    rows = [row(n, n.name, n.cost, t) for n, t in shown]
     note = ""
     if view == "top" and len(shown) < len(pairs):
         ids = {id(s[0]) for s in shown}
@@ -171,7 +181,7 @@ def ops_table(r: Any, view: str, top: int) -> Table:
                 arithmetic_intensity = None
 
             other = _T()
-        rows.append(row(f"({len(rest)} other ops)", "", None, None, c, other, ""))
+        rows.append(row(None, f"({len(rest)} other ops)", c, other))
         note = "the time column adds up to the latency" if timed else ""
     elif timed:
         note = "times include each kernel's launch overhead and add up to the latency"
