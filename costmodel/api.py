@@ -156,8 +156,7 @@ class Report:
 def load_graph(model: Any, bindings: Mapping[str, int] | None = None) -> tuple[Graph, str]:
     """Any supported model input → (IR graph, display name). Specs are lowered with the
     bindings applied (their dims appear in attributes, not only in input shapes)."""
-    import onnx
-
+    from .frontends.onnx_proto import is_model_proto
     from .frontends.spec import ModelSpec
 
     if isinstance(model, (ModelSpec, dict)):
@@ -167,7 +166,7 @@ def load_graph(model: Any, bindings: Mapping[str, int] | None = None) -> tuple[G
         return spec_graph(spec, bindings), spec.name
     if isinstance(model, Graph):
         return model, model.name
-    if isinstance(model, onnx.ModelProto):
+    if is_model_proto(model):  # onnx.ModelProto, recognised without importing onnx
         from .frontends.onnx import to_graph
 
         return to_graph(model), model.graph.name or "model"
