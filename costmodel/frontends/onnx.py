@@ -240,6 +240,7 @@ class _Converter:
         self.where = where
         self.symbols: dict[str, None] = {}
         self.depth = 0
+        self.ops: dict[tuple[str, str], tuple[str, tuple[tuple[str, Any], ...]]] = {}
 
     def dims(self, type_proto: Any, name: str) -> tuple[DType | None, tuple | None]:
         if not type_proto.HasField("tensor_type"):
@@ -286,9 +287,7 @@ class _Converter:
         for vi in list(g.output) + list(g.value_info):
             if vi.name not in declared:
                 declared[vi.name] = self.dims(vi.type, vi.name)
-        nodes = []
-        for i, n in enumerate(g.node):
-            nodes.append(self.node(n, i))
+        nodes = self.nodes(g.node)
         self.depth -= 1
         return Graph(
             name=g.name or name,
@@ -302,13 +301,41 @@ class _Converter:
             doc=g.doc_string,
         )
 
-    def node(self, n: Any, i: int) -> Node:
-        domain = "" if n.domain in ("", "ai.onnx") else n.domain
+    def nodes(self, protos: Any) -> list[Node]:
+        """The IR nodes of a graph's NodeProtos. The hot loop of loading: one pass, each
+        protobuf field read once, the (domain, op) facts looked up once per op type."""
+        out: list[Node] = []
+        append = out.append
+        ops = self.ops
+        for i, n in enumerate(protos):
+            op_type = n.op_type
+            key = (n.domain, op_type)
+            info = ops.get(key)
+            if info is None:
+                info = ops[key] = self.op_info(*key)
+            domain, defaults = info
+            attrs = dict(defaults)
+            subgraphs: dict[str, Graph] = {}
+            if n.attribute:
+                self.attributes(n, attrs, subgraphs)
+            # [:] copies a repeated field to a list in C: faster than tuple() iterating it
+            append(
+                Node(
+                    n.name or f"{op_type}_{i}", op_type, domain, tuple(n.input[:]), tuple(n.output[:]), attrs, subgraphs
+                )
+            )
+        return out
+
+    def op_info(self, raw_domain: str, op_type: str) -> tuple[str, tuple[tuple[str, Any], ...]]:
+        """The node domain ("" for ai.onnx) and the schema's attribute defaults at the
+        model's opset for that domain (ONNX domains only)."""
+        domain = "" if raw_domain in ("", "ai.onnx") else raw_domain
+        if domain and not domain.startswith("ai.onnx"):
+            return domain, ()
         opset = self.opsets.get(domain, self.opsets.get("", 1))
-        attrs: dict[str, Any] = (
-            dict(attribute_defaults(domain, n.op_type, opset)) if not domain or domain.startswith("ai.onnx") else {}
-        )
-        subgraphs: dict[str, Graph] = {}
+        return domain, attribute_defaults(domain, op_type, opset)
+
+    def attributes(self, n: Any, attrs: dict[str, Any], subgraphs: dict[str, Graph]) -> None:
         for a in n.attribute:
             if a.type == 5:
                 subgraphs[a.name] = self.graph(a.g, f"{n.name or n.op_type}.{a.name}")
@@ -317,7 +344,6 @@ class _Converter:
                     subgraphs[f"{a.name}[{j}]"] = self.graph(sg, f"{n.name}.{a.name}{j}")
             else:
                 attrs[a.name] = _attr_value(a, self)
-        return Node(n.name or f"{n.op_type}_{i}", n.op_type, domain, tuple(n.input), tuple(n.output), attrs, subgraphs)
 
 
 def to_graph(model: Any) -> Graph:
