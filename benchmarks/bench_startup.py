@@ -44,16 +44,34 @@ def commands() -> dict[str, list[str]]:
     }
 
 
-def measure(cmds: dict[str, list[str]], runs: int) -> dict[str, list[float]]:
+BEFORE = ("analyze resnet50.onnx --format json", "hardware list", "llm llama-3-8b --hardware h100")
+
+
+def before_shim(checkout: str, work: str) -> str:
+    """A folder whose `costmodel` and `costmodel_cli` are another checkout's (say, an
+    older commit from `git worktree add`): `python -m costmodel` run there imports that
+    code, since the working folder comes first on sys.path."""
+    shim = os.path.join(work, "before")
+    os.makedirs(shim, exist_ok=True)
+    for name, target in (("costmodel", "costmodel"), ("costmodel_cli", "cli")):
+        link = os.path.join(shim, name)
+        if os.path.islink(link):
+            os.unlink(link)
+        os.symlink(os.path.join(os.path.abspath(checkout), target), link)
+    return shim
+
+
+def measure(cmds: dict[str, list[str]], runs: int, cwd: dict[str, str] | None = None) -> dict[str, list[float]]:
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    cwd = cwd or {}
     times: dict[str, list[float]] = {k: [] for k in cmds}
-    for argv in cmds.values():  # warm-up: bytecode written, files in the page cache
-        subprocess.run(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, check=True)
+    for name, argv in cmds.items():  # warm-up: bytecode written, files in the page cache
+        subprocess.run(argv, cwd=cwd.get(name, ROOT), env=env, stdout=subprocess.DEVNULL, check=True)
     for _ in range(runs):
         for name, argv in cmds.items():
             t = time.perf_counter()
-            subprocess.run(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, check=True)
+            subprocess.run(argv, cwd=cwd.get(name, ROOT), env=env, stdout=subprocess.DEVNULL, check=True)
             times[name].append(time.perf_counter() - t)
     return times
 
@@ -150,6 +168,7 @@ def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description="costmodel start-up and ONNX loading, side by side with numpy and onnx")
     ap.add_argument("--runs", type=int, default=9)
     ap.add_argument("--only", nargs="*", help="command names to time (numpy's is always timed)")
+    ap.add_argument("--before", metavar="CHECKOUT", help="also time a few commands of another checkout")
     ap.add_argument("--load-nodes", type=int, default=100_000, help="synthetic chain size for the loader (0: skip)")
     ap.add_argument("--work", default=os.path.join(ROOT, "out", "bench"), help="where synthetic graphs are written")
     ap.add_argument("--json", help="write the results here")
@@ -158,7 +177,14 @@ def main(argv: list[str]) -> int:
     if args.only:
         cmds = {k: v for k, v in cmds.items() if k in args.only or "numpy" in k}
     info = versions()
-    rows = summarise(measure(cmds, args.runs))
+    cwd: dict[str, str] = {}
+    if args.before:
+        shim = before_shim(args.before, args.work)
+        for name in BEFORE:
+            if name in cmds:
+                cmds[f"{name} (before)"] = cmds[name]
+                cwd[f"{name} (before)"] = shim
+    rows = summarise(measure(cmds, args.runs, cwd))
     sys.stdout.write(markdown(rows, info))
     load = loader(args.load_nodes, args.runs, args.work) if args.load_nodes else None
     if load:
