@@ -156,21 +156,9 @@ class Report:
 def load_graph(model: Any, bindings: Mapping[str, int] | None = None) -> tuple[Graph, str]:
     """Any supported model input → (IR graph, display name). Specs are lowered with the
     bindings applied (their dims appear in attributes, not only in input shapes)."""
-    import onnx
+    from .frontends.onnx_proto import is_model_proto
 
-    from .frontends.spec import ModelSpec
-
-    if isinstance(model, (ModelSpec, dict)):
-        from .frontends import load_model_spec, spec_graph
-
-        spec = load_model_spec(model)
-        return spec_graph(spec, bindings), spec.name
-    if isinstance(model, Graph):
-        return model, model.name
-    if isinstance(model, onnx.ModelProto):
-        from .frontends.onnx import to_graph
-
-        return to_graph(model), model.graph.name or "model"
+    # paths and ModelProtos first: an ONNX model never needs the spec front end's imports
     if isinstance(model, (str, os.PathLike)):
         path = os.fspath(model)
         low = path.lower()
@@ -181,6 +169,19 @@ def load_graph(model: Any, bindings: Mapping[str, int] | None = None) -> tuple[G
         from .frontends import resolve_other
 
         return resolve_other(path, bindings)
+    if is_model_proto(model):  # onnx.ModelProto, recognised without importing onnx
+        from .frontends.onnx import to_graph
+
+        return to_graph(model), model.graph.name or "model"
+    if isinstance(model, Graph):
+        return model, model.name
+    from .frontends.spec import ModelSpec
+
+    if isinstance(model, (ModelSpec, dict)):
+        from .frontends import load_model_spec, spec_graph
+
+        spec = load_model_spec(model)
+        return spec_graph(spec, bindings), spec.name
     if type(model).__module__.startswith("torch"):
         raise CostModelError("torch modules need example_inputs=(...)")
     raise CostModelError(f"cannot analyze a {type(model).__name__}; pass a path, an onnx.ModelProto or a spec name")
