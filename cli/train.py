@@ -28,8 +28,11 @@ def add_parser(sub) -> None:
     p.add_argument("--batch", type=positive_int, required=True, help="global batch (sequences per step)")
     p.add_argument("--seq-len", type=positive_int, required=True)
     p.add_argument("--micro-batch", type=positive_int, help="default: global batch / dp (pp=1) or 1 (pp>1)")
-    for k in ("tp", "pp", "ep", "cp"):
+    for k in ("tp", "pp", "cp"):
         p.add_argument(f"--{k}", type=positive_int, default=1)
+    p.add_argument(
+        "--ep", type=positive_int, help="expert-parallel degree (default: the spec's moe.expert_parallel, else 1)"
+    )
     p.add_argument("--dp", type=positive_int, help="default: gpus / (tp x pp x cp)")
     p.add_argument("--sequence-parallel", action="store_true")
     p.add_argument("--interleave", type=positive_int, default=1, help="virtual pipeline chunks per stage")
@@ -106,9 +109,9 @@ def run(args: argparse.Namespace) -> int:
         f"{seconds(plan.step_latency_s)}  ({si(plan.model_flops, 'FLOP')}, {d['step']['tokens_per_s']:,.0f} tokens/s)",
     )
     t.add_row("MFU / HFU", f"{plan.mfu:.1%} / {plan.hfu:.1%}")
-    for k, v in plan.breakdown.items():
+    for k, v in plan.breakdown.to_dict().items():
         t.add_row(f"  {k[:-2]}", seconds(v))
-    m = plan.memory
+    m = plan.memory.to_dict()
     t.add_row(
         "memory / device",
         f"weights {nbytes(m['weights_bytes'])} + grads {nbytes(m['grads_bytes'])} + "

@@ -98,17 +98,17 @@ def test_activation_memory_korthikanti_formula():
     s, b, h, layers = 2048, 1, 4096, 4
     p = plan_training(gpt(h, layers, 32, vocab=1024), "h100", 1, 1, s)
     expected = 34 * s * b * h * layers + 10 * s * b * 1024  # + fp32 log-probs, grad, 16-bit grad
-    assert p.memory["activation_bytes"] == expected
+    assert p.memory.activation_bytes == expected
 
 
 def test_zero_divides_states():
     base = plan_training("llama-3-8b", "dgx-h100", 64, 64, 4096, micro_batch=1, tp=1, zero=0)
     z1 = plan_training("llama-3-8b", "dgx-h100", 64, 64, 4096, micro_batch=1, tp=1, zero=1)
     z3 = plan_training("llama-3-8b", "dgx-h100", 64, 64, 4096, micro_batch=1, tp=1, zero=3)
-    assert z1.memory["optimizer_bytes"] * 64 == pytest.approx(base.memory["optimizer_bytes"], rel=1e-9)
-    assert z3.memory["weights_bytes"] * 64 == pytest.approx(base.memory["weights_bytes"], rel=1e-9)
+    assert z1.memory.optimizer_bytes * 64 == pytest.approx(base.memory.optimizer_bytes, rel=1e-9)
+    assert z3.memory.weights_bytes * 64 == pytest.approx(base.memory.weights_bytes, rel=1e-9)
     # mixed-precision Adam: 2 + 4 + 12 bytes per parameter (ZeRO paper, sec. 3.1)
-    total = base.memory["weights_bytes"] + base.memory["grads_bytes"] + base.memory["optimizer_bytes"]
+    total = base.memory.weights_bytes + base.memory.grads_bytes + base.memory.optimizer_bytes
     assert total == pytest.approx(18 * base.params, rel=1e-6)
 
 
