@@ -8,7 +8,8 @@ must be UTF-8. Every failure is the caller's typed error (a `CostModelError` sub
 naming the file, and the YAML path of the offending value where there is one.
 
 This module sits at the bottom of the package (it imports only `errors`), so every layer
-that reads data files can use it.
+that reads data files can use it. PyYAML is imported on the first YAML file only (start-up
+speed: most runs read TOML profiles or ONNX files).
 """
 
 from __future__ import annotations
@@ -97,14 +98,14 @@ def _reject_constant(name: str) -> Any:
 
 
 def _yaml(text: str, where: str, error: type[CostModelError]) -> Any:
-    import yaml  # PyYAML is a dependency; imported here because most runs read no YAML
+    import yaml
 
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return None
-        _check_nodes(node)
+        _check_nodes(node, yaml.MappingNode, yaml.SequenceNode, yaml.ScalarNode)
         data = loader.construct_document(node)
     except _Refused as e:
         raise error(str(e), where=where) from None
@@ -121,12 +122,10 @@ def _yaml(text: str, where: str, error: type[CostModelError]) -> Any:
     return data
 
 
-def _check_nodes(root: Any) -> None:
+def _check_nodes(root: Any, mapping: Any, sequence: Any, scalar: Any) -> None:
     """Refuse non-standard tags (e.g. !!python/object) and alias expansions past
     MAX_YAML_NODES, naming the field. Aliases share node objects, so the expanded size is
     counted with memoisation instead of by expanding."""
-    import yaml
-
     sizes: dict[int, int] = {}
     active: set[int] = set()
 
@@ -143,13 +142,13 @@ def _check_nodes(root: Any) -> None:
             )
         active.add(nid)
         total = 1
-        if isinstance(node, yaml.MappingNode):
+        if isinstance(node, mapping):
             for k, v in node.value:
-                key = k.value if isinstance(k, yaml.ScalarNode) else "?"
+                key = k.value if isinstance(k, scalar) else "?"
                 total += visit(k, path) + visit(v, f"{path}.{key}" if path else str(key))
                 if total > MAX_YAML_NODES:
                     break
-        elif isinstance(node, yaml.SequenceNode):
+        elif isinstance(node, sequence):
             for i, v in enumerate(node.value):
                 total += visit(v, f"{path}[{i}]")
                 if total > MAX_YAML_NODES:

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..datafile import read_data_file
 from ..errors import HardwareError
-from .loader import get_profile
+from .loader import _builtin_dir, get_profile
 from .network import (
     ASSUMED_NIC_BANDWIDTH,
     ASSUMED_NIC_NAME,
@@ -48,8 +48,6 @@ class System:
 
 @lru_cache(maxsize=1)
 def _dir() -> Path:
-    from .loader import _builtin_dir  # type: ignore[attr-defined]
-
     return Path(_builtin_dir()) / "systems"
 
 

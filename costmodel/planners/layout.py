@@ -2,15 +2,19 @@
 al. 2023): the model (a ModelSpec), the execution — how it is run: a ParallelLayout plus
 a TrainingRecipe or a ServingSetup — and the system (hardware/systems.py).
 
-Precision, optimizer and recompute choices are enums over one table each."""
+Precision, optimizer and recompute choices are enums over one table each; make_layout and
+make_recipe validate the CLI's options into these records."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
 from ..errors import PlanError
+from ..frontends.spec import ModelSpec
+from ..frontends.spec.architectures import Lowering
+from .pipeline import stage_layers
 
 
 def require_positive(**options: Any) -> None:
@@ -147,6 +151,86 @@ class ServingSetup:
     # max_num_batched_tokens default under chunked prefill)
 
     def but(self, **changes: Any) -> ServingSetup:
-        from dataclasses import replace
-
         return replace(self, **changes)
+
+
+def make_layout(
+    spec: ModelSpec,
+    gpus: int,
+    global_batch: int,
+    seq_len: int,
+    *,
+    micro_batch: int | None = None,
+    tp: int = 1,
+    pp: int = 1,
+    dp: int | None = None,
+    ep: int | None = None,
+    cp: int = 1,
+    sequence_parallel: bool = False,
+    interleave: int = 1,
+    zero: int = 0,
+) -> ParallelLayout:
+    """A validated layout from the CLI's options; every inconsistency is a PlanError
+    naming the option. `ep` defaults to the spec's moe.expert_parallel; `dp` to
+    gpus / (tp x pp x cp); the micro-batch to no gradient accumulation (one sample per
+    micro-batch under pipelining)."""
+    if ep is None:
+        ep = spec.moe.expert_parallel if spec.moe is not None else 1
+    require_positive(gpus=gpus, batch=global_batch, seq_len=seq_len, tp=tp, pp=pp, ep=ep, cp=cp, interleave=interleave)
+    if dp is None:
+        if gpus % (tp * pp * cp):
+            raise PlanError(f"--gpus {gpus} is not divisible by tp x pp x cp = {tp * pp * cp}")
+        dp = gpus // (tp * pp * cp)
+    require_positive(dp=dp)
+    if micro_batch is None:
+        micro_batch = max(global_batch // dp, 1) if pp == 1 else 1
+    require_positive(micro_batch=micro_batch)
+    if tp * pp * dp * cp != gpus:
+        raise PlanError(f"tp x pp x dp x cp = {tp}x{pp}x{dp}x{cp} = {tp * pp * dp * cp} != --gpus {gpus}")
+    if spec.num_heads and spec.num_heads % tp:
+        raise PlanError(f"num_heads {spec.num_heads} is not divisible by --tp {tp}")
+    if interleave > 1 and pp == 1:
+        raise PlanError("--interleave needs pipeline parallelism (--pp > 1)")
+    if pp > 1 and spec.arch.lowering is Lowering.ENCODER_DECODER:
+        raise PlanError(f"{spec.name}: pipeline stages of an encoder-decoder model are not modelled")
+    stage_layers(spec.num_layers, pp, interleave)  # Megatron's split must exist
+    if global_batch % (micro_batch * dp):
+        raise PlanError(f"--batch {global_batch} is not divisible by micro-batch x dp = {micro_batch * dp}")
+    if ep > 1 and (spec.moe is None or spec.moe.num_experts % ep or dp % ep):
+        raise PlanError(f"--ep {ep} needs a MoE model whose expert count and dp are divisible by it")
+    if seq_len % cp:
+        raise PlanError(f"--seq-len {seq_len} is not divisible by --cp {cp}")
+    if zero not in (0, 1, 2, 3):
+        raise PlanError(f"--zero must be 0-3, got {zero}")
+    return ParallelLayout(
+        tp=tp,
+        pp=pp,
+        dp=dp,
+        ep=ep,
+        cp=cp,
+        sp=sequence_parallel and tp > 1,
+        interleave=interleave,
+        zero=zero,
+        micro_batch=micro_batch,
+    )
+
+
+def make_recipe(
+    global_batch: int,
+    seq_len: int,
+    *,
+    precision: str = "bf16-mixed",
+    optimizer: str = "adamw",
+    recompute: str = "none",
+    offload: bool = False,
+) -> TrainingRecipe:
+    if optimizer not in OPTIMIZERS:
+        raise PlanError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}")
+    return TrainingRecipe(
+        global_batch=global_batch,
+        seq_len=seq_len,
+        precision=choice(Precision, precision, "precision"),
+        optimizer=optimizer,
+        recompute=choice(Recompute, recompute, "recompute"),
+        offload=offload,
+    )

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import PlanError
+from ..frontends import load_model_spec
 from ..frontends.lower import Logits, Phase, Workload
 from ..frontends.spec import ModelSpec
 from ..frontends.spec.architectures import DecodeState, Lowering
@@ -324,8 +325,6 @@ class ServingCase:
         """From plan_llm's keywords: `model` a spec, file or built-in name, `hardware` a
         device or system; tp, pp, price_per_hour, and ServingSetup's fields (with the
         CLI's names prefill_execution / decode_execution for the dispatch modes)."""
-        from ..frontends import load_model_spec
-
         spec = load_model_spec(model)
         if spec is None:
             raise PlanError(f"{model!r} is not a model spec, config.json or built-in model name")

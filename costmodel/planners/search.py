@@ -12,9 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import CostModelError
+from ..frontends import load_model_spec
 from ..frontends.spec import ModelSpec
 from ..hardware.systems import get_system
-from .layout import ParallelLayout
+from .layout import ParallelLayout, ServingSetup
+from .llm import estimate_serving
+from .training import TrainPlan, estimate_training, make_layout, make_recipe
 
 
 @dataclass(frozen=True)
@@ -40,8 +43,6 @@ def _divisors(n: int, cap: int) -> list[int]:
 
 
 def _spec(model: Any) -> ModelSpec:
-    from ..frontends import load_model_spec
-
     spec = load_model_spec(model)
     if spec is None:
         raise CostModelError(f"{model!r} is not a model spec, config.json or built-in model name")
@@ -62,8 +63,6 @@ def search_training(
     recomputes: tuple[str, ...] = ("none", "selective", "full"),
     zeros: tuple[int, ...] = (0, 1),
 ) -> list[Candidate]:
-    from .training import estimate_training, make_layout, make_recipe
-
     spec = _spec(model)
     out: list[Candidate] = []
     for hw in hardware:
@@ -109,8 +108,9 @@ def search_training(
     return _rank(out)
 
 
-def _judge_train(plan: Any, label: dict[str, Any], layout: ParallelLayout, goal: str, prices: Any) -> Candidate:
+def _judge_train(plan: TrainPlan, label: dict[str, Any], layout: ParallelLayout, goal: str, prices: Any) -> Candidate:
     run = plan.training
+    assert run is not None  # the search always plans with a token count
     price = (prices or {}).get(label["hardware"]) or plan.price_per_hour
     cost = run.time_s * layout.devices / 3600 * price if price else None
     mem = plan.memory
@@ -146,9 +146,6 @@ def search_serving(
 ) -> list[Candidate]:
     """Replicas of (tp devices, batch) serve `rate` requests/s: each replica generates
     batch / TPOT tokens/s, so replicas = ceil(rate x output_len / that)."""
-    from .layout import ServingSetup
-    from .llm import estimate_serving
-
     spec = _spec(model)
     out: list[Candidate] = []
     for hw in hardware:

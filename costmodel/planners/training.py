@@ -21,13 +21,13 @@ from typing import Any
 from ..engine.calibration import for_profile
 from ..engine.collectives import all_gather, all_reduce, all_to_all, reduce_scatter, send_recv
 from ..errors import PlanError
+from ..frontends import load_model_spec
 from ..frontends.spec import ModelSpec
-from ..frontends.spec.architectures import Lowering
 from ..hardware.network import ASSUMED_PCIE_BANDWIDTH, BUS_EFFICIENCY
 from ..hardware.systems import System, get_system
 from ..ir.dtypes import dtype as to_dtype
 from .comm import TP_COLLECTIVES_BACKWARD, TP_COLLECTIVES_FORWARD, tensor_parallel_s
-from .layout import OPTIMIZERS, ParallelLayout, Precision, Recompute, TrainingRecipe, choice, require_positive
+from .layout import OPTIMIZERS, ParallelLayout, Recompute, TrainingRecipe, make_layout, make_recipe
 from .pipeline import stage_layers
 from .training_cost import TrainMemory, memory, model_flops, model_work
 from .workload import param_count
@@ -177,88 +177,6 @@ class TrainPlan:
         return d
 
 
-def make_layout(
-    spec: ModelSpec,
-    gpus: int,
-    global_batch: int,
-    seq_len: int,
-    *,
-    micro_batch: int | None = None,
-    tp: int = 1,
-    pp: int = 1,
-    dp: int | None = None,
-    ep: int | None = None,
-    cp: int = 1,
-    sequence_parallel: bool = False,
-    interleave: int = 1,
-    zero: int = 0,
-) -> ParallelLayout:
-    """A validated layout from the CLI's options; every inconsistency is a PlanError
-    naming the option. `ep` defaults to the spec's moe.expert_parallel; `dp` to
-    gpus / (tp x pp x cp); the micro-batch to no gradient accumulation (one sample per
-    micro-batch under pipelining)."""
-    if ep is None:
-        ep = spec.moe.expert_parallel if spec.moe is not None else 1
-    require_positive(gpus=gpus, batch=global_batch, seq_len=seq_len, tp=tp, pp=pp, ep=ep, cp=cp, interleave=interleave)
-    if dp is None:
-        if gpus % (tp * pp * cp):
-            raise PlanError(f"--gpus {gpus} is not divisible by tp x pp x cp = {tp * pp * cp}")
-        dp = gpus // (tp * pp * cp)
-    require_positive(dp=dp)
-    if micro_batch is None:
-        micro_batch = max(global_batch // dp, 1) if pp == 1 else 1
-    require_positive(micro_batch=micro_batch)
-    if tp * pp * dp * cp != gpus:
-        raise PlanError(f"tp x pp x dp x cp = {tp}x{pp}x{dp}x{cp} = {tp * pp * dp * cp} != --gpus {gpus}")
-    if spec.num_heads and spec.num_heads % tp:
-        raise PlanError(f"num_heads {spec.num_heads} is not divisible by --tp {tp}")
-    if interleave > 1 and pp == 1:
-        raise PlanError("--interleave needs pipeline parallelism (--pp > 1)")
-    if pp > 1 and spec.arch.lowering is Lowering.ENCODER_DECODER:
-        raise PlanError(f"{spec.name}: pipeline stages of an encoder-decoder model are not modelled")
-    stage_layers(spec.num_layers, pp, interleave)  # Megatron's split must exist
-    if global_batch % (micro_batch * dp):
-        raise PlanError(f"--batch {global_batch} is not divisible by micro-batch x dp = {micro_batch * dp}")
-    if ep > 1 and (spec.moe is None or spec.moe.num_experts % ep or dp % ep):
-        raise PlanError(f"--ep {ep} needs a MoE model whose expert count and dp are divisible by it")
-    if seq_len % cp:
-        raise PlanError(f"--seq-len {seq_len} is not divisible by --cp {cp}")
-    if zero not in (0, 1, 2, 3):
-        raise PlanError(f"--zero must be 0-3, got {zero}")
-    return ParallelLayout(
-        tp=tp,
-        pp=pp,
-        dp=dp,
-        ep=ep,
-        cp=cp,
-        sp=sequence_parallel and tp > 1,
-        interleave=interleave,
-        zero=zero,
-        micro_batch=micro_batch,
-    )
-
-
-def make_recipe(
-    global_batch: int,
-    seq_len: int,
-    *,
-    precision: str = "bf16-mixed",
-    optimizer: str = "adamw",
-    recompute: str = "none",
-    offload: bool = False,
-) -> TrainingRecipe:
-    if optimizer not in OPTIMIZERS:
-        raise PlanError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}")
-    return TrainingRecipe(
-        global_batch=global_batch,
-        seq_len=seq_len,
-        precision=choice(Precision, precision, "precision"),
-        optimizer=optimizer,
-        recompute=choice(Recompute, recompute, "recompute"),
-        offload=offload,
-    )
-
-
 def estimate_training(
     spec: ModelSpec,
     system: System,
@@ -395,8 +313,6 @@ def plan_training(
     `hardware` a system or device; layout options micro_batch, tp, pp, dp, ep, cp,
     sequence_parallel, interleave, zero (make_layout); `execution` the dispatch mode
     ("eager" framework dispatch or "graph" replay)."""
-    from ..frontends import load_model_spec
-
     spec = load_model_spec(model)
     if spec is None:
         raise PlanError(f"{model!r} is not a model spec, config.json or built-in model name")
