@@ -1,17 +1,19 @@
-"""Front ends translate model descriptions into the IR; they never cost anything."""
+"""Front ends translate model descriptions into the IR; they never cost anything.
+
+The functions here import the spec front end when called: importing any front end (e.g.
+`costmodel.frontends.onnx`) runs this file, and should not load the others (start-up
+speed)."""
 
 from __future__ import annotations
 
 import os
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from ..errors import BindingError, ModelLoadError
-from ..ir.graph import Graph
-from ..symbolic import symbol
-from .builtin import get_spec, is_builtin
-from .lower import Logits, Phase, Workload, lower, unroll
-from .spec import ModelSpec, load_spec, spec_from_data
-from .spec.load import is_hf_config
+
+if TYPE_CHECKING:
+    from ..ir.graph import Graph
+    from .spec import ModelSpec
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".toml", ".json")
 
@@ -23,6 +25,9 @@ def load_model_spec(model: object) -> ModelSpec | None: ...
 def load_model_spec(model: object) -> ModelSpec | None:
     """A ModelSpec from a spec object, a spec/config mapping or file, or a built-in name;
     None if the input is none of these."""
+    from .builtin import get_spec, is_builtin
+    from .spec import ModelSpec, load_spec, spec_from_data
+
     if isinstance(model, ModelSpec):
         return model
     if isinstance(model, dict):
@@ -40,6 +45,9 @@ def spec_graph(spec: ModelSpec, bindings: Any = None) -> Graph:
     """A spec as one IR graph (every layer unrolled), for `costmodel analyze`: a prefill
     over `batch` x `seq` tokens (logits for the last position), symbolic unless bound;
     image models (ViT, one DiT step) a forward pass over `batch` images."""
+    from ..symbolic import symbol
+    from .lower import Logits, Phase, Workload, lower, unroll
+
     b = dict(bindings or {})
     for k, v in b.items():
         if k not in ("batch", "seq"):
@@ -65,4 +73,4 @@ def resolve_other(path: str, bindings: Any = None) -> tuple[Graph, str]:
     return spec_graph(spec, bindings), spec.name
 
 
-__all__ = ["is_hf_config", "load_model_spec", "resolve_other", "spec_graph"]
+__all__ = ["load_model_spec", "resolve_other", "spec_graph"]
