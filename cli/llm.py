@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from .common import add_report_output, emit, positive_float, positive_int, report_format
+
+if TYPE_CHECKING:  # the planners load when the command runs (start-up speed)
+    from costmodel.planners.llm import ServingCase
 
 
 def add_parser(sub) -> None:
@@ -59,34 +63,22 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-def _extras(args: argparse.Namespace) -> dict:
+def _extras(args: argparse.Namespace, case: ServingCase) -> dict:
     from costmodel.errors import CostModelError
     from costmodel.planners import llm_extras as X
 
-    kw = {k: v for k, v in _kw(args).items() if k not in ("prompt_len", "output_len")}
     out: dict = {}
     if args.rate:
-        out["continuous_batching"] = X.continuous_batching(
-            args.model, args.hardware, args.rate, args.prompt_len, args.output_len, **kw
-        )
+        out["continuous_batching"] = X.continuous_batching(case, args.rate, args.prompt_len, args.output_len)
     if args.helm:
-        out["helm"] = X.helm_runtime(args.model, args.hardware, **kw)
+        out["helm"] = X.helm_runtime(case)
     if args.draft:
-        out["speculative"] = X.speculative(
-            args.model,
-            args.draft,
-            args.hardware,
-            args.spec_k,
-            args.acceptance,
-            args.prompt_len,
-            args.output_len,
-            batch=args.batch,
-            **kw,
-        )
+        from costmodel.planners.llm import ServingCase
+
+        draft = ServingCase.of(args.draft, args.hardware, batch=args.batch, **_kw(args))
+        out["speculative"] = X.speculative(case, draft, args.spec_k, args.acceptance, args.prompt_len, args.output_len)
     if args.shared_prefix:
-        out["shared_prefix"] = X.shared_prefix(
-            args.model, args.hardware, args.shared_prefix, args.prompt_len, args.calls, args.output_len, **kw
-        )
+        out["shared_prefix"] = X.shared_prefix(case, args.shared_prefix, args.prompt_len, args.calls, args.output_len)
     if args.output_lens:
         try:
             lens = [int(v) for v in args.output_lens.split(",") if v.strip()]
@@ -94,11 +86,9 @@ def _extras(args: argparse.Namespace) -> dict:
             raise CostModelError(f"--output-lens {args.output_lens!r} is not a list of integers") from None
         if not lens or min(lens) <= 0:
             raise CostModelError("--output-lens must list positive integers")
-        out["output_distribution"] = X.output_length_distribution(
-            args.model, args.hardware, args.prompt_len, lens, batch=args.batch, **kw
-        )
+        out["output_distribution"] = X.output_length_distribution(case, args.prompt_len, lens)
     if args.reranker_docs:
-        out["reranker"] = X.reranker_flops(args.model, args.prompt_len, args.doc_len, args.reranker_docs, args.metric)
+        out["reranker"] = X.reranker_flops(case.spec, args.prompt_len, args.doc_len, args.reranker_docs, args.metric)
     return out
 
 
@@ -121,7 +111,7 @@ def _kw(args: argparse.Namespace) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     from costmodel.errors import CostModelError
-    from costmodel.planners.llm import plan_llm
+    from costmodel.planners.llm import ServingCase, sweep_batches
 
     if args.plot and not args.sweep:
         raise CostModelError("--plot draws the --sweep curve: add --sweep (or use --format html for every chart)")
@@ -136,24 +126,22 @@ def run(args: argparse.Namespace) -> int:
         from .compare import compare_hardware_shortcut
 
         return compare_hardware_shortcut(args, fmt, "llm")
-    plan = plan_llm(args.model, args.hardware, batch=args.batch, **_kw(args))
+    case = ServingCase.of(args.model, args.hardware, batch=args.batch, **_kw(args))
+    plan = case.plan()
     sweep = None
     if args.sweep:
-        from costmodel.planners.llm import sweep_batches
-
         top = max(plan.max_batch, 1)
         batches = sorted({b for b in (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024) if b <= top} | {top})
-        sweep = sweep_batches(args.model, args.hardware, batches, **_kw(args))
-    extras = _extras(args)
+        sweep = sweep_batches(case, batches)
+    extras = _extras(args, case)
     breakdown = None
     hw = None
     if not args.no_breakdown:
-        from costmodel.hardware import get_profile
         from costmodel.planners.breakdown import llm_breakdown
 
-        hw = get_profile(args.hardware)
+        hw = case.system.device
         breakdown = llm_breakdown(
-            args.model,
+            case.spec,
             hw,
             plan,
             prefill_execution=args.prefill_execution,

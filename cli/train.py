@@ -26,8 +26,11 @@ def add_parser(sub) -> None:
     p.add_argument("--batch", type=positive_int, required=True, help="global batch (sequences per step)")
     p.add_argument("--seq-len", type=positive_int, required=True)
     p.add_argument("--micro-batch", type=positive_int, help="default: global batch / dp (pp=1) or 1 (pp>1)")
-    for k in ("tp", "pp", "ep", "cp"):
+    for k in ("tp", "pp", "cp"):
         p.add_argument(f"--{k}", type=positive_int, default=1)
+    p.add_argument(
+        "--ep", type=positive_int, help="expert-parallel degree (default: the spec's moe.expert_parallel, else 1)"
+    )
     p.add_argument("--dp", type=positive_int, help="default: gpus / (tp x pp x cp)")
     p.add_argument("--sequence-parallel", action="store_true")
     p.add_argument("--interleave", type=positive_int, default=1, help="virtual pipeline chunks per stage")

@@ -6,6 +6,7 @@ attention). Each cost is written at its rule, with its source."""
 
 from __future__ import annotations
 
+from ..ir.activations import ACTIVATION_OPS
 from ..symbolic import norm, prod
 from .cost import Cost
 from .elementwise import GELU_TANH, UNARY
@@ -13,14 +14,21 @@ from .formulas import matmul_shapes
 from .registry import CONTRACTION, RECURRENT, VIEW, op
 
 DOMAIN = "costmodel"
-ACT = {
-    "silu": UNARY["Swish"],
-    "gelu": UNARY["Gelu"],
-    "gelu_tanh": GELU_TANH,
-    "relu": UNARY["Relu"],
-    "relu2": (2, 0),
-    "quick_gelu": UNARY["Swish"],
-}
+
+
+def _per_element(op_type: str, attrs: tuple[tuple[str, str], ...], squared: bool) -> tuple[int, int]:
+    """(FLOPs, transcendentals) per element of an activation computed by its IR op (the
+    op's own figure: Gelu tanh / erf, QuickGelu as Swish x * sigmoid(1.702 x)), plus the
+    squaring multiply of relu2."""
+    if op_type == "Gelu" and dict(attrs).get("approximate") == "tanh":
+        flops, trans = GELU_TANH
+    else:
+        flops, trans = UNARY["Swish" if op_type == "QuickGelu" else op_type]
+    return flops + int(squared), trans
+
+
+# per-element cost of each activation of ir/activations.py (the fused ExpertMLP kernel's)
+ACT = {str(a): _per_element(o.op_type, o.attrs, o.squared) for a, o in ACTIVATION_OPS.items()}
 
 
 @op("Linear", kind=CONTRACTION, domain=DOMAIN)

@@ -12,15 +12,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import CostModelError
+from ..frontends import load_model_spec
+from ..frontends.spec import ModelSpec
+from ..hardware.systems import get_system
+from .layout import ParallelLayout, ServingSetup
+from .llm import estimate_serving
+from .training import TrainPlan, estimate_training, make_layout, make_recipe
 
 
 @dataclass(frozen=True)
 class Candidate:
-    label: dict
+    label: dict[str, Any]  # the configuration, as the JSON / table columns name it
     ok: bool
     score: float  # the goal (seconds or USD); inf when rejected
     reason: str
-    summary: dict
+    summary: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -34,6 +40,13 @@ class Candidate:
 
 def _divisors(n: int, cap: int) -> list[int]:
     return [d for d in (1, 2, 4, 8, 16, 32, 64) if d <= cap and n % d == 0]
+
+
+def _spec(model: Any) -> ModelSpec:
+    spec = load_model_spec(model)
+    if spec is None:
+        raise CostModelError(f"{model!r} is not a model spec, config.json or built-in model name")
+    return spec
 
 
 def search_training(
@@ -50,14 +63,10 @@ def search_training(
     recomputes: tuple[str, ...] = ("none", "selective", "full"),
     zeros: tuple[int, ...] = (0, 1),
 ) -> list[Candidate]:
-    from ..frontends import load_model_spec
-    from .training import plan_training
-
-    spec = load_model_spec(model)
-    if spec is None:
-        raise CostModelError(f"{model!r} is not a model spec, config.json or built-in model name")
+    spec = _spec(model)
     out: list[Candidate] = []
     for hw in hardware:
+        system = get_system(hw)
         for g in gpus:
             for tp in _divisors(spec.num_heads or 1, min(max_tp, g)):
                 for pp in _divisors(spec.num_layers, g // tp):
@@ -77,57 +86,49 @@ def search_training(
                                     "recompute": rc,
                                     "zero": z,
                                 }
-                                out.append(
-                                    _eval_train(
-                                        plan_training, model, label, global_batch, seq_len, tokens, goal, price_per_hour
+                                try:
+                                    layout = make_layout(
+                                        spec,
+                                        g,
+                                        global_batch,
+                                        seq_len,
+                                        micro_batch=mb,
+                                        tp=tp,
+                                        pp=pp,
+                                        dp=dp,
+                                        sequence_parallel=tp > 1,
+                                        zero=z,
                                     )
-                                )
+                                    recipe = make_recipe(global_batch, seq_len, recompute=rc)
+                                    plan = estimate_training(spec, system, layout, recipe, tokens=int(tokens))
+                                except CostModelError as e:
+                                    out.append(Candidate(label, False, math.inf, str(e), {}))
+                                    continue
+                                out.append(_judge_train(plan, label, layout, goal, price_per_hour))
     return _rank(out)
 
 
-def _eval_train(plan_training, model, label, global_batch, seq_len, tokens, goal, prices) -> Candidate:
-    try:
-        p = plan_training(
-            model,
-            label["hardware"],
-            label["gpus"],
-            global_batch,
-            seq_len,
-            micro_batch=label["micro_batch"],
-            tp=label["tp"],
-            pp=label["pp"],
-            dp=label["dp"],
-            sequence_parallel=label["tp"] > 1,
-            recompute=label["recompute"],
-            zero=label["zero"],
-            tokens=int(tokens),
-        )
-    except CostModelError as e:
-        return Candidate(label, False, math.inf, str(e), {})
-    d = p.to_dict()
-    secs = d["training"]["time_s"]
-    price = (prices or {}).get(label["hardware"]) or p.price_per_hour
-    cost = secs * label["gpus"] / 3600 * price if price else None
+def _judge_train(plan: TrainPlan, label: dict[str, Any], layout: ParallelLayout, goal: str, prices: Any) -> Candidate:
+    run = plan.training
+    assert run is not None  # the search always plans with a token count
+    price = (prices or {}).get(label["hardware"]) or plan.price_per_hour
+    cost = run.time_s * layout.devices / 3600 * price if price else None
+    mem = plan.memory
     summary = {
-        "step_s": p.step_latency_s,
-        "mfu": p.mfu,
-        "days": secs / 86400,
-        "memory_gib": p.memory["total_bytes"] / 2**30,
+        "step_s": plan.step_latency_s,
+        "mfu": plan.mfu,
+        "days": run.days,
+        "memory_gib": mem.total_bytes / 2**30,
         "cost_usd": cost,
     }
-    if not d["fits"]:
-        return Candidate(
-            label,
-            False,
-            math.inf,
-            f"memory: {p.memory['total_bytes'] / 2**30:.1f} GiB > {p.memory['capacity_bytes'] / 2**30:.1f} GiB",
-            summary,
-        )
+    if not plan.fits:
+        reason = f"memory: {mem.total_bytes / 2**30:.1f} GiB > {mem.capacity_bytes / 2**30:.1f} GiB"
+        return Candidate(label, False, math.inf, reason, summary)
     if goal == "cost":
         if cost is None:
             return Candidate(label, False, math.inf, "no price for this hardware (give --price-per-hour)", summary)
         return Candidate(label, True, cost, "", summary)
-    return Candidate(label, True, secs, "", summary)
+    return Candidate(label, True, run.time_s, "", summary)
 
 
 def search_serving(
@@ -145,18 +146,17 @@ def search_serving(
 ) -> list[Candidate]:
     """Replicas of (tp devices, batch) serve `rate` requests/s: each replica generates
     batch / TPOT tokens/s, so replicas = ceil(rate x output_len / that)."""
-    from .llm import plan_llm
-
+    spec = _spec(model)
     out: list[Candidate] = []
     for hw in hardware:
+        system = get_system(hw)
         for tp in tps:
             for wd in weight_dtypes:
                 for b in batches:
                     label = {"hardware": hw, "tp": tp, "batch": b, "weights": wd or "bf16"}
+                    setup = ServingSetup(batch=b, prompt_len=prompt_len, output_len=output_len, weight_dtype=wd)
                     try:
-                        p = plan_llm(
-                            model, hw, batch=b, prompt_len=prompt_len, output_len=output_len, tp=tp, weight_dtype=wd
-                        )
+                        p = estimate_serving(spec, system, ParallelLayout(tp=tp), setup)
                     except CostModelError as e:
                         out.append(Candidate(label, False, math.inf, str(e), {}))
                         break
@@ -175,26 +175,12 @@ def search_serving(
                         out.append(Candidate(label, False, math.inf, "does not fit in memory", summary))
                         break  # larger batches do not fit either
                     if p.prefill.latency_s > ttft_slo:
-                        out.append(
-                            Candidate(
-                                label,
-                                False,
-                                math.inf,
-                                f"TTFT {p.prefill.latency_s * 1e3:.0f} ms > {ttft_slo * 1e3:.0f} ms",
-                                summary,
-                            )
-                        )
+                        reason = f"TTFT {p.prefill.latency_s * 1e3:.0f} ms > {ttft_slo * 1e3:.0f} ms"
+                        out.append(Candidate(label, False, math.inf, reason, summary))
                         continue
                     if p.decode.latency_s > tpot_slo:
-                        out.append(
-                            Candidate(
-                                label,
-                                False,
-                                math.inf,
-                                f"TPOT {p.decode.latency_s * 1e3:.1f} ms > {tpot_slo * 1e3:.1f} ms",
-                                summary,
-                            )
-                        )
+                        reason = f"TPOT {p.decode.latency_s * 1e3:.1f} ms > {tpot_slo * 1e3:.1f} ms"
+                        out.append(Candidate(label, False, math.inf, reason, summary))
                         break  # TPOT only grows with the batch
                     score = devices * price if price else float(devices)
                     out.append(Candidate(label, True, score, "", summary))
