@@ -214,4 +214,3 @@ def llm_breakdown(
     mid = len(ctxs) // 2
     decode = _phase("decode", list(zip(weights, runs)), plan.decode.comm_s, plan.decode.latency_s, runs[mid])
     return LLMBreakdown(prefill, decode, ctxs[mid])
-
