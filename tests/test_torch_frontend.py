@@ -147,7 +147,7 @@ def test_transformer_block_matches_onnx(causal):
     m = Block(causal=causal)
     r, _ = check_both(m, (torch.randn(2, 32, 64),), exact_flops=True)
     att = [n for n in r.ops if n.op_type == "Attention"]
-    assert len(att) == 1 and att[0].hints["attention"]["q_heads"] == 4
+    assert len(att) == 1 and att[0].kernel.q_heads == 4
     # the opset-17 export scores every (query, key) pair: so does the default
     assert att[0].cost.macs == 2 * 4 * 32 * 32 * (16 + 16)
 
@@ -159,7 +159,7 @@ def test_causal_skip_counts_unmasked_pairs_only():
     masked_pairs = 2 * 4 * (32 * 31 // 2)
     assert dense.macs - skip.macs == masked_pairs * (16 + 16)
     att = next(n for n in skip.ops if n.op_type == "Attention")
-    assert att.hints["attention"]["causal"] is True
+    assert att.kernel.causal is True
 
 
 @pytest.mark.parametrize("gqa", ["repeat", "enable"])
@@ -170,7 +170,7 @@ def test_grouped_query_attention(gqa):
     ref.load_state_dict(m.state_dict())
     r, _ = check_both(m, (torch.randn(2, 16, 64),), onnx_module=ref)
     att = next(n for n in r.ops if n.op_type == "Attention")
-    assert att.hints["attention"]["kv_heads"] == (2 if gqa == "enable" else 4)
+    assert att.kernel.kv_heads == (2 if gqa == "enable" else 4)
 
 
 def test_cnn_batchnorm_depthwise_grouped_matches_onnx():
@@ -179,7 +179,7 @@ def test_cnn_batchnorm_depthwise_grouped_matches_onnx():
     kinds = {n.op_type for n in r.ops if n.status == "costed"}
     assert {"Conv", "ConvTranspose", "BatchNormalization", "MaxPool", "GlobalAveragePool", "Softmax"} <= kinds
     dw = next(n for n in r.ops if n.name == "dw/_convolution")
-    assert dw.hints["conv"]["group"] == 16 and dw.cost.macs == 2 * 16 * 16 * 16 * 9
+    assert dw.kernel.group == 16 and dw.cost.macs == 2 * 16 * 16 * 16 * 9
     # per module: params by ownership, MACs of the module's own ops
     assert r.graph_cost.modules["bn"].params == 32
     assert r.graph_cost.modules["pw"].macs == 2 * 32 * 16 * 16 * 4

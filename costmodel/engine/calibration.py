@@ -33,6 +33,8 @@ class Calibration:
     gemm_misaligned_fraction: Mapping[str, float] = field(
         default_factory=lambda: {"bf16": 0.125, "fp16": 0.125, "fp8": 0.125, "int8": 0.125, "tf32": 0.4, "fp32": 0.68}
     )
+    # The thread-block tile (M x N) large GEMMs reach `gemm_fraction` with; smaller tiles
+    # scale their ceiling by (area / this area) ** gemm_small_tile_exponent (kernels.py).
     gemm_tile_m: int = 128
     gemm_tile_n: int = 128
     gemm_small_tile_exponent: float = 0.35
@@ -77,6 +79,8 @@ class Calibration:
         }
     )
     # -- vector / special-function units ------------------------------------------------
+    # Achieved fractions of the vector (FMA) peak and of the special-function rate
+    # (transcendentals); a kernel's vector time is the slower of the two.
     vector_fraction: float = 0.6
     sfu_fraction: float = 0.6
 

@@ -24,27 +24,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import CostModelError
-from ..ops import registry as R
+from ..ir.dtypes import dtype as to_dtype
+from ..ops.kernel import AttentionShape, ConvShape
+from ..ops.registry import OpKind
+from ..symbolic import prod
 from . import kernels as K
 from .calibration import Calibration, for_profile
-from ..ir.dtypes import dtype as to_dtype
-from ..symbolic import prod
+from .modes import Execution, Fusion, Mode, parse_execution, parse_fusion, parse_mode
 from .roofline import NodeTiming, concrete, ideal_times, node_time
 
-FUSIONS = ("none", "elementwise", "flash")
-EXECUTIONS = ("auto", "graph", "eager")
-MODES = ("calibrated", "ideal")
+FUSIONS = tuple(Fusion)
+EXECUTIONS = tuple(Execution)
+MODES = tuple(Mode)
 MICROBENCHMARK_KERNELS = 8
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GraphTiming:
     latency_s: float
     nodes: tuple[NodeTiming, ...]
-    mode: str
-    fusion: str
-    execution: str
+    mode: Mode
+    fusion: Fusion
+    execution: Execution
     kernels: int
     compute_s: float
     memory_s: float
@@ -81,15 +82,6 @@ class GraphTiming:
             "hardware": self.hardware,
             "notes": list(self.notes),
         }
-
-
-def _check(mode: str, fusion: str, execution: str) -> None:
-    if mode not in MODES:
-        raise CostModelError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
-    if fusion not in FUSIONS:
-        raise CostModelError(f"unknown fusion policy {fusion!r}; use one of {', '.join(FUSIONS)}")
-    if execution not in EXECUTIONS:
-        raise CostModelError(f"unknown execution mode {execution!r}; use one of {', '.join(EXECUTIONS)}")
 
 
 def _producers(nodes) -> dict[str, int]:
@@ -134,21 +126,23 @@ def _flash_groups(nodes) -> dict[int, list[int]]:
 def graph_latency(
     gc: Any,
     hw: Any,
-    mode: str = "calibrated",
-    fusion: str = "none",
-    execution: str = "auto",
+    mode: str = Mode.CALIBRATED,
+    fusion: str = Fusion.NONE,
+    execution: str = Execution.AUTO,
     calibration: Calibration | None = None,
 ) -> GraphTiming:
-    _check(mode, fusion, execution)
+    """Latency of an analysed graph (a GraphCost) on a hardware profile. The options take
+    their enums or the same strings (`mode="ideal"`)."""
+    mode, fusion, execution = parse_mode(mode), parse_fusion(fusion), parse_execution(execution)
     cal = calibration or for_profile(hw)
     nodes = gc.nodes
     costed = [n for n in nodes if n.status == "costed"]
-    if execution == "auto":
-        execution = "eager" if len(costed) <= MICROBENCHMARK_KERNELS else "graph"
-    flash = _flash_groups(nodes) if fusion == "flash" else {}
+    if execution is Execution.AUTO:
+        execution = Execution.EAGER if len(costed) <= MICROBENCHMARK_KERNELS else Execution.GRAPH
+    flash = _flash_groups(nodes) if fusion is Fusion.FLASH else {}
     in_flash = {m: g for g, ms in flash.items() for m in ms if m != g}
-    prod = _producers(nodes) if fusion != "none" else {}
-    cons = _consumers(nodes) if fusion != "none" else {}
+    prod = _producers(nodes) if fusion is not Fusion.NONE else {}
+    cons = _consumers(nodes) if fusion is not Fusion.NONE else {}
     timings: list[NodeTiming] = []
     total = compute_tot = mem_tot = over_tot = ideal_tot = 0.0
     kernels = 0
@@ -170,7 +164,7 @@ def graph_latency(
         else:
             c, m, unit, bound = node_time(n, hw, cal, mode)
         fused = False
-        if fusion in ("elementwise", "flash") and n.kind == R.ELEMENTWISE and n.input_names:
+        if fusion is not Fusion.NONE and n.kind == OpKind.ELEMENTWISE and n.input_names:
             src = n.input_names[0]
             j = prod.get(src)
             if j is not None and j == last_kernel and cons.get(src, 0) == 1:
@@ -180,23 +174,23 @@ def graph_latency(
                 in_bytes = _tensor_bytes(n, n.input_shapes, 0)
                 m = (
                     max(m - in_bytes / (hw.memory_bandwidth * cal.stream_bandwidth_fraction), 0.0)
-                    if mode != "ideal"
+                    if mode is not Mode.IDEAL
                     else max(m - in_bytes / hw.memory_bandwidth, 0.0)
                 )
-        kernel = K.combine(c, m) if mode != "ideal" else max(c, m)
+        kernel = K.combine(c, m) if mode is not Mode.IDEAL else max(c, m)
         extra_kernels = 0
-        if mode != "ideal" and cal.conv_bias_separate_kernel and (n.hints or {}).get("bias_pass"):
+        if mode is not Mode.IDEAL and cal.conv_bias_separate_kernel and _bias_kernel(n.kernel):
             # PyTorch's cuDNN path adds a convolution's bias in a second elementwise kernel
             # (and an exported Conv's bias is usually a BatchNorm the exporter folded in,
             # which eager PyTorch also runs as its own kernel): one more read + write
             kernel += 2 * _tensor_bytes(n, n.output_shapes, 0) / (hw.memory_bandwidth * cal.stream_bandwidth_fraction)
             extra_kernels = 1
         over = 0.0
-        if mode != "ideal" and not fused and kernel > 0:
-            if execution == "graph":
+        if mode is not Mode.IDEAL and not fused and kernel > 0:
+            if execution is Execution.GRAPH:
                 over = cal.kernel_overhead_s * (1 + extra_kernels)
             else:
-                host += cal.dispatch(R.ELEMENTWISE) * extra_kernels
+                host += cal.dispatch(OpKind.ELEMENTWISE) * extra_kernels
                 # eager: the host dispatches op by op while the GPU drains its queue; a
                 # kernel starts when both it has been dispatched and the previous one ended
                 # (the host-to-GPU launch latency separates dispatch from start; back to back
@@ -221,19 +215,25 @@ def graph_latency(
     if gc.unsupported:
         notes.append(f"{len(gc.unsupported)} unsupported op(s) not timed")
     return GraphTiming(
-        total,
-        tuple(timings),
-        mode,
-        fusion,
-        execution,
-        kernels,
-        compute_tot,
-        mem_tot,
-        over_tot,
-        ideal_tot,
-        getattr(hw, "name", ""),
-        tuple(notes),
+        latency_s=total,
+        nodes=tuple(timings),
+        mode=mode,
+        fusion=fusion,
+        execution=execution,
+        kernels=kernels,
+        compute_s=compute_tot,
+        memory_s=mem_tot,
+        overhead_s=over_tot,
+        ideal_s=ideal_tot,
+        hardware=getattr(hw, "name", ""),
+        notes=tuple(notes),
     )
+
+
+def _bias_kernel(k: Any) -> bool:
+    """A convolution whose bias eager PyTorch adds in a kernel of its own (measured for
+    Conv on the H200; ConvTranspose's bias path is not modelled)."""
+    return isinstance(k, ConvShape) and k.bias and not k.transposed
 
 
 def _tensor_bytes(n: Any, shapes: tuple, i: int) -> float:
@@ -258,21 +258,23 @@ def _flash_time(members: list, hw: Any, cal: Calibration, mode: str) -> tuple[fl
     out = last.output_shapes[0]
     nbytes = sum(float(eb.nbytes(prod(s))) for s in (q, kt, v, out) if s is not None)
     mdt = first.dtype or "fp32"
-    if mode == "ideal":
+    if mode is Mode.IDEAL:
         c = 2 * macs / hw.matrix_peak(mdt) + (flops - 2 * macs) / hw.vector_peak(mdt)
         m = nbytes / hw.memory_bandwidth
         return c, m, "matrix", "compute" if c >= m else "memory"
-    batch = float(prod(q[:-2])) if q and len(q) > 2 else 1.0
-    att = {
-        "batch": batch,
-        "kv_heads": 1,
-        "q_heads": 1,
-        "q_len": float(q[-2]) if q else 1.0,
-        "kv_len": float(kt[-1]) if kt else 1.0,
-        "head_dim": float(q[-1]) if q else 64.0,
-    }
-    c, m = K.attention_time(
-        2 * macs, nbytes, att, hw.matrix_peak(mdt), hw.memory_bandwidth, cal, mdt, int(hw.compute_units or 0)
+    # the chain's MatMuls fold heads into their batch dims: one head per batch entry
+    q_len, kv_len, head_dim = q[-2], kt[-1], q[-1]
+    att = AttentionShape(
+        batch=prod(q[:-2]),
+        q_heads=1,
+        kv_heads=1,
+        q_len=q_len,
+        kv_len=kv_len,
+        head_dim=head_dim,
+        v_head_dim=v[-1],
+        causal=False,
+        pairs=q_len * kv_len,
     )
+    c, m = K.attention_time(2 * macs, nbytes, att, hw.matrix_peak(mdt), hw.memory_bandwidth, cal, mdt)
     c += (flops - 2 * macs) / (hw.vector_peak(mdt) * cal.vector_fraction)
     return c, m, "matrix", "compute" if c >= m else "memory"

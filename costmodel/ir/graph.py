@@ -13,15 +13,17 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from ..errors import GraphError
+from ..symbolic import prod
 from .dtypes import DType
 
 
 class Role(StrEnum):
     INPUT = "input"
-    WEIGHT = "weight"
+    WEIGHT = "weight"  # a parameter: resident, counted in `params`
+    BUFFER = "buffer"  # resident and read like a weight, not a parameter (running statistics)
     ACTIVATION = "activation"
     KV_CACHE = "kv_cache"
-    CONSTANT = "constant"
+    CONSTANT = "constant"  # known at load time, not a parameter (shape arithmetic, scalars)
 
 
 class TensorInfo(NamedTuple):
@@ -37,12 +39,24 @@ class TensorInfo(NamedTuple):
     const: bool = False
 
 
+def tensor_bytes(info: TensorInfo | None) -> Any:
+    """Bytes of a tensor of known type (0 when its shape or dtype is unknown)."""
+    if info is None or info.shape is None or info.dtype is None:
+        return 0
+    return info.dtype.nbytes(prod(info.shape))
+
+
 @dataclass(frozen=True, slots=True)
 class Initializer:
+    """A tensor stored with the model. `role` None lets the analysis decide (a float or
+    large tensor is a weight, a small integer one a constant); a front end that knows
+    better (a framework buffer, a scalar argument) says so."""
+
     name: str
     dtype: DType
     shape: tuple
     data: Any = None  # numpy array for small tensors; None when not loaded (weights)
+    role: Role | None = None
 
 
 @dataclass(slots=True)
@@ -54,6 +68,9 @@ class Node:
     outputs: tuple[str, ...]
     attrs: dict[str, Any] = field(default_factory=dict)
     subgraphs: dict[str, Graph] = field(default_factory=dict)
+    # Why the front end could not translate this node (the analysis lists it as
+    # unsupported with this reason); empty for a translated node.
+    untranslated: str = ""
 
     @property
     def key(self) -> str:

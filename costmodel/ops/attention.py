@@ -18,9 +18,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..ir.graph import Role
 from ..symbolic import norm, prod, smax, smin
+from .context import NodeContext
 from .cost import Cost
+from .kernel import AttentionShape, GemmShape
+from .normalization import rms_norm_cost
 from .registry import ATTENTION, op
 
 SOFTMAX = (5, 1)  # max, subtract, exp, sum, divide; 1 exp
@@ -76,37 +78,6 @@ def core_cost(
     return Cost(flops=norm(2 * macs + per * scores), macs=macs, transcendentals=norm(trans * scores))
 
 
-def traffic(ctx, reads, kv_read: Any = 0, kv_write: Any = 0, writes=(0,)) -> Cost:
-    """Bytes of the inputs in `reads` (by role, each tensor once), the given KV bytes,
-    and the outputs in `writes` that the graph uses."""
-    rw = ra = 0
-    seen: set[str] = set()
-    for i in reads:
-        if not ctx.has(i) or ctx.node.inputs[i] in seen:
-            continue
-        seen.add(ctx.node.inputs[i])
-        info = ctx.info(i)
-        if info.shape is None or info.dtype is None:
-            continue
-        b = info.dtype.nbytes(prod(info.shape))
-        if info.role is Role.WEIGHT:
-            rw = rw + b
-        else:
-            ra = ra + b
-    wa = 0
-    for k in writes:
-        o = ctx.outputs[k] if k < len(ctx.outputs) else None
-        if o is not None and o.shape is not None and o.dtype is not None and ctx.node.outputs[k]:
-            wa = wa + o.dtype.nbytes(prod(o.shape))
-    return Cost(
-        read_weights=norm(rw),
-        read_activations=norm(ra),
-        read_kv=norm(kv_read),
-        write_activations=norm(wa),
-        write_kv=norm(kv_write),
-    )
-
-
 def wants(ctx, k: int) -> bool:
     return k < len(ctx.node.outputs) and bool(ctx.node.outputs[k])
 
@@ -130,19 +101,36 @@ def check_groups(ctx, hq: Any, hkv: Any) -> None:
         raise ctx.fail(f"{hq} query heads are not a multiple of {hkv} key/value heads")
 
 
-def hint(ctx, b, hq, hkv, sq, skv, d, dv, causal, pairs) -> None:
-    ctx.hint(
-        attention={
-            "batch": b,
-            "q_heads": hq,
-            "kv_heads": hkv,
-            "q_len": sq,
-            "kv_len": skv,
-            "head_dim": d,
-            "v_head_dim": dv,
-            "causal": bool(causal),
-        },
-        attention_pairs=pairs,
+def set_kernel(
+    ctx: NodeContext,
+    b: Any,
+    hq: Any,
+    hkv: Any,
+    sq: Any,
+    skv: Any,
+    d: Any,
+    dv: Any,
+    causal: bool,
+    pairs: Any,
+    left: int = -1,
+    right: int = -1,
+    projection: GemmShape | None = None,
+) -> None:
+    ctx.set_kernel(
+        AttentionShape(
+            batch=b,
+            q_heads=hq,
+            kv_heads=hkv,
+            q_len=sq,
+            kv_len=skv,
+            head_dim=d,
+            v_head_dim=dv,
+            causal=bool(causal),
+            pairs=pairs,
+            left_window=left if left >= 0 else None,
+            right_window=right if right >= 0 else None,
+            projection=projection,
+        )
     )
 
 
@@ -198,13 +186,8 @@ def attention(ctx):
         offset = 0
     causal = bool(ctx.attr("is_causal", 0))
     dense = wants(ctx, 3)
-    pairs = (
-        norm(sq * total)
-        if dense
-        else attended_pairs(
-            sq, total, offset, causal, ctx.attr("left_window_size", -1), ctx.attr("right_window_size", -1)
-        )
-    )
+    left, right = ctx.attr("left_window_size", -1), ctx.attr("right_window_size", -1)
+    pairs = norm(sq * total) if dense else attended_pairs(sq, total, offset, causal, left, right)
     softcap = (ctx.attr("softcap", 0.0) or 0.0) > 0
     cost = core_cost(b, hq, pairs, d, dv, 1 if ctx.has(3) else 0, softcap)
     ctx.kv_inputs, ctx.kv_outputs = (4, 5), (1, 2)
@@ -214,8 +197,10 @@ def attention(ctx):
     if wants(ctx, 2):
         new_kv = new_kv + ctx.dtype(2).nbytes(prod((b, hkv, skv, dv)))
     kv_read = ctx.dtype(4).nbytes(prod(ctx.shape(4))) + ctx.dtype(5).nbytes(prod(ctx.shape(5))) if ctx.has(4) else 0
-    ctx.bytes_override = traffic(ctx, (0, 1, 2, 3, 6), kv_read, new_kv, writes=(0, 3))
-    hint(ctx, b, hq, hkv, sq, total, d, dv, causal and not dense, pairs)
+    ctx.bytes_override = ctx.traffic((0, 1, 2, 3, 6), kv_read, new_kv, writes=(0, 3))
+    if dense:
+        left = right = -1
+    set_kernel(ctx, b, hq, hkv, sq, total, d, dv, causal and not dense, pairs, left, right)
     return cost
 
 
@@ -294,8 +279,8 @@ def ms_multi_head_attention(ctx):
     )
     ctx.kv_inputs, ctx.kv_outputs = (6, 7) + ((1, 2) if bnsh else ()), (1, 2)
     reads = (0, 3, 4, 5, 8) if bnsh else (0, 1, 2, 3, 4, 5, 8)
-    ctx.bytes_override = traffic(ctx, reads, kv_read, kv_write, writes=(0, 3))
-    hint(ctx, b, n, n, sq, total, d, dv, causal and not dense, pairs)
+    ctx.bytes_override = ctx.traffic(reads, kv_read, kv_write, writes=(0, 3))
+    set_kernel(ctx, b, n, n, sq, total, d, dv, causal and not dense, pairs)
     return cost
 
 
@@ -308,8 +293,6 @@ def ms_group_query_attention(ctx):
     smooth_softmax 3 FLOPs + 1 exp per query row. KV reads are the valid past positions
     (a shared max-length buffer is read only up to the total length); quantized-cache
     scaling FLOPs are not counted (its bytes are, through the cache dtype)."""
-    from .contrib import rms_cost
-
     hq, hkv = ctx.attr("num_heads"), ctx.attr("kv_num_heads")
     check_groups(ctx, hq, hkv)
     q = ctx.shape(0)
@@ -341,11 +324,8 @@ def ms_group_query_attention(ctx):
     ctx.set_output(3, dt, (b, hq, sq, total))
     causal = bool(ctx.attr("causal", 1))
     dense = wants(ctx, 3)
-    pairs = (
-        norm(sq * total)
-        if dense
-        else attended_pairs(sq, total, norm(total - sq), causal, ctx.attr("local_window_size", -1))
-    )
+    window = -1 if dense else ctx.attr("local_window_size", -1)
+    pairs = norm(sq * total) if dense else attended_pairs(sq, total, norm(total - sq), causal, window)
     softcap = (ctx.attr("softcap", 0.0) or 0.0) > 0
     cost = core_cost(b, hq, pairs, d, d, int(ctx.has(10)), softcap)
     rows = norm(b * sq * (hq + hkv))
@@ -353,7 +333,7 @@ def ms_group_query_attention(ctx):
         rot = norm(2 * ctx.shape(7)[-1]) if ctx.has(7) else d
         cost = cost + Cost(flops=norm(ROTARY * rows * rot))
     if ctx.has(14):
-        cost = cost + rms_cost(ctx, (rows, d))
+        cost = cost + rms_norm_cost(ctx, (rows, d))
     if ctx.has(11) or ctx.attr("smooth_softmax", 0):
         r = norm(b * hq * sq)
         cost = cost + Cost(flops=norm(3 * r), transcendentals=r)
@@ -363,8 +343,8 @@ def ms_group_query_attention(ctx):
     kv_write = cdt.nbytes(prod((b, hkv, skv, dc))) * (int(wants(ctx, 1)) + int(wants(ctx, 2)))
     ctx.kv_inputs, ctx.kv_outputs = (3, 4), (1, 2)
     reads = (0, 1, 2, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
-    ctx.bytes_override = traffic(ctx, reads, kv_read, kv_write, writes=(0, 3))
-    hint(ctx, b, hq, hkv, sq, total, d, d, causal and not dense, pairs)
+    ctx.bytes_override = ctx.traffic(reads, kv_read, kv_write, writes=(0, 3))
+    set_kernel(ctx, b, hq, hkv, sq, total, d, d, causal and not dense, pairs, window)
     return cost
 
 
@@ -418,7 +398,8 @@ def ms_attention(ctx):
         kv_read = ctx.dtype(4).nbytes(prod((2, b, n, norm(total - sq), ctx.shape(4)[4])))
     kv_write = dt.nbytes(prod((2, b, n, sq, d))) if wants(ctx, 1) else 0
     ctx.kv_inputs, ctx.kv_outputs = (4,), (1,)
-    ctx.bytes_override = traffic(ctx, (0, 1, 2, 3, 5, 6), kv_read, kv_write)
-    ctx.hint(gemm=(1, norm(b * sq), width, din))
-    hint(ctx, b, n, n, sq, total, d, dv, causal, pairs)
+    ctx.bytes_override = ctx.traffic((0, 1, 2, 3, 5, 6), kv_read, kv_write)
+    set_kernel(
+        ctx, b, n, n, sq, total, d, dv, causal, pairs, projection=GemmShape(batch=1, m=norm(b * sq), n=width, k=din)
+    )
     return cost

@@ -1,12 +1,14 @@
 """Contractions: MatMul, Gemm, Einsum. MACs are the multiply-accumulates of the
 contraction; FLOPs = 2 x MACs plus the elementwise epilogue (bias, alpha/beta scaling).
-The engine gets the GEMM geometry (batch, M, N, K) as a hint for tile quantization."""
+The engine gets the GEMM geometry (a GemmShape) for tile quantization."""
 
 from __future__ import annotations
 
+from ..errors import ShapeError
 from ..symbolic import norm, prod
 from .cost import Cost
 from .formulas import broadcast_shapes, matmul_shapes
+from .kernel import GemmShape
 from .registry import CONTRACTION, op
 
 
@@ -16,7 +18,7 @@ def matmul(ctx):
     out, batch, m, n, k = matmul_shapes(ctx.shape(0), ctx.shape(1), ctx.where)
     ctx.set_output(0, ctx.dtype(0), out)
     macs = norm(batch * m * n * k)
-    ctx.hint(gemm=(batch, m, n, k))
+    ctx.set_kernel(GemmShape(batch=batch, m=m, n=n, k=k))
     return Cost(flops=norm(2 * macs), macs=macs)
 
 
@@ -45,14 +47,12 @@ def gemm(ctx):
         extra += 1
         if ctx.attr("beta", 1.0) != 1.0:
             extra += 1
-    ctx.hint(gemm=(1, m, n, k))
+    ctx.set_kernel(GemmShape(batch=1, m=m, n=n, k=k))
     return Cost(flops=norm(2 * macs + extra * mn), macs=macs)
 
 
 def parse_einsum(eq: str, ranks: list[int], where: str = "") -> tuple[list[str], str]:
     """Operand subscripts and output subscripts, ellipsis expanded to upper-case letters."""
-    from ..errors import ShapeError
-
     eq = eq.replace(" ", "")
     if "->" in eq:
         lhs, rhs = eq.split("->", 1)
@@ -122,5 +122,5 @@ def einsum(ctx):
         k = prod(sizes[c] for c in (set(a) & set(b)) - set(out))
         m = prod(sizes[c] for c in set(a) - set(b))
         n = prod(sizes[c] for c in set(b) - set(a))
-        ctx.hint(gemm=(batch, m, n, k))
+        ctx.set_kernel(GemmShape(batch=batch, m=m, n=n, k=k))
     return Cost(flops=norm(2 * macs), macs=macs)

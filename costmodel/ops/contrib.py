@@ -16,49 +16,17 @@ from typing import Any
 
 from ..ir.dtypes import FP32
 from ..symbolic import ceildiv, norm, prod
-from . import normalization as _norm
 from .attention import ROTARY, per_head, same
 from .cost import Cost
 from .elementwise import BINARY, GELU_TANH, UNARY
 from .formulas import broadcast_shapes, matmul_shapes, normalize_axis
+from .kernel import GemmShape
+from .normalization import group_norm_cost, layer_norm_cost, rms_norm_cost
 from .quantized import DEQUANT_FLOPS as DEQUANT
 from .quantized import QUANT_FLOPS as QUANT
 from .registry import CONTRACTION, ELEMENTWISE, MOVEMENT, NORMALIZATION, POOL, op
 
 MS = "com.microsoft"
-
-
-class _NormView:
-    """A normalization rule's view of a fused op: input 0 has `shape`, input 2 (the
-    LayerNorm bias) exists iff `bias`, attributes are the given ones, outputs are ignored."""
-
-    def __init__(self, ctx, shape: tuple, bias: bool = False, **attrs: Any) -> None:
-        self._ctx, self._shape, self._bias, self._attrs = ctx, tuple(shape), bias, attrs
-
-    def shape(self, i: int) -> tuple:
-        return self._shape
-
-    def has(self, i: int) -> bool:
-        return self._bias if i == 2 else i == 0
-
-    def attr(self, name: str, default: Any = None) -> Any:
-        return self._attrs.get(name, default)
-
-    def set_output(self, *args: Any, **kw: Any) -> None:
-        pass
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._ctx, name)
-
-
-def rms_cost(ctx, shape: tuple, axis: int = -1) -> Cost:
-    """RMSNorm of a tensor of `shape` over axes >= axis (normalization.py convention)."""
-    return _norm.rms_norm(_NormView(ctx, shape, axis=axis))
-
-
-def layer_norm_cost(ctx, shape: tuple, bias: bool, axis: int = -1) -> Cost:
-    """LayerNorm of a tensor of `shape` (normalization.py convention), with or without beta."""
-    return _norm.layer_norm(_NormView(ctx, shape, bias, axis=axis))
 
 
 def _per_element(n: Any, per: tuple[int, int], extra: int = 0) -> Cost:
@@ -91,7 +59,7 @@ def simplified_layer_norm(ctx):
     axis = normalize_axis(ctx.attr("axis", -1), len(s), ctx.where)
     ctx.set_output(0, ctx.dtype(0), s)
     ctx.set_output(1, FP32, tuple(s[:axis]) + (1,) * (len(s) - axis))
-    return rms_cost(ctx, s, axis)
+    return rms_norm_cost(ctx, s, axis)
 
 
 @op("SkipLayerNormalization", kind=NORMALIZATION, domain=MS)
@@ -113,7 +81,7 @@ def skip_simplified_layer_norm(ctx):
     ctx.set_output(0, ctx.dtype(0), s)
     _stats(ctx, s)
     ctx.set_output(3, ctx.dtype(0), s)
-    return Cost(flops=norm(adds * prod(s))) + rms_cost(ctx, s)
+    return Cost(flops=norm(adds * prod(s))) + rms_norm_cost(ctx, s)
 
 
 def _group_norm(ctx, skip: bool) -> Cost:
@@ -130,7 +98,7 @@ def _group_norm(ctx, skip: bool) -> Cost:
     ctx.set_output(0, ctx.dtype(0), s)
     ctx.set_output(1, ctx.dtype(0), s)
     cost = Cost(flops=norm(adds * prod(s)))
-    cost = cost + _norm.group_norm(_NormView(ctx, s, num_groups=ctx.attr("groups")))
+    cost = cost + group_norm_cost(s, ctx.attr("groups"))
     if ctx.attr("activation", 0) == 1:
         cost = cost + _per_element(prod(s), UNARY["Swish"], -1)
     return cost
@@ -168,9 +136,7 @@ def embed_layer_norm(ctx):
     cost = Cost(flops=norm((len(tables) - 1) * n)) + layer_norm_cost(ctx, out, True)
     if ctx.has(7):
         cost = cost + Cost(flops=prod(ctx.shape(7)))
-    from .attention import traffic
-
-    io = traffic(ctx, (0, 1, 5, 6, 7, 8), writes=(0, 1, 2))
+    io = ctx.traffic((0, 1, 5, 6, 7, 8), writes=(0, 1, 2))
     rows = norm(len(tables) * dt.nbytes(n))
     ctx.bytes_override = io.replace(read_weights=norm(io.read_weights + rows))
     return cost
@@ -291,7 +257,7 @@ def fused_matmul(ctx):
     out, batch, m, n, k = matmul_shapes(a, b, ctx.where)
     ctx.set_output(0, ctx.dtype(0), out)
     macs = norm(batch * m * n * k)
-    ctx.hint(gemm=(batch, m, n, k))
+    ctx.set_kernel(GemmShape(batch=batch, m=m, n=n, k=k))
     extra = prod(out) if ctx.attr("alpha", 1.0) != 1.0 else 0
     return Cost(flops=norm(2 * macs + extra), macs=macs)
 
@@ -315,7 +281,7 @@ def matmul_nbits(ctx):
     ctx.set_output(0, ctx.dtype(0), out)
     m = prod(a[:-1])
     macs = norm(m * n * k)
-    ctx.hint(gemm=(1, m, n, k))
+    ctx.set_kernel(GemmShape(batch=1, m=m, n=n, k=k))
     bias = norm(m * n) if ctx.has(5) else 0
     return Cost(flops=norm(2 * macs + 2 * n * k + bias), macs=macs, params=norm(n * k) if ctx.is_const(1) else 0)
 

@@ -6,7 +6,7 @@ up: If = field-wise max of its branches (or the one branch a known condition sel
 Loop = body x trip count, Scan = body x sequence length. The rolled-up subgraph traffic
 replaces the outer node's own input/output bytes (`bytes_override`), which are not the
 real traffic. Params are never multiplied by trips. Nested unsupported nodes are passed
-up through the `_unsupported` hint, so they appear in the top-level `unsupported` list.
+up (`report_unsupported`), so they appear in the top-level `unsupported` list.
 
 Sequences (ONNX opset 11+) carry no tensor shape; what is known of their structure
 (element type and shape, length, each element when known one by one) rides in the
@@ -27,9 +27,10 @@ from ..ir.dtypes import BOOL, FP32, INT64, ONNX_DTYPES
 from ..ir.graph import Role, TensorInfo
 from ..symbolic import ceildiv, known_eq, norm, prod, smax, symbol
 from . import values
-from .context import UnknownShape
+from .context import NodeContext, UnknownShape, Unsupported
 from .cost import ZERO, Cost
 from .formulas import normalize_axis
+from .kernel import LoopShape
 from .registry import CONTROL, MOVEMENT, op
 
 # A Loop trip count this large is the "no limit" sentinel exporters write for while
@@ -70,17 +71,22 @@ def _run(ctx, name: str, inputs: list, unsupported: list) -> tuple[Cost, list]:
     g = _graph(ctx, name)
     if len(inputs) != len(g.inputs):
         raise ctx.fail(f"subgraph {name!r} takes {len(g.inputs)} inputs, the node gives {len(inputs)}")
-    cost, outs, uns = ctx.subgraph_runner(g, inputs)
+    res = ctx.subgraph_runner(g, inputs)
     seen = {(u.name, u.reason) for u in unsupported}
-    unsupported.extend(u for u in uns if (u.name, u.reason) not in seen)
-    return cost, list(outs)
+    unsupported.extend(u for u in res.unsupported if (u.name, u.reason) not in seen)
+    return res.cost, list(res.outputs)
 
 
-def _finish(ctx, total: Cost, unsupported: list, **hints) -> Cost:
+def _finish(ctx: NodeContext, total: Cost, unsupported: list[Unsupported], *, fold: bool, trips: Any = None) -> Cost:
     """Split a rolled-up subgraph total into the compute the rule returns and the traffic
-    that replaces the node's own bytes."""
+    that replaces the node's own bytes; pass nested unsupported nodes up; a node that
+    loops (`trips`) or may not fold says so."""
     ctx.bytes_override = total.replace(flops=0, macs=0, transcendentals=0, params=0)
-    ctx.hint(_unsupported=unsupported, **hints)
+    ctx.report_unsupported(unsupported)
+    if not fold:
+        ctx.never_fold()
+    if trips is not None:
+        ctx.set_kernel(LoopShape(trips=trips))
     return Cost(flops=total.flops, macs=total.macs, transcendentals=total.transcendentals, params=total.params)
 
 
@@ -157,7 +163,7 @@ def if_(ctx):
         _set(ctx, i, o, keep_data=len(runs) == 1)
     # A known condition over constant branch outputs folds away like any constant node.
     folds = len(runs) == 1 and all(o is not None and o.const for o in outs)
-    return _finish(ctx, total, uns, **({} if folds else {"no_fold": True}))
+    return _finish(ctx, total, uns, fold=folds)
 
 
 # -- Loop --------------------------------------------------------------------------------
@@ -252,7 +258,7 @@ def loop(ctx):
     for j, o in enumerate(scans):
         shape = None if o is None or o.shape is None else (trips,) + tuple(o.shape)
         ctx.set_output(n_carry + j, o.dtype if o else None, shape)
-    return _finish(ctx, total, uns, no_fold=True, trips=trips)
+    return _finish(ctx, total, uns, fold=False, trips=trips)
 
 
 # -- Scan --------------------------------------------------------------------------------
@@ -305,7 +311,7 @@ def scan(ctx):
                 shape = (batch,) + shape
         ctx.set_output(n_state + j, o.dtype if o else None, shape)
     reps = norm(length * batch) if v8 else length
-    return _finish(ctx, total.scale(reps), uns, no_fold=True, trips=reps)
+    return _finish(ctx, total.scale(reps), uns, fold=False, trips=reps)
 
 
 # -- sequences ---------------------------------------------------------------------------
@@ -489,4 +495,4 @@ def sequence_map(ctx):
     cost, outs = _run(ctx, "body", [_fresh(a) for a in args], uns)
     for j, o in enumerate(outs):
         ctx.set_output(j, o.dtype if o is not None else None, None, Seq(o, s0.length))
-    return _finish(ctx, cost.scale(s0.length), uns, no_fold=True, trips=s0.length)
+    return _finish(ctx, cost.scale(s0.length), uns, fold=False, trips=s0.length)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from ..symbolic import norm, prod
 from .cost import Cost
 from .formulas import conv_geometry
+from .kernel import ConvShape, GemmShape
 from .registry import CONV, op
 
 
@@ -28,7 +29,15 @@ def conv_shape(ctx, x: tuple, w: tuple) -> tuple[tuple, dict]:
     pads = ctx.attr("pads", None)
     out_sp, _used = conv_geometry(spatial, kernel, strides, dil, pads, ctx.attr("auto_pad", "NOTSET"))
     geom = dict(
-        n=n, c=c, m=m, group=group, kernel=kernel, strides=strides, dilations=dil, spatial=spatial, out_spatial=out_sp
+        n=n,
+        c=c,
+        m=m,
+        group=group,
+        kernel=kernel,
+        strides=strides,
+        dilations=dil,
+        spatial=tuple(spatial),
+        out_spatial=tuple(out_sp),
     )
     return (n, m) + tuple(out_sp), geom
 
@@ -38,17 +47,14 @@ def conv_cost(ctx, out: tuple, w: tuple, has_bias: bool, geom: dict) -> Cost:
     kvol = prod(w[2:])
     out_elems = prod(out)
     macs = norm(out_elems * cin_per_group * kvol)
-    if has_bias:
-        ctx.hint(bias_pass=True)
-    ctx.hint(
-        conv=geom,
-        gemm=(
-            geom["group"],
-            norm(prod(out[2:]) * out[0]),
-            norm(out[1] // geom["group"]) if type(out[1]) is int else out[1],
-            norm(cin_per_group * kvol),
-        ),
+    group = geom["group"]
+    gemm = GemmShape(
+        batch=group,
+        m=norm(prod(out[2:]) * out[0]),
+        n=norm(out[1] // group) if type(out[1]) is int else out[1],
+        k=norm(cin_per_group * kvol),
     )
+    ctx.set_kernel(ConvShape(**geom, transposed=False, bias=has_bias, gemm=gemm))
     return Cost(flops=norm(2 * macs + (out_elems if has_bias else 0)), macs=macs)
 
 
@@ -94,19 +100,20 @@ def conv_transpose(ctx):
     out = (n, m) + out_sp
     ctx.set_output(0, ctx.dtype(0), out)
     macs = norm(prod(x) * w[1] * prod(kernel))
-    ctx.hint(
-        conv=dict(
+    ctx.set_kernel(
+        ConvShape(
             n=n,
             c=c,
             m=m,
             group=group,
-            kernel=kernel,
-            strides=strides,
-            dilations=dil,
-            spatial=spatial,
-            out_spatial=out_sp,
+            kernel=tuple(kernel),
+            strides=tuple(strides),
+            dilations=tuple(dil),
+            spatial=tuple(spatial),
+            out_spatial=tuple(out_sp),
             transposed=True,
-        ),
-        gemm=(group, norm(n * prod(spatial)), w[1], norm(c // group) if type(c) is int else c),
+            bias=ctx.has(2),
+            gemm=GemmShape(batch=group, m=norm(n * prod(spatial)), n=w[1], k=norm(c // group) if type(c) is int else c),
+        )
     )
     return Cost(flops=norm(2 * macs + (prod(out) if ctx.has(2) else 0)), macs=macs)

@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from ..ir.dtypes import BOOL
-from ..symbolic import is_expr, norm, sp
+from ..symbolic import is_expr, norm, smax, smin, sp
 from . import values
 from .cost import Cost
 from .formulas import broadcast_shapes
@@ -292,8 +292,6 @@ def _variadic(ctx):
                 if t == "Sum":
                     acc = acc + x
                 else:
-                    from ..symbolic import smax, smin
-
                     f = smax if t == "Max" else smin
                     acc, x = np.broadcast_arrays(acc, x)
                     acc = np.array([f(p, q) for p, q in zip(acc.reshape(-1), x.reshape(-1))], dtype=object).reshape(

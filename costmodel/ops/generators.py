@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir.dtypes import DTYPES, FP32, INT64, ONNX_DTYPES
-from ..symbolic import ceildiv, norm, smax
+from ..symbolic import ceildiv, norm, smax, symbol
 from . import values
 from .cost import Cost
 from .registry import GENERATOR, op
@@ -63,8 +63,6 @@ def range_(ctx):
     start, limit, delta = ctx.scalar(0), ctx.scalar(1), ctx.scalar(2)
     dt = ctx.dtype(0)
     if start is None or limit is None or delta is None:
-        from ..symbolic import symbol
-
         n = symbol(f"range_{_safe(ctx.node.name)}")
         ctx.set_output(0, dt, (n,))
         return Cost(flops=n)
@@ -96,42 +94,38 @@ def eye_like(ctx):
     return Cost()
 
 
-@op("RandomNormal", "RandomUniform", kind=GENERATOR)
+@op("RandomNormal", "RandomUniform", kind=GENERATOR, fold=False)
 def random_(ctx):
     """Per element: a few integer ops for the generator plus the transform; counted as 2
     FLOPs (scale and shift) and, for RandomNormal, 1 transcendental (Box-Muller)."""
     dt = ONNX_DTYPES.get(int(ctx.attr("dtype", 1)), FP32)
     shape = tuple(ctx.attr("shape"))
     ctx.set_output(0, dt, shape)
-    ctx.hint(no_fold=True)
     n = ctx.out_numel()
     return Cost(flops=2 * n, transcendentals=n if ctx.node.op_type == "RandomNormal" else 0)
 
 
-@op("RandomNormalLike", "RandomUniformLike", kind=GENERATOR)
+@op("RandomNormalLike", "RandomUniformLike", kind=GENERATOR, fold=False)
 def random_like(ctx):
     """As RandomNormal/RandomUniform, shaped like the input."""
     dt = ONNX_DTYPES.get(int(ctx.attr("dtype", 0)), None) or ctx.dtype(0)
     ctx.set_output(0, dt, ctx.shape(0))
-    ctx.hint(no_fold=True)
     n = ctx.out_numel()
     return Cost(flops=2 * n, transcendentals=n if "Normal" in ctx.node.op_type else 0)
 
 
-@op("Bernoulli", kind=GENERATOR)
+@op("Bernoulli", kind=GENERATOR, fold=False)
 def bernoulli(ctx):
     """Per element: one uniform draw and one compare (2 FLOPs)."""
     dt = ONNX_DTYPES.get(int(ctx.attr("dtype", 0)), None) or ctx.dtype(0)
     ctx.set_output(0, dt, ctx.shape(0))
-    ctx.hint(no_fold=True)
     return Cost(flops=2 * ctx.out_numel())
 
 
-@op("Multinomial", kind=GENERATOR)
+@op("Multinomial", kind=GENERATOR, fold=False)
 def multinomial(ctx):
     """Per sample: a cumulative sum over the classes and a search: ~2 x classes FLOPs."""
     b, c = ctx.shape(0)
     n = ctx.attr("sample_size", 1)
     ctx.set_output(0, ONNX_DTYPES.get(int(ctx.attr("dtype", 6)), INT64), (b, n))
-    ctx.hint(no_fold=True)
     return Cost(flops=norm(2 * b * n * c), transcendentals=norm(b * c))

@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir.dtypes import INT64
-from ..ir.graph import Role
-from ..symbolic import norm, prod, symbol
+from ..symbolic import norm, prod, sp, symbol
 from .cost import Cost
 from .formulas import normalize_axis
 from .registry import MOVEMENT, op
+from .traffic import RESIDENT
 
 
 def _gather_traffic(ctx, out_elems, index_inputs=(1,)):
@@ -20,7 +20,7 @@ def _gather_traffic(ctx, out_elems, index_inputs=(1,)):
     for i in index_inputs:
         if ctx.has(i):
             idx = idx + ctx.dtype(i).nbytes(prod(ctx.shape(i)))
-    if ctx.info(0).role is Role.WEIGHT:
+    if ctx.info(0).role in RESIDENT:
         ctx.bytes_override = Cost(read_weights=b, read_activations=norm(idx), write_activations=b)
     else:
         ctx.bytes_override = Cost(read_activations=norm(b + idx), write_activations=b)
@@ -169,8 +169,7 @@ def unique(ctx):
 def _nlogn(n):
     if type(n) is int:
         return n * max(1, (n - 1).bit_length())
-    import sympy
-
+    sympy = sp()
     return norm(n * sympy.ceiling(sympy.log(n, 2)))
 
 
@@ -243,8 +242,7 @@ def resize(ctx):
 def _scale_dim(d, f: float):
     if type(d) is int:
         return int(np.floor(d * f + 1e-9))
-    import sympy
-
+    sympy = sp()
     return norm(sympy.floor(d * sympy.Rational(str(f))))
 
 

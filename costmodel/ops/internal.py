@@ -10,6 +10,7 @@ from ..symbolic import norm, prod
 from .cost import Cost
 from .elementwise import GELU_TANH, UNARY
 from .formulas import matmul_shapes
+from .kernel import GemmShape, MoEShape
 from .registry import CONTRACTION, RECURRENT, VIEW, op
 
 DOMAIN = "costmodel"
@@ -33,7 +34,7 @@ def linear(ctx):
     out, batch, m, n, k = matmul_shapes(x, w, ctx.where)
     ctx.set_output(0, ctx.dtype(0), out)
     macs = norm(batch * m * n * k)
-    ctx.hint(gemm=(1, norm(batch * m), n, k))
+    ctx.set_kernel(GemmShape(batch=1, m=norm(batch * m), n=n, k=k))
     return Cost(flops=norm(2 * macs + (batch * m * n if ctx.has(2) else 0)), macs=macs)
 
 
@@ -51,9 +52,7 @@ def split_view(ctx):
 @op("View", kind=VIEW, domain=DOMAIN, zero="view: a reshape/permutation kernels read through strides")
 def view(ctx):
     shape = tuple(ctx.attr("shape"))
-    from ..symbolic import prod as _prod
-
-    a, b = _prod(ctx.shape(0)), _prod(shape)
+    a, b = prod(ctx.shape(0)), prod(shape)
     if type(a) is int and type(b) is int and a != b:
         raise ctx.fail(f"View of {ctx.shape(0)} as {shape} changes the element count")
     ctx.set_output(0, ctx.dtype(0), shape)
@@ -99,7 +98,7 @@ def expert_mlp(ctx):
         read_activations=norm(xb * 2),
         write_activations=norm(xb + ctx.dtype(0).nbytes(routed * mi)),
     )
-    ctx.hint(gemm=(1, routed, mi, d), moe=dict(tokens=tokens, experts=e, top_k=k))
+    ctx.set_kernel(MoEShape(tokens=tokens, experts=e, top_k=k, gemm=GemmShape(batch=1, m=routed, n=mi, k=d)))
     return Cost(flops=flops, macs=macs, transcendentals=norm(routed * i * act[1]))
 
 

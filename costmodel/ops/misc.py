@@ -15,10 +15,9 @@ symbols named after the node, as in indexing.py.
 
 from __future__ import annotations
 
-import sympy
 
 from ..ir.dtypes import BOOL, DTYPES, FP32, INT64, ONNX_DTYPES
-from ..symbolic import floordiv, norm, prod, symbol
+from ..symbolic import floordiv, is_expr, norm, prod, smax, sp, symbol
 from .context import UnknownShape
 from .conv import conv_cost, conv_shape
 from .cost import Cost
@@ -40,13 +39,13 @@ def _known_int(ctx, i: int, label: str):
     v = ctx.scalar(i)
     if v is None:
         return _fresh(ctx, label)
-    return norm(int(v)) if not isinstance(v, sympy.Basic) else norm(v)
+    return norm(v) if is_expr(v) else norm(int(v))
 
 
 def ceil_log2(n):
     if type(n) is int:
         return max(n - 1, 0).bit_length()
-    return norm(sympy.ceiling(sympy.log(n, 2)))
+    return norm(sp().ceiling(sp().log(n, 2)))
 
 
 def fft_flops(n):
@@ -374,7 +373,7 @@ def tfidf_vectorizer(ctx):
     for n in range(max(lo, 1), hi + 1):
         for k in range(skips + 1 if n > 1 else 1):
             span = (n - 1) * (k + 1)
-            cand = max(c - span, 0) if type(c) is int else norm(sympy.Max(c - span, 0))
+            cand = max(c - span, 0) if type(c) is int else smax(c - span, 0)
             per_row = per_row + (n + 1) * cand
     rows = s[0] if len(s) == 2 else 1
     weigh = prod(out) if ctx.attr("mode") in ("IDF", "TFIDF") else 0

@@ -10,6 +10,8 @@ from ..symbolic import floordiv, norm, prod, smax, smin
 from . import values
 from .cost import Cost
 from .formulas import broadcast_shapes, normalize_axis
+from .kernel import CopyShape
+from .traffic import RESIDENT
 from .registry import MOVEMENT, op
 
 
@@ -23,6 +25,7 @@ def transpose(ctx):
     out = tuple(s[p] for p in perm)
     d = ctx.data(0)
     ctx.set_output(0, ctx.dtype(0), out, np.transpose(d, perm) if d is not None else None)
+    ctx.set_kernel(CopyShape(strided=True))
 
 
 @op("Concat", kind=MOVEMENT)
@@ -149,13 +152,11 @@ def _read_output_sized(ctx, extra_inputs=()):
         return
     b = ctx.dtype(0).nbytes(prod(o.shape))
     src = ctx.info(0)
-    from ..ir.graph import Role
-
     extra = 0
     for i in extra_inputs:
         if ctx.has(i) and ctx.info(i).shape is not None:
             extra = extra + ctx.dtype(i).nbytes(prod(ctx.shape(i)))
-    if src.role is Role.WEIGHT:
+    if src.role in RESIDENT:
         ctx.bytes_override = Cost(read_weights=b, read_activations=norm(extra), write_activations=b)
     else:
         ctx.bytes_override = Cost(read_activations=norm(b + extra), write_activations=b)

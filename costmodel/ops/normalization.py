@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from ..ir.dtypes import FP32
 from ..symbolic import norm, prod
+from .context import NodeContext
 from .cost import Cost
 from .formulas import normalize_axis
+from .kernel import RowwiseShape
 from .registry import NORMALIZATION, op
 
 
@@ -14,32 +16,53 @@ def _rows(shape: tuple, axis: int) -> tuple:
     return prod(shape[:axis]), prod(shape[axis:])
 
 
+def layer_norm_cost(ctx: NodeContext, shape: tuple, bias: bool, axis: int = -1) -> Cost:
+    """LayerNorm of a tensor of `shape` over the axes from `axis` on, as one row-wise kernel.
+    Per element: mean add, subtract, square, variance add, normalize, scale (6) and bias
+    add (+1); per row: 2 divides, eps add and 1 rsqrt (transcendental)."""
+    axis = normalize_axis(axis, len(shape), ctx.where)
+    rows, cols = _rows(shape, axis)
+    ctx.set_kernel(RowwiseShape(rows=rows, cols=cols, softmax=False))
+    per = 6 + (1 if bias else 0)
+    return Cost(flops=norm(per * prod(shape) + 4 * rows), transcendentals=rows)
+
+
+def rms_norm_cost(ctx: NodeContext, shape: tuple, axis: int = -1) -> Cost:
+    """RMSNorm of a tensor of `shape` over the axes from `axis` on, as one row-wise kernel.
+    Per element: square, sum, normalize, scale (4); per row: divide, eps add, rsqrt."""
+    axis = normalize_axis(axis, len(shape), ctx.where)
+    rows, cols = _rows(shape, axis)
+    ctx.set_kernel(RowwiseShape(rows=rows, cols=cols, softmax=False))
+    return Cost(flops=norm(4 * prod(shape) + 3 * rows), transcendentals=rows)
+
+
+def group_norm_cost(shape: tuple, groups: int) -> Cost:
+    """GroupNorm: as LayerNormalization over each (n, group): 7 per element, 4 + rsqrt per group."""
+    g = norm(shape[0] * groups)
+    return Cost(flops=norm(7 * prod(shape) + 4 * g), transcendentals=g)
+
+
 @op("LayerNormalization", kind=NORMALIZATION)
-def layer_norm(ctx):
+def layer_norm(ctx: NodeContext) -> Cost:
     """Per element: mean add, subtract, square, variance add, normalize, scale (6) and
     bias add (+1); per row: 2 divides, eps add and 1 rsqrt (transcendental)."""
     s = ctx.shape(0)
     axis = normalize_axis(ctx.attr("axis", -1), len(s), ctx.where)
-    rows, cols = _rows(s, axis)
-    ctx.hint(rowwise=(rows, cols))
+    cost = layer_norm_cost(ctx, s, ctx.has(2), axis)
     ctx.set_output(0, ctx.dtype(0), s)
     stat = s[:axis] + (1,) * (len(s) - axis)
     ctx.set_output(1, FP32, stat)
     ctx.set_output(2, FP32, stat)
-    n = prod(s)
-    per = 6 + (1 if ctx.has(2) else 0)
-    return Cost(flops=norm(per * n + 4 * rows), transcendentals=rows)
+    return cost
 
 
 @op("RMSNormalization", kind=NORMALIZATION, since=23)
-def rms_norm(ctx):
+def rms_norm(ctx: NodeContext) -> Cost:
     """Per element: square, sum, normalize, scale (4); per row: divide, eps add, rsqrt."""
     s = ctx.shape(0)
-    axis = normalize_axis(ctx.attr("axis", -1), len(s), ctx.where)
-    rows, cols = _rows(s, axis)
-    ctx.hint(rowwise=(rows, cols))
+    cost = rms_norm_cost(ctx, s, ctx.attr("axis", -1))
     ctx.set_output(0, ctx.dtype(0), s)
-    return Cost(flops=norm(4 * prod(s) + 3 * rows), transcendentals=rows)
+    return cost
 
 
 @op("BatchNormalization", kind=NORMALIZATION)
@@ -70,12 +93,11 @@ def instance_norm(ctx):
 
 
 @op("GroupNormalization", kind=NORMALIZATION, since=18)
-def group_norm(ctx):
+def group_norm(ctx: NodeContext) -> Cost:
     """As LayerNormalization over each (n, group): 7 per element, 4 + rsqrt per group."""
     s = ctx.shape(0)
-    groups = norm(s[0] * ctx.attr("num_groups"))
     ctx.set_output(0, ctx.dtype(0), s)
-    return Cost(flops=norm(7 * prod(s) + 4 * groups), transcendentals=groups)
+    return group_norm_cost(s, ctx.attr("num_groups"))
 
 
 @op("MeanVarianceNormalization", kind=NORMALIZATION)
@@ -121,9 +143,10 @@ def _softmax(ctx, log: bool):
     ctx.set_output(0, ctx.dtype(0), s)
     n = prod(s)
     if ctx.opset >= 13:
-        ctx.hint(rowwise=(rows, s[axis]))
+        cols = s[axis]
     else:
-        ctx.hint(rowwise=(rows, norm(n // rows) if type(n) is int and type(rows) is int and rows else prod(s[axis:])))
+        cols = norm(n // rows) if type(n) is int and type(rows) is int and rows else prod(s[axis:])
+    ctx.set_kernel(RowwiseShape(rows=rows, cols=cols, softmax=True))
     return n, rows
 
 

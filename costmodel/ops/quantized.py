@@ -17,6 +17,7 @@ from ..symbolic import ceildiv, norm, prod
 from .conv import conv_cost, conv_shape
 from .cost import Cost
 from .formulas import matmul_shapes, normalize_axis
+from .kernel import GemmShape
 from .registry import CONTRACTION, CONV, QUANTIZE, op
 
 INT32 = DTYPES["int32"]
@@ -148,7 +149,7 @@ def conv_integer(ctx):
 def _int_matmul(ctx, a_i: int, b_i: int):
     out, batch, m, n, k = matmul_shapes(ctx.shape(a_i), ctx.shape(b_i), ctx.where)
     macs = norm(batch * m * n * k)
-    ctx.hint(gemm=(batch, m, n, k))
+    ctx.set_kernel(GemmShape(batch=batch, m=m, n=n, k=k))
     return out, macs
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from ..symbolic import norm
 from .cost import Cost
 from .elementwise import UNARY
+from .kernel import GemmShape, RecurrentShape
 from .registry import RECURRENT, op
 
 # ONNX RNN activation names (Operators.md, "RNN" activation list) → (FLOPs, transcendentals).
@@ -102,9 +103,16 @@ def _run(ctx, per_dir) -> Cost:
     steps = norm(seq * batch)
     macs = norm(dirs * steps * gates * hidden * (inp + hidden))
     cells = norm(steps * hidden)
-    ctx.hint(
-        gemm=(1, steps, norm(dirs * gates * hidden), inp),
-        recurrent={"seq": seq, "batch": batch, "hidden": hidden, "input": inp, "gates": gates, "directions": dirs},
+    ctx.set_kernel(
+        RecurrentShape(
+            seq=seq,
+            batch=batch,
+            hidden=hidden,
+            input=inp,
+            gates=gates,
+            directions=dirs,
+            gemm=GemmShape(batch=1, m=steps, n=norm(dirs * gates * hidden), k=inp),
+        )
     )
     return Cost(flops=norm(2 * macs + cells * flops_e), macs=macs, transcendentals=norm(cells * trans_e))
 

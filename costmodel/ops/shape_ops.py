@@ -8,6 +8,7 @@ import numpy as np
 from ..ir.dtypes import DTYPES, INT64, ONNX_DTYPES
 from ..symbolic import floordiv, norm, prod
 from . import values
+from .cost import ZERO, Cost
 from .formulas import normalize_axis
 from .registry import ELEMENTWISE, SHAPE, VIEW, op
 
@@ -159,9 +160,7 @@ def cast_like(ctx):
         ctx.bytes_override = _no_bytes()
 
 
-def _no_bytes():
-    from .cost import ZERO
-
+def _no_bytes() -> Cost:
     return ZERO
 
 

@@ -143,7 +143,7 @@ class _Op:
         cost: Cost,
         *,
         domain: str = "",
-        hints: Mapping | None = None,
+        kernel: Any = None,
         reads: list | None = None,
         writes: list | None = None,
         byte_cost: Cost | None = None,
@@ -225,7 +225,7 @@ class _Op:
                 tuple(in_shapes),
                 out_shapes if out_shapes is not None else tuple(i.shape for i in writes),
                 dt,
-                dict(hints or {}),
+                kernel,
                 tuple(in_names),
                 tuple(out_names),
             )
@@ -254,7 +254,7 @@ class _Op:
             opdef.kind,
             cost + extra,
             domain=domain,
-            hints=ctx.hints,
+            kernel=ctx.kernel,
             byte_cost=ctx.bytes_override if use_rule_bytes else None,
             **kw,
         )
@@ -266,15 +266,15 @@ class _Op:
         output. Costs add; traffic is the node's own inputs and outputs (fused)."""
         total: list[Cost] = []
         outs: list[TensorInfo | None] = []
-        hints: dict = {}
+        kernel: Any = None
         for j, (t, infos, attrs) in enumerate(steps):
             infos = [outs[x[1]] if isinstance(x, tuple) and x and x[0] == "out" else x for x in infos]
             cost, ctx, _ = self.rule(t, infos, attrs)
             total.append(cost)
             outs.append(ctx.outputs[0])
             if j == hints_from:
-                hints = dict(ctx.hints)
-        self.emit(op_type, kind, _sum(total), hints=hints, **kw)
+                kernel = ctx.kernel
+        self.emit(op_type, kind, _sum(total), kernel=kernel, **kw)
         return outs
 
     def view(self, reason: str = "view: no data movement (shares the input's storage)") -> None:

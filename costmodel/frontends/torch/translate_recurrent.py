@@ -59,7 +59,7 @@ def _rnn(t: _Op) -> None:
             op,
             R.RECURRENT,
             cost,
-            hints=ctx.hints,
+            kernel=ctx.kernel,
             reads=reads,
             writes=writes,
             suffix=suffix,
