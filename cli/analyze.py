@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
             r, console(), per_op=args.per_op, by_type=not args.per_op, symbolic=args.symbolic, top=args.top
         )
         if args.torch:
-            from costmodel.frontends.torch_fvcore import render_modules
+            from costmodel.report.modules_report import render_modules
 
             sys.stdout.write(render_modules(r.graph_cost, depth=2) + "\n")
     return 0

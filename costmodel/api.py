@@ -201,14 +201,15 @@ def analyze(
     """Analyze a model: FLOPs, MACs, params, bytes (and latency with `hardware`).
 
     model: path (.onnx, spec file, HF config.json), onnx.ModelProto, built-in spec name,
-    or a torch.nn.Module with example_inputs (traced by frontends/torch_fvcore.py, which
-    also takes causal_attention="dense"|"skip", device="auto"|"meta"|"cpu", train=False).
+    or a torch.nn.Module with example_inputs (traced by frontends/torch/, analysed by
+    traced.py, which also takes causal_attention="dense"|"skip", device="auto"|"meta"|"cpu",
+    train=False).
     bindings bind symbolic dims; dtype re-types float tensors; strict raises on any
     unsupported op.
     """
     dt = _dtype(dtype) if dtype else None
     if example_inputs is not None:
-        from .frontends.torch_fvcore import analyze_module
+        from .traced import analyze_module  # torch and fvcore load only for a torch module
 
         if bindings:
             raise CostModelError("a traced torch module has concrete shapes: there is nothing to bind")

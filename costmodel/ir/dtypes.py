@@ -137,3 +137,8 @@ ONNX_DTYPES: dict[int, DType] = {
     25: DTYPES["uint2"],
     26: DTYPES["int2"],
 }
+
+# The ONNX code of each dtype (its first entry above: fp8_e4m3 is FLOAT8E4M3FN).
+ONNX_CODES: dict[str, int] = {}
+for _code, _dt in ONNX_DTYPES.items():
+    ONNX_CODES.setdefault(_dt.name, _code)

@@ -170,6 +170,7 @@ FAMILIES = (
     "quantized",
     "misc",
     "internal",
+    "framework",
 )
 
 REGISTRY = Registry()
