@@ -58,7 +58,7 @@ class NodeStatus(StrEnum):
     UNSUPPORTED = "unsupported"  # no cost: listed in `unsupported`
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NodeCost:
     name: str
     op_type: str
@@ -96,7 +96,7 @@ class NodeCost:
         return d
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GraphCost:
     nodes: tuple[NodeCost, ...]
     total: Cost
@@ -105,7 +105,7 @@ class GraphCost:
     symbols: tuple[str, ...]
     peak_activation_bytes: Any
     weight_bytes: Any
-    outputs: Mapping[str, TensorInfo] = field(default_factory=dict)
+    outputs: Mapping[str, TensorInfo | None] = field(default_factory=dict)
 
     def by_type(self) -> dict[str, Cost]:
         groups: dict[str, list[Cost]] = {}
@@ -377,7 +377,7 @@ class _Analyzer:
     ) -> NodeCost:
         if self.strict:
             raise UnsupportedOpError(reason, where=f"node {name!r}")
-        out.append(Unsupported(name, node.op_type, node.domain, reason))
+        out.append(Unsupported(name=name, op_type=node.op_type, domain=node.domain, reason=reason))
         for o in node.outputs:
             if o and o not in env:
                 # what the front end declared about the output (a traced type) lets the
@@ -529,14 +529,14 @@ def analyze_graph(
         if hasattr(v, "free_symbols"):
             free |= {s.name for s in v.free_symbols}
     return GraphCost(
-        tuple(nodes),
-        total,
-        total.params,
-        tuple(uns),
-        tuple(sorted(free)),
-        norm(peak),
-        norm(weight_bytes),
-        {o: env.get(o) for o in graph.outputs},
+        nodes=tuple(nodes),
+        total=total,
+        params=total.params,
+        unsupported=tuple(uns),
+        symbols=tuple(sorted(free)),
+        peak_activation_bytes=norm(peak),
+        weight_bytes=norm(weight_bytes),
+        outputs={o: env.get(o) for o in graph.outputs},
     )
 
 

@@ -18,7 +18,7 @@ from .ops.cost import Cost
 from .ops.registry import Registry
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TorchGraphCost(GraphCost):
     """A GraphCost from a traced module, plus its module tree. `modules` maps every
     module's name ('' is the model; 'layer1.0.conv1'...) to the cost of the ops it ran,

@@ -18,7 +18,7 @@ from typing import Any
 from ..errors import HardwareError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Calibration:
     # -- provenance ---------------------------------------------------------------------
     source: str = "generic defaults (no measurements for this device)"

@@ -150,14 +150,14 @@ def graph_latency(
     last_kernel: int | None = None
     for i, n in enumerate(nodes):
         if n.status != "costed":
-            timings.append(NodeTiming(n.name, n.op_type, 0.0, 0.0, 0.0, 0.0, "none", "none", 0.0, 0.0))
+            timings.append(_untimed(n.name, n.op_type, "none", 0.0))
             continue
         flops = concrete(n.cost.flops, "FLOPs", n.name)
         nbytes = concrete(n.cost.bytes, "bytes", n.name)
         ic, iv, im, _ = ideal_times(n, hw, cal)
         ideal_tot += max(ic + iv, im)
         if i in in_flash:
-            timings.append(NodeTiming(n.name, n.op_type, 0.0, 0.0, 0.0, 0.0, "none", "matrix", flops, 0.0, True))
+            timings.append(_untimed(n.name, n.op_type, "matrix", flops, fused=True))
             continue
         if i in flash:
             c, m, unit, bound = _flash_time([nodes[j] for j in flash[i]], hw, cal, mode)
@@ -210,7 +210,21 @@ def graph_latency(
         compute_tot += c
         mem_tot += m
         over_tot += over
-        timings.append(NodeTiming(n.name, n.op_type, t, c, m, over, bound, unit, flops, nbytes, fused))
+        timings.append(
+            NodeTiming(
+                name=n.name,
+                op_type=n.op_type,
+                time_s=t,
+                compute_s=c,
+                memory_s=m,
+                overhead_s=over,
+                bound=bound,
+                unit=unit,
+                flops=flops,
+                bytes=nbytes,
+                fused=fused,
+            )
+        )
     notes = []
     if gc.unsupported:
         notes.append(f"{len(gc.unsupported)} unsupported op(s) not timed")
@@ -227,6 +241,23 @@ def graph_latency(
         ideal_s=ideal_tot,
         hardware=getattr(hw, "name", ""),
         notes=tuple(notes),
+    )
+
+
+def _untimed(name: str, op_type: str, unit: str, flops: float, fused: bool = False) -> NodeTiming:
+    """A node that takes no time of its own (not costed, or inside a fused kernel)."""
+    return NodeTiming(
+        name=name,
+        op_type=op_type,
+        time_s=0.0,
+        compute_s=0.0,
+        memory_s=0.0,
+        overhead_s=0.0,
+        bound="none",
+        unit=unit,
+        flops=flops,
+        bytes=0.0,
+        fused=fused,
     )
 
 

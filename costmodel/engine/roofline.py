@@ -23,7 +23,7 @@ from .modes import Mode
 MATRIX_KINDS = (OpKind.CONTRACTION, OpKind.CONV, OpKind.ATTENTION)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NodeTiming:
     name: str
     op_type: str

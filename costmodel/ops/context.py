@@ -28,7 +28,7 @@ class UnknownShape(Exception):
     """A rule needs a shape or value that inference could not determine."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Unsupported:
     """A node without a cost: no rule, shapes a rule could not resolve, or a node the
     front end could not translate. Listed in every result and report."""
