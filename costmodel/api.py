@@ -1,4 +1,7 @@
-"""The public entry point: `costmodel.analyze(model, ...)` → `Report`."""
+"""The public entry point: `costmodel.analyze(model, ...)` → `Report`.
+
+onnx and torch (with fvcore) are imported only when a model needs them: each takes
+seconds to import, more than analysing a small spec."""
 
 from __future__ import annotations
 
@@ -8,11 +11,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .analysis import GraphCost, NodeCost, analyze_graph
-from .errors import CostModelError
+from .engine.latency import graph_latency
+from .errors import BindingError, CostModelError
+from .frontends import load_model_spec, resolve_other, spec_graph
+from .frontends.onnx import to_graph
+from .frontends.spec import ModelSpec
+from .hardware import get_profile
 from .ir.dtypes import dtype as _dtype
 from .ir.graph import Graph
 from .limits import Limits
-from .symbolic import to_json_number
+from .symbolic import evaluate_many, to_json_number
 
 SCHEMA_VERSION = 1
 
@@ -89,9 +97,6 @@ class Report:
         for flops, macs, transcendentals, params, bytes_read, bytes_written and bytes.
         Values are exact while below 2**53; `bind()` gives exact integers at one point.
         """
-        from .errors import BindingError
-        from .symbolic import evaluate_many
-
         unknown = sorted(set(grid) - set(self.symbols))
         if unknown:
             raise BindingError(
@@ -156,31 +161,22 @@ class Report:
 def load_graph(model: Any, bindings: Mapping[str, int] | None = None) -> tuple[Graph, str]:
     """Any supported model input → (IR graph, display name). Specs are lowered with the
     bindings applied (their dims appear in attributes, not only in input shapes)."""
-    import onnx
-
-    from .frontends.spec import ModelSpec
-
     if isinstance(model, (ModelSpec, dict)):
-        from .frontends import load_model_spec, spec_graph
-
         spec = load_model_spec(model)
         return spec_graph(spec, bindings), spec.name
     if isinstance(model, Graph):
         return model, model.name
-    if isinstance(model, onnx.ModelProto):
-        from .frontends.onnx import to_graph
-
-        return to_graph(model), model.graph.name or "model"
     if isinstance(model, (str, os.PathLike)):
         path = os.fspath(model)
         low = path.lower()
         if low.endswith(".onnx") or (os.path.exists(path) and not low.endswith((".yaml", ".yml", ".toml", ".json"))):
-            from .frontends.onnx import to_graph
-
             return to_graph(path), os.path.basename(path)
-        from .frontends import resolve_other
-
         return resolve_other(path, bindings)
+    if type(model).__module__.startswith("onnx"):
+        import onnx  # seconds to import: only for an in-memory ModelProto
+
+        if isinstance(model, onnx.ModelProto):
+            return to_graph(model), model.graph.name or "model"
     if type(model).__module__.startswith("torch"):
         raise CostModelError("torch modules need example_inputs=(...)")
     raise CostModelError(f"cannot analyze a {type(model).__name__}; pass a path, an onnx.ModelProto or a spec name")
@@ -224,9 +220,6 @@ def analyze(
     hw = None
     timing = None
     if hardware is not None:
-        from .engine.latency import graph_latency
-        from .hardware import get_profile
-
         hw = get_profile(hardware)
         timing = graph_latency(gc, hw, **engine_options)
     return Report(name, gc, hw, timing, dict(bindings or {}), dt.name if dt else None)

@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..errors import CostModelError
+from ..symbolic import sp
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +38,7 @@ class DType:
 def _symbolic_nbytes(numel: Any, bits: int) -> Any:
     if bits % 8 == 0:
         return numel * (bits // 8)
-    import sympy
-
+    sympy = sp()
     return sympy.ceiling(numel * bits / sympy.Integer(8))
 
 

@@ -8,7 +8,7 @@ from .registry import load_all
 
 
 def coverage(opset: int | None = None, domain: str | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    import onnx.defs
+    import onnx.defs  # onnx takes ~1 s to import: only `costmodel ops` needs its schemas
 
     reg = load_all()
     opset = opset or onnx.defs.onnx_opset_version()
@@ -16,7 +16,7 @@ def coverage(opset: int | None = None, domain: str | None = None) -> tuple[list[
     for s in onnx.defs.get_all_schemas_with_history():
         if s.domain == "" and s.since_version <= opset and not s.deprecated:
             schemas[s.name] = min(schemas.get(s.name, 10**9), s.since_version)
-    rows = []
+    rows: list[dict[str, Any]] = []
     covered = zero = 0
     for name in sorted(schemas):
         d = reg.lookup("", name, opset)
