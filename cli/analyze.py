@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         model = load_factory(args.torch)
     if model is None or (not args.torch and not model):
         raise CostModelError("no model given (try `costmodel analyze --example resnet50`)")
-    bindings = {}
+    bindings: dict[str, int] = {}
     for k, v in args.bindings:
         if k in bindings and bindings[k] != v:
             raise CostModelError(f"--set {k} given twice with different values")
@@ -127,6 +127,8 @@ def run(args: argparse.Namespace) -> int:
         )
         if args.torch:
             from costmodel.report.modules_report import render_modules
+            from costmodel.traced import TorchGraphCost
 
-            sys.stdout.write(render_modules(r.graph_cost, depth=2) + "\n")
+            if isinstance(r.graph_cost, TorchGraphCost):
+                sys.stdout.write(render_modules(r.graph_cost, depth=2) + "\n")
     return 0

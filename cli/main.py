@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import NoReturn
 from collections.abc import Sequence
 
 from . import analyze, hardware, ops
@@ -27,7 +28,7 @@ for _name in ("llm", "train", "plan", "specs", "calibrate", "batch"):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # usage errors: one line, exit 2
+    def error(self, message: str) -> NoReturn:  # usage errors: one line, exit 2
         sys.stderr.write(f"costmodel: error: {message}\n")
         raise SystemExit(2)
 

@@ -48,6 +48,6 @@ def run(args: argparse.Namespace) -> int:
     for c in ("name", "architecture", "params", "source"):
         t.add_column(c, overflow="fold")
     for r in rows:
-        t.add_row(r["name"], r["architecture"], si(r["params"]), r["source"])
+        t.add_row(str(r["name"]), str(r["architecture"]), si(r["params"]), str(r["source"]))
     console().print(t)
     return 0

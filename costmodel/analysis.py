@@ -16,7 +16,7 @@ from dataclasses import fields as dataclass_fields
 from enum import StrEnum
 from itertools import repeat
 from operator import attrgetter
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -32,7 +32,7 @@ from .ops.registry import OpDef, OpKind
 from .ops.traffic import RESIDENT, tensor_traffic
 from .passes.bind import bind_shape, retype
 from .passes.liveness import peak_live_bytes
-from .symbolic import add_all, norm, prod, to_json_number
+from .symbolic import add_all, norm, prod, Shape, to_json_number
 
 # Kinds whose nodes fold away when every input is a constant (load-time transforms every
 # runtime performs); heavier kinds fold only on small inputs.
@@ -47,6 +47,7 @@ _CHEAP = {
 _SMALL = 4096
 _FLOAT_KINDS = ("float", "complex")  # DType.is_float, without a property call per tensor
 _FIELD_GETTERS = tuple(attrgetter(f) for f in COST_FIELDS)
+T = TypeVar("T")
 
 
 class NodeStatus(StrEnum):
@@ -67,12 +68,12 @@ class NodeCost:
     status: NodeStatus
     cost: Cost
     reason: str = ""
-    input_shapes: tuple = ()
-    output_shapes: tuple = ()
+    input_shapes: tuple[Shape | None, ...] = ()
+    output_shapes: tuple[Shape | None, ...] = ()
     dtype: str | None = None
     kernel: Kernel | None = None  # what the engine times the kernel by (ops/kernel.py)
-    input_names: tuple = ()
-    output_names: tuple = ()
+    input_names: tuple[str, ...] = ()
+    output_names: tuple[str, ...] = ()
 
     @property
     def scope(self) -> str:
@@ -146,15 +147,15 @@ def _no_subgraphs(g: Graph, inputs: Sequence[TensorInfo | None]) -> SubgraphResu
     raise UnknownShape("the node has no subgraphs")
 
 
-def _fast_constructor(cls: type) -> Callable[..., Any]:
+def _fast_constructor(cls: type[T]) -> Callable[..., T]:  # cls: a dataclass
     """A constructor for a frozen slots dataclass taking every field positionally, which
     sets the fields from C (map over object.__setattr__, as the generated __init__ does
     one Python call per field); the analysis makes a NodeCost and a Cost for every node."""
-    names = tuple(f.name for f in dataclass_fields(cls))
+    names = tuple(f.name for f in dataclass_fields(cls))  # type: ignore[arg-type]  # T is a dataclass type
     new, set_, n = object.__new__, object.__setattr__, len(names)
 
-    def make(*values: Any) -> Any:
-        obj = new(cls)
+    def make(*values: Any) -> T:
+        obj: T = new(cls)
         deque(map(set_, repeat(obj, n), names, values), 0)
         return obj
 
@@ -169,7 +170,7 @@ def _params_cost(params: Any) -> Cost:
     return _new_cost(0, 0, 0, 0, 0, 0, 0, 0, params)
 
 
-def _shape_json(s: tuple | None) -> Any:
+def _shape_json(s: Shape | None) -> Any:
     if s is None:
         return None
     return [to_json_number(d) for d in s]
@@ -241,7 +242,7 @@ class _Analyzer:
         opsets: Mapping[str, int],
         unsupported: list[Unsupported],
         prefix: str,
-        declared: Mapping[str, tuple[DType | None, tuple | None]],
+        declared: Mapping[str, tuple[DType | None, Shape | None]],
     ) -> NodeCost:
         infos = [env[x] if x else None for x in node.inputs]
         key = (id(opsets), node.domain, node.op_type)
@@ -373,7 +374,7 @@ class _Analyzer:
         reason: str,
         out: list[Unsupported],
         kind: OpKind,
-        declared: Mapping[str, tuple[DType | None, tuple | None]],
+        declared: Mapping[str, tuple[DType | None, Shape | None]],
     ) -> NodeCost:
         if self.strict:
             raise UnsupportedOpError(reason, where=f"node {name!r}")
@@ -478,16 +479,16 @@ class _Analyzer:
         return run
 
 
-def _is_small(shape: tuple) -> bool:
+def _is_small(shape: Shape) -> bool:
     n = prod(shape)
     return type(n) is int and n <= _SMALL
 
 
-def _shapes(infos: Iterable) -> tuple:
+def _shapes(infos: Iterable[TensorInfo | None]) -> tuple[Shape | None, ...]:
     return tuple([i.shape if i is not None else None for i in infos])
 
 
-def _dt(infos: list, outs: Iterable) -> str | None:
+def _dt(infos: Sequence[TensorInfo | None], outs: Iterable[TensorInfo | None]) -> str | None:
     """The node's dtype: its first float output or input, else its first typed input."""
     for i in outs:
         if i is not None and i.dtype is not None and i.dtype.kind in _FLOAT_KINDS:

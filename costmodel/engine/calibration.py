@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from ..errors import HardwareError
+from .device import Device
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -138,7 +139,7 @@ def _family(dtype: str) -> str:
     return dtype
 
 
-def for_profile(profile: Any) -> Calibration:
+def for_profile(profile: Device) -> Calibration:
     cached = _CACHE.get(id(profile))
     if cached is not None and cached[0] is profile:
         return cached[1]

@@ -9,6 +9,7 @@ in n-1 steps, all-to-all (n-1)/n in one exchange, send/recv the buffer once.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def send_recv(nbytes: float, tier: Tier) -> float:
     return tier.latency_s + tier.beta(nbytes)
 
 
-def scale_up_tier(hw) -> Tier:
+def scale_up_tier(hw: Any) -> Tier:
     """The device's scale-up link (NVLink/xGMI/ICI), else PCIe."""
     link = getattr(hw, "interconnect", None) or getattr(hw, "pcie", None)
     if link is None or not link.bandwidth:

@@ -193,7 +193,7 @@ def combine(compute_s: float, memory_s: float) -> float:
     hi, lo = (compute_s, memory_s) if compute_s >= memory_s else (memory_s, compute_s)
     if hi <= 0:
         return 0.0
-    return hi * (1 + (lo / hi) ** 4) ** 0.25
+    return float(hi * (1 + (lo / hi) ** 4) ** 0.25)
 
 
 def _concrete(x: object) -> bool:

@@ -21,15 +21,18 @@ Execution modes
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..analysis import GraphCost, NodeCost
 from ..ir.dtypes import dtype as to_dtype
 from ..ops.kernel import AttentionShape, ConvShape
 from ..ops.registry import OpKind
-from ..symbolic import prod
+from ..symbolic import Shape, prod
 from . import kernels as K
 from .calibration import Calibration, for_profile
+from .device import Device
 from .modes import Execution, Fusion, Mode, parse_execution, parse_fusion, parse_mode
 from .roofline import NodeTiming, concrete, ideal_times, node_time
 
@@ -84,7 +87,7 @@ class GraphTiming:
         }
 
 
-def _producers(nodes) -> dict[str, int]:
+def _producers(nodes: Sequence[NodeCost]) -> dict[str, int]:
     prod: dict[str, int] = {}
     for i, n in enumerate(nodes):
         for o in n.output_names:
@@ -92,7 +95,7 @@ def _producers(nodes) -> dict[str, int]:
     return prod
 
 
-def _consumers(nodes) -> dict[str, int]:
+def _consumers(nodes: Sequence[NodeCost]) -> dict[str, int]:
     cons: dict[str, int] = {}
     for n in nodes:
         for x in set(n.input_names):
@@ -100,7 +103,7 @@ def _consumers(nodes) -> dict[str, int]:
     return cons
 
 
-def _flash_groups(nodes) -> dict[int, list[int]]:
+def _flash_groups(nodes: Sequence[NodeCost]) -> dict[int, list[int]]:
     """MatMul(q, k) → [Mul/Div] → [Add]* → Softmax → MatMul(p, v): index of the final
     MatMul → member indices."""
     prod = _producers(nodes)
@@ -116,7 +119,7 @@ def _flash_groups(nodes) -> dict[int, list[int]]:
         while k is not None and nodes[k].op_type in ("Mul", "Div", "Add", "Where", "Sub"):
             members.insert(0, k)
             k = prod.get(nodes[k].input_names[0]) if nodes[k].input_names else None
-        if k is None or nodes[k].op_type != "MatMul":
+        if k is None or nodes[k].op_type != "MatMul" or not _known_operands(nodes[k], n):
             continue
         members.insert(0, k)
         groups[i] = members
@@ -124,8 +127,8 @@ def _flash_groups(nodes) -> dict[int, list[int]]:
 
 
 def graph_latency(
-    gc: Any,
-    hw: Any,
+    gc: GraphCost,
+    hw: Device,
     mode: str = Mode.CALIBRATED,
     fusion: str = Fusion.NONE,
     execution: str = Execution.AUTO,
@@ -267,25 +270,32 @@ def _bias_kernel(k: Any) -> bool:
     return isinstance(k, ConvShape) and k.bias and not k.transposed
 
 
-def _tensor_bytes(n: Any, shapes: tuple, i: int) -> float:
+def _tensor_bytes(n: NodeCost, shapes: tuple[Shape | None, ...], i: int) -> float:
     """Bytes of tensor i of a node (input or output shapes), in the node's dtype."""
-    if i >= len(shapes) or shapes[i] is None:
+    shape = shapes[i] if i < len(shapes) else None
+    if shape is None:
         return 0.0
     try:
-        return float(to_dtype(n.dtype or "fp32").nbytes(prod(shapes[i])))
+        return float(to_dtype(n.dtype or "fp32").nbytes(prod(shape)))
     except (TypeError, ValueError):
         return 0.0
 
 
-def _flash_time(members: list, hw: Any, cal: Calibration, mode: str) -> tuple[float, float, str, str]:
+def _known_operands(qk: NodeCost, pv: NodeCost) -> bool:
+    """The chain's Q, K (first MatMul) and V (last MatMul) have known shapes."""
+    shapes = (*qk.input_shapes[:2], *pv.input_shapes[1:2])
+    return len(shapes) == 3 and all(s is not None and len(s) >= 2 for s in shapes)
+
+
+def _flash_time(members: list[NodeCost], hw: Device, cal: Calibration, mode: str) -> tuple[float, float, str, str]:
     """A MatMul-Softmax-MatMul chain as one flash kernel: the same FLOPs, but memory
     traffic is Q, K, V in and the output out (the scores stay on chip)."""
     first, last = members[0], members[-1]
     flops = sum(float(m.cost.flops) for m in members)
     macs = sum(float(m.cost.macs) for m in members)
     eb = to_dtype(first.dtype or "fp32")
-    q, kt = first.input_shapes[0], first.input_shapes[1]
-    v = last.input_shapes[1]
+    q, kt, v = first.input_shapes[0], first.input_shapes[1], last.input_shapes[1]
+    assert q is not None and kt is not None and v is not None  # _flash_groups checked them
     out = last.output_shapes[0]
     nbytes = sum(float(eb.nbytes(prod(s))) for s in (q, kt, v, out) if s is not None)
     mdt = first.dtype or "fp32"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..analysis import NodeCost
 from ..errors import BindingError
 from ..ir.dtypes import DTYPES, dtype as to_dtype
 from ..ops.kernel import AttentionShape, ConvShape, CopyShape, Kernel, RowwiseShape, gemm_of
@@ -18,6 +19,7 @@ from ..ops.registry import OpKind
 from ..symbolic import is_expr
 from . import kernels as K
 from .calibration import Calibration
+from .device import Device
 from .modes import Mode
 
 MATRIX_KINDS = (OpKind.CONTRACTION, OpKind.CONV, OpKind.ATTENTION)
@@ -77,14 +79,14 @@ def concrete(x: Any, what: str, name: str) -> float:
     return float(x)
 
 
-def matrix_dtype(node: Any, cal: Calibration) -> str:
+def matrix_dtype(node: NodeCost, cal: Calibration) -> str:
     dt = node.dtype or "fp32"
     if dt == "fp32" and node.kind == OpKind.CONV and cal.conv_fp32_math == "tf32":
         return "tf32"
     return dt
 
 
-def ideal_times(node: Any, hw: Any, cal: Calibration) -> tuple[float, float, float, str]:
+def ideal_times(node: NodeCost, hw: Device, cal: Calibration) -> tuple[float, float, float, str]:
     """(matrix_s, vector_s, memory_s, unit) at datasheet peaks; vector_s is the slower of
     the vector and special-function units (they run concurrently)."""
     matrix, vector, sfu, mem = _unit_times(node, hw, cal)
@@ -93,7 +95,7 @@ def ideal_times(node: Any, hw: Any, cal: Calibration) -> tuple[float, float, flo
     return 0.0, max(vector, sfu), mem, "sfu" if sfu > vector else "vector"
 
 
-def _unit_times(node: Any, hw: Any, cal: Calibration) -> tuple[float, float, float, float]:
+def _unit_times(node: NodeCost, hw: Device, cal: Calibration) -> tuple[float, float, float, float]:
     """(matrix_s, vector_s, sfu_s, memory_s) at datasheet peaks."""
     flops = concrete(node.cost.flops, "FLOPs", node.name)
     macs = concrete(node.cost.macs, "MACs", node.name)
@@ -110,7 +112,7 @@ def _unit_times(node: Any, hw: Any, cal: Calibration) -> tuple[float, float, flo
     return 0.0, flops / hw.vector_peak(dt), sfu, mem
 
 
-def node_time(node: Any, hw: Any, cal: Calibration, mode: str) -> tuple[float, float, str, str]:
+def node_time(node: NodeCost, hw: Device, cal: Calibration, mode: str) -> tuple[float, float, str, str]:
     """(compute_s, memory_s, unit, bound) of one kernel, before per-kernel overhead."""
     matrix, vector, mem, unit = ideal_times(node, hw, cal)
     compute = matrix + vector

@@ -11,6 +11,8 @@ model's opset, filled in one place here so rules see complete attributes.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import math
 import os
 import re
@@ -22,7 +24,7 @@ from ..errors import ModelLoadError
 from ..ir.dtypes import ONNX_DTYPES, DType
 from ..ir.graph import Graph, Initializer, Node
 from ..limits import gc_paused
-from ..symbolic import symbol
+from ..symbolic import Shape, symbol
 
 SMALL_TENSOR = 4096  # elements decoded eagerly (shape arithmetic, scalars); weights stay unread
 DEFAULT_OPSET = 1
@@ -90,7 +92,7 @@ def _varint(buf: Any, i: int, end: int) -> tuple[int, int]:
             raise _Truncated
 
 
-def _fields(buf: Any, i: int, end: int):
+def _fields(buf: Any, i: int, end: int) -> Iterator[tuple[int, int, int, int, int]]:
     """(field number, wire type, field start, payload start, field end) of each field."""
     while i < end:
         start = i
@@ -268,7 +270,7 @@ _TYPED_FIELD = {
 _numpy_helper: Any = None
 
 
-def _small_array(t: Any, shape: tuple, numel: int) -> Any:
+def _small_array(t: Any, shape: Shape, numel: int) -> Any:
     """Content of a small tensor (shape arithmetic, scalars) as numpy, or None."""
     global _numpy_helper
     np_type = _RAW_NUMPY.get(t.data_type)
@@ -308,7 +310,7 @@ class _Converter:
         self.symbols: dict[str, None] = {}
         self.depth = 0
 
-    def dims(self, type_proto: Any, name: str) -> tuple[DType | None, tuple | None]:
+    def dims(self, type_proto: Any, name: str) -> tuple[DType | None, Shape | None]:
         if not type_proto.HasField("tensor_type"):
             return None, None
         tt = type_proto.tensor_type
@@ -343,7 +345,7 @@ class _Converter:
             v = st.values
             init = _tensor(v, self)
             inits[v.name] = Initializer(v.name, init.dtype, tuple(int(d) for d in st.dims), None)
-        declared: dict[str, tuple[DType | None, tuple | None]] = {}
+        declared: dict[str, tuple[DType | None, Shape | None]] = {}
         inputs = []
         for vi in g.input:
             if vi.name in inits:

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from ..errors import GraphError
-from ..symbolic import prod
+from ..symbolic import prod, Shape
 from .dtypes import DType
 
 
@@ -33,7 +33,7 @@ class TensorInfo(NamedTuple):
     depend only on constants, so the nodes making them fold away at load time."""
 
     dtype: DType | None
-    shape: tuple | None
+    shape: Shape | None
     role: Role = Role.ACTIVATION
     data: Any = None
     const: bool = False
@@ -54,7 +54,7 @@ class Initializer:
 
     name: str
     dtype: DType
-    shape: tuple
+    shape: Shape
     data: Any = None  # numpy array for small tensors; None when not loaded (weights)
     role: Role | None = None
 
@@ -84,7 +84,7 @@ class Graph:
     inputs: list[str]
     outputs: list[str]
     initializers: dict[str, Initializer]
-    declared: dict[str, tuple[DType | None, tuple | None]]  # inputs, outputs, value_info
+    declared: dict[str, tuple[DType | None, Shape | None]]  # inputs, outputs, value_info
     opsets: dict[str, int]
     symbols: tuple[str, ...] = ()
     doc: str = ""
@@ -120,7 +120,7 @@ class Graph:
         return self._sorted_with_networkx(produced)
 
     def _sorted_with_networkx(self, produced: dict[str, int]) -> list[Node]:
-        import networkx as nx
+        import networkx as nx  # ~0.3 s to import: only graphs stored out of order need it
 
         g = nx.DiGraph()
         g.add_nodes_from(range(len(self.nodes)))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..symbolic import norm, prod, smax, smin
+from ..symbolic import norm, prod, Shape, smax, smin
 from .context import NodeContext
 from .cost import Cost
 from .kernel import AttentionShape, GemmShape
@@ -78,11 +78,11 @@ def core_cost(
     return Cost(flops=norm(2 * macs + per * scores), macs=macs, transcendentals=norm(trans * scores))
 
 
-def wants(ctx, k: int) -> bool:
+def wants(ctx: NodeContext, k: int) -> bool:
     return k < len(ctx.node.outputs) and bool(ctx.node.outputs[k])
 
 
-def per_head(ctx, hidden: Any, heads: Any, what: str) -> Any:
+def per_head(ctx: NodeContext, hidden: Any, heads: Any, what: str) -> Any:
     if type(hidden) is int and type(heads) is int:
         if heads <= 0 or hidden % heads:
             raise ctx.fail(f"{what} hidden size {hidden} is not a multiple of {heads} heads")
@@ -90,13 +90,13 @@ def per_head(ctx, hidden: Any, heads: Any, what: str) -> Any:
     return norm(hidden / heads)
 
 
-def same(ctx, a: Any, b: Any, what: str) -> Any:
+def same(ctx: NodeContext, a: Any, b: Any, what: str) -> Any:
     if type(a) is int and type(b) is int and a != b:
         raise ctx.fail(f"{what} differ: {a} vs {b}")
     return a if type(a) is int or type(b) is not int else b
 
 
-def check_groups(ctx, hq: Any, hkv: Any) -> None:
+def check_groups(ctx: NodeContext, hq: Any, hkv: Any) -> None:
     if type(hq) is int and type(hkv) is int and (hkv <= 0 or hq % hkv):
         raise ctx.fail(f"{hq} query heads are not a multiple of {hkv} key/value heads")
 
@@ -134,7 +134,7 @@ def set_kernel(
     )
 
 
-def _bnsd(ctx, i: int, heads: int, what: str) -> tuple:
+def _bnsd(ctx: NodeContext, i: int, heads: int, what: str) -> Shape:
     s = ctx.shape(i)
     if len(s) == 4:
         return tuple(s)
@@ -146,7 +146,7 @@ def _bnsd(ctx, i: int, heads: int, what: str) -> tuple:
 
 
 @op("Attention", kind=ATTENTION, since=23)
-def attention(ctx):
+def attention(ctx: NodeContext) -> Cost:
     """ONNX Attention (opset 23; 24 adds nonpad_kv_seqlen, 25 sliding windows). Causal:
     only the unmasked part is counted, as flash kernels skip masked tiles; with past_key
     the causal offset is the past length (bottom-right), with nonpad_kv_seqlen every key
@@ -204,14 +204,14 @@ def attention(ctx):
     return cost
 
 
-def _kv_bytes(ctx, i: int, positions: Any) -> Any:
+def _kv_bytes(ctx: NodeContext, i: int, positions: Any) -> Any:
     """Bytes of `positions` sequence positions of a BNSH cache tensor (input i)."""
     s = ctx.shape(i)
     return ctx.dtype(i).nbytes(prod((s[0], s[1], positions, s[3])))
 
 
 @op("MultiHeadAttention", kind=ATTENTION, domain="com.microsoft")
-def ms_multi_head_attention(ctx):
+def ms_multi_head_attention(ctx: NodeContext) -> Cost:
     """ORT MultiHeadAttention: the core above plus 1 FLOP per Q/K/V element for the input
     projection bias. Query is (B, S, hidden) or packed QKV (B, S, N, 3, H); key is
     (B, L, hidden), packed KV (B, L, N, 2, H) or already-projected BNSH (B, N, L, H),
@@ -285,7 +285,7 @@ def ms_multi_head_attention(ctx):
 
 
 @op("GroupQueryAttention", kind=ATTENTION, domain="com.microsoft")
-def ms_group_query_attention(ctx):
+def ms_group_query_attention(ctx: NodeContext) -> Cost:
     """ORT GroupQueryAttention: the core above over kv_len = total_sequence_length (when
     known, else past + new), queries at the end of the keys, causal by default,
     local_window_size as a left window. do_rotary adds 3 FLOPs per rotated Q/K element;
@@ -349,7 +349,7 @@ def ms_group_query_attention(ctx):
 
 
 @op("Attention", kind=ATTENTION, domain="com.microsoft")
-def ms_attention(ctx):
+def ms_attention(ctx: NodeContext) -> Cost:
     """ORT Attention (BERT/GPT-2 style): the input projection with packed Q/K/V weights
     (B*S*D_in*(2H + Hv) MACs, + 1 FLOP per projected element for the bias) followed by
     the core above; unidirectional is causal with queries at the end of past + new keys.

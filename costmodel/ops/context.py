@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -18,7 +18,7 @@ from ..ir.dtypes import FP32, DType
 from ..ir.graph import Graph, Node, Role, TensorInfo
 from ..limits import Limits
 from ..passes.bind import RETYPABLE
-from ..symbolic import norm, prod
+from ..symbolic import norm, prod, Shape
 from .cost import Cost
 from .kernel import Kernel
 from .traffic import tensor_traffic
@@ -134,7 +134,7 @@ class NodeContext:
             raise self.fail(f"input {i} is required")
         return info
 
-    def shape(self, i: int) -> tuple:
+    def shape(self, i: int) -> Shape:
         s = self.info(i).shape
         if s is None:
             raise UnknownShape(f"shape of input {i} unknown")
@@ -154,12 +154,17 @@ class NodeContext:
         info = self.inputs[i] if i < len(self.inputs) else None
         return None if info is None else info.data
 
-    def ints(self, i: int, *, required: bool = True) -> tuple | None:
-        """Content of a small integer input (shape, axes, pads) as a flat tuple."""
+    @overload
+    def ints(self, i: int) -> Shape: ...
+    @overload
+    def ints(self, i: int, *, required: bool) -> Shape | None: ...
+    def ints(self, i: int, *, required: bool = True) -> Shape | None:
+        """Content of a small integer input (shape, axes, pads) as a flat tuple; None for
+        an unknown or absent input when not `required`."""
         d = self.data(i)
         if d is None:
-            if required and self.has(i):
-                raise UnknownShape(f"value of input {i} unknown")
+            if required:
+                raise UnknownShape(f"value of input {i} unknown" if self.has(i) else f"input {i} absent")
             return None
         flat = np.asarray(d).reshape(-1)
         if flat.dtype != object:  # tolist() already yields Python ints / floats
@@ -178,7 +183,7 @@ class NodeContext:
         return info is not None and info.const
 
     # -- outputs --------------------------------------------------------------------
-    def set_output(self, i: int, dtype: DType | None, shape: tuple | None, data: Any = None) -> None:
+    def set_output(self, i: int, dtype: DType | None, shape: Shape | None, data: Any = None) -> None:
         if i >= len(self.outputs):
             return
         symbolic = False
@@ -191,7 +196,7 @@ class NodeContext:
                     raise self.fail(f"output {i} would have a negative dimension {shape}")
         if self.dtype_override is not None and dtype is not None and dtype.name in RETYPABLE:
             dtype = self.dtype_override
-        if symbolic and self.limits is not None:  # int dims are always within the limits
+        if symbolic and shape is not None and self.limits is not None:  # int dims are within the limits
             self.limits.check_shape(shape, self.where)
         if data is not None and not isinstance(data, np.ndarray):
             if isinstance(data, (float, np.floating)):
@@ -202,12 +207,12 @@ class NodeContext:
                 data = box
         self.outputs[i] = TensorInfo(dtype, shape, Role.ACTIVATION, data, False)
 
-    def same_as(self, i: int = 0, out: int = 0, dtype: DType | None = None) -> tuple:
+    def same_as(self, i: int = 0, out: int = 0, dtype: DType | None = None) -> Shape:
         s = self.shape(i)
         self.set_output(out, dtype or self.info(i).dtype, s)
         return s
 
-    def out_shape(self, i: int = 0) -> tuple:
+    def out_shape(self, i: int = 0) -> Shape:
         o = self.outputs[i]
         if o is None or o.shape is None:
             raise UnknownShape(f"shape of output {i} unknown")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ..errors import ShapeError
 from ..symbolic import norm, prod
+from .context import NodeContext
 from .cost import Cost
 from .formulas import broadcast_shapes, matmul_shapes
 from .kernel import GemmShape
@@ -13,7 +14,7 @@ from .registry import CONTRACTION, op
 
 
 @op("MatMul", kind=CONTRACTION)
-def matmul(ctx):
+def matmul(ctx: NodeContext) -> Cost:
     """numpy.matmul: MACs = batch x M x N x K; FLOPs = 2 x MACs. # e.g. 4x6 @ 6x5: 4*6*5 = 120 MACs"""
     out, batch, m, n, k = matmul_shapes(ctx.shape(0), ctx.shape(1), ctx.where)
     ctx.set_output(0, ctx.dtype(0), out)
@@ -23,7 +24,7 @@ def matmul(ctx):
 
 
 @op("Gemm", kind=CONTRACTION)
-def gemm(ctx):
+def gemm(ctx: NodeContext) -> Cost:
     """Y = alpha A'B' + beta C: MACs = M N K; FLOPs = 2 M N K, + M N for alpha != 1,
     + M N for adding C, + M N for beta != 1."""
     a, b = ctx.shape(0), ctx.shape(1)
@@ -88,7 +89,7 @@ def parse_einsum(eq: str, ranks: list[int], where: str = "") -> tuple[list[str],
 
 
 @op("Einsum", kind=CONTRACTION)
-def einsum(ctx):
+def einsum(ctx: NodeContext) -> Cost:
     """General contraction, evaluated pairwise left to right (as einsum backends do when
     no better path is known): each step costs the product of the sizes of every index
     of its two operands in MACs; indices still needed later are kept. One operand

@@ -15,8 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..ir.dtypes import FP32
-from ..symbolic import ceildiv, norm, prod
+from ..symbolic import ceildiv, norm, prod, Shape
 from .attention import ROTARY, per_head, same
+from .context import NodeContext
 from .cost import Cost
 from .elementwise import BINARY, GELU_TANH, UNARY
 from .formulas import broadcast_shapes, matmul_shapes, normalize_axis
@@ -33,13 +34,13 @@ def _per_element(n: Any, per: tuple[int, int], extra: int = 0) -> Cost:
     return Cost(flops=norm((per[0] + extra) * n), transcendentals=norm(per[1] * n))
 
 
-def _stats(ctx, s: tuple, first: int = 1) -> None:
+def _stats(ctx: NodeContext, s: Shape, first: int = 1) -> None:
     """Mean / inv_std_var outputs: fp32, the normalized axis reduced to 1."""
     for k in (first, first + 1):
         ctx.set_output(k, FP32, tuple(s[:-1]) + (1,))
 
 
-def _residual(ctx, skip: int, bias: int | None) -> tuple[tuple, int]:
+def _residual(ctx: NodeContext, skip: int, bias: int | None) -> tuple[Shape, int]:
     """Shape of input + skip (+ bias) and the adds per element it costs."""
     s = ctx.shape(0)
     if broadcast_shapes([s, ctx.shape(skip)], ctx.where) != tuple(s):
@@ -53,7 +54,7 @@ def _residual(ctx, skip: int, bias: int | None) -> tuple[tuple, int]:
 
 @op("SimplifiedLayerNormalization", kind=NORMALIZATION)
 @op("SimplifiedLayerNormalization", kind=NORMALIZATION, domain=MS)
-def simplified_layer_norm(ctx):
+def simplified_layer_norm(ctx: NodeContext) -> Cost:
     """RMSNorm (ORT registers it in the default domain): as RMSNormalization."""
     s = ctx.shape(0)
     axis = normalize_axis(ctx.attr("axis", -1), len(s), ctx.where)
@@ -63,7 +64,7 @@ def simplified_layer_norm(ctx):
 
 
 @op("SkipLayerNormalization", kind=NORMALIZATION, domain=MS)
-def skip_layer_norm(ctx):
+def skip_layer_norm(ctx: NodeContext) -> Cost:
     """input + skip (+ bias): 1 (+1) per element, then LayerNorm with gamma (and beta):
     6 (+1) per element, 4 + 1 rsqrt per row. Outputs mean, inv_std_var and the sum."""
     s, adds = _residual(ctx, 1, 4)
@@ -74,7 +75,7 @@ def skip_layer_norm(ctx):
 
 
 @op("SkipSimplifiedLayerNormalization", kind=NORMALIZATION, domain=MS)
-def skip_simplified_layer_norm(ctx):
+def skip_simplified_layer_norm(ctx: NodeContext) -> Cost:
     """input + skip (+ bias): 1 (+1) per element, then RMSNorm: 4 per element, 3 + 1 rsqrt
     per row."""
     s, adds = _residual(ctx, 1, 3)
@@ -84,7 +85,7 @@ def skip_simplified_layer_norm(ctx):
     return Cost(flops=norm(adds * prod(s))) + rms_norm_cost(ctx, s)
 
 
-def _group_norm(ctx, skip: bool) -> Cost:
+def _group_norm(ctx: NodeContext, skip: bool) -> Cost:
     s = ctx.shape(0)
     adds = 0
     if skip and len(ctx.shape(3)) == 2 and len(s) > 2:
@@ -105,20 +106,20 @@ def _group_norm(ctx, skip: bool) -> Cost:
 
 
 @op("GroupNorm", kind=NORMALIZATION, domain=MS)
-def ms_group_norm(ctx):
+def ms_group_norm(ctx: NodeContext) -> Cost:
     """GroupNormalization (7 per element, 4 + 1 rsqrt per group), then SiLU x*sigmoid(x)
     (5 FLOPs + 1 exp) when activation=1. NHWC or NCHW: only the element count matters."""
     return _group_norm(ctx, False)
 
 
 @op("SkipGroupNorm", kind=NORMALIZATION, domain=MS)
-def skip_group_norm(ctx):
+def skip_group_norm(ctx: NodeContext) -> Cost:
     """x + skip (+ bias): 1 (+1) per element, then GroupNorm as com.microsoft.GroupNorm."""
     return _group_norm(ctx, True)
 
 
 @op("EmbedLayerNormalization", kind=NORMALIZATION, domain=MS)
-def embed_layer_norm(ctx):
+def embed_layer_norm(ctx: NodeContext) -> Cost:
     """Word + position (+ segment) embedding rows added: 1 (+1) per element, then
     LayerNorm with beta (7 per element, 4 + 1 rsqrt per row); mask_index counts the mask:
     1 per mask element. Reads only the gathered embedding rows."""
@@ -142,7 +143,7 @@ def embed_layer_norm(ctx):
     return cost
 
 
-def _unary(ctx, per: tuple[int, int], bias: int | None = None):
+def _unary(ctx: NodeContext, per: tuple[int, int], bias: int | None = None) -> Cost:
     s = ctx.shape(0)
     extra = 0
     if bias is not None and ctx.has(bias):
@@ -153,32 +154,32 @@ def _unary(ctx, per: tuple[int, int], bias: int | None = None):
 
 
 @op("Gelu", kind=ELEMENTWISE, domain=MS)
-def ms_gelu(ctx):
+def ms_gelu(ctx: NodeContext) -> Cost:
     """Erf GELU: 5 FLOPs + 1 erf per element (elementwise.py)."""
     return _unary(ctx, UNARY["Gelu"])
 
 
 @op("BiasGelu", kind=ELEMENTWISE, domain=MS)
-def bias_gelu(ctx):
+def bias_gelu(ctx: NodeContext) -> Cost:
     """(A + B) then erf GELU: 6 FLOPs + 1 erf per element."""
     return _unary(ctx, UNARY["Gelu"], 1)
 
 
 @op("FastGelu", kind=ELEMENTWISE, domain=MS)
-def fast_gelu(ctx):
+def fast_gelu(ctx: NodeContext) -> Cost:
     """Tanh GELU 0.5x(1 + tanh(0.797885x + 0.035677x^3)): 9 FLOPs + 1 tanh per element,
     + 1 with the optional bias."""
     return _unary(ctx, GELU_TANH, 1)
 
 
 @op("QuickGelu", kind=ELEMENTWISE, domain=MS)
-def quick_gelu(ctx):
+def quick_gelu(ctx: NodeContext) -> Cost:
     """x * sigmoid(alpha x): as Swish, 6 FLOPs + 1 exp per element."""
     return _unary(ctx, UNARY["Swish"])
 
 
 @op("BiasAdd", kind=ELEMENTWISE, domain=MS)
-def bias_add(ctx):
+def bias_add(ctx: NodeContext) -> Cost:
     """X + bias + skip: 2 FLOPs per element."""
     s = broadcast_shapes([ctx.shape(0), ctx.shape(1), ctx.shape(2)], ctx.where)
     ctx.set_output(0, ctx.dtype(0), s)
@@ -186,7 +187,7 @@ def bias_add(ctx):
 
 
 @op("BiasSplitGelu", kind=ELEMENTWISE, domain=MS)
-def bias_split_gelu(ctx):
+def bias_split_gelu(ctx: NodeContext) -> Cost:
     """(X + bias) split in halves L, R on the last axis; Y = L * gelu(R). Per output
     element: 2 bias adds, erf GELU (5 + 1 erf), 1 multiply = 8 FLOPs, 1 erf."""
     s = ctx.shape(0)
@@ -196,7 +197,7 @@ def bias_split_gelu(ctx):
     return _per_element(prod(out), UNARY["Gelu"], 3)
 
 
-def _rotary(ctx, cos: int):
+def _rotary(ctx: NodeContext, cos: int) -> Cost:
     """Per rotated element 3 FLOPs (2 multiplies, 1 add); the unrotated tail is copied.
     rotary_embedding_dim 0 means head_size; a 3-D input without num_heads has
     head_size = 2 x cache width (as ORT's rotary helper)."""
@@ -222,20 +223,20 @@ def _rotary(ctx, cos: int):
 
 
 @op("RotaryEmbedding", kind=ELEMENTWISE, since=23)
-def rotary_embedding(ctx):
+def rotary_embedding(ctx: NodeContext) -> Cost:
     """ONNX RotaryEmbedding (X, cos_cache, sin_cache, position_ids): 3 FLOPs per rotated
     element."""
     return _rotary(ctx, 1)
 
 
 @op("RotaryEmbedding", kind=ELEMENTWISE, domain=MS)
-def ms_rotary_embedding(ctx):
+def ms_rotary_embedding(ctx: NodeContext) -> Cost:
     """ORT RotaryEmbedding (input, position_ids, cos_cache, sin_cache): 3 FLOPs per rotated
     element."""
     return _rotary(ctx, 2)
 
 
-def _fused_operand(s: tuple, trans: int, trans_batch: int) -> tuple:
+def _fused_operand(s: Shape, trans: int, trans_batch: int) -> Shape:
     """ORT FusedMatMul: transBatch moves dim 0 next to the last dim, then trans swaps
     the last two; a vector is never transposed."""
     s = tuple(s)
@@ -249,7 +250,7 @@ def _fused_operand(s: tuple, trans: int, trans_batch: int) -> tuple:
 
 
 @op("FusedMatMul", kind=CONTRACTION, domain=MS)
-def fused_matmul(ctx):
+def fused_matmul(ctx: NodeContext) -> Cost:
     """alpha * op(A) @ op(B): MACs = batch x M x N x K, FLOPs = 2 x MACs (+ 1 per output
     element when alpha != 1)."""
     a = _fused_operand(ctx.shape(0), ctx.attr("transA", 0), ctx.attr("transBatchA", 0))
@@ -263,7 +264,7 @@ def fused_matmul(ctx):
 
 
 @op("MatMulNBits", kind=CONTRACTION, domain=MS)
-def matmul_nbits(ctx):
+def matmul_nbits(ctx: NodeContext) -> Cost:
     """A @ dequant(B) with B block-quantized along K (bits, block_size): MACs = M x N x K;
     FLOPs = 2 x MACs + 2 per weight element (subtract zero point, multiply scale: the
     dequantization, once per call) + M x N with the bias. Bytes read are the packed
@@ -286,13 +287,13 @@ def matmul_nbits(ctx):
     return Cost(flops=norm(2 * macs + 2 * n * k + bias), macs=macs, params=norm(n * k) if ctx.is_const(1) else 0)
 
 
-def _qlinear(ctx, shape: tuple, per: tuple[int, int]) -> Cost:
+def _qlinear(ctx: NodeContext, shape: Shape, per: tuple[int, int]) -> Cost:
     ctx.set_output(0, ctx.dtype(0), shape)
     return _per_element(prod(shape), per)
 
 
 @op("QLinearAdd", "QLinearMul", kind=ELEMENTWISE, domain=MS)
-def qlinear_binary(ctx):
+def qlinear_binary(ctx: NodeContext) -> Cost:
     """Dequantize both operands (2 + 2), add or multiply (1), quantize (4): 9 FLOPs per
     output element."""
     s = broadcast_shapes([ctx.shape(0), ctx.shape(3)], ctx.where)
@@ -300,26 +301,26 @@ def qlinear_binary(ctx):
 
 
 @op("QLinearSigmoid", kind=ELEMENTWISE, domain=MS)
-def qlinear_sigmoid(ctx):
+def qlinear_sigmoid(ctx: NodeContext) -> Cost:
     """Dequantize (2), sigmoid (4 + 1 exp), quantize (4): 10 FLOPs + 1 exp per element."""
     per = UNARY["Sigmoid"]
     return _qlinear(ctx, ctx.shape(0), (DEQUANT + per[0] + QUANT, per[1]))
 
 
 @op("QLinearLeakyRelu", kind=ELEMENTWISE, domain=MS)
-def qlinear_leaky_relu(ctx):
+def qlinear_leaky_relu(ctx: NodeContext) -> Cost:
     """Dequantize (2), leaky relu (2), quantize (4): 8 FLOPs per element."""
     return _qlinear(ctx, ctx.shape(0), (DEQUANT + UNARY["LeakyRelu"][0] + QUANT, 0))
 
 
 @op("QLinearSoftmax", kind=NORMALIZATION, domain=MS)
-def qlinear_softmax(ctx):
+def qlinear_softmax(ctx: NodeContext) -> Cost:
     """Dequantize (2), softmax (5 + 1 exp), quantize (4): 11 FLOPs + 1 exp per element."""
     return _qlinear(ctx, ctx.shape(0), (DEQUANT + 5 + QUANT, 1))
 
 
 @op("QLinearGlobalAveragePool", kind=POOL, domain=MS)
-def qlinear_global_average_pool(ctx):
+def qlinear_global_average_pool(ctx: NodeContext) -> Cost:
     """Per input element: dequantize (2) and add (1); per output element: divide (1) and
     quantize (4). channels_last puts C last."""
     s = ctx.shape(0)
@@ -334,7 +335,7 @@ def qlinear_global_average_pool(ctx):
 
 
 @op("QLinearConcat", kind=MOVEMENT, domain=MS)
-def qlinear_concat(ctx):
+def qlinear_concat(ctx: NodeContext) -> Cost:
     """Inputs (Y_scale, Y_zero_point, then tensor, scale, zero point per operand); every
     element is requantized to Y's scale: dequantize 2 + quantize 4 = 6 FLOPs."""
     parts = [ctx.shape(i) for i in range(2, ctx.n_inputs, 3) if ctx.has(i)]

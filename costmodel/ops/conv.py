@@ -4,14 +4,17 @@ MACs = output elements x (input channels per group) x kernel volume; FLOPs = 2 x
 
 from __future__ import annotations
 
-from ..symbolic import norm, prod
+from typing import Any
+
+from ..symbolic import norm, prod, Shape
+from .context import NodeContext
 from .cost import Cost
 from .formulas import conv_geometry
 from .kernel import ConvShape, GemmShape
 from .registry import CONV, op
 
 
-def conv_shape(ctx, x: tuple, w: tuple) -> tuple[tuple, dict]:
+def conv_shape(ctx: NodeContext, x: Shape, w: Shape) -> tuple[Shape, dict[str, Any]]:
     if len(x) < 3 or len(w) != len(x):
         raise ctx.fail(f"Conv input {x} and weight {w} must have the same rank >= 3")
     group = ctx.attr("group", 1)
@@ -42,7 +45,7 @@ def conv_shape(ctx, x: tuple, w: tuple) -> tuple[tuple, dict]:
     return (n, m) + tuple(out_sp), geom
 
 
-def conv_cost(ctx, out: tuple, w: tuple, has_bias: bool, geom: dict) -> Cost:
+def conv_cost(ctx: NodeContext, out: Shape, w: Shape, has_bias: bool, geom: dict[str, Any]) -> Cost:
     cin_per_group = w[1]
     kvol = prod(w[2:])
     out_elems = prod(out)
@@ -59,7 +62,7 @@ def conv_cost(ctx, out: tuple, w: tuple, has_bias: bool, geom: dict) -> Cost:
 
 
 @op("Conv", kind=CONV)
-def conv(ctx):
+def conv(ctx: NodeContext) -> Cost:
     """Conv: MACs = N x M x prod(out spatial) x C/group x prod(kernel). # 1x3x8x8 * 4x3x3x3, pad 1: 1*4*64*3*9 = 6912"""
     x, w = ctx.shape(0), ctx.shape(1)
     out, geom = conv_shape(ctx, x, w)
@@ -68,7 +71,7 @@ def conv(ctx):
 
 
 @op("ConvTranspose", kind=CONV)
-def conv_transpose(ctx):
+def conv_transpose(ctx: NodeContext) -> Cost:
     """ConvTranspose: every input element is scattered through the kernel into M/group
     output channels: MACs = N x C x prod(in spatial) x M/group x prod(kernel)."""
     x, w = ctx.shape(0), ctx.shape(1)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from ..ir.dtypes import DType, dtype
 from ..ir.graph import Role, TensorInfo
-from ..symbolic import prod
+from ..symbolic import prod, Shape
 from .context import NodeContext, UnknownShape
 from .cost import Cost
 from .kernel import CopyShape
@@ -34,7 +34,7 @@ from .traffic import RESIDENT
 DOMAIN = "costmodel"
 
 
-def _out_types(ctx: NodeContext) -> list[tuple[DType | None, tuple | None]]:
+def _out_types(ctx: NodeContext) -> list[tuple[DType | None, Shape | None]]:
     shapes = ctx.attr("shapes")
     names = ctx.attr("dtypes", None) or [None] * len(shapes)
     if len(names) != len(shapes):

@@ -8,12 +8,13 @@ import numpy as np
 from ..ir.dtypes import DTYPES, FP32, INT64, ONNX_DTYPES
 from ..symbolic import ceildiv, norm, smax, symbol
 from . import values
+from .context import NodeContext
 from .cost import Cost
 from .registry import GENERATOR, op
 
 
 @op("Constant", kind=GENERATOR, zero="constant: stored in the model")
-def constant(ctx):
+def constant(ctx: NodeContext) -> None:
     for name in ("value", "sparse_value"):
         t = ctx.attrs.get(name)
         if t is not None:
@@ -40,7 +41,7 @@ def constant(ctx):
 
 
 @op("ConstantOfShape", kind=GENERATOR)
-def constant_of_shape(ctx):
+def constant_of_shape(ctx: NodeContext) -> Cost:
     """0 FLOPs; writes every output element once."""
     shape = ctx.ints(0)
     t = ctx.attrs.get("value")
@@ -58,7 +59,7 @@ def constant_of_shape(ctx):
 
 
 @op("Range", kind=GENERATOR)
-def range_(ctx):
+def range_(ctx: NodeContext) -> Cost:
     """1 FLOP per element (start + i * delta as an FMA counted once... as one add)."""
     start, limit, delta = ctx.scalar(0), ctx.scalar(1), ctx.scalar(2)
     dt = ctx.dtype(0)
@@ -87,7 +88,7 @@ def _safe(name: str) -> str:
 
 
 @op("EyeLike", kind=GENERATOR)
-def eye_like(ctx):
+def eye_like(ctx: NodeContext) -> Cost:
     """0 FLOPs; writes the output."""
     dt = ONNX_DTYPES.get(int(ctx.attr("dtype", 0)), None) or ctx.dtype(0)
     ctx.set_output(0, dt, ctx.shape(0))
@@ -95,7 +96,7 @@ def eye_like(ctx):
 
 
 @op("RandomNormal", "RandomUniform", kind=GENERATOR, fold=False)
-def random_(ctx):
+def random_(ctx: NodeContext) -> Cost:
     """Per element: a few integer ops for the generator plus the transform; counted as 2
     FLOPs (scale and shift) and, for RandomNormal, 1 transcendental (Box-Muller)."""
     dt = ONNX_DTYPES.get(int(ctx.attr("dtype", 1)), FP32)
@@ -106,7 +107,7 @@ def random_(ctx):
 
 
 @op("RandomNormalLike", "RandomUniformLike", kind=GENERATOR, fold=False)
-def random_like(ctx):
+def random_like(ctx: NodeContext) -> Cost:
     """As RandomNormal/RandomUniform, shaped like the input."""
     dt = ONNX_DTYPES.get(int(ctx.attr("dtype", 0)), None) or ctx.dtype(0)
     ctx.set_output(0, dt, ctx.shape(0))
@@ -115,7 +116,7 @@ def random_like(ctx):
 
 
 @op("Bernoulli", kind=GENERATOR, fold=False)
-def bernoulli(ctx):
+def bernoulli(ctx: NodeContext) -> Cost:
     """Per element: one uniform draw and one compare (2 FLOPs)."""
     dt = ONNX_DTYPES.get(int(ctx.attr("dtype", 0)), None) or ctx.dtype(0)
     ctx.set_output(0, dt, ctx.shape(0))
@@ -123,7 +124,7 @@ def bernoulli(ctx):
 
 
 @op("Multinomial", kind=GENERATOR, fold=False)
-def multinomial(ctx):
+def multinomial(ctx: NodeContext) -> Cost:
     """Per sample: a cumulative sum over the classes and a search: ~2 x classes FLOPs."""
     b, c = ctx.shape(0)
     n = ctx.attr("sample_size", 1)

@@ -10,9 +10,8 @@ ints or sympy expressions (hashable either way): records are keys for memoised c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-Dim = Any  # int | sympy.Expr
+from ..symbolic import Dim
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

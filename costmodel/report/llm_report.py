@@ -50,7 +50,7 @@ def _rows(plan: Any) -> list[tuple[str, str]]:
     return rows
 
 
-def render_plan(plan: Any, console: Any, sweep: list | None = None) -> None:
+def render_plan(plan: Any, console: Any, sweep: list[Any] | None = None) -> None:
     from rich.table import Table
 
     t = Table(title=f"LLM serving plan: {plan.model}", show_header=False, title_justify="left")
@@ -83,7 +83,7 @@ def render_plan(plan: Any, console: Any, sweep: list | None = None) -> None:
         console.print(st)
 
 
-def to_markdown(plan: Any, sweep: list | None = None) -> str:
+def to_markdown(plan: Any, sweep: list[Any] | None = None) -> str:
     out = [f"# LLM serving plan: {plan.model}", "", "| | |", "|---|---|"]
     out += [f"| {k} | {v} |" for k, v in _rows(plan)]
     if sweep:
@@ -96,7 +96,7 @@ def to_markdown(plan: Any, sweep: list | None = None) -> str:
     return "\n".join(out) + "\n"
 
 
-def plot_sweep(sweep: list, path: str) -> None:
+def plot_sweep(sweep: list[Any], path: str) -> None:
     try:
         import matplotlib
 
@@ -121,7 +121,7 @@ def plot_sweep(sweep: list, path: str) -> None:
     plt.close(fig)
 
 
-def render_extras(extras: dict, console: Any) -> None:
+def render_extras(extras: dict[str, Any], console: Any) -> None:
     from rich.table import Table
 
     for name, d in extras.items():

@@ -4,6 +4,8 @@ never costs anything: the analysis runs the nodes' rules."""
 
 from __future__ import annotations
 
+from ...symbolic import Shape
+
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
@@ -71,7 +73,7 @@ class _Op:
             raise UntranslatableOp(f"input {i} is not a tensor")
         return self.w.get(self.ins[i]).info
 
-    def shape(self, i: int) -> tuple:
+    def shape(self, i: int) -> Shape:
         s = self.info(i).shape
         if s is None:
             raise UntranslatableOp(f"shape of input {i} unknown")
@@ -96,7 +98,7 @@ class _Op:
     def out_info(self, k: int = 0) -> TensorInfo:
         return self.w.traced(self.outs[k])
 
-    def out_shape(self, k: int = 0) -> tuple:
+    def out_shape(self, k: int = 0) -> Shape:
         s = self.out_info(k).shape
         if s is None:
             raise UntranslatableOp(f"shape of output {k} unknown")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from ...ir.graph import TensorInfo
-from ...symbolic import prod
+from ...symbolic import prod, Shape
 from .op import _Op
 from .table import _reg
 
 
-def _bnsd(s: tuple) -> tuple:
+def _bnsd(s: Shape) -> Shape:
     """A (batch, heads, seq, head_dim) view of an SDPA operand: 3-D is one head, more
     leading dims fold into the batch."""
     if len(s) == 4:

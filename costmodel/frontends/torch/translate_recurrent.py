@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ...symbolic import Shape
+
 from typing import Any
 
 from ...ir.graph import TensorInfo
@@ -40,7 +42,7 @@ def _rnn(t: _Op) -> None:
     if op == "RNN":
         attrs["activations"] = ["Relu"] * dirs if t.kind == "aten::rnn_relu" else ["Tanh"] * dirs
     x, x_info = t.val(0), t.info(0)
-    s: tuple = t.shape(0)
+    s: Shape = t.shape(0)
     outs = t.out_names()
     n_state = 2 if op == "LSTM" else 1
     for layer in range(layers):
@@ -67,7 +69,7 @@ def _rnn(t: _Op) -> None:
                 t.alias(st, [name], [t.out_info(1 + k)], suffix=f"/state{k}")
 
 
-def _pack(t: _Op, values: list[Any], shape: tuple, suffix: str) -> str:
+def _pack(t: _Op, values: list[Any], shape: Shape, suffix: str) -> str:
     """One (directions, ...) weight of an ONNX recurrent node from PyTorch's per-direction
     parameters: a concatenation when there are several, then a view."""
     names = [t.name_of(v) for v in values]
@@ -84,7 +86,7 @@ def _pack(t: _Op, values: list[Any], shape: tuple, suffix: str) -> str:
     return out
 
 
-def _dims(t: _Op, v: Any) -> tuple:
+def _dims(t: _Op, v: Any) -> Shape:
     shape = t.info_of(v).shape
     if shape is None:
         raise UntranslatableOp("a recurrent weight of unknown shape")

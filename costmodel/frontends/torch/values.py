@@ -26,7 +26,7 @@ class _V:
     info: TensorInfo
 
 
-def _node_key(node: JitNode) -> tuple:
+def _node_key(node: JitNode) -> tuple[Any, ...]:
     outs = [o.unique() for o in node.outputs()]
     return (node.kind(), *outs) if outs else (node.kind(), *[i.unique() for i in node.inputs()])
 
@@ -109,7 +109,7 @@ def _const(v: JitValue) -> Any:
     return None
 
 
-def _ints(x: Any, n: int, default: int = 0) -> tuple:
+def _ints(x: Any, n: int, default: int = 0) -> tuple[int, ...]:
     if x is None:
         return (default,) * n
     if isinstance(x, int):

@@ -5,6 +5,8 @@ initializers, each traced op as the nodes an export would hold for it."""
 
 from __future__ import annotations
 
+from ...symbolic import Shape
+
 from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -47,13 +49,13 @@ class _Walker:
         self.nodes: list[Node] = []
         self.produced: set[str] = set()
         self.inits: dict[str, Initializer] = {}
-        self.declared: dict[str, tuple[DType | None, tuple | None]] = {}
+        self.declared: dict[str, tuple[DType | None, Shape | None]] = {}
         self.inputs: list[str] = []
         self.outputs: list[str] = []
         self.node_module: dict[str, str] = {}  # IR node name -> module scope ('' is the model)
         self.list_base: dict[int, str] = {}  # a list of views (unbind, chunk) -> their base's IR name
-        self.ir_of: dict[tuple, list[str]] = {}  # traced node key -> the IR nodes standing for it
-        self.macs_by_node: dict[tuple, int] = {}
+        self.ir_of: dict[tuple[Any, ...], list[str]] = {}  # traced node key -> the IR nodes standing for it
+        self.macs_by_node: dict[tuple[Any, ...], int] = {}
         self._scope = ""
         self._consts = 0
 
