@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import costmodel
 from costmodel.analysis import analyze_graph
 from costmodel.engine.calibration import for_profile
-from costmodel.engine.latency import graph_latency
+from costmodel.engine.latency import graph_latency, host_dispatch_s
 from costmodel.errors import HardwareError
 from costmodel.frontends.onnx import to_graph
 from costmodel.hardware import get_profile
@@ -92,6 +92,18 @@ def test_fp64_matmul_runs_on_the_fp64_path_the_device_has():
     assert math.isclose(l4.latency_s, flops / 0.473e12, rel_tol=1e-12)  # 0.29 s, compute-bound
     with pytest.raises(HardwareError, match="fp64"):
         costmodel.analyze(g, hardware="a10g")
+
+
+def test_host_dispatch_from_the_h200_calibration_table():
+    """A training step dispatches each forward op and ~2 backward ops: a MatMul and a
+    Relu cost 3 x (contraction + elementwise dispatch times) of host time."""
+    cal = datasheet("h200-sxm-141gb")["calibration"]["eager_dispatch_s"]
+    hw = get_profile("h200")
+    mm = analyze_graph(to_graph(one_op("MatMul", [(64, 64), (64, 64)])))
+    relu = analyze_graph(to_graph(one_op("Relu", [(64, 64)])))
+    got = host_dispatch_s(mm, for_profile(hw), 3) + host_dispatch_s(relu, for_profile(hw), 3)
+    elementwise = cal.get("elementwise", cal["default"])
+    assert math.isclose(got, 3 * (cal["contraction"] + elementwise), rel_tol=1e-12)
 
 
 def test_wired_calibration_knobs_change_predictions():

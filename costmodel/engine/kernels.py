@@ -138,10 +138,11 @@ def attention_time(
     """Flash attention. Prefill-shaped: the score/PV products on the tensor cores, with
     efficiency ramping in query length and head dim. Decode-shaped (few queries): a
     bandwidth-bound read of the KV cache, limited by how many (batch, kv head) pairs
-    there are to spread over the SMs. A record with no heads (0) counts one."""
+    there are to spread over the SMs. The rules guarantee kv_heads > 0 (query heads a
+    multiple of them); a record with no query heads has no FLOPs and is never timed here."""
     b = float(att.batch)
-    hq = float(att.q_heads) or 1.0
-    hkv = float(att.kv_heads) or hq
+    hq = float(att.q_heads)
+    hkv = float(att.kv_heads)
     sq = float(att.q_len)
     d = float(att.head_dim)
     frac = cal.frac(cal.attention_fraction, dtype)

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..analysis import GraphCost, NodeCost
+from ..analysis import GraphCost, NodeCost, NodeStatus
 from ..ir.dtypes import dtype as to_dtype
 from ..ops.kernel import AttentionShape, ConvShape
 from ..ops.registry import OpKind
@@ -279,6 +279,16 @@ def _tensor_bytes(n: NodeCost, shapes: tuple[Shape | None, ...], i: int) -> floa
         return float(to_dtype(n.dtype or "fp32").nbytes(prod(shape)))
     except (TypeError, ValueError):
         return 0.0
+
+
+def host_dispatch_s(gc: GraphCost, cal: Calibration, dispatches_per_kernel: float = 1.0) -> float:
+    """Host time an eager framework spends dispatching a graph's kernels: the calibrated
+    dispatch time of each costed node's kind (Calibration.eager_dispatch_s), times
+    `dispatches_per_kernel` (a training step dispatches each forward op and ~2 backward
+    ops). The one model of eager dispatch: graph_latency's eager pipeline charges the same
+    per-kind times (and one elementwise dispatch more for a separate conv-bias kernel)."""
+    total = sum(cal.dispatch(n.kind) for n in gc.nodes if n.status == NodeStatus.COSTED)
+    return total * dispatches_per_kernel
 
 
 def _known_operands(qk: NodeCost, pv: NodeCost) -> bool:

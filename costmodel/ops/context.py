@@ -93,8 +93,8 @@ class NodeContext:
         self.outputs: list[TensorInfo | None] = [None] * len(node.outputs)
         self.kernel: Kernel | None = None
         self.no_fold = False
-        self.nested_unsupported: list[Unsupported] = []
-        self.aliases: dict[int, int] = {}
+        self.nested_unsupported: tuple[Unsupported, ...] = ()
+        self.aliases: dict[int, int] | None = None  # made on first use: most nodes have none
         self.bytes_override: Cost | None = None
         self.kv_inputs: tuple[int, ...] = ()
         self.kv_outputs: tuple[int, ...] = ()
@@ -234,15 +234,19 @@ class NodeContext:
     def alias(self, output: int, input: int) -> None:
         """Output `output` shares the storage of input `input` (a view): it allocates
         nothing, and keeps the input alive while it is used."""
+        if self.aliases is None:
+            self.aliases = {}
         self.aliases[output] = input
 
     def report_unsupported(self, items: Iterable[Unsupported]) -> None:
         """Unsupported nodes found inside this node's subgraphs (listed at top level)."""
         seen = {(u.name, u.reason) for u in self.nested_unsupported}
+        new = []
         for u in items:
             if (u.name, u.reason) not in seen:
                 seen.add((u.name, u.reason))
-                self.nested_unsupported.append(u)
+                new.append(u)
+        self.nested_unsupported += tuple(new)
 
     def traffic(self, reads: Iterable[int], kv_read: Any = 0, kv_write: Any = 0, writes: Iterable[int] = (0,)) -> Cost:
         """Bytes of the inputs in `reads` (by role, each tensor once), the given KV bytes,
