@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_hardware_options, add_report_output, binding, emit, engine_options, positive_int, report_format
+from .common import (
+    add_hardware_options,
+    add_report_output,
+    binding,
+    emit,
+    engine_options,
+    positive_int,
+    report_format,
+    runtime_option,
+)
 
 EXAMPLES = {"resnet50": "resnet50.onnx"}
 
@@ -85,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
     if (args.input_shape or args.input_dtype) and not args.torch:
         raise CostModelError("--input-shape and --input-dtype go with --torch")
     fmt = report_format(args)
-    if args.hardware and "," in args.hardware:  # a comparison across devices
+    several_runtimes = bool(args.runtime and "," in args.runtime)
+    if (args.hardware and "," in args.hardware) or several_runtimes:  # a comparison across devices / runtimes
         from .compare import compare_hardware_shortcut
 
         return compare_hardware_shortcut(args, fmt, "analyze")
@@ -110,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         limits.max_seconds = float(args.max_seconds)
     if args.max_expr_nodes:
         limits.max_expr_nodes = args.max_expr_nodes
-    opts = engine_options(args) if args.hardware else {}
+    opts = engine_options(args) if args.hardware else ({"fusion": args.fusion} if args.fusion else {})
     r = analyze(
         model,
         hardware=args.hardware,
@@ -119,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
         strict=args.strict,
         limits=limits,
         example_inputs=example_inputs,
+        runtime=runtime_option(args),
         **opts,
     )
     from costmodel.report.analysis_report import document

@@ -63,7 +63,15 @@ def run(args: argparse.Namespace) -> int:
         if k in bindings and bindings[k] != v:
             raise CostModelError(f"--set {k} given twice with different values")
         bindings[k] = v
-    opts = {"mode": args.mode, "fusion": args.fusion, "execution": args.execution} if args.hardware else {}
+    opts = {"mode": args.mode, "execution": args.execution} if args.hardware else {}
+    if args.fusion:
+        opts["fusion"] = args.fusion
+    if args.runtime:
+        from .common import runtime_option
+
+        if "," in args.runtime:
+            raise CostModelError("batch takes one --runtime (compare runtimes with `costmodel compare`)")
+        opts["runtime"] = runtime_option(args)
     if args.hardware:
         from costmodel.hardware import get_profile
 

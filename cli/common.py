@@ -121,18 +121,47 @@ def add_hardware_options(p: argparse.ArgumentParser, required: bool = False) -> 
     p.add_argument(
         "--fusion",
         choices=("none", "elementwise", "flash"),
-        default="none",
-        help="fusion policy: none (each op one kernel, as frameworks run an exported graph; default); "
-        "elementwise chains fused into producers; elementwise + flash attention",
+        default=None,
+        help="deprecated: use --runtime (elementwise and flash mean --runtime torch-compile)",
     )
     p.add_argument(
         "--execution",
         choices=("auto", "graph", "eager"),
         default="auto",
         help="graph: kernel time as under CUDA graphs; eager: host dispatch per op; auto (default): "
-        "eager for graphs of at most 8 kernels (microbenchmarks), else graph",
+        "the runtime's default, else eager for graphs of at most 8 kernels (microbenchmarks) and graph otherwise",
+    )
+    add_runtime_option(p, several=True)
+
+
+RUNTIME_HELP = (
+    "which runtime's kernels to price: none (one kernel per graph node, as exported; default), pytorch "
+    "(eager; CUDA graphs with --execution graph), torch-compile, onnxruntime, tensorrt, vllm"
+)
+
+
+def add_runtime_option(p: argparse.ArgumentParser, several: bool = False) -> None:
+    p.add_argument(
+        "--runtime",
+        "-R",
+        metavar="R" + (",R2" if several else ""),
+        default=None,
+        help=RUNTIME_HELP + ("; a comma-separated list shows them side by side" if several else ""),
     )
 
 
+def runtime_option(args: argparse.Namespace) -> str | None:
+    """The --runtime given, checked against the runtimes the library knows."""
+    from costmodel.passes.runtimes import get_runtime
+
+    r = getattr(args, "runtime", None)
+    if r is None:
+        return None
+    return get_runtime(r).name
+
+
 def engine_options(args: argparse.Namespace) -> dict:
-    return {"mode": args.mode, "fusion": args.fusion, "execution": args.execution}
+    opts = {"mode": args.mode, "execution": args.execution}
+    if getattr(args, "fusion", None) is not None:
+        opts["fusion"] = args.fusion
+    return opts

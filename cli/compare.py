@@ -1,20 +1,20 @@
-"""`costmodel compare MODEL [MODEL...] [--hardware H1,H2] [--dtype D1,D2] [--llm ...]`:
-several models, devices or dtypes side by side, with ratios to the first. Also reached
-from `analyze`/`llm` by giving `--hardware` a comma-separated list."""
+"""`costmodel compare MODEL [MODEL...] [--hardware H1,H2] [--dtype D1,D2] [--runtime R1,R2] [--llm ...]`:
+several models, devices, dtypes or runtimes side by side, with ratios to the first. Also
+reached from `analyze`/`llm` by giving `--hardware` or `--runtime` a comma-separated list."""
 
 from __future__ import annotations
 
 import argparse
 
-from .common import add_hardware_options, add_report_output, binding, emit, positive_int, report_format
+from .common import add_hardware_options, add_report_output, binding, emit, engine_options, positive_int, report_format
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "compare",
-        help="compare models, devices or dtypes side by side (ratios to the first)",
+        help="compare models, devices, dtypes or runtimes side by side (ratios to the first)",
         description="Run one analysis (or, with --llm, one serving plan) per combination of the "
-        "models given and the comma-separated --hardware / --dtype / --weight-dtype values, "
+        "models given and the comma-separated --hardware / --dtype / --runtime / --weight-dtype values, "
         "and show them side by side with ratios to the first.",
     )
     p.add_argument("models", nargs="+", metavar="MODEL", help="ONNX file, spec file, config.json or built-in spec")
@@ -37,7 +37,12 @@ def run(args: argparse.Namespace) -> int:
     from costmodel.errors import CostModelError
 
     fmt = report_format(args)
-    axes = {"model": tuple(args.models), "hardware": split_list(args.hardware), "dtype": split_list(args.dtype)}
+    axes = {
+        "model": tuple(args.models),
+        "hardware": split_list(args.hardware),
+        "dtype": split_list(args.dtype),
+        "runtime": split_runtimes(args.runtime),
+    }
     if args.llm:
         axes["weight_dtype"] = split_list(args.weight_dtype)
         if axes["dtype"] == (None,):
@@ -49,10 +54,18 @@ def run(args: argparse.Namespace) -> int:
     else:
         if args.weight_dtype:
             raise CostModelError("--weight-dtype compares LLM serving plans: add --llm")
-        opts = {"bindings": dict(args.bindings), "mode": args.mode, "fusion": args.fusion, "execution": args.execution}
+        opts = {"bindings": dict(args.bindings), **engine_options(args)}
         comp = compare("analyze", axes, **opts)
     _emit(comp, args, fmt)
     return 0
+
+
+def split_runtimes(text: str | None) -> tuple[str | None, ...]:
+    """--runtime a,b: each name checked (one line saying which names exist if not)."""
+    from costmodel.compare import split_list
+    from costmodel.passes.runtimes import get_runtime
+
+    return tuple(None if r is None else get_runtime(r).name for r in split_list(text))
 
 
 def _emit(comp, args: argparse.Namespace, fmt: str) -> None:
@@ -62,7 +75,7 @@ def _emit(comp, args: argparse.Namespace, fmt: str) -> None:
 
 
 def compare_hardware_shortcut(args: argparse.Namespace, fmt: str, kind: str) -> int:
-    """`analyze MODEL --hardware h100,h200` / `llm MODEL --hardware h100,h200`."""
+    """`analyze MODEL --hardware h100,h200` / `--runtime none,pytorch` / `llm MODEL --hardware h100,h200`."""
     from costmodel.compare import compare, split_list
     from costmodel.errors import CostModelError
 
@@ -74,23 +87,23 @@ def compare_hardware_shortcut(args: argparse.Namespace, fmt: str, kind: str) -> 
             from .analyze import example_path
 
             model = example_path(args.example)
-        opts = {
-            "bindings": dict(args.bindings),
-            "dtype": args.dtype,
-            "strict": args.strict,
-            "mode": args.mode,
-            "fusion": args.fusion,
-            "execution": args.execution,
-        }
-        comp = compare("analyze", {"model": (model,), "hardware": split_list(args.hardware)}, **opts)
+        opts = {"bindings": dict(args.bindings), "dtype": args.dtype, "strict": args.strict, **engine_options(args)}
+        axes = {"model": (model,), "hardware": split_list(args.hardware), "runtime": split_runtimes(args.runtime)}
+        comp = compare("analyze", axes, **opts)
     else:
         from .llm import _kw
 
         kw = _kw(args)
         kw.pop("dtype")
+        kw.pop("runtime", None)
         comp = compare(
             "llm",
-            {"model": (model,), "hardware": split_list(args.hardware), "dtype": (args.dtype,)},
+            {
+                "model": (model,),
+                "hardware": split_list(args.hardware),
+                "dtype": (args.dtype,),
+                "runtime": split_runtimes(getattr(args, "runtime", None)),
+            },
             batch=args.batch,
             **kw,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from .common import add_report_output, emit, positive_float, positive_int, report_format
+from .common import add_report_output, add_runtime_option, emit, positive_float, positive_int, report_format
 
 if TYPE_CHECKING:  # the planners load when the command runs (start-up speed)
     from costmodel.planners.llm import ServingCase
@@ -32,6 +32,7 @@ def add_parser(sub) -> None:
     p.add_argument("--prefill-execution", choices=("eager", "graph"), default="eager")
     p.add_argument("--decode-execution", choices=("graph", "eager"), default="graph")
     p.add_argument("--mode", choices=("calibrated", "ideal"), default="calibrated")
+    add_runtime_option(p, several=True)
     p.add_argument(
         "--prefill-chunk",
         type=positive_int,
@@ -106,6 +107,7 @@ def _kw(args: argparse.Namespace) -> dict:
         decode_execution=args.decode_execution,
         mode=args.mode,
         prefill_chunk=args.prefill_chunk,
+        runtime=args.runtime,
     )
 
 
@@ -122,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         from costmodel.report.files import check_output_path
 
         check_output_path(args.plot, inputs=[args.model], suffixes=(".png", ".svg"), what="plot")
-    if "," in args.hardware:  # a comparison across devices
+    if "," in args.hardware or (args.runtime and "," in args.runtime):  # devices / runtimes side by side
         from .compare import compare_hardware_shortcut
 
         return compare_hardware_shortcut(args, fmt, "llm")
@@ -147,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
             prefill_execution=args.prefill_execution,
             decode_execution=args.decode_execution,
             mode=args.mode,
+            runtime=case.setup.runtime,
         )
     from costmodel.report.llm_report import document, sweep_chart
 

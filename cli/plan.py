@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_report_output, emit, positive_float, positive_int, report_format
+from .common import (
+    add_report_output,
+    add_runtime_option,
+    emit,
+    positive_float,
+    positive_int,
+    report_format,
+    runtime_option,
+)
 
 
 def _ints(text: str) -> list[int]:
@@ -48,6 +56,7 @@ def add_parser(sub) -> None:
     t.add_argument("--goal", choices=("time", "cost"), default="time")
     t.add_argument("--price", action="append", default=[], metavar="NAME=USD", help="price per device-hour")
     t.add_argument("--top", type=positive_int, default=10)
+    add_runtime_option(t)
     add_report_output(t)
     s = ps.add_parser("serve", help="search TP x batch x quantization to serve a request rate under SLOs")
     s.add_argument("model")
@@ -59,6 +68,7 @@ def add_parser(sub) -> None:
     s.add_argument("--tpot", type=positive_float, default=0.05, help="time-per-output-token SLO, seconds")
     s.add_argument("--price", action="append", default=[], metavar="NAME=USD")
     s.add_argument("--top", type=positive_int, default=10)
+    add_runtime_option(s)
     add_report_output(s)
     p.set_defaults(run=run)
 
@@ -82,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
             args.tokens,
             goal=args.goal,
             price_per_hour=prices,
+            runtime=runtime_option(args) or "none",
         )
     else:
         cands = search_serving(
@@ -93,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
             args.ttft,
             args.tpot,
             price_per_hour=prices,
+            runtime=runtime_option(args) or "none",
         )
     from costmodel.report.train_report import plan_document
 

@@ -1,10 +1,10 @@
-"""`costmodel roofline MODEL --hardware H [--plot out.png|out.svg] [--format ...] [--output FILE]`."""
+"""`costmodel roofline MODEL --hardware H [--runtime R] [--plot out.png|out.svg] [--format ...] [--output FILE]`."""
 
 from __future__ import annotations
 
 import argparse
 
-from .common import add_report_output, binding, emit, positive_int, report_format
+from .common import add_report_output, add_runtime_option, binding, emit, positive_int, report_format, runtime_option
 
 
 def add_parser(sub) -> None:
@@ -14,6 +14,13 @@ def add_parser(sub) -> None:
     p.add_argument("--set", dest="bindings", action="append", type=binding, default=[], metavar="NAME=INT")
     p.add_argument("--dtype")
     p.add_argument("--mode", choices=("calibrated", "ideal"), default="calibrated")
+    p.add_argument(
+        "--execution",
+        choices=("auto", "graph", "eager"),
+        default="auto",
+        help="graph (CUDA graphs), eager (host dispatch per op) or auto (the runtime's default)",
+    )
+    add_runtime_option(p)
     p.add_argument("--plot", help="write the roofline plot (.png or .svg; needs matplotlib)")
     p.add_argument("--top", type=positive_int, help="ops listed (default 10 in a table, all otherwise)")
     add_report_output(p)
@@ -29,7 +36,15 @@ def run(args: argparse.Namespace) -> int:
         from costmodel.report.files import check_output_path
 
         check_output_path(args.plot, inputs=[args.model], suffixes=(".png", ".svg"), what="plot")
-    r = analyze(args.model, hardware=args.hardware, bindings=dict(args.bindings), dtype=args.dtype, mode=args.mode)
+    r = analyze(
+        args.model,
+        hardware=args.hardware,
+        bindings=dict(args.bindings),
+        dtype=args.dtype,
+        mode=args.mode,
+        execution=args.execution,
+        runtime=runtime_option(args),
+    )
     doc = document(r, top=args.top or (10 if fmt == "table" else None))
     if args.plot:
         rl = of_report(r)

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_report_output, emit, nonneg_int, positive_float, positive_int, report_format
+from .common import (
+    add_report_output,
+    add_runtime_option,
+    emit,
+    nonneg_int,
+    positive_float,
+    positive_int,
+    report_format,
+    runtime_option,
+)
 
 
 def add_parser(sub) -> None:
@@ -44,6 +53,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--offload", action="store_true", help="optimizer states in host memory (ZeRO-Offload)")
     p.add_argument("--execution", choices=("eager", "graph"), default="eager")
+    add_runtime_option(p)
     p.add_argument("--tokens", type=float, help="tokens to train on (e.g. 2e12)")
     p.add_argument("--price-per-hour", type=positive_float, help="USD per device-hour")
     add_report_output(p)
@@ -79,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         tokens=int(args.tokens) if args.tokens else None,
         price_per_hour=args.price_per_hour,
         execution=args.execution,
+        runtime=runtime_option(args),
     )
     from costmodel.report.train_report import train_document
 

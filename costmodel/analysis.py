@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from dataclasses import fields as dataclass_fields
 from enum import StrEnum
 from itertools import repeat
@@ -32,6 +32,9 @@ from .ops.registry import OpDef, OpKind
 from .ops.traffic import RESIDENT, tensor_traffic
 from .passes.bind import bind_shape, retype
 from .passes.liveness import peak_live_bytes
+from .passes.rewrite import Facts, NodeFacts
+from .passes.rewrite import run as run_rewrites
+from .passes.runtimes import Runtime, get_runtime
 from .symbolic import add_all, norm, prod, Shape, to_json_number
 
 # Kinds whose nodes fold away when every input is a constant (load-time transforms every
@@ -74,6 +77,12 @@ class NodeCost:
     kernel: Kernel | None = None  # what the engine times the kernel by (ops/kernel.py)
     input_names: tuple[str, ...] = ()
     output_names: tuple[str, ...] = ()
+    covers: tuple[str, ...] = ()  # graph nodes this kernel stands for (empty: only itself)
+
+    @property
+    def covered(self) -> tuple[str, ...]:
+        """The names of the exported graph's nodes this row accounts for."""
+        return self.covers or (self.name,)
 
     @property
     def scope(self) -> str:
@@ -94,6 +103,7 @@ class NodeCost:
         d["input_shapes"] = [_shape_json(s) for s in self.input_shapes]
         d["output_shapes"] = [_shape_json(s) for s in self.output_shapes]
         d["dtype"] = self.dtype
+        d["covers"] = list(self.covered)
         return d
 
 
@@ -107,6 +117,9 @@ class GraphCost:
     peak_activation_bytes: Any
     weight_bytes: Any
     outputs: Mapping[str, TensorInfo | None] = field(default_factory=dict)
+    # every value's type as the analysis found it (what runtime rewrites read)
+    values: Mapping[str, TensorInfo] = field(default_factory=dict)
+    runtime: str = "none"  # the runtime whose kernels the nodes are (passes/runtimes.py)
 
     def by_type(self) -> dict[str, Cost]:
         groups: dict[str, list[Cost]] = {}
@@ -303,6 +316,7 @@ class _Analyzer:
                 None,
                 node.inputs,
                 node.outputs,
+                _covers(node, prefix),
             )
         if opdef.zero is not None:
             return _node_cost(
@@ -319,6 +333,7 @@ class _Analyzer:
                 ctx.kernel,
                 node.inputs,
                 node.outputs,
+                _covers(node, prefix),
             )
         self.note_weights(infos)
         cost = compute if isinstance(compute, Cost) else ZERO
@@ -350,6 +365,7 @@ class _Analyzer:
             ctx.kernel,
             node.inputs,
             node.outputs,
+            _covers(node, prefix),
         )
 
     @staticmethod
@@ -402,6 +418,7 @@ class _Analyzer:
             None,
             node.inputs,
             node.outputs,
+            _covers(node, name[: len(name) - len(node.name)]),
         )
 
     # -- params -----------------------------------------------------------------------
@@ -479,6 +496,13 @@ class _Analyzer:
         return run
 
 
+def _covers(node: Node, prefix: str) -> tuple[str, ...]:
+    """The exported nodes a rewritten node stands for, named as the analysis names them."""
+    if not node.covers:
+        return ()
+    return tuple(prefix + c for c in node.covers) if prefix else node.covers
+
+
 def _is_small(shape: Shape) -> bool:
     n = prod(shape)
     return type(n) is int and n <= _SMALL
@@ -510,7 +534,14 @@ def analyze_graph(
     strict: bool = False,
     registry: _registry.Registry | None = None,
     limits: Limits | None = None,
+    runtime: Runtime | str | None = None,
 ) -> GraphCost:
+    """Cost every node of `graph`. With a `runtime` (a name of passes/runtimes.py or a
+    Runtime), the nodes are the kernels that runtime launches: the graph is analysed,
+    rewritten by the runtime's passes from what the analysis found, and the rewritten
+    graph analysed; FLOPs and parameters are the same, bytes and kernels are the
+    runtime's, and each node `covers` the graph nodes it runs."""
+    rt = get_runtime(runtime)
     reg = registry or _registry.load_all()
     bindings = dict(bindings or {})
     known = set(graph.symbols)
@@ -520,7 +551,21 @@ def analyze_graph(
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
             raise BindingError(f"binding {k}={v!r} must be a positive integer")
     lim = (limits or Limits()).start()
-    an = _Analyzer(reg, dtype, strict, lim, {k: int(v) for k, v in bindings.items()})
+    binds = {k: int(v) for k, v in bindings.items()}
+    gc = _analyze(graph, reg, dtype, strict, lim, binds)
+    if not rt.rewrites:
+        return replace(gc, runtime=rt.name)
+    facts = Facts(gc.values, {n.output_names: NodeFacts(n.status, n.kind) for n in gc.nodes})
+    rewritten = run_rewrites(graph, rt.rewrites, facts)
+    if rewritten is not graph:
+        gc = _analyze(rewritten, reg, dtype, strict, lim, binds)
+    return replace(gc, runtime=rt.name)
+
+
+def _analyze(
+    graph: Graph, reg: _registry.Registry, dtype: DType | None, strict: bool, lim: Limits, bindings: dict[str, int]
+) -> GraphCost:
+    an = _Analyzer(reg, dtype, strict, lim, bindings)
     with gc_paused():
         nodes, uns, env, peak = an.run(graph)
         total = sum_costs(n.cost for n in nodes)
@@ -538,6 +583,7 @@ def analyze_graph(
         peak_activation_bytes=norm(peak),
         weight_bytes=norm(weight_bytes),
         outputs={o: env.get(o) for o in graph.outputs},
+        values=env,
     )
 
 

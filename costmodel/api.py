@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .analysis import GraphCost, NodeCost, analyze_graph
@@ -200,6 +200,7 @@ def analyze(
     example_inputs: Any = None,
     limits: Limits | None = None,
     registry: Any = None,
+    runtime: str | None = None,
     **engine_options: Any,
 ) -> Report:
     """Analyze a model: FLOPs, MACs, params, bytes (and latency with `hardware`).
@@ -209,8 +210,13 @@ def analyze(
     traced.py, which also takes causal_attention="dense"|"skip", device="auto"|"meta"|"cpu",
     train=False).
     bindings bind symbolic dims; dtype re-types float tensors; strict raises on any
-    unsupported op.
+    unsupported op. runtime ("none", "pytorch", "torch-compile", "onnxruntime",
+    "tensorrt", "vllm"; passes/runtimes.py) prices the kernels that runtime launches:
+    FLOPs and params are the graph's, bytes and kernels the runtime's, and each op row
+    `covers` the graph nodes it runs. Engine options: mode, execution (and the
+    deprecated fusion: "elementwise" / "flash" mean runtime="torch-compile").
     """
+    runtime, notes = resolve_runtime(runtime, engine_options)
     dt = _dtype(dtype) if dtype else None
     if example_inputs is not None:
         from .traced import analyze_module  # torch and fvcore load only for a torch module
@@ -220,14 +226,33 @@ def analyze(
         opts = {k: engine_options.pop(k) for k in ("causal_attention", "device", "train") if k in engine_options}
         gc: GraphCost
         gc, name = analyze_module(
-            model, example_inputs, dtype=dt, strict=strict, limits=limits, registry=registry, **opts
+            model, example_inputs, dtype=dt, strict=strict, limits=limits, registry=registry, runtime=runtime, **opts
         )
     else:
         graph, name = load_graph(model, bindings)
-        gc = analyze_graph(graph, bindings=bindings, dtype=dt, strict=strict, registry=registry, limits=limits)
+        gc = analyze_graph(
+            graph, bindings=bindings, dtype=dt, strict=strict, registry=registry, limits=limits, runtime=runtime
+        )
     hw = None
     timing = None
     if hardware is not None:
         hw = get_profile(hardware)
         timing = graph_latency(gc, hw, **engine_options)
+        if notes:
+            timing = replace(timing, notes=(*notes, *timing.notes))
     return Report(name, gc, hw, timing, dict(bindings or {}), dt.name if dt else None)
+
+
+def resolve_runtime(runtime: str | None, engine_options: dict[str, Any]) -> tuple[str | None, tuple[str, ...]]:
+    """The runtime to analyse with, taking the deprecated `fusion` engine option out of
+    `engine_options`: "elementwise" and "flash" were the engine's own fusion of chains
+    into kernels, which runtimes replaced; they mean runtime="torch-compile"."""
+    fusion = engine_options.pop("fusion", None)
+    if fusion in (None, "none"):
+        return runtime, ()
+    if fusion not in ("elementwise", "flash"):
+        raise CostModelError(f"unknown fusion policy {fusion!r}; use --runtime (fusion is deprecated)")
+    if runtime not in (None, "none", "torch-compile"):
+        raise CostModelError(f"fusion={fusion!r} and runtime={runtime!r} disagree: give only the runtime")
+    note = f"fusion={fusion!r} is deprecated and means runtime='torch-compile'"
+    return "torch-compile", (note,)

@@ -3,7 +3,7 @@ values given on each axis (models, devices, dtypes, ...), in the order given, so
 report can show each against the first.
 
 An axis is a name and the keyword it sets on `costmodel.analyze` / `plan_llm`; adding
-one (a runtime, say) is one line in AXES once the library takes that keyword."""
+one is one line in AXES once the library takes that keyword."""
 
 from __future__ import annotations
 
@@ -16,8 +16,14 @@ from .errors import CostModelError
 
 # axis -> keyword of the library call, per kind of comparison
 AXES: dict[str, dict[str, str]] = {
-    "analyze": {"model": "model", "hardware": "hardware", "dtype": "dtype"},
-    "llm": {"model": "model", "hardware": "hardware", "dtype": "dtype", "weight_dtype": "weight_dtype"},
+    "analyze": {"model": "model", "hardware": "hardware", "dtype": "dtype", "runtime": "runtime"},
+    "llm": {
+        "model": "model",
+        "hardware": "hardware",
+        "dtype": "dtype",
+        "weight_dtype": "weight_dtype",
+        "runtime": "runtime",
+    },
 }
 MAX_VARIANTS = 64
 

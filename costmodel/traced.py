@@ -63,6 +63,7 @@ def analyze_module(
     causal_attention: str = "dense",
     device: str = "auto",
     train: bool = False,
+    runtime: Any = None,
 ) -> tuple[TorchGraphCost, str]:
     """Trace `module(*example_inputs)` (frontends/torch/trace.py explains the options),
     analyse the graph and roll it up by module. Returns (TorchGraphCost, display name)."""
@@ -70,7 +71,7 @@ def analyze_module(
     costs: list[GraphCost] = []
 
     def analyse(graph: Graph) -> dict[str, int]:
-        gc = analyze_graph(graph, dtype=dtype, strict=strict, registry=registry, limits=lim)
+        gc = analyze_graph(graph, dtype=dtype, strict=strict, registry=registry, limits=lim, runtime=runtime)
         costs[:] = [gc]
         return {
             n.name: n.cost.macs

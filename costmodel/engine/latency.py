@@ -1,13 +1,10 @@
-"""Graph latency: per-node kernel times, a fusion policy, an execution mode.
+"""Graph latency: per-kernel times and an execution mode.
 
-Fusion policies
-- "none": every costed node is one kernel (what an eager framework runs, and what a
-  framework graph captured into a CUDA graph replays).
-- "elementwise": an elementwise node whose input comes from the node just before it
-  (and is read by nothing else) fuses into that producer: its own launch and the
-  intermediate round trip through memory disappear (XLA / TensorRT / torch.compile).
-- "flash": elementwise fusion plus MatMul → [scale] → [mask] → Softmax → MatMul chains
-  run as one flash-attention kernel that keeps the scores on chip.
+The nodes of an analysed graph are the kernels its runtime launches (analysis.py with
+`runtime=`: `none` prices each exported node as one kernel; `pytorch`, `torch-compile`,
+`onnxruntime`, `tensorrt` and `vllm` price the fused kernels their rewrites make,
+passes/runtimes.py). The runtime's dispatch facts (its default execution, whether a
+convolution's bias is a kernel of its own) come from its record.
 
 Execution modes
 - "graph": kernels replayed back to back (CUDA graphs); each costs its GPU time plus a
@@ -17,18 +14,23 @@ Execution modes
   previous kernel has ended, so short kernels expose the host time and long ones hide it.
 - "auto" (default): "eager" for microbenchmark-sized graphs (at most 8 kernels, the way
   single ops are timed with CUDA events around a framework call), else "graph".
+
+`fusion` (none | elementwise | flash) was this module's own grouping of nodes into
+kernels; runtimes replaced it: elementwise and flash now mean `runtime="torch-compile"`
+(api.py and the CLI translate them; here only "none" is accepted).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..analysis import GraphCost, NodeCost, NodeStatus
+from ..errors import CostModelError
 from ..ir.dtypes import dtype as to_dtype
-from ..ops.kernel import AttentionShape, ConvShape
+from ..ops.kernel import ConvShape
 from ..ops.registry import OpKind
+from ..passes.runtimes import get_runtime
 from ..symbolic import Shape, prod
 from . import kernels as K
 from .calibration import Calibration, for_profile
@@ -47,7 +49,7 @@ class GraphTiming:
     latency_s: float
     nodes: tuple[NodeTiming, ...]
     mode: Mode
-    fusion: Fusion
+    runtime: str
     execution: Execution
     kernels: int
     compute_s: float
@@ -74,7 +76,7 @@ class GraphTiming:
         return {
             "latency_s": self.latency_s,
             "mode": self.mode,
-            "fusion": self.fusion,
+            "runtime": self.runtime,
             "execution": self.execution,
             "kernels": self.kernels,
             "compute_s": self.compute_s,
@@ -87,45 +89,6 @@ class GraphTiming:
         }
 
 
-def _producers(nodes: Sequence[NodeCost]) -> dict[str, int]:
-    prod: dict[str, int] = {}
-    for i, n in enumerate(nodes):
-        for o in n.output_names:
-            prod[o] = i
-    return prod
-
-
-def _consumers(nodes: Sequence[NodeCost]) -> dict[str, int]:
-    cons: dict[str, int] = {}
-    for n in nodes:
-        for x in set(n.input_names):
-            cons[x] = cons.get(x, 0) + 1
-    return cons
-
-
-def _flash_groups(nodes: Sequence[NodeCost]) -> dict[int, list[int]]:
-    """MatMul(q, k) → [Mul/Div] → [Add]* → Softmax → MatMul(p, v): index of the final
-    MatMul → member indices."""
-    prod = _producers(nodes)
-    groups: dict[int, list[int]] = {}
-    for i, n in enumerate(nodes):
-        if n.op_type != "MatMul" or not n.input_names:
-            continue
-        j = prod.get(n.input_names[0])
-        if j is None or nodes[j].op_type != "Softmax":
-            continue
-        members = [j, i]
-        k = prod.get(nodes[j].input_names[0])
-        while k is not None and nodes[k].op_type in ("Mul", "Div", "Add", "Where", "Sub"):
-            members.insert(0, k)
-            k = prod.get(nodes[k].input_names[0]) if nodes[k].input_names else None
-        if k is None or nodes[k].op_type != "MatMul" or not _known_operands(nodes[k], n):
-            continue
-        members.insert(0, k)
-        groups[i] = members
-    return groups
-
-
 def graph_latency(
     gc: GraphCost,
     hw: Device,
@@ -134,24 +97,28 @@ def graph_latency(
     execution: str = Execution.AUTO,
     calibration: Calibration | None = None,
 ) -> GraphTiming:
-    """Latency of an analysed graph (a GraphCost) on a hardware profile. The options take
-    their enums or the same strings (`mode="ideal"`)."""
+    """Latency of an analysed graph (a GraphCost, whose nodes are its runtime's kernels)
+    on a hardware profile. The options take their enums or the same strings
+    (`mode="ideal"`); `execution="auto"` takes the runtime's default."""
     mode, fusion, execution = parse_mode(mode), parse_fusion(fusion), parse_execution(execution)
+    if fusion is not Fusion.NONE:
+        raise CostModelError(
+            f"fusion={fusion.value!r} is a runtime now: analyse with runtime='torch-compile' (fusion is deprecated)"
+        )
+    rt = get_runtime(gc.runtime)
     cal = calibration or for_profile(hw)
+    bias_kernel = cal.conv_bias_separate_kernel if rt.conv_bias_kernel is None else rt.conv_bias_kernel
     nodes = gc.nodes
     costed = [n for n in nodes if n.status == "costed"]
     if execution is Execution.AUTO:
+        execution = parse_execution(rt.execution)
+    if execution is Execution.AUTO:
         execution = Execution.EAGER if len(costed) <= MICROBENCHMARK_KERNELS else Execution.GRAPH
-    flash = _flash_groups(nodes) if fusion is Fusion.FLASH else {}
-    in_flash = {m: g for g, ms in flash.items() for m in ms if m != g}
-    prod = _producers(nodes) if fusion is not Fusion.NONE else {}
-    cons = _consumers(nodes) if fusion is not Fusion.NONE else {}
     timings: list[NodeTiming] = []
     total = compute_tot = mem_tot = over_tot = ideal_tot = 0.0
     kernels = 0
     host = gpu = 0.0  # eager pipeline clocks
-    last_kernel: int | None = None
-    for i, n in enumerate(nodes):
+    for n in nodes:
         if n.status != "costed":
             timings.append(_untimed(n.name, n.op_type, "none", 0.0))
             continue
@@ -159,37 +126,17 @@ def graph_latency(
         nbytes = concrete(n.cost.bytes, "bytes", n.name)
         ic, iv, im, _ = ideal_times(n, hw, cal)
         ideal_tot += max(ic + iv, im)
-        if i in in_flash:
-            timings.append(_untimed(n.name, n.op_type, "matrix", flops, fused=True))
-            continue
-        if i in flash:
-            c, m, unit, bound = _flash_time([nodes[j] for j in flash[i]], hw, cal, mode)
-        else:
-            c, m, unit, bound = node_time(n, hw, cal, mode)
-        fused = False
-        if fusion is not Fusion.NONE and n.kind == OpKind.ELEMENTWISE and n.input_names:
-            src = n.input_names[0]
-            j = prod.get(src)
-            if j is not None and j == last_kernel and cons.get(src, 0) == 1:
-                fused = True
-                # The intermediate never goes to memory: drop its read (and the write the
-                # producer would have made is this node's output write instead).
-                in_bytes = _tensor_bytes(n, n.input_shapes, 0)
-                m = (
-                    max(m - in_bytes / (hw.memory_bandwidth * cal.stream_bandwidth_fraction), 0.0)
-                    if mode is not Mode.IDEAL
-                    else max(m - in_bytes / hw.memory_bandwidth, 0.0)
-                )
+        c, m, unit, bound = node_time(n, hw, cal, mode)
         kernel = K.combine(c, m) if mode is not Mode.IDEAL else max(c, m)
         extra_kernels = 0
-        if mode is not Mode.IDEAL and cal.conv_bias_separate_kernel and _bias_kernel(n.kernel):
+        if mode is not Mode.IDEAL and bias_kernel and _bias_kernel(n.kernel):
             # PyTorch's cuDNN path adds a convolution's bias in a second elementwise kernel
             # (and an exported Conv's bias is usually a BatchNorm the exporter folded in,
             # which eager PyTorch also runs as its own kernel): one more read + write
             kernel += 2 * _tensor_bytes(n, n.output_shapes, 0) / (hw.memory_bandwidth * cal.stream_bandwidth_fraction)
             extra_kernels = 1
         over = 0.0
-        if mode is not Mode.IDEAL and not fused and kernel > 0:
+        if mode is not Mode.IDEAL and kernel > 0:
             if execution is Execution.GRAPH:
                 over = cal.kernel_overhead_s * (1 + extra_kernels)
             else:
@@ -205,10 +152,8 @@ def graph_latency(
         t = kernel + over
         if over > kernel and bound != "none":
             bound = "overhead"
-        if kernel > 0 and not fused:
-            kernels += 1
         if kernel > 0:
-            last_kernel = i
+            kernels += 1 + extra_kernels
         total += t
         compute_tot += c
         mem_tot += m
@@ -225,7 +170,6 @@ def graph_latency(
                 unit=unit,
                 flops=flops,
                 bytes=nbytes,
-                fused=fused,
             )
         )
     notes = []
@@ -235,7 +179,7 @@ def graph_latency(
         latency_s=total,
         nodes=tuple(timings),
         mode=mode,
-        fusion=fusion,
+        runtime=rt.name,
         execution=execution,
         kernels=kernels,
         compute_s=compute_tot,
@@ -247,8 +191,8 @@ def graph_latency(
     )
 
 
-def _untimed(name: str, op_type: str, unit: str, flops: float, fused: bool = False) -> NodeTiming:
-    """A node that takes no time of its own (not costed, or inside a fused kernel)."""
+def _untimed(name: str, op_type: str, unit: str, flops: float) -> NodeTiming:
+    """A node that takes no time of its own (not a kernel)."""
     return NodeTiming(
         name=name,
         op_type=op_type,
@@ -260,7 +204,6 @@ def _untimed(name: str, op_type: str, unit: str, flops: float, fused: bool = Fal
         unit=unit,
         flops=flops,
         bytes=0.0,
-        fused=fused,
     )
 
 
@@ -289,43 +232,3 @@ def host_dispatch_s(gc: GraphCost, cal: Calibration, dispatches_per_kernel: floa
     per-kind times (and one elementwise dispatch more for a separate conv-bias kernel)."""
     total = sum(cal.dispatch(n.kind) for n in gc.nodes if n.status == NodeStatus.COSTED)
     return total * dispatches_per_kernel
-
-
-def _known_operands(qk: NodeCost, pv: NodeCost) -> bool:
-    """The chain's Q, K (first MatMul) and V (last MatMul) have known shapes."""
-    shapes = (*qk.input_shapes[:2], *pv.input_shapes[1:2])
-    return len(shapes) == 3 and all(s is not None and len(s) >= 2 for s in shapes)
-
-
-def _flash_time(members: list[NodeCost], hw: Device, cal: Calibration, mode: str) -> tuple[float, float, str, str]:
-    """A MatMul-Softmax-MatMul chain as one flash kernel: the same FLOPs, but memory
-    traffic is Q, K, V in and the output out (the scores stay on chip)."""
-    first, last = members[0], members[-1]
-    flops = sum(float(m.cost.flops) for m in members)
-    macs = sum(float(m.cost.macs) for m in members)
-    eb = to_dtype(first.dtype or "fp32")
-    q, kt, v = first.input_shapes[0], first.input_shapes[1], last.input_shapes[1]
-    assert q is not None and kt is not None and v is not None  # _flash_groups checked them
-    out = last.output_shapes[0]
-    nbytes = sum(float(eb.nbytes(prod(s))) for s in (q, kt, v, out) if s is not None)
-    mdt = first.dtype or "fp32"
-    if mode is Mode.IDEAL:
-        c = 2 * macs / hw.matrix_peak(mdt) + (flops - 2 * macs) / hw.vector_peak(mdt)
-        m = nbytes / hw.memory_bandwidth
-        return c, m, "matrix", "compute" if c >= m else "memory"
-    # the chain's MatMuls fold heads into their batch dims: one head per batch entry
-    q_len, kv_len, head_dim = q[-2], kt[-1], q[-1]
-    att = AttentionShape(
-        batch=prod(q[:-2]),
-        q_heads=1,
-        kv_heads=1,
-        q_len=q_len,
-        kv_len=kv_len,
-        head_dim=head_dim,
-        v_head_dim=v[-1],
-        causal=False,
-        pairs=q_len * kv_len,
-    )
-    c, m = K.attention_time(2 * macs, nbytes, att, hw.matrix_peak(mdt), hw.memory_bandwidth, cal, mdt)
-    c += (flops - 2 * macs) / (hw.vector_peak(mdt) * cal.vector_fraction)
-    return c, m, "matrix", "compute" if c >= m else "memory"

@@ -37,7 +37,6 @@ class NodeTiming:
     unit: str  # "matrix" | "vector" | "sfu" | "memory" | "none"
     flops: float
     bytes: float
-    fused: bool = False
 
     @property
     def arithmetic_intensity(self) -> float | None:
@@ -58,7 +57,6 @@ class NodeTiming:
             "unit": self.unit,
             "attainable_flops": self.attainable_flops,
             "arithmetic_intensity": self.arithmetic_intensity,
-            "fused": self.fused,
         }
 
 

@@ -71,6 +71,9 @@ class Node:
     # Why the front end could not translate this node (the analysis lists it as
     # unsupported with this reason); empty for a translated node.
     untranslated: str = ""
+    # The nodes of the graph as exported that this node stands for, when a runtime's
+    # rewrite (passes/rewrite.py) made it one kernel of several; empty: only itself.
+    covers: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:

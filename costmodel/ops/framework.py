@@ -9,10 +9,16 @@ single op for; the PyTorch front end (frontends/torch/) emits them.
   kernel at every call, never constant-folded; Empty writes nothing.
 - Index / Scatter: advanced indexing (reads the selected elements and the indices) and
   scatters (read the updates and indices, write the updated elements in place).
-- FusedElementwise / FusedContraction / FusedReduction: one kernel whose arithmetic is
-  several ONNX ops (silu = Sigmoid, Mul; baddbmm = MatMul, scale, add), given as the
-  subgraph `body`: its ops are costed by their own rules and added; the traffic is the
-  kernel's own inputs and outputs; the kernel record is that of body node `principal`.
+- FusedElementwise / FusedContraction / FusedReduction / FusedNormalization /
+  FusedAttention / FusedConv: one kernel whose arithmetic is several ONNX ops (silu = Sigmoid, Mul;
+  baddbmm = MatMul, scale, add; a decomposed LayerNorm; MatMul-Softmax-MatMul), given as
+  the subgraph `body`: its ops are costed by their own rules and added; the traffic is
+  the kernel's own inputs and outputs; the kernel record is that of body node
+  `principal`, except where an attribute says the library runs another shape (`fold`:
+  the leading dims of a contraction flattened into one GEMM; `strided`: an elementwise
+  kernel reading a permuted view; FusedAttention: a flash kernel over the body's
+  QK and PV products; FusedNormalization: one block per row of the normalized axis).
+  The PyTorch front end emits some of them; runtime rewrites (passes/) emit all.
 - Parameters: the parameters a traced forward never reads (counted, never moved).
 
 Output types that the node cannot infer from its inputs (a view's shape, a factory's
@@ -22,13 +28,16 @@ absent for the first input's dtype).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
+
 from ..ir.dtypes import DType, dtype
 from ..ir.graph import Role, TensorInfo
-from ..symbolic import prod, Shape
-from .context import NodeContext, UnknownShape
+from ..symbolic import norm, prod, Shape
+from .context import NodeContext, SubgraphResult, UnknownShape
 from .cost import Cost
-from .kernel import CopyShape
-from .registry import CONTRACTION, ELEMENTWISE, GENERATOR, MOVEMENT, REDUCTION, VIEW, op
+from .kernel import AttentionShape, ConvShape, CopyShape, GemmShape, Kernel, RowwiseShape
+from .registry import ATTENTION, CONTRACTION, CONV, ELEMENTWISE, GENERATOR, MOVEMENT, NORMALIZATION, REDUCTION, VIEW, op
 from .traffic import RESIDENT
 
 DOMAIN = "costmodel"
@@ -109,7 +118,7 @@ def scatter(ctx: NodeContext) -> Cost:
     return Cost()
 
 
-def _fused(ctx: NodeContext) -> Cost:
+def _fused(ctx: NodeContext, record: Callable[[SubgraphResult], Kernel | None] | None = None) -> Cost:
     g = ctx.node.subgraphs.get("body")
     if g is None or ctx.subgraph_runner is None:
         raise ctx.fail("a fused kernel needs its 'body' subgraph")
@@ -122,30 +131,104 @@ def _fused(ctx: NodeContext) -> Cost:
     for i, o in enumerate(res.outputs):
         if o is not None:
             ctx.set_output(i, o.dtype, o.shape, o.data)
-    k = int(ctx.attr("principal", 0))
-    kernel = res.kernels[k] if k < len(res.kernels) else None
+    kernel = record(res) if record is not None else _body_kernel(ctx, res, "principal")
     if kernel is not None:
         ctx.set_kernel(kernel)
+
     c = res.cost
     return Cost(flops=c.flops, macs=c.macs, transcendentals=c.transcendentals, params=c.params)
 
 
+def _body_kernel(ctx: NodeContext, res: SubgraphResult, attr: str) -> Kernel | None:
+    k = int(ctx.attr(attr, 0))
+    return res.kernels[k] if 0 <= k < len(res.kernels) else None
+
+
 @op("FusedElementwise", kind=ELEMENTWISE, domain=DOMAIN)
 def fused_elementwise(ctx: NodeContext) -> Cost:
-    """One elementwise kernel: the sum of its body's ops (silu: Sigmoid + Mul)."""
+    """One elementwise kernel: the sum of its body's ops (silu: Sigmoid + Mul). With
+    `strided`, it reads a permuted view (a strided, non-vectorized loop)."""
+    if ctx.attr("strided", 0):
+        return _fused(ctx, lambda res: CopyShape(strided=True))
     return _fused(ctx)
 
 
 @op("FusedContraction", kind=CONTRACTION, domain=DOMAIN)
 def fused_contraction(ctx: NodeContext) -> Cost:
-    """One GEMM with its epilogue: the sum of its body's ops (baddbmm: MatMul, Mul, Add)."""
+    """One GEMM with its epilogue: the sum of its body's ops (baddbmm: MatMul, Mul, Add).
+    With `fold`, the library flattens the leading dims of a [..., M, K] x [K, N] product
+    into one M' x K by K x N GEMM (M' = the product of the leading dims and M)."""
+    if ctx.attr("fold", 0):
+        return _fused(ctx, lambda res: _folded(_body_kernel(ctx, res, "principal")))
     return _fused(ctx)
+
+
+def _folded(k: Kernel | None) -> Kernel | None:
+    if not isinstance(k, GemmShape):
+        return k
+    return GemmShape(batch=1, m=norm(k.batch * k.m), n=k.n, k=k.k)
+
+
+@op("FusedConv", kind=CONV, domain=DOMAIN)
+def fused_conv(ctx: NodeContext) -> Cost:
+    """A convolution with its bias and activation in the epilogue (cuDNN's
+    ConvolutionBiasActivation, TensorRT's fused convolution tactics): the sum of its
+    body's ops, timed as the convolution with no separate bias kernel."""
+
+    def record(res: SubgraphResult) -> Kernel | None:
+        k = _body_kernel(ctx, res, "principal")
+        return replace(k, bias=False) if isinstance(k, ConvShape) else k
+
+    return _fused(ctx, record)
 
 
 @op("FusedReduction", kind=REDUCTION, domain=DOMAIN)
 def fused_reduction(ctx: NodeContext) -> Cost:
     """One reduction kernel: the sum of its body's ops (var: mean, subtract, square, sum)."""
     return _fused(ctx)
+
+
+@op("FusedNormalization", kind=NORMALIZATION, domain=DOMAIN)
+def fused_normalization(ctx: NodeContext) -> Cost:
+    """One normalization kernel (a LayerNorm or RMSNorm the graph spells in reductions
+    and elementwise ops, with any residual add or activation fused in): the sum of its
+    body's ops; one block per row of output 0's last axis (a RowwiseShape)."""
+
+    def rows(res: SubgraphResult) -> Kernel | None:
+        out = res.outputs[0] if res.outputs else None
+        if out is None or out.shape is None or not out.shape:
+            return None
+        shape = out.shape
+        return RowwiseShape(rows=prod(shape[:-1]), cols=shape[-1], softmax=False)
+
+    return _fused(ctx, rows)
+
+
+@op("FusedAttention", kind=ATTENTION, domain=DOMAIN)
+def fused_attention(ctx: NodeContext) -> Cost:
+    """One flash-attention kernel for a MatMul -> [scale] -> [mask] -> Softmax -> MatMul
+    chain (and the views around it): the sum of its body's ops. The body's QK product
+    (`qk`, a batch of Sq x Skv by head-dim GEMMs) and PV product (`pv`) give the
+    attention record; heads are folded into the batch, as the graph's MatMuls fold them.
+    The scores never reach memory: the traffic is Q, K, V, the mask and the output."""
+
+    def record(res: SubgraphResult) -> Kernel | None:
+        qk, pv = _body_kernel(ctx, res, "qk"), _body_kernel(ctx, res, "pv")
+        if not isinstance(qk, GemmShape) or not isinstance(pv, GemmShape):
+            raise UnknownShape("the attention's QK or PV product has no GEMM shape")
+        return AttentionShape(
+            batch=qk.batch,
+            q_heads=1,
+            kv_heads=1,
+            q_len=qk.m,
+            kv_len=qk.n,
+            head_dim=qk.k,
+            v_head_dim=pv.n,
+            causal=False,
+            pairs=norm(qk.m * qk.n),
+        )
+
+    return _fused(ctx, record)
 
 
 @op("Parameters", kind=VIEW, domain=DOMAIN, zero="parameters the traced forward never reads")

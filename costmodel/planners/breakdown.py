@@ -109,10 +109,12 @@ class LLMBreakdown:
     context: int  # the decode context of the per-op rows
 
 
-def _run(dev_spec: Any, wl: Workload, hw: Any, execution: str, mode: str) -> list[tuple[str, int, Any, Any]]:
+def _run(
+    dev_spec: Any, wl: Workload, hw: Any, execution: str, mode: str, runtime: str = "none"
+) -> list[tuple[str, int, Any, Any]]:
     out = []
     for seg in lower(dev_spec, wl):
-        gc = analyze_graph(seg.graph)
+        gc = analyze_graph(seg.graph, runtime=runtime)
         gt = graph_latency(gc, hw, mode=mode, execution=execution)
         out.append((seg.name, seg.repeat, gc, gt))
     return out
@@ -185,8 +187,10 @@ def llm_breakdown(
     decode_execution: str = "graph",
     mode: str = "calibrated",
     logits: str = "last",
+    runtime: str = "none",
 ) -> LLMBreakdown:
-    """Split `plan` (an LLMPlan of this model on this hardware) by component."""
+    """Split `plan` (an LLMPlan of this model on this hardware, priced as `runtime` runs
+    it) by component."""
     from ..frontends import load_model_spec
     from ..hardware import get_profile
     from .llm import _decode_wl, _sample_contexts
@@ -206,13 +210,14 @@ def llm_breakdown(
         hw,
         prefill_execution,
         mode,
+        runtime,
     )
     prefill = _phase("prefill", [(1.0, pre)], plan.prefill.comm_s, plan.prefill.latency_s, pre)
     steps = max(plan.output_len - 1, 1)
     ctxs = _sample_contexts(plan.prompt_len + 1, plan.prompt_len + steps)
     weights = _weights(ctxs)
     runs = [
-        _run(dev, _decode_wl(spec, plan.batch, c, act, wdt, kvdt, plan.prompt_len), hw, decode_execution, mode)
+        _run(dev, _decode_wl(spec, plan.batch, c, act, wdt, kvdt, plan.prompt_len), hw, decode_execution, mode, runtime)
         for c in ctxs
     ]
     mid = len(ctxs) // 2

@@ -14,6 +14,7 @@ from typing import Any
 from ..errors import PlanError
 from ..frontends.spec import ModelSpec
 from ..frontends.spec.architectures import Lowering
+from ..passes.runtimes import get_runtime
 from .pipeline import stage_layers
 
 
@@ -119,6 +120,7 @@ class TrainingRecipe:
     optimizer: str = "adamw"
     recompute: Recompute = Recompute.NONE
     offload: bool = False  # optimizer states and master weights in host memory (ZeRO-Offload)
+    runtime: str = "none"  # whose kernels are priced (passes/runtimes.py); pytorch + mixed = autocast
 
     @property
     def facts(self) -> PrecisionFacts:
@@ -147,6 +149,7 @@ class ServingSetup:
     decode_dispatch: str = "graph"
     mode: str = "calibrated"
     memory_utilization: float = 0.95  # fraction of device memory a serving engine may use
+    runtime: str = "none"  # whose kernels are priced (passes/runtimes.py), e.g. "vllm"
     prefill_chunk: int = 2048  # tokens per prefill step for activation memory (vLLM's
     # max_num_batched_tokens default under chunked prefill)
 
@@ -223,6 +226,7 @@ def make_recipe(
     optimizer: str = "adamw",
     recompute: str = "none",
     offload: bool = False,
+    runtime: str | None = None,
 ) -> TrainingRecipe:
     if optimizer not in OPTIMIZERS:
         raise PlanError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}")
@@ -233,4 +237,5 @@ def make_recipe(
         optimizer=optimizer,
         recompute=choice(Recompute, recompute, "recompute"),
         offload=offload,
+        runtime=get_runtime(runtime).name,
     )

@@ -31,6 +31,7 @@ from .comm import TP_COLLECTIVES_FORWARD, pipeline_sends_s, tensor_parallel_s
 from .layout import ParallelLayout, ServingSetup, require_positive
 from .pipeline import stage_layers
 from .serving_memory import active_params, kv_bytes_per_token, kv_cache_bytes, shard, state_bytes
+from ..passes.runtimes import get_runtime
 from .workload import WorkloadResult, param_count, run_workload
 
 __all__ = [
@@ -242,6 +243,7 @@ def estimate_serving(
         Workload(Phase.PREFILL, batch, prompt, 0, Logits(setup.logits), act, wdt, kvdt),
         system.device,
         dispatch=setup.prefill_dispatch,
+        runtime=setup.runtime,
         mode=setup.mode,
     )
     steps = max(out - 1, 1)
@@ -253,6 +255,7 @@ def estimate_serving(
             _decode_wl(spec, batch, c, act, wdt, kvdt, prompt),
             system.device,
             dispatch=setup.decode_dispatch,
+            runtime=setup.runtime,
             mode=setup.mode,
         )
         for c in contexts
@@ -331,6 +334,10 @@ class ServingCase:
         layout = ParallelLayout(tp=kw.pop("tp", 1), pp=kw.pop("pp", 1))
         price = kw.pop("price_per_hour", None)
         renames = {"prefill_execution": "prefill_dispatch", "decode_execution": "decode_dispatch"}
+        if kw.get("runtime") is not None:
+            kw["runtime"] = get_runtime(kw["runtime"]).name
+        else:
+            kw.pop("runtime", None)
         try:
             setup = ServingSetup(**{renames.get(k, k): v for k, v in kw.items()})
         except TypeError as e:
@@ -347,7 +354,7 @@ def plan_llm(model: Any, hardware: Any, **kw: Any) -> LLMPlan:
     """Keyword convenience over estimate_serving (see ServingCase.of for the options:
     batch, prompt_len, output_len, tp, pp, dtype, weight_dtype, kv_dtype, price_per_hour,
     prefill_execution, decode_execution, mode, memory_utilization, logits,
-    prefill_chunk)."""
+    prefill_chunk, runtime)."""
     return ServingCase.of(model, hardware, **kw).plan()
 
 

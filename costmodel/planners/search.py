@@ -15,6 +15,7 @@ from ..errors import CostModelError
 from ..frontends import load_model_spec
 from ..frontends.spec import ModelSpec
 from ..hardware.systems import get_system
+from ..passes.runtimes import get_runtime
 from .layout import ParallelLayout, ServingSetup
 from .llm import estimate_serving
 from .training import TrainPlan, estimate_training, make_layout, make_recipe
@@ -62,8 +63,10 @@ def search_training(
     max_tp: int = 8,
     recomputes: tuple[str, ...] = ("none", "selective", "full"),
     zeros: tuple[int, ...] = (0, 1),
+    runtime: str = "none",
 ) -> list[Candidate]:
     spec = _spec(model)
+    runtime = get_runtime(runtime).name
     out: list[Candidate] = []
     for hw in hardware:
         system = get_system(hw)
@@ -99,7 +102,7 @@ def search_training(
                                         sequence_parallel=tp > 1,
                                         zero=z,
                                     )
-                                    recipe = make_recipe(global_batch, seq_len, recompute=rc)
+                                    recipe = make_recipe(global_batch, seq_len, recompute=rc, runtime=runtime)
                                     plan = estimate_training(spec, system, layout, recipe, tokens=int(tokens))
                                 except CostModelError as e:
                                     out.append(Candidate(label, False, math.inf, str(e), {}))
@@ -143,10 +146,12 @@ def search_serving(
     tps: tuple[int, ...] = (1, 2, 4, 8),
     batches: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256),
     weight_dtypes: tuple[str | None, ...] = (None, "fp8", "int4"),
+    runtime: str = "none",
 ) -> list[Candidate]:
     """Replicas of (tp devices, batch) serve `rate` requests/s: each replica generates
     batch / TPOT tokens/s, so replicas = ceil(rate x output_len / that)."""
     spec = _spec(model)
+    runtime = get_runtime(runtime).name
     out: list[Candidate] = []
     for hw in hardware:
         system = get_system(hw)
@@ -154,7 +159,9 @@ def search_serving(
             for wd in weight_dtypes:
                 for b in batches:
                     label = {"hardware": hw, "tp": tp, "batch": b, "weights": wd or "bf16"}
-                    setup = ServingSetup(batch=b, prompt_len=prompt_len, output_len=output_len, weight_dtype=wd)
+                    setup = ServingSetup(
+                        batch=b, prompt_len=prompt_len, output_len=output_len, weight_dtype=wd, runtime=runtime
+                    )
                     try:
                         p = estimate_serving(spec, system, ParallelLayout(tp=tp), setup)
                     except CostModelError as e:

@@ -27,7 +27,7 @@ from ..hardware.network import ASSUMED_PCIE_BANDWIDTH, BUS_EFFICIENCY
 from ..hardware.systems import System, get_system
 from ..ir.dtypes import dtype as to_dtype
 from .comm import TP_COLLECTIVES_BACKWARD, TP_COLLECTIVES_FORWARD, tensor_parallel_s
-from .layout import OPTIMIZERS, ParallelLayout, Recompute, TrainingRecipe, make_layout, make_recipe
+from .layout import OPTIMIZERS, ParallelLayout, Precision, Recompute, TrainingRecipe, make_layout, make_recipe
 from .pipeline import stage_layers
 from .training_cost import TrainMemory, memory, model_flops, model_work
 from .workload import param_count
@@ -50,6 +50,7 @@ class StepBreakdown:
     dp_comm_s: float
     bubble_s: float
     optimizer_s: float
+    autocast_s: float = 0.0  # weight casts under PyTorch autocast (runtime "pytorch", mixed precision)
 
     def to_dict(self) -> dict[str, float]:
         return {
@@ -61,6 +62,7 @@ class StepBreakdown:
             "dp_comm_s": self.dp_comm_s,
             "bubble_s": self.bubble_s,
             "optimizer_s": self.optimizer_s,
+            "autocast_s": self.autocast_s,
         }
 
 
@@ -254,7 +256,8 @@ def estimate_training(
         # the update streams the master weights, grads and states once (read + write)
         opt_bytes = opt_shard * (OPTIMIZERS[recipe.optimizer] * 2 + 4 + 4 + 2)
         optimizer_s = opt_bytes / (hw.memory_bandwidth * for_profile(hw).stream_bandwidth_fraction)
-    step = compute + comm_exposed + bubble + dp_comm + optimizer_s
+    autocast_s = autocast_casts_s(recipe, local, hw)
+    step = compute + comm_exposed + bubble + dp_comm + optimizer_s + autocast_s
     f_fwd, f_bwd, f_attn = model_flops(spec, lay.micro_batch, recipe)
     mbs = m * lay.dp
     mflops = (f_fwd + f_bwd) * mbs
@@ -273,7 +276,10 @@ def estimate_training(
         dp_comm_s=dp_comm,
         bubble_s=bubble,
         optimizer_s=optimizer_s,
+        autocast_s=autocast_s,
     )
+    if autocast_s:
+        notes.append("PyTorch autocast: fp32 weights cast to the compute dtype each step (and their grads back)")
     return TrainPlan(
         model=spec.name,
         system=system.name,
@@ -293,6 +299,24 @@ def estimate_training(
     )
 
 
+# Under torch.autocast the parameters stay fp32; each autocast-eligible op casts its fp32
+# weight to the compute dtype, once per forward thanks to autocast's cast cache (leaf
+# tensors that require grad: aten/src/ATen/autocast_mode.cpp `cached_cast`), and the
+# backward casts that copy's gradient back to fp32: per parameter, a 4-byte read and
+# 2-byte write forward, a 2-byte read and 4-byte write backward.
+AUTOCAST_BYTES_PER_PARAM = 4 + 2 + 2 + 4
+
+
+def autocast_casts_s(recipe: TrainingRecipe, params_per_device: float, hw: Any) -> float:
+    """Seconds per step of autocast's weight casts: PyTorch (runtime "pytorch") with a
+    16-bit mixed precision; zero otherwise (Megatron-style mixed precision keeps 16-bit
+    working weights and casts nothing per op)."""
+    if recipe.runtime != "pytorch" or recipe.precision not in (Precision.BF16_MIXED, Precision.FP16_MIXED):
+        return 0.0
+    cal = for_profile(hw)
+    return params_per_device * AUTOCAST_BYTES_PER_PARAM / (hw.memory_bandwidth * cal.stream_bandwidth_fraction)
+
+
 def plan_training(
     model: Any,
     hardware: Any,
@@ -307,12 +331,14 @@ def plan_training(
     optimizer: str = "adamw",
     recompute: str = "none",
     offload: bool = False,
+    runtime: str | None = None,
     **layout: Any,
 ) -> TrainPlan:
     """Keyword convenience over estimate_training: `model` a spec, file or built-in name,
     `hardware` a system or device; layout options micro_batch, tp, pp, dp, ep, cp,
     sequence_parallel, interleave, zero (make_layout); `execution` the dispatch mode
-    ("eager" framework dispatch or "graph" replay)."""
+    ("eager" framework dispatch or "graph" replay); `runtime` whose kernels are priced
+    (passes/runtimes.py; "pytorch" with a 16-bit mixed precision adds autocast's casts)."""
     spec = load_model_spec(model)
     if spec is None:
         raise PlanError(f"{model!r} is not a model spec, config.json or built-in model name")
@@ -322,7 +348,13 @@ def plan_training(
     except TypeError as e:
         raise PlanError(f"unknown layout option: {e}") from None
     recipe = make_recipe(
-        global_batch, seq_len, precision=precision, optimizer=optimizer, recompute=recompute, offload=offload
+        global_batch,
+        seq_len,
+        precision=precision,
+        optimizer=optimizer,
+        recompute=recompute,
+        offload=offload,
+        runtime=runtime,
     )
     return estimate_training(
         spec, system, lay, recipe, dispatch=execution, tokens=tokens, price_per_hour=price_per_hour

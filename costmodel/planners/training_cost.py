@@ -79,7 +79,7 @@ def device_spec(spec: ModelSpec, layout: ParallelLayout) -> ModelSpec:
     return s
 
 
-def _eager_per_copy(seg: Segment, gc: Any, hw: Any) -> float:
+def _eager_per_copy(seg: Segment, gc: Any, hw: Any, runtime: str = "none") -> float:
     """The engine's eager-dispatch time (engine/latency.py) of one more copy of a segment
     in a stream of them: eager(two copies) - eager(one). In a long stream the host runs
     ahead of a busy GPU, so the pipeline fill of a lone graph is paid once per step, not
@@ -88,11 +88,11 @@ def _eager_per_copy(seg: Segment, gc: Any, hw: Any) -> float:
     one = graph_latency(gc, hw, execution="eager").latency_s
     if not seg.layers:  # the embedding and the head run once per micro-batch
         return one
-    two = analyze_graph(unroll([Segment(seg.name, seg.graph, (0, 1), "copy")], seg.name))
+    two = analyze_graph(unroll([Segment(seg.name, seg.graph, (0, 1), "copy")], seg.name), runtime=runtime)
     return graph_latency(two, hw, execution="eager").latency_s - one
 
 
-def _segment_work(seg: Segment, gc: Any, hw: Any, eager: bool) -> Work:
+def _segment_work(seg: Segment, gc: Any, hw: Any, eager: bool, runtime: str = "none") -> Work:
     gt = graph_latency(gc, hw, execution="graph")
     fwd = bwd = attn = ff = bf = af = 0.0
     for n, t in zip(gc.nodes, gt.nodes):
@@ -107,7 +107,7 @@ def _segment_work(seg: Segment, gc: Any, hw: Any, eager: bool) -> Work:
         if n.kind == R.ATTENTION:
             attn += t.time_s
             af += f
-    eager_s = _eager_per_copy(seg, gc, hw) if eager else fwd
+    eager_s = _eager_per_copy(seg, gc, hw, runtime) if eager else fwd
     return Work(fwd, bwd, attn, ff, bf, af, eager_s)
 
 
@@ -116,9 +116,20 @@ _CACHE: dict[tuple[Any, ...], ModelWork] = {}
 
 def model_work(spec: ModelSpec, layout: ParallelLayout, recipe: TrainingRecipe, hw: Any, eager: bool) -> ModelWork:
     """Per-layer work of one micro-batch on one device's shard (sequence / cp positions):
-    each distinct layer graph is analysed and timed once, for every layout that shares
-    the shard (tensor / expert degree, micro-batch, context split, precision, device)."""
-    key = (spec, layout.tp, layout.ep, layout.micro_batch, recipe.seq_len // layout.cp, recipe.precision, id(hw), eager)
+    each distinct layer graph is analysed (as the recipe's runtime runs it) and timed
+    once, for every layout that shares the shard (tensor / expert degree, micro-batch,
+    context split, precision, runtime, device)."""
+    key = (
+        spec,
+        layout.tp,
+        layout.ep,
+        layout.micro_batch,
+        recipe.seq_len // layout.cp,
+        recipe.precision,
+        recipe.runtime,
+        id(hw),
+        eager,
+    )
     hit = _CACHE.get(key)
     if hit is not None:
         return hit
@@ -129,7 +140,7 @@ def model_work(spec: ModelSpec, layout: ParallelLayout, recipe: TrainingRecipe, 
     main = ""  # the stack the layer indices count in (an encoder-decoder's decoder stack
     # runs whole on the last stage, with the head)
     for k, seg in enumerate(lower(device_spec(spec, layout), wl)):
-        w = _segment_work(seg, analyze_graph(seg.graph), hw, eager)
+        w = _segment_work(seg, analyze_graph(seg.graph, runtime=recipe.runtime), hw, eager, recipe.runtime)
         if seg.layers and main in ("", seg.stack):
             main = seg.stack
             for i in seg.layers:

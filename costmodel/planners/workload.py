@@ -118,13 +118,14 @@ def run_workload(
     embed: bool = True,
     head: bool = True,
     dispatch: str = "graph",
-    fusion: str = "none",
+    runtime: str = "none",
     mode: str = "calibrated",
     calibration: Any = None,
 ) -> WorkloadResult:
     """The workload over the whole model, or over `layers` (with or without the
-    embedding and head): analysed, and timed when `hardware` is given with the engine's
-    `dispatch` mode ("graph" replay or "eager" host dispatch)."""
+    embedding and head): analysed as `runtime` runs it (passes/runtimes.py), and timed
+    when `hardware` is given with the engine's `dispatch` mode ("graph" replay or
+    "eager" host dispatch)."""
     lowered = lower(spec, wl, layers, embed=embed, head=head)
     total = ZERO
     params: Any = 0
@@ -136,7 +137,7 @@ def run_workload(
     uns: list[Any] = []
     seen = False
     for seg in lowered:
-        gc = analyze_graph(seg.graph)
+        gc = analyze_graph(seg.graph, runtime=runtime)
         uns.extend(gc.unsupported)
         shared_n, shared_b = _shared(seg)
         # a shared table read by an earlier segment is not a new parameter
@@ -147,7 +148,7 @@ def run_workload(
         c = m = o = 0.0
         by_type: dict[str, float] = {}
         if hardware is not None:
-            gt = graph_latency(gc, hardware, mode=mode, fusion=fusion, execution=dispatch, calibration=calibration)
+            gt = graph_latency(gc, hardware, mode=mode, execution=dispatch, calibration=calibration)
             t, kern, c, m, o = gt.latency_s, gt.kernels, gt.compute_s, gt.memory_s, gt.overhead_s
             by_type = gt.by_type()
             latency = (latency or 0.0) + t * seg.repeat

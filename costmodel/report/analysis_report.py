@@ -52,12 +52,13 @@ def summary(r: Any) -> KeyValues:
     ]
     if r.dtype:
         f.append(Field("dtype", "dtype", r.dtype))
+    f.append(Field("runtime", "runtime", gc.runtime))
     if r.timing is not None:
         t = r.timing
         f += [
             Field("hardware", "hardware", r.hardware.display_name),
             Field("latency_s", "latency", t.latency_s, "seconds"),
-            Field("mode", "mode", f"{t.mode}, {t.execution} execution, fusion {t.fusion}"),
+            Field("mode", "mode", f"{t.mode}, {t.execution} execution"),
             Field("kernels", "kernels", t.kernels, "count"),
         ]
         for bound, secs in sorted(t.by_bound().items(), key=lambda kv: -kv[1]):
@@ -127,6 +128,7 @@ def ops_table(r: Any, view: str, top: int) -> Table:
         Column("op_type", "op", "text", 1, elide=True),
         Column("input_shapes", "inputs", "shape", 6),
         Column("output_shapes", "outputs", "shape", 3),
+        Column("covers", "graph nodes", "count", 6),
         Column("flops", "FLOPs", "count", 0),
         Column("flops_share", "% FLOPs", "percent", 2),
         Column("macs", "MACs", "count", 7),
@@ -154,7 +156,8 @@ def ops_table(r: Any, view: str, top: int) -> Table:
     def row(n: Any, name: str, c: Any, t: Any) -> tuple[Any, ...]:
         ins = list(n.input_shapes) if n is not None else None
         outs = list(n.output_shapes) if n is not None else None
-        cells: list[Any] = [name, type_key(n) if n is not None else "", ins, outs, c.flops]
+        covers = len(n.covered) if n is not None else covered_rest
+        cells: list[Any] = [name, type_key(n) if n is not None else "", ins, outs, covers, c.flops]
         cells += [fraction(c.flops, r.flops), c.macs, c.bytes, fraction(c.bytes, r.graph_cost.total.bytes)]
         if timed:
             ts = t.time_s if t is not None else None
@@ -164,11 +167,13 @@ def ops_table(r: Any, view: str, top: int) -> Table:
         cells += [n.dtype, n.kind, n.status] if n is not None else [None, "", ""]
         return tuple(cells)
 
+    covered_rest = 0
     rows = [row(n, n.name, n.cost, t) for n, t in shown]
     note = ""
     if view == "top" and len(shown) < len(pairs):
         ids = {id(s[0]) for s in shown}
         rest = [p for p in pairs if id(p[0]) not in ids]
+        covered_rest = sum(len(p[0].covered) for p in rest)
         from ..analysis import sum_costs
 
         c = sum_costs(p[0].cost for p in rest)
