@@ -155,6 +155,12 @@ def node_time(node: NodeCost, hw: Device, cal: Calibration, mode: str) -> tuple[
         mdt = matrix_dtype(node, cal)
         c, m = K.gemm_time(2 * float(node.cost.macs), nbytes, gemm, hw.matrix_peak(mdt), bw, cal, mdt, units, eb)
         c += vector_cal
+    elif isinstance(k, RowwiseShape) and k.softmax and _all_concrete((k.rows, k.cols)) and _warp_softmax(k, eb):
+        # PyTorch's persistent softmax for rows of at most 1024 elements (<= 4 KiB):
+        # each warp holds one or two rows in registers (aten/src/ATen/native/cuda/
+        # PersistentSoftmax.cuh, `dispatch_softmax_forward`), so the input is read once
+        # and there is no block per row: a streaming kernel
+        c, m = vector_cal, K.stream_time(nbytes, bw, cal)
     elif isinstance(k, RowwiseShape) and _all_concrete((k.rows, k.cols)):
         row_s, m = K.rowwise_time(
             nbytes,
@@ -185,6 +191,12 @@ def _empty(k: Kernel | None) -> bool:
     if g is not None and any(type(x) is int and x == 0 for x in g.dims()):
         return True
     return isinstance(k, RowwiseShape) and any(type(x) is int and x == 0 for x in (k.rows, k.cols))
+
+
+def _warp_softmax(k: RowwiseShape, elem_bytes: float) -> bool:
+    """Rows short enough for the warp-per-row softmax (PersistentSoftmax.cuh's limits)."""
+    cols = float(k.cols)
+    return cols <= 1024 and cols * elem_bytes <= 4096
 
 
 def _all_concrete(t: Any) -> bool:

@@ -192,9 +192,13 @@ def fused_reduction(ctx: NodeContext) -> Cost:
 def fused_normalization(ctx: NodeContext) -> Cost:
     """One normalization kernel (a LayerNorm or RMSNorm the graph spells in reductions
     and elementwise ops, with any residual add or activation fused in): the sum of its
-    body's ops; one block per row of output 0's last axis (a RowwiseShape)."""
+    body's ops; timed by the principal's row-wise record (a LayerNormalization node), or
+    else one block per row of output 0's last axis."""
 
     def rows(res: SubgraphResult) -> Kernel | None:
+        k = _body_kernel(ctx, res, "principal")
+        if isinstance(k, RowwiseShape):
+            return k
         out = res.outputs[0] if res.outputs else None
         if out is None or out.shape is None or not out.shape:
             return None

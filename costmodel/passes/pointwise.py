@@ -9,11 +9,12 @@ reduction over the same elements); GEMMs, convolutions and SDPA stay library cal
 pointwise layers (elementwise, activation, scale, shuffles) into one kernel (developer
 guide, "Layer Fusion": "PointWise Fusion", "Shuffle and Reduce Fusion").
 
-Here: an edge producer -> consumer is fused when both are fusible, iterate over the
-same number of elements, and every reader of the producer's output joins the same
-kernel (else the intermediate is written anyway and the edge is no saving); groups are
-the connected pieces. Contractions, convolutions, attention and unknown ops are never
-fused (a fused GEMM epilogue is passes/gemm.py's business).
+Here, in topological order, a fusible node joins the kernel of a producer that iterates
+over the same number of elements, when that keeps the kernel runnable as one (every
+other input made before the kernel starts or by the kernel itself); a value read
+outside its kernel is still written (a residual stream feeding a LayerNorm: the fused
+kernel writes the sum and the norm). Contractions, convolutions, attention and unknown
+ops are never fused (a fused GEMM epilogue is passes/gemm.py's business).
 """
 
 from __future__ import annotations
@@ -31,6 +32,17 @@ FUSIBLE = frozenset({"elementwise", "reduction", "normalization", "movement", "v
 # pad, a concat are too, but a compiler keeps the copy when the layout changes for a
 # library kernel after it)
 MOVEMENT = frozenset({"Transpose", "Reshape", "Squeeze", "Unsqueeze", "Flatten", "Identity", "Slice", "Expand", "Cast"})
+# normalizations over the last axis: one block (or warp) per row
+ROWWISE = frozenset(
+    {
+        "LayerNormalization",
+        "RMSNormalization",
+        "SimplifiedLayerNormalization",
+        "SkipLayerNormalization",
+        "Softmax",
+        "LogSoftmax",
+    }
+)
 
 
 def _fusible(n: Node, facts: Facts) -> bool:
@@ -59,36 +71,34 @@ def _size(n: Node, facts: Facts) -> Any:
 
 def fuse_pointwise() -> Callable[[Graph, Facts, Index], Sequence[Found]]:
     def find(graph: Graph, facts: Facts, idx: Index) -> list[Found]:
-        parent: dict[int, int] = {}
-        nodes = {id(n): n for n in idx.order}
-
-        def root(i: int) -> int:
-            while parent.get(i, i) != i:
-                parent[i] = parent.get(parent[i], parent[i])
-                i = parent[i]
-            return i
-
-        fusible = {id(n) for n in idx.order if _fusible(n, facts)}
-        sizes = {i: _size(nodes[i], facts) for i in fusible}
+        group_of: dict[int, int] = {}  # id(node) -> group number
+        groups: list[list[Node]] = []
+        first: list[int] = []  # topological position of each group's first member
         for n in idx.order:
-            if id(n) not in fusible or sizes[id(n)] is None:
+            if not _fusible(n, facts):
                 continue
-            for o in n.outputs:
-                users = idx.users(o)
-                if not o or not users or o in idx.outputs:
-                    continue
-                if not all(id(u) in fusible and sizes[id(u)] == sizes[id(n)] for u in users):
-                    continue
-                for u in users:
-                    parent[root(id(u))] = root(id(n))
-        groups: dict[int, list[Node]] = {}
-        for n in idx.order:
-            if id(n) in fusible:
-                groups.setdefault(root(id(n)), []).append(n)
+            size = _size(n, facts)
+            target = None
+            if size is not None:
+                for x in n.inputs:
+                    p = idx.producer.get(x)
+                    g = group_of.get(id(p)) if p is not None else None
+                    if (
+                        g is not None
+                        and _size(groups[g][-1], facts) == size
+                        and _convex_with(n, g, group_of, first, idx)
+                    ):
+                        target = g
+                        break
+            if target is None:
+                target = len(groups)
+                groups.append([])
+                first.append(idx.position[id(n)])
+            groups[target].append(n)
+            group_of[id(n)] = target
         out: list[Found] = []
-        for members in groups.values():
-            costed = [m for m in members if facts.costed(m)]
-            if len(costed) < 2:
+        for members in groups:
+            if sum(1 for m in members if facts.costed(m)) < 2:
                 continue
             out.append(Group(tuple(members), _op(members, facts), _principal(members, facts)))
         return out
@@ -96,21 +106,45 @@ def fuse_pointwise() -> Callable[[Graph, Facts, Index], Sequence[Found]]:
     return find
 
 
+def _convex_with(n: Node, g: int, group_of: dict[int, int], first: list[int], idx: Index) -> bool:
+    """`n` may join group `g` without a path leaving the group and coming back: each of
+    its inputs is made by a member, or before the group's first member (so it cannot
+    depend on the group), or is a graph input or initializer."""
+    for x in n.inputs:
+        p = idx.producer.get(x)
+        if p is None or group_of.get(id(p)) == g:
+            continue
+        if idx.position[id(p)] >= first[g]:
+            return False
+    return True
+
+
+def _role(m: Node, facts: Facts) -> str:
+    """ "rowwise" for a normalization over the last axis (one block per row), "reduction"
+    for another reduction, else "pointwise" (a batch norm at inference is pointwise)."""
+    if m.domain == DOMAIN:
+        k = FUSED_KINDS.get(m.op_type)
+        return "rowwise" if k == "normalization" else ("reduction" if k == "reduction" else "pointwise")
+    if m.op_type in ROWWISE:
+        return "rowwise"
+    return "reduction" if facts.kind(m) == "reduction" else "pointwise"
+
+
 def _op(members: list[Node], facts: Facts) -> str:
-    kinds = {FUSED_KINDS.get(m.op_type) if m.domain == DOMAIN else facts.kind(m) for m in members}
-    if "normalization" in kinds:
+    roles = {_role(m, facts) for m in members}
+    if "rowwise" in roles:
         return "FusedNormalization"
-    if "reduction" in kinds:
+    if "reduction" in roles:
         return "FusedReduction"
     return "FusedElementwise"
 
 
 def _principal(members: list[Node], facts: Facts) -> Node:
-    """The node whose record times the kernel: a normalization or reduction if any."""
-    for want in ("normalization", "reduction"):
+    """The node whose record times the kernel: a row-wise normalization or a reduction
+    if any."""
+    for want in ("rowwise", "reduction"):
         for m in members:
-            k = FUSED_KINDS.get(m.op_type) if m.domain == DOMAIN else facts.kind(m)
-            if k == want:
+            if _role(m, facts) == want:
                 return m
     return members[-1]
 

@@ -237,8 +237,8 @@ def apply(graph: Graph, found: Sequence[Found], facts: Facts, index: Index | Non
             taken.add(id(m))
             replace[id(m)] = None
         replace[id(members[-1])] = node
-        for r, const in readers.items():  # a Shape of a value kept on chip: its known result
-            replace[id(r)] = None
+        for reader, const in readers.items():  # a Shape of a value kept on chip: its known result
+            replace[id(reader)] = None
             constants[const.name] = const
         facts.nodes[node.outputs] = NodeFacts("costed", FUSED_KINDS[f.op_type])
     if not replace:
@@ -246,9 +246,9 @@ def apply(graph: Graph, found: Sequence[Found], facts: Facts, index: Index | Non
     nodes: list[Node] = []
     for n in idx.order:
         if id(n) in replace:
-            r = replace[id(n)]
-            if r is not None:
-                nodes.append(r)
+            new = replace[id(n)]
+            if new is not None:
+                nodes.append(new)
         else:
             nodes.append(n)
     return Graph(
