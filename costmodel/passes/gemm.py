@@ -78,25 +78,47 @@ def linear(
     return find
 
 
-def gemm_epilogue(activation: frozenset[str]) -> Callable[[Graph, Facts, Index], Sequence[Found]]:
-    """A Gemm (or a Conv) followed by an activation: one kernel (TensorRT's fused
-    epilogues; ONNX Runtime's FusedConv / FusedGemm from ConvActivationFusion)."""
+def epilogue(
+    activation: frozenset[str], *, batch_norm: bool = True, residual: bool = True
+) -> Callable[[Graph, Facts, Index], Sequence[Found]]:
+    """A convolution (or Gemm) and what its epilogue runs: a BatchNormalization (folded
+    into the weights when the engine is built), a residual sum of a tensor of the output's
+    shape, an activation. TensorRT developer guide, "Layer Fusion": Convolution and
+    Scale / BatchNorm, Convolution and ElementWise sum, Convolution and ReLU; ONNX
+    Runtime: ConvBNFusion, ConvAddFusion (onnxruntime/core/optimizer/) and FusedConv's
+    sum input with ConvActivationFusion."""
 
     def find(graph: Graph, facts: Facts, idx: Index) -> list[Found]:
         out: list[Found] = []
+        claimed: set[int] = set()  # a residual sum joins the first branch that reaches it
         for n in idx.order:
             if n.op_type not in ("Gemm", "Conv") or n.domain not in ("", "ai.onnx") or not facts.costed(n):
                 continue
-            user = idx.only_user(n.outputs[0])
-            if user is None or user.op_type not in activation or not facts.joinable(user):
+            members = [n]
+            y = n.outputs[0]
+            for step in ("BatchNormalization", "Add", "act"):
+                u = idx.only_user(y)
+                if u is None or u.domain not in ("", "ai.onnx") or not facts.joinable(u) or id(u) in claimed:
+                    break
+                if step == "BatchNormalization" and batch_norm and u.op_type == step and u.inputs[0] == y:
+                    pass
+                elif step == "Add" and residual and u.op_type in ("Add", "Sum") and n.op_type == "Conv":
+                    others = [x for x in u.inputs if x != y]
+                    if len(others) != 1 or facts.shape(others[0]) != facts.shape(y):
+                        continue
+                elif step == "act" and u.op_type in activation and u.inputs[0] == y:
+                    pass
+                else:
+                    continue
+                members.append(u)
+                y = u.outputs[0]
+            if len(members) == 1:
                 continue
-            if user.inputs[0] != n.outputs[0]:
-                continue
-            op = "FusedContraction" if n.op_type == "Gemm" else "FusedConv"
-            out.append(Group((n, user), op, n))
+            claimed.update(id(m) for m in members)
+            out.append(Group(tuple(members), "FusedContraction" if n.op_type == "Gemm" else "FusedConv", n))
         return out
 
     return find
 
 
-__all__ = ["EPILOGUE_ACTIVATIONS", "gemm_epilogue", "linear"]
+__all__ = ["EPILOGUE_ACTIVATIONS", "epilogue", "linear"]

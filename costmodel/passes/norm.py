@@ -9,7 +9,7 @@ adds fused into the normalization after them.
   (onnxruntime/core/optimizer/layer_norm_fusion.cc) and TensorRT's normalization layer
   recognise the same chain.
 - RMSNorm: Pow(x, 2) -> ReduceMean -> Add(eps) -> Sqrt -> Reciprocal | Div(1, .) ->
-  Mul(x, .) [-> Mul(weight)] (nn.RMSNorm's decomposition; PyTorch >= 2.8 runs it as one
+  Mul(x, .) (or Div(x, .)) [-> Mul(weight)] (nn.RMSNorm's decomposition; PyTorch >= 2.8 runs it as one
   `_fused_rms_norm` kernel on CUDA, aten/src/ATen/native/native_functions.yaml; ONNX
   Runtime's SimplifiedLayerNormalization fusion). Casts to fp32 and back around it (HF's
   hand-written RMSNorm) join the kernel too; eager PyTorch runs that hand-written form
@@ -46,6 +46,10 @@ def _square(n: Node | None, x: str, facts: Facts) -> bool:
         v = facts.scalar(n.inputs[1]) if len(n.inputs) == 2 else None
         return n.inputs[0] == x and v is not None and abs(v - 2.0) < 1e-6
     return _onnx(n, "Mul") and n is not None and list(n.inputs) == [x, x]
+
+
+def _close(v: float | None, want: float) -> bool:
+    return v is not None and abs(v - want) <= 1e-6 * max(1.0, abs(want))
 
 
 def _variance_tail(mean2: Node, facts: Facts, idx: Index) -> tuple[list[Node], str] | None:
@@ -112,7 +116,10 @@ def rms_norm(sq: Node, facts: Facts, idx: Index) -> list[Node] | None:
     members = [sq, *tail[0]]
     std = tail[1]
     inv = idx.only_user(std)
-    if _onnx(inv, "Reciprocal") and inv is not None:
+    one_over = (
+        _onnx(inv, "Div") and inv is not None and inv.inputs[1] == std and _close(facts.scalar(inv.inputs[0]), 1.0)
+    )
+    if (_onnx(inv, "Reciprocal") or one_over) and inv is not None:
         members.append(inv)
         scale_user = idx.only_user(inv.outputs[0])
         if not _onnx(scale_user, "Mul") or scale_user is None or _other(scale_user, inv.outputs[0]) != x:

@@ -238,7 +238,9 @@ def apply(graph: Graph, found: Sequence[Found], facts: Facts, index: Index | Non
             replace[id(m)] = None
         replace[id(members[-1])] = node
         for reader, const in readers.items():  # a Shape of a value kept on chip: its known result
-            replace[id(reader)] = None
+            replace[id(reader)] = Node(
+                reader.name, "Identity", "", (const.name,), reader.outputs, covers=covers_of(reader)
+            )
             constants[const.name] = const
         facts.nodes[node.outputs] = NodeFacts("costed", FUSED_KINDS[f.op_type])
     if not replace:
@@ -352,8 +354,8 @@ class _Readers:
 
 def _shape_readers(members: Sequence[Node], idx: Index, facts: Facts) -> _Readers | None:
     """Shape / Size nodes outside the group reading a value that only the group (and
-    they) read: the value stays on chip, so they become constants of their known
-    result. None if one of them has no known result."""
+    they) read: the value stays on chip, so they become Identities of a constant of
+    their known result. None if one of them has no known result."""
     ids = {id(m) for m in members}
     out: dict[int, tuple[Node, Initializer]] = {}
     for m in members:
@@ -372,13 +374,14 @@ def _shape_readers(members: Sequence[Node], idx: Index, facts: Facts) -> _Reader
 
 
 def _known(n: Node, facts: Facts) -> Initializer | None:
-    """A Shape / Size node's output as a constant, when the analysis knew its contents."""
+    """A Shape / Size node's output as a constant (named after it; the node becomes an
+    Identity of it, which folds), when the analysis knew its contents."""
     if len(n.outputs) != 1:
         return None
     info = facts.info(n.outputs[0])
     if info is None or info.data is None or info.shape is None or info.dtype is None:
         return None
-    return Initializer(n.outputs[0], info.dtype, info.shape, info.data, Role.CONSTANT)
+    return Initializer(f"{n.outputs[0]}.known", info.dtype, info.shape, info.data, Role.CONSTANT)
 
 
 def _made_by_member(value: str, idx: Index, ids: set[int]) -> bool:

@@ -85,13 +85,14 @@ TRT_LINEAR = Rewrite(
 )
 TRT_EPILOGUE = Rewrite(
     "epilogue",
-    gemm.gemm_epilogue(gemm.EPILOGUE_ACTIVATIONS),
-    "TensorRT developer guide, Layer Fusion: Convolution and ReLU / activation; Gemm + activation",
+    gemm.epilogue(gemm.EPILOGUE_ACTIVATIONS),
+    "TensorRT developer guide, Layer Fusion: Convolution + Scale/BatchNorm, + ElementWise sum, + ReLU; "
+    "Gemm + activation",
 )
 ORT_EPILOGUE = Rewrite(
-    "conv-activation",
-    gemm.gemm_epilogue(frozenset({"Relu", "Sigmoid", "Tanh", "LeakyRelu", "Clip", "HardSigmoid"})),
-    "onnxruntime ConvActivationFusion (core/optimizer/conv_activation_fusion.cc) -> FusedConv",
+    "conv-epilogue",
+    gemm.epilogue(frozenset({"Relu", "Sigmoid", "Tanh", "LeakyRelu", "Clip", "HardSigmoid"})),
+    "onnxruntime ConvBNFusion, ConvAddFusion, ConvActivationFusion (core/optimizer/) -> FusedConv",
 )
 SILU_AND_MUL = Rewrite(
     "silu-and-mul",
