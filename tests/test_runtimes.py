@@ -16,6 +16,7 @@ import costmodel
 from costmodel.errors import CostModelError
 from costmodel.ops.kernel import AttentionShape, GemmShape, RowwiseShape
 from costmodel.passes.runtimes import NAMES
+from tests.test_fuzz import graphs as fuzz_graphs
 from tests.runtime_graphs import (
     Builder,
     add_explicit_attention,
@@ -390,3 +391,21 @@ def test_vllm_serving_fuses_decode_kernels_and_pytorch_training_pays_autocast_ca
     want = base.params / 8 * 12 / (hw.memory_bandwidth * for_profile(hw).stream_bandwidth_fraction)
     assert amp.breakdown.autocast_s == pytest.approx(want)
     assert amp.step_latency_s == pytest.approx(base.step_latency_s + want, rel=1e-9)
+
+
+@given(fuzz_graphs(), st.sampled_from(NAMES))
+@settings(max_examples=40, deadline=None)
+def test_random_fuzz_graphs_analyse_or_raise_typed_under_every_runtime(m, runtime):
+    try:
+        base = run(m, "none")
+    except CostModelError:
+        return
+    r = run(m, runtime)
+    for f in INVARIANT:
+        assert getattr(r, f) == getattr(base, f), (runtime, f)
+    r.to_dict()
+    try:
+        timed = run(m, runtime, hardware="h100")
+    except CostModelError:  # what the graph's own analysis refuses on this device (a dtype it lacks)
+        return
+    assert timed.latency_s is not None and timed.latency_s >= 0
