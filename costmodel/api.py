@@ -140,6 +140,7 @@ class Report:
             "symbols": list(gc.symbols),
             "bindings": dict(self.bindings),
             "dtype": self.dtype,
+            "runtime": gc.runtime,
             "by_type": {k: c.to_dict() for k, c in sorted(gc.by_type().items())},
         }
         if hasattr(gc, "modules_dict"):  # a traced torch module: its module tree

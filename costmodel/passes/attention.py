@@ -45,16 +45,6 @@ def _onnx(n: Node | None, *ops: str) -> bool:
     return n is not None and n.domain in ("", "ai.onnx") and n.op_type in ops
 
 
-def _scalar_operand(n: Node, value: str, facts: Facts) -> bool:
-    """`n` (a Mul or Div) scales `value` by a one-element constant."""
-    if len(n.inputs) != 2 or value not in n.inputs:
-        return False
-    other = n.inputs[1] if n.inputs[0] == value else n.inputs[0]
-    if n.op_type == "Div" and n.inputs[0] != value:
-        return False
-    return facts.scalar(other) is not None
-
-
 def _last_axis(n: Node, facts: Facts) -> bool:
     axis = n.attrs.get("axis", -1)
     r = facts.rank(n.inputs[0])
@@ -200,7 +190,7 @@ def _mha_views(members: list[Node], facts: Facts, idx: Index) -> list[Found]:
     ]
     ext = [x for x in dict.fromkeys(ext) if not facts.constant(x)]
     for x in ext:
-        n = _through(x, idx, up=True)
+        n = _through(x, idx)
         if n is not None and _onnx(n, "MatMul", "Gemm"):
             t = idx.producer.get(n.inputs[0])
             if (
@@ -228,7 +218,7 @@ def _mha_views(members: list[Node], facts: Facts, idx: Index) -> list[Found]:
     return found
 
 
-def _through(x: str, idx: Index, up: bool) -> Node | None:
+def _through(x: str, idx: Index) -> Node | None:
     """The projection making `x`: its producer, through a bias Add."""
     p = idx.producer.get(x)
     if _onnx(p, "Add") and p is not None:

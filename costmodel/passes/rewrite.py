@@ -138,13 +138,6 @@ class Index:
                     self.consumers.setdefault(x, []).append(n)
         self.outputs = frozenset(graph.outputs)
 
-    def made_by(self, value: str, *op_types: str) -> Node | None:
-        """The producer of `value` when it is an ONNX op of one of `op_types`."""
-        n = self.producer.get(value)
-        if n is None or n.op_type not in op_types or n.domain not in ("", "ai.onnx"):
-            return None
-        return n
-
     def users(self, value: str) -> list[Node]:
         """The nodes reading `value`'s data (not those reading only its shape)."""
         return [u for u in self.consumers.get(value, []) if not metadata_reader(u)]
