@@ -178,7 +178,6 @@ def main(argv: list[str] | None = None) -> int:
             row["kernels_per_step"] = len(ks)
             row["kernel_time_s"] = sum(e.device_time_total for e in ks) / 1e6
         cases.append(row)
-        del m, o
         if cuda:
             torch.cuda.empty_cache()
 
