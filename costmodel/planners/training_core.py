@@ -391,7 +391,7 @@ def evaluate(c: Columns, system: Any) -> Results:
         "cp": m * busy(layers * col(3 * np.where(cp > 1, (cp - 1) * kv_local, 0.0))),
         "ep": m * busy(moe * col(4 * routed * np.where(ep > 1, (ep - 1) / ep, 0.0))),
         "pp": m * np.where(pp > 1, 2 * v * msg / np.where(sp, tp, 1.0), 0.0),
-        "dp": busy(dp_bytes) * np.where(dpcp > 1, 1.0, 0.0),
+        "dp": busy(dp_bytes) * np.where(dpcp > 1, (dpcp - 1) / dpcp, 0.0),
     }
     w, g, o, a = memory(c)
     return Results(
