@@ -2,7 +2,7 @@
 in the format of benchmarks/data/h200-train-*.json.
 
 Two implementations of the same model (the built-in `gpt-2` spec: Hugging Face's gpt2
-config): Hugging Face's GPT2LMHeadModel (SDPA attention, loss on fp32-upcast logits) and
+config): Hugging Face's GPT2LMHeadModel with its default config (SDPA attention, dropout 0.1 on embeddings, attention and residuals, active in training; loss on fp32-upcast logits) and
 a nanoGPT-style module (fused QKV Linear, F.scaled_dot_product_attention causal, tanh
 GELU, tied embeddings, F.cross_entropy under autocast). AdamW as torch.optim ships it:
 foreach (the default on CUDA), fused, and per-tensor (foreach=False); zero_grad with
