@@ -166,10 +166,18 @@ def _shared(seg: Segment) -> float:
 
 
 def _segment_work(
-    seg: Segment, graphs: dict[str, Any], facts: PrecisionFacts, hw: Any, eager: bool, first: bool
+    seg: Segment,
+    graphs: dict[str, Any],
+    facts: PrecisionFacts,
+    hw: Any,
+    eager: bool,
+    first: bool,
+    seq_split: int = 1,
 ) -> Work:
     """`graphs`: the segment analysed in each dtype the recipe times kernels in
-    ("compute", "gemm", "fp32")."""
+    ("compute", "gemm", "fp32"). `seq_split`: under sequence parallelism the norms and
+    residual adds, which tensor parallelism alone replicates on every rank, run on
+    1 / tp of the sequence (Korthikanti et al. 2022, sec. 4.2.2)."""
     cal = for_profile(hw)
     bw = hw.memory_bandwidth * cal.stream_bandwidth_fraction
     gc = graphs["compute"]
@@ -195,6 +203,8 @@ def _segment_work(
             src = "fp32"  # autocast: norms in fp32, the residual stream in the embedding's fp32
         t = times[src][i].time_s
         f = float(n.cost.flops)
+        if seq_split > 1 and (n.kind == R.NORMALIZATION or n.op_type == "Add"):
+            t, f = t / seq_split, f / seq_split
         k = BACKWARD.get(n.kind)
         fwd += t
         bwd += t * (k or BACKWARD_OTHER_TIME)
@@ -279,9 +289,11 @@ def _dtypes(facts: PrecisionFacts) -> dict[str, str]:
 def model_work(spec: ModelSpec, layout: ParallelLayout, recipe: TrainingRecipe, hw: Any, eager: bool) -> ModelWork:
     """Per-layer work of one micro-batch on one device's shard (sequence / cp positions):
     each distinct layer graph is analysed and timed once per dtype the recipe uses, for
-    every layout that shares the shard (tensor / expert degree, micro-batch, context
-    split, precision, device)."""
+    every layout that shares the shard (tensor / expert degree, sequence parallelism,
+    micro-batch, context split, precision, device)."""
+    split = layout.tp if layout.sp else 1
     key = (spec, layout.tp, layout.ep, layout.micro_batch, recipe.seq_len // layout.cp, recipe.precision, id(hw), eager)
+    key += (split,)
     hit = _CACHE.get(key)
     if hit is not None:
         return hit
@@ -308,7 +320,7 @@ def model_work(spec: ModelSpec, layout: ParallelLayout, recipe: TrainingRecipe, 
             if id(g) not in analysed:
                 analysed[id(g)] = analyze_graph(g)
             graphs[role] = analysed[id(g)]
-        w = _segment_work(seg, graphs, facts, hw, eager, first=k == 0)
+        w = _segment_work(seg, graphs, facts, hw, eager, first=k == 0, seq_split=split)
         if seg.layers and main in ("", seg.stack):
             main = seg.stack
             for i in seg.layers:

@@ -230,24 +230,25 @@ def _search_one(
         blocks: list[np.ndarray] = []
         rows: list[dict[str, Any]] = []
         for s in group:
-            lay = ParallelLayout(
-                tp=s["tp"],
-                pp=pp,
-                dp=s["dp"],
-                ep=s["ep"],
-                cp=s["cp"],
-                interleave=s["v"],
-                micro_batch=s["mb"],
-                schedule=Schedule.INTERLEAVED if s["v"] > 1 else Schedule.ONE_F_ONE_B,
-            )
-            try:
-                blk = stage_block(spec, system, lay, base, eager)
-            except CostModelError as e:
-                rejected[str(e)[:80]] = rejected.get(str(e)[:80], 0) + 1
-                continue
-            bi = len(blocks)
-            blocks.append(blk)
             for sp in sps if s["tp"] > 1 else (False,):
+                lay = ParallelLayout(
+                    tp=s["tp"],
+                    pp=pp,
+                    dp=s["dp"],
+                    ep=s["ep"],
+                    cp=s["cp"],
+                    sp=sp,
+                    interleave=s["v"],
+                    micro_batch=s["mb"],
+                    schedule=Schedule.INTERLEAVED if s["v"] > 1 else Schedule.ONE_F_ONE_B,
+                )
+                try:
+                    blk = stage_block(spec, system, lay, base, eager)
+                except CostModelError as e:
+                    rejected[str(e)[:80]] = rejected.get(str(e)[:80], 0) + 1
+                    continue
+                bi = len(blocks)
+                blocks.append(blk)
                 for z in zeros:
                     if z and s["dp"] * s["cp"] == 1:
                         continue  # nothing to shard over
