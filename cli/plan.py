@@ -107,9 +107,11 @@ def run(args: argparse.Namespace) -> int:
             optimizer=args.optimizer,
             dispatch=args.execution,
         )
+        # the HTML report's Pareto chart draws more than the table's top rows
+        keep = max(args.top, 500) if fmt == "html" else args.top
         doc = plan_document(
             kind,
-            res.candidates[: args.top] + res.rejected_examples,
+            res.candidates[:keep] + res.rejected_examples,
             args.top,
             args.goal,
             charts=fmt == "html",
