@@ -292,8 +292,8 @@ def model_work(spec: ModelSpec, layout: ParallelLayout, recipe: TrainingRecipe, 
     every layout that shares the shard (tensor / expert degree, sequence parallelism,
     micro-batch, context split, precision, device)."""
     split = layout.tp if layout.sp else 1
-    key = (spec, layout.tp, layout.ep, layout.micro_batch, recipe.seq_len // layout.cp, recipe.precision, id(hw), eager)
-    key += (split,)
+    key: tuple[Any, ...] = (spec, layout.tp, layout.ep, split, layout.micro_batch, layout.cp, recipe.seq_len)
+    key += (recipe.precision, id(hw), eager)
     hit = _CACHE.get(key)
     if hit is not None:
         return hit

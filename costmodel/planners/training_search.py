@@ -29,7 +29,8 @@ from ..frontends.spec.architectures import Lowering
 from ..hardware.systems import System, get_system
 from .layout import ParallelLayout, Recompute, TrainingRecipe, make_recipe
 from .pipeline import Schedule
-from .training_core import RECOMPUTE_CODES, SCHEDULE_CODES, evaluate, memory
+from .training_core import RECOMPUTE_CODES, SCHEDULE_CODES, evaluate
+from .training_memory import memory
 from .training_cost import model_flops
 from .training_inputs import K, make_columns, model_facts, recipe_facts, stage_block
 
