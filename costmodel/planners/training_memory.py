@@ -23,12 +23,19 @@ def memory(c: Columns) -> tuple[Any, Any, Any, Any]:
     z = c.zero[:, None]
     copies = np.where(c.schedule == SCHEDULE_CODES["dualpipe"], 2.0, 1.0)[:, None]
     layers = np.maximum(_col(st, "layers"), 1.0)
-    weights = params * c.weight_bytes[:, None] * copies / np.where(z >= 3, shard, 1.0)
+    # expert parameters shard over the ranks that hold the same experts (dp x cp / ep)
+    eparams = _col(st, "expert_params")
+    eshard = np.maximum(shard / c.ep[:, None], 1.0)
+
+    def sharded(stage: int) -> Any:
+        return np.where(z >= stage, (params - eparams) / shard + eparams / eshard, params)
+
+    weights = sharded(3) * c.weight_bytes[:, None] * copies
     weights = weights + _col(st, "gemm_params") * c.cast_bytes[:, None] * copies
     # ZeRO-3: the layers in use held gathered
     weights = weights + np.where(z >= 3, params / layers * ZERO3_LIVE_LAYERS * c.gather_bytes[:, None], 0.0)
-    grads = params * c.grad_bytes[:, None] / np.where(z >= 2, shard, 1.0)
-    opt = np.where(c.offload[:, None] > 0, 0.0, params * c.opt_bytes[:, None] / np.where(z >= 1, shard, 1.0))
+    grads = sharded(2) * c.grad_bytes[:, None]
+    opt = np.where(c.offload[:, None] > 0, 0.0, sharded(1) * c.opt_bytes[:, None])
     # activations (Korthikanti et al. 2022): 34 s b h per layer in 16-bit; TP divides 24
     # of them (all 34 with SP); full recompute keeps the layer input only
     s = (c.seq / c.cp)[:, None]
