@@ -258,6 +258,10 @@ def _segment_work(
         # the GEMMs changes their GPU time, not how the host dispatches them)
         graph_c = sum(t.time_s for n, t in zip(gc.nodes, times["compute"]) if n.status == "costed")
         eager_s = fwd + max(_eager_per_copy(seg, gc, hw) - graph_c, 0.0)
+        # the recipe's cast kernels are dispatched ops too: a long stream of copies runs at
+        # the slower of the GPU and the host, whose clock now also carries the casts
+        host = sum(cal.dispatch(n.kind) for n in gc.nodes if n.status == "costed")
+        eager_s = max(eager_s, host + fwd_casts * cal.dispatch(R.ELEMENTWISE))
     return Work(
         fwd_s=fwd,
         bwd_s=bwd,
