@@ -47,7 +47,26 @@ def add_parser(sub) -> None:
     t.add_argument("--tokens", type=positive_float, required=True)
     t.add_argument("--goal", choices=("time", "cost"), default="time")
     t.add_argument("--price", action="append", default=[], metavar="NAME=USD", help="price per device-hour")
-    t.add_argument("--top", type=positive_int, default=10)
+    t.add_argument(
+        "--precision",
+        choices=(
+            "bf16-mixed",
+            "bf16-mixed-bf16-grads",
+            "bf16-autocast",
+            "fp16-mixed",
+            "fp8",
+            "fp8-fp8-allgather",
+            "fp32",
+        ),
+        default="bf16-mixed",
+    )
+    t.add_argument(
+        "--optimizer",
+        choices=("adamw", "adam", "sgd", "sgd-momentum", "adafactor", "adam8bit", "lion"),
+        default="adamw",
+    )
+    t.add_argument("--execution", choices=("eager", "graph"), default="eager")
+    t.add_argument("--top", type=positive_int, default=10, help="configurations shown (every format)")
     add_report_output(t)
     s = ps.add_parser("serve", help="search TP x batch x quantization to serve a request rate under SLOs")
     s.add_argument("model")
@@ -72,8 +91,10 @@ def run(args: argparse.Namespace) -> int:
         raise CostModelError("use `costmodel plan train ...` or `costmodel plan serve ...`")
     prices = _prices(args.price)
     fmt = report_format(args)
+    from costmodel.report.train_report import plan_document
+
     if kind == "train":
-        cands = search_training(
+        res = search_training(
             args.model,
             args.hardware,
             args.gpus,
@@ -82,7 +103,23 @@ def run(args: argparse.Namespace) -> int:
             args.tokens,
             goal=args.goal,
             price_per_hour=prices,
+            precision=args.precision,
+            optimizer=args.optimizer,
+            dispatch=args.execution,
         )
+        # the HTML report's Pareto chart draws more than the table's top rows
+        keep = max(args.top, 500) if fmt == "html" else args.top
+        doc = plan_document(
+            kind,
+            res.candidates[:keep] + res.rejected_examples,
+            args.top,
+            args.goal,
+            charts=fmt == "html",
+            evaluated=res.evaluated,
+            rejected=res.rejected,
+        )
+        emit(doc, args, fmt)
+        return 0
     else:
         cands = search_serving(
             args.model,
@@ -94,8 +131,6 @@ def run(args: argparse.Namespace) -> int:
             args.tpot,
             price_per_hour=prices,
         )
-    from costmodel.report.train_report import plan_document
-
     doc = plan_document(kind, cands, args.top, getattr(args, "goal", "time"), charts=fmt == "html")
     emit(doc, args, fmt)
     return 0
