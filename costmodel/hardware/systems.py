@@ -30,17 +30,67 @@ class System:
         """The slowest tier a group of `group` ranks spaced `stride` apart crosses."""
         return self.intra if group * stride <= self.devices_per_node else self.inter
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, SI units. `peak_flops`, `memory_bandwidth` and `memory_capacity` are
+        per device (the keys of a device profile), so a reader of `hardware show` gets the
+        same keys for a system as for a device."""
+        dev = self.device
+        return {
+            "name": self.name,
+            "display_name": self.display_name,
+            "kind": "system",
+            "device": dev.name,
+            "devices_per_node": self.devices_per_node,
+            "peak_flops": dev.peak_flops,
+            "memory_bandwidth": dev.memory_bandwidth,
+            "memory_capacity": dev.memory_capacity,
+            "intra_node": _tier_dict(self.intra),
+            "inter_node": _tier_dict(self.inter),
+            "device_profile": dev.to_dict(),
+        }
+
+
+def _tier_dict(t: Tier) -> dict[str, Any]:
+    return {
+        "name": t.name,
+        "bandwidth_per_direction_per_device": t.bandwidth,
+        "latency_s": t.latency_s,
+        "efficiency": t.efficiency,
+    }
+
 
 @lru_cache(maxsize=1)
 def _dir() -> Path:
-    from .loader import _builtin_dir  # type: ignore[attr-defined]
+    from .loader import builtin_dir
 
-    return Path(_builtin_dir()) / "systems"
+    return builtin_dir() / "systems"
 
 
 def system_names() -> list[str]:
     d = _dir()
     return sorted(p.stem for p in d.glob("*.toml")) if d.is_dir() else []
+
+
+def list_systems() -> list[System]:
+    """Every built-in system, loaded and validated, sorted by name."""
+    return [_load(str(_dir() / f"{n}.toml")) for n in system_names()]
+
+
+def find_system(name: str) -> System | None:
+    """A built-in system by name (case-insensitive), or a system file (.toml with
+    `devices_per_node`); None when `name` is neither (it may still be a device)."""
+    key = name.strip().lower()
+    if key in system_names():
+        return _load(str(_dir() / f"{key}.toml"))
+    p = Path(name.strip())
+    if p.suffix.lower() == ".toml" and p.is_file():
+        try:
+            head = p.read_bytes()[: 1 << 20]
+        except OSError:
+            return None
+        if b"devices_per_node" in head:
+            return _load(str(p))
+    return None
 
 
 def _num(table: dict, key: str, where: str) -> float:
@@ -50,35 +100,64 @@ def _num(table: dict, key: str, where: str) -> float:
     return float(v)
 
 
+_TIER_KEYS = {
+    "intra_node": ("bandwidth_per_direction_GBps", "latency_us"),
+    "inter_node": ("bandwidth_per_direction_per_device_GBps", "latency_us"),
+}
+# NCCL bus bandwidth reaches about 80% of the link rate on large messages (nccl-tests,
+# all_reduce_perf); the same figure the engine assumes for a lone device.
+_LINK_EFFICIENCY = 0.8
+
+
+def _tier(d: dict, table: str, where: str) -> Tier:
+    t = d.get(table)
+    if not isinstance(t, dict):
+        raise HardwareError(f"[{table}] table missing (keys: name, {', '.join(_TIER_KEYS[table])})", where=where)
+    bw_key, lat_key = _TIER_KEYS[table]
+    unknown = set(t) - {"name", bw_key, lat_key}
+    if unknown:
+        raise HardwareError(
+            f"unknown keys {sorted(unknown)} in [{table}]; allowed: name, {bw_key}, {lat_key}", where=where
+        )
+    return Tier(
+        str(t.get("name", table)),
+        _num(t, bw_key, f"{where} [{table}]") * 1e9,
+        _num(t, lat_key, f"{where} [{table}]") * 1e-6,
+        _LINK_EFFICIENCY,
+    )
+
+
 @lru_cache(maxsize=32)
 def _load(path: str) -> System:
-    with open(path, "rb") as f:
-        try:
+    try:
+        with open(path, "rb") as f:
             d = tomllib.load(f)
-        except tomllib.TOMLDecodeError as e:
-            raise HardwareError(f"invalid TOML: {e}", where=path) from None
+    except tomllib.TOMLDecodeError as e:
+        raise HardwareError(f"invalid TOML: {e}", where=path) from None
+    except OSError as e:
+        raise HardwareError(f"cannot read system file: {e.strerror or e}", where=path) from None
     allowed = {"name", "display_name", "device", "devices_per_node", "intra_node", "inter_node"}
     unknown = set(d) - allowed
     if unknown:
         raise HardwareError(f"unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}", where=path)
-    intra, inter = d.get("intra_node") or {}, d.get("inter_node") or {}
+    device = d.get("device")
+    if not isinstance(device, str) or not device.strip():
+        raise HardwareError("device must name a hardware profile (a built-in name or a file)", where=path)
+    per_node = d.get("devices_per_node")
+    if isinstance(per_node, bool) or not isinstance(per_node, int) or per_node <= 0:
+        raise HardwareError("devices_per_node must be a positive integer", where=path)
+    ref = Path(device.strip())
+    if ref.suffix.lower() in (".toml", ".yaml", ".yml") and not ref.is_absolute():
+        beside = Path(path).parent / ref  # a device file named relative to the system file
+        if beside.is_file():
+            device = str(beside)
     return System(
         str(d.get("name", Path(path).stem)),
-        str(d.get("display_name", d.get("name", ""))),
-        get_profile(str(d["device"])),
-        int(_num(d, "devices_per_node", path)),
-        Tier(
-            str(intra.get("name", "intra")),
-            _num(intra, "bandwidth_per_direction_GBps", path) * 1e9,
-            _num(intra, "latency_us", path) * 1e-6,
-            0.8,
-        ),
-        Tier(
-            str(inter.get("name", "inter")),
-            _num(inter, "bandwidth_per_direction_per_device_GBps", path) * 1e9,
-            _num(inter, "latency_us", path) * 1e-6,
-            0.8,
-        ),
+        str(d.get("display_name", d.get("name", Path(path).stem))),
+        get_profile(device),
+        per_node,
+        _tier(d, "intra_node", path),
+        _tier(d, "inter_node", path),
     )
 
 
@@ -88,11 +167,9 @@ def get_system(name_or_device: Any) -> System:
     if isinstance(name_or_device, System):
         return name_or_device
     if isinstance(name_or_device, str):
-        key = name_or_device.strip().lower()
-        if key in system_names():
-            return _load(str(_dir() / f"{key}.toml"))
-        if key.endswith(".toml") and Path(key).exists() and "devices_per_node" in Path(key).read_text():
-            return _load(name_or_device)
+        found = find_system(name_or_device)
+        if found is not None:
+            return found
     try:
         dev = get_profile(name_or_device)
     except HardwareError as e:
