@@ -53,6 +53,11 @@ def add_parser(sub) -> None:
     t.add_argument("--price", action="append", default=[], metavar="NAME=USD", help="price per device-hour")
     t.add_argument("--top", type=positive_int, default=10)
     t.add_argument("--format", choices=("table", "json"), default="table")
+    where = t.add_argument_group("where the candidates are evaluated (default: here)")
+    where.add_argument("--jobs", "-j", type=positive_int, help="a local process pool of N workers")
+    where.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    where.add_argument("--cluster", choices=("local",), help="a Dask LocalCluster of --jobs workers for this run")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar (it is drawn only on a terminal)")
     s = ps.add_parser("serve", help="search TP x batch x quantization to serve a request rate under SLOs")
     s.add_argument("model")
     s.add_argument("--hardware", "-H", type=_names, required=True)
@@ -67,16 +72,23 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def _search_training(args: argparse.Namespace, prices: dict[str, float]) -> list:
     from costmodel.errors import CostModelError
-    from costmodel.planners.search import search_serving, search_training
+    from costmodel.planners.search import search_training
+    from costmodel.report.progress import ProgressBar
 
-    kind = getattr(args, "plan_kind", None)
-    if kind is None:
-        raise CostModelError("use `costmodel plan train ...` or `costmodel plan serve ...`")
-    prices = _prices(args.price)
-    if kind == "train":
-        cands = search_training(
+    if args.scheduler and args.cluster:
+        raise CostModelError("give --scheduler (an existing cluster) or --cluster local, not both")
+    executor = None
+    if args.scheduler or args.cluster or (args.jobs or 1) > 1:
+        from costmodel.parallel import make_executor
+
+        executor = make_executor(args.jobs, args.scheduler, args.cluster)
+    bar: ProgressBar | None = None
+    if not args.no_progress and sys.stderr.isatty():
+        bar = ProgressBar(0, "evaluating", failed_label="")
+    try:
+        return search_training(
             args.model,
             args.hardware,
             args.gpus,
@@ -85,7 +97,24 @@ def run(args: argparse.Namespace) -> int:
             args.tokens,
             goal=args.goal,
             price_per_hour=prices,
+            executor=executor,
+            on_progress=bar.hook() if bar is not None else None,
         )
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    from costmodel.errors import CostModelError
+    from costmodel.planners.search import search_serving
+
+    kind = getattr(args, "plan_kind", None)
+    if kind is None:
+        raise CostModelError("use `costmodel plan train ...` or `costmodel plan serve ...`")
+    prices = _prices(args.price)
+    if kind == "train":
+        cands = _search_training(args, prices)
         unit = "days" if args.goal == "time" else "USD"
     else:
         cands = search_serving(

@@ -8,6 +8,7 @@ feasible ones ranked by the goal, rejected ones with the reason."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,14 +50,18 @@ def search_training(
     max_tp: int = 8,
     recomputes: tuple[str, ...] = ("none", "selective", "full"),
     zeros: tuple[int, ...] = (0, 1),
+    executor: Any = None,
+    on_progress: Callable[[int, int, str], None] | None = None,
 ) -> list[Candidate]:
+    """`executor` (from costmodel.parallel: a process pool, Dask) evaluates the candidates
+    elsewhere; None evaluates them here. `on_progress(done, total, what)` is called as
+    each is evaluated."""
     from ..frontends import load_model_spec
-    from .training import plan_training
 
     spec = load_model_spec(model)
     if spec is None:
         raise CostModelError(f"{model!r} is not a model spec, config.json or built-in model name")
-    out: list[Candidate] = []
+    labels: list[dict] = []
     for hw in hardware:
         for g in gpus:
             for tp in _divisors(spec.num_heads or 1, min(max_tp, g)):
@@ -67,22 +72,58 @@ def search_training(
                     for mb in micro_batches:
                         for rc in recomputes:
                             for z in zeros:
-                                label = {
-                                    "hardware": hw,
-                                    "gpus": g,
-                                    "tp": tp,
-                                    "pp": pp,
-                                    "dp": dp,
-                                    "micro_batch": mb,
-                                    "recompute": rc,
-                                    "zero": z,
-                                }
-                                out.append(
-                                    _eval_train(
-                                        plan_training, model, label, global_batch, seq_len, tokens, goal, price_per_hour
-                                    )
+                                labels.append(
+                                    {
+                                        "hardware": hw,
+                                        "gpus": g,
+                                        "tp": tp,
+                                        "pp": pp,
+                                        "dp": dp,
+                                        "micro_batch": mb,
+                                        "recompute": rc,
+                                        "zero": z,
+                                    }
                                 )
-    return _rank(out)
+    task = (model, global_batch, seq_len, tokens, goal, price_per_hour)
+    return _rank(map_candidates(_train_task, [(task, label) for label in labels], executor, on_progress))
+
+
+def map_candidates(
+    fn: Callable[[Any], Candidate],
+    items: list[Any],
+    executor: Any = None,
+    on_progress: Callable[[int, int, str], None] | None = None,
+) -> list[Candidate]:
+    """The seam where a search is distributed: `fn(item)` for every item, results in
+    order, on `executor` (costmodel.parallel: a process pool or Dask) or here when None.
+    `on_progress(done, total, what)` after each ("ok" or the rejection reason)."""
+    total = len(items)
+    done = 0
+
+    def step(_i: int, c: Candidate) -> None:
+        nonlocal done
+        done += 1
+        if on_progress is not None:
+            on_progress(done, total, "ok" if c.ok else "rejected")
+
+    if executor is None:
+        out = []
+        for i, item in enumerate(items):
+            out.append(fn(item))
+            step(i, out[-1])
+        return out
+    from ..parallel import map_ordered
+
+    with executor:
+        return list(map_ordered(fn, items, executor, on_done=step))
+
+
+def _train_task(item: tuple[tuple, dict]) -> Candidate:
+    """One training candidate (module-level and picklable: it may run on a worker)."""
+    from .training import plan_training
+
+    (model, global_batch, seq_len, tokens, goal, prices), label = item
+    return _eval_train(plan_training, model, label, global_batch, seq_len, tokens, goal, prices)
 
 
 def _eval_train(plan_training, model, label, global_batch, seq_len, tokens, goal, prices) -> Candidate:
