@@ -28,6 +28,7 @@ from ..errors import CostModelError
 from ..ops import registry as R
 from . import kernels as K
 from .calibration import Calibration, for_profile
+from .cpu import is_cpu
 from ..ir.dtypes import dtype as to_dtype
 from ..symbolic import prod
 from .roofline import NodeTiming, concrete, ideal_times, node_time
@@ -141,6 +142,7 @@ def graph_latency(
 ) -> GraphTiming:
     _check(mode, fusion, execution)
     cal = calibration or for_profile(hw)
+    on_cpu = is_cpu(hw)
     nodes = gc.nodes
     costed = [n for n in nodes if n.status == "costed"]
     if execution == "auto":
@@ -193,7 +195,7 @@ def graph_latency(
             extra_kernels = 1
         over = 0.0
         if mode != "ideal" and not fused and kernel > 0:
-            if execution == "graph":
+            if execution == "graph" or on_cpu:  # a CPU runs op after op: no launch queue
                 over = cal.kernel_overhead_s * (1 + extra_kernels)
             else:
                 host += cal.dispatch(R.ELEMENTWISE) * extra_kernels

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..ops import registry as R
 from ..symbolic import is_expr
+from . import cpu
 from . import kernels as K
 from .calibration import Calibration
 
@@ -125,6 +126,8 @@ def node_time(node: Any, hw: Any, cal: Calibration, mode: str) -> tuple[float, f
     nbytes = concrete(node.cost.bytes, "bytes", node.name)
     if flops == 0 and nbytes == 0:
         return 0.0, 0.0, "none", "none"
+    if cpu.is_cpu(hw):  # CPUs/SoCs: BLAS efficiency and bandwidth, no GPU tiles or waves
+        return cpu.node_time(node, hw, cal, flops, float(node.cost.macs), nbytes, vector, compute, mem, unit)
     dt = node.dtype or "fp32"
     eb = elem_bytes(dt)
     bw = hw.memory_bandwidth
