@@ -19,7 +19,7 @@ try:  # commands that arrive with later capabilities register themselves here
     COMMANDS.append(roofline)
 except ImportError:  # pragma: no cover
     pass
-for _name in ("llm", "train", "plan", "specs", "calibrate", "batch"):
+for _name in ("llm", "train", "plan", "specs", "calibrate", "batch", "config", "completion"):
     try:
         COMMANDS.append(__import__(f"{__package__}.{_name}", fromlist=[_name]))
     except ImportError:
@@ -28,7 +28,9 @@ for _name in ("llm", "train", "plan", "specs", "calibrate", "batch"):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # usage errors: one line, exit 2
-        sys.stderr.write(f"costmodel: error: {message}\n")
+        from .suggest import suggestion
+
+        sys.stderr.write(f"costmodel: error: {message}{suggestion(self, message)}\n")
         raise SystemExit(2)
 
 
@@ -46,10 +48,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     debug = "--debug" in argv
+    from costmodel.errors import CostModelError
+
+    from . import config
+
     try:
+        settings = config.load()
+        config.apply_defaults(parser, settings)
         args = parser.parse_args(argv)
+        config.apply_after_parse(args, settings)
     except SystemExit as e:
         return int(e.code or 0)
+    except CostModelError as e:  # a bad config file: one line, exit 2
+        if debug:
+            raise
+        sys.stderr.write(f"costmodel: error: {_one_line(str(e))}\n")
+        return 2
     if args.version:
         from costmodel import __version__
 
@@ -58,8 +72,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
-    from costmodel.errors import CostModelError
-
     try:
         return int(args.run(args) or 0)
     except CostModelError as e:

@@ -89,14 +89,13 @@ class Report:
         for flops, macs, transcendentals, params, bytes_read, bytes_written and bytes.
         Values are exact while below 2**53; `bind()` gives exact integers at one point.
         """
-        from .errors import BindingError
+        from .errors import BindingError, name_list
         from .symbolic import evaluate_many
 
         unknown = sorted(set(grid) - set(self.symbols))
         if unknown:
             raise BindingError(
-                f"unknown symbol(s) {', '.join(unknown)}; the analysis's free symbols are: "
-                f"{', '.join(self.symbols) or 'none'}"
+                f"unknown symbol(s) {name_list(unknown)}; the analysis's free symbols are: {name_list(self.symbols)}"
             )
         t = self.graph_cost.total
         fields = {

@@ -57,7 +57,7 @@ def summarize(
         from .api import analyze, load_graph
 
         graph, _ = load_graph(path)
-        if bindings and graph.symbols:
+        if bindings:  # each model takes the symbols it has (none, for a static graph)
             bindings = {k: v for k, v in bindings.items() if k in graph.symbols}
         r = analyze(graph, hardware=hardware, bindings=bindings, dtype=dtype, strict=strict, **engine_options)
         gc = r.graph_cost
