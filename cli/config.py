@@ -25,7 +25,6 @@ import json
 import math
 import os
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +33,14 @@ MODES = ("calibrated", "ideal")
 _MAX_BYTES = 1 << 20
 
 
-@dataclass
 class Settings:
-    values: dict[str, Any] = field(default_factory=dict)
-    origin: dict[str, str] = field(default_factory=dict)  # key -> file it came from
-    files: list[str] = field(default_factory=list)  # files read, in order
+    """The merged configuration (a plain class: `dataclasses` costs start-up time, and
+    every command loads this)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self.origin: dict[str, str] = {}  # key -> file it came from
+        self.files: list[str] = []  # files read, in order
 
     def price_for(self, hardware: str | None) -> float | None:
         prices = self.values.get("prices") or {}
