@@ -3,8 +3,9 @@
 CPU (always), modelled as a CPU (engine/cpu.py): square GEMMs through numpy's BLAS over a
 range of sizes, fitted to eff = w / (w + half) with w the FLOPs per core (the large-GEMM
 asymptote becomes the fp32 peak, `half` the calibration's cpu_gemm_half_flops); the
-bandwidth of matrix-vector products over layer-sized matrices, 272 MiB in all, far more
-than the last-level cache (what a decode step does with its weights); a stream copy; the throughput of an
+bandwidth of matrix-vector products over 11 layer-sized matrices, 272 MiB in all, far
+more than the last-level cache (what a decode step does with its weights; each matrix its
+own probe, so the figure is steadier between runs); a stream copy; the throughput of an
 elementwise op; and the time of a tiny op (the per-op overhead). Every figure is the best
 of several runs: on a shared machine the best run is the one least disturbed by others.
 `quick` measures fewer GEMM sizes and runs each for less time, over the same ranges, so
@@ -98,7 +99,7 @@ def measure_cpu(
     """The measurements (see the module docstring). `scale` divides the memory probes'
     sizes (tests run them small; a real calibration keeps 1)."""
     sizes = sizes or (QUICK_SIZES if quick else FULL_SIZES)
-    budget = budget_s if budget_s is not None else (2.0 if quick else 8.0)
+    budget = budget_s if budget_s is not None else (3.0 if quick else 8.0)
     min_rounds = 3
     t_start = time.perf_counter()
 
@@ -124,9 +125,8 @@ def measure_cpu(
     vecs = {r: np.ones(r, dtype=np.float32) for r, _ in shapes}
     gemv_bytes = sum(m.nbytes for m in mats_v)
 
-    def gemvs() -> None:
-        for m in mats_v:
-            vecs[m.shape[0]] @ m
+    def gemv(m: np.ndarray) -> Callable[[], Any]:
+        return lambda: vecs[m.shape[0]] @ m
 
     src = np.ones(STREAM_BYTES // 4 // scale, dtype=np.float32)
     dst = np.empty_like(src)
@@ -143,7 +143,8 @@ def measure_cpu(
     ]
     probes += [
         (f"fp64 GEMM {n64}", lambda: a64 @ a64, 1),
-        ("matrix-vector", gemvs, 1),
+        # each matrix its own probe: its best pass counts, whenever it came
+        *((f"matrix-vector {i}", gemv(m), 1) for i, m in enumerate(mats_v)),
         ("copy", lambda: np.copyto(dst, src), 1),
         ("elementwise", lambda: np.multiply(e1, e2, out=out), 20),
         ("tiny op", lambda: t1 @ t2, 50),
@@ -162,7 +163,7 @@ def measure_cpu(
         "gemm_peak": peak,
         "gemm_half_flops": half,
         "fp64_flops": 2 * n64**3 / rest[f"fp64 GEMM {n64}"],
-        "gemv_bandwidth": gemv_bytes / rest["matrix-vector"],
+        "gemv_bandwidth": gemv_bytes / sum(rest[f"matrix-vector {i}"] for i in range(len(mats_v))),
         "stream_bandwidth": 2 * src.nbytes / rest["copy"],
         "elementwise_flops": e1.size / rest["elementwise"],
         "op_overhead_s": rest["tiny op"],
@@ -227,7 +228,11 @@ def profile_toml(name: str, cpu: dict[str, Any], gpu: dict[str, Any] | None) -> 
     lines = [
         f"# Measured by `costmodel calibrate` on {today} ({platform.platform()}, numpy {np.__version__}).",
         "# [calibration] holds the efficiency the measurements imply for the engine"
-        + (" (engine/cpu.py: a CPU is modelled as a CPU)." if gpu is None else "; peaks are the sweep's best."),
+        + (
+            " (engine/cpu.py: a CPU is modelled as a CPU; docs/cpu.md)."
+            if gpu is None
+            else "; peaks are the sweep's best."
+        ),
         f'name = "{name}"',
     ]
     if gpu is not None:
