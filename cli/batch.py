@@ -186,41 +186,9 @@ def _refuse_output_among(paths: Iterator[str], output: str) -> Iterator[str]:
         yield p
 
 
-def _count(v, fn) -> str:
-    """A count cell: a number, or a formula (symbols left unbound) shown as text."""
-    from costmodel.report.text import markup
-
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return fn(v)
-    return markup(v) if v is not None else "-"
-
-
 def _table(rows: list[dict]) -> None:
-    from rich.table import Table
+    from costmodel.report.catalog_report import batch_table
+    from costmodel.report.output import console
+    from costmodel.report.render_terminal import render
 
-    from costmodel.report.fmt import nbytes, seconds, si
-    from costmodel.report.text import markup
-
-    from .common import console
-
-    t = Table(title=f"{len(rows)} models")
-    for c in ("model", "nodes", "FLOPs", "MACs", "params", "bytes read", "latency", "status"):
-        left = c in ("model", "status")
-        t.add_column(c, justify="left" if left else "right", overflow="fold" if left else "ellipsis")
-    for r in rows:
-        name = markup(os.path.basename(r["model"]) or r["model"])
-        if not r.get("ok"):
-            t.add_row(name, "", "", "", "", "", "", f"[red]{markup(r.get('error_type'))}: {markup(r.get('error'))}[/]")
-            continue
-        status = "ok" if not r["unsupported"] else f"{r['unsupported']} unsupported"
-        t.add_row(
-            name,
-            str(r["nodes"]),
-            _count(r["flops"], si),
-            _count(r["macs"], si),
-            _count(r["params"], si),
-            _count(r["bytes_read"], nbytes),
-            seconds(r["latency_s"]) if r["latency_s"] is not None else "-",
-            status,
-        )
-    console().print(t)
+    render(batch_table(rows), console())

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
+from typing import TYPE_CHECKING
 
-from .common import console, positive_float, positive_int
+from .common import add_report_output, emit, positive_float, positive_int, report_format
+
+if TYPE_CHECKING:  # the planners load when the command runs (start-up speed)
+    from costmodel.planners.llm import ServingCase
 
 
 def add_parser(sub) -> None:
@@ -38,6 +40,8 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--sweep", action="store_true", help="throughput-latency curve over batch sizes")
     p.add_argument("--plot", help="with --sweep: write the curve to a .png or .svg (needs matplotlib)")
+    p.add_argument("--per-op", action="store_true", help="every op of a decode step and of the prefill")
+    p.add_argument("--no-breakdown", action="store_true", help="skip the split of prefill and decode time by component")
     x = p.add_argument_group("beyond one request")
     x.add_argument("--rate", type=positive_float, help="continuous batching: requests per second -> TTFT/TPOT")
     x.add_argument("--helm", action="store_true", help="HELM idealized runtime table (prompt costs + slope)")
@@ -55,38 +59,26 @@ def add_parser(sub) -> None:
     x.add_argument("--reranker-docs", type=positive_int, help="E2R-FLOPs: documents reranked per query")
     x.add_argument("--doc-len", type=positive_int, default=256, help="tokens per document (default 256)")
     x.add_argument("--metric", type=float, help="E2R: retrieval metric (e.g. nDCG@10) for RPP")
-    p.add_argument("--format", choices=("table", "json", "markdown"), default="table")
+    add_report_output(p)
     p.set_defaults(run=run)
 
 
-def _extras(args: argparse.Namespace) -> dict:
+def _extras(args: argparse.Namespace, case: ServingCase) -> dict:
     from costmodel.errors import CostModelError
     from costmodel.planners import llm_extras as X
 
-    kw = {k: v for k, v in _kw(args).items() if k not in ("prompt_len", "output_len")}
     out: dict = {}
     if args.rate:
-        out["continuous_batching"] = X.continuous_batching(
-            args.model, args.hardware, args.rate, args.prompt_len, args.output_len, **kw
-        )
+        out["continuous_batching"] = X.continuous_batching(case, args.rate, args.prompt_len, args.output_len)
     if args.helm:
-        out["helm"] = X.helm_runtime(args.model, args.hardware, **kw)
+        out["helm"] = X.helm_runtime(case)
     if args.draft:
-        out["speculative"] = X.speculative(
-            args.model,
-            args.draft,
-            args.hardware,
-            args.spec_k,
-            args.acceptance,
-            args.prompt_len,
-            args.output_len,
-            batch=args.batch,
-            **kw,
-        )
+        from costmodel.planners.llm import ServingCase
+
+        draft = ServingCase.of(args.draft, args.hardware, batch=args.batch, **_kw(args))
+        out["speculative"] = X.speculative(case, draft, args.spec_k, args.acceptance, args.prompt_len, args.output_len)
     if args.shared_prefix:
-        out["shared_prefix"] = X.shared_prefix(
-            args.model, args.hardware, args.shared_prefix, args.prompt_len, args.calls, args.output_len, **kw
-        )
+        out["shared_prefix"] = X.shared_prefix(case, args.shared_prefix, args.prompt_len, args.calls, args.output_len)
     if args.output_lens:
         try:
             lens = [int(v) for v in args.output_lens.split(",") if v.strip()]
@@ -94,11 +86,9 @@ def _extras(args: argparse.Namespace) -> dict:
             raise CostModelError(f"--output-lens {args.output_lens!r} is not a list of integers") from None
         if not lens or min(lens) <= 0:
             raise CostModelError("--output-lens must list positive integers")
-        out["output_distribution"] = X.output_length_distribution(
-            args.model, args.hardware, args.prompt_len, lens, batch=args.batch, **kw
-        )
+        out["output_distribution"] = X.output_length_distribution(case, args.prompt_len, lens)
     if args.reranker_docs:
-        out["reranker"] = X.reranker_flops(args.model, args.prompt_len, args.doc_len, args.reranker_docs, args.metric)
+        out["reranker"] = X.reranker_flops(case.spec, args.prompt_len, args.doc_len, args.reranker_docs, args.metric)
     return out
 
 
@@ -120,46 +110,58 @@ def _kw(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from costmodel.planners.llm import plan_llm
+    from costmodel.errors import CostModelError
+    from costmodel.planners.llm import ServingCase, sweep_batches
 
-    plan = plan_llm(args.model, args.hardware, batch=args.batch, **_kw(args))
+    if args.plot and not args.sweep:
+        raise CostModelError("--plot draws the --sweep curve: add --sweep (or use --format html for every chart)")
+    if args.per_op and args.no_breakdown:
+        raise CostModelError("--per-op lists the ops of the breakdown: drop --no-breakdown")
+    fmt = report_format(args)
+    if args.plot:
+        from costmodel.report.files import check_output_path
+
+        check_output_path(args.plot, inputs=[args.model], suffixes=(".png", ".svg"), what="plot")
+    if "," in args.hardware:  # a comparison across devices
+        from .compare import compare_hardware_shortcut
+
+        return compare_hardware_shortcut(args, fmt, "llm")
+    case = ServingCase.of(args.model, args.hardware, batch=args.batch, **_kw(args))
+    plan = case.plan()
     sweep = None
     if args.sweep:
-        from costmodel.planners.llm import sweep_batches
-
         top = max(plan.max_batch, 1)
         batches = sorted({b for b in (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024) if b <= top} | {top})
-        sweep = sweep_batches(args.model, args.hardware, batches, **_kw(args))
-        if args.plot:
-            from costmodel.report.llm_report import plot_sweep
+        sweep = sweep_batches(case, batches)
+    extras = _extras(args, case)
+    breakdown = None
+    hw = None
+    if not args.no_breakdown:
+        from costmodel.planners.breakdown import llm_breakdown
 
-            plot_sweep(sweep, args.plot)
-    extras = _extras(args)
-    if args.format == "json":
-        d = plan.to_dict()
-        if extras:
-            d["extras"] = extras
-        if sweep is not None:
-            d["sweep"] = [
-                {
-                    "batch": s.batch,
-                    "decode_latency_s": s.decode.latency_s,
-                    "tokens_per_s": s.batch / s.decode.latency_s,
-                    "request_latency_s": s.request_latency_s,
-                    "fits": s.fits,
-                }
-                for s in sweep
-            ]
-        sys.stdout.write(json.dumps(d, indent=1) + "\n")
-        return 0
-    from costmodel.report.llm_report import render_plan, to_markdown
+        hw = case.system.device
+        breakdown = llm_breakdown(
+            case.spec,
+            hw,
+            plan,
+            prefill_execution=args.prefill_execution,
+            decode_execution=args.decode_execution,
+            mode=args.mode,
+        )
+    from costmodel.report.llm_report import document, sweep_chart
 
-    if args.format == "markdown":
-        sys.stdout.write(to_markdown(plan, sweep))
-    else:
-        render_plan(plan, console(), sweep)
-        if extras:
-            from costmodel.report.llm_report import render_extras
+    if args.plot and sweep:
+        from costmodel.report.roofline import write_plot
 
-            render_extras(extras, console())
+        write_plot(sweep_chart(sweep), args.plot, inputs=[args.model])
+    doc = document(
+        plan,
+        sweep=sweep,
+        extras=extras,
+        breakdown=breakdown,
+        per_op=args.per_op,
+        hardware=hw,
+        charts=fmt == "html",
+    )
+    emit(doc, args, fmt)
     return 0

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
-import math
-import re
 import sys
+from typing import Any
 
-from .common import console, positive_float, positive_int
+from .common import add_report_output, emit, positive_float, positive_int, report_format
 
 
 def _ints(text: str) -> list[int]:
@@ -52,7 +50,7 @@ def add_parser(sub) -> None:
     t.add_argument("--goal", choices=("time", "cost"), default="time")
     t.add_argument("--price", action="append", default=[], metavar="NAME=USD", help="price per device-hour")
     t.add_argument("--top", type=positive_int, default=10)
-    t.add_argument("--format", choices=("table", "json"), default="table")
+    add_report_output(t)
     where = t.add_argument_group("where the candidates are evaluated (default: here)")
     where.add_argument("--jobs", "-j", type=positive_int, help="a local process pool of N workers")
     where.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
@@ -68,11 +66,13 @@ def add_parser(sub) -> None:
     s.add_argument("--tpot", type=positive_float, default=0.05, help="time-per-output-token SLO, seconds")
     s.add_argument("--price", action="append", default=[], metavar="NAME=USD")
     s.add_argument("--top", type=positive_int, default=10)
-    s.add_argument("--format", choices=("table", "json"), default="table")
+    add_report_output(s)
     p.set_defaults(run=run)
 
 
-def _search_training(args: argparse.Namespace, prices: dict[str, float]) -> list:
+def _search_training(args: argparse.Namespace, prices: dict[str, float]) -> list[Any]:
+    """search_training here, in a process pool (--jobs) or on Dask (--scheduler, --cluster),
+    with a progress bar on a terminal."""
     from costmodel.errors import CostModelError
     from costmodel.planners.search import search_training
     from costmodel.report.progress import ProgressBar
@@ -113,9 +113,9 @@ def run(args: argparse.Namespace) -> int:
     if kind is None:
         raise CostModelError("use `costmodel plan train ...` or `costmodel plan serve ...`")
     prices = _prices(args.price)
+    fmt = report_format(args)
     if kind == "train":
         cands = _search_training(args, prices)
-        unit = "days" if args.goal == "time" else "USD"
     else:
         cands = search_serving(
             args.model,
@@ -127,42 +127,8 @@ def run(args: argparse.Namespace) -> int:
             args.tpot,
             price_per_hour=prices,
         )
-        unit = "USD/h" if prices else "devices"
-    if args.format == "json":
-        sys.stdout.write(
-            json.dumps({"evaluated": len(cands), "candidates": [c.to_dict() for c in cands]}, indent=1, default=str)
-            + "\n"
-        )
-        return 0
-    from rich.table import Table
+    from costmodel.report.train_report import plan_document
 
-    ok = [c for c in cands if c.ok]
-    bad = [c for c in cands if not c.ok]
-    t = Table(
-        title=f"best {min(args.top, len(ok))} of {len(cands)} configurations ({len(bad)} rejected)",
-        title_justify="left",
-    )
-    keys = list(ok[0].label) if ok else (list(bad[0].label) if bad else [])
-    for k in keys + ["score (" + unit + ")", "details"]:
-        t.add_column(k)
-    for c in ok[: args.top]:
-        score = c.score / 86400 if kind == "train" and args.goal == "time" else c.score
-        det = ", ".join(
-            f"{k} {v:.3g}"
-            for k, v in c.summary.items()
-            if isinstance(v, (int, float)) and not math.isinf(v) and k not in ("days", "usd_per_hour")
-        )
-        t.add_row(*[str(c.label[k]) for k in keys], f"{score:,.3g}", det)
-    console().print(t)
-    reasons: dict[str, int] = {}
-    for c in bad:
-        r = re.sub(r"\d[\d.,]*", "N", c.reason.split(" (")[0])[:70]
-        reasons[r] = reasons.get(r, 0) + 1
-    if reasons:
-        rt = Table(title="why the rejected configurations failed", title_justify="left")
-        rt.add_column("reason")
-        rt.add_column("count", justify="right")
-        for r, n in sorted(reasons.items(), key=lambda kv: -kv[1])[:12]:
-            rt.add_row(r, str(n))
-        console().print(rt)
+    doc = plan_document(kind, cands, args.top, getattr(args, "goal", "time"), charts=fmt == "html")
+    emit(doc, args, fmt)
     return 0

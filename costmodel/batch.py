@@ -116,7 +116,7 @@ def _warm() -> None:
 
 
 def iter_summaries(
-    paths: Iterable[str | os.PathLike],
+    paths: Iterable[str | os.PathLike[str]],
     *,
     jobs: int | None = None,
     scheduler: str | None = None,
@@ -156,7 +156,7 @@ def iter_summaries(
 
 
 def analyze_many(
-    paths: Iterable[str | os.PathLike],
+    paths: Iterable[str | os.PathLike[str]],
     *,
     jobs: int | None = None,
     bindings: Mapping[str, int] | None = None,

@@ -3,8 +3,10 @@ exit status 2 and one line on stderr."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 
-def name_list(names, limit: int = 12) -> str:
+
+def name_list(names: Iterable[object], limit: int = 12) -> str:
     """Names for an error message, short: the first `limit` (sorted), then how many more.
     A graph exported with per-node dims can have hundreds of symbols."""
     items = sorted(str(n) for n in names)
@@ -14,7 +16,7 @@ def name_list(names, limit: int = 12) -> str:
     return shown if len(items) <= limit else f"{shown} and {len(items) - limit} more"
 
 
-def did_you_mean(word: str, choices, n: int = 3) -> str:
+def did_you_mean(word: str, choices: Iterable[object], n: int = 3) -> str:
     """'; did you mean X?' when a choice is close to `word` (difflib), else ''."""
     import difflib
 

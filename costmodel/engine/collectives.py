@@ -3,25 +3,15 @@
 Ring algorithms (Thakur et al. 2005; the NCCL docs' "bus bandwidth"): all-reduce moves
 2(n-1)/n of the buffer per device in 2(n-1) steps, all-gather and reduce-scatter (n-1)/n
 in n-1 steps, all-to-all (n-1)/n in one exchange, send/recv the buffer once.
-`bandwidth` is per direction per device (bytes/s); `latency` is the per-step α.
+`bandwidth` is per direction per device (bytes/s); `latency` is the per-step α. The
+tiers and what to assume without a system file: hardware/network.py.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..hardware.network import Tier
 
-
-@dataclass(frozen=True)
-class Tier:
-    """One network tier: NVLink/xGMI/ICI inside a node, PCIe, or the scale-out fabric."""
-
-    name: str
-    bandwidth: float  # bytes/s per device per direction
-    latency_s: float = 5e-6  # per step (NCCL ring step latency is a few microseconds)
-    efficiency: float = 0.8  # achievable fraction of the link bandwidth (NCCL bus bandwidth)
-
-    def beta(self, nbytes: float) -> float:
-        return nbytes / (self.bandwidth * self.efficiency) if nbytes else 0.0
+__all__ = ["Tier", "all_gather", "all_reduce", "all_to_all", "reduce_scatter", "send_recv"]
 
 
 def all_reduce(nbytes: float, n: int, tier: Tier) -> float:
@@ -53,11 +43,3 @@ def send_recv(nbytes: float, tier: Tier) -> float:
     if nbytes <= 0:
         return 0.0
     return tier.latency_s + tier.beta(nbytes)
-
-
-def scale_up_tier(hw) -> Tier:
-    """The device's scale-up link (NVLink/xGMI/ICI), else PCIe."""
-    link = getattr(hw, "interconnect", None) or getattr(hw, "pcie", None)
-    if link is None or not link.bandwidth:
-        return Tier("pcie-gen4 (assumed)", 25e9, 10e-6, 0.7)
-    return Tier(link.name, float(link.bandwidth), link.latency_s or 5e-6, 0.8)

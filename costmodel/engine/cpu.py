@@ -18,16 +18,18 @@ What differs from the GPU kernels (kernels.py):
 
 from __future__ import annotations
 
-from typing import Any
-
-from ..ops import registry as R
+from ..analysis import NodeCost
+from ..ops.registry import OpKind
 from .calibration import Calibration
+from .device import Device
 
 CPU_KINDS = ("cpu", "soc")
-_MATRIX_KINDS = (R.CONTRACTION, R.CONV, R.ATTENTION)
+_MATRIX_KINDS = (OpKind.CONTRACTION, OpKind.CONV, OpKind.ATTENTION)
 
 
-def is_cpu(hw: Any) -> bool:
+def is_cpu(hw: object) -> bool:
+    """A profile of kind cpu or soc (the Device protocol leaves `kind` out: a device
+    without one is not a CPU)."""
     return getattr(hw, "kind", None) in CPU_KINDS
 
 
@@ -38,8 +40,8 @@ def gemm_efficiency(flops: float, cores: int, cal: Calibration, dtype: str) -> f
 
 
 def node_time(
-    node: Any,
-    hw: Any,
+    node: NodeCost,
+    hw: Device,
     cal: Calibration,
     flops: float,
     macs: float,

@@ -1,42 +1,52 @@
-"""Front ends translate model descriptions into the IR; they never cost anything."""
+"""Front ends translate model descriptions into the IR; they never cost anything.
+
+The functions here import the spec front end when called: importing any front end (e.g.
+`costmodel.frontends.onnx`) runs this file, and should not load the others (start-up
+speed)."""
 
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
+
+from ..errors import BindingError, ModelLoadError
+
+if TYPE_CHECKING:
+    from ..ir.graph import Graph
+    from .spec import ModelSpec
+
+SPEC_SUFFIXES = (".yaml", ".yml", ".toml", ".json")
 
 
-def load_model_spec(model: Any):
-    """A ModelSpec from a spec object, a spec/config file or a built-in name; None if the
-    input is none of these."""
-    from .spec import ModelSpec, load_spec
+@overload
+def load_model_spec(model: ModelSpec | dict[str, Any]) -> ModelSpec: ...
+@overload
+def load_model_spec(model: object) -> ModelSpec | None: ...
+def load_model_spec(model: object) -> ModelSpec | None:
+    """A ModelSpec from a spec object, a spec/config mapping or file, or a built-in name;
+    None if the input is none of these."""
+    from .builtin import get_spec, is_builtin
+    from .spec import ModelSpec, load_spec, spec_from_data
 
     if isinstance(model, ModelSpec):
         return model
     if isinstance(model, dict):
-        from .hf_config import spec_from_hf
-        from .spec import spec_from_dict
-
-        return spec_from_hf(model) if "model_type" in model and "architecture" not in model else spec_from_dict(model)
+        return spec_from_data(model)
     if isinstance(model, (str, os.PathLike)):
         path = os.fspath(model)
         if os.path.exists(path):
-            if path.lower().endswith((".yaml", ".yml", ".toml", ".json")):
-                return load_spec(path)
-            return None
-        from .builtin import get_spec, is_builtin
-
+            return load_spec(path) if path.lower().endswith(SPEC_SUFFIXES) else None
         if is_builtin(path) or not path.lower().endswith(".onnx"):
             return get_spec(path)
     return None
 
 
-def spec_graph(spec: Any, bindings: Any = None):
+def spec_graph(spec: ModelSpec, bindings: Any = None) -> Graph:
     """A spec as one IR graph (every layer unrolled), for `costmodel analyze`: a prefill
-    over `batch` x `seq` tokens (logits for the last position), symbolic unless bound."""
-    from ..errors import BindingError
+    over `batch` x `seq` tokens (logits for the last position), symbolic unless bound;
+    image models (ViT, one DiT step) a forward pass over `batch` images."""
     from ..symbolic import symbol
-    from .lower import Workload, lower, unroll
+    from .lower import Logits, Phase, Workload, lower, unroll
 
     b = dict(bindings or {})
     for k, v in b.items():
@@ -46,20 +56,21 @@ def spec_graph(spec: Any, bindings: Any = None):
             raise BindingError(f"binding {k}={v!r} must be a positive integer")
     batch = b.get("batch", symbol("batch"))
     seq = b.get("seq", symbol("seq"))
-    if spec.architecture in ("vit", "dit"):
-        wl = Workload("forward", batch, 1, 0, "none")
+    if spec.arch.image_input:
+        wl = Workload(Phase.FORWARD, batch, 1, 0, Logits.NONE)
     else:
-        wl = Workload("prefill", batch, seq, 0, "last")
+        wl = Workload(Phase.PREFILL, batch, seq, 0, Logits.LAST)
     g = unroll(lower(spec, wl), spec.name)
     g.symbols = ("batch", "seq")
     return g
 
 
-def resolve_other(path: str, bindings: Any = None) -> tuple[Any, str]:
+def resolve_other(path: str, bindings: Any = None) -> tuple[Graph, str]:
     """Non-ONNX inputs (spec files, HF configs, built-in names) as an IR graph."""
-    from ..errors import ModelLoadError
-
     spec = load_model_spec(path)
     if spec is None:
         raise ModelLoadError("not an ONNX file, spec, config.json or built-in model name", where=path)
     return spec_graph(spec, bindings), spec.name
+
+
+__all__ = ["load_model_spec", "resolve_other", "spec_graph"]

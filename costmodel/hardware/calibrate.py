@@ -22,6 +22,7 @@ import os
 import platform
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -181,8 +182,9 @@ def measure_gpu(quick: bool = False) -> dict[str, Any] | None:
     dts = {"fp32": torch.float32, "tf32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
     sizes = (1024, 2048, 4096) if quick else (1024, 2048, 4096, 8192)
 
-    def timed(fn, reps: int = 10) -> float:
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    def timed(fn: Callable[[], Any], reps: int = 10) -> float:
+        start = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]  # torch leaves Event untyped
+        end = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
         for _ in range(3):
             fn()
         torch.cuda.synchronize()
@@ -192,7 +194,7 @@ def measure_gpu(quick: bool = False) -> dict[str, Any] | None:
             fn()
             end.record()
             torch.cuda.synchronize()
-            ts.append(start.elapsed_time(end) / 1e3)
+            ts.append(float(start.elapsed_time(end)) / 1e3)
         ts.sort()
         return ts[len(ts) // 2]
 
@@ -203,7 +205,7 @@ def measure_gpu(quick: bool = False) -> dict[str, Any] | None:
         for n in sizes:
             a = torch.randn(n, n, device=dev, dtype=dt)
             b = torch.randn(n, n, device=dev, dtype=dt)
-            rows.append((n, 2 * n**3 / timed(lambda a=a, b=b: a @ b)))
+            rows.append((n, 2 * n**3 / timed(partial(torch.matmul, a, b))))
         gemm[name] = rows
     torch.backends.cuda.matmul.allow_tf32 = False
     x = torch.empty(256 * 2**20, dtype=torch.uint8, device=dev)

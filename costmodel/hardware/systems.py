@@ -1,20 +1,35 @@
 """Systems: nodes of devices with their network tiers (the scale-up domain inside a node
-and the scale-out fabric between nodes), from `hardware_profiles/systems/*.toml`."""
+and the scale-out fabric between nodes), from `hardware_profiles/systems/*.toml`; a
+single device profile is wrapped as a node of its own with the assumptions of
+network.py."""
 
 from __future__ import annotations
 
 import difflib
 import math
-import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..engine.collectives import Tier
+from ..datafile import read_data_file
 from ..errors import HardwareError
-from .loader import get_profile
+from .loader import builtin_dir, get_profile
+from .network import (
+    ASSUMED_NIC_BANDWIDTH,
+    ASSUMED_NIC_NAME,
+    ASSUMED_PCIE_BANDWIDTH,
+    ASSUMED_PCIE_NAME,
+    BUS_EFFICIENCY,
+    SCALE_OUT_LATENCY_S,
+    SCALE_UP_LATENCY_S,
+    Tier,
+)
 from .profile import HardwareProfile
+
+# a device profile used as a system: the node size of data-centre GPU boards (DGX / HGX
+# 8-GPU baseboards, MI300X platform), so tensor parallelism up to 8 stays on the node
+DEVICES_PER_NODE = 8
 
 
 @dataclass(frozen=True)
@@ -61,8 +76,6 @@ def _tier_dict(t: Tier) -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def _dir() -> Path:
-    from .loader import builtin_dir
-
     return builtin_dir() / "systems"
 
 
@@ -93,49 +106,40 @@ def find_system(name: str) -> System | None:
     return None
 
 
-def _num(table: dict, key: str, where: str) -> float:
-    v = table.get(key)
+def _num(table: dict[str, Any], key: str, where: str, default: float | None = None) -> float:
+    v = table.get(key, default)
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
         raise HardwareError(f"{key} must be a positive number", where=where)
     return float(v)
 
 
-_TIER_KEYS = {
-    "intra_node": ("bandwidth_per_direction_GBps", "latency_us"),
-    "inter_node": ("bandwidth_per_direction_per_device_GBps", "latency_us"),
-}
-# NCCL bus bandwidth reaches about 80% of the link rate on large messages (nccl-tests,
-# all_reduce_perf); the same figure the engine assumes for a lone device.
-_LINK_EFFICIENCY = 0.8
-
-
-def _tier(d: dict, table: str, where: str) -> Tier:
-    t = d.get(table)
-    if not isinstance(t, dict):
-        raise HardwareError(f"[{table}] table missing (keys: name, {', '.join(_TIER_KEYS[table])})", where=where)
-    bw_key, lat_key = _TIER_KEYS[table]
-    unknown = set(t) - {"name", bw_key, lat_key}
+def _tier(table: Any, bandwidth_key: str, default_name: str, where: str) -> Tier:
+    if table is None:
+        raise HardwareError(
+            f"[{default_name}] table missing (keys: name, {bandwidth_key}, latency_us, efficiency)", where=where
+        )
+    if not isinstance(table, dict):
+        raise HardwareError(f"[{default_name}] must be a table", where=where)
+    allowed = {"name", bandwidth_key, "latency_us", "efficiency"}
+    unknown = set(table) - allowed
     if unknown:
         raise HardwareError(
-            f"unknown keys {sorted(unknown)} in [{table}]; allowed: name, {bw_key}, {lat_key}", where=where
+            f"[{default_name}]: unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}", where=where
         )
+    eff = _num(table, "efficiency", where, BUS_EFFICIENCY)
+    if eff > 1:
+        raise HardwareError(f"[{default_name}] efficiency must be at most 1", where=where)
     return Tier(
-        str(t.get("name", table)),
-        _num(t, bw_key, f"{where} [{table}]") * 1e9,
-        _num(t, lat_key, f"{where} [{table}]") * 1e-6,
-        _LINK_EFFICIENCY,
+        str(table.get("name", default_name)),
+        _num(table, bandwidth_key, where) * 1e9,
+        _num(table, "latency_us", where) * 1e-6,
+        eff,
     )
 
 
 @lru_cache(maxsize=32)
 def _load(path: str) -> System:
-    try:
-        with open(path, "rb") as f:
-            d = tomllib.load(f)
-    except tomllib.TOMLDecodeError as e:
-        raise HardwareError(f"invalid TOML: {e}", where=path) from None
-    except OSError as e:
-        raise HardwareError(f"cannot read system file: {e.strerror or e}", where=path) from None
+    d = read_data_file(path, error=HardwareError, fmt="toml")
     allowed = {"name", "display_name", "device", "devices_per_node", "intra_node", "inter_node"}
     unknown = set(d) - allowed
     if unknown:
@@ -156,16 +160,35 @@ def _load(path: str) -> System:
         str(d.get("display_name", d.get("name", Path(path).stem))),
         get_profile(device),
         per_node,
-        _tier(d, "intra_node", path),
-        _tier(d, "inter_node", path),
+        _tier(d.get("intra_node"), "bandwidth_per_direction_GBps", "intra_node", path),
+        _tier(d.get("inter_node"), "bandwidth_per_direction_per_device_GBps", "inter_node", path),
     )
 
 
+def device_system(dev: HardwareProfile) -> System:
+    """One device profile as a node of DEVICES_PER_NODE: its scale-up link (else its PCIe,
+    else an assumed PCIe 4.0 x16) inside the node, its NIC (else an assumed 400 Gb/s one)
+    between nodes; latencies from the profile's links where given (network.py otherwise)."""
+    link = dev.interconnect or dev.pcie
+    if link is not None and link.bandwidth:
+        intra = Tier(link.name, float(link.bandwidth), link.latency_s or SCALE_UP_LATENCY_S)
+    else:
+        intra = Tier(ASSUMED_PCIE_NAME, ASSUMED_PCIE_BANDWIDTH, SCALE_UP_LATENCY_S)
+    net = dev.network
+    if net is not None and net.bandwidth:
+        inter = Tier(net.name, float(net.bandwidth), net.latency_s or SCALE_OUT_LATENCY_S)
+    else:
+        inter = Tier(ASSUMED_NIC_NAME, ASSUMED_NIC_BANDWIDTH, SCALE_OUT_LATENCY_S)
+    return System(dev.name, dev.display_name, dev, DEVICES_PER_NODE, intra, inter)
+
+
 def get_system(name_or_device: Any) -> System:
-    """A system by name, or a single device wrapped as a one-node system (8 per node for
-    data-centre GPUs, with its own scale-up link and no scale-out fabric given)."""
+    """A system by name or file, or a single device (name, file or profile) wrapped as a
+    one-node system (device_system)."""
     if isinstance(name_or_device, System):
         return name_or_device
+    if isinstance(name_or_device, HardwareProfile):
+        return device_system(name_or_device)
     if isinstance(name_or_device, str):
         found = find_system(name_or_device)
         if found is not None:
@@ -177,9 +200,4 @@ def get_system(name_or_device: Any) -> System:
         if close:
             raise HardwareError(f"unknown system or device {name_or_device!r}; systems: {', '.join(close)}") from None
         raise e
-    link = dev.interconnect or dev.pcie
-    bw = float(link.bandwidth) if link is not None else 25e9
-    intra = Tier(link.name if link else "pcie", bw, 5e-6, 0.8)
-    net = dev.network
-    inter = Tier(net.name, float(net.bandwidth), 10e-6, 0.8) if net else Tier("assumed 400 Gb/s NIC", 50e9, 10e-6, 0.8)
-    return System(dev.name, dev.display_name, dev, 8, intra, inter)
+    return device_system(dev)

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from typing import IO, Any
 
 from ..errors import OutputError
+from .model import json_ready
 from .text import csv_cell
 
 __all__ = ["FORMAT_BY_SUFFIX", "format_for_path", "require_format", "write_rows"]
@@ -55,12 +56,18 @@ def require_format(fmt: str) -> None:
             raise OutputError("writing .parquet needs pyarrow: pip install pyarrow (or write .jsonl / .csv)") from None
 
 
+def _json(row: dict[str, Any]) -> str:
+    """One row as strict JSON (model.py's boundary: exact ints, formulas as text, no NaN,
+    control and bidi characters escaped)."""
+    return json.dumps(json_ready(row), allow_nan=False, ensure_ascii=True)
+
+
 class _Jsonl:
     def __init__(self, f: IO[str], columns: Sequence[str]) -> None:
         self.f = f
 
     def write(self, row: dict[str, Any]) -> None:
-        self.f.write(json.dumps(row, default=str) + "\n")
+        self.f.write(_json(row) + "\n")
 
     def close(self) -> None:
         return None
@@ -73,7 +80,7 @@ class _JsonArray:
         f.write("[")
 
     def write(self, row: dict[str, Any]) -> None:
-        self.f.write(("\n" if self.first else ",\n") + json.dumps(row, default=str))
+        self.f.write(("\n" if self.first else ",\n") + _json(row))
         self.first = False
 
     def close(self) -> None:

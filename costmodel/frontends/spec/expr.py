@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import ast
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from fractions import Fraction
 from typing import Any
 
-from ..errors import ExpressionError
+from ...errors import ExpressionError
 
 MAX_LENGTH = 500
 MAX_DEPTH = 40
-_FUNCS = {"min": min, "max": max, "ceil": math.ceil, "floor": math.floor}
+_FUNCS: dict[str, Callable[..., Any]] = {"min": min, "max": max, "ceil": math.ceil, "floor": math.floor}
 
 
 def parse(text: str, where: str = "") -> ast.Expression:
@@ -69,6 +69,13 @@ def _check(node: ast.AST, where: str, depth: int) -> None:
     )
 
 
+def names_in(text: str | int | float, where: str = "") -> set[str]:
+    """The field names an expression refers to (none for a plain number)."""
+    if not isinstance(text, str):
+        return set()  # a number (parse refuses anything else with a typed error)
+    return {n.id for n in ast.walk(parse(text, where)) if isinstance(n, ast.Name)} - set(_FUNCS)
+
+
 def evaluate(text: str | int | float, names: Mapping[str, Any], where: str = "") -> Fraction:
     """Evaluate to an exact Fraction; names must resolve to numbers."""
     if isinstance(text, bool):
@@ -114,7 +121,8 @@ def _eval(node: ast.AST, names: Mapping[str, Any], where: str) -> Fraction:
         return a - b * math.floor(a / b)
     if isinstance(node, ast.Call):
         args = [_eval(a, names, where) for a in node.args]
-        fn = node.func.id  # type: ignore[attr-defined]
+        assert isinstance(node.func, ast.Name)  # guaranteed by _check
+        fn = node.func.id
         if fn in ("ceil", "floor"):
             if len(args) != 1:
                 raise ExpressionError(f"{fn} takes one argument", where=where or None)

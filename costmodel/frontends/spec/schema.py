@@ -1,12 +1,14 @@
-"""JSON Schema of the model-spec format, generated from the ModelSpec dataclasses so the
-two never disagree (published for editors: `costmodel specs --schema`)."""
+"""JSON Schema of the model-spec format, generated from the ModelSpec records and the
+architecture table so the three never disagree (published for editors:
+`costmodel specs --schema`, docs/spec.schema.json)."""
 
 from __future__ import annotations
 
 from dataclasses import MISSING, fields
 from typing import Any
 
-from .spec import _CHOICES, _NESTED, ModelSpec
+from .coerce import choices, field_kinds
+from .records import NESTED, ModelSpec
 
 _INT_OR_EXPR = {
     "oneOf": [
@@ -20,20 +22,21 @@ def _schema(cls: type) -> dict[str, Any]:
     props: dict[str, Any] = {}
     required = []
     for f in fields(cls):
-        t = str(f.type)
-        if f.name in _NESTED:
-            props[f.name] = {"anyOf": [_schema(_NESTED[f.name]), {"type": "null"}]}
-        elif t.startswith("bool"):
+        kind = field_kinds(cls)[f.name]
+        if kind == "nested":
+            props[f.name] = {"anyOf": [_schema(NESTED[f.name]), {"type": "null"}]}
+        elif kind == "bool":
             props[f.name] = {"type": "boolean"}
-        elif t.startswith("int"):
+        elif kind == "int":
             props[f.name] = dict(_INT_OR_EXPR)
-        elif t.startswith("tuple"):
+        elif kind == "strings":
             props[f.name] = {"type": "array", "items": {"type": "string"}}
         else:
             props[f.name] = {"type": "string"}
-            if f.name in _CHOICES:
-                props[f.name]["enum"] = list(_CHOICES[f.name])
-        if f.default is MISSING and f.default_factory is MISSING:  # type: ignore[misc]
+            allowed = choices(f.name, kind)
+            if allowed:
+                props[f.name]["enum"] = list(allowed)
+        if f.default is MISSING and f.default_factory is MISSING:
             required.append(f.name)
     return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
 

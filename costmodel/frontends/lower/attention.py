@@ -1,0 +1,157 @@
+"""Token mixing by attention: self-attention with a KV cache (MHA / GQA / MQA, rotary,
+ALiBi, sliding windows), DeepSeek multi-head latent attention, causal linear attention.
+
+Sliding windows follow Hugging Face's mask (transformers masking_utils.py,
+sliding_window_overlay: key j is visible to query i iff j > i - window, on top of the
+causal j <= i): a query sees `window` keys, itself included. The lowering therefore
+(a) passes ORT GroupQueryAttention `local_window_size = window - 1` (that op counts the
+keys to the left of the query, so window - 1 of them plus the query's own), and (b)
+reads at most window - 1 cached positions: the first new query at position P needs keys
+P - window + 1 .. P, so older entries are never read (nor kept: the KV-cache memory is
+capped the same way in the planners).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...symbolic import smin
+from ..spec.architectures import Norm, Position
+from .context import Ctx
+from .workload import Phase
+
+
+def visible_past(c: Ctx, i: int) -> Any:
+    """Cached positions layer i reads this step: all of them, or for a sliding-window
+    layer the last window - 1."""
+    past = c.w.past
+    if not past or not c.s.is_sliding(i):
+        return past
+    return smin(past, c.s.sliding_window - 1)
+
+
+def self_attention(c: Ctx, x: str, i: int, name: str, causal: bool = True, bias: str | None = None) -> str:
+    """Projections, attention over the visible past + new positions, output projection."""
+    s, w, b = c.s, c.w, c.b
+    if s.mla is not None:
+        return mla_attention(c, x, name)
+    d, h, kv, hd = s.hidden_size, s.num_heads, s.kv_heads, s.hd
+    bsz, _ = c.bs
+    sizes = [h * hd, kv * hd, kv * hd]
+    if s.fused_qkv:
+        qkv = c.linear(x, d, sum(sizes), f"{name}.qkv", s.qkv_bias)
+        q, k, v = c.split(qkv, sizes, f"{name}.split")
+    else:
+        q = c.linear(x, d, sizes[0], f"{name}.q", s.qkv_bias)
+        k = c.linear(x, d, sizes[1], f"{name}.k", s.qkv_bias)
+        v = c.linear(x, d, sizes[2], f"{name}.v", s.qkv_bias)
+    if s.qk_norm:
+        q = b.node(
+            "RMSNormalization", [q, b.weight(f"{name}.q_norm.weight", (hd,), w.dtype)], name=f"{name}.q_norm", axis=-1
+        )
+        k = b.node(
+            "RMSNormalization", [k, b.weight(f"{name}.k_norm.weight", (hd,), w.dtype)], name=f"{name}.k_norm", axis=-1
+        )
+    ins = [q, k, v]
+    attrs: dict[str, Any] = {"num_heads": h, "kv_num_heads": kv, "causal": int(causal)}
+    past = visible_past(c, i)
+    if past:
+        ins += [
+            b.input(f"{name}.past_key", (bsz, kv, past, hd), w.kvdt),
+            b.input(f"{name}.past_value", (bsz, kv, past, hd), w.kvdt),
+        ]
+    if bias is not None:  # additive score bias (T5 relative positions): GQA input 10
+        ins += [""] * (10 - len(ins)) + [bias]
+    if s.position is Position.ROPE:
+        attrs["do_rotary"] = 1
+    if s.is_sliding(i):
+        attrs["local_window_size"] = s.sliding_window - 1
+    if s.position is Position.ALIBI:
+        attrs["alibi"] = 1
+    y = b.node("GroupQueryAttention", ins, n_out=3, domain="com.microsoft", name=f"{name}.attn", **attrs)[0]
+    return c.linear(y, h * hd, d, f"{name}.o", s.o_bias)
+
+
+def mla_attention(c: Ctx, x: str, name: str) -> str:
+    """DeepSeek multi-head latent attention (DeepSeek-V2, sec. 2.1). Prefill: K and V are
+    projected up from the latent per head (kv_b). Decode: the up-projections are absorbed
+    into the query (W_UK) and the output (W_UV), as serving engines run it, and attention
+    runs over the cached latent (kv_lora_rank + rope dims) as one shared KV head. W_UK
+    and W_UV together are kv_b's parameters."""
+    s, w, b = c.s, c.w, c.b
+    m = s.mla
+    assert m is not None
+    d, h = s.hidden_size, s.num_heads
+    nope, rope, vd, lora = m.qk_nope_head_dim, m.qk_rope_head_dim, m.v_head_dim, m.kv_lora_rank
+    dq = nope + rope
+    bsz, seq = c.bs
+    if m.q_lora_rank:
+        qa = c.norm(c.linear(x, d, m.q_lora_rank, f"{name}.q_a"), m.q_lora_rank, f"{name}.q_a_norm", Norm.RMSNORM)
+        q = c.linear(qa, m.q_lora_rank, h * dq, f"{name}.q_b")
+    else:
+        q = c.linear(x, d, h * dq, f"{name}.q")
+    kva = c.linear(x, d, lora + rope, f"{name}.kv_a")
+    latent, k_rope = c.split(kva, [lora, rope], f"{name}.kv_split")
+    latent = c.norm(latent, lora, f"{name}.kv_a_norm", Norm.RMSNORM)
+    if w.phase is Phase.DECODE:
+        q_nope, q_rope = c.split(q, [h * nope, h * rope], f"{name}.q_split")
+        w_uk = b.weight(f"{name}.kv_b.w_uk", (h, nope, lora), w.wdt)
+        w_uv = b.weight(f"{name}.kv_b.w_uv", (h, lora, vd), w.wdt)
+        q_lat = b.node(
+            "MatMul", [c.view(q_nope, (bsz, h, seq, nope), f"{name}.q_nope_v"), w_uk], name=f"{name}.absorb_k"
+        )
+        q_cat = b.node(
+            "Concat",
+            [
+                c.view(q_lat, (bsz, seq, h, lora), f"{name}.q_lat_v"),
+                c.view(q_rope, (bsz, seq, h, rope), f"{name}.q_rope_v"),
+            ],
+            name=f"{name}.q_cat",
+            axis=-1,
+        )
+        k_new = b.node("Concat", [latent, k_rope], name=f"{name}.latent_cat", axis=-1)
+        ins = [c.view(q_cat, (bsz, seq, h * (lora + rope)), f"{name}.q_flat"), k_new, latent]
+        if w.past:
+            ins += [
+                "",
+                b.input(f"{name}.past_latent", (bsz, 1, w.past, lora + rope), w.kvdt),
+                b.input(f"{name}.past_latent_v", (bsz, 1, w.past, lora), w.kvdt),
+            ]
+        y = b.node("Attention", ins, n_out=3, name=f"{name}.attn", q_num_heads=h, kv_num_heads=1, is_causal=1)[0]
+        y = b.node("MatMul", [c.view(y, (bsz, h, seq, lora), f"{name}.y_v"), w_uv], name=f"{name}.absorb_v")
+        y = c.view(y, (bsz, seq, h * vd), f"{name}.y_flat")
+    else:
+        kv = c.linear(latent, lora, h * (nope + vd), f"{name}.kv_b")
+        k_nope, v = c.split(kv, [h * nope, h * vd], f"{name}.kv_b_split")
+        rope_all = b.node(
+            "Expand",
+            [
+                c.view(k_rope, (bsz, seq, 1, rope), f"{name}.k_rope_v"),
+                b.ints(f"{name}.rope_shape", [bsz, seq, h, rope]),
+            ],
+            name=f"{name}.rope_expand",
+        )
+        k = b.node(
+            "Concat", [c.view(k_nope, (bsz, seq, h, nope), f"{name}.k_nope_v"), rope_all], name=f"{name}.k_cat", axis=-1
+        )
+        ins = [q, c.view(k, (bsz, seq, h * dq), f"{name}.k_flat"), v]
+        if w.past:
+            ins += [
+                "",
+                b.input(f"{name}.past_key", (bsz, h, w.past, dq), w.kvdt),
+                b.input(f"{name}.past_value", (bsz, h, w.past, vd), w.kvdt),
+            ]
+        y = b.node("Attention", ins, n_out=3, name=f"{name}.attn", q_num_heads=h, kv_num_heads=h, is_causal=1)[0]
+    return c.linear(y, h * vd, d, f"{name}.o")
+
+
+def linear_attention(c: Ctx, x: str, name: str) -> str:
+    s = c.s
+    d, h, hd = s.hidden_size, s.num_heads, s.hd
+    bsz, seq = c.bs
+    q = c.linear(x, d, h * hd, f"{name}.q")
+    k = c.linear(x, d, h * hd, f"{name}.k")
+    v = c.linear(x, d, h * hd, f"{name}.v")
+    ins = [c.view(t, (bsz, seq, h, hd), f"{name}.{n}_heads") for t, n in ((q, "q"), (k, "k"), (v, "v"))]
+    y = c.b.node("LinearAttention", ins, domain="costmodel", name=f"{name}.core")
+    return c.linear(c.view(y, (bsz, seq, h * hd), f"{name}.flat"), h * hd, d, f"{name}.o")

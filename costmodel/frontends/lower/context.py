@@ -1,0 +1,88 @@
+"""Per-graph lowering state and the building blocks every lowering shares: norms, linear
+layers (bias in the GEMM epilogue), activations, fused-projection splits, views, MLPs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...ir.activations import ACTIVATION_OPS, Activation
+from ...ir.dtypes import DType
+from ..builder import GraphBuilder
+from ..spec import ModelSpec
+from ..spec.architectures import MLPKind, Norm
+from .workload import Workload
+
+
+class Ctx:
+    """The builder of one graph, with the spec and workload it lowers."""
+
+    def __init__(self, spec: ModelSpec, wl: Workload, name: str, prefix: str = "") -> None:
+        self.s = spec
+        self.w = wl
+        self.b = GraphBuilder(name, prefix)
+
+    @property
+    def bs(self) -> tuple[Any, Any]:
+        """(batch, new positions) of this workload."""
+        return self.w.batch, self.w.seq
+
+    def norm(self, x: str, d: int, name: str, kind: Norm | None = None) -> str:
+        kind = kind or self.s.norm
+        g = self.b.weight(f"{name}.weight", (d,), self.w.dtype)
+        if kind is Norm.RMSNORM:
+            return self.b.node("RMSNormalization", [x, g], name=name, axis=-1)
+        ins = [x, g]
+        if self.s.norm_bias:
+            ins.append(self.b.weight(f"{name}.bias", (d,), self.w.dtype))
+        return self.b.node("LayerNormalization", ins, name=name, axis=-1)
+
+    def linear(
+        self,
+        x: str,
+        k: int,
+        n: int,
+        name: str,
+        bias: bool = False,
+        weight: str | None = None,
+        trans: bool = False,
+        wdt: DType | None = None,
+    ) -> str:
+        w = weight or self.b.weight(f"{name}.weight", (k, n), wdt or self.w.wdt)
+        ins = [x, w]
+        if bias:
+            ins.append(self.b.weight(f"{name}.bias", (n,), self.w.dtype))
+        out: str = self.b.node("Linear", ins, domain="costmodel", name=name, **({"transB": 1} if trans else {}))
+        return out
+
+    def act(self, x: str, name: str, activation: Activation | None = None) -> str:
+        """The activation as its IR op (ir/activations.py), squared for relu2."""
+        spec = ACTIVATION_OPS[activation or self.s.activation]
+        attrs: dict[str, Any] = dict(spec.attrs)
+        y: str = self.b.node(spec.op_type, [x], name=name, domain=spec.domain, **attrs)
+        if spec.squared:
+            y = self.b.node("Mul", [y, y], name=name + ".square")
+        return y
+
+    def split(self, x: str, sizes: list[int], name: str) -> tuple[str, ...]:
+        out: tuple[str, ...] = self.b.node(
+            "SplitView", [x], n_out=len(sizes), domain="costmodel", name=name, sizes=tuple(sizes)
+        )
+        return out
+
+    def view(self, t: str, shape: tuple[Any, ...], name: str) -> str:
+        out: str = self.b.node("View", [t], domain="costmodel", name=name, shape=tuple(shape))
+        return out
+
+    def mlp(self, x: str, inter: int, name: str) -> str:
+        s, d = self.s, self.s.hidden_size
+        if s.mlp is MLPKind.GATED:
+            if s.fused_gate_up:
+                gu = self.linear(x, d, 2 * inter, f"{name}.gate_up", s.mlp_bias)
+                gate, up = self.split(gu, [inter, inter], f"{name}.split")
+            else:
+                gate = self.linear(x, d, inter, f"{name}.gate", s.mlp_bias)
+                up = self.linear(x, d, inter, f"{name}.up", s.mlp_bias)
+            h: str = self.b.node("Mul", [self.act(gate, f"{name}.act"), up], name=f"{name}.mul")
+        else:
+            h = self.act(self.linear(x, d, inter, f"{name}.up", s.mlp_bias), f"{name}.act")
+        return self.linear(h, inter, d, f"{name}.down", s.mlp_bias)

@@ -1,0 +1,141 @@
+"""The transformer stack's pieces: an attention layer (pre- or post-norm, parallel or
+sequential, Gemma-2 sandwich norms), its feed-forward (dense MLP or routed experts),
+the token embedding and the head (final norm, pooler or LM head, training loss)."""
+
+from __future__ import annotations
+
+from ...ir.dtypes import dtype as to_dtype
+from ...ir.graph import Graph
+from ..spec import ModelSpec
+from ..spec.architectures import MLPKind, NormPosition, Position
+from .attention import self_attention
+from .context import Ctx
+from .workload import Logits, Phase, Workload
+
+
+def attention_layer(spec: ModelSpec, wl: Workload, i: int, name: str) -> Graph:
+    """One attention layer of a decoder / encoder stack."""
+    c = Ctx(spec, wl, name)
+    s, d = spec, spec.hidden_size
+    bsz, seq = c.bs
+    causal = s.arch.causal
+    x = c.b.input("h", (bsz, seq, d), wl.dtype)
+    if s.parallel_block:
+        n1 = c.norm(x, d, "ln_1")
+        n2 = n1 if s.shared_block_norm else c.norm(x, d, "ln_2")
+        a = self_attention(c, n1, i, "attn", causal=causal)
+        f = ffn(c, n2, i, "mlp")
+        y = c.b.node("Add", [c.b.node("Add", [a, f], name="add_branches"), x], name="residual")
+    elif s.norm_position is NormPosition.POST:
+        a = self_attention(c, x, i, "attn", causal=causal)
+        x = c.norm(c.b.node("Add", [x, a], name="residual_1"), d, "ln_1")
+        f = ffn(c, x, i, "mlp")
+        y = c.norm(c.b.node("Add", [x, f], name="residual_2"), d, "ln_2")
+    else:
+        a = self_attention(c, c.norm(x, d, "ln_1"), i, "attn", causal=causal)
+        if s.sandwich_norms:
+            a = c.norm(a, d, "post_attn_norm")
+        x = c.b.node("Add", [x, a], name="residual_1")
+        f = ffn(c, c.norm(x, d, "ln_2"), i, "mlp")
+        if s.sandwich_norms:
+            f = c.norm(f, d, "post_mlp_norm")
+        y = c.b.node("Add", [x, f], name="residual_2")
+    c.b.output(y)
+    return c.b.build()
+
+
+def ffn(c: Ctx, x: str, i: int, name: str) -> str:
+    """The dense MLP, or for a MoE layer the router, the routed experts (one ExpertMLP
+    kernel) and the shared experts."""
+    s = c.s
+    m = s.moe
+    if m is None or not s.is_moe_layer(i):
+        return c.mlp(x, s.intermediate_size, name)
+    d = s.hidden_size
+    logits = c.linear(x, d, m.num_experts, f"{name}.router")
+    if m.router_bias:
+        score_bias = c.b.weight(f"{name}.router.score_bias", (m.num_experts,), c.w.dtype)
+        logits = c.b.node("Add", [logits, score_bias], name=f"{name}.router_bias")
+    probs = c.b.node("Softmax", [logits], name=f"{name}.router_softmax", axis=-1)
+    topk = c.b.ints(f"{name}.k", [m.top_k])
+    c.b.node("TopK", [probs, topk], n_out=2, name=f"{name}.topk", axis=-1)
+    gated = s.mlp is MLPKind.GATED
+    mult = 2 if gated else 1
+    w_in = c.b.weight(f"{name}.experts.w_in", (m.num_experts, d, mult * m.expert_intermediate_size), c.w.wdt)
+    w_out = c.b.weight(f"{name}.experts.w_out", (m.num_experts, m.expert_intermediate_size, d), c.w.wdt)
+    y = c.b.node(
+        "ExpertMLP",
+        [x, w_in, w_out],
+        domain="costmodel",
+        name=f"{name}.experts",
+        top_k=m.top_k,
+        gated=int(gated),
+        activation=s.activation.value,
+    )
+    if m.num_shared_experts or m.shared_intermediate_size:
+        width = m.shared_intermediate_size or m.num_shared_experts * m.expert_intermediate_size
+        sh = c.mlp(x, width, f"{name}.shared")
+        if m.shared_expert_gate:
+            g = c.b.node("Sigmoid", [c.linear(x, d, 1, f"{name}.shared_gate")], name=f"{name}.shared_sigmoid")
+            sh = c.b.node("Mul", [sh, g], name=f"{name}.shared_scale")
+        y = c.b.node("Add", [y, sh], name=f"{name}.combine")
+    return str(y)
+
+
+def embedding(spec: ModelSpec, wl: Workload, name: str = "embed") -> Graph:
+    c = Ctx(spec, wl, name)
+    s, d = spec, spec.hidden_size
+    bsz, seq = c.bs
+    ids = c.b.input("input_ids", (bsz, seq), to_dtype("int64"))
+    table = c.b.shared_weight("embed_tokens.weight", (s.vocab_size, d), wl.dtype)
+    x = c.b.node("Gather", [table, ids], name="embed_tokens", axis=0)
+    if s.position is Position.LEARNED and s.max_position:
+        pos = c.b.input("position_ids", (bsz, seq), to_dtype("int64"))
+        pt = c.b.weight("embed_positions.weight", (s.max_position + s.position_offset, d), wl.dtype)
+        x = c.b.node("Add", [x, c.b.node("Gather", [pt, pos], name="embed_positions", axis=0)], name="add_pos")
+    if s.token_types:
+        tt = c.b.input("token_type_ids", (bsz, seq), to_dtype("int64"))
+        tw = c.b.weight("token_type.weight", (s.token_types, d), wl.dtype)
+        x = c.b.node("Add", [x, c.b.node("Gather", [tw, tt], name="token_type", axis=0)], name="add_type")
+    if s.embedding_norm:
+        x = c.norm(x, d, "embed_norm")
+    c.b.output(x)
+    return c.b.build()
+
+
+def head(spec: ModelSpec, wl: Workload, name: str = "head") -> Graph:
+    """Final norm and LM head; logits for the last position only unless asked."""
+    c = Ctx(spec, wl, name)
+    s, d = spec, spec.hidden_size
+    bsz, seq = c.bs
+    x = c.b.input("h", (bsz, seq, d), wl.dtype)
+    if s.final_norm:
+        x = c.norm(x, d, "final_norm")
+    if s.pooler:
+        first = c.b.node("Gather", [x, c.b.ints("first", [0])], name="cls", axis=1)
+        x = c.b.node("Tanh", [c.linear(first, d, d, "pooler", True)], name="pooler_tanh")
+    elif wl.logits is not Logits.NONE and s.vocab_size:
+        if wl.logits is Logits.LAST and seq != 1:
+            x = c.b.node("Gather", [x, c.b.ints("last", [-1])], name="last_position", axis=1)
+        if s.tie_embeddings:
+            table = c.b.shared_weight("embed_tokens.weight", (s.vocab_size, d), wl.dtype)
+            x = c.linear(x, d, s.vocab_size, "lm_head", s.lm_head_bias, weight=table, trans=True)
+        else:
+            x = c.linear(x, d, s.vocab_size, "lm_head", s.lm_head_bias, wdt=wl.dtype)
+        if wl.phase is Phase.TRAIN:
+            # the loss runs in fp32 (autocast upcasts cross-entropy): cast, log-softmax, NLL
+            labels = c.b.input("labels", (bsz, seq), to_dtype("int64"))
+            x = c.b.node("Cast", [x], name="logits_fp32", to=1)
+            logits = x if seq == 1 else c.view(x, (bsz * seq, s.vocab_size), "logits_nc")
+            flat = c.view(labels, (bsz * seq,), "labels_flat")
+            x = c.b.node("SoftmaxCrossEntropyLoss", [logits, flat], name="loss", reduction="mean")
+    c.b.output(x)
+    return c.b.build()
+
+
+def final_norm(spec: ModelSpec, wl: Workload, name: str) -> Graph:
+    c = Ctx(spec, wl, name)
+    bsz, seq = c.bs
+    x = c.b.input("h", (bsz, seq, spec.hidden_size), wl.dtype)
+    c.b.output(c.norm(x, spec.hidden_size, "final_norm"))
+    return c.b.build()

@@ -1,0 +1,146 @@
+"""The model-spec records: sizes and per-family facts of one model, frozen and validated
+(`coerce.spec_from_dict`). What the architecture itself means lives in
+`architectures.ARCHITECTURES`; these records only say which one and with what sizes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...ir.activations import Activation
+from .architectures import ARCHITECTURES, Architecture, LayerKind, MLPKind, Norm, NormPosition, Position
+
+
+@dataclass(frozen=True)
+class MoESpec:
+    num_experts: int
+    top_k: int
+    expert_intermediate_size: int
+    num_shared_experts: int = 0
+    shared_intermediate_size: int = 0  # total width of the shared expert MLP(s)
+    shared_expert_gate: bool = False  # Qwen2-MoE: sigmoid gate d -> 1 on the shared expert
+    first_dense_layers: int = 0  # DeepSeek first_k_dense_replace
+    layer_freq: int = 1  # every layer_freq-th layer (after the dense ones) is MoE
+    router_bias: bool = False  # DeepSeek-V3 e_score_correction_bias (one per expert)
+    expert_parallel: int = 1  # the expert-parallel degree the planners use unless told otherwise
+
+
+@dataclass(frozen=True)
+class MLASpec:
+    kv_lora_rank: int
+    qk_nope_head_dim: int
+    qk_rope_head_dim: int
+    v_head_dim: int
+    q_lora_rank: int = 0  # 0: q is projected directly from the hidden state
+
+
+@dataclass(frozen=True)
+class SSMSpec:
+    d_state: int = 16
+    d_conv: int = 4
+    expand: int = 2
+    dt_rank: int = 0  # 0: ceil(hidden / 16) (Mamba-1 default)
+    headdim: int = 64  # Mamba-2
+    ngroups: int = 1  # Mamba-2
+    chunk_size: int = 256  # Mamba-2 SSD chunk
+    conv_bias: bool = True
+    proj_bias: bool = False
+    version: int = 0  # 1 Mamba-1, 2 Mamba-2; 0: the architecture's (mamba 1, mamba2 2, hybrid 1)
+
+
+@dataclass(frozen=True)
+class RWKVSpec:
+    head_size: int = 64
+    time_mix_extra_dim: int = 32  # LoRA rank of the five data-dependent token-shift mixes
+    time_decay_extra_dim: int = 64  # LoRA rank of the data-dependent decay
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    architecture: str  # a key of architectures.ARCHITECTURES
+    hidden_size: int
+    num_layers: int
+    vocab_size: int = 0
+    num_heads: int = 0
+    num_kv_heads: int = 0
+    head_dim: int = 0
+    intermediate_size: int = 0
+    mlp: MLPKind = MLPKind.GATED
+    activation: Activation = Activation.SILU
+    norm: Norm = Norm.RMSNORM
+    norm_bias: bool = True  # layernorm with a bias
+    norm_position: NormPosition = NormPosition.PRE
+    qkv_bias: bool = False
+    o_bias: bool = False
+    mlp_bias: bool = False
+    lm_head_bias: bool = False
+    tie_embeddings: bool = False
+    position: Position = Position.ROPE
+    max_position: int = 0
+    position_offset: int = 0  # OPT keeps 2 extra learned positions
+    token_types: int = 0  # BERT type vocabulary
+    embedding_norm: bool = False  # BLOOM word_embeddings_layernorm, BERT embeddings LN
+    parallel_block: bool = False  # attention and MLP read the same input (GPT-J, NeoX)
+    shared_block_norm: bool = False  # parallel block with one norm (GPT-J, Falcon-7B)
+    sandwich_norms: bool = False  # extra norms after attention and MLP (Gemma-2)
+    qk_norm: bool = False  # per-head RMSNorm on q and k (Qwen3, OLMo-2)
+    final_norm: bool = True
+    pooler: bool = False  # BERT pooler (d x d + bias)
+    sliding_window: int = 0  # keys a sliding-window layer attends, the query's own included
+    global_every: int = 0  # with sliding_window: every N-th layer is global
+    layer_types: tuple[str, ...] = ()  # per layer, a LayerKind the architecture allows
+    fused_qkv: bool = True  # one QKV GEMM (serving engines fuse; params unchanged)
+    fused_gate_up: bool = True
+    num_decoder_layers: int = 0  # encoder-decoder
+    relative_buckets: int = 0  # T5 relative attention buckets (layer 0 of each stack)
+    image_size: int = 0  # ViT / DiT (DiT: latent size)
+    patch_size: int = 0
+    num_channels: int = 3
+    num_classes: int = 0
+    class_token: bool = True
+    diffusion_steps: int = 0  # DiT: denoising steps per sample (the sampler's, 0: not given)
+    learn_sigma: bool = True  # DiT: output channels doubled
+    guidance: bool = True  # DiT: classifier-free guidance runs each step on a doubled batch
+    moe: MoESpec | None = None
+    mla: MLASpec | None = None
+    ssm: SSMSpec | None = None
+    rwkv: RWKVSpec | None = None
+    source: str = ""
+    notes: str = ""
+
+    @property
+    def arch(self) -> Architecture:
+        return ARCHITECTURES[self.architecture]
+
+    @property
+    def kv_heads(self) -> int:
+        return self.num_kv_heads or self.num_heads
+
+    @property
+    def hd(self) -> int:
+        return self.head_dim or (self.hidden_size // self.num_heads if self.num_heads else 0)
+
+    def layer_kind(self, i: int) -> LayerKind:
+        return LayerKind(self.layer_types[i]) if self.layer_types else self.arch.mixer
+
+    def is_moe_layer(self, i: int) -> bool:
+        m = self.moe
+        if m is None or i < m.first_dense_layers:
+            return False
+        return (i - m.first_dense_layers) % m.layer_freq == 0 if m.layer_freq > 1 else True
+
+    def is_sliding(self, i: int) -> bool:
+        if not self.sliding_window or self.layer_kind(i) is not LayerKind.ATTENTION:
+            return False
+        if self.global_every:
+            return (i + 1) % self.global_every != 0
+        return True
+
+    def ssm_version(self) -> int:
+        return (self.ssm.version if self.ssm is not None and self.ssm.version else 0) or self.arch.ssm_version
+
+    def moe_layers(self) -> int:
+        return sum(1 for i in range(self.num_layers) if self.is_moe_layer(i))
+
+
+NESTED: dict[str, type] = {"moe": MoESpec, "mla": MLASpec, "ssm": SSMSpec, "rwkv": RWKVSpec}
