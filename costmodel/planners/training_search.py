@@ -16,6 +16,8 @@ layouts exactly as a loop over estimate_training would (tests/test_training_sear
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -140,10 +142,16 @@ def search_training(
     zeros: tuple[int, ...] = ZEROS,
     offloads: tuple[bool, ...] = (False, True),
     sequence_parallel: tuple[bool, ...] = (True, False),
+    executor: Any = None,
+    on_progress: Callable[[int, int, str], None] | None = None,
 ) -> SearchResult:
     """Every layout of the space above on each system and device count, ranked by the
     time (or cost) of training on `tokens`. A cost goal needs a price for every system
-    (--price NAME=USD or the profile's price_per_hour): without one it is a usage error."""
+    (--price NAME=USD or the profile's price_per_hour): without one it is a usage error.
+
+    Each (system, device count) is one task of array arithmetic over all its layouts:
+    `executor` (costmodel.parallel: a process pool or Dask) runs the tasks elsewhere, None
+    here; `on_progress(done, total, what)` is called as each task completes."""
     if goal not in ("time", "cost"):
         raise PlanError(f"--goal must be time or cost, got {goal!r}")
     spec = _spec(model)
@@ -162,33 +170,69 @@ def search_training(
     rejected: dict[str, int] = {}
     examples: list[TrainCandidate] = []
     evaluated = 0
-    for hw, system in zip(hardware, systems):
-        for g in gpus:
-            n, f, rej, ex = _search_one(
-                spec,
-                system,
-                hw,
-                g,
-                global_batch,
-                seq_len,
-                steps,
-                prices[hw],
-                goal,
-                precision,
-                optimizer,
-                dispatch,
-                recomputes,
-                zeros,
-                offloads,
-                sequence_parallel,
-            )
-            evaluated += n
-            feasible += f
-            for k, c in rej.items():
-                rejected[k] = rejected.get(k, 0) + c
-            examples += ex[: max(0, 20 - len(examples))]
+    tasks = [
+        (
+            spec,
+            system,
+            hw,
+            g,
+            global_batch,
+            seq_len,
+            steps,
+            prices[hw],
+            goal,
+            precision,
+            optimizer,
+            dispatch,
+            recomputes,
+            zeros,
+            offloads,
+            sequence_parallel,
+        )
+        for hw, system in zip(hardware, systems)
+        for g in gpus
+    ]
+    for n, f, rej, ex in _map_tasks(tasks, executor, on_progress):
+        evaluated += n
+        feasible += f
+        for k, c in rej.items():
+            rejected[k] = rejected.get(k, 0) + c
+        examples += ex[: max(0, 20 - len(examples))]
     feasible.sort(key=lambda t: (t[0], t[1]))
     return SearchResult([c for _, _, c in feasible], evaluated, rejected, examples)
+
+
+_Found = tuple[int, list[tuple[float, tuple[Any, ...], "TrainCandidate"]], dict[str, int], list["TrainCandidate"]]
+
+
+def _run_task(task: tuple[Any, ...]) -> _Found:
+    """One (system, device count) task (module-level and picklable: it may run on a worker)."""
+    return _search_one(*task)
+
+
+def _map_tasks(
+    tasks: list[tuple[Any, ...]], executor: Any, on_progress: Callable[[int, int, str], None] | None
+) -> list[_Found]:
+    total = len(tasks)
+    if executor is None:
+        out = []
+        for i, t in enumerate(tasks):
+            out.append(_run_task(t))
+            if on_progress is not None:
+                on_progress(i + 1, total, "ok")
+        return out
+    from ..parallel import map_ordered
+
+    done = 0
+
+    def step(_i: int, _r: _Found) -> None:
+        nonlocal done
+        done += 1
+        if on_progress is not None:
+            on_progress(done, total, "ok")
+
+    with executor:
+        return list(map_ordered(_run_task, tasks, executor, on_done=step))
 
 
 def _search_one(
