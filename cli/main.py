@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "calibrate": "calibrate",
     "batch": "batch",
     "compare": "compare",
+    "scale": "scale",
 }
 GLOBAL_FLAGS = ("--version", "--debug")  # options of `costmodel` itself (they take no value)
 
