@@ -56,7 +56,12 @@ def add_parser(sub) -> None:
     )
     x.add_argument("--calls", type=positive_int, default=16, help="calls sharing the prefix (default 16)")
     x.add_argument("--output-lens", help="comma-separated output lengths (a distribution, e.g. for reasoning models)")
-    x.add_argument("--reranker-docs", type=positive_int, help="E2R-FLOPs: documents reranked per query")
+    x.add_argument(
+        "--reranker-docs",
+        type=positive_int,
+        help="pointwise reranking (E2R-FLOPs): documents per query, each call generating --output-len "
+        "tokens (`costmodel rerank` has every strategy)",
+    )
     x.add_argument("--doc-len", type=positive_int, default=256, help="tokens per document (default 256)")
     x.add_argument("--metric", type=float, help="E2R: retrieval metric (e.g. nDCG@10) for RPP")
     add_report_output(p)
@@ -88,7 +93,9 @@ def _extras(args: argparse.Namespace, case: ServingCase) -> dict:
             raise CostModelError("--output-lens must list positive integers")
         out["output_distribution"] = X.output_length_distribution(case, args.prompt_len, lens)
     if args.reranker_docs:
-        out["reranker"] = X.reranker_flops(case.spec, args.prompt_len, args.doc_len, args.reranker_docs, args.metric)
+        out["reranker"] = X.reranker_flops(
+            case.spec, args.prompt_len, args.doc_len, args.reranker_docs, args.metric, args.output_len
+        )
     return out
 
 

@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "batch": "batch",
     "compare": "compare",
     "scale": "scale",
+    "rerank": "rerank",
 }
 GLOBAL_FLAGS = ("--version", "--debug")  # options of `costmodel` itself (they take no value)
 

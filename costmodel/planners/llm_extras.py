@@ -75,18 +75,21 @@ def helm_runtime(case: ServingCase, prompt_lens: Sequence[int] = (1, 16, 64, 256
 
 
 def reranker_flops(
-    spec: ModelSpec, query_len: int, doc_len: int, docs: int, metric: float | None = None
+    spec: ModelSpec, query_len: int, doc_len: int, docs: int, metric: float | None = None, output_len: int = 1
 ) -> dict[str, Any]:
-    """E2R-FLOPs (Pradeep et al. 2025): FLOPs per reranking query = documents x one
-    forward over query + document (logits of the last position). Counted exactly from
-    the graph: the gated MLP's three matrices and full attention FLOPs (the paper's
-    estimate drops the gate matrix and divides attention by the GQA ratio). QPP =
-    queries per PetaFLOP; RPP = metric per PetaFLOP."""
-    r = run_workload(spec, Workload(Phase.PREFILL, 1, query_len + doc_len, 0, Logits.LAST))
-    per_query = float(r.flops) * docs
+    """Pointwise reranking FLOPs per query as E2R-FLOPs defines them (Peng et al. 2025,
+    arXiv 2507.06223): documents x one call over query + document that generates
+    `output_len` tokens, counted exactly from the graph (planners/rerank.py, where the
+    other strategies and E2R's closed form live). QPP = queries per PetaFLOP; RPP =
+    metric per PetaFLOP."""
+    from .rerank import call_flops
+
+    flops, macs = call_flops(spec, query_len + doc_len, output_len if spec.arch.generates else 0)
+    per_query = flops * docs
     out = {
         "flops_per_query": per_query,
-        "macs_per_query": int(r.cost.macs) * docs,
+        "macs_per_query": macs * docs,
+        "output_tokens_per_query": output_len * docs if spec.arch.generates else 0,
         "queries_per_petaflop": 1e15 / per_query,
     }
     if metric is not None:

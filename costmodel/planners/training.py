@@ -327,4 +327,3 @@ def plan_training(
     return estimate_training(
         spec, system, lay, recipe, dispatch=execution, tokens=tokens, price_per_hour=price_per_hour
     )
-
