@@ -38,6 +38,11 @@ def add_parser(sub) -> None:
         default=2048,
         help="tokens per prefill chunk for activation memory (default 2048)",
     )
+    p.add_argument(
+        "--allow-past-context",
+        action="store_true",
+        help="cost prompt + output lengths past the model's context window (else an error naming the limit)",
+    )
     p.add_argument("--sweep", action="store_true", help="throughput-latency curve over batch sizes")
     p.add_argument("--plot", help="with --sweep: write the curve to a .png or .svg (needs matplotlib)")
     p.add_argument("--per-op", action="store_true", help="every op of a decode step and of the prefill")
@@ -55,7 +60,11 @@ def add_parser(sub) -> None:
         help="many calls over one context of this length (prompt-len = each call's question)",
     )
     x.add_argument("--calls", type=positive_int, default=16, help="calls sharing the prefix (default 16)")
-    x.add_argument("--output-lens", help="comma-separated output lengths (a distribution, e.g. for reasoning models)")
+    x.add_argument(
+        "--output-lens",
+        metavar="LEN[:WEIGHT],...",
+        help="a distribution of output lengths (reasoning models): expected FLOPs, latency and cost per query",
+    )
     x.add_argument(
         "--reranker-docs",
         type=positive_int,
@@ -69,7 +78,6 @@ def add_parser(sub) -> None:
 
 
 def _extras(args: argparse.Namespace, case: ServingCase) -> dict:
-    from costmodel.errors import CostModelError
     from costmodel.planners import llm_extras as X
 
     out: dict = {}
@@ -84,19 +92,34 @@ def _extras(args: argparse.Namespace, case: ServingCase) -> dict:
         out["speculative"] = X.speculative(case, draft, args.spec_k, args.acceptance, args.prompt_len, args.output_len)
     if args.shared_prefix:
         out["shared_prefix"] = X.shared_prefix(case, args.shared_prefix, args.prompt_len, args.calls, args.output_len)
-    if args.output_lens:
-        try:
-            lens = [int(v) for v in args.output_lens.split(",") if v.strip()]
-        except ValueError:
-            raise CostModelError(f"--output-lens {args.output_lens!r} is not a list of integers") from None
-        if not lens or min(lens) <= 0:
-            raise CostModelError("--output-lens must list positive integers")
-        out["output_distribution"] = X.output_length_distribution(case, args.prompt_len, lens)
+    if args.output_lens is not None:
+        lens, weights = _length_distribution(args.output_lens)
+        out["output_distribution"] = X.output_length_distribution(case, args.prompt_len, lens, weights)
     if args.reranker_docs:
         out["reranker"] = X.reranker_flops(
             case.spec, args.prompt_len, args.doc_len, args.reranker_docs, args.metric, args.output_len
         )
     return out
+
+
+def _length_distribution(text: str) -> tuple[list[int], list[float] | None]:
+    """`1000,8000` (equally likely) or `1000:0.6,8000:0.3,32000:0.1` (LEN:WEIGHT)."""
+    import math
+
+    from costmodel.errors import CostModelError
+
+    lens: list[int] = []
+    weights: list[float] = []
+    try:
+        for item in (x.strip() for x in text.split(",") if x.strip()):
+            n, sep, w = item.partition(":")
+            lens.append(int(n))
+            weights.append(float(w) if sep else 1.0)
+    except ValueError:
+        raise CostModelError(f"--output-lens {text!r} is not a list of LEN or LEN:WEIGHT") from None
+    if not lens or min(lens) <= 0 or not all(math.isfinite(w) and w >= 0 for w in weights) or sum(weights) <= 0:
+        raise CostModelError("--output-lens must list positive lengths with non-negative weights")
+    return lens, weights
 
 
 def _kw(args: argparse.Namespace) -> dict:
@@ -113,6 +136,7 @@ def _kw(args: argparse.Namespace) -> dict:
         decode_execution=args.decode_execution,
         mode=args.mode,
         prefill_chunk=args.prefill_chunk,
+        allow_past_context=args.allow_past_context,
     )
 
 

@@ -11,6 +11,7 @@ import pytest
 from costmodel.errors import PlanError
 from costmodel.frontends.builtin import get_spec
 from costmodel.planners import rerank as R
+from costmodel.planners.workload import request_flops
 from costmodel_cli.main import main
 
 
@@ -110,7 +111,7 @@ def test_decode_steps_sum_exactly():
     total = int(run_workload(s, Workload(Phase.PREFILL, 1, 50, 0, Logits.LAST)).cost.flops)
     for j in range(4):
         total += int(run_workload(s, Workload(Phase.DECODE, 1, 1, 50 + j, Logits.LAST)).cost.flops)
-    assert R.call_flops(s, 50, 5)[0] == total
+    assert request_flops(s, 50, 5)[0] == total
 
 
 def test_encoder_cross_encoders(capsys):

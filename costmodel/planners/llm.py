@@ -27,6 +27,7 @@ from ..frontends.spec.architectures import DecodeState, Lowering
 from ..hardware.systems import System, get_system
 from ..ir.dtypes import DType
 from ..ir.dtypes import dtype as to_dtype
+from .context_limit import check_context
 from .comm import TP_COLLECTIVES_FORWARD, pipeline_sends_s, tensor_parallel_s
 from .layout import ParallelLayout, ServingSetup, require_positive
 from .pipeline import stage_layers
@@ -235,8 +236,9 @@ def estimate_serving(
     notes = []
     batch, prompt, out = setup.batch, setup.prompt_len, setup.output_len
     ctx_max = prompt + out
-    if spec.max_position and ctx_max > spec.max_position:
-        notes.append(f"context {ctx_max} exceeds the model's max_position {spec.max_position}")
+    past_context = check_context(spec, prompt, out, allow=setup.allow_past_context)
+    if past_context:
+        notes.append(past_context)
     pre = run_workload(
         dev_spec,
         Workload(Phase.PREFILL, batch, prompt, 0, Logits(setup.logits), act, wdt, kvdt),

@@ -13,7 +13,7 @@ from ..errors import PlanError
 from ..frontends.lower import Logits, Phase, Workload
 from ..frontends.spec import ModelSpec
 from .llm import ServingCase
-from .workload import run_workload
+from .workload import request_flops, run_workload
 
 
 def continuous_batching(
@@ -82,9 +82,9 @@ def reranker_flops(
     `output_len` tokens, counted exactly from the graph (planners/rerank.py, where the
     other strategies and E2R's closed form live). QPP = queries per PetaFLOP; RPP =
     metric per PetaFLOP."""
-    from .rerank import call_flops
+    from .workload import request_flops
 
-    flops, macs = call_flops(spec, query_len + doc_len, output_len if spec.arch.generates else 0)
+    flops, macs = request_flops(spec, query_len + doc_len, output_len if spec.arch.generates else 0)
     per_query = flops * docs
     out = {
         "flops_per_query": per_query,
@@ -157,20 +157,26 @@ def shared_prefix(
 def output_length_distribution(
     case: ServingCase, prompt_len: int, lengths: Sequence[int], weights: Sequence[float] | None = None
 ) -> dict[str, Any]:
-    """Expected request latency (and cost) when the output length follows a distribution
-    (reasoning models): the mean over the given lengths (optionally weighted)."""
+    """Expected cost of a query when the output length follows a distribution (reasoning
+    models): FLOPs per query (from the graph, one sequence), request latency at the
+    case's batch, and cost, each the weighted mean over the given lengths. A length past
+    the model's context is refused unless the case allows it (context_limit)."""
     if not lengths:
         raise PlanError("give at least one output length")
     w = list(weights) if weights else [1.0] * len(lengths)
-    if len(w) != len(lengths) or any(x < 0 for x in w) or sum(w) <= 0:
+    if len(w) != len(lengths) or any(not math.isfinite(x) or x < 0 for x in w) or sum(w) <= 0:
         raise PlanError("weights must be non-negative, one per length")
     total = sum(w)
     plans = [case.plan(prompt_len=prompt_len, output_len=n) for n in lengths]
+    flops = [request_flops(case.spec, prompt_len, n)[0] for n in lengths]
     exp_latency = sum(wi * p.request_latency_s for wi, p in zip(w, plans)) / total
     out: dict[str, Any] = {
         "expected_latency_s": exp_latency,
         "expected_output_tokens": sum(wi * n for wi, n in zip(w, lengths)) / total,
+        "expected_flops": sum(wi * f for wi, f in zip(w, flops)) / total,
         "p_latency_s": {n: p.request_latency_s for n, p in zip(lengths, plans)},
+        "p_flops": dict(zip(lengths, flops)),
+        "weights": dict(zip(lengths, (wi / total for wi in w))),
     }
     price = plans[0].price_per_hour
     if price:

@@ -39,7 +39,7 @@ from ..errors import PlanError
 from ..frontends.lower import Logits, Phase, Workload
 from ..frontends.spec import ModelSpec
 from ..frontends.spec.architectures import DecodeState, LayerKind, Lowering, MLPKind
-from .workload import run_workload
+from .workload import request_flops, run_workload
 
 
 class Strategy(StrEnum):
@@ -180,42 +180,6 @@ def _check_model(spec: ModelSpec, setup: RerankSetup) -> None:
             raise PlanError(f"{spec.name} is an encoder: it generates no tokens (drop --output-len)")
 
 
-def call_flops(spec: ModelSpec, prompt: int, output: int) -> tuple[int, int]:
-    """(FLOPs, MACs) of one call, from the graph: an encoder's forward over the prompt;
-    a generator's prefill (which yields the first token) plus output - 1 decode steps.
-    A decode step's cost is linear in its context (attention), so the steps sum exactly
-    from two of them."""
-    arch = spec.arch
-    if not arch.generates:
-        r = run_workload(spec, Workload(Phase.FORWARD, 1, prompt, 0, Logits.NONE))
-        return int(r.cost.flops), int(r.cost.macs)
-    if output == 0:
-        r = run_workload(spec, Workload(Phase.PREFILL, 1, prompt, 0, Logits.NONE))
-        return int(r.cost.flops), int(r.cost.macs)
-    pre = run_workload(spec, Workload(Phase.PREFILL, 1, prompt, 0, Logits.LAST))
-    flops, macs = int(pre.cost.flops), int(pre.cost.macs)
-    steps = output - 1
-    if steps:
-        if arch.decode is DecodeState.CROSS:  # past: generated tokens; the encoder states are the prompt
-
-            def step(j: int) -> Workload:
-                return Workload(Phase.DECODE, 1, 1, j, Logits.LAST, encoder_len=prompt)
-
-            first = 1
-        else:
-
-            def step(j: int) -> Workload:
-                return Workload(Phase.DECODE, 1, 1, j, Logits.LAST)
-
-            first = prompt
-        a, b = (run_workload(spec, step(first + j)).cost for j in (0, 1))
-        df, dm = int(b.flops) - int(a.flops), int(b.macs) - int(a.macs)
-        # sum_{j<steps} (a + j d) = steps a + d steps (steps - 1) / 2
-        flops += steps * int(a.flops) + df * steps * (steps - 1) // 2
-        macs += steps * int(a.macs) + dm * steps * (steps - 1) // 2
-    return flops, macs
-
-
 def e2r_decoder_flops(
     input_tokens: int, output_tokens: int, layers: int, d: int, ffsize: int, ratio: int, mlp_matrices: int = 2
 ) -> float:
@@ -307,7 +271,7 @@ def rerank(spec: ModelSpec, setup: RerankSetup) -> RerankResult:
                 f"a {setup.strategy.value} call of {longest} tokens exceeds {spec.name}'s context of "
                 f"{spec.max_position} (max_position)"
             )
-    fm = [call_flops(spec, g.prompt_tokens, g.output_tokens) for g in groups]
+    fm = [request_flops(spec, g.prompt_tokens, g.output_tokens) for g in groups]
     e2r = e2r_gate = None
     try:
         e2r = tuple(e2r_call_flops(spec, g.prompt_tokens, g.output_tokens) for g in groups)

@@ -41,6 +41,8 @@ EXTRA_FIELDS: dict[str, tuple[str, str, str]] = {
     "expected_latency_s": ("expected request latency", "seconds", ""),
     "expected_output_tokens": ("expected output tokens", "number", ""),
     "expected_cost_usd": ("expected cost per request", "usd", ""),
+    "expected_flops": ("expected FLOPs per request", "count", "FLOP"),
+    "output_tokens_per_query": ("generated tokens per query", "count", ""),
     "flops_per_query": ("FLOPs per query", "count", "FLOP"),
     "queries_per_petaflop": ("queries per PetaFLOP (QPP)", "number", ""),
     "metric_per_petaflop": ("metric per PetaFLOP (RPP)", "number", ""),
@@ -56,6 +58,16 @@ EXTRA_TABLES = {
         "request latency per output length",
         Column("output_len", "output tokens", "count", 0),
         Column("latency_s", "latency", "seconds", 0),
+    ),
+    "p_flops": (
+        "FLOPs per request per output length",
+        Column("output_len", "output tokens", "count", 0),
+        Column("flops", "FLOPs", "count", 0, "FLOP"),
+    ),
+    "weights": (
+        "output-length distribution",
+        Column("output_len", "output tokens", "count", 0),
+        Column("probability", "probability", "percent", 0),
     ),
 }
 
