@@ -52,7 +52,20 @@ def add_parser(sub) -> None:
     x.add_argument("--helm", action="store_true", help="HELM idealized runtime table (prompt costs + slope)")
     x.add_argument("--draft", help="speculative decoding: the draft model")
     x.add_argument("--spec-k", type=positive_int, default=4, help="draft tokens per step (default 4)")
-    x.add_argument("--acceptance", type=float, default=0.7, help="draft acceptance rate (default 0.7)")
+    x.add_argument(
+        "--spec-heads",
+        choices=("medusa", "eagle"),
+        help="speculative decoding with draft heads on the target (Medusa, Cai et al. 2024; EAGLE, Li et al. 2024)",
+    )
+    x.add_argument(
+        "--tree",
+        help="with --spec-heads: candidates per node at each depth, e.g. 4,2,2 (default: a chain of --spec-k)",
+    )
+    x.add_argument(
+        "--acceptance",
+        default="0.7",
+        help="acceptance rate (default 0.7), or one per depth / draft position: 0.8,0.6,0.5",
+    )
     x.add_argument(
         "--shared-prefix",
         type=positive_int,
@@ -77,7 +90,17 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
+def _ints(text: str, flag: str) -> list[int]:
+    from costmodel.errors import CostModelError
+
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise CostModelError(f"{flag} {text!r} is not a comma-separated list of integers") from None
+
+
 def _extras(args: argparse.Namespace, case: ServingCase) -> dict:
+    from costmodel.errors import CostModelError
     from costmodel.planners import llm_extras as X
 
     out: dict = {}
@@ -85,11 +108,22 @@ def _extras(args: argparse.Namespace, case: ServingCase) -> dict:
         out["continuous_batching"] = X.continuous_batching(case, args.rate, args.prompt_len, args.output_len)
     if args.helm:
         out["helm"] = X.helm_runtime(case)
-    if args.draft:
-        from costmodel.planners.llm import ServingCase
+    if args.draft or args.spec_heads:
+        from costmodel.planners import speculative as SP
 
-        draft = ServingCase.of(args.draft, args.hardware, batch=args.batch, **_kw(args))
-        out["speculative"] = X.speculative(case, draft, args.spec_k, args.acceptance, args.prompt_len, args.output_len)
+        rates = SP.parse_rates(args.acceptance)
+        if args.draft and args.spec_heads:
+            raise CostModelError("--draft (a draft model) or --spec-heads (draft heads), not both")
+        if args.draft:
+            from costmodel.planners.llm import ServingCase
+
+            draft = ServingCase.of(args.draft, args.hardware, batch=args.batch, **_kw(args))
+            out["speculative"] = X.speculative(case, draft, args.spec_k, rates, args.prompt_len, args.output_len)
+        else:
+            tree = _ints(args.tree, "--tree") if args.tree else [1] * args.spec_k
+            out["speculative"] = SP.speculative_tree(
+                case, args.spec_heads, tree, rates, args.prompt_len, args.output_len
+            )
     if args.shared_prefix:
         out["shared_prefix"] = X.shared_prefix(case, args.shared_prefix, args.prompt_len, args.calls, args.output_len)
     if args.output_lens is not None:

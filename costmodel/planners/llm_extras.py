@@ -98,16 +98,29 @@ def reranker_flops(
 
 
 def speculative(
-    target: ServingCase, draft: ServingCase, k: int, acceptance: float, prompt_len: int, output_len: int
+    target: ServingCase,
+    draft: ServingCase,
+    k: int,
+    acceptance: float | Sequence[float],
+    prompt_len: int,
+    output_len: int,
 ) -> dict[str, Any]:
-    """Speculative decoding (Leviathan et al. 2023, eq. 1): a draft proposes k tokens,
-    the target verifies k + 1 at once; with acceptance rate a the expected tokens per
-    step are (1 - a^(k+1)) / (1 - a). Step time = k draft decode steps + one target
-    forward over k + 1 positions."""
-    if not 0 <= acceptance < 1:
+    """Speculative decoding with a draft model (Leviathan et al. 2023, eq. 1): the draft
+    proposes k tokens, the target verifies k + 1 at once; with acceptance rate a the
+    expected tokens per step are (1 - a^(k+1)) / (1 - a) (one rate per position is the
+    chain case of speculative.expected_tokens). Step time = k draft decode steps + one
+    target forward over k + 1 positions. A draft with another vocabulary is flagged."""
+    from .speculative import expected_tokens, tokenizer_warning
+
+    rates = [acceptance] * k if isinstance(acceptance, (int, float)) else list(acceptance)
+    if len(rates) == 1:
+        rates = rates * k
+    if any(not 0 <= a < 1 for a in rates):
         raise PlanError("--acceptance must be in [0, 1)")
     if k < 1:
         raise PlanError("--spec-k must be >= 1")
+    if len(rates) != k:
+        raise PlanError(f"give one acceptance rate, or one per draft position ({k})")
     tgt = target.plan(prompt_len=prompt_len, output_len=output_len)
     dft = draft.plan(prompt_len=prompt_len, output_len=output_len)
     ctx = prompt_len + output_len // 2
@@ -117,16 +130,20 @@ def speculative(
         target.system.device,
         dispatch="graph",
     )
-    tokens = (1 - acceptance ** (k + 1)) / (1 - acceptance)
+    tokens = expected_tokens(rates)
     step = k * dft.decode.latency_s + (verify.latency_s or 0.0)
     per_token = step / tokens
-    return {
+    out: dict[str, Any] = {
         "expected_tokens_per_step": tokens,
         "step_s": step,
         "per_token_s": per_token,
         "baseline_per_token_s": tgt.decode.latency_s,
         "speedup": tgt.decode.latency_s / per_token,
     }
+    warning = tokenizer_warning(target.spec, draft.spec)
+    if warning:
+        out["warning"] = warning
+    return out
 
 
 def shared_prefix(
