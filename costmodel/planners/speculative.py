@@ -69,7 +69,15 @@ def _segments_cost(segs: Sequence[Segment], hw: Any, dispatch: str, mode: str) -
 
 
 def draft_cost(
-    spec: ModelSpec, method: str, branching: Sequence[int], batch: int, context: int, hw: Any, *, dispatch: str, mode: str
+    spec: ModelSpec,
+    method: str,
+    branching: Sequence[int],
+    batch: int,
+    context: int,
+    hw: Any,
+    *,
+    dispatch: str,
+    mode: str,
 ) -> tuple[float, float]:
     """(FLOPs, seconds) of drafting one tree: Medusa's heads once over the last hidden
     state; EAGLE's draft once per depth over that depth's parent nodes."""
