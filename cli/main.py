@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "compare": "compare",
     "scale": "scale",
     "rerank": "rerank",
+    "diffusion": "diffusion",
 }
 GLOBAL_FLAGS = ("--version", "--debug")  # options of `costmodel` itself (they take no value)
 
