@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "scale": "scale",
     "rerank": "rerank",
     "diffusion": "diffusion",
+    "memory": "memory",
 }
 GLOBAL_FLAGS = ("--version", "--debug")  # options of `costmodel` itself (they take no value)
 

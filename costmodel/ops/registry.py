@@ -146,6 +146,7 @@ FAMILIES = (
     "quantized",
     "misc",
     "internal",
+    "sequence_mixers",
 )
 
 REGISTRY = Registry()

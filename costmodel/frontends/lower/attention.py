@@ -146,12 +146,35 @@ def mla_attention(c: Ctx, x: str, name: str) -> str:
 
 
 def linear_attention(c: Ctx, x: str, name: str) -> str:
+    """Linear attention, or RetNet's multi-scale retention (Sun et al. 2023, sec. 2.2:
+    q, k of width d, v and a swish gate of value_factor x d, a per-head norm, then the
+    output projection), in the chunkwise form over a prefill when linear.chunk_size is set."""
     s = c.s
+    lin = s.linear
+    assert lin is not None  # filled in by validation
     d, h, hd = s.hidden_size, s.num_heads, s.hd
+    vd = hd * lin.value_factor
     bsz, seq = c.bs
     q = c.linear(x, d, h * hd, f"{name}.q")
     k = c.linear(x, d, h * hd, f"{name}.k")
-    v = c.linear(x, d, h * hd, f"{name}.v")
-    ins = [c.view(t, (bsz, seq, h, hd), f"{name}.{n}_heads") for t, n in ((q, "q"), (k, "k"), (v, "v"))]
-    y = c.b.node("LinearAttention", ins, domain="costmodel", name=f"{name}.core")
-    return c.linear(c.view(y, (bsz, seq, h * hd), f"{name}.flat"), h * hd, d, f"{name}.o")
+    v = c.linear(x, d, h * vd, f"{name}.v")
+    ins = [
+        c.view(q, (bsz, seq, h, hd), f"{name}.q_heads"),
+        c.view(k, (bsz, seq, h, hd), f"{name}.k_heads"),
+        c.view(v, (bsz, seq, h, vd), f"{name}.v_heads"),
+    ]
+    chunk = lin.chunk_size if c.w.phase is not Phase.DECODE else 0
+    attrs = {"chunk_size": chunk, "decay": int(lin.decay)}
+    y = c.b.node("LinearAttention", ins, domain="costmodel", name=f"{name}.core", **attrs)
+    if lin.head_norm:  # GroupNorm over each head without affine parameters (torchscale)
+        y = c.b.node(
+            "RMSNormalization",
+            [y, c.b.input(f"{name}.unit_scale", (vd,), c.w.dtype)],
+            name=f"{name}.head_norm",
+            axis=-1,
+        )
+    y = c.view(y, (bsz, seq, h * vd), f"{name}.flat")
+    if lin.output_gate:
+        g = c.linear(x, d, h * vd, f"{name}.g")
+        y = c.b.node("Mul", [c.b.node("Swish", [g], name=f"{name}.g_act"), y], name=f"{name}.gated")
+    return c.linear(y, h * vd, d, f"{name}.o")

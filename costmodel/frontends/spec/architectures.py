@@ -23,6 +23,7 @@ class LayerKind(StrEnum):
     LINEAR = "linear"  # causal linear attention (Katharopoulos et al. 2020)
     RWKV = "rwkv"  # an RWKV-6 block (time mix + channel mix)
     CONV = "conv"  # convolution blocks (CNN stages, UNet levels)
+    RGLRU = "rglru"  # Griffin's recurrent block: gated real-valued linear recurrence (De et al. 2024)
 
 
 class Lowering(StrEnum):
@@ -197,6 +198,24 @@ ARCHITECTURES: dict[str, Architecture] = {
             decode=DecodeState.KV_CACHE,
             ssm_version=1,  # Jamba's Mamba layers are Mamba-1 (Lieber et al. 2024, sec. 2)
             summary="layers of different kinds (layer_types), e.g. Jamba: attention + Mamba",
+        ),
+        Architecture(
+            name="griffin",
+            lowering=Lowering.STACK,
+            mixer=LayerKind.RGLRU,
+            layer_kinds=frozenset({LayerKind.RGLRU, LayerKind.ATTENTION}),
+            decode=DecodeState.KV_CACHE,  # local attention: a cache capped at the sliding window
+            summary="Griffin / Hawk (De et al. 2024): RG-LRU recurrent blocks, with local attention "
+            "layers (layer_types) for Griffin and RecurrentGemma",
+        ),
+        Architecture(
+            name="retnet",
+            lowering=Lowering.STACK,
+            mixer=LayerKind.LINEAR,
+            layer_kinds=frozenset({LayerKind.LINEAR}),
+            decode=DecodeState.RECURRENT,
+            summary="RetNet (Sun et al. 2023): multi-scale retention (decayed linear attention, "
+            "chunkwise in prefill, recurrent in decode)",
         ),
         Architecture(
             name="cnn",

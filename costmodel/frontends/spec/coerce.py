@@ -18,7 +18,7 @@ from typing import Any
 from ...errors import ExpressionError, SpecError
 from .architectures import ARCHITECTURES, LayerKind, Lowering
 from .expr import evaluate_int, names_in
-from .records import NESTED, ModelSpec, RWKVSpec, SSMSpec
+from .records import NESTED, LinearSpec, ModelSpec, RGLRUSpec, RWKVSpec, SSMSpec
 
 ALIASES = {
     "num_hidden_layers": "num_layers",
@@ -177,7 +177,7 @@ def validate(s: ModelSpec, where: str = "spec") -> ModelSpec:
                 allowed = ", ".join(sorted(k.value for k in arch.layer_kinds))
                 raise bad(f"layer type {t!r} is not one of {allowed} (architecture {s.architecture})")
     kinds = arch.kinds(s.layer_types)
-    if LayerKind.ATTENTION in kinds or LayerKind.LINEAR in kinds:
+    if LayerKind.ATTENTION in kinds or LayerKind.LINEAR in kinds or LayerKind.RGLRU in kinds:
         if s.num_heads <= 0:
             raise bad("num_heads must be positive for an architecture with attention")
         if not s.head_dim and s.mla is None and s.hidden_size % s.num_heads:
@@ -216,6 +216,17 @@ def validate(s: ModelSpec, where: str = "spec") -> ModelSpec:
         object.__setattr__(s, "ssm", SSMSpec())
     if LayerKind.RWKV in kinds and s.rwkv is None:
         object.__setattr__(s, "rwkv", RWKVSpec())
+    if LayerKind.RGLRU in kinds:
+        g = s.rglru or RGLRUSpec()
+        width, heads = g.lru_width or s.hidden_size, g.heads or s.num_heads
+        if heads < 1 or width % heads or g.conv_width < 1:
+            raise bad(f"rglru: {heads} gate blocks must divide the recurrence width {width} (and conv_width >= 1)")
+        object.__setattr__(s, "rglru", g)
+    if LayerKind.LINEAR in kinds:
+        lin = s.linear or LinearSpec()
+        if lin.value_factor < 1:
+            raise bad("linear: value_factor must be at least 1")
+        object.__setattr__(s, "linear", lin)
     return s
 
 

@@ -55,6 +55,33 @@ class RWKVSpec:
 
 
 @dataclass(frozen=True)
+class LinearSpec:
+    """Linear-attention layers (Katharopoulos et al. 2020) and RetNet's retention (Sun et
+    al. 2023: a per-head decay, values `value_factor` x wider than keys, a swish output
+    gate and a per-head norm). `chunk_size` > 0 computes a prefill chunkwise (attention
+    inside each chunk, the state carried between chunks: the form training and prefill
+    kernels use); 0: the token-by-token recurrence."""
+
+    chunk_size: int = 0
+    decay: bool = False
+    value_factor: int = 1
+    output_gate: bool = False
+    head_norm: bool = False
+
+
+@dataclass(frozen=True)
+class RGLRUSpec:
+    """Griffin's recurrent block (De et al. 2024, sec. 2.4; HF RecurrentGemmaRecurrentBlock):
+    two branches of width lru_width (0: hidden_size), GELU on one, a causal depthwise
+    conv1d of conv_width and the RG-LRU on the other; block-diagonal recurrence and input
+    gates with `heads` blocks (0: num_heads); biases on the projections."""
+
+    lru_width: int = 0
+    conv_width: int = 4
+    heads: int = 0
+
+
+@dataclass(frozen=True)
 class CNNSpec:
     """A convolutional network as stages of one block kind (lower/conv.py):
     `basic` / `bottleneck` residual blocks (He et al. 2016; torchvision v1.5 strides the
@@ -154,6 +181,8 @@ class ModelSpec:
     mla: MLASpec | None = None
     ssm: SSMSpec | None = None
     rwkv: RWKVSpec | None = None
+    linear: LinearSpec | None = None
+    rglru: RGLRUSpec | None = None
     cnn: CNNSpec | None = None
     unet: UNetSpec | None = None
     source: str = ""
@@ -199,6 +228,8 @@ NESTED: dict[str, type] = {
     "mla": MLASpec,
     "ssm": SSMSpec,
     "rwkv": RWKVSpec,
+    "linear": LinearSpec,
+    "rglru": RGLRUSpec,
     "cnn": CNNSpec,
     "unet": UNetSpec,
 }
