@@ -19,7 +19,7 @@ def add_parser(sub) -> None:
         "that fits, throughput and cost for serving an LLM.",
     )
     p.add_argument("model", help="built-in model name (costmodel specs), spec file or HF config.json")
-    p.add_argument("--hardware", "-H", required=True, help="hardware profile name or file")
+    p.add_argument("--hardware", "-H", help="hardware profile name or file (required, except with --helm)")
     p.add_argument("--batch", type=positive_int, default=1)
     p.add_argument("--prompt-len", type=positive_int, default=512)
     p.add_argument("--output-len", type=positive_int, default=128)
@@ -49,7 +49,16 @@ def add_parser(sub) -> None:
     p.add_argument("--no-breakdown", action="store_true", help="skip the split of prefill and decode time by component")
     x = p.add_argument_group("beyond one request")
     x.add_argument("--rate", type=positive_float, help="continuous batching: requests per second -> TTFT/TPOT")
-    x.add_argument("--helm", action="store_true", help="HELM idealized runtime table (prompt costs + slope)")
+    x.add_argument(
+        "--helm",
+        nargs="?",
+        const="reference",
+        choices=("reference", "given"),
+        help="HELM's idealized runtimes (inference_idealized_runtimes.json structure) instead of the plan: "
+        "'reference' (default) in HELM's reference setup (Megatron-LM, A100 80GB, fp16, the fewest GPUs that "
+        "hold the weights; --hardware replaces the device), 'given' on this command's hardware, --tp and dtype",
+    )
+    x.add_argument("--helm-name", help="with --helm: the model's key in the table (default: the spec's name)")
     x.add_argument("--draft", help="speculative decoding: the draft model")
     x.add_argument("--spec-k", type=positive_int, default=4, help="draft tokens per step (default 4)")
     x.add_argument(
@@ -106,8 +115,6 @@ def _extras(args: argparse.Namespace, case: ServingCase) -> dict:
     out: dict = {}
     if args.rate:
         out["continuous_batching"] = X.continuous_batching(case, args.rate, args.prompt_len, args.output_len)
-    if args.helm:
-        out["helm"] = X.helm_runtime(case)
     if args.draft or args.spec_heads:
         from costmodel.planners import speculative as SP
 
@@ -156,6 +163,38 @@ def _length_distribution(text: str) -> tuple[list[int], list[float] | None]:
     return lens, weights
 
 
+def _helm(args: argparse.Namespace, fmt: str) -> int:
+    from costmodel.errors import CostModelError
+    from costmodel.frontends import load_model_spec
+    from costmodel.planners import helm as H
+    from costmodel.planners.llm import ServingCase
+
+    others = [
+        f
+        for f in ("sweep", "rate", "draft", "spec_heads", "shared_prefix", "output_lens", "reranker_docs")
+        if getattr(args, f)
+    ]
+    if others:
+        raise CostModelError(f"--helm makes HELM's table alone: drop --{others[0].replace('_', '-')}")
+    spec = load_model_spec(args.model)
+    if spec is None:
+        raise CostModelError(f"{args.model!r} is not a model spec, config.json or built-in model name")
+    if args.helm == "reference":
+        case = H.reference_case(spec, args.hardware or H.REFERENCE_DEVICE, args.tp if args.tp > 1 else None)
+        setup = "HELM reference: Megatron-LM 2022, fp16, batch 1, unfused attention"
+    else:
+        if not args.hardware:
+            raise CostModelError("--helm given needs --hardware")
+        case = ServingCase.of(spec, args.hardware, batch=1, **_kw(args))
+        setup = f"this command's setup: {args.dtype}, prefill {args.prefill_execution}, decode {args.decode_execution}"
+    name = args.helm_name or spec.name
+    entry = H.helm_entry(case)
+    from costmodel.report.helm_report import helm_document
+
+    emit(helm_document(name, entry, setup), args, fmt)
+    return 0
+
+
 def _kw(args: argparse.Namespace) -> dict:
     return dict(
         prompt_len=args.prompt_len,
@@ -183,6 +222,10 @@ def run(args: argparse.Namespace) -> int:
     if args.per_op and args.no_breakdown:
         raise CostModelError("--per-op lists the ops of the breakdown: drop --no-breakdown")
     fmt = report_format(args)
+    if args.helm:
+        return _helm(args, fmt)
+    if not args.hardware:
+        raise CostModelError("the following arguments are required: --hardware")
     if args.plot:
         from costmodel.report.files import check_output_path
 

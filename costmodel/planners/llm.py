@@ -241,7 +241,7 @@ def estimate_serving(
         notes.append(past_context)
     pre = run_workload(
         dev_spec,
-        Workload(Phase.PREFILL, batch, prompt, 0, Logits(setup.logits), act, wdt, kvdt),
+        Workload(Phase.PREFILL, batch, prompt, 0, Logits(setup.logits), act, wdt, kvdt, attention=setup.attention),
         system.device,
         dispatch=setup.prefill_dispatch,
         mode=setup.mode,
@@ -252,7 +252,7 @@ def estimate_serving(
     dec_runs = [
         run_workload(
             dev_spec,
-            _decode_wl(spec, batch, c, act, wdt, kvdt, prompt),
+            replace(_decode_wl(spec, batch, c, act, wdt, kvdt, prompt), attention=setup.attention),
             system.device,
             dispatch=setup.decode_dispatch,
             mode=setup.mode,

@@ -1,6 +1,6 @@
-"""Beyond one request: continuous batching at a load, HELM idealized runtime, reranker
-FLOPs per query (E2R-FLOPs), speculative decoding, shared-prefix caching, and the cost
-of a distribution of output lengths. All are built on the serving planner, on one
+"""Beyond one request: continuous batching at a load, reranker FLOPs per query
+(E2R-FLOPs), speculative decoding, shared-prefix caching, and the cost of a distribution
+of output lengths (HELM's idealized runtimes: helm.py). All are built on the serving planner, on one
 ServingCase (model x execution x system)."""
 
 from __future__ import annotations
@@ -53,24 +53,6 @@ def continuous_batching(
         "throughput_tokens_per_s": b / t,
         "prefill_share": rate * prompt_len * c_pf,
         "reason": "" if stable else f"needs more than {cap} requests in flight (memory)",
-    }
-
-
-def helm_runtime(case: ServingCase, prompt_lens: Sequence[int] = (1, 16, 64, 256, 1024, 2048)) -> dict[str, Any]:
-    """HELM's idealized runtime (Liang et al. 2022, sec. 4.4 / Narayanan et al. 2023):
-    runtime(p, o) = R_prompt(p) + g (o - 1), with a table of prompt costs and a per-token
-    slope at batch 1. The cost-aware variant is accelerator-seconds (x devices)."""
-    table = {}
-    g = None
-    for p in prompt_lens:
-        plan = case.plan(batch=1, prompt_len=p, output_len=2)
-        table[p] = plan.prefill.latency_s
-        g = plan.decode.latency_s if g is None else g
-    return {
-        "prompt_runtime_s": table,
-        "per_output_token_s": g,
-        "devices": case.layout.tp * case.layout.pp,
-        "formula": "runtime(p, o) = R_prompt(p) + g * (o - 1)",
     }
 
 

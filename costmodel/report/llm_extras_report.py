@@ -1,4 +1,4 @@
-"""The extra analyses of `costmodel llm` (--rate, --helm, --draft, --shared-prefix,
+"""The extra analyses of `costmodel llm` (--rate, --draft, --spec-heads, --shared-prefix,
 --output-lens, --reranker-docs) as key-value blocks and tables with readable labels and
 units, instead of their raw keys."""
 
@@ -12,7 +12,6 @@ from .model import Column, Field, KeyValues, Table
 # extra analyses: key -> (label, kind, unit); unknown keys fall back to _guess
 EXTRA_TITLES = {
     "continuous_batching": "continuous batching at the request rate",
-    "helm": "HELM idealized runtime",
     "speculative": "speculative decoding",
     "shared_prefix": "shared-prefix caching",
     "output_distribution": "output-length distribution",
@@ -26,7 +25,6 @@ EXTRA_FIELDS: dict[str, tuple[str, str, str]] = {
     "throughput_tokens_per_s": ("throughput", "rate", "tokens/s"),
     "prefill_share": ("device time spent in prefill", "percent", ""),
     "reason": ("why", "text", ""),
-    "per_output_token_s": ("per output token (g)", "seconds", ""),
     "devices": ("devices", "count", ""),
     "formula": ("formula", "formula", ""),
     "expected_tokens_per_step": ("tokens per step (expected)", "number", ""),
@@ -58,11 +56,6 @@ EXTRA_FIELDS: dict[str, tuple[str, str, str]] = {
 }
 # dict-valued extras shown as two-column tables: key -> (title, key column, value column)
 EXTRA_TABLES = {
-    "prompt_runtime_s": (
-        "prompt runtime R_prompt(p)",
-        Column("prompt_len", "prompt tokens", "count", 0),
-        Column("runtime_s", "runtime", "seconds", 0),
-    ),
     "p_latency_s": (
         "request latency per output length",
         Column("output_len", "output tokens", "count", 0),
