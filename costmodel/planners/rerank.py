@@ -129,10 +129,10 @@ def _setwise_heapsort_calls(n: int, c: int, k: int, reverse: bool) -> list[int]:
     return sizes
 
 
-def _group(setup: RerankSetup, docs_per_call: list[int]) -> tuple[CallGroup, ...]:
-    counts: dict[int, int] = {}
-    for d in docs_per_call:
-        counts[d] = counts.get(d, 0) + 1
+MAX_DOCS = 100_000  # documents per query (setwise runs its heapsort to count the calls)
+
+
+def _group(setup: RerankSetup, counts: dict[int, int]) -> tuple[CallGroup, ...]:
     base = setup.query_len + setup.instruction_len
     return tuple(
         CallGroup(n, d, base + d * setup.doc_len, setup.generated(d)) for d, n in sorted(counts.items(), reverse=True)
@@ -142,25 +142,28 @@ def _group(setup: RerankSetup, docs_per_call: list[int]) -> tuple[CallGroup, ...
 def plan_calls(setup: RerankSetup) -> tuple[tuple[CallGroup, ...], dict[str, Any]]:
     """The calls of one query, grouped by shape, and facts about the count."""
     n, s = setup.docs, setup.strategy
+    if n > MAX_DOCS:
+        raise PlanError(f"--docs {n} is more than {MAX_DOCS} documents per query")
     facts: dict[str, Any] = {}
+    counts: dict[int, int] = {}  # documents in a call -> calls
     if s is Strategy.POINTWISE:
-        per = [1] * n
+        counts[1] = n
     elif s is Strategy.PAIRWISE:
         if n < 2:
             raise PlanError("pairwise reranking needs at least 2 documents")
-        per = [2] * (n * (n - 1) if setup.pairwise == "allpair" else min(setup.passes, n - 1) * (n - 1))
+        counts[2] = n * (n - 1) if setup.pairwise == "allpair" else min(setup.passes, n - 1) * (n - 1)
         facts["pairwise"] = setup.pairwise
     elif s is Strategy.LISTWISE:
         w = min(setup.window, n)
-        windows = 1 if n <= w else math.ceil((n - w) / setup.step) + 1
-        per = [w] * windows
+        counts[w] = 1 if n <= w else math.ceil((n - w) / setup.step) + 1
         facts.update(window=w, step=setup.step)
     else:
         worst = _setwise_heapsort_calls(n, setup.set_size, setup.top_k, reverse=True)
         best = _setwise_heapsort_calls(n, setup.set_size, setup.top_k, reverse=False)
-        per = worst
+        for d in worst:
+            counts[d] = counts.get(d, 0) + 1
         facts.update(set_size=setup.set_size, top_k=setup.top_k, calls_fewest=len(best), calls_most=len(worst))
-    return _group(setup, per), facts
+    return _group(setup, counts), facts
 
 
 # -- FLOPs of one call ------------------------------------------------------------------
