@@ -31,6 +31,10 @@ COMMANDS: dict[str, str] = {
     "compare": "compare",
     "config": "config",
     "completion": "completion",
+    "scale": "scale",
+    "rerank": "rerank",
+    "diffusion": "diffusion",
+    "memory": "memory",
 }
 GLOBAL_FLAGS = ("--version", "--debug")  # options of `costmodel` itself (they take no value)
 

@@ -49,6 +49,9 @@ NOT_ONNX = [
     + ["--tokens", "1e9", "--format", "json"],
     ["specs"],
     ["specs", "llama-3-8b"],
+    ["scale", "--flops", "1e21", "--format", "json"],
+    ["rerank", "gpt-2", "--strategy", "listwise", "--docs", "30", "--doc-len", "20", "--query-len", "5"],
+    ["memory", "gpt-2", "mamba-2.8b", "--format", "json"],
     ["--help"],
 ]
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from costmodel.errors import PlanError
-from costmodel.planners.training import chinchilla_optimal, plan_training, six_nd
+from costmodel.planners.scaling import chinchilla_optimal, six_nd
+from costmodel.planners.training import plan_training
 
 
 def gpt(h: int, layers: int, heads: int, vocab: int = 51200, seq: int = 2048) -> dict:

@@ -187,6 +187,8 @@ class ServingSetup:
     memory_utilization: float = 0.95  # fraction of device memory a serving engine may use
     prefill_chunk: int = 2048  # tokens per prefill step for activation memory (vLLM's
     # max_num_batched_tokens default under chunked prefill)
+    allow_past_context: bool = False  # cost a request longer than the model's max_position
+    attention: str = "fused"  # "unfused": scores through memory (eager math path, Megatron-LM 2022)
 
     def but(self, **changes: Any) -> ServingSetup:
         return replace(self, **changes)

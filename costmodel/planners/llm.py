@@ -27,6 +27,7 @@ from ..frontends.spec.architectures import DecodeState, Lowering
 from ..hardware.systems import System, get_system
 from ..ir.dtypes import DType
 from ..ir.dtypes import dtype as to_dtype
+from .context_limit import check_context
 from .comm import TP_COLLECTIVES_FORWARD, pipeline_sends_s, tensor_parallel_s
 from .layout import ParallelLayout, ServingSetup, require_positive
 from .pipeline import stage_layers
@@ -235,11 +236,12 @@ def estimate_serving(
     notes = []
     batch, prompt, out = setup.batch, setup.prompt_len, setup.output_len
     ctx_max = prompt + out
-    if spec.max_position and ctx_max > spec.max_position:
-        notes.append(f"context {ctx_max} exceeds the model's max_position {spec.max_position}")
+    past_context = check_context(spec, prompt, out, allow=setup.allow_past_context)
+    if past_context:
+        notes.append(past_context)
     pre = run_workload(
         dev_spec,
-        Workload(Phase.PREFILL, batch, prompt, 0, Logits(setup.logits), act, wdt, kvdt),
+        Workload(Phase.PREFILL, batch, prompt, 0, Logits(setup.logits), act, wdt, kvdt, attention=setup.attention),
         system.device,
         dispatch=setup.prefill_dispatch,
         mode=setup.mode,
@@ -250,7 +252,7 @@ def estimate_serving(
     dec_runs = [
         run_workload(
             dev_spec,
-            _decode_wl(spec, batch, c, act, wdt, kvdt, prompt),
+            replace(_decode_wl(spec, batch, c, act, wdt, kvdt, prompt), attention=setup.attention),
             system.device,
             dispatch=setup.decode_dispatch,
             mode=setup.mode,

@@ -383,18 +383,3 @@ def plan_training(
         else:
             plan = replace(plan, notes=plan.notes + ("no layout near this one fits on these devices",))
     return plan
-
-
-# -- helpers: Chinchilla and 6ND --------------------------------------------------------
-
-
-def six_nd(params: float, tokens: float) -> float:
-    """Training compute C = 6 N D (Kaplan et al. 2020; Hoffmann et al. 2022)."""
-    return 6.0 * params * tokens
-
-
-def chinchilla_optimal(compute_flops: float) -> dict[str, float]:
-    """Compute-optimal model size and tokens for a budget C with D = 20 N and C = 6 N D
-    (Hoffmann et al. 2022): N = sqrt(C / 120), D = 20 N."""
-    n = math.sqrt(compute_flops / 120.0)
-    return {"params": n, "tokens": 20.0 * n, "flops": compute_flops}

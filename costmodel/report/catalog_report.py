@@ -167,6 +167,9 @@ _SPEC_MAIN = {
 }
 
 
+_TRANSFORMER_ONLY = ("mlp", "norm", "position")
+
+
 def _flat(prefix: str, v: Any) -> list[tuple[str, Any]]:
     """Nested settings (moe, mla, ssm) as dotted keys, leaving out their defaults."""
     if is_dataclass(v) and not isinstance(v, type):
@@ -185,10 +188,13 @@ def spec_show(spec: Any, params: int | None) -> Document:
     f = [Field("name", "name", spec.name)]
     if params is not None:
         f.append(Field("params", "params", params, "count"))
+    convolutional = getattr(spec, "cnn", None) is not None or getattr(spec, "unet", None) is not None
     for k, label in _SPEC_MAIN.items():
         v = getattr(spec, k, None)
         if v in (None, 0, "", ()) and k not in ("num_layers",):
             continue
+        if convolutional and k in _TRANSFORMER_ONLY:
+            continue  # the block decides (cnn / unet); these transformer settings are unused
         kind = "bool" if isinstance(v, bool) else ("count" if isinstance(v, int) else "text")
         f.append(Field(k, label, v, kind))
     rest = []
