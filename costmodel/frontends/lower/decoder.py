@@ -1,6 +1,6 @@
 """The transformer stack's pieces: an attention layer (pre- or post-norm, parallel or
-sequential, Gemma-2 sandwich norms), its feed-forward (dense MLP or routed experts),
-the token embedding and the head (final norm, pooler or LM head, training loss)."""
+sequential, Gemma-2 sandwich norms), its feed-forward (dense MLP or routed experts) and
+the token embedding. The heads are in heads.py."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from ..spec import ModelSpec
 from ..spec.architectures import MLPKind, NormPosition, Position
 from .attention import self_attention
 from .context import Ctx
-from .workload import Logits, Phase, Workload
+from .workload import Workload
 
 
 def attention_layer(spec: ModelSpec, wl: Workload, i: int, name: str) -> Graph:
@@ -100,42 +100,4 @@ def embedding(spec: ModelSpec, wl: Workload, name: str = "embed") -> Graph:
     if s.embedding_norm:
         x = c.norm(x, d, "embed_norm")
     c.b.output(x)
-    return c.b.build()
-
-
-def head(spec: ModelSpec, wl: Workload, name: str = "head") -> Graph:
-    """Final norm and LM head; logits for the last position only unless asked."""
-    c = Ctx(spec, wl, name)
-    s, d = spec, spec.hidden_size
-    bsz, seq = c.bs
-    x = c.b.input("h", (bsz, seq, d), wl.dtype)
-    if s.final_norm:
-        x = c.norm(x, d, "final_norm")
-    if s.pooler:
-        first = c.b.node("Gather", [x, c.b.ints("first", [0])], name="cls", axis=1)
-        x = c.b.node("Tanh", [c.linear(first, d, d, "pooler", True)], name="pooler_tanh")
-    elif wl.logits is not Logits.NONE and s.vocab_size:
-        if wl.logits is Logits.LAST and seq != 1:
-            x = c.b.node("Gather", [x, c.b.ints("last", [-1])], name="last_position", axis=1)
-        if s.tie_embeddings:
-            table = c.b.shared_weight("embed_tokens.weight", (s.vocab_size, d), wl.dtype)
-            x = c.linear(x, d, s.vocab_size, "lm_head", s.lm_head_bias, weight=table, trans=True)
-        else:
-            x = c.linear(x, d, s.vocab_size, "lm_head", s.lm_head_bias, wdt=wl.dtype)
-        if wl.phase is Phase.TRAIN:
-            # the loss runs in fp32 (autocast upcasts cross-entropy): cast, log-softmax, NLL
-            labels = c.b.input("labels", (bsz, seq), to_dtype("int64"))
-            x = c.b.node("Cast", [x], name="logits_fp32", to=1)
-            logits = x if seq == 1 else c.view(x, (bsz * seq, s.vocab_size), "logits_nc")
-            flat = c.view(labels, (bsz * seq,), "labels_flat")
-            x = c.b.node("SoftmaxCrossEntropyLoss", [logits, flat], name="loss", reduction="mean")
-    c.b.output(x)
-    return c.b.build()
-
-
-def final_norm(spec: ModelSpec, wl: Workload, name: str) -> Graph:
-    c = Ctx(spec, wl, name)
-    bsz, seq = c.bs
-    x = c.b.input("h", (bsz, seq, spec.hidden_size), wl.dtype)
-    c.b.output(c.norm(x, spec.hidden_size, "final_norm"))
     return c.b.build()

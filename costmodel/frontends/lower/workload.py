@@ -36,6 +36,7 @@ class Workload:
     weight_dtype: DType | None = None
     kv_dtype: DType | None = None
     encoder_len: Any = 0  # encoder-decoder: cross-attention length
+    decoder_len: Any = 0  # encoder-decoder forward / training: target positions (0: as many as seq)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "phase", Phase(self.phase))

@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any
 
 from ...errors import ExpressionError, SpecError
-from .architectures import ARCHITECTURES, LayerKind
+from .architectures import ARCHITECTURES, Head, LayerKind
 from .expr import evaluate_int, names_in
 from .records import NESTED, ModelSpec, RWKVSpec, SSMSpec
 
@@ -29,6 +29,7 @@ ALIASES = {
     "tie_word_embeddings": "tie_embeddings",
 }
 REQUIRED = ("name", "architecture", "hidden_size", "num_layers")
+CLASSIFIERS = (Head.SEQUENCE_CLASSIFICATION, Head.TOKEN_CLASSIFICATION)
 
 
 @cache
@@ -184,6 +185,11 @@ def validate(s: ModelSpec, where: str = "spec") -> ModelSpec:
             raise bad(f"moe: expert_parallel {m.expert_parallel} must divide num_experts {m.num_experts}")
     if arch.image_input and (s.image_size <= 0 or s.patch_size <= 0 or s.image_size % s.patch_size):
         raise bad("image_size must be a positive multiple of patch_size")
+    if s.head not in arch.heads:
+        allowed = ", ".join(sorted(h.value for h in arch.heads))
+        raise bad(f"head {s.head.value!r} is not one of {allowed} (architecture {s.architecture})")
+    if s.resolved_head in CLASSIFIERS and s.num_labels <= 0:
+        raise bad(f"num_labels must be positive for a {s.resolved_head.value} head")
     if s.architecture == "encoder-decoder" and s.num_decoder_layers <= 0:
         raise bad("encoder-decoder specs need num_decoder_layers")
     if s.ssm is not None and s.ssm.version not in (0, 1, 2):
