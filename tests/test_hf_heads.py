@@ -242,7 +242,7 @@ def test_eager_attention_materialises_the_scores():
 
 def test_eager_decode_concatenates_the_cache():
     spec = hf(OPT_13B, "OPTForCausalLM", attn_implementation="eager")
-    g = lower(spec, Workload(Phase.DECODE, 4, 1, 100, Logits.LAST, dtype("fp16")))[1].graph
+    g = lower(spec, Workload(Phase.DECODE, 4, 1, 100, Logits.LAST, dtype("fp16"), eager_code=True))[1].graph
     cat = [n for n in g.nodes if n.op_type == "Concat"]
     assert len(cat) == 2  # keys and values, each a copy of the whole cache
 
@@ -250,3 +250,29 @@ def test_eager_decode_concatenates_the_cache():
 def test_spec_graph_symbols_name_dec_seq_for_encoder_decoders():
     assert spec_graph(hf(T5_SMALL)).symbols == ("batch", "seq", "dec_seq")
     assert spec_graph(hf(GPT2_LARGE)).symbols == ("batch", "seq")
+
+
+def test_serving_lowers_fused_kernels_whatever_the_config_says():
+    spec = hf(OPT_13B, "OPTForCausalLM", attn_implementation="eager")
+    g = lower(spec, Workload(Phase.DECODE, 4, 1, 100, Logits.LAST, dtype("fp16")))[1].graph
+    assert [n.op_type for n in g.nodes if "Attention" in n.op_type] == ["GroupQueryAttention"]
+
+
+def test_gelu_new_runs_as_its_python_formula_in_eager_code():
+    # NewGELUActivation: 0.5*x, x^3, 0.044715*x^3, x + ., sqrt(2/pi)*., tanh, 1 + ., product
+    spec = hf(GPT2_LARGE, "GPT2LMHeadModel")
+    assert spec.activation_formula == "gelu_new"
+    b, s, inner = 1, 16, 4 * 1280
+    r = costmodel.analyze(spec, bindings={"batch": b, "seq": s}, dtype="fp32")
+    act = [n for n in r.ops if n.name.startswith("layers0/mlp.act.")]
+    assert [n.op_type for n in act] == ["Mul", "Pow", "Mul", "Add", "Mul", "Tanh", "Add", "Mul"]
+    assert all(int(n.cost.bytes_written) == b * s * inner * 4 for n in act)
+    serving = lower(spec, Workload(Phase.PREFILL, b, s, 0, Logits.LAST))[1].graph
+    assert [n.op_type for n in serving.nodes if n.name.startswith("mlp.act")] == ["Gelu"]
+    assert not hf(GPT2_LARGE, activation_function="gelu_pytorch_tanh").activation_formula  # one kernel
+
+
+def test_training_a_named_class_runs_its_own_code():
+    from costmodel.frontends.lower.workload import runs_own_code
+
+    assert runs_own_code(hf(GPT2_LARGE, "GPT2LMHeadModel")) and not runs_own_code(hf(GPT2_LARGE))

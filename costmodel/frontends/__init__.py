@@ -46,12 +46,14 @@ def spec_graph(spec: ModelSpec, bindings: Any = None) -> Graph:
     `batch` and `seq` unless bound:
     - a model whose head was given (a Hugging Face config's `architectures`, a spec's
       `head`), and any encoder-decoder: a plain forward over `batch` x `seq` tokens, as the
-      model's forward() runs it (a causal LM's logits for every position); an
+      model's forward() runs it (a causal LM's logits for every position; a named class
+      runs its own eager PyTorch code: lower.workload.runs_own_code); an
       encoder-decoder's decoder over `dec_seq` target positions (default: `seq`);
     - otherwise a decoder is a serving prefill (logits for the last position only);
     - image models (ViT, one DiT step): a forward pass over `batch` images."""
     from ..symbolic import symbol
     from .lower import Logits, Phase, Workload, lower, unroll
+    from .lower.workload import runs_own_code
     from .spec.architectures import Head, Lowering
 
     enc_dec = spec.arch.lowering is Lowering.ENCODER_DECODER
@@ -69,7 +71,9 @@ def spec_graph(spec: ModelSpec, bindings: Any = None) -> Graph:
     if spec.arch.image_input:
         wl = Workload(Phase.FORWARD, batch, 1, 0, Logits.NONE)
     elif spec.head is not Head.AUTO or enc_dec:
-        wl = Workload(Phase.FORWARD, batch, seq, 0, Logits.ALL, decoder_len=b.get("dec_seq", seq))
+        wl = Workload(
+            Phase.FORWARD, batch, seq, 0, Logits.ALL, decoder_len=b.get("dec_seq", seq), eager_code=runs_own_code(spec)
+        )
     else:
         wl = Workload(Phase.PREFILL, batch, seq, 0, Logits.LAST)
     g = unroll(lower(spec, wl), spec.name)

@@ -16,6 +16,7 @@ from typing import Any
 from ..analysis import analyze_graph
 from ..engine.latency import graph_latency
 from ..frontends.lower import Logits, Phase, Segment, Workload, lower, unroll
+from ..frontends.lower.workload import runs_own_code
 from ..frontends.spec import ModelSpec
 from ..ir.dtypes import dtype as to_dtype
 from ..ops import registry as R
@@ -123,7 +124,9 @@ def model_work(spec: ModelSpec, layout: ParallelLayout, recipe: TrainingRecipe, 
     if hit is not None:
         return hit
     act = to_dtype(recipe.facts.compute_dtype)
-    wl = Workload(Phase.TRAIN, layout.micro_batch, recipe.seq_len // layout.cp, 0, Logits.ALL, act)
+    wl = Workload(
+        Phase.TRAIN, layout.micro_batch, recipe.seq_len // layout.cp, 0, Logits.ALL, act, eager_code=runs_own_code(spec)
+    )
     embed = head = Work()
     per_layer: list[Work] = [Work()] * spec.num_layers
     main = ""  # the stack the layer indices count in (an encoder-decoder's decoder stack
@@ -156,7 +159,9 @@ def model_flops(spec: ModelSpec, micro_batch: int, recipe: TrainingRecipe) -> tu
         return hit
     act = to_dtype(recipe.facts.compute_dtype)
     fwd = bwd = attn = 0.0
-    for seg in lower(spec, Workload(Phase.TRAIN, micro_batch, recipe.seq_len, 0, Logits.ALL, act)):
+    for seg in lower(
+        spec, Workload(Phase.TRAIN, micro_batch, recipe.seq_len, 0, Logits.ALL, act, eager_code=runs_own_code(spec))
+    ):
         for n in analyze_graph(seg.graph).nodes:
             if n.status != "costed":
                 continue

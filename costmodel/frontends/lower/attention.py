@@ -53,7 +53,7 @@ def self_attention(c: Ctx, x: str, i: int, name: str, causal: bool = True, bias:
             "RMSNormalization", [k, b.weight(f"{name}.k_norm.weight", (hd,), w.dtype)], name=f"{name}.k_norm", axis=-1
         )
     past = visible_past(c, i)
-    if s.attn_implementation is AttentionImpl.EAGER:
+    if w.eager_code and s.attn_implementation is AttentionImpl.EAGER:
         y = eager_attention(c, q, k, v, h, kv, hd, name, past=past, bias=bias)
         return c.linear(y, h * hd, d, f"{name}.o", s.o_bias)
     ins = [q, k, v]

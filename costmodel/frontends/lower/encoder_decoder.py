@@ -63,7 +63,7 @@ def _cross_attention(c: Ctx, x: str) -> str:
         enc = b.input("encoder_states", (bsz, wl.encoder_len, d), wl.dtype)
         k = c.linear(enc, d, h * hd, "cross.k")
         v = c.linear(enc, d, h * hd, "cross.v")
-        if s.attn_implementation is AttentionImpl.EAGER:
+        if wl.eager_code and s.attn_implementation is AttentionImpl.EAGER:
             # T5 adds the (zero) cross-attention position bias and the encoder mask as one
             mask = b.input("cross_mask", (bsz, 1, c.bs[1], wl.encoder_len), wl.dtype)
             y = eager_attention(c, q, k, v, h, h, hd, "cross", bias=mask, kv_len=wl.encoder_len)

@@ -37,6 +37,7 @@ class Workload:
     kv_dtype: DType | None = None
     encoder_len: Any = 0  # encoder-decoder: cross-attention length
     decoder_len: Any = 0  # encoder-decoder forward / training: target positions (0: as many as seq)
+    eager_code: bool = False  # the model's own PyTorch code, eagerly (see runs_own_code)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "phase", Phase(self.phase))
@@ -49,6 +50,18 @@ class Workload:
     @property
     def kvdt(self) -> DType:
         return self.kv_dtype or self.dtype
+
+
+def runs_own_code(spec: Any) -> bool:
+    """Whether a plain forward or a training step of this spec runs its model class's own
+    PyTorch code eagerly: a spec that names its head (a Hugging Face config's
+    `architectures` class) describes that class, whose forward() runs attention as its
+    attn_implementation says and Python-formula activations one operation per kernel.
+    Otherwise (and always in serving) the lowering is the fused kernels serving engines
+    run."""
+    from ..spec.architectures import Head
+
+    return bool(spec.head is not Head.AUTO)
 
 
 @dataclass(frozen=True)

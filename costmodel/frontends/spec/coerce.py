@@ -16,6 +16,7 @@ from functools import cache
 from typing import Any
 
 from ...errors import ExpressionError, SpecError
+from ...ir.activations import EAGER_FORMULAS
 from .architectures import ARCHITECTURES, Head, LayerKind
 from .expr import evaluate_int, names_in
 from .records import NESTED, ModelSpec, RWKVSpec, SSMSpec
@@ -190,6 +191,8 @@ def validate(s: ModelSpec, where: str = "spec") -> ModelSpec:
         raise bad(f"head {s.head.value!r} is not one of {allowed} (architecture {s.architecture})")
     if s.resolved_head in CLASSIFIERS and s.num_labels <= 0:
         raise bad(f"num_labels must be positive for a {s.resolved_head.value} head")
+    if s.activation_formula and s.activation_formula not in EAGER_FORMULAS:
+        raise bad(f"activation_formula {s.activation_formula!r} is not one of {', '.join(EAGER_FORMULAS)}")
     if s.architecture == "encoder-decoder" and s.num_decoder_layers <= 0:
         raise bad("encoder-decoder specs need num_decoder_layers")
     if s.ssm is not None and s.ssm.version not in (0, 1, 2):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ...errors import SpecError
-from ...ir.activations import HF_ACTIVATIONS
+from ...ir.activations import EAGER_FORMULAS, HF_ACTIVATIONS
 from .architectures import AttentionImpl, Head
 
 _REQ = object()
@@ -173,6 +173,11 @@ class ModelType:
             if v is not None and k.convert is not None:
                 v = k.convert(v)
             _put(out, name, v)
+        act = self.keys.get("activation")
+        if act is not None:
+            raw = str(c.get(*act.names, default=act.default)).lower()
+            if raw in EAGER_FORMULAS:
+                out["activation_formula"] = raw
         for name, v in self.fixed.items():
             _put(out, name, v)
         if self.derive is not None:

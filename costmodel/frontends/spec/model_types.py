@@ -150,6 +150,7 @@ def _t5(c: Config) -> dict[str, Any]:
     return {
         "mlp": "gated" if ff.startswith("gated-") else "plain",
         "activation": activation("gelu_new" if act == "gelu" else act),
+        **({"activation_formula": "gelu_new"} if act == "gelu" else {}),
         "num_decoder_layers": c.get("num_decoder_layers", default=n) or n,
     }
 

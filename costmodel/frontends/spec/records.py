@@ -100,6 +100,7 @@ class ModelSpec:
     num_labels: int = 2  # classification heads (Hugging Face's default num_labels)
     lm_transform: bool = False  # BERT LM head: dense + activation + LayerNorm before the decoder
     attn_implementation: AttentionImpl = AttentionImpl.SDPA  # fused kernel, or eager matmul/softmax
+    activation_formula: str = ""  # a transformers activation written as a Python formula (gelu_new ...)
     sliding_window: int = 0  # keys a sliding-window layer attends, the query's own included
     global_every: int = 0  # with sliding_window: every N-th layer is global
     layer_types: tuple[str, ...] = ()  # per layer, a LayerKind the architecture allows
