@@ -14,6 +14,7 @@ from costmodel.frontends import spec_graph
 from costmodel.frontends.lower import Logits, Phase, Workload, lower
 from costmodel.frontends.spec import spec_from_hf
 from costmodel.ir.dtypes import dtype
+from costmodel.planners.llm import active_params
 from costmodel.planners.workload import param_count
 
 # config.json values of published checkpoints (the keys that matter)
@@ -204,6 +205,8 @@ def test_switch_routes_every_second_layer_top1():
     r = costmodel.analyze(spec, bindings={"batch": 1, "seq": 32})
     ex = [n for n in r.ops if n.op_type == "ExpertMLP" and n.name.startswith("encoder.layers1/")]
     assert int(ex[0].cost.flops) == 32 * (2 * 2 * 768 * 3072 + 3072 + 2 * 768)
+    # 12 routed layers (6 per stack), 7 of 8 experts idle per token: 2 x 768 x 3072 each
+    assert active_params(spec) == 619_339_008 - 12 * 7 * 2 * 768 * 3072
     with pytest.raises(SpecError, match="different encoder"):
         hf({**SWITCH_BASE_8, "decoder_sparse_step": 3})
 
@@ -276,3 +279,25 @@ def test_training_a_named_class_runs_its_own_code():
     from costmodel.frontends.lower.workload import runs_own_code
 
     assert runs_own_code(hf(GPT2_LARGE, "GPT2LMHeadModel")) and not runs_own_code(hf(GPT2_LARGE))
+
+
+def test_llm_refuses_heads_that_do_not_generate():
+    from costmodel.errors import PlanError
+    from costmodel.hardware.systems import get_system
+    from costmodel.planners.layout import ParallelLayout, ServingSetup
+    from costmodel.planners.llm import estimate_serving
+
+    spec = hf(GPT2_LARGE, "GPT2ForSequenceClassification")
+    with pytest.raises(PlanError, match="sequence-classification head"):
+        estimate_serving(
+            spec, get_system("h100-sxm5-80gb"), ParallelLayout(), ServingSetup(batch=1, prompt_len=8, output_len=2)
+        )
+
+
+def test_rms_norm_runs_as_its_python_module_in_eager_code():
+    spec = hf(T5_SMALL, "T5ForConditionalGeneration")
+    own = lower(spec, Workload(Phase.FORWARD, 1, 8, 0, Logits.ALL, eager_code=True))[1].graph
+    norm = [n.op_type for n in own.nodes if n.name.startswith("ln_self")]
+    assert norm == ["Pow", "ReduceMean", "Add", "Sqrt", "Div", "Mul"]
+    fused = lower(spec, Workload(Phase.FORWARD, 1, 8, 0, Logits.ALL))[1].graph
+    assert [n.op_type for n in fused.nodes if n.name.startswith("ln_self")] == ["RMSNormalization"]

@@ -30,11 +30,32 @@ class Ctx:
         kind = kind or self.s.norm
         g = self.b.weight(f"{name}.weight", (d,), self.w.dtype)
         if kind is Norm.RMSNORM:
+            if self.w.eager_code:
+                return self._eager_rms_norm(x, g, name)
             return self.b.node("RMSNormalization", [x, g], name=name, axis=-1)
         ins = [x, g]
         if self.s.norm_bias:
             ins.append(self.b.weight(f"{name}.bias", (d,), self.w.dtype))
         return self.b.node("LayerNormalization", ins, name=name, axis=-1)
+
+    def _eager_rms_norm(self, x: str, g: str, name: str) -> str:
+        """transformers' RMSNorm modules (T5LayerNorm, LlamaRMSNorm ...) are Python:
+        x.pow(2).mean(-1, keepdim=True), + eps, rsqrt, x * that, weight * that: six
+        kernels, three of them over the whole tensor (rsqrt and the product stand as Sqrt
+        and Div: one kernel each, same traffic)."""
+        b, dt = self.b, self.w.dtype
+        var = b.node(
+            "ReduceMean",
+            [b.node("Pow", [x, b.input(f"{name}.two", (), dt)], name=f"{name}.square"), b.ints(f"{name}.axes", [-1])],
+            name=f"{name}.mean",
+            keepdims=1,
+        )
+        root = b.node(
+            "Sqrt", [b.node("Add", [var, b.input(f"{name}.eps", (), dt)], name=f"{name}.add_eps")], name=f"{name}.rsqrt"
+        )
+        y = b.node("Div", [x, root], name=f"{name}.normalize")
+        out: str = b.node("Mul", [g, y], name=f"{name}.scale")
+        return out
 
     def linear(
         self,

@@ -160,7 +160,9 @@ class ModelSpec:
         return (self.ssm.version if self.ssm is not None and self.ssm.version else 0) or self.arch.ssm_version
 
     def moe_layers(self) -> int:
-        return sum(1 for i in range(self.num_layers) if self.is_moe_layer(i))
+        """Routed layers in every stack (an encoder-decoder's decoder stack counts too)."""
+        stacks = (self.num_layers, self.num_decoder_layers) if self.num_decoder_layers else (self.num_layers,)
+        return sum(1 for n in stacks for i in range(n) if self.is_moe_layer(i))
 
 
 NESTED: dict[str, type] = {"moe": MoESpec, "mla": MLASpec, "ssm": SSMSpec, "rwkv": RWKVSpec}
