@@ -157,6 +157,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--k", type=int, default=5, help="neighbours per kernel")
     ap.add_argument("--radius", type=float, default=1.5, help="largest neighbour distance, log2 units")
     ap.add_argument("--lodo", action="store_true", help="predict each device by the model fitted without it")
+    ap.add_argument(
+        "--attn",
+        choices=("config", "eager"),
+        default="config",
+        help="attention as the configs say (transformers' default: SDPA, one fused kernel; Switch: eager) or "
+        'eager everywhere (attn_implementation="eager", as NeuSight timed its whole models)',
+    )
     ap.add_argument("--markdown", help="write the table as Markdown to FILE")
     args = ap.parse_args(argv)
 
@@ -170,7 +177,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     held = [m for _, m, h in load_measurements(["neusight"]) if h]
     costs = {
         name: costmodel.analyze(
-            spec_from_hf(cfg), bindings={"batch": args.batch, "seq": args.seq}, dtype="fp32"
+            spec_from_hf({**cfg, **({"attn_implementation": "eager"} if args.attn == "eager" else {})}),
+            bindings={"batch": args.batch, "seq": args.seq},
+            dtype="fp32",
         ).graph_cost
         for name, cfg in MODELS.items()
     }
@@ -185,7 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     errs = [r["pred_s"] / r["est_s"] - 1 for _, _, r in rows]
     lines = [
         f"fp32 eager forward, batch {args.batch} x seq {args.seq}; neighbours: k={args.k}, radius {args.radius} "
-        f"(log2), held-out NeuSight rows; calibration: {'leave-one-device-out' if args.lodo else 'shipped'}",
+        f"(log2), held-out NeuSight rows; calibration: {'leave-one-device-out' if args.lodo else 'shipped'}; "
+        f"attention: {'eager' if args.attn == 'eager' else 'as configured'}",
         "",
         "| model | device | predicted ms | estimated measured ms | error | time covered |",
         "|---|---|---:|---:|---:|---:|",
