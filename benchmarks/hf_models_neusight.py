@@ -61,9 +61,14 @@ def kernel_key(node: Any) -> tuple[str, tuple[float, ...]] | None:
         return tuple(math.log2(max(x, 1)) for x in v)
 
     op = node.op_type
-    if op in ("Linear", "ExpertMLP"):  # the engine's GEMM hint: (batch, rows, n, k)
-        _, m, n, k = node.hints["gemm"]  # an ExpertMLP: its up-projection over the routed tokens
-        return "linear", logs(m, n, k)
+    if op == "Linear":  # weight (k, n), or (n, k) for a tied embedding read transposed
+        x, w = ins[0], ins[1]
+        k = x[-1]
+        return "linear", logs(math.prod(x[:-1]), w[1] if w[0] == k else w[0], k)
+    if op == "ExpertMLP":  # its up-projection over the routed tokens (tokens x top_k)
+        x, w_in = ins[0], ins[1]
+        top_k = int(getattr(node, "hints", {}).get("moe", {}).get("top_k", 1))
+        return "linear", logs(math.prod(x[:-1]) * top_k, w_in[2], w_in[1])
     if op == "MatMul" and len(ins[0]) >= 3:
         a, b = ins[0], ins[1]
         return "matmul", logs(math.prod(a[:-2]), a[-2], b[-1], a[-1])
