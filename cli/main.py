@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import NoReturn
 from collections.abc import Sequence
 from types import ModuleType
-from typing import NoReturn
 
 # Command name -> module of this package that defines `add_parser(sub)` (its options) and
 # `run(args)` (imported inside, so defining the options stays cheap). Order is --help's.

@@ -103,7 +103,7 @@ def default_jobs() -> int:
 
 
 def analyze_many(
-    paths: Iterable[str | os.PathLike],
+    paths: Iterable[str | os.PathLike[str]],
     *,
     jobs: int | None = None,
     bindings: Mapping[str, int] | None = None,
@@ -136,8 +136,9 @@ def analyze_many(
     try:
         if n_jobs <= 1:
             for i, p in enumerate(items):
-                results[i] = summarize(p, **kw)
-                _done(i, results[i], bar, on_result)
+                summary = summarize(p, **kw)
+                results[i] = summary
+                _done(i, summary, bar, on_result)
         else:
             _run_pool(items, kw, n_jobs, results, bar, on_result)
     finally:
@@ -146,7 +147,9 @@ def analyze_many(
     return results  # type: ignore[return-value]
 
 
-def _run_pool(items: list[str], kw: dict[str, Any], n_jobs: int, results: list, bar: Any, on_result: Any) -> None:
+def _run_pool(
+    items: list[str], kw: dict[str, Any], n_jobs: int, results: list[dict[str, Any] | None], bar: Any, on_result: Any
+) -> None:
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -163,15 +166,16 @@ def _run_pool(items: list[str], kw: dict[str, Any], n_jobs: int, results: list, 
         for f in as_completed(futures):
             i = futures[f]
             try:
-                results[i] = f.result()
+                summary: dict[str, Any] = f.result()
             except Exception as e:  # a worker killed (out of memory, a crash in a C library)
-                results[i] = {
+                summary = {
                     "model": items[i],
                     "ok": False,
                     "error": f"worker failed: {e}",
                     "error_type": type(e).__name__,
                 }
-            _done(i, results[i], bar, on_result)
+            results[i] = summary
+            _done(i, summary, bar, on_result)
 
 
 def _done(i: int, summary: dict[str, Any], bar: Any, on_result: Any) -> None:

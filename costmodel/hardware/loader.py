@@ -598,9 +598,7 @@ def _builtin_dir() -> Any:
             return d
     except (ModuleNotFoundError, TypeError, NotADirectoryError):
         pass
-    import costmodel
-
-    return Path(costmodel.__file__).resolve().parent.parent / "hardware_profiles"
+    return Path(__file__).resolve().parents[2] / "hardware_profiles"  # costmodel/hardware/ -> the checkout
 
 
 def _builtin_files() -> dict[str, Any]:
