@@ -202,9 +202,17 @@ def test_switch_routes_every_second_layer_top1():
     assert all(n.attrs["top_k"] == 1 for _, _, n in experts)
     # one routed pass per token: an expert MLP's two GEMMs (2 x 2 x d x d_ff), ReLU (d_ff)
     # and the routing-weight scale and sum (2 d) per token
-    r = costmodel.analyze(spec, bindings={"batch": 1, "seq": 32})
-    ex = [n for n in r.ops if n.op_type == "ExpertMLP" and n.name.startswith("encoder.layers1/")]
+    sparse = next(g for g in segs if g.stack == "encoder.layers" and g.layers[0] == 1).graph
+    r = costmodel.analyze(sparse)
+    ex = [n for n in r.ops if n.op_type == "ExpertMLP"]
     assert int(ex[0].cost.flops) == 32 * (2 * 2 * 768 * 3072 + 3072 + 2 * 768)
+    # the class's own eager code loops over the experts: 32 tokens / 8 experts = 4 rows each
+    own = costmodel.analyze(spec, bindings={"batch": 1, "seq": 32})
+    layer1 = [n for n in own.ops if n.name.startswith("encoder.layers1/ff.experts.")]
+    assert sum(n.op_type == "Scatter" for n in layer1) == 8
+    gemms = [n for n in layer1 if n.op_type == "Linear"]
+    assert len(gemms) == 16 and sum(int(n.cost.flops) for n in gemms) == 8 * 4 * 2 * 2 * 768 * 3072
+    assert own.params == 619_339_008
     # 12 routed layers (6 per stack), 7 of 8 experts idle per token: 2 x 768 x 3072 each
     assert active_params(spec) == 619_339_008 - 12 * 7 * 2 * 768 * 3072
     with pytest.raises(SpecError, match="different encoder"):

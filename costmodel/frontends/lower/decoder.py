@@ -61,17 +61,22 @@ def ffn(c: Ctx, x: str, i: int, name: str) -> str:
     c.b.node("TopK", [probs, topk], n_out=2, name=f"{name}.topk", axis=-1)
     gated = s.mlp is MLPKind.GATED
     mult = 2 if gated else 1
-    w_in = c.b.weight(f"{name}.experts.w_in", (m.num_experts, d, mult * m.expert_intermediate_size), c.w.wdt)
-    w_out = c.b.weight(f"{name}.experts.w_out", (m.num_experts, m.expert_intermediate_size, d), c.w.wdt)
-    y = c.b.node(
-        "ExpertMLP",
-        [x, w_in, w_out],
-        domain="costmodel",
-        name=f"{name}.experts",
-        top_k=m.top_k,
-        gated=int(gated),
-        activation=s.activation.value,
-    )
+    bsz, seq = c.bs
+    tokens = bsz * seq
+    if c.w.eager_code and type(tokens) is int and tokens * m.top_k >= m.num_experts:
+        y = _expert_loop(c, x, tokens, name)
+    else:
+        w_in = c.b.weight(f"{name}.experts.w_in", (m.num_experts, d, mult * m.expert_intermediate_size), c.w.wdt)
+        w_out = c.b.weight(f"{name}.experts.w_out", (m.num_experts, m.expert_intermediate_size, d), c.w.wdt)
+        y = c.b.node(
+            "ExpertMLP",
+            [x, w_in, w_out],
+            domain="costmodel",
+            name=f"{name}.experts",
+            top_k=m.top_k,
+            gated=int(gated),
+            activation=s.activation.value,
+        )
     if m.num_shared_experts or m.shared_intermediate_size:
         width = m.shared_intermediate_size or m.num_shared_experts * m.expert_intermediate_size
         sh = c.mlp(x, width, f"{name}.shared")
@@ -80,6 +85,41 @@ def ffn(c: Ctx, x: str, i: int, name: str) -> str:
             sh = c.b.node("Mul", [sh, g], name=f"{name}.shared_scale")
         y = c.b.node("Add", [y, sh], name=f"{name}.combine")
     return str(y)
+
+
+def _expert_loop(c: Ctx, x: str, tokens: int, name: str) -> str:
+    """transformers' eager MoE code (SwitchTransformersExperts, MixtralExperts, the Qwen
+    MoE experts): a Python loop over the experts, each gathering its tokens, running its
+    own MLP, scaling by the routing weight and index_add-ing the rows back into a zeroed
+    output. The tokens spread evenly over the experts (the balance the routers are trained
+    towards); with fewer routed tokens than experts the caller keeps the one-kernel form,
+    so every expert here reads its weights."""
+    s, b, wl = c.s, c.b, c.w
+    m = s.moe
+    assert m is not None
+    d, inter = s.hidden_size, m.expert_intermediate_size
+    rows = -(-tokens * m.top_k // m.num_experts)
+    bsz, seq = c.bs
+    flat = c.view(x, (tokens, d), f"{name}.flat")
+    out = b.input(f"{name}.zeros", (tokens, d), wl.dtype)
+    for e in range(m.num_experts):
+        tag = f"{name}.experts.{e}"
+        idx = b.input(f"{tag}.index", (rows,), to_dtype("int64"))
+        xe = b.node("Gather", [flat, idx], name=f"{tag}.gather", axis=0)
+        if s.mlp is MLPKind.GATED and s.fused_gate_up:
+            gate, up = c.split(c.linear(xe, d, 2 * inter, f"{tag}.gate_up", wdt=wl.wdt), [inter, inter], f"{tag}.split")
+            h = b.node("Mul", [c.act(gate, f"{tag}.act"), up], name=f"{tag}.mul")
+        elif s.mlp is MLPKind.GATED:
+            gate = c.linear(xe, d, inter, f"{tag}.gate", wdt=wl.wdt)
+            h = b.node(
+                "Mul", [c.act(gate, f"{tag}.act"), c.linear(xe, d, inter, f"{tag}.up", wdt=wl.wdt)], name=f"{tag}.mul"
+            )
+        else:
+            h = c.act(c.linear(xe, d, inter, f"{tag}.wi", wdt=wl.wdt), f"{tag}.act")
+        ye = c.linear(h, inter, d, f"{tag}.down", wdt=wl.wdt)
+        ye = b.node("Mul", [ye, b.input(f"{tag}.routing_weight", (rows, 1), wl.dtype)], name=f"{tag}.scale")
+        out = b.node("Scatter", [out, idx, ye], domain="costmodel", name=f"{tag}.index_add")
+    return c.view(out, (bsz, seq, d), f"{name}.unflat")
 
 
 def embedding(spec: ModelSpec, wl: Workload, name: str = "embed") -> Graph:
