@@ -67,7 +67,7 @@ def kernel_key(node: Any) -> tuple[str, tuple[float, ...]] | None:
         return "linear", logs(math.prod(x[:-1]), w[1] if w[0] == k else w[0], k)
     if op == "ExpertMLP":  # its up-projection over the routed tokens (tokens x top_k)
         x, w_in = ins[0], ins[1]
-        top_k = int(getattr(node.kernel, "top_k", 1))  # ops/kernel.py MoEShape
+        top_k = int(getattr(getattr(node, "kernel", None), "top_k", 1))  # ops/kernel.py MoEShape
         return "linear", logs(math.prod(x[:-1]) * top_k, w_in[2], w_in[1])
     if op == "MatMul" and len(ins[0]) >= 3:
         a, b = ins[0], ins[1]
