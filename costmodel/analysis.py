@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from .errors import BindingError, CostModelError, UnsupportedOpError
+from .errors import BindingError, CostModelError, UnsupportedOpError, did_you_mean, name_list
 from .ir.dtypes import DType
 from .ir.graph import Graph, Node, Role, TensorInfo, tensor_bytes
 from .limits import Limits, gc_paused
@@ -515,8 +515,12 @@ def analyze_graph(
     bindings = dict(bindings or {})
     known = set(graph.symbols)
     for k, v in bindings.items():
-        if known and k not in known:
-            raise BindingError(f"unknown symbol {k!r}; the model's symbols are: {', '.join(sorted(known)) or 'none'}")
+        if k not in known and not known:
+            raise BindingError(f"unknown symbol {k!r}: the model has no symbolic dims (every shape is fixed)")
+        if k not in known:
+            raise BindingError(
+                f"unknown symbol {k!r}{did_you_mean(k, known)}; the model's symbols are: {name_list(known)}"
+            )
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
             raise BindingError(f"binding {k}={v!r} must be a positive integer")
     lim = (limits or Limits()).start()

@@ -13,7 +13,7 @@ from typing import Any
 
 from .analysis import GraphCost, NodeCost, analyze_graph
 from .engine.latency import graph_latency
-from .errors import BindingError, CostModelError
+from .errors import BindingError, CostModelError, name_list
 from .hardware import get_profile
 from .ir.dtypes import dtype as _dtype
 from .ir.graph import Graph
@@ -98,8 +98,7 @@ class Report:
         unknown = sorted(set(grid) - set(self.symbols))
         if unknown:
             raise BindingError(
-                f"unknown symbol(s) {', '.join(unknown)}; the analysis's free symbols are: "
-                f"{', '.join(self.symbols) or 'none'}"
+                f"unknown symbol(s) {name_list(unknown)}; the analysis's free symbols are: {name_list(self.symbols)}"
             )
         t = self.graph_cost.total
         fields = {

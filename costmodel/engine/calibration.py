@@ -79,6 +79,12 @@ class Calibration:
             "normalization": 20e-6,
         }
     )
+    # -- CPUs (engine/cpu.py) -------------------------------------------------------------
+    # FLOPs per core at which a BLAS GEMM reaches half its large-size efficiency. Default:
+    # hardware/calibrate.py's fit of a full sweep on a 2-core AMD EPYC VM (numpy 2.4,
+    # OpenBLAS 0.3.31, 2026-12-04; fp32 GFLOP/s at n = 64..2048: 34.8, 94.8, 157, 188, 201,
+    # 203). A calibrated profile carries its own.
+    cpu_gemm_half_flops: float = 1.33e6
     # -- vector / special-function units ------------------------------------------------
     # Achieved fractions of the vector (FMA) peak and of the special-function rate
     # (transcendentals); a kernel's vector time is the slower of the two.

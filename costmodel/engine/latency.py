@@ -32,6 +32,7 @@ from ..ops.registry import OpKind
 from ..symbolic import Shape, prod
 from . import kernels as K
 from .calibration import Calibration, for_profile
+from .cpu import is_cpu
 from .device import Device
 from .modes import Execution, Fusion, Mode, parse_execution, parse_fusion, parse_mode
 from .roofline import NodeTiming, concrete, ideal_times, node_time
@@ -138,6 +139,7 @@ def graph_latency(
     their enums or the same strings (`mode="ideal"`)."""
     mode, fusion, execution = parse_mode(mode), parse_fusion(fusion), parse_execution(execution)
     cal = calibration or for_profile(hw)
+    on_cpu = is_cpu(hw)
     nodes = gc.nodes
     costed = [n for n in nodes if n.status == "costed"]
     if execution is Execution.AUTO:
@@ -190,7 +192,7 @@ def graph_latency(
             extra_kernels = 1
         over = 0.0
         if mode is not Mode.IDEAL and not fused and kernel > 0:
-            if execution is Execution.GRAPH:
+            if execution is Execution.GRAPH or on_cpu:  # a CPU runs op after op: no launch queue
                 over = cal.kernel_overhead_s * (1 + extra_kernels)
             else:
                 host += cal.dispatch(OpKind.ELEMENTWISE) * extra_kernels

@@ -17,6 +17,7 @@ from ..ir.dtypes import DTYPES, dtype as to_dtype
 from ..ops.kernel import AttentionShape, ConvShape, CopyShape, Kernel, RowwiseShape, gemm_of
 from ..ops.registry import OpKind
 from ..symbolic import is_expr
+from . import cpu
 from . import kernels as K
 from .calibration import Calibration
 from .device import Device
@@ -122,6 +123,8 @@ def node_time(node: NodeCost, hw: Device, cal: Calibration, mode: str) -> tuple[
     nbytes = concrete(node.cost.bytes, "bytes", node.name)
     if flops == 0 and nbytes == 0:
         return 0.0, 0.0, "none", "none"
+    if cpu.is_cpu(hw):  # CPUs/SoCs: BLAS efficiency and bandwidth, no GPU tiles or waves
+        return cpu.node_time(node, hw, cal, flops, float(node.cost.macs), nbytes, vector, compute, mem, unit)
     dt = node.dtype or "fp32"
     eb = elem_bytes(dt)
     bw = hw.memory_bandwidth

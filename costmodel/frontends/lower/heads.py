@@ -111,6 +111,8 @@ def _loss(c: Ctx, logits: str, rows: Any, width: int, prefix: str = "") -> str:
     labels = c.b.input(f"{prefix}labels", (rows,), to_dtype("int64"))
     if c.w.dtype != FP32:
         logits = c.b.node("Cast", [logits], name=f"{prefix}logits_fp32", to=1)
+    else:  # .float() of fp32 logits launches nothing; a view keeps one node list for every dtype
+        logits = c.view(logits, (rows, width), f"{prefix}logits_fp32")
     flat = c.view(logits, (rows, width), f"{prefix}logits_nc")
     out: str = c.b.node("SoftmaxCrossEntropyLoss", [flat, labels], name=f"{prefix}loss", reduction="mean")
     return out
