@@ -23,7 +23,7 @@ from ..errors import PlanError
 from ..frontends import load_model_spec
 from ..frontends.lower import Logits, Phase, Workload
 from ..frontends.spec import ModelSpec
-from ..frontends.spec.architectures import DecodeState, Lowering
+from ..frontends.spec.architectures import DecodeState, Head, Lowering
 from ..hardware.systems import System, get_system
 from ..ir.dtypes import DType
 from ..ir.dtypes import dtype as to_dtype
@@ -227,6 +227,8 @@ def estimate_serving(
     )
     if not spec.arch.generates:
         raise PlanError(f"{spec.name} is a {spec.architecture} model: use `costmodel analyze` (no decode phase)")
+    if spec.resolved_head is not Head.LM:
+        raise PlanError(f"{spec.name} has a {spec.resolved_head.value} head, not an LM head: use `costmodel analyze`")
     hw = system.device
     act = to_dtype(setup.dtype)
     wdt = to_dtype(setup.weight_dtype) if setup.weight_dtype else act

@@ -27,6 +27,7 @@ from ..analysis import analyze_graph
 from ..engine.calibration import for_profile
 from ..engine.latency import graph_latency
 from ..frontends.lower import SHARED_WEIGHTS, Logits, Phase, Segment, Workload, lower, unroll
+from ..frontends.lower.workload import runs_own_code
 from ..frontends.spec import ModelSpec
 from ..ir.dtypes import dtype as to_dtype
 from ..ops import registry as R
@@ -308,7 +309,15 @@ def model_work(spec: ModelSpec, layout: ParallelLayout, recipe: TrainingRecipe, 
         if dt in lowered.values():
             lowered[role] = next(v for k, v in lowered.items() if _dtypes(facts)[k] == dt)
             continue
-        wl = Workload(Phase.TRAIN, layout.micro_batch, recipe.seq_len // layout.cp, 0, Logits.ALL, to_dtype(dt))
+        wl = Workload(
+            Phase.TRAIN,
+            layout.micro_batch,
+            recipe.seq_len // layout.cp,
+            0,
+            Logits.ALL,
+            to_dtype(dt),
+            eager_code=runs_own_code(spec),
+        )
         lowered[role] = lower(dev, wl)
     base = lowered["compute"]
     embed = head = Work()
@@ -352,7 +361,9 @@ def model_flops(spec: ModelSpec, micro_batch: int, recipe: TrainingRecipe) -> tu
         return hit
     act = to_dtype(recipe.facts.compute_dtype)
     fwd = bwd = attn = 0.0
-    for seg in lower(spec, Workload(Phase.TRAIN, micro_batch, recipe.seq_len, 0, Logits.ALL, act)):
+    for seg in lower(
+        spec, Workload(Phase.TRAIN, micro_batch, recipe.seq_len, 0, Logits.ALL, act, eager_code=runs_own_code(spec))
+    ):
         for n in analyze_graph(seg.graph).nodes:
             if n.status != "costed":
                 continue

@@ -9,7 +9,8 @@ from __future__ import annotations
 from ...ir.activations import Activation
 from ..spec import ModelSpec
 from .context import Ctx
-from .decoder import attention_layer, head
+from .decoder import attention_layer
+from .heads import head
 from .workload import Logits, Phase, Segment, Workload
 
 

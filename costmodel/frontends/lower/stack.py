@@ -11,8 +11,9 @@ from ..spec import ModelSpec
 from ..spec.architectures import LayerKind
 from .attention import linear_attention
 from .context import Ctx
-from .decoder import attention_layer, embedding, ffn, head
+from .decoder import attention_layer, embedding, ffn
 from .griffin import rglru_block
+from .heads import head
 from .rwkv import rwkv6_layer
 from .ssm import mamba1, mamba2
 from .workload import Segment, Workload, layers_label

@@ -40,6 +40,8 @@ class Workload:
     # materialized as eager PyTorch's math path and Megatron-LM 2022 run them (QK^T bmm,
     # a scale-mask-softmax kernel, the PV bmm, the context's transpose copy)
     attention: str = "fused"
+    decoder_len: Any = 0  # encoder-decoder forward / training: target positions (0: as many as seq)
+    eager_code: bool = False  # the model's own PyTorch code, eagerly (see runs_own_code)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "phase", Phase(self.phase))
@@ -54,6 +56,18 @@ class Workload:
     @property
     def kvdt(self) -> DType:
         return self.kv_dtype or self.dtype
+
+
+def runs_own_code(spec: Any) -> bool:
+    """Whether a plain forward or a training step of this spec runs its model class's own
+    PyTorch code eagerly: a spec that names its head (a Hugging Face config's
+    `architectures` class) describes that class, whose forward() runs attention as its
+    attn_implementation says and Python-formula activations one operation per kernel.
+    Otherwise (and always in serving) the lowering is the fused kernels serving engines
+    run."""
+    from ..spec.architectures import Head
+
+    return bool(spec.head is not Head.AUTO)
 
 
 @dataclass(frozen=True)

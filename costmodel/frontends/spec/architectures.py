@@ -62,6 +62,26 @@ class MLPKind(StrEnum):
     PLAIN = "plain"  # act(x W_up) W_down
 
 
+class Head(StrEnum):
+    """What the model computes on top of its last hidden states (Hugging Face: the class
+    in config.json `architectures`, e.g. GPT2LMHeadModel, BertForPreTraining)."""
+
+    AUTO = "auto"  # the architecture's usual one: LM for decoders / T5, none for encoders
+    NONE = "none"  # the base model's hidden states (BertModel: with its pooler)
+    LM = "lm"  # token logits over the vocabulary (causal or masked LM, seq2seq generation)
+    PRETRAINING = "pretraining"  # BERT: masked-LM logits + next-sentence logits on the pooled [CLS]
+    SEQUENCE_CLASSIFICATION = "sequence-classification"  # num_labels logits per sequence
+    TOKEN_CLASSIFICATION = "token-classification"  # num_labels logits per position
+    QUESTION_ANSWERING = "question-answering"  # start / end logits per position
+
+
+class AttentionImpl(StrEnum):
+    """How the model's code runs attention (Hugging Face `attn_implementation`)."""
+
+    SDPA = "sdpa"  # one fused kernel (F.scaled_dot_product_attention, flash / memory-efficient)
+    EAGER = "eager"  # explicit matmul, scale, mask, softmax, matmul: the scores go through memory
+
+
 class Position(StrEnum):
     ROPE = "rope"
     LEARNED = "learned"
@@ -84,6 +104,8 @@ class Architecture:
     ssm_version: int = 0  # Mamba generation of its mamba layers: 1 (Gu & Dao 2023), 2 (SSD)
     first_layer_norm: bool = False  # layer 0 normalises the embedding first (RWKV ln0)
     summary: str = ""
+    heads: frozenset[Head] = frozenset({Head.AUTO, Head.NONE, Head.LM})  # heads a spec may ask for
+    default_head: Head = Head.LM  # what AUTO means
 
     @property
     def patches(self) -> bool:
@@ -112,6 +134,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             layer_kinds=_ATT,
             decode=DecodeState.KV_CACHE,
             summary="decoder-only transformer (GPT, Llama, Mistral, Gemma, DeepSeek ...)",
+            heads=frozenset(Head) - {Head.PRETRAINING},
         ),
         Architecture(
             name="encoder",
@@ -121,6 +144,8 @@ ARCHITECTURES: dict[str, Architecture] = {
             decode=DecodeState.NONE,
             causal=False,
             summary="bidirectional encoder (BERT)",
+            heads=frozenset(Head),
+            default_head=Head.NONE,
         ),
         Architecture(
             name="encoder-decoder",
@@ -140,6 +165,8 @@ ARCHITECTURES: dict[str, Architecture] = {
             needs_vocab=False,
             image_input=True,
             summary="vision transformer classifier (ViT)",
+            heads=frozenset({Head.AUTO}),  # the image model's own head
+            default_head=Head.NONE,
         ),
         Architecture(
             name="dit",
@@ -151,6 +178,8 @@ ARCHITECTURES: dict[str, Architecture] = {
             needs_vocab=False,
             image_input=True,
             summary="diffusion transformer, one denoising step (DiT)",
+            heads=frozenset({Head.AUTO}),  # the image model's own head
+            default_head=Head.NONE,
         ),
         Architecture(
             name="mamba",

@@ -16,7 +16,8 @@ from functools import cache
 from typing import Any
 
 from ...errors import ExpressionError, SpecError
-from .architectures import ARCHITECTURES, LayerKind, Lowering
+from ...ir.activations import EAGER_FORMULAS
+from .architectures import ARCHITECTURES, Head, LayerKind, Lowering
 from .expr import evaluate_int, names_in
 from .records import NESTED, LinearSpec, ModelSpec, RGLRUSpec, RWKVSpec, SSMSpec
 
@@ -29,6 +30,7 @@ ALIASES = {
     "tie_word_embeddings": "tie_embeddings",
 }
 REQUIRED = ("name", "architecture", "hidden_size", "num_layers")
+CLASSIFIERS = (Head.SEQUENCE_CLASSIFICATION, Head.TOKEN_CLASSIFICATION)
 
 
 @cache
@@ -206,6 +208,13 @@ def validate(s: ModelSpec, where: str = "spec") -> ModelSpec:
         _check_cnn(s, bad)
     if arch.lowering in (Lowering.UNET, Lowering.VAE_DECODER):
         _check_unet(s, bad)
+    if s.head not in arch.heads:
+        allowed = ", ".join(sorted(h.value for h in arch.heads))
+        raise bad(f"head {s.head.value!r} is not one of {allowed} (architecture {s.architecture})")
+    if s.resolved_head in CLASSIFIERS and s.num_labels <= 0:
+        raise bad(f"num_labels must be positive for a {s.resolved_head.value} head")
+    if s.activation_formula and s.activation_formula not in EAGER_FORMULAS:
+        raise bad(f"activation_formula {s.activation_formula!r} is not one of {', '.join(EAGER_FORMULAS)}")
     if s.architecture == "encoder-decoder" and s.num_decoder_layers <= 0:
         raise bad("encoder-decoder specs need num_decoder_layers")
     if s.ssm is not None and s.ssm.version not in (0, 1, 2):

@@ -7,7 +7,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...ir.activations import Activation
-from .architectures import ARCHITECTURES, Architecture, LayerKind, MLPKind, Norm, NormPosition, Position
+from .architectures import (
+    ARCHITECTURES,
+    Architecture,
+    AttentionImpl,
+    Head,
+    LayerKind,
+    MLPKind,
+    Norm,
+    NormPosition,
+    Position,
+)
 
 
 @dataclass(frozen=True)
@@ -20,7 +30,7 @@ class MoESpec:
     shared_expert_gate: bool = False  # Qwen2-MoE: sigmoid gate d -> 1 on the shared expert
     first_dense_layers: int = 0  # DeepSeek first_k_dense_replace
     layer_freq: int = 1  # every layer_freq-th layer (after the dense ones) is MoE
-    router_bias: bool = False  # DeepSeek-V3 e_score_correction_bias (one per expert)
+    router_bias: bool = False  # one bias per expert: DeepSeek-V3 e_score_correction_bias, Switch router bias
     expert_parallel: int = 1  # the expert-parallel degree the planners use unless told otherwise
 
 
@@ -156,7 +166,12 @@ class ModelSpec:
     sandwich_norms: bool = False  # extra norms after attention and MLP (Gemma-2)
     qk_norm: bool = False  # per-head RMSNorm on q and k (Qwen3, OLMo-2)
     final_norm: bool = True
-    pooler: bool = False  # BERT pooler (d x d + bias)
+    pooler: bool = False  # BERT pooler (d x d + bias): the base model's, used by the heads that read it
+    head: Head = Head.AUTO  # what runs on the last hidden states (architectures.Head)
+    num_labels: int = 2  # classification heads (Hugging Face's default num_labels)
+    lm_transform: bool = False  # BERT LM head: dense + activation + LayerNorm before the decoder
+    attn_implementation: AttentionImpl = AttentionImpl.SDPA  # fused kernel, or eager matmul/softmax
+    activation_formula: str = ""  # a transformers activation written as a Python formula (gelu_new ...)
     sliding_window: int = 0  # keys a sliding-window layer attends, the query's own included
     global_every: int = 0  # with sliding_window: every N-th layer is global
     layer_types: tuple[str, ...] = ()  # per layer, a LayerKind the architecture allows
@@ -216,11 +231,18 @@ class ModelSpec:
             return (i + 1) % self.global_every != 0
         return True
 
+    @property
+    def resolved_head(self) -> Head:
+        """The head, AUTO replaced by the architecture's usual one."""
+        return self.arch.default_head if self.head is Head.AUTO else self.head
+
     def ssm_version(self) -> int:
         return (self.ssm.version if self.ssm is not None and self.ssm.version else 0) or self.arch.ssm_version
 
     def moe_layers(self) -> int:
-        return sum(1 for i in range(self.num_layers) if self.is_moe_layer(i))
+        """Routed layers in every stack (an encoder-decoder's decoder stack counts too)."""
+        stacks = (self.num_layers, self.num_decoder_layers) if self.num_decoder_layers else (self.num_layers,)
+        return sum(1 for n in stacks for i in range(n) if self.is_moe_layer(i))
 
 
 NESTED: dict[str, type] = {
