@@ -147,8 +147,10 @@ class ServingSetup:
     decode_dispatch: str = "graph"
     mode: str = "calibrated"
     memory_utilization: float = 0.95  # fraction of device memory a serving engine may use
-    prefill_chunk: int = 2048  # tokens per prefill step for activation memory (vLLM's
-    # max_num_batched_tokens default under chunked prefill)
+    prefill_chunk: int = 2048  # tokens per engine step (vLLM's max_num_batched_tokens
+    # default under chunked prefill): the chunk a prompt is prefilled in, and the step
+    # whose activations the engine reserves memory for
+    allow_past_context: bool = False  # plan prompt + output beyond the model's context
 
     def but(self, **changes: Any) -> ServingSetup:
         return replace(self, **changes)
