@@ -25,6 +25,15 @@ def add_parser(sub) -> None:
     p.add_argument("--output-len", type=positive_int, default=128)
     p.add_argument("--tp", type=positive_int, default=1, help="tensor-parallel devices")
     p.add_argument("--pp", type=positive_int, default=1, help="pipeline-parallel stages")
+    p.add_argument(
+        "--dp",
+        type=positive_int,
+        default=1,
+        help="MoE: data-parallel attention groups of --tp devices each (the replica holds dp x tp devices)",
+    )
+    p.add_argument(
+        "--ep", type=positive_int, default=1, help="MoE: devices the routed experts are split over (= dp x tp)"
+    )
     p.add_argument("--dtype", default="bf16", help="activation / compute dtype (default bf16)")
     p.add_argument("--weight-dtype", help="weight storage dtype (int4, int8, fp8 ...); default = --dtype")
     p.add_argument("--kv-dtype", help="KV-cache dtype (e.g. fp8); default = --dtype")
@@ -38,12 +47,31 @@ def add_parser(sub) -> None:
         default=2048,
         help="tokens per prefill chunk for activation memory (default 2048)",
     )
+    p.add_argument(
+        "--allow-past-context", action="store_true", help="plan prompt + output beyond the model's context length"
+    )
     p.add_argument("--sweep", action="store_true", help="throughput-latency curve over batch sizes")
     p.add_argument("--plot", help="with --sweep: write the curve to a .png or .svg (needs matplotlib)")
     p.add_argument("--per-op", action="store_true", help="every op of a decode step and of the prefill")
     p.add_argument("--no-breakdown", action="store_true", help="skip the split of prefill and decode time by component")
     x = p.add_argument_group("beyond one request")
-    x.add_argument("--rate", type=positive_float, help="continuous batching: requests per second -> TTFT/TPOT")
+    x.add_argument(
+        "--rate",
+        type=positive_float,
+        help="continuous batching with chunked prefill: Poisson requests per second -> TTFT/TPOT percentiles",
+    )
+    x.add_argument("--replicas", type=positive_int, default=1, help="with --rate: replicas sharing the rate")
+    x.add_argument("--ttft", type=positive_float, help="with --rate: TTFT SLO (s): does it hold, how many replicas")
+    x.add_argument("--tpot", type=positive_float, help="with --rate: TPOT SLO (s)")
+    x.add_argument("--percentile", type=positive_float, default=99.0, help="with --rate: SLO percentile (99)")
+    x.add_argument("--prompt-lens", metavar="LENS", help="with --rate: prompt lengths 256,1024 or 256:0.7,4096:0.3")
+    x.add_argument("--batch-cap", type=positive_int, help="with --rate: most sequences a replica runs at once")
+    x.add_argument(
+        "--simulate",
+        type=positive_int,
+        metavar="REQUESTS",
+        help="with --rate: also simulate this many requests step by step (the load model's check)",
+    )
     x.add_argument("--helm", action="store_true", help="HELM idealized runtime table (prompt costs + slope)")
     x.add_argument("--draft", help="speculative decoding: the draft model")
     x.add_argument("--spec-k", type=positive_int, default=4, help="draft tokens per step (default 4)")
@@ -55,7 +83,11 @@ def add_parser(sub) -> None:
         help="many calls over one context of this length (prompt-len = each call's question)",
     )
     x.add_argument("--calls", type=positive_int, default=16, help="calls sharing the prefix (default 16)")
-    x.add_argument("--output-lens", help="comma-separated output lengths (a distribution, e.g. for reasoning models)")
+    x.add_argument(
+        "--output-lens",
+        metavar="LENS",
+        help="output lengths 10,100 or 10:0.9,4000:0.1 (a distribution, e.g. for reasoning models; with --rate too)",
+    )
     x.add_argument("--reranker-docs", type=positive_int, help="E2R-FLOPs: documents reranked per query")
     x.add_argument("--doc-len", type=positive_int, default=256, help="tokens per document (default 256)")
     x.add_argument("--metric", type=float, help="E2R: retrieval metric (e.g. nDCG@10) for RPP")
@@ -67,9 +99,31 @@ def _extras(args: argparse.Namespace, case: ServingCase) -> dict:
     from costmodel.errors import CostModelError
     from costmodel.planners import llm_extras as X
 
+    from costmodel.planners.serving_load import Lengths
+
     out: dict = {}
+    outputs = Lengths.parse(args.output_lens, "--output-lens") if args.output_lens else None
     if args.rate:
-        out["continuous_batching"] = X.continuous_batching(case, args.rate, args.prompt_len, args.output_len)
+        if not 50 <= args.percentile < 100:
+            raise CostModelError(f"--percentile must be in [50, 100), got {args.percentile:g}")
+        out["continuous_batching"] = X.continuous_batching(
+            case,
+            args.rate,
+            args.prompt_len,
+            args.output_len,
+            args.batch_cap,
+            prompt=Lengths.parse(args.prompt_lens, "--prompt-lens") if args.prompt_lens else None,
+            output=outputs,
+            replicas=args.replicas,
+            ttft=args.ttft,
+            tpot=args.tpot,
+            percentile=args.percentile / 100,
+            simulate_requests=args.simulate or 0,
+        )
+    elif any(v is not None for v in (args.ttft, args.tpot, args.prompt_lens, args.batch_cap, args.simulate)) or (
+        args.replicas != 1
+    ):
+        raise CostModelError("--replicas, --ttft, --tpot, --prompt-lens, --batch-cap and --simulate go with --rate")
     if args.helm:
         out["helm"] = X.helm_runtime(case)
     if args.draft:
@@ -79,14 +133,10 @@ def _extras(args: argparse.Namespace, case: ServingCase) -> dict:
         out["speculative"] = X.speculative(case, draft, args.spec_k, args.acceptance, args.prompt_len, args.output_len)
     if args.shared_prefix:
         out["shared_prefix"] = X.shared_prefix(case, args.shared_prefix, args.prompt_len, args.calls, args.output_len)
-    if args.output_lens:
-        try:
-            lens = [int(v) for v in args.output_lens.split(",") if v.strip()]
-        except ValueError:
-            raise CostModelError(f"--output-lens {args.output_lens!r} is not a list of integers") from None
-        if not lens or min(lens) <= 0:
-            raise CostModelError("--output-lens must list positive integers")
-        out["output_distribution"] = X.output_length_distribution(case, args.prompt_len, lens)
+    if outputs is not None:
+        out["output_distribution"] = X.output_length_distribution(
+            case, args.prompt_len, list(outputs.values), list(outputs.weights)
+        )
     if args.reranker_docs:
         out["reranker"] = X.reranker_flops(case.spec, args.prompt_len, args.doc_len, args.reranker_docs, args.metric)
     return out
@@ -98,6 +148,8 @@ def _kw(args: argparse.Namespace) -> dict:
         output_len=args.output_len,
         tp=args.tp,
         pp=args.pp,
+        dp=args.dp,
+        ep=args.ep,
         dtype=args.dtype,
         weight_dtype=args.weight_dtype,
         kv_dtype=args.kv_dtype,
@@ -106,6 +158,7 @@ def _kw(args: argparse.Namespace) -> dict:
         decode_execution=args.decode_execution,
         mode=args.mode,
         prefill_chunk=args.prefill_chunk,
+        allow_past_context=args.allow_past_context,
     )
 
 
@@ -136,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
     extras = _extras(args, case)
     breakdown = None
     hw = None
-    if not args.no_breakdown:
+    if not args.no_breakdown and case.layout.ep == 1:  # the breakdown splits a tp x pp replica
         from costmodel.planners.breakdown import llm_breakdown
 
         hw = case.system.device

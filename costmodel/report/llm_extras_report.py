@@ -11,7 +11,7 @@ from .model import Column, Field, KeyValues, Table
 
 # extra analyses: key -> (label, kind, unit); unknown keys fall back to _guess
 EXTRA_TITLES = {
-    "continuous_batching": "continuous batching at the request rate",
+    "continuous_batching": "continuous batching at the request rate (Poisson arrivals, chunked prefill)",
     "helm": "HELM idealized runtime",
     "speculative": "speculative decoding",
     "shared_prefix": "shared-prefix caching",
@@ -26,6 +26,20 @@ EXTRA_FIELDS: dict[str, tuple[str, str, str]] = {
     "throughput_tokens_per_s": ("throughput", "rate", "tokens/s"),
     "prefill_share": ("device time spent in prefill", "percent", ""),
     "reason": ("why", "text", ""),
+    "replicas": ("replicas", "count", ""),
+    "rate_per_replica": ("requests per second per replica", "number", ""),
+    "max_batch": ("most sequences in flight (memory or cap)", "count", ""),
+    "ttft_p50_s": ("TTFT p50", "seconds", ""),
+    "ttft_p90_s": ("TTFT p90", "seconds", ""),
+    "ttft_p99_s": ("TTFT p99", "seconds", ""),
+    "tpot_p50_s": ("TPOT p50", "seconds", ""),
+    "tpot_p90_s": ("TPOT p90", "seconds", ""),
+    "tpot_p99_s": ("TPOT p99", "seconds", ""),
+    "slots_used": ("sequences holding KV cache (mean)", "number", ""),
+    "percentile": ("SLO percentile", "percent", ""),
+    "meets_slo": ("meets the SLOs at that percentile", "bool", ""),
+    "replicas_needed": ("replicas needed for the SLOs", "count", ""),
+    "devices_needed": ("devices needed for the SLOs", "count", ""),
     "per_output_token_s": ("per output token (g)", "seconds", ""),
     "devices": ("devices", "count", ""),
     "formula": ("formula", "formula", ""),
@@ -51,6 +65,11 @@ EXTRA_TABLES = {
         "prompt runtime R_prompt(p)",
         Column("prompt_len", "prompt tokens", "count", 0),
         Column("runtime_s", "runtime", "seconds", 0),
+    ),
+    "simulated": (
+        "the same load simulated step by step",
+        Column("statistic", "statistic", "text", 0),
+        Column("value", "value", "number", 0),
     ),
     "p_latency_s": (
         "request latency per output length",

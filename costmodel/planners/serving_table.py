@@ -1,0 +1,152 @@
+"""A replica's step times as tables: the serving planner's own decode and prefill steps
+(serving_steps.py) sampled once per replica and load, so the load model evaluates
+thousands of configurations as array arithmetic instead of re-running the engine.
+
+- decode_s(B, c): a decode step of B sequences at mean context c. Sampled at B = 1, 2,
+  4, ... up to the replica's largest batch, at two contexts (the shortest and longest a
+  request of this load reaches); linear in the context between them (the KV-cache reads
+  are), and linear in B between samples — the table is the model: the exhaustive path
+  and the array path read the same table.
+- forward_s(m): a step that runs m new prompt tokens in one pass after `past` cached
+  ones, sampled at m = 1, 2, 4, ... up to the engine's token budget; `past` is the mean
+  offset of a prompt chunk (0 when prompts fit one chunk), so the attention of chunked
+  prefill is counted at the offsets where it runs.
+
+A mixed step (B decodes plus p prompt tokens, as chunked prefill schedules them) costs
+decode_s(B) + forward_s(B + p) - forward_s(B): the prompt tokens' marginal cost over a
+pass that already reads every weight for the decodes. Under a per-kernel roofline that is
+exact for the GEMMs: memory-bound GEMMs absorb the extra rows for free, compute-bound ones
+pay per row."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .serving_steps import (
+    MemoryBudget,
+    decode_step,
+    memory_budget,
+    prefill_run,
+    sequence_bytes,
+    validate_serving_layout,
+)
+
+if TYPE_CHECKING:
+    from .llm import ServingCase
+    from .serving_load import Lengths
+
+
+@dataclass(frozen=True, eq=False)
+class StepTable:
+    """One replica's sampled steps (see the module doc), memory and price."""
+
+    batches: np.ndarray  # sampled decode batch sizes, ascending, from 1
+    decode_lo: np.ndarray  # seconds per decode step at ctx_lo, per batch
+    decode_hi: np.ndarray  # ... at ctx_hi
+    ctx_lo: float
+    ctx_hi: float
+    tokens: np.ndarray  # sampled token counts of one pass, from 0
+    forward: np.ndarray  # seconds per pass over that many new tokens
+    budget: int  # tokens per engine step (chunked prefill's max_num_batched_tokens)
+    max_batch: int  # sequences the KV cache holds at this load's mean context
+    devices: int
+    price_per_hour: float | None
+    memory: MemoryBudget
+
+    def fits(self) -> str:
+        """Empty when a sequence fits beside the weights, else why not."""
+        if self.max_batch >= 1:
+            return ""
+        m = self.memory
+        return (
+            f"does not fit: weights {m.weights_bytes / 2**30:.1f} GiB + one step "
+            f"{m.step_transient_bytes / 2**30:.1f} GiB + a sequence's KV cache exceed "
+            f"{m.usable_bytes / 2**30:.1f} GiB usable per device"
+        )
+
+    def decode_s(self, batch: np.ndarray, ctx: np.ndarray | float) -> np.ndarray:
+        lo = np.interp(batch, self.batches, self.decode_lo)
+        hi = np.interp(batch, self.batches, self.decode_hi)
+        if self.ctx_hi == self.ctx_lo:
+            return hi
+        f = (np.asarray(ctx, dtype=float) - self.ctx_lo) / (self.ctx_hi - self.ctx_lo)
+        return lo + f * (hi - lo)
+
+    def forward_s(self, tokens: np.ndarray) -> np.ndarray:
+        return np.interp(tokens, self.tokens, self.forward)
+
+    def mixed_s(self, batch: np.ndarray, prompt_tokens: np.ndarray, ctx: np.ndarray | float) -> np.ndarray:
+        """One engine step of `batch` decodes and `prompt_tokens` prompt tokens."""
+        b = np.asarray(batch, dtype=float)
+        return (
+            np.where(b > 0, self.decode_s(np.maximum(b, 1.0), ctx), 0.0)
+            + self.forward_s(b + prompt_tokens)
+            - self.forward_s(b)
+        )
+
+
+def _grid(top: int, step: int = 1) -> list[int]:
+    """1, 2, 4, ... (times `step`) up to the first value >= top, and top itself."""
+    out, v = [], step
+    while v < top:
+        out.append(v)
+        v *= 2
+    out.append(max(top, step))
+    return sorted(set(out))
+
+
+def chunk_offset(prompt: Lengths, budget: int) -> int:
+    """Mean position a prompt token's chunk starts at, token-weighted: a prompt of P
+    tokens prefilled in chunks of `budget` has chunks at 0, budget, ... whose mean start
+    is (P - min(P, budget)) / 2; a prompt that fits one chunk starts at 0."""
+    num = sum(w * p * (p - min(p, budget)) / 2 for p, w in zip(prompt.values, prompt.weights))
+    den = sum(w * p for p, w in zip(prompt.values, prompt.weights))
+    return int(num / den) if den else 0
+
+
+def step_table(case: ServingCase, prompt: Lengths, output: Lengths) -> StepTable:
+    """Sample the replica of `case` for requests of these prompt / output lengths."""
+    spec, system, layout, setup = case.spec, case.system, case.layout, case.setup
+    validate_serving_layout(spec, layout)
+    budget_tokens = setup.prefill_chunk
+    mem = memory_budget(spec, system, layout, setup)
+    mean_ctx = prompt.mean + output.mean
+    _, per_seq = sequence_bytes(spec, layout, setup, max(1, round(mean_ctx)), round(prompt.mean))
+    cap = mem.max_batch(per_seq)
+    step = layout.dp if layout.ep > 1 else 1
+    batches = _grid(max(cap, step), step)
+    lo = min(prompt.values) + 1
+    hi = max(prompt.values) + max(output.values)
+    p_ref = round(prompt.mean)
+    dec_lo = [decode_step(spec, system, layout, setup, b, lo, p_ref).latency_s for b in batches]
+    dec_hi = dec_lo if hi == lo else [decode_step(spec, system, layout, setup, b, hi, p_ref).latency_s for b in batches]
+    past = chunk_offset(prompt, budget_tokens)
+    toks = _grid(max(budget_tokens, cap))
+    fwd = [0.0] + [_pass(case, m, past) for m in toks]
+    price = case.price_per_hour if case.price_per_hour is not None else system.device.price_per_hour
+    return StepTable(
+        np.asarray(batches, dtype=float),
+        np.asarray(dec_lo),
+        np.asarray(dec_hi),
+        float(lo),
+        float(hi),
+        np.asarray([0, *toks], dtype=float),
+        np.asarray(fwd),
+        budget_tokens,
+        cap,
+        layout.devices,
+        price,
+        mem,
+    )
+
+
+def _pass(case: ServingCase, tokens: int, past: int) -> float:
+    """One pass over `tokens` new prompt tokens (spread over the dp attention groups of
+    an expert-parallel replica)."""
+    seqs = min(case.layout.dp, tokens) if case.layout.ep > 1 else 1
+    step, _ = prefill_run(case.spec, case.system, case.layout, case.setup, seqs, math.ceil(tokens / seqs), past)
+    return step.latency_s
