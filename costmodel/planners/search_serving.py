@@ -111,6 +111,10 @@ def search_serving(
             check_context(spec, p, n, allow_past_context)
     load = Load(rate, lp, lo, percentile)
     systems = [(hw, get_system(hw)) for hw in hardware]  # unknown hardware: exit 2 here
+    # A configuration meeting the TPOT SLO keeps at most rate x (E[N] - 1) x tpot_slo
+    # sequences decoding (Little's law; twice that bounds its mean TPOT for any SLO
+    # percentile >= 50): step tables need no larger batches.
+    batch_top = 2 * rate * (lo.mean - 1) * tpot_slo + 2 if tpot_slo is not None else None
     if goal == "cost":
         missing = [hw for hw, sys_ in systems if _price(price_per_hour, hw, sys_) is None]
         if missing:
@@ -133,7 +137,7 @@ def search_serving(
                 setup = ServingSetup(weight_dtype=wd, allow_past_context=allow_past_context)
                 case = ServingCase(spec=spec, system=system, layout=layout, setup=setup, price_per_hour=price)
                 try:
-                    table = step_table(case, lp, lo)
+                    table = step_table(case, lp, lo, batch_top)
                 except CostModelError as e:
                     out.append(ServeCandidate({**label, "batch_cap": None}, False, math.inf, str(e)))
                     continue
@@ -143,7 +147,7 @@ def search_serving(
                 most = max(max_devices // table.devices, 1)
                 cap_list = sorted({min(c, table.max_batch) if c else table.max_batch for c in caps})
                 if exhaustive:
-                    found = [_one_by_one(case, lp, lo, load, c, most, ttft_slo, tpot_slo) for c in cap_list]
+                    found = [_one_by_one(case, lp, lo, batch_top, load, c, most, ttft_slo, tpot_slo) for c in cap_list]
                 else:
                     found = _judge(table, load, cap_list, most, ttft_slo, tpot_slo)
                 evaluated += len(cap_list) * most
@@ -187,7 +191,7 @@ def _judge(
     """For each cap, the fewest replicas (1..most) meeting the SLOs: all evaluated at once."""
     reps = np.tile(np.arange(1, most + 1), len(cap_list))
     capv = np.repeat(np.asarray(cap_list), most)
-    r = evaluate(table, load, capv, reps)
+    r = evaluate(table, load, capv, reps, detail=False)
     ok = meets(r, ttft, tpot).reshape(len(cap_list), most)
     found: list[tuple[int | None, Row, str]] = []
     for k in range(len(cap_list)):
@@ -205,6 +209,7 @@ def _one_by_one(
     case: ServingCase,
     lp: Lengths,
     lo: Lengths,
+    batch_top: float | None,
     load: Load,
     cap: int,
     most: int,
@@ -212,10 +217,10 @@ def _one_by_one(
     tpot: float | None,
 ) -> tuple[int | None, Row, str]:
     """The exhaustive reference: a fresh table, one configuration per load-model call."""
-    table = step_table(case, lp, lo)
+    table = step_table(case, lp, lo, batch_top)
     r: dict[str, np.ndarray] = {}
     for n in range(1, most + 1):
-        r = evaluate(table, load, np.asarray([cap]), np.asarray([n]))
+        r = evaluate(table, load, np.asarray([cap]), np.asarray([n]), detail=False)
         if meets(r, ttft, tpot)[0]:
             return n, _pick(r, 0), ""
     return None, _pick(r, 0), _why(r, 0, ttft, tpot, most)

@@ -113,16 +113,20 @@ class Load:
 QUANTILES = (0.5, 0.9, 0.99)
 
 
-def evaluate(table: StepTable, load: Load, caps: np.ndarray, replicas: np.ndarray) -> dict[str, np.ndarray]:
+def evaluate(
+    table: StepTable, load: Load, caps: np.ndarray, replicas: np.ndarray, detail: bool = True
+) -> dict[str, np.ndarray]:
     """The load model for every (cap, replicas) pair given as equal-length arrays: keys
     stable, reason (0 ok, 1 prefill compute, 2 prefill budget, 3 memory), batch, tpot_s,
     ttft_s (means), ttft_p / tpot_p (at load.percentile), ttft_q / tpot_q (rows for
-    QUANTILES), prefill_share, slots_used."""
+    QUANTILES; empty without `detail`), prefill_share, slots_used."""
     with np.errstate(all="ignore"):  # unstable configurations carry inf / NaN on purpose
-        return _evaluate(table, load, caps, replicas)
+        return _evaluate(table, load, caps, replicas, detail)
 
 
-def _evaluate(table: StepTable, load: Load, caps: np.ndarray, replicas: np.ndarray) -> dict[str, np.ndarray]:
+def _evaluate(
+    table: StepTable, load: Load, caps: np.ndarray, replicas: np.ndarray, detail: bool
+) -> dict[str, np.ndarray]:
     lam = load.rate / np.asarray(replicas, dtype=float)
     cap = np.minimum(np.asarray(caps, dtype=float), table.max_batch)
     P, N = load.prompt, load.output
@@ -198,7 +202,7 @@ def _evaluate(table: StepTable, load: Load, caps: np.ndarray, replicas: np.ndarr
     m_wait = (w_pf + w_slot) * s
     # plus the decode-only step in progress (Fuhrmann-Cooper: the vacation's residual)
     ttft_mean = m_wait + d / 2 + own_mean
-    qs = [*QUANTILES, load.percentile]
+    qs = [*QUANTILES, load.percentile] if detail else [load.percentile]
     ttft_q = [ttft_quantile(q, p_wait, m_wait, ((np.ones_like(d), d),), own_arr, P.weights) for q in qs]
 
     slope = (table.decode_s(np.minimum(bs + 1, np.maximum(cap, 1.0)), ctx) - d) / np.maximum(
@@ -211,8 +215,8 @@ def _evaluate(table: StepTable, load: Load, caps: np.ndarray, replicas: np.ndarr
         "batch": b * s,
         "tpot_s": t * s,
         "ttft_s": ttft_mean,
-        "ttft_q": np.stack(ttft_q[:-1]),
-        "tpot_q": np.stack(tpot_q[:-1]),
+        "ttft_q": np.stack(ttft_q[:-1]) if detail else np.zeros((0, *lam.shape)),
+        "tpot_q": np.stack(tpot_q[:-1]) if detail else np.zeros((0, *lam.shape)),
         "ttft_p": ttft_q[-1],
         "tpot_p": tpot_q[-1],
         "prefill_share": lam * ep * c,

@@ -15,7 +15,6 @@ shared experts and dense layers run tp-sharded inside each attention group."""
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from typing import Any
 
 from ..analysis import analyze_graph
@@ -75,13 +74,30 @@ def _leg(tier: Tier, nbytes: float) -> float:
     return tier.latency_s + tier.beta(nbytes) if nbytes > 0 else 0.0
 
 
-@lru_cache(maxsize=4096)
+_EXPERTS_CACHE: dict[tuple[Any, ...], tuple[Any, tuple[float, float, float]]] = {}
+
+
 def _experts(
     spec: ModelSpec, experts: int, width: int, slots: int, top_k: int, act: DType, wdt: DType, hw: Any, how: tuple
 ) -> tuple[float, float, float]:
     """(seconds, FLOPs, bytes) of one routed-experts kernel: `slots` token rows over
     `experts` experts of intermediate `width`, top_k each (the lowering's ExpertMLP
-    node, costed and timed alone)."""
+    node, costed and timed alone). Cached per device profile object (profiles are not
+    hashable; the cache keeps the object so its id stays its own)."""
+    key = (spec, experts, width, slots, top_k, act, wdt, id(hw), how)
+    hit = _EXPERTS_CACHE.get(key)
+    if hit is not None and hit[0] is hw:
+        return hit[1]
+    if len(_EXPERTS_CACHE) > 4096:
+        _EXPERTS_CACHE.clear()
+    value = _expert_kernel(spec, experts, width, slots, top_k, act, wdt, hw, how)
+    _EXPERTS_CACHE[key] = (hw, value)
+    return value
+
+
+def _expert_kernel(
+    spec: ModelSpec, experts: int, width: int, slots: int, top_k: int, act: DType, wdt: DType, hw: Any, how: tuple
+) -> tuple[float, float, float]:
     d = spec.hidden_size
     gated = spec.mlp is MLPKind.GATED
     b = GraphBuilder("experts")

@@ -5,12 +5,12 @@ thousands of configurations as array arithmetic instead of re-running the engine
 - decode_s(B, c): a decode step of B sequences at mean context c. Sampled at B = 1, 2,
   4, ... up to the replica's largest batch, at two contexts (the shortest and longest a
   request of this load reaches); linear in the context between them (the KV-cache reads
-  are), and linear in B between samples — the table is the model: the exhaustive path
-  and the array path read the same table.
+  are), and linear in B between samples — the table is the model: the exhaustive path,
+  the array path and llm --rate read the same samples.
 - forward_s(m): a step that runs m new prompt tokens in one pass after `past` cached
-  ones, sampled at m = 1, 2, 4, ... up to the engine's token budget; `past` is the mean
-  offset of a prompt chunk (0 when prompts fit one chunk), so the attention of chunked
-  prefill is counted at the offsets where it runs.
+  ones, sampled at m = 1, 8, 64, 256, 512, 1024, 2048, ... past the engine's token budget;
+  `past` is the mean offset of a prompt chunk (0 when prompts fit one chunk), so the
+  attention of chunked prefill is counted at the offsets where it runs.
 
 A mixed step (B decodes plus p prompt tokens, as chunked prefill schedules them) costs
 decode_s(B) + forward_s(B + p) - forward_s(B): the prompt tokens' marginal cost over a
@@ -69,15 +69,15 @@ class StepTable:
         )
 
     def decode_s(self, batch: np.ndarray, ctx: np.ndarray | float) -> np.ndarray:
-        lo = np.interp(batch, self.batches, self.decode_lo)
-        hi = np.interp(batch, self.batches, self.decode_hi)
+        lo = interp(batch, self.batches, self.decode_lo)
+        hi = interp(batch, self.batches, self.decode_hi)
         if self.ctx_hi == self.ctx_lo:
             return hi
         f = (np.asarray(ctx, dtype=float) - self.ctx_lo) / (self.ctx_hi - self.ctx_lo)
         return lo + f * (hi - lo)
 
     def forward_s(self, tokens: np.ndarray) -> np.ndarray:
-        return np.interp(tokens, self.tokens, self.forward)
+        return interp(tokens, self.tokens, self.forward)
 
     def mixed_s(self, batch: np.ndarray, prompt_tokens: np.ndarray, ctx: np.ndarray | float) -> np.ndarray:
         """One engine step of `batch` decodes and `prompt_tokens` prompt tokens."""
@@ -89,14 +89,42 @@ class StepTable:
         )
 
 
-def _grid(top: int, step: int = 1) -> list[int]:
-    """1, 2, 4, ... (times `step`) up to the first value >= top, and top itself."""
+def _batch_grid(top: int, step: int = 1) -> list[int]:
+    """step x (1, 2, 4, ...) below `top`, then `top`: the same points for every top, so
+    two tables of one replica agree wherever both reach."""
     out, v = [], step
     while v < top:
         out.append(v)
         v *= 2
-    out.append(max(top, step))
+    return [*out, max(top, step)]
+
+
+# one pass over m new tokens is flat while its GEMMs are memory-bound (up to ~300 rows
+# on current GPUs: peak FLOP/s over bandwidth) and linear beyond, so the grid is sparse
+# below 256 tokens
+TOKEN_GRID = (1, 8, 64, 256, 512, 1024)
+
+
+def _token_grid(top: int, budget: int) -> list[int]:
+    """TOKEN_GRID, then powers of two, with the token budget, up to the first >= top."""
+    out = sorted({*(t for t in TOKEN_GRID if t < top), budget})
+    v = 2048
+    while out[-1] < top:
+        if v > out[-1]:
+            out.append(v)
+        v *= 2
     return sorted(set(out))
+
+
+def interp(x: np.ndarray | float, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Piecewise-linear through the samples, extended linearly past the last one (a
+    configuration beyond the sampled range still gets a growing step time)."""
+    x = np.asarray(x, dtype=float)
+    y = np.interp(x, xs, ys)
+    if len(xs) < 2:
+        return y
+    slope = (ys[-1] - ys[-2]) / (xs[-1] - xs[-2])
+    return np.where(x > xs[-1], ys[-1] + (x - xs[-1]) * slope, y)
 
 
 def chunk_offset(prompt: Lengths, budget: int) -> int:
@@ -108,8 +136,10 @@ def chunk_offset(prompt: Lengths, budget: int) -> int:
     return int(num / den) if den else 0
 
 
-def step_table(case: ServingCase, prompt: Lengths, output: Lengths) -> StepTable:
-    """Sample the replica of `case` for requests of these prompt / output lengths."""
+def step_table(case: ServingCase, prompt: Lengths, output: Lengths, batch_top: float | None = None) -> StepTable:
+    """Sample the replica of `case` for requests of these prompt / output lengths:
+    decode steps up to the batch memory holds (or only up to `batch_top`, when the caller
+    knows no configuration it judges runs more), passes up to the token budget beyond."""
     spec, system, layout, setup = case.spec, case.system, case.layout, case.setup
     validate_serving_layout(spec, layout)
     budget_tokens = setup.prefill_chunk
@@ -118,14 +148,15 @@ def step_table(case: ServingCase, prompt: Lengths, output: Lengths) -> StepTable
     _, per_seq = sequence_bytes(spec, layout, setup, max(1, round(mean_ctx)), round(prompt.mean))
     cap = mem.max_batch(per_seq)
     step = layout.dp if layout.ep > 1 else 1
-    batches = _grid(max(cap, step), step)
+    top = max(cap, step) if batch_top is None else max(min(cap, math.ceil(batch_top)), step)
+    batches = _batch_grid(top, step)
     lo = min(prompt.values) + 1
-    hi = max(prompt.values) + max(output.values)
+    hi = max(lo, max(prompt.values) + max(output.values) - 1)
     p_ref = round(prompt.mean)
     dec_lo = [decode_step(spec, system, layout, setup, b, lo, p_ref).latency_s for b in batches]
     dec_hi = dec_lo if hi == lo else [decode_step(spec, system, layout, setup, b, hi, p_ref).latency_s for b in batches]
     past = chunk_offset(prompt, budget_tokens)
-    toks = _grid(max(budget_tokens, cap))
+    toks = _token_grid(budget_tokens + batches[-1] + 1, budget_tokens)
     fwd = [0.0] + [_pass(case, m, past) for m in toks]
     price = case.price_per_hour if case.price_per_hour is not None else system.device.price_per_hour
     return StepTable(
