@@ -14,7 +14,7 @@ from ..errors import PlanError
 from ..frontends.lower import Logits, Phase, Workload
 from ..frontends.spec import ModelSpec
 from .llm import ServingCase, check_context
-from .serving_load import Lengths, Load, at_rate, evaluate, meets, replicas_needed
+from .serving_load import REASONS, Lengths, Load, at_rate, evaluate, meets, replicas_needed
 from .serving_table import step_table
 from .workload import run_workload
 
@@ -60,6 +60,46 @@ def continuous_batching(
 
         out["simulated"] = simulate(table, load, max_batch, replicas, requests=simulate_requests)
     return out
+
+
+def capacity(
+    case: ServingCase,
+    prompt: Lengths,
+    output: Lengths,
+    max_batch: int | None = None,
+    table: Any = None,
+) -> dict[str, Any]:
+    """The most one replica sustains: the highest request rate the load model of
+    continuous_batching calls stable (the offline "maximum throughput" benchmarks
+    measure this: every request queued at once, the engine always full), found by a
+    geometric scan of rates and a second, finer one between the last stable rate and the
+    first unstable. Returns the rate, the output and total token throughput, and what
+    limits it there (prefill compute, the prefill token budget, or memory)."""
+    tab = table if table is not None else step_table(case, prompt, output)
+    cap = tab.max_batch if max_batch is None else min(max_batch, tab.max_batch)
+    lo_rate, hi_rate = 1e-4, 1e6
+    limit = ""
+    for points in (241, 121):
+        rates = np.geomspace(lo_rate, hi_rate, points)
+        load = Load(1.0, prompt, output)
+        r = evaluate(tab, load, np.full(points, cap), 1.0 / rates, detail=False)
+        stable = r["stable"]
+        if not stable[0]:
+            return {"stable": False, "rate": 0.0, "output_tokens_per_s": 0.0, "limit": REASONS[int(r["reason"][0])]}
+        k = int(np.flatnonzero(stable)[-1])
+        if k == points - 1:
+            break
+        lo_rate, hi_rate = float(rates[k]), float(rates[k + 1])
+        limit = REASONS[int(r["reason"][k + 1])]
+    rate = lo_rate
+    return {
+        "stable": True,
+        "rate": rate,
+        "output_tokens_per_s": rate * output.mean,
+        "total_tokens_per_s": rate * (output.mean + prompt.mean),
+        "max_batch": cap,
+        "limit": limit,
+    }
 
 
 def helm_runtime(case: ServingCase, prompt_lens: Sequence[int] = (1, 16, 64, 256, 1024, 2048)) -> dict[str, Any]:

@@ -21,7 +21,8 @@ pay per row."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from bisect import bisect_right
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -68,6 +69,25 @@ class StepTable:
             f"{m.usable_bytes / 2**30:.1f} GiB usable per device"
         )
 
+    def mixed_one(self, batch: int, prompt_tokens: int, ctx: float) -> float:
+        """mixed_s for one step, in plain floats (the simulator's inner loop)."""
+        xs, fw, bs, lo_s, hi_s = self._lists()
+        step = _interp1(float(batch + prompt_tokens), xs, fw) - _interp1(float(batch), xs, fw)
+        if batch <= 0:
+            return step
+        lo = _interp1(float(batch), bs, lo_s)
+        hi = _interp1(float(batch), bs, hi_s)
+        f = 0.0 if self.ctx_hi == self.ctx_lo else (ctx - self.ctx_lo) / (self.ctx_hi - self.ctx_lo)
+        return lo + f * (hi - lo) + step
+
+    def _lists(self) -> tuple[list[float], list[float], list[float], list[float], list[float]]:
+        cached = self.__dict__.get("_cached_lists")
+        if cached is None:
+            arrays = (self.tokens, self.forward, self.batches, self.decode_lo, self.decode_hi)
+            cached = tuple(a.tolist() for a in arrays)
+            object.__setattr__(self, "_cached_lists", cached)
+        return cached
+
     def decode_s(self, batch: np.ndarray, ctx: np.ndarray | float) -> np.ndarray:
         lo = interp(batch, self.batches, self.decode_lo)
         hi = interp(batch, self.batches, self.decode_hi)
@@ -89,6 +109,19 @@ class StepTable:
         )
 
 
+def _interp1(x: float, xs: list[float], ys: list[float]) -> float:
+    """interp() for one value, without numpy's per-call overhead (the simulator's steps)."""
+    k = bisect_right(xs, x)
+    if k == 0:
+        return ys[0]
+    if k == len(xs):
+        k -= 1
+        if len(xs) < 2 or x == xs[-1]:
+            return ys[-1]
+    x0, x1 = xs[k - 1], xs[k]
+    return ys[k - 1] + (x - x0) * (ys[k] - ys[k - 1]) / (x1 - x0)
+
+
 def _batch_grid(top: int, step: int = 1) -> list[int]:
     """step x (1, 2, 4, ...) below `top`, then `top`: the same points for every top, so
     two tables of one replica agree wherever both reach."""
@@ -107,13 +140,13 @@ TOKEN_GRID = (1, 8, 64, 256, 512, 1024)
 
 def _token_grid(top: int, budget: int) -> list[int]:
     """TOKEN_GRID, then powers of two, with the token budget, up to the first >= top."""
-    out = sorted({*(t for t in TOKEN_GRID if t < top), budget})
+    out = {t for t in TOKEN_GRID if t < top} | {budget}
     v = 2048
-    while out[-1] < top:
-        if v > out[-1]:
-            out.append(v)
+    while v < top:
+        out.add(v)
         v *= 2
-    return sorted(set(out))
+    out.add(v)
+    return sorted(out)
 
 
 def interp(x: np.ndarray | float, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
@@ -177,7 +210,10 @@ def step_table(case: ServingCase, prompt: Lengths, output: Lengths, batch_top: f
 
 def _pass(case: ServingCase, tokens: int, past: int) -> float:
     """One pass over `tokens` new prompt tokens (spread over the dp attention groups of
-    an expert-parallel replica)."""
+    an expert-parallel replica), dispatched as the decode steps it joins are: the table
+    takes differences of passes as the prompt tokens' cost inside a mixed step, and an
+    eager pass's host overhead would hide that cost at small token counts."""
     seqs = min(case.layout.dp, tokens) if case.layout.ep > 1 else 1
-    step, _ = prefill_run(case.spec, case.system, case.layout, case.setup, seqs, math.ceil(tokens / seqs), past)
+    setup = replace(case.setup, prefill_dispatch=case.setup.decode_dispatch)
+    step, _ = prefill_run(case.spec, case.system, case.layout, setup, seqs, math.ceil(tokens / seqs), past)
     return step.latency_s
