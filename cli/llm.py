@@ -60,12 +60,21 @@ def add_parser(sub) -> None:
         type=positive_float,
         help="continuous batching with chunked prefill: Poisson requests per second -> TTFT/TPOT percentiles",
     )
+    x.add_argument(
+        "--capacity",
+        action="store_true",
+        help="the highest request rate one replica sustains (continuous batching, memory-limited batch)",
+    )
     x.add_argument("--replicas", type=positive_int, default=1, help="with --rate: replicas sharing the rate")
     x.add_argument("--ttft", type=positive_float, help="with --rate: TTFT SLO (s): does it hold, how many replicas")
     x.add_argument("--tpot", type=positive_float, help="with --rate: TPOT SLO (s)")
     x.add_argument("--percentile", type=positive_float, default=99.0, help="with --rate: SLO percentile (99)")
-    x.add_argument("--prompt-lens", metavar="LENS", help="with --rate: prompt lengths 256,1024 or 256:0.7,4096:0.3")
-    x.add_argument("--batch-cap", type=positive_int, help="with --rate: most sequences a replica runs at once")
+    x.add_argument(
+        "--prompt-lens", metavar="LENS", help="with --rate / --capacity: prompt lengths 256,1024 or 256:0.7,4096:0.3"
+    )
+    x.add_argument(
+        "--batch-cap", type=positive_int, help="with --rate / --capacity: most sequences a replica runs at once"
+    )
     x.add_argument(
         "--simulate",
         type=positive_int,
@@ -120,10 +129,17 @@ def _extras(args: argparse.Namespace, case: ServingCase) -> dict:
             percentile=args.percentile / 100,
             simulate_requests=args.simulate or 0,
         )
-    elif any(v is not None for v in (args.ttft, args.tpot, args.prompt_lens, args.batch_cap, args.simulate)) or (
-        args.replicas != 1
-    ):
-        raise CostModelError("--replicas, --ttft, --tpot, --prompt-lens, --batch-cap and --simulate go with --rate")
+    elif any(v is not None for v in (args.ttft, args.tpot, args.simulate)) or args.replicas != 1:
+        raise CostModelError("--replicas, --ttft, --tpot and --simulate go with --rate")
+    if args.capacity:
+        out["capacity"] = X.capacity(
+            case,
+            Lengths.parse(args.prompt_lens, "--prompt-lens") if args.prompt_lens else Lengths.fixed(args.prompt_len),
+            outputs or Lengths.fixed(args.output_len),
+            args.batch_cap,
+        )
+    elif not args.rate and (args.prompt_lens or args.batch_cap):
+        raise CostModelError("--prompt-lens and --batch-cap go with --rate or --capacity")
     if args.helm:
         out["helm"] = X.helm_runtime(case)
     if args.draft:

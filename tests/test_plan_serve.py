@@ -106,6 +106,7 @@ def test_cli_plan_serve(capsys):
         ("llm llama-3-8b -H h100 --prompt-len 8000 --output-len 500", "8192"),
         ("plan serve llama-3-8b -H h100 --prompt-len 1:x --output-len 10 --rate 1", "LEN:WEIGHT"),
         ("llm llama-3-8b -H h100 --ttft 1", "go with --rate"),
+        ("llm llama-3-8b -H h100 --batch-cap 8", "go with --rate or --capacity"),
         ("llm mixtral-8x7b -H h100 --ep 4", "dp x tp"),
         ("llm llama-3-8b -H h100 --dp 2 --ep 2", "no experts"),
     ],

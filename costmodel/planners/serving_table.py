@@ -3,10 +3,11 @@
 thousands of configurations as array arithmetic instead of re-running the engine.
 
 - decode_s(B, c): a decode step of B sequences at mean context c. Sampled at B = 1, 2,
-  4, ... up to the replica's largest batch, at two contexts (the shortest and longest a
-  request of this load reaches); linear in the context between them (the KV-cache reads
-  are), and linear in B between samples — the table is the model: the exhaustive path,
-  the array path and llm --rate read the same samples.
+  4, ... up to the replica's largest batch at the longest context a request of this load
+  reaches, and at the shortest for B = 1 and 64 (the KV-cache reads the context adds are
+  linear in B); linear in the context between the two, and linear in B between samples —
+  the table is the model: the exhaustive path, the array path and llm --rate read the
+  same samples.
 - forward_s(m): a step that runs m new prompt tokens in one pass after `past` cached
   ones, sampled at m = 1, 8, 64, 256, 512, 1024, 2048, ... past the engine's token budget;
   `past` is the mean offset of a prompt chunk (0 when prompts fit one chunk), so the
@@ -136,6 +137,7 @@ def _batch_grid(top: int, step: int = 1) -> list[int]:
 # on current GPUs: peak FLOP/s over bandwidth) and linear beyond, so the grid is sparse
 # below 256 tokens
 TOKEN_GRID = (1, 8, 64, 256, 512, 1024)
+CONTEXT_SLOPE_BATCH = 64
 
 
 def _token_grid(top: int, budget: int) -> list[int]:
@@ -186,8 +188,22 @@ def step_table(case: ServingCase, prompt: Lengths, output: Lengths, batch_top: f
     lo = min(prompt.values) + 1
     hi = max(lo, max(prompt.values) + max(output.values) - 1)
     p_ref = round(prompt.mean)
-    dec_lo = [decode_step(spec, system, layout, setup, b, lo, p_ref).latency_s for b in batches]
-    dec_hi = dec_lo if hi == lo else [decode_step(spec, system, layout, setup, b, hi, p_ref).latency_s for b in batches]
+    dec_hi = [decode_step(spec, system, layout, setup, b, hi, p_ref).latency_s for b in batches]
+    sampled = dict(zip(batches, dec_hi))
+
+    def dec_hi_at(b: int) -> float:
+        return sampled[b] if b in sampled else decode_step(spec, system, layout, setup, b, hi, p_ref).latency_s
+
+    if hi == lo:
+        dec_lo = dec_hi
+    else:
+        # the longer context costs KV-cache reads, linear in the batch: its difference is
+        # sampled at two fixed batches (the same for every table of this replica)
+        pair = (step, CONTEXT_SLOPE_BATCH * step)
+        diff = [dec_hi_at(b) - decode_step(spec, system, layout, setup, b, lo, p_ref).latency_s for b in pair]
+        dec_lo = [
+            d - (diff[0] + (diff[1] - diff[0]) * (b - pair[0]) / (pair[1] - pair[0])) for b, d in zip(batches, dec_hi)
+        ]
     past = chunk_offset(prompt, budget_tokens)
     toks = _token_grid(budget_tokens + batches[-1] + 1, budget_tokens)
     fwd = [0.0] + [_pass(case, m, past) for m in toks]

@@ -12,6 +12,7 @@ from .model import Column, Field, KeyValues, Table
 # extra analyses: key -> (label, kind, unit); unknown keys fall back to _guess
 EXTRA_TITLES = {
     "continuous_batching": "continuous batching at the request rate (Poisson arrivals, chunked prefill)",
+    "capacity": "the most one replica sustains (continuous batching, steady state)",
     "helm": "HELM idealized runtime",
     "speculative": "speculative decoding",
     "shared_prefix": "shared-prefix caching",
@@ -40,6 +41,10 @@ EXTRA_FIELDS: dict[str, tuple[str, str, str]] = {
     "meets_slo": ("meets the SLOs at that percentile", "bool", ""),
     "replicas_needed": ("replicas needed for the SLOs", "count", ""),
     "devices_needed": ("devices needed for the SLOs", "count", ""),
+    "rate": ("requests per second", "number", ""),
+    "output_tokens_per_s": ("output tokens per second", "rate", "tokens/s"),
+    "total_tokens_per_s": ("prompt + output tokens per second", "rate", "tokens/s"),
+    "limit": ("what limits it", "text", ""),
     "per_output_token_s": ("per output token (g)", "seconds", ""),
     "devices": ("devices", "count", ""),
     "formula": ("formula", "formula", ""),
