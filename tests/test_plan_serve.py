@@ -105,6 +105,7 @@ def test_cli_plan_serve(capsys):
         ("plan serve llama-3-8b -H h100 --prompt-len 8000 --output-len 500 --rate 1", "8192"),
         ("llm llama-3-8b -H h100 --prompt-len 8000 --output-len 500", "8192"),
         ("plan serve llama-3-8b -H h100 --prompt-len 1:x --output-len 10 --rate 1", "LEN:WEIGHT"),
+        ("plan serve llama-3-8b -H h100 --prompt-len 10 --output-len 10 --rate 1 --weights fp7", "fp7"),
         ("llm llama-3-8b -H h100 --ttft 1", "go with --rate"),
         ("llm llama-3-8b -H h100 --batch-cap 8", "go with --rate or --capacity"),
         ("llm mixtral-8x7b -H h100 --ep 4", "dp x tp"),

@@ -23,6 +23,7 @@ from ..errors import CostModelError, PlanError
 from ..frontends import load_model_spec
 from ..frontends.spec import ModelSpec
 from ..hardware.systems import System, get_system
+from ..ir.dtypes import dtype as to_dtype
 from .layout import ParallelLayout, ServingSetup
 from .llm import ServingCase, check_context
 from .serving_load import REASONS, Lengths, Load, evaluate, meets
@@ -110,6 +111,9 @@ def search_serving(
         for n in lo.values:
             check_context(spec, p, n, allow_past_context)
     load = Load(rate, lp, lo, percentile)
+    for wd in weight_dtypes:
+        if wd is not None:
+            to_dtype(wd)  # an unknown dtype is a usage error, not a rejected configuration
     systems = [(hw, get_system(hw)) for hw in hardware]  # unknown hardware: exit 2 here
     # A configuration meeting the TPOT SLO keeps at most rate x (E[N] - 1) x tpot_slo
     # sequences decoding (Little's law; twice that bounds its mean TPOT for any SLO
