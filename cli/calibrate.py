@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from .common import console
@@ -15,31 +14,42 @@ def add_parser(sub) -> None:
         help="measure this machine (CPU via numpy; NVIDIA GPU via PyTorch) and write a profile with measured ceilings",
     )
     p.add_argument("--name", default="local", help="profile name (default: local)")
-    p.add_argument("--output", "-o", help="write the profile here (default: print it)")
-    p.add_argument("--quick", action="store_true", help="smaller sizes (seconds)")
+    p.add_argument("--output", "-o", help="write the profile here, a .toml file (default: print it)")
+    p.add_argument("--quick", action="store_true", help="fewer sizes, shorter runs (a few seconds)")
     p.add_argument("--cpu-only", action="store_true", help="do not use a GPU even if one is present")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (it is drawn only on a terminal)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from costmodel.errors import CostModelError
     from costmodel.hardware.calibrate import calibrate
-    from costmodel.hardware.loader import load_profile_file
+    from costmodel.hardware.loader import load_profile_file, profile_from_dict
+    from costmodel.report.files import check_output_path, write_atomic
+    from costmodel.report.progress import ProgressBar
+    from costmodel.report.text import inert
 
-    text, _raw = calibrate(args.name, quick=args.quick, use_gpu=not args.cpu_only)
+    if args.output:
+        check_output_path(args.output, suffixes=(".toml",), what="--output")
+    bar = ProgressBar(0, "measuring", failed_label="") if not args.no_progress and sys.stderr.isatty() else None
+    try:
+        text, _raw = calibrate(
+            args.name, quick=args.quick, use_gpu=not args.cpu_only, on_progress=bar.hook() if bar else None
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    import tomllib
+
+    profile_from_dict(tomllib.loads(text), where="measured profile")  # validate before writing anything
     if not args.output:
         sys.stdout.write(text)
         return 0
-    if os.path.isdir(args.output):
-        raise CostModelError("is a directory", where=args.output)
-    with open(args.output, "w") as f:
-        f.write(text)
-    prof = load_profile_file(args.output)  # validates what was written
-    from costmodel.report.text import markup
-
+    write_atomic(args.output, text, suffixes=(".toml",), what="--output")
+    prof = load_profile_file(args.output)
     console().print(
-        f"wrote {markup(args.output)}: {markup(prof.display_name)}, "
+        f"wrote {inert(args.output)}: {inert(prof.display_name)}, "
         f"{max(prof.peak_flops.values()) / 1e9:,.1f} GFLOP/s, {prof.memory_bandwidth / 1e9:,.1f} GB/s; "
-        f"use it with --hardware {markup(args.output)}"
+        f"use it with --hardware {inert(args.output)}",
+        markup=False,
     )
     return 0

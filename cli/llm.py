@@ -19,7 +19,7 @@ def add_parser(sub) -> None:
         "that fits, throughput and cost for serving an LLM.",
     )
     p.add_argument("model", help="built-in model name (costmodel specs), spec file or HF config.json")
-    p.add_argument("--hardware", "-H", required=True, help="hardware profile name or file")
+    p.add_argument("--hardware", "-H", help="hardware profile name or file (required, except with --helm)")
     p.add_argument("--batch", type=positive_int, default=1)
     p.add_argument("--prompt-len", type=positive_int, default=512)
     p.add_argument("--output-len", type=positive_int, default=128)
@@ -48,7 +48,9 @@ def add_parser(sub) -> None:
         help="tokens per prefill chunk for activation memory (default 2048)",
     )
     p.add_argument(
-        "--allow-past-context", action="store_true", help="plan prompt + output beyond the model's context length"
+        "--allow-past-context",
+        action="store_true",
+        help="cost prompt + output lengths past the model's context window (else an error naming the limit)",
     )
     p.add_argument("--sweep", action="store_true", help="throughput-latency curve over batch sizes")
     p.add_argument("--plot", help="with --sweep: write the curve to a .png or .svg (needs matplotlib)")
@@ -81,10 +83,32 @@ def add_parser(sub) -> None:
         metavar="REQUESTS",
         help="with --rate: also simulate this many requests step by step (the load model's check)",
     )
-    x.add_argument("--helm", action="store_true", help="HELM idealized runtime table (prompt costs + slope)")
+    x.add_argument(
+        "--helm",
+        nargs="?",
+        const="reference",
+        choices=("reference", "given"),
+        help="HELM's idealized runtimes (inference_idealized_runtimes.json structure) instead of the plan: "
+        "'reference' (default) in HELM's reference setup (Megatron-LM, A100 80GB, fp16, the fewest GPUs that "
+        "hold the weights; --hardware replaces the device), 'given' on this command's hardware, --tp and dtype",
+    )
+    x.add_argument("--helm-name", help="with --helm: the model's key in the table (default: the spec's name)")
     x.add_argument("--draft", help="speculative decoding: the draft model")
     x.add_argument("--spec-k", type=positive_int, default=4, help="draft tokens per step (default 4)")
-    x.add_argument("--acceptance", type=float, default=0.7, help="draft acceptance rate (default 0.7)")
+    x.add_argument(
+        "--spec-heads",
+        choices=("medusa", "eagle"),
+        help="speculative decoding with draft heads on the target (Medusa, Cai et al. 2024; EAGLE, Li et al. 2024)",
+    )
+    x.add_argument(
+        "--tree",
+        help="with --spec-heads: candidates per node at each depth, e.g. 4,2,2 (default: a chain of --spec-k)",
+    )
+    x.add_argument(
+        "--acceptance",
+        default="0.7",
+        help="acceptance rate (default 0.7), or one per depth / draft position: 0.8,0.6,0.5",
+    )
     x.add_argument(
         "--shared-prefix",
         type=positive_int,
@@ -94,24 +118,38 @@ def add_parser(sub) -> None:
     x.add_argument("--calls", type=positive_int, default=16, help="calls sharing the prefix (default 16)")
     x.add_argument(
         "--output-lens",
-        metavar="LENS",
-        help="output lengths 10,100 or 10:0.9,4000:0.1 (a distribution, e.g. for reasoning models; with --rate too)",
+        metavar="LEN[:WEIGHT],...",
+        help="a distribution of output lengths, e.g. 10,100 or 10:0.9,4000:0.1 (reasoning models): expected "
+        "FLOPs, latency and cost per query; with --rate / --capacity, the requests' output lengths",
     )
-    x.add_argument("--reranker-docs", type=positive_int, help="E2R-FLOPs: documents reranked per query")
+    x.add_argument(
+        "--reranker-docs",
+        type=positive_int,
+        help="pointwise reranking (E2R-FLOPs): documents per query, each call generating --output-len "
+        "tokens (`costmodel rerank` has every strategy)",
+    )
     x.add_argument("--doc-len", type=positive_int, default=256, help="tokens per document (default 256)")
     x.add_argument("--metric", type=float, help="E2R: retrieval metric (e.g. nDCG@10) for RPP")
     add_report_output(p)
     p.set_defaults(run=run)
 
 
+def _ints(text: str, flag: str) -> list[int]:
+    from costmodel.errors import CostModelError
+
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise CostModelError(f"{flag} {text!r} is not a comma-separated list of integers") from None
+
+
 def _extras(args: argparse.Namespace, case: ServingCase) -> dict:
     from costmodel.errors import CostModelError
     from costmodel.planners import llm_extras as X
-
     from costmodel.planners.serving_load import Lengths
 
     out: dict = {}
-    outputs = Lengths.parse(args.output_lens, "--output-lens") if args.output_lens else None
+    outputs = Lengths.parse(args.output_lens, "--output-lens") if args.output_lens is not None else None
     if args.rate:
         if not 50 <= args.percentile < 100:
             raise CostModelError(f"--percentile must be in [50, 100), got {args.percentile:g}")
@@ -121,7 +159,7 @@ def _extras(args: argparse.Namespace, case: ServingCase) -> dict:
             args.prompt_len,
             args.output_len,
             args.batch_cap,
-            prompt=Lengths.parse(args.prompt_lens, "--prompt-lens") if args.prompt_lens else None,
+            prompt=Lengths.parse(args.prompt_lens, "--prompt-lens") if args.prompt_lens is not None else None,
             output=outputs,
             replicas=args.replicas,
             ttft=args.ttft,
@@ -134,19 +172,30 @@ def _extras(args: argparse.Namespace, case: ServingCase) -> dict:
     if args.capacity:
         out["capacity"] = X.capacity(
             case,
-            Lengths.parse(args.prompt_lens, "--prompt-lens") if args.prompt_lens else Lengths.fixed(args.prompt_len),
+            Lengths.parse(args.prompt_lens, "--prompt-lens")
+            if args.prompt_lens is not None
+            else Lengths.fixed(args.prompt_len),
             outputs or Lengths.fixed(args.output_len),
             args.batch_cap,
         )
-    elif not args.rate and (args.prompt_lens or args.batch_cap):
+    elif not args.rate and (args.prompt_lens is not None or args.batch_cap):
         raise CostModelError("--prompt-lens and --batch-cap go with --rate or --capacity")
-    if args.helm:
-        out["helm"] = X.helm_runtime(case)
-    if args.draft:
-        from costmodel.planners.llm import ServingCase
+    if args.draft or args.spec_heads:
+        from costmodel.planners import speculative as SP
 
-        draft = ServingCase.of(args.draft, args.hardware, batch=args.batch, **_kw(args))
-        out["speculative"] = X.speculative(case, draft, args.spec_k, args.acceptance, args.prompt_len, args.output_len)
+        rates = SP.parse_rates(args.acceptance)
+        if args.draft and args.spec_heads:
+            raise CostModelError("--draft (a draft model) or --spec-heads (draft heads), not both")
+        if args.draft:
+            from costmodel.planners.llm import ServingCase
+
+            draft = ServingCase.of(args.draft, args.hardware, batch=args.batch, **_kw(args))
+            out["speculative"] = X.speculative(case, draft, args.spec_k, rates, args.prompt_len, args.output_len)
+        else:
+            tree = _ints(args.tree, "--tree") if args.tree else [1] * args.spec_k
+            out["speculative"] = SP.speculative_tree(
+                case, args.spec_heads, tree, rates, args.prompt_len, args.output_len
+            )
     if args.shared_prefix:
         out["shared_prefix"] = X.shared_prefix(case, args.shared_prefix, args.prompt_len, args.calls, args.output_len)
     if outputs is not None:
@@ -154,8 +203,42 @@ def _extras(args: argparse.Namespace, case: ServingCase) -> dict:
             case, args.prompt_len, list(outputs.values), list(outputs.weights)
         )
     if args.reranker_docs:
-        out["reranker"] = X.reranker_flops(case.spec, args.prompt_len, args.doc_len, args.reranker_docs, args.metric)
+        out["reranker"] = X.reranker_flops(
+            case.spec, args.prompt_len, args.doc_len, args.reranker_docs, args.metric, args.output_len
+        )
     return out
+
+
+def _helm(args: argparse.Namespace, fmt: str) -> int:
+    from costmodel.errors import CostModelError
+    from costmodel.frontends import load_model_spec
+    from costmodel.planners import helm as H
+    from costmodel.planners.llm import ServingCase
+
+    others = [
+        f
+        for f in ("sweep", "rate", "capacity", "draft", "spec_heads", "shared_prefix", "output_lens", "reranker_docs")
+        if getattr(args, f)
+    ]
+    if others:
+        raise CostModelError(f"--helm makes HELM's table alone: drop --{others[0].replace('_', '-')}")
+    spec = load_model_spec(args.model)
+    if spec is None:
+        raise CostModelError(f"{args.model!r} is not a model spec, config.json or built-in model name")
+    if args.helm == "reference":
+        case = H.reference_case(spec, args.hardware or H.REFERENCE_DEVICE, args.tp if args.tp > 1 else None)
+        setup = "HELM reference: Megatron-LM 2022, fp16, batch 1, unfused attention"
+    else:
+        if not args.hardware:
+            raise CostModelError("--helm given needs --hardware")
+        case = ServingCase.of(spec, args.hardware, batch=1, **_kw(args))
+        setup = f"this command's setup: {args.dtype}, prefill {args.prefill_execution}, decode {args.decode_execution}"
+    name = args.helm_name or spec.name
+    entry = H.helm_entry(case)
+    from costmodel.report.helm_report import helm_document
+
+    emit(helm_document(name, entry, setup), args, fmt)
+    return 0
 
 
 def _kw(args: argparse.Namespace) -> dict:
@@ -187,6 +270,10 @@ def run(args: argparse.Namespace) -> int:
     if args.per_op and args.no_breakdown:
         raise CostModelError("--per-op lists the ops of the breakdown: drop --no-breakdown")
     fmt = report_format(args)
+    if args.helm:
+        return _helm(args, fmt)
+    if not args.hardware:
+        raise CostModelError("the following arguments are required: --hardware")
     if args.plot:
         from costmodel.report.files import check_output_path
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from onnx import helper
 
@@ -15,7 +15,7 @@ from costmodel.errors import CostModelError
 from tests.helpers import model, vi
 
 N = int(os.environ.get("COSTMODEL_FUZZ_EXAMPLES", "30"))
-FUZZ = settings(max_examples=N, deadline=None, suppress_health_check=list(HealthCheck))
+FUZZ = settings(max_examples=N, deadline=None)
 
 dims = st.integers(0, 6)
 shapes = st.lists(dims, min_size=0, max_size=4)

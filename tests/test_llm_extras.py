@@ -1,4 +1,4 @@
-"""Continuous batching, HELM runtime, E2R-FLOPs, speculative decoding, prefix caching,
+"""Continuous batching, E2R-FLOPs, speculative decoding, prefix caching,
 output-length distributions."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from costmodel.errors import PlanError
 from costmodel.frontends.builtin import get_spec
 from costmodel.planners import llm_extras as X
 from costmodel.planners.llm import ServingCase
-from costmodel.planners.workload import param_count
 
 
 def case(model: str, hardware: str = "h100", **kw) -> ServingCase:
@@ -28,20 +27,6 @@ def test_speculative_expected_tokens_formula():
 def test_shared_prefix_saves_prefill():
     r = X.shared_prefix(case("llama-3.2-1b"), 4096, 64, 8, 16)
     assert r["prefill_with_s"] < r["prefill_without_s"] and r["speedup"] > 1
-
-
-def test_helm_runtime_respects_the_datasheet_roofline():
-    """The HELM table's entries are bounded below by the H100's datasheet: a prompt of
-    1,024 tokens needs 2 x (non-embedding params) x 1,024 FLOPs at 989 TFLOP/s (dense
-    bf16), and each output token reads every weight once at 3.35 TB/s."""
-    s = get_spec("llama-3.2-1b")
-    r = X.helm_runtime(case("llama-3.2-1b"), prompt_lens=(16, 1024))
-    n = param_count(s)
-    non_embed = n - s.vocab_size * s.hidden_size  # tied embeddings: one table
-    assert r["prompt_runtime_s"][1024] >= 2 * non_embed * 1024 / 989e12
-    assert r["per_output_token_s"] >= 2 * n / 3.35e12
-    assert r["prompt_runtime_s"][1024] > r["prompt_runtime_s"][16]
-    assert r["devices"] == 1
 
 
 def test_reranker_macs_are_the_architectures():

@@ -17,6 +17,8 @@ attributes.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import math
 import os
 import re
@@ -26,7 +28,7 @@ from ..errors import ModelLoadError
 from ..ir.dtypes import ONNX_DTYPES, DType
 from ..ir.graph import Graph, Initializer, Node
 from ..limits import gc_paused
-from ..symbolic import symbol
+from ..symbolic import Shape, symbol
 from .onnx_defs import attribute_defaults
 from .onnx_proto import is_model_proto, parse_model
 from .onnx_tensor import small_array
@@ -94,7 +96,7 @@ def _varint(buf: Any, i: int, end: int) -> tuple[int, int]:
             raise _Truncated
 
 
-def _fields(buf: Any, i: int, end: int):
+def _fields(buf: Any, i: int, end: int) -> Iterator[tuple[int, int, int, int, int]]:
     """(field number, wire type, field start, payload start, field end) of each field."""
     while i < end:
         start = i
@@ -242,7 +244,7 @@ class _Converter:
         self.depth = 0
         self.ops: dict[tuple[str, str], tuple[str, tuple[tuple[str, Any], ...]]] = {}
 
-    def dims(self, type_proto: Any, name: str) -> tuple[DType | None, tuple | None]:
+    def dims(self, type_proto: Any, name: str) -> tuple[DType | None, Shape | None]:
         if not type_proto.HasField("tensor_type"):
             return None, None
         tt = type_proto.tensor_type
@@ -277,7 +279,7 @@ class _Converter:
             v = st.values
             init = _tensor(v, self)
             inits[v.name] = Initializer(v.name, init.dtype, tuple(int(d) for d in st.dims), None)
-        declared: dict[str, tuple[DType | None, tuple | None]] = {}
+        declared: dict[str, tuple[DType | None, Shape | None]] = {}
         inputs = []
         for vi in g.input:
             if vi.name in inits:

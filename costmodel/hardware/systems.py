@@ -14,7 +14,7 @@ from typing import Any
 
 from ..datafile import read_data_file
 from ..errors import HardwareError
-from .loader import _builtin_dir, get_profile
+from .loader import builtin_dir, get_profile
 from .network import (
     ASSUMED_NIC_BANDWIDTH,
     ASSUMED_NIC_NAME,
@@ -45,15 +45,65 @@ class System:
         """The slowest tier a group of `group` ranks spaced `stride` apart crosses."""
         return self.intra if group * stride <= self.devices_per_node else self.inter
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, SI units. `peak_flops`, `memory_bandwidth` and `memory_capacity` are
+        per device (the keys of a device profile), so a reader of `hardware show` gets the
+        same keys for a system as for a device."""
+        dev = self.device
+        return {
+            "name": self.name,
+            "display_name": self.display_name,
+            "kind": "system",
+            "device": dev.name,
+            "devices_per_node": self.devices_per_node,
+            "peak_flops": dev.peak_flops,
+            "memory_bandwidth": dev.memory_bandwidth,
+            "memory_capacity": dev.memory_capacity,
+            "intra_node": _tier_dict(self.intra),
+            "inter_node": _tier_dict(self.inter),
+            "device_profile": dev.to_dict(),
+        }
+
+
+def _tier_dict(t: Tier) -> dict[str, Any]:
+    return {
+        "name": t.name,
+        "bandwidth_per_direction_per_device": t.bandwidth,
+        "latency_s": t.latency_s,
+        "efficiency": t.efficiency,
+    }
+
 
 @lru_cache(maxsize=1)
 def _dir() -> Path:
-    return Path(_builtin_dir()) / "systems"
+    return builtin_dir() / "systems"
 
 
 def system_names() -> list[str]:
     d = _dir()
     return sorted(p.stem for p in d.glob("*.toml")) if d.is_dir() else []
+
+
+def list_systems() -> list[System]:
+    """Every built-in system, loaded and validated, sorted by name."""
+    return [_load(str(_dir() / f"{n}.toml")) for n in system_names()]
+
+
+def find_system(name: str) -> System | None:
+    """A built-in system by name (case-insensitive), or a system file (.toml with
+    `devices_per_node`); None when `name` is neither (it may still be a device)."""
+    key = name.strip().lower()
+    if key in system_names():
+        return _load(str(_dir() / f"{key}.toml"))
+    p = Path(name.strip())
+    if p.suffix.lower() == ".toml" and p.is_file():
+        try:
+            head = p.read_bytes()[: 1 << 20]
+        except OSError:
+            return None
+        if b"devices_per_node" in head:
+            return _load(str(p))
+    return None
 
 
 def _num(table: dict[str, Any], key: str, where: str, default: float | None = None) -> float:
@@ -64,6 +114,10 @@ def _num(table: dict[str, Any], key: str, where: str, default: float | None = No
 
 
 def _tier(table: Any, bandwidth_key: str, default_name: str, where: str) -> Tier:
+    if table is None:
+        raise HardwareError(
+            f"[{default_name}] table missing (keys: name, {bandwidth_key}, latency_us, efficiency)", where=where
+        )
     if not isinstance(table, dict):
         raise HardwareError(f"[{default_name}] must be a table", where=where)
     allowed = {"name", bandwidth_key, "latency_us", "efficiency"}
@@ -90,18 +144,24 @@ def _load(path: str) -> System:
     unknown = set(d) - allowed
     if unknown:
         raise HardwareError(f"unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}", where=path)
-    if not isinstance(d.get("device"), str):
-        raise HardwareError("device must name a hardware profile", where=path)
-    per_node = _num(d, "devices_per_node", path)
-    if not per_node.is_integer():
-        raise HardwareError("devices_per_node must be an integer", where=path)
+    device = d.get("device")
+    if not isinstance(device, str) or not device.strip():
+        raise HardwareError("device must name a hardware profile (a built-in name or a file)", where=path)
+    per_node = d.get("devices_per_node")
+    if isinstance(per_node, bool) or not isinstance(per_node, int) or per_node <= 0:
+        raise HardwareError("devices_per_node must be a positive integer", where=path)
+    ref = Path(device.strip())
+    if ref.suffix.lower() in (".toml", ".yaml", ".yml") and not ref.is_absolute():
+        beside = Path(path).parent / ref  # a device file named relative to the system file
+        if beside.is_file():
+            device = str(beside)
     return System(
         str(d.get("name", Path(path).stem)),
-        str(d.get("display_name", d.get("name", ""))),
-        get_profile(d["device"]),
-        int(per_node),
-        _tier(d.get("intra_node") or {}, "bandwidth_per_direction_GBps", "intra_node", path),
-        _tier(d.get("inter_node") or {}, "bandwidth_per_direction_per_device_GBps", "inter_node", path),
+        str(d.get("display_name", d.get("name", Path(path).stem))),
+        get_profile(device),
+        per_node,
+        _tier(d.get("intra_node"), "bandwidth_per_direction_GBps", "intra_node", path),
+        _tier(d.get("inter_node"), "bandwidth_per_direction_per_device_GBps", "inter_node", path),
     )
 
 
@@ -130,11 +190,9 @@ def get_system(name_or_device: Any) -> System:
     if isinstance(name_or_device, HardwareProfile):
         return device_system(name_or_device)
     if isinstance(name_or_device, str):
-        key = name_or_device.strip().lower()
-        if key in system_names():
-            return _load(str(_dir() / f"{key}.toml"))
-        if key.endswith(".toml") and Path(key).exists() and "devices_per_node" in Path(key).read_text():
-            return _load(name_or_device)
+        found = find_system(name_or_device)
+        if found is not None:
+            return found
     try:
         dev = get_profile(name_or_device)
     except HardwareError as e:

@@ -18,7 +18,7 @@ from typing import Any
 from ..analysis import NodeCost, analyze_graph
 from ..engine.latency import graph_latency
 from ..engine.roofline import NodeTiming
-from ..frontends.lower import Workload, lower
+from ..frontends.lower import Logits, Phase, Workload, lower
 from ..ir.dtypes import dtype as to_dtype
 
 CATEGORIES = ("embedding", "attention", "mlp", "norm", "residual", "head", "other", "communication")
@@ -203,7 +203,11 @@ def llm_breakdown(
     # planner's latency): the whole sharded model's kernels, not one stage's.
     dev = shard(spec, plan.tp)
     pre = _run(
-        dev, Workload("prefill", plan.batch, plan.prompt_len, 0, logits, act, wdt, kvdt), hw, prefill_execution, mode
+        dev,
+        Workload(Phase.PREFILL, plan.batch, plan.prompt_len, 0, Logits(logits), act, wdt, kvdt),
+        hw,
+        prefill_execution,
+        mode,
     )
     prefill = _phase("prefill", [(1.0, pre)], plan.prefill.comm_s, plan.prefill.latency_s, pre)
     steps = max(plan.output_len - 1, 1)

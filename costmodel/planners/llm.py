@@ -23,6 +23,7 @@ from ..errors import PlanError
 from ..frontends import load_model_spec
 from ..frontends.spec import ModelSpec
 from ..hardware.systems import System, get_system
+from .context_limit import check_context
 from .layout import ParallelLayout, ServingSetup, require_positive
 from .serving_memory import active_params, kv_bytes_per_token, kv_cache_bytes, shard, state_bytes
 from .serving_records import LLMPlan, Memory, StepCost
@@ -45,7 +46,6 @@ __all__ = [
     "StepCost",
     "ServingCase",
     "active_params",
-    "check_context",
     "estimate_serving",
     "kv_bytes_per_token",
     "kv_cache_bytes",
@@ -57,22 +57,6 @@ __all__ = [
 
 MEMORY_UTILIZATION = ServingSetup().memory_utilization
 PREFILL_CHUNK = ServingSetup().prefill_chunk
-
-
-def check_context(spec: ModelSpec, prompt_len: int, output_len: int, allow: bool = False) -> str | None:
-    """The one check that a request fits the model's context: prompt + output tokens
-    (vLLM's max_model_len bound) at most the model's max_position. Past it, a PlanError
-    naming the limit, or with `allow` the note to carry in the result."""
-    ctx = prompt_len + output_len
-    if not spec.max_position or ctx <= spec.max_position:
-        return None
-    msg = (
-        f"prompt {prompt_len} + output {output_len} = {ctx} tokens exceed {spec.name}'s context of "
-        f"{spec.max_position} tokens (max_position_embeddings)"
-    )
-    if not allow:
-        raise PlanError(f"{msg}; shorten them or pass --allow-past-context")
-    return msg
 
 
 def estimate_serving(
@@ -93,7 +77,7 @@ def estimate_serving(
     act, wdt, kvdt = dtypes(setup)
     batch, prompt, out = setup.batch, setup.prompt_len, setup.output_len
     notes = []
-    past = check_context(spec, prompt, out, setup.allow_past_context)
+    past = check_context(spec, prompt, out, allow=setup.allow_past_context)
     if past:
         notes.append(past)
     prefill, pre = prefill_run(spec, system, layout, setup, batch, prompt)

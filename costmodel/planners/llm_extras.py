@@ -1,10 +1,11 @@
-"""Beyond one request: continuous batching at a load, HELM idealized runtime, reranker
-FLOPs per query (E2R-FLOPs), speculative decoding, shared-prefix caching, and the cost
-of a distribution of output lengths. All are built on the serving planner, on one
-ServingCase (model x execution x system)."""
+"""Beyond one request: continuous batching at a load, reranker FLOPs per query
+(E2R-FLOPs), speculative decoding, shared-prefix caching, and the cost of a
+distribution of output lengths (HELM's idealized runtimes: helm.py). All are built on
+the serving planner, on one ServingCase (model x execution x system)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,10 +14,11 @@ import numpy as np
 from ..errors import PlanError
 from ..frontends.lower import Logits, Phase, Workload
 from ..frontends.spec import ModelSpec
-from .llm import ServingCase, check_context
+from .context_limit import check_context
+from .llm import ServingCase
 from .serving_load import REASONS, Lengths, Load, at_rate, evaluate, meets, replicas_needed
 from .serving_table import step_table
-from .workload import run_workload
+from .workload import request_flops, run_workload
 
 
 def continuous_batching(
@@ -44,7 +46,7 @@ def continuous_batching(
     lo = output or Lengths.fixed(output_len)
     for p in lp.values:
         for n in lo.values:
-            check_context(case.spec, p, n, case.setup.allow_past_context)
+            check_context(case.spec, p, n, allow=case.setup.allow_past_context)
     load = Load(rate, lp, lo, percentile)
     table = step_table(case, lp, lo)
     out = at_rate(table, load, max_batch, replicas)
@@ -102,37 +104,22 @@ def capacity(
     }
 
 
-def helm_runtime(case: ServingCase, prompt_lens: Sequence[int] = (1, 16, 64, 256, 1024, 2048)) -> dict[str, Any]:
-    """HELM's idealized runtime (Liang et al. 2022, sec. 4.4 / Narayanan et al. 2023):
-    runtime(p, o) = R_prompt(p) + g (o - 1), with a table of prompt costs and a per-token
-    slope at batch 1. The cost-aware variant is accelerator-seconds (x devices)."""
-    table = {}
-    g = None
-    for p in prompt_lens:
-        plan = case.plan(batch=1, prompt_len=p, output_len=2)
-        table[p] = plan.prefill.latency_s
-        g = plan.decode.latency_s if g is None else g
-    return {
-        "prompt_runtime_s": table,
-        "per_output_token_s": g,
-        "devices": case.layout.tp * case.layout.pp,
-        "formula": "runtime(p, o) = R_prompt(p) + g * (o - 1)",
-    }
-
-
 def reranker_flops(
-    spec: ModelSpec, query_len: int, doc_len: int, docs: int, metric: float | None = None
+    spec: ModelSpec, query_len: int, doc_len: int, docs: int, metric: float | None = None, output_len: int = 1
 ) -> dict[str, Any]:
-    """E2R-FLOPs (Pradeep et al. 2025): FLOPs per reranking query = documents x one
-    forward over query + document (logits of the last position). Counted exactly from
-    the graph: the gated MLP's three matrices and full attention FLOPs (the paper's
-    estimate drops the gate matrix and divides attention by the GQA ratio). QPP =
-    queries per PetaFLOP; RPP = metric per PetaFLOP."""
-    r = run_workload(spec, Workload(Phase.PREFILL, 1, query_len + doc_len, 0, Logits.LAST))
-    per_query = float(r.flops) * docs
+    """Pointwise reranking FLOPs per query as E2R-FLOPs defines them (Peng et al. 2025,
+    arXiv 2507.06223): documents x one call over query + document that generates
+    `output_len` tokens, counted exactly from the graph (planners/rerank.py, where the
+    other strategies and E2R's closed form live). QPP = queries per PetaFLOP; RPP =
+    metric per PetaFLOP."""
+    from .workload import request_flops
+
+    flops, macs = request_flops(spec, query_len + doc_len, output_len if spec.arch.generates else 0)
+    per_query = flops * docs
     out = {
         "flops_per_query": per_query,
-        "macs_per_query": int(r.cost.macs) * docs,
+        "macs_per_query": macs * docs,
+        "output_tokens_per_query": output_len * docs if spec.arch.generates else 0,
         "queries_per_petaflop": 1e15 / per_query,
     }
     if metric is not None:
@@ -141,16 +128,29 @@ def reranker_flops(
 
 
 def speculative(
-    target: ServingCase, draft: ServingCase, k: int, acceptance: float, prompt_len: int, output_len: int
+    target: ServingCase,
+    draft: ServingCase,
+    k: int,
+    acceptance: float | Sequence[float],
+    prompt_len: int,
+    output_len: int,
 ) -> dict[str, Any]:
-    """Speculative decoding (Leviathan et al. 2023, eq. 1): a draft proposes k tokens,
-    the target verifies k + 1 at once; with acceptance rate a the expected tokens per
-    step are (1 - a^(k+1)) / (1 - a). Step time = k draft decode steps + one target
-    forward over k + 1 positions."""
-    if not 0 <= acceptance < 1:
+    """Speculative decoding with a draft model (Leviathan et al. 2023, eq. 1): the draft
+    proposes k tokens, the target verifies k + 1 at once; with acceptance rate a the
+    expected tokens per step are (1 - a^(k+1)) / (1 - a) (one rate per position is the
+    chain case of speculative.expected_tokens). Step time = k draft decode steps + one
+    target forward over k + 1 positions. A draft with another vocabulary is flagged."""
+    from .speculative import expected_tokens, tokenizer_warning
+
+    rates = [acceptance] * k if isinstance(acceptance, (int, float)) else list(acceptance)
+    if len(rates) == 1:
+        rates = rates * k
+    if any(not 0 <= a < 1 for a in rates):
         raise PlanError("--acceptance must be in [0, 1)")
     if k < 1:
         raise PlanError("--spec-k must be >= 1")
+    if len(rates) != k:
+        raise PlanError(f"give one acceptance rate, or one per draft position ({k})")
     tgt = target.plan(prompt_len=prompt_len, output_len=output_len)
     dft = draft.plan(prompt_len=prompt_len, output_len=output_len)
     ctx = prompt_len + output_len // 2
@@ -160,16 +160,20 @@ def speculative(
         target.system.device,
         dispatch="graph",
     )
-    tokens = (1 - acceptance ** (k + 1)) / (1 - acceptance)
+    tokens = expected_tokens(rates)
     step = k * dft.decode.latency_s + (verify.latency_s or 0.0)
     per_token = step / tokens
-    return {
+    out: dict[str, Any] = {
         "expected_tokens_per_step": tokens,
         "step_s": step,
         "per_token_s": per_token,
         "baseline_per_token_s": tgt.decode.latency_s,
         "speedup": tgt.decode.latency_s / per_token,
     }
+    warning = tokenizer_warning(target.spec, draft.spec)
+    if warning:
+        out["warning"] = warning
+    return out
 
 
 def shared_prefix(
@@ -200,20 +204,26 @@ def shared_prefix(
 def output_length_distribution(
     case: ServingCase, prompt_len: int, lengths: Sequence[int], weights: Sequence[float] | None = None
 ) -> dict[str, Any]:
-    """Expected request latency (and cost) when the output length follows a distribution
-    (reasoning models): the mean over the given lengths (optionally weighted)."""
+    """Expected cost of a query when the output length follows a distribution (reasoning
+    models): FLOPs per query (from the graph, one sequence), request latency at the
+    case's batch, and cost, each the weighted mean over the given lengths. A length past
+    the model's context is refused unless the case allows it (context_limit)."""
     if not lengths:
         raise PlanError("give at least one output length")
     w = list(weights) if weights else [1.0] * len(lengths)
-    if len(w) != len(lengths) or any(x < 0 for x in w) or sum(w) <= 0:
+    if len(w) != len(lengths) or any(not math.isfinite(x) or x < 0 for x in w) or sum(w) <= 0:
         raise PlanError("weights must be non-negative, one per length")
     total = sum(w)
     plans = [case.plan(prompt_len=prompt_len, output_len=n) for n in lengths]
+    flops = [request_flops(case.spec, prompt_len, n)[0] for n in lengths]
     exp_latency = sum(wi * p.request_latency_s for wi, p in zip(w, plans)) / total
     out: dict[str, Any] = {
         "expected_latency_s": exp_latency,
         "expected_output_tokens": sum(wi * n for wi, n in zip(w, lengths)) / total,
+        "expected_flops": sum(wi * f for wi, f in zip(w, flops)) / total,
         "p_latency_s": {n: p.request_latency_s for n, p in zip(lengths, plans)},
+        "p_flops": dict(zip(lengths, flops)),
+        "weights": dict(zip(lengths, (wi / total for wi in w))),
     }
     price = plans[0].price_per_hour
     if price:

@@ -25,7 +25,8 @@ from ..frontends.spec import ModelSpec
 from ..hardware.systems import System, get_system
 from ..ir.dtypes import dtype as to_dtype
 from .layout import ParallelLayout, ServingSetup
-from .llm import ServingCase, check_context
+from .context_limit import check_context
+from .llm import ServingCase
 from .serving_load import REASONS, Lengths, Load, evaluate, meets
 from .serving_table import StepTable, step_table
 
@@ -109,7 +110,7 @@ def search_serving(
     lo = output if isinstance(output, Lengths) else Lengths.fixed(output)
     for p in lp.values:
         for n in lo.values:
-            check_context(spec, p, n, allow_past_context)
+            check_context(spec, p, n, allow=allow_past_context)
     load = Load(rate, lp, lo, percentile)
     for wd in weight_dtypes:
         if wd is not None:

@@ -15,6 +15,7 @@ shared experts and dense layers run tp-sharded inside each attention group."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 from ..analysis import analyze_graph
@@ -183,7 +184,7 @@ def ep_prefill_run(
     """A prefill of wl.batch sequences spread over the dp attention groups (one group
     prefills ceil(batch / dp) of them; every device runs its experts' share of all)."""
     local = math.ceil(wl.batch / layout.dp)
-    local_wl = Workload(wl.phase, local, wl.seq, wl.past, wl.logits, wl.dtype, wl.weight_dtype, wl.kv_dtype)
+    local_wl = replace(wl, batch=local)
     r = run_workload(shard(spec, layout.tp), local_wl, system.device, dispatch=setup.prefill_dispatch, mode=setup.mode)
     step = _ep_step(spec, system, layout, setup, r, local * wl.seq, wl.batch * wl.seq, setup.prefill_dispatch)
     return step, r

@@ -89,14 +89,15 @@ def tp_comm_s(spec: ModelSpec, system: System, layout: ParallelLayout, tokens: i
 def decode_workload(spec: ModelSpec, batch: int, context: int, setup: ServingSetup, prompt_len: int) -> Workload:
     """A decode step of `batch` sequences at `context` positions (the new one included);
     an encoder-decoder's decoder context is the generated tokens, its cross-attention
-    reads the prompt; a recurrent model carries a state instead."""
+    reads the prompt; a recurrent model carries a state instead. Attention fused or
+    unfused as the setup says."""
     act, wdt, kvdt = dtypes(setup)
     if spec.arch.decode is DecodeState.CROSS:
         past = max(context - prompt_len - 1, 0) or 1
-        return Workload(Phase.DECODE, batch, 1, past, Logits.LAST, act, wdt, kvdt, prompt_len)
+        return Workload(Phase.DECODE, batch, 1, past, Logits.LAST, act, wdt, kvdt, prompt_len, setup.attention)
     if spec.arch.decode is DecodeState.RECURRENT:
-        return Workload(Phase.DECODE, batch, 1, 0, Logits.LAST, act, wdt, kvdt)
-    return Workload(Phase.DECODE, batch, 1, context - 1, Logits.LAST, act, wdt, kvdt)
+        return Workload(Phase.DECODE, batch, 1, 0, Logits.LAST, act, wdt, kvdt, attention=setup.attention)
+    return Workload(Phase.DECODE, batch, 1, context - 1, Logits.LAST, act, wdt, kvdt, attention=setup.attention)
 
 
 def decode_step(
@@ -135,7 +136,7 @@ def prefill_run(
     """A prefill of `tokens` new positions per sequence after `past` cached ones (a whole
     prompt, or one chunk of it), with the workload result it came from."""
     act, wdt, kvdt = dtypes(setup)
-    wl = Workload(Phase.PREFILL, batch, tokens, past, Logits(setup.logits), act, wdt, kvdt)
+    wl = Workload(Phase.PREFILL, batch, tokens, past, Logits(setup.logits), act, wdt, kvdt, attention=setup.attention)
     if layout.ep > 1:
         from .serving_moe import ep_prefill_run
 

@@ -39,7 +39,7 @@ from .serving_steps import (
 
 if TYPE_CHECKING:
     from .llm import ServingCase
-    from .serving_load import Lengths
+    from .serving_lengths import Lengths
 
 
 @dataclass(frozen=True, eq=False)

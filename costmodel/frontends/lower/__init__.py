@@ -22,7 +22,9 @@ from ..builder import OPSETS
 from ..spec import ModelSpec
 from ..spec.architectures import Lowering
 from .context import Ctx
+from .conv import lower_cnn
 from .encoder_decoder import lower_t5
+from .unet import lower_unet, lower_vae_decoder
 from .stack import group_layers, layer_graph, layer_signature, lower_stack
 from .vision import lower_dit, lower_vit, sampling
 from .workload import DiffusionSampling, Logits, Lowered, Phase, Segment, Workload, layers_label
@@ -50,6 +52,14 @@ def lower(
         return Lowered(tuple(lower_vit(spec, wl, idx, embed, head)))
     if kind is Lowering.DIFFUSION:
         return Lowered(tuple(lower_dit(spec, wl, idx, embed, head)), sampling(spec))
+    if kind in (Lowering.CONVNET, Lowering.UNET, Lowering.VAE_DECODER):
+        if layers is not None or not (embed and head):
+            raise ValueError(f"a {spec.architecture} model lowers whole (no pipeline stages)")
+        if kind is Lowering.CONVNET:
+            return Lowered(tuple(lower_cnn(spec, wl)))
+        if kind is Lowering.UNET:
+            return Lowered(tuple(lower_unet(spec, wl)), sampling(spec))
+        return Lowered(tuple(lower_vae_decoder(spec, wl)))
     return Lowered(tuple(lower_stack(spec, wl, idx, embed, head)))
 
 

@@ -52,9 +52,11 @@ def self_attention(c: Ctx, x: str, i: int, name: str, causal: bool = True, bias:
         k = b.node(
             "RMSNormalization", [k, b.weight(f"{name}.k_norm.weight", (hd,), w.dtype)], name=f"{name}.k_norm", axis=-1
         )
+    past = visible_past(c, i)
+    if w.attention == "unfused" and bias is None and s.position is not Position.ALIBI:
+        return c.linear(unfused_attention(c, q, k, v, past, name), h * hd, d, f"{name}.o", s.o_bias)
     ins = [q, k, v]
     attrs: dict[str, Any] = {"num_heads": h, "kv_num_heads": kv, "causal": int(causal)}
-    past = visible_past(c, i)
     if past:
         ins += [
             b.input(f"{name}.past_key", (bsz, kv, past, hd), w.kvdt),
@@ -70,6 +72,33 @@ def self_attention(c: Ctx, x: str, i: int, name: str, causal: bool = True, bias:
         attrs["alibi"] = 1
     y = b.node("GroupQueryAttention", ins, n_out=3, domain="com.microsoft", name=f"{name}.attn", **attrs)[0]
     return c.linear(y, h * hd, d, f"{name}.o", s.o_bias)
+
+
+def unfused_attention(c: Ctx, q: str, k: str, v: str, past: Any, name: str) -> str:
+    """Attention with the scores in memory (eager PyTorch's math path, Megatron-LM's
+    CoreAttention before flash attention): Q K^T for every (query, key) pair, causal or
+    not (the mask is applied, not skipped), one fused scale-mask-softmax kernel, P V, and
+    the context permuted back to (batch, seq, heads x dim) with a copy. Q, K and V are
+    strided views of the projection (no copies); the cache is read in place."""
+    s, w, b = c.s, c.w, c.b
+    h, kv, hd = s.num_heads, s.kv_heads, s.hd
+    bsz, seq = c.bs
+    t = seq + past if past else seq
+    qh = c.view(q, (bsz, h, seq, hd), f"{name}.q_heads")
+    if past:
+        k = b.input(f"{name}.key_cache", (bsz, kv, t, hd), w.kvdt)
+        v = b.input(f"{name}.value_cache", (bsz, kv, t, hd), w.kvdt)
+    kt = c.view(k, (bsz, kv, hd, t), f"{name}.k_t")
+    vh = c.view(v, (bsz, kv, t, hd), f"{name}.v_heads")
+    if kv != h:  # grouped queries share a head: the query heads of a group batched together
+        qh = c.view(qh, (bsz, kv, (h // kv) * seq, hd), f"{name}.q_groups")
+    scores = b.node("MatMul", [qh, kt], name=f"{name}.scores")
+    probs = b.node("Softmax", [scores], name=f"{name}.softmax", axis=-1)
+    ctx = b.node("MatMul", [probs, vh], name=f"{name}.context")
+    ctx = b.node(
+        "Transpose", [c.view(ctx, (bsz, h, seq, hd), f"{name}.ctx_heads")], name=f"{name}.permute", perm=[0, 2, 1, 3]
+    )
+    return c.view(ctx, (bsz, seq, h * hd), f"{name}.ctx_flat")
 
 
 def mla_attention(c: Ctx, x: str, name: str) -> str:
@@ -146,12 +175,35 @@ def mla_attention(c: Ctx, x: str, name: str) -> str:
 
 
 def linear_attention(c: Ctx, x: str, name: str) -> str:
+    """Linear attention, or RetNet's multi-scale retention (Sun et al. 2023, sec. 2.2:
+    q, k of width d, v and a swish gate of value_factor x d, a per-head norm, then the
+    output projection), in the chunkwise form over a prefill when linear.chunk_size is set."""
     s = c.s
+    lin = s.linear
+    assert lin is not None  # filled in by validation
     d, h, hd = s.hidden_size, s.num_heads, s.hd
+    vd = hd * lin.value_factor
     bsz, seq = c.bs
     q = c.linear(x, d, h * hd, f"{name}.q")
     k = c.linear(x, d, h * hd, f"{name}.k")
-    v = c.linear(x, d, h * hd, f"{name}.v")
-    ins = [c.view(t, (bsz, seq, h, hd), f"{name}.{n}_heads") for t, n in ((q, "q"), (k, "k"), (v, "v"))]
-    y = c.b.node("LinearAttention", ins, domain="costmodel", name=f"{name}.core")
-    return c.linear(c.view(y, (bsz, seq, h * hd), f"{name}.flat"), h * hd, d, f"{name}.o")
+    v = c.linear(x, d, h * vd, f"{name}.v")
+    ins = [
+        c.view(q, (bsz, seq, h, hd), f"{name}.q_heads"),
+        c.view(k, (bsz, seq, h, hd), f"{name}.k_heads"),
+        c.view(v, (bsz, seq, h, vd), f"{name}.v_heads"),
+    ]
+    chunk = lin.chunk_size if c.w.phase is not Phase.DECODE else 0
+    attrs = {"chunk_size": chunk, "decay": int(lin.decay)}
+    y = c.b.node("LinearAttention", ins, domain="costmodel", name=f"{name}.core", **attrs)
+    if lin.head_norm:  # GroupNorm over each head without affine parameters (torchscale)
+        y = c.b.node(
+            "RMSNormalization",
+            [y, c.b.input(f"{name}.unit_scale", (vd,), c.w.dtype)],
+            name=f"{name}.head_norm",
+            axis=-1,
+        )
+    y = c.view(y, (bsz, seq, h * vd), f"{name}.flat")
+    if lin.output_gate:
+        g = c.linear(x, d, h * vd, f"{name}.g")
+        y = c.b.node("Mul", [c.b.node("Swish", [g], name=f"{name}.g_act"), y], name=f"{name}.gated")
+    return c.linear(y, h * vd, d, f"{name}.o")

@@ -36,10 +36,16 @@ class Workload:
     weight_dtype: DType | None = None
     kv_dtype: DType | None = None
     encoder_len: Any = 0  # encoder-decoder: cross-attention length
+    # "fused": one attention kernel (flash / SDPA, causal work halved); "unfused": scores
+    # materialized as eager PyTorch's math path and Megatron-LM 2022 run them (QK^T bmm,
+    # a scale-mask-softmax kernel, the PV bmm, the context's transpose copy)
+    attention: str = "fused"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "phase", Phase(self.phase))
         object.__setattr__(self, "logits", Logits(self.logits))
+        if self.attention not in ("fused", "unfused"):
+            raise ValueError(f"attention must be fused or unfused, got {self.attention!r}")
 
     @property
     def wdt(self) -> DType:

@@ -55,6 +55,77 @@ class RWKVSpec:
 
 
 @dataclass(frozen=True)
+class LinearSpec:
+    """Linear-attention layers (Katharopoulos et al. 2020) and RetNet's retention (Sun et
+    al. 2023: a per-head decay, values `value_factor` x wider than keys, a swish output
+    gate and a per-head norm). `chunk_size` > 0 computes a prefill chunkwise (attention
+    inside each chunk, the state carried between chunks: the form training and prefill
+    kernels use); 0: the token-by-token recurrence."""
+
+    chunk_size: int = 0
+    decay: bool = False
+    value_factor: int = 1
+    output_gate: bool = False
+    head_norm: bool = False
+
+
+@dataclass(frozen=True)
+class RGLRUSpec:
+    """Griffin's recurrent block (De et al. 2024, sec. 2.4; HF RecurrentGemmaRecurrentBlock):
+    two branches of width lru_width (0: hidden_size), GELU on one, a causal depthwise
+    conv1d of conv_width and the RG-LRU on the other; block-diagonal recurrence and input
+    gates with `heads` blocks (0: num_heads); biases on the projections."""
+
+    lru_width: int = 0
+    conv_width: int = 4
+    heads: int = 0
+
+
+@dataclass(frozen=True)
+class CNNSpec:
+    """A convolutional network as stages of one block kind (lower/conv.py):
+    `basic` / `bottleneck` residual blocks (He et al. 2016; torchvision v1.5 strides the
+    3x3), `inverted-residual` (MobileNetV2, Sandler et al. 2018: expand 1x1, depthwise
+    3x3, project 1x1) or `fasternet` (Chen et al. 2023: PConv on 1/partial_ratio of the
+    channels, then a 1x1 MLP of `expansion` x width)."""
+
+    block: str = "bottleneck"
+    depths: tuple[int, ...] = ()  # blocks per stage
+    widths: tuple[int, ...] = ()  # output channels per stage
+    strides: tuple[int, ...] = ()  # first block's stride per stage (default 1, then 2s)
+    stem: str = (
+        "resnet"  # resnet: 7x7/2 conv, BN, act, 3x3/2 max pool (to hidden_size channels); patch: k x k / k conv, BN
+    )
+    stem_kernel: int = 4  # patch stem: kernel = stride
+    expansion: int = 4  # bottleneck: width / inner width; inverted-residual, fasternet: MLP width / width
+    partial_ratio: int = 4  # fasternet: the 3x3 PConv sees channels / partial_ratio
+    merge_kernel: int = 2  # fasternet: patch-merging conv between stages (kernel = stride)
+    head_width: int = 0  # a 1x1 conv after pooling before the classifier (FasterNet 1280); 0: none
+    head_bias: bool = True  # classifier bias
+
+
+@dataclass(frozen=True)
+class UNetSpec:
+    """A diffusion UNet (Rombach et al. 2022; diffusers UNet2DConditionModel): per level
+    `layers` ResNet blocks with `transformers[level]` transformer layers after each
+    (0: none), down-sampling between levels, a mid block, and the mirrored up path with
+    skip concatenation. The VAE decoder uses the same blocks without time or text."""
+
+    block_out_channels: tuple[int, ...] = ()
+    transformers: tuple[int, ...] = ()  # transformer layers per block at each level (0: no attention)
+    heads: tuple[int, ...] = ()  # attention heads at each level
+    mid_transformers: int = 1
+    cross_attention_dim: int = 768
+    context_len: int = 77  # text tokens cross-attended (the text encoder's length)
+    norm_groups: int = 32
+    linear_projection: bool = False  # proj_in / proj_out as Linear (SDXL) instead of 1x1 conv
+    time_embed_dim: int = 0  # 0: 4 x block_out_channels[0]
+    addition_embed_dim: int = 0  # SDXL text_time: pooled text + 6 size/crop conditions projected
+    addition_time_dim: int = 256  # SDXL: sinusoidal features per size/crop condition
+    out_channels: int = 0  # 0: num_channels
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     name: str
     architecture: str  # a key of architectures.ARCHITECTURES
@@ -101,10 +172,19 @@ class ModelSpec:
     diffusion_steps: int = 0  # DiT: denoising steps per sample (the sampler's, 0: not given)
     learn_sigma: bool = True  # DiT: output channels doubled
     guidance: bool = True  # DiT: classifier-free guidance runs each step on a doubled batch
+    guidance_scale: float = 0.0  # diffusion: the sampler's default classifier-free guidance scale (0: not given)
+    num_frames: int = 0  # video DiT (Latte): frames per clip; blocks alternate spatial and temporal attention
+    frame_rate: int = 0  # video: frames per second of the generated clip
+    text_encoder: str = ""  # diffusion: built-in spec(s) of the text encoder(s), comma-separated
+    vae_decoder: str = ""  # diffusion: built-in spec of the VAE decoder
     moe: MoESpec | None = None
     mla: MLASpec | None = None
     ssm: SSMSpec | None = None
     rwkv: RWKVSpec | None = None
+    linear: LinearSpec | None = None
+    rglru: RGLRUSpec | None = None
+    cnn: CNNSpec | None = None
+    unet: UNetSpec | None = None
     source: str = ""
     notes: str = ""
 
@@ -143,4 +223,13 @@ class ModelSpec:
         return sum(1 for i in range(self.num_layers) if self.is_moe_layer(i))
 
 
-NESTED: dict[str, type] = {"moe": MoESpec, "mla": MLASpec, "ssm": SSMSpec, "rwkv": RWKVSpec}
+NESTED: dict[str, type] = {
+    "moe": MoESpec,
+    "mla": MLASpec,
+    "ssm": SSMSpec,
+    "rwkv": RWKVSpec,
+    "linear": LinearSpec,
+    "rglru": RGLRUSpec,
+    "cnn": CNNSpec,
+    "unet": UNetSpec,
+}
