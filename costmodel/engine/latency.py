@@ -201,7 +201,7 @@ def graph_latency(
                 # kernel starts when both it has been dispatched and the previous one ended
                 # (the host-to-GPU launch latency separates dispatch from start; back to back
                 # on a busy GPU, kernels are spaced by the same per-kernel overhead as a graph)
-                host += cal.dispatch(n.kind)
+                host += cal.dispatch(n.kind, n.op_type)
                 start = max(gpu + cal.kernel_overhead_s, host + cal.eager_gap_s)
                 over = start - gpu
                 gpu = start + kernel

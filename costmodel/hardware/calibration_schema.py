@@ -12,6 +12,7 @@ inside the engine. The engine's Calibration dataclass has exactly these fields
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -63,10 +64,9 @@ CALIBRATION_FIELDS: dict[str, tuple[Any, ...]] = {
     "row_cost_s": ("number", 0.0, 1e-3, "s"),
     "unaligned_row_cost_s": ("number", 0.0, 1e-3, "s"),
     "softmax_passes": ("number", 1.0, 10.0, ""),
-    "memory_latency_s": _SECONDS,
     "kernel_overhead_s": _SECONDS,
     "eager_gap_s": _SECONDS,
-    "eager_dispatch_s": ("table", _KIND_KEYS, _SECONDS),
+    "eager_dispatch_s": ("dispatch", _KIND_KEYS, _SECONDS),
     "vector_fraction": _FRAC,
     "sfu_fraction": _FRAC,
     "refine": ("refine",),
@@ -123,6 +123,16 @@ def check_calibration(data: Any, where: str = "calibration") -> dict[str, Any]:
             if v not in spec[1]:
                 raise FieldError(f"{field} must be one of {', '.join(spec[1])}, got {describe(v)}")
             out[key] = v
+        elif kind == "dispatch":  # op kinds and ONNX op types (Relu, Gemm, ...)
+            sub = table(field, v)
+            inner = {}
+            for k, x in sub.items():
+                if k not in spec[1] and not re.fullmatch(r"[A-Z][A-Za-z0-9]{0,40}", k):
+                    raise FieldError(
+                        f"unknown key {field}.{k}; allowed: {', '.join(spec[1])} or an op type such as Relu, Gemm"
+                    )
+                inner[k] = _num(f"{field}.{k}", x, *spec[2][1:])
+            out[key] = inner
         elif kind == "table":
             sub = table(field, v)
             keys, rng = spec[1], spec[2]
