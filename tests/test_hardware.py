@@ -69,6 +69,27 @@ NAMES = [
     "m4-max",
     "xeon-8480",
     "epyc-9654",
+    # added for the cross-device hardware model (sources in each file, not in the reference)
+    "v100-pcie-32gb",
+    "v100-pcie-16gb",
+    "p100-pcie-16gb",
+    "p4",
+    "a100-pcie-40gb",
+    "a40",
+    "a10",
+    "l40",
+    "rtx-a6000",
+    "h800",
+    "h20",
+    "mi100",
+    "mi210",
+    "mi250-gcd",
+    "mi250",
+    "mi300a",
+    "jetson-orin-agx",
+    "jetson-orin-nano",
+    "apple-m3",
+    "snapdragon-x-elite",
 ]
 ALIASES = {"h100": "h100-sxm5-80gb", "h200": "h200-sxm-141gb", "a100": "a100-sxm4-80gb"}
 
