@@ -53,6 +53,9 @@ class Calibration:
         default_factory=lambda: {"bf16": 0.50, "fp16": 0.50, "fp32": 0.40, "tf32": 0.40, "fp8": 0.40, "int8": 0.40}
     )
     conv_fp32_math: str = "tf32"  # PyTorch default: torch.backends.cudnn.allow_tf32 = True
+    # speed-up of 3x3 stride-1 convolutions over their direct FLOPs (Winograd), per dtype
+    conv_winograd_gain: Mapping[str, float] = field(default_factory=dict)
+    conv_winograd_overhead_s: float = 0.0  # fixed cost of the transform kernels per Winograd conv
     depthwise_bandwidth_fraction: float = 0.40
     conv_channel_ramp: float = 32.0
     conv_bias_separate_kernel: bool = True  # PyTorch eager + cuDNN: bias added in its own kernel
@@ -164,6 +167,9 @@ _REFINE_FIELDS = {
     ),
     "rows": ("row_cost_s", "unaligned_row_cost_s"),
     "dispatch": ("eager_dispatch_s", "eager_gap_s"),
+    "dispatch_gemm": ("eager_dispatch_s:contraction", "eager_dispatch_s:Gemm"),
+    "dispatch_conv": ("eager_dispatch_s:conv", "conv_winograd_overhead_s"),
+    "dispatch_norm": ("eager_dispatch_s:normalization", "eager_dispatch_s:Softmax", "eager_dispatch_s:LogSoftmax"),
     "overhead": ("kernel_overhead_s",),
 }
 _FRACTION_CAP = 1.0  # no kernel beats its datasheet peak or bandwidth
@@ -174,7 +180,12 @@ def refine(cal: Calibration, multipliers: Mapping[str, float]) -> Calibration:
     kw: dict[str, Any] = {}
     for key, m in multipliers.items():
         for name in _REFINE_FIELDS[key]:
+            name, _, entry = name.partition(":")
             cur = kw.get(name, getattr(cal, name))
+            if entry:  # one entry of a table
+                if entry in cur:
+                    kw[name] = {**cur, entry: float(cur[entry]) * m}
+                continue
             cap = _FRACTION_CAP if "fraction" in name else math.inf
             if isinstance(cur, Mapping):
                 kw[name] = {k: min(float(v) * m, cap) for k, v in cur.items()}

@@ -76,6 +76,10 @@ PARAMS: dict[str, Param] = {
     "conv_mma16": Param(0.45, 0.1, 1.0, "bf16/fp16 convolution on tensor cores"),
     "conv_tf32": Param(0.35, 0.05, 1.0, "fp32 convolution in TF32 on tensor cores (PyTorch default)"),
     "conv_channel_ramp": Param(32.0, 1.0, 2000.0, "thin layers: channels / (channels + this)"),
+    # F(4x4,3x3) does 4x fewer multiplies than direct (Lavin & Gray 2016); transforms cost
+    # some of it back. The prior is F(2x2,3x3)'s 2.25x.
+    "conv_winograd_gain": Param(2.25, 1.0, 4.0, "3x3 stride-1 fp32 convolution on CUDA cores: x direct FLOP rate"),
+    "conv_winograd_overhead_s": Param(10e-6, 1e-7, 2e-4, "fixed cost of Winograd's transform kernels per conv"),
     "depthwise_bandwidth_ratio": Param(0.45, 0.05, 1.2, "depthwise convolution: x stream fraction"),
     # attention (flash kernels)
     "attention_mma16": Param(0.62, 0.2, 1.0, "flash attention fraction of the 16-bit matrix peak"),
@@ -314,8 +318,12 @@ def calibration_fields(f: DeviceFeatures, params: Mapping[str, float]) -> dict[s
         "gemm_bandwidth_fraction": min(stream * p["gemm_bandwidth_ratio"], 1.0),
         "gemm_misaligned_bandwidth_fraction": stream * p["gemm_misaligned_bandwidth_ratio"],
         "conv_fraction": conv,
+        "conv_winograd_gain": {
+            dt: p["conv_winograd_gain"] for dt in ("fp32", "fp64") if dt not in dict(f.matrix_paths)
+        },
         "depthwise_bandwidth_fraction": stream * p["depthwise_bandwidth_ratio"],
         "conv_channel_ramp": p["conv_channel_ramp"],
+        "conv_winograd_overhead_s": p["conv_winograd_overhead_s"],
         "attention_fraction": attn,
         "attention_q_ramp": p["attention_q_ramp"],
         "attention_head_dim_ramp": p["attention_head_dim_ramp"],

@@ -40,6 +40,7 @@ class Case:
     graph_cost: GraphCost
     execution: str
     conv_fp32_math: str  # "tf32" (PyTorch's default) or "fp32" when the run turned TF32 off
+    holdout: bool = False  # held out of the fit (validation sets)
 
     @property
     def measured_s(self) -> float:
@@ -49,8 +50,8 @@ class Case:
         return cal if cal.conv_fp32_math == self.conv_fp32_math else replace(cal, conv_fp32_math=self.conv_fp32_math)
 
     def predict(self, hw: Any, cal: Calibration, mode: str = "calibrated") -> float:
-        t = graph_latency(self.graph_cost, hw, mode=mode, execution=self.execution, calibration=self.calibration(cal))
-        return t.latency_s
+        c = self.calibration(cal)
+        return graph_latency(self.graph_cost, hw, mode=mode, execution=self.execution, calibration=c, bands=False).latency_s
 
     def timing(self, hw: Any, cal: Calibration) -> Any:
         return graph_latency(self.graph_cost, hw, execution=self.execution, calibration=self.calibration(cal))
@@ -121,7 +122,7 @@ def _graph(m: Measurement) -> Graph:
     return g
 
 
-def build_case(m: Measurement) -> Case | None:
+def build_case(m: Measurement, holdout: bool = False) -> Case | None:
     """The analysed one-op graph of a measurement; None for ops the vocabulary has no
     single kernel for (UNMODELLED) or graphs with unsupported ops."""
     if m.op in UNMODELLED:
@@ -130,7 +131,7 @@ def build_case(m: Measurement) -> Case | None:
     if gc.unsupported:
         return None
     conv_math = "fp32" if m.condition("conv_tf32") == "off" else "tf32"
-    return Case(m, gc, _EXECUTION[m.timing], conv_math)
+    return Case(m, gc, _EXECUTION[m.timing], conv_math, holdout)
 
 
 def build_cases(ms: Iterable[Measurement]) -> list[Case]:

@@ -48,6 +48,8 @@ CALIBRATION_FIELDS: dict[str, tuple[Any, ...]] = {
     "gemm_misaligned_bandwidth_fraction": _FRAC,
     "conv_fraction": ("table", _DTYPE_KEYS, _FRAC),
     "conv_fp32_math": ("choice", ("tf32", "fp32")),
+    "conv_winograd_gain": ("table", _DTYPE_KEYS, ("number", 1.0, 8.0, "x the direct FLOP rate")),
+    "conv_winograd_overhead_s": _SECONDS,
     "depthwise_bandwidth_fraction": _FRAC,
     "conv_channel_ramp": _RAMP,
     "conv_bias_separate_kernel": ("bool",),
@@ -75,7 +77,18 @@ CALIBRATION_FIELDS: dict[str, tuple[Any, ...]] = {
 # Multipliers a per-device refinement may apply to the cross-device model's figures:
 # compute (GEMM/conv/attention efficiency), bandwidth, row cost, host dispatch, per-kernel
 # overhead. 1 = the model as predicted from the datasheet features.
-REFINE_KEYS = ("gemm", "conv", "attention", "bandwidth", "rows", "dispatch", "overhead")
+REFINE_KEYS = (
+    "gemm",
+    "conv",
+    "attention",
+    "bandwidth",
+    "rows",
+    "dispatch",
+    "dispatch_gemm",
+    "dispatch_conv",
+    "dispatch_norm",
+    "overhead",
+)
 _REFINE_RANGE = (0.05, 20.0)
 
 
@@ -155,3 +168,37 @@ def check_calibration(data: Any, where: str = "calibration") -> dict[str, Any]:
 
 def as_plain(v: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (dict(x) if isinstance(x, Mapping) else x) for k, x in v.items()}
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v) if isinstance(v, int) else f"{v:.6g}"
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+    if isinstance(v, Mapping):
+        return "{ " + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    raise TypeError(f"cannot write {type(v).__name__} to TOML")
+
+
+def calibration_toml(table: Mapping[str, Any], comment: str = "") -> str:
+    """A validated [calibration] table as TOML text (the table is checked first)."""
+    check_calibration(table)
+    lines = ["[calibration]"] + [f"# {c}" for c in comment.splitlines() if c.strip()]
+    lines += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
+    return "\n".join(lines) + "\n"
+
+
+def replace_calibration(profile_text: str, table_text: str) -> str:
+    """Profile file text with its [calibration] table replaced by `table_text` (or added at
+    the end). Assumes, as the built-in files do, that [calibration] has no sub-tables."""
+    marker = "\n[calibration]"
+    if marker in profile_text:
+        head, _, rest = profile_text.partition(marker)
+        nxt = re.search(r"^\[", rest, re.MULTILINE)
+        tail = rest[nxt.start() :] if nxt else ""
+        return head.rstrip() + "\n\n" + table_text + ("\n" + tail if tail else "")
+    return profile_text.rstrip() + "\n\n" + table_text
