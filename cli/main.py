@@ -19,7 +19,7 @@ try:  # commands that arrive with later capabilities register themselves here
     COMMANDS.append(roofline)
 except ImportError:  # pragma: no cover
     pass
-for _name in ("llm", "train", "plan", "specs", "calibrate", "batch"):
+for _name in ("llm", "train", "plan", "specs", "calibrate", "batch", "validate"):
     try:
         COMMANDS.append(__import__(f"{__package__}.{_name}", fromlist=[_name]))
     except ImportError:

@@ -27,6 +27,7 @@ from typing import Any
 from ..errors import CostModelError
 from ..ops import registry as R
 from . import kernels as K
+from . import uncertainty
 from .calibration import Calibration, for_profile
 from ..ir.dtypes import dtype as to_dtype
 from ..symbolic import prod
@@ -52,6 +53,7 @@ class GraphTiming:
     ideal_s: float
     hardware: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    band: tuple[float, float] | None = None  # 80% prediction interval of latency_s
 
     def by_bound(self) -> dict[str, float]:
         out: dict[str, float] = {}
@@ -69,6 +71,7 @@ class GraphTiming:
     def to_dict(self) -> dict[str, Any]:
         return {
             "latency_s": self.latency_s,
+            "latency_band_s": list(self.band) if self.band else None,
             "mode": self.mode,
             "fusion": self.fusion,
             "execution": self.execution,
@@ -138,6 +141,7 @@ def graph_latency(
     fusion: str = "none",
     execution: str = "auto",
     calibration: Calibration | None = None,
+    bands: bool = True,
 ) -> GraphTiming:
     _check(mode, fusion, execution)
     cal = calibration or for_profile(hw)
@@ -217,6 +221,7 @@ def graph_latency(
         mem_tot += m
         over_tot += over
         timings.append(NodeTiming(n.name, n.op_type, t, c, m, over, bound, unit, flops, nbytes, fused))
+    timings, band = uncertainty.attach(timings, nodes, cal, mode) if bands else (timings, None)
     notes = []
     if gc.unsupported:
         notes.append(f"{len(gc.unsupported)} unsupported op(s) not timed")
@@ -233,6 +238,7 @@ def graph_latency(
         ideal_tot,
         getattr(hw, "name", ""),
         tuple(notes),
+        band,
     )
 
 

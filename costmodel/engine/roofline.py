@@ -46,6 +46,7 @@ class NodeTiming:
     flops: float
     bytes: float
     fused: bool = False
+    band: tuple[float, float] | None = None  # 80% prediction interval of time_s (uncertainty.py)
 
     @property
     def arithmetic_intensity(self) -> float | None:
@@ -67,6 +68,7 @@ class NodeTiming:
             "attainable_flops": self.attainable_flops,
             "arithmetic_intensity": self.arithmetic_intensity,
             "fused": self.fused,
+            "latency_band_s": list(self.band) if self.band else None,
         }
 
 
@@ -162,6 +164,8 @@ def node_time(node: Any, hw: Any, cal: Calibration, mode: str) -> tuple[float, f
             units,
         )
         c += vector / cal.vector_fraction
+        # Winograd does fewer multiplies than the direct count: lower the roofline floor too
+        compute /= K.winograd_gain(hints["conv"], cal, mdt)
     elif node.kind == R.CONTRACTION and "gemm" in hints and _all_concrete(hints["gemm"]):
         mdt = matrix_dtype(node, cal)
         c, m = K.gemm_time(
