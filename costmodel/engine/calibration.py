@@ -154,6 +154,8 @@ def _family(dtype: str) -> str:
 # refine key -> the fields it scales
 _REFINE_FIELDS = {
     "gemm": ("gemm_fraction", "gemm_misaligned_fraction"),
+    "gemm_tiles": ("gemm_small_tile_exponent",),
+    "gemm_k_ramp": ("gemm_k_ramp",),
     "conv": ("conv_fraction",),
     "attention": ("attention_fraction",),
     "bandwidth": (
@@ -213,7 +215,7 @@ def for_profile(profile: Any) -> Calibration:
     if cached is not None and cached[0] is profile:
         return cached[1]
     table = getattr(profile, "calibration", None)
-    where = getattr(profile, "path", None) or getattr(profile, "name", "profile")
+    where = str(getattr(profile, "path", None) or getattr(profile, "name", "profile"))
     if isinstance(profile, HardwareProfile):
         cal = Calibration.from_mapping(table, where=where, base=model_calibration(profile))
     else:  # a duck-typed profile in tests: the generic defaults

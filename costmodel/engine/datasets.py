@@ -12,9 +12,10 @@ cases are held out of the fit.
   models are held out (Phi-2 and CodeLlama-34B): their hidden sizes, FFN widths and
   TP shards never appear in the fit.
 
-Sets are large (300k rows); `per_group` keeps a deterministic sample per (set, device, op,
-dtype) group: the rows with the smallest hash of their shape, so a smaller sample is a
-subset of a larger one and runs are reproducible.
+The public sets are large (300k rows); `per_group` keeps a deterministic sample per (set,
+device, op, dtype) group: the rows with the smallest hash of their shape, so a smaller
+sample is a subset of a larger one and runs are reproducible. The H200 set (290 ops) is
+always used whole.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class SetSpec:
     pattern: str  # glob under the data folder
     description: str
     holdout: str  # "every4" | "hash" | "models:<a>,<b>"
+    sampled: bool = True  # False: every row, whatever per_group says (small sets)
 
 
 SETS: dict[str, SetSpec] = {
@@ -46,6 +48,7 @@ SETS: dict[str, SetSpec] = {
         "h200-2026-11-28.json",
         "one H200 SXM 141GB, PyTorch 2.11 eager ops, CUDA events (measured 2026-11-28)",
         "every4",
+        sampled=False,
     ),
     "neusight": SetSpec(
         "neusight",
@@ -100,10 +103,14 @@ def _holdout(spec: SetSpec, rows: list[Measurement]) -> list[bool]:
 
 
 def load_measurements(
-    names: Iterable[str] = tuple(SETS), root: str | os.PathLike[str] | None = None, per_group: int | None = None
+    names: Iterable[str] = tuple(SETS),
+    root: str | os.PathLike[str] | None = None,
+    per_group: int | None = None,
+    rows_per_file: int | None = None,
 ) -> list[tuple[str, Measurement, bool]]:
     """(set name, measurement, held out) for every row of the named sets, or a
-    deterministic sample of at most `per_group` rows per (set, device, op, dtype)."""
+    deterministic sample of at most `per_group` rows per (set, device, op, dtype), drawn
+    from the first `rows_per_file` rows of each file when given (a quick sample)."""
     base = data_dir(root)
     out: list[tuple[str, Measurement, bool]] = []
     for name in names:
@@ -113,9 +120,9 @@ def load_measurements(
             raise MeasurementError(f"set {name}: no files match {spec.pattern}", where=str(base))
         rows: list[Measurement] = []
         for f in files:
-            rows.extend(read_measurements(f))
+            rows.extend(read_measurements(f, limit=rows_per_file))
         flags = _holdout(spec, rows)
-        if per_group is None:
+        if per_group is None or not spec.sampled:
             out.extend((name, m, h) for m, h in zip(rows, flags))
             continue
         groups: dict[tuple[str, str, str], list[tuple[int, Measurement, bool]]] = {}
@@ -131,12 +138,15 @@ def load_measurements(
 
 
 def load_cases(
-    names: Iterable[str] = tuple(SETS), root: str | os.PathLike[str] | None = None, per_group: int | None = None
+    names: Iterable[str] = tuple(SETS),
+    root: str | os.PathLike[str] | None = None,
+    per_group: int | None = None,
+    rows_per_file: int | None = None,
 ) -> list[tuple[str, Case]]:
     """(set name, analysed one-op case) for the sampled rows (ops with no single-kernel
     graph are skipped: measured.UNMODELLED)."""
     out = []
-    for name, m, h in load_measurements(names, root, per_group):
+    for name, m, h in load_measurements(names, root, per_group, rows_per_file):
         c = build_case(m, h)
         if c is not None:
             out.append((name, c))

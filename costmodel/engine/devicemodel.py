@@ -52,7 +52,7 @@ class Param:
 
 
 # The global parameters. Priors are the generic defaults this engine used before the
-# cross-device fit (benchmarks/fit_calibration.py on H200 plus the A100 spreads quoted in
+# cross-device fit (the first H200-only fit of the engine, plus the A100 spreads quoted in
 # the project's anchors); the fit pulls them toward the measurements with a weak log-normal
 # prior, so a parameter no measured set constrains stays at its prior.
 PARAMS: dict[str, Param] = {
@@ -318,8 +318,10 @@ def calibration_fields(f: DeviceFeatures, params: Mapping[str, float]) -> dict[s
         "gemm_bandwidth_fraction": min(stream * p["gemm_bandwidth_ratio"], 1.0),
         "gemm_misaligned_bandwidth_fraction": stream * p["gemm_misaligned_bandwidth_ratio"],
         "conv_fraction": conv,
+        # (tf32 too where it has no tensor-core path and runs as fp32, e.g. PyTorch's default
+        # cudnn.allow_tf32 on a T4)
         "conv_winograd_gain": {
-            dt: p["conv_winograd_gain"] for dt in ("fp32", "fp64") if dt not in dict(f.matrix_paths)
+            dt: p["conv_winograd_gain"] for dt in ("fp32", "fp64", "tf32") if dt not in dict(f.matrix_paths)
         },
         "depthwise_bandwidth_fraction": stream * p["depthwise_bandwidth_ratio"],
         "conv_channel_ramp": p["conv_channel_ramp"],

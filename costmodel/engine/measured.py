@@ -51,7 +51,9 @@ class Case:
 
     def predict(self, hw: Any, cal: Calibration, mode: str = "calibrated") -> float:
         c = self.calibration(cal)
-        return graph_latency(self.graph_cost, hw, mode=mode, execution=self.execution, calibration=c, bands=False).latency_s
+        return graph_latency(
+            self.graph_cost, hw, mode=mode, execution=self.execution, calibration=c, bands=False
+        ).latency_s
 
     def timing(self, hw: Any, cal: Calibration) -> Any:
         return graph_latency(self.graph_cost, hw, execution=self.execution, calibration=self.calibration(cal))
@@ -70,7 +72,8 @@ def _graph(m: Measurement) -> Graph:
     d = dict(m.dims)
     n = b.node
     if m.op == "matmul":
-        sa, sb = (d["m"], d["k"]), (d["k"], d["n"])
+        sa: tuple[int, ...] = (d["m"], d["k"])
+        sb: tuple[int, ...] = (d["k"], d["n"])
         if d["batch"] > 1:
             sa, sb = (d["batch"], *sa), (d["batch"], *sb)
         y = n("MatMul", [b.input("a", sa, dt), b.input("b", sb, dt)])
@@ -82,10 +85,10 @@ def _graph(m: Measurement) -> Graph:
         else:
             y = n("MatMul", [x, b.weight("w", (d["k"], d["n"]), dt)])
     elif m.op == "conv2d":
-        k, g, p, s = d["kernel"], d["groups"], d["pad"], d["stride"]
+        k, grp, p, s = d["kernel"], d["groups"], d["pad"], d["stride"]
         x = b.input("x", (d["n"], d["cin"], d["h"], d["w"]), dt)
-        w = b.weight("w", (d["cout"], d["cin"] // g, k, k), dt)
-        y = n("Conv", [x, w], kernel_shape=[k, k], strides=[s, s], pads=[p] * 4, group=g)
+        w = b.weight("w", (d["cout"], d["cin"] // grp, k, k), dt)
+        y = n("Conv", [x, w], kernel_shape=[k, k], strides=[s, s], pads=[p] * 4, group=grp)
     elif m.op == "sdpa":
         q = b.input("q", (d["b"], d["hq"], d["sq"], d["d"]), dt)
         kk = b.input("k", (d["b"], d["hkv"], d["skv"], d["d"]), dt)

@@ -30,7 +30,6 @@ import numpy as np
 
 from ..hardware import get_profile
 from ..hardware.profile import HardwareProfile
-from . import datasets
 from .calibration import for_profile
 from .devicemodel import ModelData, load_model
 from .fitting import calibration_for
@@ -107,99 +106,37 @@ def evaluate(
     return rows
 
 
-@dataclass(frozen=True)
-class Step:
-    """One measured whole-model step: its kernels' predicted times and families (each
-    repeated segment expanded), under one calibration."""
-
-    label: str
-    phase: str
-    measured_s: float
-    times: tuple[float, ...]
-    families: tuple[str, ...]
-    ideal_s: float
-
-    @property
-    def predicted_s(self) -> float:
-        return float(sum(self.times))
-
-
-def llm_steps(cal: Any, root: Any = None) -> list[Step]:
-    """The H200 set's whole-model steps (a Qwen2.5-7B-like decoder: prefill eager, decode
-    eager and as a CUDA-graph replay) predicted through the LLM lowering with `cal`."""
-    import json
-
-    from ..analysis import analyze_graph
-    from ..frontends.lower import Workload, lower
-    from ..frontends.spec import spec_from_dict
-    from ..ir.dtypes import dtype
-    from .latency import graph_latency
-
-    path = datasets.data_dir(root) / datasets.SETS["h200"].pattern
-    data = json.loads(path.read_text(encoding="utf-8"))
-    hw = get_profile("h200")
-    out = []
-    for raw in (x for x in data["cases"] if x.get("section") == "llm"):
-        spec = spec_from_dict(
-            dict(
-                name=raw["model"],
-                architecture="decoder",
-                vocab_size=raw["vocab"],
-                hidden_size=raw["d"],
-                num_layers=raw["layers"],
-                num_heads=raw["heads"],
-                num_kv_heads=raw["kv_heads"],
-                intermediate_size=raw["ffn"],
-                position="none",
-            )
-        )
-        if raw["phase"] == "prefill":
-            wl = Workload("prefill", raw["batch"], raw["prompt_len"], 0, "last", dtype("bf16"))
-        else:
-            wl = Workload("decode", raw["batch"], 1, raw["context_len"] - 1, "last", dtype("bf16"))
-        execution = "graph" if raw.get("mode") == "cuda_graph" else "eager"
-        times: list[float] = []
-        fams: list[str] = []
-        ideal = 0.0
-        for sg in lower(spec, wl):
-            gc = analyze_graph(sg.graph)
-            t = graph_latency(gc, hw, execution=execution, calibration=cal)
-            ideal += graph_latency(gc, hw, mode="ideal").latency_s * sg.repeat
-            for n, nt in zip(gc.nodes, t.nodes):
-                times.append(nt.time_s * sg.repeat)
-                fams.append(_family(n))
-        length = raw.get("prompt_len") or raw.get("context_len")
-        label = f"llm {raw['phase']} {raw.get('mode')} batch={raw['batch']} len={length}"
-        out.append(Step(label, raw["phase"], float(raw["measured_s"]), tuple(times), tuple(fams), ideal))
-    return out
-
-
 def llm_step_rows(root: Any = None, model: ModelData | None = None) -> list[Row]:
-    """The H200 whole-model steps as Rows of set 'h200-steps' (never used by the fit)."""
+    """The H200 whole-model steps (steps.py) as Rows of set 'h200-steps': the even ones
+    were fitted, the odd ones held out."""
+    from .steps import load_steps
     from .uncertainty import graph_band
 
     model = model or load_model()
     hw = get_profile("h200")
     cal = for_profile(hw)
-    fitted = llm_steps(cal, root)
     lodo_cal = calibration_for(hw, model.lodo[hw.name]) if hw.name in model.lodo else None
-    lodo = llm_steps(lodo_cal, root) if lodo_cal is not None else [None] * len(fitted)
     rows = []
-    for f, lo in zip(fitted, lodo):
+    for st in load_steps(root):
+        times, fams = st.components(hw, cal)
+        lodo_s = band = None
+        if lodo_cal is not None:
+            lt, lf = st.components(hw, lodo_cal)
+            lodo_s, band = float(sum(lt)), graph_band(lt, lf, lodo_cal, model.residuals)
         rows.append(
             Row(
                 "h200-steps",
                 hw.name,
                 "model",
-                f"llm_{f.phase}",
-                f.label,
-                True,
-                f.measured_s,
-                f.predicted_s,
-                graph_band(f.times, f.families, cal, model.residuals),
-                lo.predicted_s if lo else None,
-                graph_band(lo.times, lo.families, lodo_cal, model.residuals) if lo else None,
-                f.ideal_s,
+                st.m.op,
+                st.m.label,
+                st.holdout,
+                st.measured_s,
+                float(sum(times)),
+                graph_band(times, fams, cal, model.residuals),
+                lodo_s,
+                band,
+                st.predict(hw, cal, mode="ideal"),
             )
         )
     return rows

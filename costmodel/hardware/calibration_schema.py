@@ -75,10 +75,13 @@ CALIBRATION_FIELDS: dict[str, tuple[Any, ...]] = {
 }
 
 # Multipliers a per-device refinement may apply to the cross-device model's figures:
-# compute (GEMM/conv/attention efficiency), bandwidth, row cost, host dispatch, per-kernel
-# overhead. 1 = the model as predicted from the datasheet features.
+# compute (GEMM/conv/attention efficiency, GEMM small-tile exponent and K ramp), bandwidth,
+# row cost, host dispatch (all ops, GEMMs, convolutions, norms), per-kernel overhead.
+# 1 = the model as predicted from the datasheet features.
 REFINE_KEYS = (
     "gemm",
+    "gemm_tiles",
+    "gemm_k_ramp",
     "conv",
     "attention",
     "bandwidth",
@@ -138,14 +141,14 @@ def check_calibration(data: Any, where: str = "calibration") -> dict[str, Any]:
             out[key] = v
         elif kind == "dispatch":  # op kinds and ONNX op types (Relu, Gemm, ...)
             sub = table(field, v)
-            inner = {}
+            entries: dict[str, float] = {}
             for k, x in sub.items():
                 if k not in spec[1] and not re.fullmatch(r"[A-Z][A-Za-z0-9]{0,40}", k):
                     raise FieldError(
                         f"unknown key {field}.{k}; allowed: {', '.join(spec[1])} or an op type such as Relu, Gemm"
                     )
-                inner[k] = _num(f"{field}.{k}", x, *spec[2][1:])
-            out[key] = inner
+                entries[k] = _num(f"{field}.{k}", x, *spec[2][1:])
+            out[key] = entries
         elif kind == "table":
             sub = table(field, v)
             keys, rng = spec[1], spec[2]
@@ -157,7 +160,7 @@ def check_calibration(data: Any, where: str = "calibration") -> dict[str, Any]:
             out[key] = inner
         else:  # refine
             sub = table(field, v)
-            inner = {}
+            inner = {}  # type: ignore[no-redef]  # the same shape as a dtype table
             for k, x in sub.items():
                 if k not in REFINE_KEYS:
                     raise FieldError(f"unknown key {field}.{k}; allowed: {', '.join(REFINE_KEYS)}")

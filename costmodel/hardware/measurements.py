@@ -29,6 +29,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
 import json
 import math
 import os
@@ -449,6 +450,7 @@ def _neusight(path: Path, rows: Iterator[tuple[int, dict[str, str]]]) -> list[Me
     for line, r in rows:
         try:
             name = _text(r.get("OPName", ""), "OPName").lower()
+            shape: dict[str, Any]
             if name == "bmm":
                 op, shape = "matmul", {"batch": r["B"], "m": r["M"], "n": r["N"], "k": r["K"]}
             elif name == "linear":
@@ -676,10 +678,13 @@ def _canonical_json(path: Path, data: Mapping[str, Any]) -> list[Measurement]:
     return out
 
 
-def read_measurements(path: str | os.PathLike[str], device: str | None = None) -> list[Measurement]:
+def read_measurements(
+    path: str | os.PathLike[str], device: str | None = None, limit: int | None = None
+) -> list[Measurement]:
     """Every op measurement in a file (canonical CSV/JSON, NeuSight, Vidur or the
     measure_gpu JSON layout; .gz allowed), validated. `device` names the device of a Vidur
-    profile kept outside a device-named folder."""
+    profile kept outside a device-named folder; `limit` reads only the first rows of a CSV
+    (a quick sample)."""
     p = Path(os.fspath(path)).expanduser()
     text = _read_text(p)
     stripped = text.lstrip()
@@ -699,6 +704,8 @@ def read_measurements(path: str | os.PathLike[str], device: str | None = None) -
             where=str(p),
         )
     header, rows = _csv_rows(text, p)
+    if limit is not None:
+        rows = itertools.islice(rows, limit)
     if tuple(header) == CANONICAL_COLUMNS:
         out = _canonical_csv(p, rows)
     elif header[:3] == ["OPName", "Latency", "Device"]:
