@@ -60,9 +60,11 @@ def test_calibration_fields_are_the_documented_formulas():
     assert t4["stream_bandwidth_fraction"] == pytest.approx(0.75)
     assert t4["row_cost_s"] == pytest.approx(400 / (40 * 900e6))  # SM cycles / (SMs x clock)
     # Winograd only where fp32 runs on CUDA cores
-    assert t4["conv_winograd_gain"] == {"fp32": p["conv_winograd_gain"], "fp64": p["conv_winograd_gain"]}
+    g = p["conv_winograd_gain"]
+    assert t4["conv_winograd_gain"] == {"fp32": g, "fp64": g, "tf32": g}  # Turing has no TF32: it runs as fp32
     mi = dm.calibration_fields(dm.features(get_profile("mi300x")), p)
     assert mi["conv_winograd_gain"] == {}
+    assert set(dm.calibration_fields(dm.features(get_profile("a100")), p)["conv_winograd_gain"]) == {"fp32"}
 
 
 def test_refine_scales_groups_and_caps_fractions():

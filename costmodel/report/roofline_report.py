@@ -27,9 +27,24 @@ def points(report: Any) -> dict[str, Any]:
                 "flops_per_s": t.flops / t.time_s,
                 "time_s": t.time_s,
                 "bound": t.bound,
+                "why": why(t, peak, bw),
+                "latency_band_s": list(t.band) if getattr(t, "band", None) else None,
             }
         )
     return {"peak": peak, "bandwidth": bw, "ridge": peak / bw, "dtype": dt, "ops": ops}
+
+
+def why(t: Any, peak: float, bw: float) -> str:
+    """Which term bounds a kernel and by how much, in words: the compute time at its
+    attained fraction of the peak, the memory time at its fraction of the bandwidth, or
+    the per-kernel launch/dispatch overhead that exceeds both."""
+    if t.bound == "overhead":
+        return f"launch {t.overhead_s * 1e6:.1f} us > kernel {max(t.compute_s, t.memory_s) * 1e6:.1f} us"
+    if t.bound == "compute" and t.compute_s > 0:
+        return f"{t.flops / t.compute_s / peak:.0%} of peak"
+    if t.bound == "memory" and t.memory_s > 0:
+        return f"{t.bytes / t.memory_s / bw:.0%} of bandwidth"
+    return t.bound
 
 
 def render(report: Any, pts: dict[str, Any], console: Any, width: int = 64, height: int = 18) -> None:
@@ -69,10 +84,12 @@ def render(report: Any, pts: dict[str, Any], console: Any, width: int = 64, heig
         f"x: arithmetic intensity 10^{x0:.1f} .. 10^{x1:.1f} FLOP/B, y: attained 10^{y0:.1f} .. 10^{y1:.1f} FLOP/s"
     )
     t = Table(title="slowest ops", title_justify="left")
-    for col in ("op", "type", "FLOP/B", "attained", "bound"):
+    for col in ("op", "type", "FLOP/B", "attained", "bound", "why"):
         t.add_column(col)
     for o in sorted(ops, key=lambda o: -o["time_s"])[:10]:
-        t.add_row(o["name"], o["op_type"], f"{o['intensity']:.3g}", si(o["flops_per_s"], "FLOP/s"), o["bound"])
+        t.add_row(
+            o["name"], o["op_type"], f"{o['intensity']:.3g}", si(o["flops_per_s"], "FLOP/s"), o["bound"], o["why"]
+        )
     console.print(t)
 
 
