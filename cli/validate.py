@@ -83,7 +83,9 @@ def _refit(cases: list) -> dict[str, dict[str, float]]:
     train = [c for c in cs if not c.holdout]
     out = {}
     for d in sorted(profiles):
-        out[d] = fitting.fit([c for c in train if c.m.profile != d], profiles, max_iter=10).params
+        rest = [c for c in train if c.m.profile != d]
+        if rest:  # with one device loaded there is nothing to predict it from
+            out[d] = fitting.fit(rest, profiles, max_iter=10).params
     return out
 
 
