@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from .common import add_format, add_hardware_options, binding, console, engine_options, positive_int
+from .common import add_hardware_options, add_report_output, binding, emit, engine_options, positive_int, report_format
 
 EXAMPLES = {"resnet50": "resnet50.onnx"}
 
@@ -52,7 +51,11 @@ def add_parser(sub) -> None:
     view.add_argument("--per-op", action="store_true", help="list every op")
     view.add_argument("--by-type", action="store_true", help="only the breakdown by op type")
     p.add_argument("--symbolic", action="store_true", help="show exact counts and formulas")
-    p.add_argument("--top", type=positive_int, default=10, help="ops shown in the top list (default 10)")
+    p.add_argument("--top", type=positive_int, help="ops shown in the top list (default 10; csv: every op)")
+    p.add_argument(
+        "--tree", action="store_true", help="the module / scope tree (ONNX node scopes, spec blocks, torch modules)"
+    )
+    p.add_argument("--depth", type=positive_int, default=2, help="levels of the --tree (default 2)")
     p.add_argument("--strict", action="store_true", help="fail on any unsupported op")
     p.add_argument("--max-nodes", type=positive_int, help="node count limit (default 2,000,000)")
     p.add_argument("--max-seconds", type=positive_int, help="analysis time limit (default 600)")
@@ -62,7 +65,7 @@ def add_parser(sub) -> None:
         help="size limit of one symbolic dimension, in sympy tree nodes (default 2000)",
     )
     add_hardware_options(p)
-    add_format(p)
+    add_report_output(p)
     p.set_defaults(run=run)
 
 
@@ -81,6 +84,11 @@ def run(args: argparse.Namespace) -> int:
         raise CostModelError("give one of MODEL, --example or --torch")
     if (args.input_shape or args.input_dtype) and not args.torch:
         raise CostModelError("--input-shape and --input-dtype go with --torch")
+    fmt = report_format(args)
+    if args.hardware and "," in args.hardware:  # a comparison across devices
+        from .compare import compare_hardware_shortcut
+
+        return compare_hardware_shortcut(args, fmt, "analyze")
     model = example_path(args.example) if args.example else args.model
     example_inputs = None
     if args.torch:
@@ -90,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         model = load_factory(args.torch)
     if model is None or (not args.torch and not model):
         raise CostModelError("no model given (try `costmodel analyze --example resnet50`)")
-    bindings = {}
+    bindings: dict[str, int] = {}
     for k, v in args.bindings:
         if k in bindings and bindings[k] != v:
             raise CostModelError(f"--set {k} given twice with different values")
@@ -113,20 +121,24 @@ def run(args: argparse.Namespace) -> int:
         example_inputs=example_inputs,
         **opts,
     )
-    from costmodel.report import analysis_report as rep
+    from costmodel.report.analysis_report import document
 
-    if args.format == "json":
-        sys.stdout.write(rep.to_json(r) + "\n")
-    elif args.format == "csv":
-        sys.stdout.write(rep.to_csv(r))
-    elif args.format == "markdown":
-        sys.stdout.write(rep.to_markdown(r))
-    else:
-        rep.render_table(
-            r, console(), per_op=args.per_op, by_type=not args.per_op, symbolic=args.symbolic, top=args.top
-        )
-        if args.torch:
-            from costmodel.frontends.torch_fvcore import render_modules
-
-            sys.stdout.write(render_modules(r.graph_cost, depth=2) + "\n")
+    view = "per_op" if args.per_op else ("by_type" if args.by_type else "top")
+    top = args.top
+    if fmt == "csv" and view == "top" and top is None:
+        view = "per_op"  # CSV: one row per op unless --top N asks for fewer
+    if fmt == "html" and view == "top" and top is None:
+        view = "full"  # HTML: by type and a sortable table of every op
+    doc = document(
+        r,
+        view=view,
+        top=top or 10,
+        # a traced module shows its module tree unless a machine format asks for ops
+        tree_depth=args.depth
+        if (args.tree or fmt == "html" or (args.torch and fmt in ("table", "markdown")))
+        else None,
+        charts=fmt == "html",
+        tree_optional=not args.tree,
+    )
+    emit(doc, args, fmt, symbolic=args.symbolic)
     return 0

@@ -19,9 +19,10 @@ def add_parser(sub: Any) -> None:
         "ceilings, or refine a profile from measured kernel timings (--from)",
     )
     p.add_argument("--name", default="local", help="profile name (default: local)")
-    p.add_argument("--output", "-o", help="write the profile here (default: print it)")
-    p.add_argument("--quick", action="store_true", help="smaller sizes (seconds)")
+    p.add_argument("--output", "-o", help="write the profile here, a .toml file (default: print it)")
+    p.add_argument("--quick", action="store_true", help="fewer sizes, shorter runs (a few seconds)")
     p.add_argument("--cpu-only", action="store_true", help="do not use a GPU even if one is present")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (it is drawn only on a terminal)")
     p.add_argument(
         "--measurements", metavar="FILE", help="also save the GPU sweep as canonical measurement rows (.csv)"
     )
@@ -45,24 +46,46 @@ def run(args: argparse.Namespace) -> int:
         return _run_from(args)
     from costmodel.errors import CostModelError
     from costmodel.hardware.calibrate import calibrate, gpu_measurements
-    from costmodel.hardware.loader import load_profile_file
+    from costmodel.hardware.loader import load_profile_file, profile_from_dict
     from costmodel.hardware.measurements import measurements_to_csv
-    from costmodel.report.files import write_atomic
+    from costmodel.report.files import check_output_path, write_atomic
+    from costmodel.report.progress import ProgressBar
+    from costmodel.report.text import inert
 
-    text, raw = calibrate(args.name, quick=args.quick, use_gpu=not args.cpu_only)
+    if args.output:
+        check_output_path(args.output, suffixes=(".toml",), what="--output")
+    if args.measurements:
+        check_output_path(args.measurements, suffixes=(".csv",), what="--measurements")
+    bar = ProgressBar(0, "measuring", failed_label="") if not args.no_progress and sys.stderr.isatty() else None
+    try:
+        text, raw = calibrate(
+            args.name, quick=args.quick, use_gpu=not args.cpu_only, on_progress=bar.hook() if bar else None
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    import tomllib
+
+    profile_from_dict(tomllib.loads(text), where="measured profile")  # validate before writing anything
     if args.measurements:
         if raw.get("gpu") is None:
             raise CostModelError("--measurements needs a GPU run (no GPU was measured)")
-        write_atomic(args.measurements, measurements_to_csv(gpu_measurements(raw["gpu"])), what="measurements")
+        write_atomic(
+            args.measurements,
+            measurements_to_csv(gpu_measurements(raw["gpu"])),
+            suffixes=(".csv",),
+            what="--measurements",
+        )
     if not args.output:
         sys.stdout.write(text)
         return 0
-    write_atomic(args.output, text, suffixes=(".toml",), what="profile")
-    prof = load_profile_file(args.output)  # validates what was written
+    write_atomic(args.output, text, suffixes=(".toml",), what="--output")
+    prof = load_profile_file(args.output)
     console().print(
-        f"wrote {args.output}: {prof.display_name}, "
+        f"wrote {inert(args.output)}: {inert(prof.display_name)}, "
         f"{max(prof.peak_flops.values()) / 1e9:,.1f} GFLOP/s, {prof.memory_bandwidth / 1e9:,.1f} GB/s; "
-        f"use it with --hardware {args.output}"
+        f"use it with --hardware {inert(args.output)}",
+        markup=False,
     )
     return 0
 

@@ -48,10 +48,54 @@ def binding(text: str) -> tuple[str, int]:
 
 
 FORMATS = ("table", "json", "csv", "markdown")
+REPORT_FORMATS = ("table", "json", "csv", "markdown", "html")
 
 
 def add_format(p: argparse.ArgumentParser, choices=FORMATS) -> None:
     p.add_argument("--format", choices=choices, default="table", help="output format (default: table)")
+
+
+def add_report_output(p: argparse.ArgumentParser, choices=REPORT_FORMATS) -> None:
+    """--format (default: from the --output suffix, else table) and --output FILE."""
+    p.add_argument(
+        "--format",
+        choices=choices,
+        default=None,
+        help="output format (default: from the --output suffix, else table); html is one self-contained page",
+    )
+    p.add_argument(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="write the report to FILE (.txt, .json, .csv, .md, .html) instead of stdout; never an input file",
+    )
+
+
+def report_format(args: argparse.Namespace, choices=REPORT_FORMATS) -> str:
+    """The format asked for, checked against the --output target before any work runs."""
+    from costmodel.report.output import check, resolve_format
+
+    fmt = resolve_format(args.format, args.output, choices)
+    check(args.output, fmt, _inputs(args))
+    return fmt
+
+
+def _inputs(args: argparse.Namespace) -> list[str]:
+    import os
+
+    out = []
+    for name in ("model", "draft", "hardware", "models", "files"):
+        v = getattr(args, name, None)
+        for x in v if isinstance(v, list) else [v]:
+            if isinstance(x, str) and x and os.path.exists(x):
+                out.append(x)
+    return out
+
+
+def emit(doc, args: argparse.Namespace, fmt: str, *, symbolic: bool = False) -> None:
+    from costmodel.report.output import emit as _emit
+
+    _emit(doc, fmt, getattr(args, "output", None), inputs=_inputs(args), symbolic=symbolic)
 
 
 def console():

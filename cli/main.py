@@ -6,50 +6,93 @@ Exit status: 0 success; 2 bad input or usage (one line on stderr saying what and
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
+from types import ModuleType
+from typing import NoReturn
 
-from . import analyze, hardware, ops
-
-COMMANDS = [analyze, ops, hardware]
-
-try:  # commands that arrive with later capabilities register themselves here
-    from . import roofline
-
-    COMMANDS.append(roofline)
-except ImportError:  # pragma: no cover
-    pass
-for _name in ("llm", "train", "plan", "specs", "calibrate", "batch", "validate"):
-    try:
-        COMMANDS.append(__import__(f"{__package__}.{_name}", fromlist=[_name]))
-    except ImportError:
-        pass
+# Command name -> module of this package that defines `add_parser(sub)` (its options) and
+# `run(args)` (imported inside, so defining the options stays cheap). Order is --help's.
+# A command line names one command: only that module is imported and only its options are
+# built (`costmodel hardware list` never loads the analyser); --help, a bad or missing
+# command name, or a global option before the command builds the whole parser.
+COMMANDS: dict[str, str] = {
+    "analyze": "analyze",
+    "ops": "ops",
+    "hardware": "hardware",
+    "roofline": "roofline",
+    "llm": "llm",
+    "train": "train",
+    "plan": "plan",
+    "specs": "specs",
+    "calibrate": "calibrate",
+    "validate": "validate",
+    "batch": "batch",
+    "compare": "compare",
+    "config": "config",
+    "completion": "completion",
+    "scale": "scale",
+    "rerank": "rerank",
+    "diffusion": "diffusion",
+    "memory": "memory",
+}
+GLOBAL_FLAGS = ("--version", "--debug")  # options of `costmodel` itself (they take no value)
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # usage errors: one line, exit 2
-        sys.stderr.write(f"costmodel: error: {message}\n")
+    def error(self, message: str) -> NoReturn:  # usage errors: one line, exit 2
+        from .suggest import suggestion
+
+        sys.stderr.write(f"costmodel: error: {message}{suggestion(self, message)}\n")
         raise SystemExit(2)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_module(name: str) -> ModuleType:
+    return importlib.import_module(f"{__package__}.{COMMANDS[name]}")
+
+
+def command_in(argv: Sequence[str]) -> str | None:
+    """The command a command line names, when it can be told without parsing: the first
+    argument after global flags. None (then the whole parser is built) otherwise."""
+    for a in argv:
+        if a in GLOBAL_FLAGS:
+            continue
+        return a if a in COMMANDS else None
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or with `only`, of that one command alone."""
     p = _Parser(prog="costmodel", description="Predict what running a neural network costs, without running it.")
     p.add_argument("--version", action="store_true", help="print the version and exit")
     p.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
     sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
-    for mod in COMMANDS:
-        mod.add_parser(sub)
+    for name in COMMANDS if only is None else (only,):
+        command_module(name).add_parser(sub)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
+    parser = build_parser(command_in(argv))
     debug = "--debug" in argv
+    from costmodel.errors import CostModelError
+
+    from . import settings
+
     try:
+        settings_ = settings.load()
+        settings.apply_defaults(parser, settings_)
         args = parser.parse_args(argv)
+        settings.apply_after_parse(args, settings_)
     except SystemExit as e:
         return int(e.code or 0)
+    except CostModelError as e:  # a bad config file: one line, exit 2
+        if debug:
+            raise
+        sys.stderr.write(f"costmodel: error: {_one_line(str(e))}\n")
+        return 2
     if args.version:
         from costmodel import __version__
 
@@ -58,8 +101,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
-    from costmodel.errors import CostModelError
-
     try:
         return int(args.run(args) or 0)
     except CostModelError as e:
@@ -88,7 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _one_line(s: str) -> str:
-    return " ".join(s.split())[:2000]
+    """One inert line: control and bidi characters in a name are shown as escapes."""
+    from costmodel.report.text import one_line
+
+    return one_line(s)
 
 
 if __name__ == "__main__":

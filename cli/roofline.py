@@ -1,12 +1,10 @@
-"""`costmodel roofline MODEL --hardware H [--plot out.png|out.svg]`."""
+"""`costmodel roofline MODEL --hardware H [--plot out.png|out.svg] [--format ...] [--output FILE]`."""
 
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
-from .common import binding, console
+from .common import add_report_output, binding, emit, positive_int, report_format
 
 
 def add_parser(sub) -> None:
@@ -17,22 +15,24 @@ def add_parser(sub) -> None:
     p.add_argument("--dtype")
     p.add_argument("--mode", choices=("calibrated", "ideal"), default="calibrated")
     p.add_argument("--plot", help="write the roofline plot (.png or .svg; needs matplotlib)")
-    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--top", type=positive_int, help="ops listed (default 10 in a table, all otherwise)")
+    add_report_output(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from costmodel.api import analyze
-    from costmodel.report.roofline_report import plot, points, render
+    from costmodel.report.roofline import chart, document, of_report, write_plot
 
-    r = analyze(args.model, hardware=args.hardware, bindings=dict(args.bindings), dtype=args.dtype, mode=args.mode)
-    pts = points(r)
+    fmt = report_format(args)
     if args.plot:
-        plot(r, pts, args.plot)
-    if args.format == "json":
-        sys.stdout.write(
-            json.dumps({"hardware": r.hardware.name, "ridge": pts["ridge"], "ops": pts["ops"]}, indent=1) + "\n"
-        )
-        return 0
-    render(r, pts, console())
+        from costmodel.report.files import check_output_path
+
+        check_output_path(args.plot, inputs=[args.model], suffixes=(".png", ".svg"), what="plot")
+    r = analyze(args.model, hardware=args.hardware, bindings=dict(args.bindings), dtype=args.dtype, mode=args.mode)
+    doc = document(r, top=args.top or (10 if fmt == "table" else None))
+    if args.plot:
+        rl = of_report(r)
+        write_plot(chart(rl, doc.title), args.plot, inputs=[args.model])
+    emit(doc, args, fmt)
     return 0

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from .common import console
+from .common import emit
 
 
 def add_parser(sub) -> None:
@@ -20,18 +20,29 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
+    from costmodel.errors import CostModelError
     from costmodel.frontends.builtin import get_spec, names
 
     if args.schema:
-        from costmodel.frontends.schema import json_schema
+        from costmodel.frontends.spec.schema import json_schema
 
         sys.stdout.write(json.dumps(json_schema(), indent=1) + "\n")
         return 0
+    from costmodel.planners.workload import param_count
+
     if args.name:
         s = get_spec(args.name)
-        sys.stdout.write(json.dumps(asdict(s), indent=1, default=str) + "\n")
+        if args.format == "json":
+            sys.stdout.write(json.dumps(asdict(s), indent=1, default=str, allow_nan=False) + "\n")
+            return 0
+        from costmodel.report.catalog_report import spec_show
+
+        try:
+            params = param_count(s)
+        except CostModelError:
+            params = None
+        emit(spec_show(s, params), args, "table")
         return 0
-    from costmodel.planners.workload import param_count
 
     rows = []
     for n in names():
@@ -40,14 +51,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         sys.stdout.write(json.dumps(rows, indent=1) + "\n")
         return 0
-    from rich.table import Table
+    from costmodel.report.catalog_report import specs_list
 
-    from costmodel.report.fmt import si
-
-    t = Table(title="built-in model specs", title_justify="left")
-    for c in ("name", "architecture", "params", "source"):
-        t.add_column(c, overflow="fold")
-    for r in rows:
-        t.add_row(r["name"], r["architecture"], si(r["params"]), r["source"])
-    console().print(t)
+    emit(specs_list(rows), args, "table")
     return 0

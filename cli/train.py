@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
-from .common import console, nonneg_int, positive_float, positive_int
+from .common import add_report_output, emit, nonneg_int, positive_float, positive_int, report_format
+
+
+def _counts(text: str) -> list[int]:
+    try:
+        vals = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") from None
+    if not vals or any(v <= 0 for v in vals):
+        raise argparse.ArgumentTypeError(f"{text!r} must list positive integers")
+    return vals
 
 
 def add_parser(sub) -> None:
@@ -14,28 +22,71 @@ def add_parser(sub) -> None:
         "train",
         help="plan a training run: step time, MFU, memory per device, time and cost",
         description="Training step time and memory per device under a parallel layout "
-        "(data, tensor + sequence, pipeline 1F1B / interleaved, expert, context), "
-        "ZeRO, recompute; with --tokens the time, device-hours and cost to train.",
+        "(data, tensor + sequence, pipeline 1F1B / interleaved / ZB-H1 / DualPipe over even or "
+        "uneven stages, expert, context), ZeRO / FSDP, recompute, precision recipes, and what "
+        "communication overlap hides; with --tokens the time, device-hours and cost to train.",
     )
     p.add_argument("model", help="built-in model name, spec file or HF config.json")
     p.add_argument(
         "--hardware",
         "-H",
         required=True,
-        help="system (dgx-a100-80gb, dgx-h100, hgx-h200, mi300x-node, tpu-v5p-slice) or device profile",
+        help="system (dgx-a100-40gb, dgx-a100-80gb, aws-p4d, aws-p5, dgx-h100, h800-node, hgx-h200, "
+        "mi300x-node, frontier, tpu-v5p-slice), a system file, or a device profile",
     )
     p.add_argument("--gpus", type=positive_int, required=True)
     p.add_argument("--batch", type=positive_int, required=True, help="global batch (sequences per step)")
     p.add_argument("--seq-len", type=positive_int, required=True)
-    p.add_argument("--micro-batch", type=positive_int, help="default: global batch / dp (pp=1) or 1 (pp>1)")
-    for k in ("tp", "pp", "ep", "cp"):
+    p.add_argument(
+        "--micro-batch", type=positive_int, help="default: the largest that fits (under pipelining, leaving >= pp)"
+    )
+    for k in ("tp", "pp", "cp"):
         p.add_argument(f"--{k}", type=positive_int, default=1)
+    p.add_argument(
+        "--ep", type=positive_int, help="expert-parallel degree (default: the spec's moe.expert_parallel, else 1)"
+    )
     p.add_argument("--dp", type=positive_int, help="default: gpus / (tp x pp x cp)")
     p.add_argument("--sequence-parallel", action="store_true")
     p.add_argument("--interleave", type=positive_int, default=1, help="virtual pipeline chunks per stage")
+    p.add_argument(
+        "--schedule",
+        choices=("auto", "1f1b", "interleaved", "zb-h1", "dualpipe"),
+        default="auto",
+        help="pipeline schedule (auto: interleaved with --interleave > 1, else 1f1b)",
+    )
+    p.add_argument(
+        "--stage-layers",
+        type=_counts,
+        help="layers per pipeline (virtual) stage, e.g. 7,8,8,...,7 (default: even, the first and last "
+        "stages lighter when the layers do not divide)",
+    )
     p.add_argument("--zero", type=nonneg_int, default=0, choices=(0, 1, 2, 3))
+    p.add_argument("--fsdp", choices=("full", "hybrid"), help="FSDP sharding (ZeRO-3; hybrid: shard inside a node)")
+    p.add_argument("--shard-group", type=positive_int, help="ranks a ZeRO stage shards over (hybrid sharding)")
     p.add_argument("--recompute", choices=("none", "selective", "full"), default="none")
-    p.add_argument("--precision", choices=("bf16-mixed", "fp16-mixed", "fp8", "fp32"), default="bf16-mixed")
+    p.add_argument(
+        "--precision",
+        choices=(
+            "bf16-mixed",
+            "bf16-mixed-bf16-grads",
+            "bf16-autocast",
+            "fp16-mixed",
+            "fp8",
+            "fp8-fp8-allgather",
+            "fp32",
+        ),
+        help="precision recipe (default: bf16-autocast on one device with eager dispatch, else bf16-mixed)",
+    )
+    p.add_argument(
+        "--optimizer-impl",
+        choices=("fused", "foreach", "per-tensor"),
+        help="optimizer kernels (default: foreach under bf16-autocast, as torch.optim; fused otherwise)",
+    )
+    p.add_argument(
+        "--overlap",
+        help="communication hidden behind compute: comma list of dp, fsdp, tp, pp, ep, or none / all "
+        "(default: dp, fsdp, pp, and ep under dualpipe)",
+    )
     p.add_argument(
         "--optimizer",
         choices=("adamw", "adam", "sgd", "sgd-momentum", "adafactor", "adam8bit", "lion"),
@@ -45,7 +96,7 @@ def add_parser(sub) -> None:
     p.add_argument("--execution", choices=("eager", "graph"), default="eager")
     p.add_argument("--tokens", type=float, help="tokens to train on (e.g. 2e12)")
     p.add_argument("--price-per-hour", type=positive_float, help="USD per device-hour")
-    p.add_argument("--format", choices=("table", "json"), default="table")
+    add_report_output(p)
     p.set_defaults(run=run)
 
 
@@ -55,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.tokens is not None and not (args.tokens > 0 and args.tokens < 1e18):
         raise CostModelError("--tokens must be a positive number below 1e18")
+    fmt = report_format(args)
     plan = plan_training(
         args.model,
         args.hardware,
@@ -69,62 +121,22 @@ def run(args: argparse.Namespace) -> int:
         cp=args.cp,
         sequence_parallel=args.sequence_parallel,
         interleave=args.interleave,
+        schedule=args.schedule,
+        stage_layers=args.stage_layers,
         zero=args.zero,
+        fsdp=args.fsdp,
+        shard_group=args.shard_group,
         recompute=args.recompute,
         precision=args.precision,
         optimizer=args.optimizer,
+        optimizer_impl=args.optimizer_impl,
+        overlap=args.overlap,
         offload=args.offload,
         tokens=int(args.tokens) if args.tokens else None,
         price_per_hour=args.price_per_hour,
         execution=args.execution,
     )
-    d = plan.to_dict()
-    if args.format == "json":
-        sys.stdout.write(json.dumps(d, indent=1) + "\n")
-        return 0
-    from rich.table import Table
+    from costmodel.report.train_report import train_document
 
-    from costmodel.report.fmt import nbytes, seconds, si
-
-    e = d["execution"]
-    t = Table(title=f"training plan: {plan.model} on {plan.system}", show_header=False, title_justify="left")
-    t.add_column("", style="bold")
-    t.add_column("")
-    t.add_row("params", f"{plan.params:,} ({si(plan.params)})")
-    t.add_row(
-        "layout",
-        f"{e['gpus']} devices = tp {e['tp']} x pp {e['pp']} x dp {e['dp']} x cp {e['cp']}"
-        f" (ep {e['ep']}), interleave {e['interleave']}, sp {e['sequence_parallel']}",
-    )
-    t.add_row(
-        "batch",
-        f"global {e['global_batch']} x {e['seq_len']} tokens, micro-batch {e['micro_batch']}, "
-        f"{d['microbatches']} microbatches",
-    )
-    t.add_row(
-        "step",
-        f"{seconds(plan.step_latency_s)}  ({si(plan.model_flops, 'FLOP')}, {d['step']['tokens_per_s']:,.0f} tokens/s)",
-    )
-    t.add_row("MFU / HFU", f"{plan.mfu:.1%} / {plan.hfu:.1%}")
-    for k, v in plan.breakdown.items():
-        t.add_row(f"  {k[:-2]}", seconds(v))
-    m = plan.memory
-    t.add_row(
-        "memory / device",
-        f"weights {nbytes(m['weights_bytes'])} + grads {nbytes(m['grads_bytes'])} + "
-        f"optimizer {nbytes(m['optimizer_bytes'])} + activations "
-        f"{nbytes(m['activation_bytes'])} = {nbytes(m['total_bytes'])} of "
-        f"{nbytes(m['capacity_bytes'])}",
-    )
-    t.add_row("fits", "yes" if d["fits"] else "NO")
-    if "training" in d:
-        tr = d["training"]
-        t.add_row(
-            "to train",
-            f"{tr['tokens']:.3g} tokens: {tr['steps']:,} steps, {tr['days']:.2f} days, "
-            f"{tr['device_hours']:,.0f} device-hours" + (f", ${tr['cost_usd']:,.0f}" if "cost_usd" in tr else ""),
-        )
-    for n in d["notes"]:
-        t.add_row("note", n)
-    console().print(t)
+    emit(train_document(plan), args, fmt)
     return 0

@@ -1,4 +1,8 @@
-"""The public entry point: `costmodel.analyze(model, ...)` → `Report`."""
+"""The public entry point: `costmodel.analyze(model, ...)` → `Report`.
+
+Front ends are imported only when a model needs them (start-up speed: an ONNX file never
+loads the spec front end, a spec never loads the ONNX reader; torch with fvcore takes
+seconds to import)."""
 
 from __future__ import annotations
 
@@ -8,11 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .analysis import GraphCost, NodeCost, analyze_graph
-from .errors import CostModelError
+from .engine.latency import graph_latency
+from .errors import BindingError, CostModelError, name_list
+from .hardware import get_profile
 from .ir.dtypes import dtype as _dtype
 from .ir.graph import Graph
 from .limits import Limits
-from .symbolic import to_json_number
+from .symbolic import evaluate_many, to_json_number
 
 SCHEMA_VERSION = 1
 
@@ -95,14 +101,10 @@ class Report:
         for flops, macs, transcendentals, params, bytes_read, bytes_written and bytes.
         Values are exact while below 2**53; `bind()` gives exact integers at one point.
         """
-        from .errors import BindingError
-        from .symbolic import evaluate_many
-
         unknown = sorted(set(grid) - set(self.symbols))
         if unknown:
             raise BindingError(
-                f"unknown symbol(s) {', '.join(unknown)}; the analysis's free symbols are: "
-                f"{', '.join(self.symbols) or 'none'}"
+                f"unknown symbol(s) {name_list(unknown)}; the analysis's free symbols are: {name_list(self.symbols)}"
             )
         t = self.graph_cost.total
         fields = {
@@ -163,21 +165,9 @@ class Report:
 def load_graph(model: Any, bindings: Mapping[str, int] | None = None) -> tuple[Graph, str]:
     """Any supported model input → (IR graph, display name). Specs are lowered with the
     bindings applied (their dims appear in attributes, not only in input shapes)."""
-    import onnx
+    from .frontends.onnx_proto import is_model_proto
 
-    from .frontends.spec import ModelSpec
-
-    if isinstance(model, (ModelSpec, dict)):
-        from .frontends import load_model_spec, spec_graph
-
-        spec = load_model_spec(model)
-        return spec_graph(spec, bindings), spec.name
-    if isinstance(model, Graph):
-        return model, model.name
-    if isinstance(model, onnx.ModelProto):
-        from .frontends.onnx import to_graph
-
-        return to_graph(model), model.graph.name or "model"
+    # paths and ModelProtos first: an ONNX model never needs the spec front end's imports
     if isinstance(model, (str, os.PathLike)):
         path = os.fspath(model)
         low = path.lower()
@@ -188,6 +178,19 @@ def load_graph(model: Any, bindings: Mapping[str, int] | None = None) -> tuple[G
         from .frontends import resolve_other
 
         return resolve_other(path, bindings)
+    if is_model_proto(model):  # onnx.ModelProto, recognised without importing onnx
+        from .frontends.onnx import to_graph
+
+        return to_graph(model), model.graph.name or "model"
+    if isinstance(model, Graph):
+        return model, model.name
+    from .frontends.spec import ModelSpec
+
+    if isinstance(model, (ModelSpec, dict)):
+        from .frontends import load_model_spec, spec_graph
+
+        spec = load_model_spec(model)
+        return spec_graph(spec, bindings), spec.name
     if type(model).__module__.startswith("torch"):
         raise CostModelError("torch modules need example_inputs=(...)")
     raise CostModelError(f"cannot analyze a {type(model).__name__}; pass a path, an onnx.ModelProto or a spec name")
@@ -208,14 +211,15 @@ def analyze(
     """Analyze a model: FLOPs, MACs, params, bytes (and latency with `hardware`).
 
     model: path (.onnx, spec file, HF config.json), onnx.ModelProto, built-in spec name,
-    or a torch.nn.Module with example_inputs (traced by frontends/torch_fvcore.py, which
-    also takes causal_attention="dense"|"skip", device="auto"|"meta"|"cpu", train=False).
+    or a torch.nn.Module with example_inputs (traced by frontends/torch/, analysed by
+    traced.py, which also takes causal_attention="dense"|"skip", device="auto"|"meta"|"cpu",
+    train=False).
     bindings bind symbolic dims; dtype re-types float tensors; strict raises on any
     unsupported op.
     """
     dt = _dtype(dtype) if dtype else None
     if example_inputs is not None:
-        from .frontends.torch_fvcore import analyze_module
+        from .traced import analyze_module  # torch and fvcore load only for a torch module
 
         if bindings:
             raise CostModelError("a traced torch module has concrete shapes: there is nothing to bind")
@@ -230,9 +234,6 @@ def analyze(
     hw = None
     timing = None
     if hardware is not None:
-        from .engine.latency import graph_latency
-        from .hardware import get_profile
-
         hw = get_profile(hardware)
         timing = graph_latency(gc, hw, **engine_options)
     return Report(name, gc, hw, timing, dict(bindings or {}), dt.name if dt else None)

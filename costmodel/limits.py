@@ -3,12 +3,15 @@ Defaults are generous for real models (the largest public ONNX exports have ~10^
 
 from __future__ import annotations
 
+from .symbolic import Shape
+
 import gc
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import LimitExceeded
 
@@ -41,7 +44,7 @@ class Limits:
         if self._ticks & 255 == 0 and self._deadline and time.monotonic() > self._deadline:
             raise LimitExceeded(f"analysis took longer than {self.max_seconds:g} s (raise it with --max-seconds)")
 
-    def check_shape(self, shape: tuple, where: str) -> None:
+    def check_shape(self, shape: Shape, where: str) -> None:
         for d in shape:
             if type(d) is not int and not d.is_Atom and _too_big(d, self.max_expr_nodes):
                 raise LimitExceeded(
@@ -66,7 +69,7 @@ def gc_paused() -> Iterator[None]:
 
 
 @lru_cache(maxsize=8192)  # the same symbolic dims recur on many tensors
-def _too_big(expr, limit: int) -> bool:
+def _too_big(expr: Any, limit: int) -> bool:
     stack = [expr]
     seen = 0
     while stack:

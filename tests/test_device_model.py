@@ -19,6 +19,7 @@ from costmodel.errors import HardwareError
 from costmodel.hardware import get_profile, load_profile_file, profile_names
 from costmodel.hardware.calibration_schema import CALIBRATION_FIELDS, REFINE_KEYS, check_calibration
 from costmodel.hardware.schema import FieldError
+from costmodel.ops.kernel import ConvShape, GemmShape
 
 ROOT = Path(__file__).resolve().parent.parent
 PRIORS = {k: p.prior for k, p in dm.PARAMS.items()}
@@ -79,12 +80,29 @@ def test_refine_scales_groups_and_caps_fractions():
 
 def test_winograd_gain_applies_to_3x3_stride_1_only():
     cal = dataclasses.replace(Calibration(), conv_winograd_gain={"fp32": 2.0})
-    conv = {"kernel": (3, 3), "strides": (1, 1), "dilations": (1, 1), "group": 1}
+    # a 3x3, stride-1, 64 -> 64 channel convolution on a 56x56 map (implicit GEMM:
+    # M = 56*56 = 3136 output positions, N = 64 filters, K = 64*3*3 = 576)
+    conv = ConvShape(
+        n=1,
+        c=64,
+        m=64,
+        group=1,
+        kernel=(3, 3),
+        strides=(1, 1),
+        dilations=(1, 1),
+        spatial=(56, 56),
+        out_spatial=(56, 56),
+        transposed=False,
+        bias=False,
+        gemm=GemmShape(batch=1, m=3136, n=64, k=576),
+    )
     assert K.winograd_gain(conv, cal, "fp32") == 2.0
     assert K.winograd_gain(conv, cal, "tf32") == 1.0
-    assert K.winograd_gain({**conv, "strides": (2, 2)}, cal, "fp32") == 1.0
-    assert K.winograd_gain({**conv, "kernel": (1, 1)}, cal, "fp32") == 1.0
-    assert K.winograd_gain({**conv, "group": 32}, cal, "fp32") == 1.0
+    assert K.winograd_gain(dataclasses.replace(conv, strides=(2, 2)), cal, "fp32") == 1.0
+    assert K.winograd_gain(dataclasses.replace(conv, kernel=(1, 1)), cal, "fp32") == 1.0
+    assert K.winograd_gain(dataclasses.replace(conv, group=32), cal, "fp32") == 1.0
+    assert K.winograd_gain(dataclasses.replace(conv, dilations=(2, 2)), cal, "fp32") == 1.0
+    assert K.winograd_gain(dataclasses.replace(conv, transposed=True), cal, "fp32") == 1.0
 
 
 @pytest.mark.parametrize(
@@ -188,3 +206,19 @@ def test_measured_profiles_carry_refinements_unmeasured_do_not():
     expo = dm.load_model().value("clock_exponent")
     assert l4.gemm_fraction["fp16"] / h.gemm_fraction["fp16"] == pytest.approx((1236 / 2040) ** expo, rel=1e-6)
     assert math.isfinite(l4.row_cost_s) and l4.row_cost_s > 0
+
+
+def test_cpu_and_soc_profiles_take_the_cpu_engine_not_the_gpu_model():
+    """Kinds cpu and soc are timed by engine/cpu.py from the generic defaults and their own
+    measured table; the cross-device model (fitted on GPU kernels) builds every other
+    profile's. The Jetson profiles describe the integrated Ampere GPU, a CUDA device."""
+    generic = Calibration()
+    for name in ("xeon-8480", "apple-m3", "snapdragon-x-elite", "m3-max"):
+        hw = get_profile(name)
+        cal = for_profile(hw)
+        assert hw.kind in ("cpu", "soc") and cal.gemm_fraction == generic.gemm_fraction, name
+        assert cal.source == generic.source, name
+    for name in ("jetson-orin-agx", "jetson-orin-nano"):
+        hw = get_profile(name)
+        assert hw.kind == "gpu"
+        assert for_profile(hw) == model_calibration(hw)  # no measured table: the model's figures

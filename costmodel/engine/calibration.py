@@ -24,9 +24,10 @@ from ..errors import HardwareError
 from ..hardware.calibration_schema import check_calibration
 from ..hardware.profile import HardwareProfile
 from ..hardware.schema import CALIBRATION_META, FieldError
+from .device import CPU_KINDS, Device
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Calibration:
     # -- provenance ---------------------------------------------------------------------
     source: str = "generic defaults (no measurements for this device)"
@@ -42,6 +43,8 @@ class Calibration:
     gemm_misaligned_fraction: Mapping[str, float] = field(
         default_factory=lambda: {"bf16": 0.125, "fp16": 0.125, "fp8": 0.125, "int8": 0.125, "tf32": 0.4, "fp32": 0.68}
     )
+    # The thread-block tile (M x N) large GEMMs reach `gemm_fraction` with; smaller tiles
+    # scale their ceiling by (area / this area) ** gemm_small_tile_exponent (kernels.py).
     gemm_tile_m: int = 128
     gemm_tile_n: int = 128
     gemm_small_tile_exponent: float = 0.35
@@ -88,7 +91,15 @@ class Calibration:
             "normalization": 20e-6,
         }
     )
+    # -- CPUs (engine/cpu.py) -------------------------------------------------------------
+    # FLOPs per core at which a BLAS GEMM reaches half its large-size efficiency. Default:
+    # hardware/calibrate.py's fit of a full sweep on a 2-core AMD EPYC VM (numpy 2.4,
+    # OpenBLAS 0.3.31, 2026-12-04; fp32 GFLOP/s at n = 64..2048: 34.8, 94.8, 157, 188, 201,
+    # 203). A calibrated profile carries its own.
+    cpu_gemm_half_flops: float = 1.33e6
     # -- vector / special-function units ------------------------------------------------
+    # Achieved fractions of the vector (FMA) peak and of the special-function rate
+    # (transcendentals); a kernel's vector time is the slower of the two.
     vector_fraction: float = 0.6
     sfu_fraction: float = 0.6
 
@@ -196,7 +207,7 @@ def refine(cal: Calibration, multipliers: Mapping[str, float]) -> Calibration:
     return replace(cal, **kw)
 
 
-def model_calibration(profile: Any, params: Mapping[str, float] | None = None) -> Calibration:
+def model_calibration(profile: HardwareProfile, params: Mapping[str, float] | None = None) -> Calibration:
     """The cross-device model's Calibration for a profile (no per-device refinement).
     `params` defaults to the shipped fit."""
     from . import devicemodel as dm
@@ -208,17 +219,19 @@ def model_calibration(profile: Any, params: Mapping[str, float] | None = None) -
     return replace(Calibration(), source=src, features_missing=f.missing, **values)
 
 
-def for_profile(profile: Any) -> Calibration:
+def for_profile(profile: Device) -> Calibration:
     """The engine's Calibration for a profile: the device model from its datasheet
-    features, refined by its [calibration] table when it has one."""
+    features, refined by its [calibration] table when it has one. CPUs and SoCs (kinds
+    cpu/soc, timed by cpu.py) take the generic defaults and their own measured table: the
+    cross-device model is fitted on GPU kernels."""
     cached = _CACHE.get(id(profile))
     if cached is not None and cached[0] is profile:
         return cached[1]
     table = getattr(profile, "calibration", None)
     where = str(getattr(profile, "path", None) or getattr(profile, "name", "profile"))
-    if isinstance(profile, HardwareProfile):
+    if isinstance(profile, HardwareProfile) and profile.kind not in CPU_KINDS:
         cal = Calibration.from_mapping(table, where=where, base=model_calibration(profile))
-    else:  # a duck-typed profile in tests: the generic defaults
+    else:  # CPUs/SoCs, and a duck-typed device in tests: the generic defaults
         cal = Calibration.from_mapping(table, where=where)
     _CACHE[id(profile)] = (profile, cal)
     return cal

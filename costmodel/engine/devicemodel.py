@@ -258,9 +258,9 @@ def model_from_dict(data: Any, where: str = "device-model.json") -> ModelData:
 @cache
 def load_model() -> ModelData:
     """The shipped fit (priors only when the file is absent, e.g. before the first fit)."""
-    from ..hardware.loader import _builtin_dir
+    from ..hardware.loader import builtin_dir
 
-    res = _builtin_dir() / "device-model.json"
+    res = builtin_dir() / "device-model.json"
     try:
         text = res.read_text(encoding="utf-8")
     except (FileNotFoundError, OSError):
@@ -340,6 +340,9 @@ def calibration_fields(f: DeviceFeatures, params: Mapping[str, float]) -> dict[s
         "unaligned_row_cost_s": p["unaligned_row_cycles"] / cyc,
         "softmax_passes": p["softmax_passes"],
         "vector_fraction": p["vector_fraction"],
+        # one fraction for both vector-side units: the fit saw a kernel's vector time as
+        # the slower of its FMA and transcendental work over this one fraction
+        "sfu_fraction": p["vector_fraction"],
         "kernel_overhead_s": f.launch_latency_s if f.launch_latency_s else p["kernel_overhead_s"],
         "eager_gap_s": p["eager_gap_s"],
         "eager_dispatch_s": _dispatch(p),

@@ -73,7 +73,7 @@ class StepCase:
 
 
 def load_steps(root: Any = None) -> list[StepCase]:
-    from ..frontends.lower import Workload, lower
+    from ..frontends.lower import Logits, Phase, Workload, lower
     from ..frontends.spec import spec_from_dict
     from ..ir.dtypes import dtype
     from .datasets import SETS, data_dir
@@ -101,9 +101,9 @@ def load_steps(root: Any = None) -> list[StepCase]:
             )
         )
         if raw["phase"] == "prefill":
-            wl = Workload("prefill", raw["batch"], raw["prompt_len"], 0, "last", dtype("bf16"))
+            wl = Workload(Phase.PREFILL, raw["batch"], raw["prompt_len"], 0, Logits.LAST, dtype("bf16"))
         else:
-            wl = Workload("decode", raw["batch"], 1, raw["context_len"] - 1, "last", dtype("bf16"))
+            wl = Workload(Phase.DECODE, raw["batch"], 1, raw["context_len"] - 1, Logits.LAST, dtype("bf16"))
         segs = tuple((analyze_graph(sg.graph), sg.repeat) for sg in lower(spec, wl))
         length = raw.get("prompt_len") or raw.get("context_len")
         label = f"llm {raw['phase']} {raw.get('mode')} batch={raw['batch']} len={length}"

@@ -25,7 +25,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..ops import registry as R
+from ..ops.registry import OpKind
 
 __all__ = ["FAMILIES", "family_of", "graph_band", "node_band"]
 
@@ -36,13 +36,21 @@ FAMILIES = ("gemm", "conv", "attention", "norm", "softmax", "elementwise", "redu
 _FALLBACK = {"q10": -0.5, "q50": 0.0, "q90": 0.5}
 
 
+_KIND_FAMILY: dict[str, str] = {
+    OpKind.CONTRACTION: "gemm",
+    OpKind.CONV: "conv",
+    OpKind.ATTENTION: "attention",
+    OpKind.ELEMENTWISE: "elementwise",
+    OpKind.REDUCTION: "reduction",
+}
+
+
 def family_of(kind: str, op_type: str) -> str:
     """The validation family of an engine node (op kind and type)."""
-    if kind == R.CONTRACTION:
-        return "gemm"
-    if kind in (R.CONV, R.ATTENTION, R.ELEMENTWISE, R.REDUCTION):
-        return {R.CONV: "conv", R.ATTENTION: "attention", R.ELEMENTWISE: "elementwise", R.REDUCTION: "reduction"}[kind]
-    if kind == R.NORMALIZATION:
+    fam = _KIND_FAMILY.get(kind)
+    if fam is not None:
+        return fam
+    if kind == OpKind.NORMALIZATION:
         return "softmax" if op_type in ("Softmax", "LogSoftmax") else "norm"
     if op_type == "Transpose":
         return "transpose"

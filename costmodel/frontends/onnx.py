@@ -1,28 +1,37 @@
 """ONNX → IR. Translates only; never costs.
 
-Weights are never read: the file is parsed with `load_external_data=False`, so a model
-whose external weight files are absent analyses, and an external-data location pointing
-anywhere (including outside the model's folder) is never opened. Weights embedded in a
-large file are skipped without being read (see `_without_weight_data`). Only small tensors
-(shape constants, axes, scalars) are decoded, from data stored inside the file.
-Attribute defaults come from the `onnx.defs` schema of the highest version not above the
-model's opset, filled in one place here so rules see complete attributes.
+The `onnx` package is never imported (it costs about 1.6 s): files are parsed by protobuf
+with message classes built from onnx-ml.proto's descriptor (onnx_proto.py), attribute
+defaults come from onnx.defs facts kept as data (onnx_defs.py) and small tensors are
+decoded by numpy (onnx_tensor.py). An `onnx.ModelProto` passed in is read as it is: its
+fields are the same.
+
+Weights are never read: external data is never opened (its location may point anywhere,
+including outside the model's folder), so a model whose external weight files are absent
+analyses. Weights embedded in a large file are skipped without being read (see
+`_without_weight_data`). Only small tensors (shape constants, axes, scalars) are decoded,
+from data stored inside the file. Attribute defaults come from the schema of the highest
+version not above the model's opset, filled in one place here so rules see complete
+attributes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import math
 import os
 import re
-import sys
-from functools import cache
 from typing import Any
 
 from ..errors import ModelLoadError
 from ..ir.dtypes import ONNX_DTYPES, DType
 from ..ir.graph import Graph, Initializer, Node
 from ..limits import gc_paused
-from ..symbolic import symbol
+from ..symbolic import Shape, symbol
+from .onnx_defs import attribute_defaults
+from .onnx_proto import is_model_proto, parse_model
+from .onnx_tensor import small_array
 
 SMALL_TENSOR = 4096  # elements decoded eagerly (shape arithmetic, scalars); weights stay unread
 DEFAULT_OPSET = 1
@@ -30,9 +39,7 @@ DEFAULT_OPSET = 1
 
 def load_model(model: Any) -> Any:
     """Path or ModelProto → ModelProto, with typed errors for anything unreadable."""
-    import onnx
-
-    if isinstance(model, onnx.ModelProto):
+    if is_model_proto(model):
         return model
     path = os.fspath(model)
     if not os.path.exists(path):
@@ -50,8 +57,7 @@ def load_model(model: Any) -> Any:
     if not blob:
         raise ModelLoadError("file is empty", where=path)
     try:
-        m = onnx.ModelProto()
-        m.ParseFromString(blob)
+        m = parse_model(blob)
     except Exception:
         raise ModelLoadError("not a valid ONNX protobuf (corrupt, truncated or another format)", where=path) from None
     if not m.HasField("graph") or (not m.graph.node and not m.graph.output):
@@ -90,7 +96,7 @@ def _varint(buf: Any, i: int, end: int) -> tuple[int, int]:
             raise _Truncated
 
 
-def _fields(buf: Any, i: int, end: int):
+def _fields(buf: Any, i: int, end: int) -> Iterator[tuple[int, int, int, int, int]]:
     """(field number, wire type, field start, payload start, field end) of each field."""
     while i < end:
         start = i
@@ -192,21 +198,6 @@ def opsets_of(model: Any) -> dict[str, int]:
     return ops
 
 
-@cache
-def _schema_defaults(domain: str, op_type: str, opset: int) -> tuple[tuple[str, Any], ...]:
-    import onnx.defs
-
-    try:
-        s = onnx.defs.get_schema(op_type, opset, domain)
-    except Exception:
-        return ()
-    out = []
-    for name, a in s.attributes.items():
-        if a.default_value is not None and a.default_value.type:
-            out.append((name, _attr_value(a.default_value, None)))
-    return tuple(out)
-
-
 def _attr_value(a: Any, ctx: _Converter | None) -> Any:
     t = a.type
     if t == 1:
@@ -238,64 +229,8 @@ def _tensor(t: Any, ctx: _Converter | None) -> Initializer:
     numel = math.prod(shape)
     data = None
     if t.data_location != 1 and numel <= SMALL_TENSOR and dt.kind != "string":
-        data = _small_array(t, shape, numel)
+        data = small_array(t, shape, numel)
     return Initializer(t.name, dt, shape, data)
-
-
-# Element types numpy reads straight from little-endian raw_data (what onnx.numpy_helper
-# does for them, without its per-call dtype lookups): most small tensors take this path.
-_RAW_NUMPY = {
-    1: "<f4",
-    2: "u1",
-    3: "i1",
-    4: "<u2",
-    5: "<i2",
-    6: "<i4",
-    7: "<i8",
-    9: "?",
-    10: "<f2",
-    11: "<f8",
-    12: "<u4",
-    13: "<u8",
-}
-# Element types whose typed field numpy reads as it is (numpy_helper's own storage types).
-_TYPED_FIELD = {
-    1: ("float_data", "float32"),
-    6: ("int32_data", "int32"),
-    7: ("int64_data", "int64"),
-    11: ("double_data", "float64"),
-}
-_numpy_helper: Any = None
-
-
-def _small_array(t: Any, shape: tuple, numel: int) -> Any:
-    """Content of a small tensor (shape arithmetic, scalars) as numpy, or None."""
-    global _numpy_helper
-    np_type = _RAW_NUMPY.get(t.data_type)
-    if np_type is not None and t.raw_data and sys.byteorder == "little" and not t.HasField("segment"):
-        import numpy as np
-
-        raw = t.raw_data
-        if len(raw) == numel * np.dtype(np_type).itemsize:
-            return np.frombuffer(raw, dtype=np_type).reshape(shape)
-        return None
-    typed = _TYPED_FIELD.get(t.data_type)
-    if typed is not None and not t.HasField("raw_data") and not t.HasField("segment"):
-        import numpy as np
-
-        values = getattr(t, typed[0])
-        if len(values) != numel:
-            return None
-        return np.asarray(values, dtype=typed[1]).reshape(shape)
-    try:
-        if _numpy_helper is None:
-            from onnx import numpy_helper as _numpy_helper
-        arr = _numpy_helper.to_array(t)
-        if arr.size == numel:
-            return arr.reshape(shape)
-    except Exception:
-        pass
-    return None
 
 
 _SAFE = re.compile(r"[^A-Za-z0-9_]")
@@ -307,8 +242,9 @@ class _Converter:
         self.where = where
         self.symbols: dict[str, None] = {}
         self.depth = 0
+        self.ops: dict[tuple[str, str], tuple[str, tuple[tuple[str, Any], ...]]] = {}
 
-    def dims(self, type_proto: Any, name: str) -> tuple[DType | None, tuple | None]:
+    def dims(self, type_proto: Any, name: str) -> tuple[DType | None, Shape | None]:
         if not type_proto.HasField("tensor_type"):
             return None, None
         tt = type_proto.tensor_type
@@ -343,7 +279,7 @@ class _Converter:
             v = st.values
             init = _tensor(v, self)
             inits[v.name] = Initializer(v.name, init.dtype, tuple(int(d) for d in st.dims), None)
-        declared: dict[str, tuple[DType | None, tuple | None]] = {}
+        declared: dict[str, tuple[DType | None, Shape | None]] = {}
         inputs = []
         for vi in g.input:
             if vi.name in inits:
@@ -353,9 +289,7 @@ class _Converter:
         for vi in list(g.output) + list(g.value_info):
             if vi.name not in declared:
                 declared[vi.name] = self.dims(vi.type, vi.name)
-        nodes = []
-        for i, n in enumerate(g.node):
-            nodes.append(self.node(n, i))
+        nodes = self.nodes(g.node)
         self.depth -= 1
         return Graph(
             name=g.name or name,
@@ -369,13 +303,41 @@ class _Converter:
             doc=g.doc_string,
         )
 
-    def node(self, n: Any, i: int) -> Node:
-        domain = "" if n.domain in ("", "ai.onnx") else n.domain
+    def nodes(self, protos: Any) -> list[Node]:
+        """The IR nodes of a graph's NodeProtos. The hot loop of loading: one pass, each
+        protobuf field read once, the (domain, op) facts looked up once per op type."""
+        out: list[Node] = []
+        append = out.append
+        ops = self.ops
+        for i, n in enumerate(protos):
+            op_type = n.op_type
+            key = (n.domain, op_type)
+            info = ops.get(key)
+            if info is None:
+                info = ops[key] = self.op_info(*key)
+            domain, defaults = info
+            attrs = dict(defaults)
+            subgraphs: dict[str, Graph] = {}
+            if n.attribute:
+                self.attributes(n, attrs, subgraphs)
+            # [:] copies a repeated field to a list in C: faster than tuple() iterating it
+            append(
+                Node(
+                    n.name or f"{op_type}_{i}", op_type, domain, tuple(n.input[:]), tuple(n.output[:]), attrs, subgraphs
+                )
+            )
+        return out
+
+    def op_info(self, raw_domain: str, op_type: str) -> tuple[str, tuple[tuple[str, Any], ...]]:
+        """The node domain ("" for ai.onnx) and the schema's attribute defaults at the
+        model's opset for that domain (ONNX domains only)."""
+        domain = "" if raw_domain in ("", "ai.onnx") else raw_domain
+        if domain and not domain.startswith("ai.onnx"):
+            return domain, ()
         opset = self.opsets.get(domain, self.opsets.get("", 1))
-        attrs: dict[str, Any] = (
-            dict(_schema_defaults(domain, n.op_type, opset)) if not domain or domain.startswith("ai.onnx") else {}
-        )
-        subgraphs: dict[str, Graph] = {}
+        return domain, attribute_defaults(domain, op_type, opset)
+
+    def attributes(self, n: Any, attrs: dict[str, Any], subgraphs: dict[str, Graph]) -> None:
         for a in n.attribute:
             if a.type == 5:
                 subgraphs[a.name] = self.graph(a.g, f"{n.name or n.op_type}.{a.name}")
@@ -384,7 +346,6 @@ class _Converter:
                     subgraphs[f"{a.name}[{j}]"] = self.graph(sg, f"{n.name}.{a.name}{j}")
             else:
                 attrs[a.name] = _attr_value(a, self)
-        return Node(n.name or f"{n.op_type}_{i}", n.op_type, domain, tuple(n.input), tuple(n.output), attrs, subgraphs)
 
 
 def to_graph(model: Any) -> Graph:

@@ -69,6 +69,7 @@ CALIBRATION_FIELDS: dict[str, tuple[Any, ...]] = {
     "kernel_overhead_s": _SECONDS,
     "eager_gap_s": _SECONDS,
     "eager_dispatch_s": ("dispatch", _KIND_KEYS, _SECONDS),
+    "cpu_gemm_half_flops": ("number", 1.0, 1e15, "FLOP per core"),
     "vector_fraction": _FRAC,
     "sfu_fraction": _FRAC,
     "refine": ("refine",),

@@ -46,7 +46,6 @@ in textio.py, the dict <-> profile conversion in build.py; this module finds fil
 from __future__ import annotations
 
 import difflib
-import importlib.resources
 import os
 import re
 import tomllib
@@ -75,7 +74,6 @@ __all__ = [
 ]
 
 PROFILE_SUFFIXES = (".toml", ".yaml", ".yml")
-_DATA_PACKAGE = "costmodel.data.hardware_profiles"
 
 
 def _parse_text(text: str, suffix: str, where: str, path: str | None) -> HardwareProfile:
@@ -113,20 +111,16 @@ def load_profile_file(path: str | os.PathLike[str]) -> HardwareProfile:
 # ---------------------------------------------------------------------------------------------
 
 
-def _builtin_dir() -> Any:
-    """The folder of built-in profiles: the installed data package, or, in a source checkout,
-    hardware_profiles/ next to the costmodel package."""
-    try:
-        d = importlib.resources.files(_DATA_PACKAGE)
-        if d.is_dir():
-            return d
-    except (ModuleNotFoundError, TypeError, NotADirectoryError):
-        pass
-    return Path(__file__).resolve().parent.parent.parent / "hardware_profiles"
+def builtin_dir() -> Path:
+    """The folder of built-in profiles (systems/ inside it), in every install mode: the
+    installed data package, or hardware_profiles/ in a source checkout or editable install."""
+    from ..resources import data_dir
+
+    return data_dir("hardware_profiles")
 
 
 def _builtin_files() -> dict[str, Any]:
-    d = _builtin_dir()
+    d = builtin_dir()
     try:
         entries = list(d.iterdir())
     except OSError:  # pragma: no cover - broken installation

@@ -1,22 +1,24 @@
-"""Coverage of the registry against the ONNX operator schemas, for `costmodel ops`."""
+"""Coverage of the registry against the ONNX operator schemas, for `costmodel ops`.
+
+The schemas are the onnx.defs facts the front end keeps as data (frontends/onnx_defs.py),
+so this needs no onnx import."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..frontends import onnx_defs
 from .registry import load_all
 
 
 def coverage(opset: int | None = None, domain: str | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    import onnx.defs
-
     reg = load_all()
-    opset = opset or onnx.defs.onnx_opset_version()
+    opset = opset or onnx_defs.opset_version()
     schemas: dict[str, int] = {}
-    for s in onnx.defs.get_all_schemas_with_history():
+    for s in onnx_defs.all_schemas_with_history():
         if s.domain == "" and s.since_version <= opset and not s.deprecated:
             schemas[s.name] = min(schemas.get(s.name, 10**9), s.since_version)
-    rows = []
+    rows: list[dict[str, Any]] = []
     covered = zero = 0
     for name in sorted(schemas):
         d = reg.lookup("", name, opset)

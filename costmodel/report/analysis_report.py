@@ -1,202 +1,259 @@
-"""Renderers for `costmodel analyze`: rich table, JSON, CSV, markdown."""
+"""`costmodel analyze` as a report Document: the summary, the breakdown by op type (with
+time, grouped by the same `domain::op` key as the costs), the slowest / largest ops or
+every op (with % of the total FLOPs, bytes and time, input and output shapes), the
+module / scope tree, the unsupported ops, and (HTML) the roofline."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from typing import Any
 
 from ..ops.cost import ZERO
-from ..symbolic import to_json_number
-from .fmt import exact, nbytes, seconds, si
+from . import tree as _tree
+from .model import Column, Document, Field, KeyValues, Notes, Section, Table, fraction
+
+VIEWS = ("top", "per_op", "by_type", "full")  # full: by type and every op (the HTML default)
+FULL_LIMIT = 20_000  # ops listed one by one in a full view; the rest are one "other" row
 
 
-def to_json(report: Any, per_op: bool = True) -> str:
-    return json.dumps(report.to_dict(per_op=per_op), indent=1, default=str)
+def type_key(n: Any) -> str:
+    return n.op_type if not n.domain else f"{n.domain}::{n.op_type}"
 
 
-def to_csv(report: Any) -> str:
-    buf = io.StringIO()
-    cols = [
-        "name",
-        "op_type",
-        "domain",
-        "kind",
-        "status",
-        "flops",
-        "macs",
-        "transcendentals",
-        "params",
-        "bytes_read",
-        "bytes_written",
-        "read_weights",
-        "read_activations",
-        "read_kv",
-        "write_activations",
-        "write_kv",
-        "output_shapes",
-        "dtype",
-    ]
-    timed = report.timing is not None
-    if timed:
-        cols += ["time_s", "bound", "attainable_flops", "arithmetic_intensity"]
-    w = csv.writer(buf)
-    w.writerow(cols)
-    nodes = report.ops
-    tnodes = report.timing.nodes if timed else [None] * len(nodes)
-    for n, t in zip(nodes, tnodes):
-        d = n.to_dict()
-        if t is not None:
-            d.update(t.to_dict())
-        w.writerow([json.dumps(d.get(c)) if isinstance(d.get(c), (list, dict)) else d.get(c, "") for c in cols])
-    return buf.getvalue()
-
-
-def _rows_by_type(report: Any) -> list[tuple[str, Any, int]]:
-    counts: dict[str, int] = {}
-    for n in report.ops:
-        k = n.op_type if not n.domain else f"{n.domain}::{n.op_type}"
-        if n.status != "folded":
-            counts[k] = counts.get(k, 0) + 1
-    bt = report.graph_cost.by_type()
-    rows = [(k, bt.get(k, ZERO), c) for k, c in counts.items()]
-    rows.sort(key=lambda r: _key(r[1].flops), reverse=True)
-    return rows
-
-
-def _key(x: Any) -> float:
+def _sort_value(x: Any) -> float:
     try:
         return float(x)
-    except TypeError:
+    except TypeError:  # a formula: order by its value with every symbol at 1
         return float(x.subs({s: 1 for s in x.free_symbols}))
 
 
-def to_markdown(report: Any) -> str:
-    r = report
-    lines = [f"# costmodel: {r.model}", "", "| quantity | value |", "|---|---|"]
-    for k, v in _totals(r):
-        lines.append(f"| {k} | {v} |")
-    lines += ["", "| op type | count | FLOPs | MACs | bytes |", "|---|---:|---:|---:|---:|"]
-    for k, c, n in _rows_by_type(r):
-        lines.append(f"| {k} | {n} | {si(c.flops)} | {si(c.macs)} | {nbytes(c.bytes)} |")
-    if r.unsupported:
-        lines += ["", "## Unsupported ops (not counted)", ""]
-        for u in r.unsupported:
-            lines.append(f"- `{u['name']}` ({u['op_type']}): {u['reason']}")
-    return "\n".join(lines) + "\n"
-
-
-def _totals(r: Any, symbolic: bool = False) -> list[tuple[str, str]]:
-    fmt = exact if symbolic else si
-    out = [
-        ("FLOPs", fmt(r.flops)),
-        ("MACs", fmt(r.macs)),
-        ("transcendentals", fmt(r.transcendentals)),
-        ("params", fmt(r.params)),
-        ("bytes read", exact(r.bytes_read) if symbolic else nbytes(r.bytes_read)),
-        ("bytes written", exact(r.bytes_written) if symbolic else nbytes(r.bytes_written)),
-        ("weights", nbytes(r.graph_cost.weight_bytes) if not symbolic else exact(r.graph_cost.weight_bytes)),
-        (
-            "peak live activations",
-            nbytes(r.graph_cost.peak_activation_bytes) if not symbolic else exact(r.graph_cost.peak_activation_bytes),
-        ),
-    ]
-    if r.timing is not None:
-        t = r.timing
-        out += [
-            ("hardware", r.hardware.display_name),
-            ("latency", seconds(t.latency_s)),
-            ("mode", f"{t.mode}, {t.execution}, fusion={t.fusion}"),
-        ]
-        out.append(("time by bound", ", ".join(f"{k} {seconds(v)}" for k, v in t.by_bound().items())))
-    if r.symbols:
-        out.append(("symbols", ", ".join(r.symbols)))
-    out.append(("coverage", f"{100 * r.graph_cost.coverage:.1f}% of ops costed"))
+def by_type_time(report: Any) -> dict[str, float]:
+    """Time per op type, keyed like GraphCost.by_type (domain::op for other domains)."""
+    out: dict[str, float] = {}
+    if report.timing is None:
+        return out
+    for n, t in zip(report.ops, report.timing.nodes):
+        k = type_key(n)
+        out[k] = out.get(k, 0.0) + t.time_s
     return out
 
 
-def render_table(
-    report: Any, console: Any, *, per_op: bool = False, by_type: bool = True, symbolic: bool = False, top: int = 10
-) -> None:
-    from rich.table import Table
+def summary(r: Any) -> KeyValues:
+    gc = r.graph_cost
+    f = [
+        Field("model", "model", r.model),
+        Field("flops", "FLOPs", r.flops, "count"),
+        Field("macs", "MACs", r.macs, "count"),
+        Field("transcendentals", "transcendentals", r.transcendentals, "count"),
+        Field("params", "params", r.params, "count"),
+        Field("bytes_read", "bytes read", r.bytes_read, "bytes"),
+        Field("bytes_written", "bytes written", r.bytes_written, "bytes"),
+        Field("weight_bytes", "weights", gc.weight_bytes, "bytes"),
+        Field("peak_activation_bytes", "peak live activations", gc.peak_activation_bytes, "bytes"),
+    ]
+    if r.dtype:
+        f.append(Field("dtype", "dtype", r.dtype))
+    if r.timing is not None:
+        t = r.timing
+        f += [
+            Field("hardware", "hardware", r.hardware.display_name),
+            Field("latency_s", "latency", t.latency_s, "seconds"),
+            Field("mode", "mode", f"{t.mode}, {t.execution} execution, fusion {t.fusion}"),
+            Field("kernels", "kernels", t.kernels, "count"),
+        ]
+        for bound, secs in sorted(t.by_bound().items(), key=lambda kv: -kv[1]):
+            f.append(Field(f"time_{bound}_s", f"{bound}-bound ops", secs, "seconds"))
+    if r.symbols:
+        f.append(Field("symbols", "free symbols", ", ".join(r.symbols)))
+    if r.bindings:
+        f.append(Field("bindings", "bindings", ", ".join(f"{k}={v}" for k, v in r.bindings.items())))
+    f.append(Field("coverage", "ops costed", gc.coverage, "percent"))
+    if gc.unsupported:
+        f.append(Field("unsupported", "unsupported ops (not counted)", len(gc.unsupported), "count"))
+    return KeyValues("summary", "", tuple(f))
 
-    r = report
-    t = Table(title=f"costmodel: {r.model}", show_header=False, title_justify="left")
-    t.add_column("quantity", style="bold")
-    t.add_column("value")
-    for k, v in _totals(r, symbolic):
-        t.add_row(k, v)
-    console.print(t)
+
+def by_type_table(r: Any) -> Table:
+    counts: dict[str, int] = {}
+    for n in r.ops:
+        if n.status != "folded":
+            counts[type_key(n)] = counts.get(type_key(n), 0) + 1
+    bt = r.graph_cost.by_type()
+    tt = by_type_time(r)
     timed = r.timing is not None
-    if by_type:
-        bt = Table(title="by op type", title_justify="left")
-        for c in ("op type", "count", "FLOPs", "MACs", "bytes"):
-            bt.add_column(c, justify="right" if c != "op type" else "left")
+    total_t = r.timing.latency_s if timed else None
+    cols = [
+        Column("op_type", "op type", "text", 0, elide=True),
+        Column("count", "count", "count", 2),
+        Column("flops", "FLOPs", "count", 0),
+        Column("flops_share", "% FLOPs", "percent", 3),
+        Column("macs", "MACs", "count", 4),
+        Column("bytes", "bytes", "bytes", 1),
+        Column("bytes_share", "% bytes", "percent", 4),
+    ]
+    if timed:
+        cols += [Column("time_s", "time", "seconds", 0), Column("time_share", "% time", "percent", 1)]
+    rows = []
+    for k, n in counts.items():
+        c = bt.get(k, ZERO)
+        row: list[Any] = [
+            k,
+            n,
+            c.flops,
+            fraction(c.flops, r.flops),
+            c.macs,
+            c.bytes,
+            fraction(c.bytes, r.graph_cost.total.bytes),
+        ]
         if timed:
-            bt.add_column("time", justify="right")
-            tt = r.timing.by_type()
-        for k, c, n in _rows_by_type(r):
-            row = [
-                k,
-                str(n),
-                (exact if symbolic else si)(c.flops),
-                (exact if symbolic else si)(c.macs),
-                nbytes(c.bytes),
-            ]
-            if timed:
-                row.append(seconds(tt.get(k)))
-            bt.add_row(*row)
-        console.print(bt)
-    nodes = [n for n in r.ops if n.status != "folded"]
-    tn = {id(n): t for n, t in zip(r.ops, r.timing.nodes)} if timed else {}
-    if per_op:
-        shown = nodes
-        title = "per op"
+            row += [tt.get(k, 0.0), fraction(tt.get(k, 0.0), total_t)]
+        rows.append(tuple(row))
+    rows.sort(key=lambda row: -(row[7] if timed else _sort_value(row[2])))
+    return Table("by_type", "by op type", tuple(cols), tuple(rows))
+
+
+def ops_table(r: Any, view: str, top: int) -> Table:
+    timed = r.timing is not None
+    pairs = [(n, t) for n, t in zip(r.ops, r.timing.nodes if timed else [None] * len(r.ops)) if n.status != "folded"]
+    if view == "per_op":
+        shown = pairs
+        title = f"every op ({len(pairs)})"
     else:
+        key = (lambda p: p[1].time_s) if timed else (lambda p: _sort_value(p[0].cost.flops))
+        shown = sorted(pairs, key=key, reverse=True)[:top]
+        title = f"top {len(shown)} of {len(pairs)} ops by {'time' if timed else 'FLOPs'}"
+    total_t = r.timing.latency_s if timed else None
+    cols = [
+        Column("name", "name", "text", 0, elide=True),
+        Column("op_type", "op", "text", 1, elide=True),
+        Column("input_shapes", "inputs", "shape", 6),
+        Column("output_shapes", "outputs", "shape", 3),
+        Column("flops", "FLOPs", "count", 0),
+        Column("flops_share", "% FLOPs", "percent", 2),
+        Column("macs", "MACs", "count", 7),
+        Column("bytes", "bytes", "bytes", 1),
+        Column("bytes_share", "% bytes", "percent", 5),
+    ]
+    if timed:
+        cols += [
+            Column("time_s", "time", "seconds", 0),
+            Column("time_share", "% time", "percent", 2),
+            Column("bound", "bound", "text", 4),
+            Column("arithmetic_intensity", "FLOP/B", "number", 8),
+        ]
+    # the rest of each op's record (shown on wide terminals, always in CSV / HTML)
+    cols += [
+        Column("bytes_read", "bytes read", "bytes", 9),
+        Column("bytes_written", "bytes written", "bytes", 9),
+        Column("transcendentals", "transcendentals", "count", 10),
+        Column("params", "params", "count", 9),
+        Column("dtype", "dtype", "text", 10),
+        Column("kind", "kind", "text", 10),
+        Column("status", "status", "text", 10),
+    ]
+
+    def row(n: Any, name: str, c: Any, t: Any) -> tuple[Any, ...]:
+        ins = list(n.input_shapes) if n is not None else None
+        outs = list(n.output_shapes) if n is not None else None
+        cells: list[Any] = [name, type_key(n) if n is not None else "", ins, outs, c.flops]
+        cells += [fraction(c.flops, r.flops), c.macs, c.bytes, fraction(c.bytes, r.graph_cost.total.bytes)]
         if timed:
-            shown = sorted(nodes, key=lambda n: tn[id(n)].time_s, reverse=True)[:top]
-        else:
-            shown = sorted(nodes, key=lambda n: _key(n.cost.flops), reverse=True)[:top]
-        title = f"top {len(shown)} ops"
-    if shown:
-        ot = Table(title=title, title_justify="left")
-        cols = ["name", "op", "output", "FLOPs", "MACs", "bytes"]
+            ts = t.time_s if t is not None else None
+            cells += [ts, fraction(ts, total_t)]
+            cells += [t.bound if t is not None else "", t.arithmetic_intensity if t is not None else None]
+        cells += [c.bytes_read, c.bytes_written, c.transcendentals, c.params]
+        cells += [n.dtype, n.kind, n.status] if n is not None else [None, "", ""]
+        return tuple(cells)
+
+    rows = [row(n, n.name, n.cost, t) for n, t in shown]
+    note = ""
+    if view == "top" and len(shown) < len(pairs):
+        ids = {id(s[0]) for s in shown}
+        rest = [p for p in pairs if id(p[0]) not in ids]
+        from ..analysis import sum_costs
+
+        c = sum_costs(p[0].cost for p in rest)
+        other = None
         if timed:
-            cols += ["time", "bound"]
-        for c in cols:
-            ot.add_column(c, justify="left" if c in ("name", "op", "output", "bound") else "right", overflow="fold")
-        for n in shown:
-            shape = (
-                "x".join(str(d) for d in n.output_shapes[0])
-                if n.output_shapes and n.output_shapes[0] is not None
-                else "?"
-            )
-            row = [
-                n.name,
-                n.op_type,
-                shape,
-                (exact if symbolic else si)(n.cost.flops),
-                (exact if symbolic else si)(n.cost.macs),
-                nbytes(n.cost.bytes),
-            ]
-            if timed:
-                nt = tn[id(n)]
-                row += [seconds(nt.time_s), nt.bound]
-            ot.add_row(*row)
-        console.print(ot)
-    if r.unsupported:
-        ut = Table(
-            title=f"unsupported ops ({len(r.unsupported)}): NOT counted in the totals",
-            title_justify="left",
-            title_style="bold red",
+
+            class _T:  # the rest's time, so the column adds up to the latency
+                time_s = sum(p[1].time_s for p in rest)
+                bound = ""
+                arithmetic_intensity = None
+
+            other = _T()
+        rows.append(row(None, f"({len(rest)} other ops)", c, other))
+        note = "the time column adds up to the latency" if timed else ""
+    elif timed:
+        note = "times include each kernel's launch overhead and add up to the latency"
+    return Table("ops", title, tuple(cols), tuple(rows), note=note)
+
+
+def unsupported_table(r: Any) -> Table:
+    cols = (
+        Column("name", "name", "text", 0, elide=True),
+        Column("op_type", "op", "text", 0),
+        Column("reason", "reason", "text", 1),
+    )
+    rows = tuple(
+        (u["name"], (u["domain"] + "::" if u["domain"] != "ai.onnx" else "") + u["op_type"], u["reason"])
+        for u in r.unsupported
+    )
+    return Table("unsupported", f"unsupported ops ({len(rows)}): NOT counted in the totals", cols, rows)
+
+
+def document(
+    r: Any,
+    *,
+    view: str = "top",
+    top: int = 10,
+    tree_depth: int | None = None,
+    charts: bool = False,
+    tree_optional: bool = False,
+) -> Document:
+    """`tree_optional`: leave the tree out when the graph has no scopes (only its root)."""
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {VIEWS}")
+    sections = [Section("", (summary(r),))]
+    if view in ("top", "by_type", "full"):
+        sections.append(Section("by op type", (by_type_table(r),)))
+    if view in ("top", "per_op"):
+        sections.append(Section("ops", (ops_table(r, view, top),)))
+    if view == "full":
+        n = sum(1 for n in r.ops if n.status != "folded")
+        sections.append(Section("ops", (ops_table(r, "per_op" if n <= FULL_LIMIT else "top", FULL_LIMIT),)))
+    data = r.to_dict(per_op=True)
+    tt = by_type_time(r)
+    if r.timing is not None:
+        for k, v in data["by_type"].items():
+            v["time_s"] = tt.get(k, 0.0)
+    tree_t = None
+    if tree_depth:
+        gc = r.graph_cost
+        tree_t = _tree.table(
+            r.ops,
+            r.timing.nodes if r.timing is not None else None,
+            tree_depth,
+            total_params=gc.params,
+            module_types=dict(getattr(gc, "module_types", {}) or {}) or None,
         )
-        ut.add_column("name")
-        ut.add_column("op")
-        ut.add_column("reason")
-        for u in r.unsupported:
-            ut.add_row(u["name"], (u["domain"] + "::" if u["domain"] != "ai.onnx" else "") + u["op_type"], u["reason"])
-        console.print(ut)
+        if tree_optional and len(tree_t.rows) <= 1:
+            tree_t = None
+        else:
+            sections.append(Section("module tree", (tree_t,)))
+            data["tree"] = _tree.to_json(tree_t)
+    if r.unsupported:
+        sections.append(Section("unsupported", (unsupported_table(r),)))
+    notes = list(r.timing.notes) if r.timing is not None else []
+    notes += list(getattr(r.graph_cost, "notes", ()) or ())
+    if notes:
+        sections.append(Section("", (Notes("notes", "notes", tuple(notes)),)))
+    if charts and r.timing is not None:
+        from . import roofline as _rl
 
-
-__all__ = ["render_table", "to_csv", "to_json", "to_json_number", "to_markdown"]
+        rl = _rl.of_report(r)
+        dt = rl.main.split()[-1]
+        ch = _rl.chart(rl, f"roofline: {r.model} on {r.hardware.display_name} ({dt})")
+        sections.append(Section("roofline", (ch, _rl.summary(rl, r.hardware.display_name))))
+    csv = ("tree",) if (tree_t is not None and view != "full") else (("by_type",) if view == "by_type" else ("ops",))
+    title = f"costmodel: {r.model}" + (f" on {r.hardware.display_name}" if r.timing is not None else "")
+    return Document(title, "analyze", tuple(sections), data, csv_blocks=csv)
