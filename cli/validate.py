@@ -5,11 +5,9 @@ leave-one-device-out, per set, device and op family."""
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from typing import Any
 
-from .common import positive_int
+from .common import add_report_output, emit, positive_int, report_format
 
 QUICK_PER_GROUP = 6  # cases per (set, device, op, dtype) in --quick: seconds, for CI
 QUICK_ROWS_PER_FILE = 240
@@ -39,15 +37,24 @@ def add_parser(sub: Any) -> None:
         help="refit the leave-one-device-out parameters now instead of using the shipped ones",
     )
     p.add_argument("--no-steps", action="store_true", help="skip the H200 whole-model steps")
-    p.add_argument("--format", choices=("table", "json"), default="table")
-    p.add_argument("--markdown", metavar="FILE", help="also write the report as Markdown (docs/calibration.md)")
+    add_report_output(p)
+    p.add_argument(
+        "--markdown",
+        metavar="FILE",
+        help="also write the documentation page with the per-step tables (docs/calibration.md)",
+    )
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from costmodel.engine import datasets, validation
     from costmodel.errors import CostModelError
+    from costmodel.report.files import check_output_path, write_atomic
+    from costmodel.report.validation_report import validation_document
 
+    fmt = report_format(args)
+    if args.markdown:
+        check_output_path(args.markdown, suffixes=(".md",), what="--markdown")
     names = list(datasets.SETS) if args.sets == "all" else [s.strip() for s in args.sets.split(",") if s.strip()]
     unknown = [n for n in names if n not in datasets.SETS]
     if unknown or not names:
@@ -62,13 +69,8 @@ def run(args: argparse.Namespace) -> int:
     summary = validation.summary(rows)
     summary["sample"] = {"per_group": per, "cases": len(rows), "sets": names, "refit": bool(args.refit)}
     if args.markdown:
-        from costmodel.report.files import write_atomic
-
-        write_atomic(args.markdown, _markdown(summary, rows), suffixes=(".md",), what="report")
-    if args.format == "json":
-        sys.stdout.write(json.dumps({"schema_version": 1, **summary}, indent=1) + "\n")
-        return 0
-    _render(summary)
+        write_atomic(args.markdown, _markdown(summary, rows), suffixes=(".md",), what="--markdown")
+    emit(validation_document(summary), args, fmt)
     return 0
 
 
@@ -89,49 +91,8 @@ def _refit(cases: list) -> dict[str, dict[str, float]]:
     return out
 
 
-def _pct(s: dict[str, Any]) -> str:
-    return f"{s['median']:.1%}" if s.get("n") else "-"
-
-
 def _cov(v: float | None) -> str:
     return f"{v:.0%}" if v is not None else "-"
-
-
-def _render(summary: dict[str, Any]) -> None:
-    from rich.table import Table
-
-    from costmodel.report.text import markup
-
-    from .common import console
-
-    con = console()
-    for title, key in (("by set", "sets"), ("by device", "devices"), ("by op family", "families")):
-        t = Table(title=f"validation {title}: median |pred/meas - 1|", title_justify="left")
-        for col in ("", "n", "fitted", "held-out", "LODO", "roofline", "80% band: held-out", "LODO"):
-            t.add_column(col, justify="left" if not col else "right")
-        for name, b in summary[key].items():
-            n = b["fitted"].get("n", 0) + b["heldout"].get("n", 0)
-            t.add_row(
-                markup(name),
-                str(n),
-                _pct(b["fitted"]),
-                _pct(b["heldout"]),
-                _pct(b["lodo"]),
-                _pct(b["roofline"]),
-                _cov(b["coverage_heldout"]),
-                _cov(b["coverage_lodo"]),
-            )
-        con.print(t)
-    cov = summary.get("coverage_lodo_bands") or {}
-    if cov:
-        con.print(
-            "LODO 80% band coverage with bands rebuilt from the other devices only: "
-            + ", ".join(f"{markup(d)} {_cov(v)}" for d, v in sorted(cov.items()))
-        )
-    s = summary["sample"]
-    sample = "all rows" if s["per_group"] is None else f"up to {s['per_group']} per group"
-    refit = "refitted now" if s["refit"] else "as shipped in device-model.json"
-    con.print(f"{s['cases']} cases ({sample}); leave-one-device-out parameters {refit}")
 
 
 def _md_pct(s: dict[str, Any]) -> str:

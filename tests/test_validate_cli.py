@@ -62,6 +62,23 @@ def test_validate_table_and_errors(capsys):
     assert rc == 2 and "no measured sets" in err
 
 
+def test_validate_report_formats_and_docs_page(tmp_path, capsys):
+    """The report goes through the report model (--format / --output like every command);
+    --markdown writes the documentation page beside it, and a bad target is refused
+    before any case runs."""
+    out, page = tmp_path / "v.csv", tmp_path / "calibration.md"
+    rc, _, err = run(
+        capsys, "validate", "--quick", "--sets", "h200", "--no-steps", "--output", str(out), "--markdown", str(page)
+    )
+    assert rc == 0, err
+    csv = out.read_text(encoding="utf-8")
+    assert "group,cases,fitted,heldout,lodo,roofline,band_heldout,band_lodo" in csv and "\nh200," in csv
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith("# Calibration and validation report") and "| h200 |" in text
+    rc, _, err = run(capsys, "validate", "--quick", "--markdown", str(tmp_path / "page.txt"))
+    assert rc == 2 and ".md" in err
+
+
 def test_calibrate_from_refines_a_profile(tmp_path, capsys):
     rows = []
     for op in ("bmm", "add", "ln"):
