@@ -67,3 +67,12 @@ def test_analyze_reports_latency_bands():
     assert timed and all(op["latency_band_s"][0] <= op["time_s"] <= op["latency_band_s"][1] for op in timed)
     ideal = costmodel.analyze("costmodel/examples/resnet50.onnx", hardware="a100", mode="ideal")
     assert ideal.to_dict()["latency_band_s"] is None  # the datasheet roofline is a bound, not a prediction
+
+
+def test_cpu_engine_profiles_get_no_band():
+    """The residuals are GPU kernels'; a profile the CPU engine times (kind cpu or soc) has
+    no validation set to take a band from, so it gets none rather than a GPU's."""
+    cpu = costmodel.analyze("costmodel/examples/resnet50.onnx", hardware="xeon-8480")
+    assert cpu.latency_s and cpu.to_dict()["latency_band_s"] is None
+    soc = costmodel.analyze("costmodel/examples/resnet50.onnx", hardware="apple-m3")
+    assert soc.latency_s and soc.to_dict()["latency_band_s"] is None

@@ -234,7 +234,8 @@ def graph_latency(
                 fused=fused,
             )
         )
-    timings, band = uncertainty.attach(timings, nodes, cal, mode) if bands else (timings, None)
+    # 80% bands come from the GPU validation residuals; the CPU engine has none (no band)
+    timings, band = uncertainty.attach(timings, nodes, cal, mode) if bands and not on_cpu else (timings, None)
     notes = []
     if gc.unsupported:
         notes.append(f"{len(gc.unsupported)} unsupported op(s) not timed")

@@ -17,6 +17,9 @@ a family, so sqrt(n) shrinking would be a lie. With per-node log-normal spreads 
 time weights w_i, the graph spread is sqrt((1 - rho) * sum (w_i s_i)^2 + rho * (sum w_i s_i)^2)
 with rho fitted on the H200 whole-model steps (the only measured whole graphs) and stored as
 "graph_correlation".
+
+Profiles timed by the CPU engine (kinds cpu/soc, cpu.py) get no band: every residual here
+is a GPU kernel's, and the CPU engine has no validation set to draw one from.
 """
 
 from __future__ import annotations
