@@ -10,5 +10,6 @@ fuzz:  ## long hypothesis run over random graphs, specs and profiles
 fuzz-atheris:  ## coverage-guided fuzzing of the ONNX loader (pip install atheris)
 	python fuzz/fuzz_onnx_loader.py fuzz/corpus -max_total_time=600
 
-calibration-report:
-	python benchmarks/fit_calibration.py --markdown docs/calibration.md
+calibration-report:  ## refit the device model, then regenerate docs/calibration.md (minutes)
+	python benchmarks/fit_device_model.py --write
+	python -m costmodel validate --markdown docs/calibration.md

@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "plan": "plan",
     "specs": "specs",
     "calibrate": "calibrate",
+    "validate": "validate",
     "batch": "batch",
     "compare": "compare",
     "config": "config",

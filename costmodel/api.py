@@ -64,6 +64,12 @@ class Report:
         return None if self.timing is None else self.timing.latency_s
 
     @property
+    def latency_band_s(self) -> list[float] | None:
+        """80% prediction interval [p10, p90] of latency_s (None without hardware)."""
+        band = None if self.timing is None else getattr(self.timing, "band", None)
+        return list(band) if band else None
+
+    @property
     def unsupported(self) -> list[dict[str, str]]:
         return [u.to_dict() for u in self.graph_cost.unsupported]
 
@@ -134,6 +140,7 @@ class Report:
             "weight_bytes": to_json_number(gc.weight_bytes),
             "peak_activation_bytes": to_json_number(gc.peak_activation_bytes),
             "latency_s": self.latency_s,
+            "latency_band_s": self.latency_band_s,
             "unsupported": self.unsupported,
             "coverage": round(gc.coverage, 6),
             "symbols": list(gc.symbols),

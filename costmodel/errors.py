@@ -70,6 +70,11 @@ class PlanError(CostModelError):
     """An execution plan (parallel layout, batch...) is invalid."""
 
 
+class MeasurementError(CostModelError):
+    """A measurement file (kernel timings for calibration) is unreadable or holds an
+    invalid value; the message names the file, the row and the column."""
+
+
 class OutputError(CostModelError):
     """An output file cannot be written where asked (an input, a folder, a missing folder,
     a wrong suffix, a write error)."""

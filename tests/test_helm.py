@@ -44,7 +44,7 @@ def errors(ours: dict, theirs: dict) -> list[float]:
     ],
 )
 def test_reference_setup_matches_helms_published_runtimes(capsys, model, row, gpus):
-    """Both rows are held out of the fit of the setup's two constants (curie, j1-jumbo:
+    """Both rows are held out of the fit of the setup's three constants (curie, j1-jumbo:
     benchmarks/fit_helm.py)."""
     d = json.loads(run(capsys, model, "--helm", "--helm-name", row, "--format", "json"))
     ours = d[row]

@@ -14,7 +14,6 @@ import pytest
 
 import costmodel
 from costmodel.engine.latency import graph_latency
-from costmodel.errors import HardwareError
 from costmodel.frontends.spec import spec_from_hf
 from costmodel.hardware import get_profile
 
@@ -82,13 +81,6 @@ GPUS = (
 BATCH, SEQ = 4, 512
 
 
-def _profile(name: str):
-    try:
-        return get_profile(name)
-    except HardwareError:  # the device-profile set arrives with the device-model branch
-        pytest.skip(f"no hardware profile {name!r} in this checkout")
-
-
 @pytest.fixture(scope="module")
 def forward_costs():
     """Each model's fp32 forward, analysed once (device-independent)."""
@@ -100,7 +92,7 @@ def forward_costs():
 
 @pytest.mark.parametrize("gpu", GPUS)
 def test_inference_is_predicted_on_every_gpu(forward_costs, gpu):
-    hw = _profile(gpu)
+    hw = get_profile(gpu)
     peak = hw.peak_flops["fp32"]
     for model, gc in forward_costs.items():
         t = graph_latency(gc, hw, execution="eager").latency_s
@@ -115,7 +107,7 @@ def test_inference_is_predicted_on_every_gpu(forward_costs, gpu):
 def test_training_step_is_predicted_on_every_gpu(capsys, tmp_path, gpu):
     from cli.main import main
 
-    _profile(gpu)
+    get_profile(gpu)  # every measured GPU has a built-in profile
     for model, cfg in MODELS.items():
         path = tmp_path / f"{model}.json"
         path.write_text(json.dumps(cfg))

@@ -360,6 +360,28 @@ def test_roofline_convs_use_the_tf32_roof(capsys):
     assert d["roofs"]["matrix tf32"] == 494.5e12  # H100 SXM dense TF32 (hardware_profiles/h100-sxm5-80gb.toml)
 
 
+def test_roofline_says_why_each_op_is_bound(capsys):
+    """Each op names the term that bounds it: its compute at a fraction of its roof's peak,
+    its traffic at a fraction of the bandwidth, or a launch overhead longer than the kernel;
+    the fraction is its own FLOPs (bytes) over its compute (memory) time, over the roof.
+    Every timed op carries its 80% band."""
+    d = strict_json(ok(capsys, "roofline", RESNET, "-H", "h100", "--format", "json"))
+    seen = set()
+    for o in d["ops"]:
+        lo, hi = o["latency_band_s"]
+        assert lo <= o["time_s"] <= hi
+        seen.add(o["bound"])
+        if o["bound"] == "compute":
+            assert o["why"].endswith("of peak") and 0 < float(o["why"].split("%")[0]) <= 100
+        elif o["bound"] == "memory":
+            assert o["why"].endswith("of bandwidth") and 0 < float(o["why"].split("%")[0]) <= 100
+        elif o["bound"] == "overhead":
+            assert o["why"].startswith("launch ") and "> kernel" in o["why"]
+    assert {"compute", "memory"} <= seen
+    table = ok(capsys, "roofline", RESNET, "-H", "h100", "--format", "csv")
+    assert table.splitlines()[0].split(",")[-2:] == ["bound", "why"]
+
+
 def test_roofline_plot_refuses_its_input(capsys, tmp_path):
     src = tmp_path / "m.onnx"
     src.write_bytes(open(RESNET, "rb").read())

@@ -104,3 +104,14 @@ def test_every_command_runs_from_another_folder(installed: Path, tmp_path: Path)
     r = _cli(installed, tmp_path, "hardware", "show", "dgx-h100", "--format", "json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["devices_per_node"] == 8
+
+
+def test_the_wheel_predicts_with_the_fitted_device_model(installed: Path, tmp_path: Path) -> None:
+    """hardware_profiles/device-model.json travels in the wheel: without it the engine would
+    fall back to the model's priors and predict a different time than the checkout."""
+    import costmodel
+
+    r = _cli(installed, tmp_path, "analyze", "--example", "resnet50", "--hardware", "h100", "--format", "json")
+    assert r.returncode == 0, r.stderr[-2000:]
+    here = costmodel.analyze(str(ROOT / "costmodel" / "examples" / "resnet50.onnx"), hardware="h100").latency_s
+    assert json.loads(r.stdout)["latency_s"] == pytest.approx(here, rel=1e-9)

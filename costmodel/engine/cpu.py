@@ -21,9 +21,8 @@ from __future__ import annotations
 from ..analysis import NodeCost
 from ..ops.registry import OpKind
 from .calibration import Calibration
-from .device import Device
+from .device import CPU_KINDS, Device
 
-CPU_KINDS = ("cpu", "soc")
 _MATRIX_KINDS = (OpKind.CONTRACTION, OpKind.CONV, OpKind.ATTENTION)
 
 

@@ -31,6 +31,7 @@ from ..ops.kernel import AttentionShape, ConvShape
 from ..ops.registry import OpKind
 from ..symbolic import Shape, prod
 from . import kernels as K
+from . import uncertainty
 from .calibration import Calibration, for_profile
 from .cpu import is_cpu
 from .device import Device
@@ -57,6 +58,7 @@ class GraphTiming:
     ideal_s: float
     hardware: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    band: tuple[float, float] | None = None  # 80% prediction interval of latency_s
 
     def by_bound(self) -> dict[str, float]:
         out: dict[str, float] = {}
@@ -74,6 +76,7 @@ class GraphTiming:
     def to_dict(self) -> dict[str, Any]:
         return {
             "latency_s": self.latency_s,
+            "latency_band_s": list(self.band) if self.band else None,
             "mode": self.mode,
             "fusion": self.fusion,
             "execution": self.execution,
@@ -134,6 +137,7 @@ def graph_latency(
     fusion: str = Fusion.NONE,
     execution: str = Execution.AUTO,
     calibration: Calibration | None = None,
+    bands: bool = True,
 ) -> GraphTiming:
     """Latency of an analysed graph (a GraphCost) on a hardware profile. The options take
     their enums or the same strings (`mode="ideal"`)."""
@@ -200,7 +204,7 @@ def graph_latency(
                 # kernel starts when both it has been dispatched and the previous one ended
                 # (the host-to-GPU launch latency separates dispatch from start; back to back
                 # on a busy GPU, kernels are spaced by the same per-kernel overhead as a graph)
-                host += cal.dispatch(n.kind)
+                host += cal.dispatch(n.kind, n.op_type)
                 start = max(gpu + cal.kernel_overhead_s, host + cal.eager_gap_s)
                 over = start - gpu
                 gpu = start + kernel
@@ -230,6 +234,8 @@ def graph_latency(
                 fused=fused,
             )
         )
+    # 80% bands come from the GPU validation residuals; the CPU engine has none (no band)
+    timings, band = uncertainty.attach(timings, nodes, cal, mode) if bands and not on_cpu else (timings, None)
     notes = []
     if gc.unsupported:
         notes.append(f"{len(gc.unsupported)} unsupported op(s) not timed")
@@ -246,6 +252,7 @@ def graph_latency(
         ideal_s=ideal_tot,
         hardware=getattr(hw, "name", ""),
         notes=tuple(notes),
+        band=band,
     )
 
 
@@ -285,11 +292,12 @@ def _tensor_bytes(n: NodeCost, shapes: tuple[Shape | None, ...], i: int) -> floa
 
 def host_dispatch_s(gc: GraphCost, cal: Calibration, dispatches_per_kernel: float = 1.0) -> float:
     """Host time an eager framework spends dispatching a graph's kernels: the calibrated
-    dispatch time of each costed node's kind (Calibration.eager_dispatch_s), times
-    `dispatches_per_kernel` (a training step dispatches each forward op and ~2 backward
-    ops). The one model of eager dispatch: graph_latency's eager pipeline charges the same
-    per-kind times (and one elementwise dispatch more for a separate conv-bias kernel)."""
-    total = sum(cal.dispatch(n.kind) for n in gc.nodes if n.status == NodeStatus.COSTED)
+    dispatch time of each costed node (Calibration.dispatch: by op type where the fitted
+    table has one, else by op kind), times `dispatches_per_kernel` (a training step
+    dispatches each forward op and ~2 backward ops). The one model of eager dispatch:
+    graph_latency's eager pipeline charges the same per-node times (and one elementwise
+    dispatch more for a separate conv-bias kernel)."""
+    total = sum(cal.dispatch(n.kind, n.op_type) for n in gc.nodes if n.status == NodeStatus.COSTED)
     return total * dispatches_per_kernel
 
 

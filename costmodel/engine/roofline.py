@@ -39,6 +39,7 @@ class NodeTiming:
     flops: float
     bytes: float
     fused: bool = False
+    band: tuple[float, float] | None = None  # 80% prediction interval of time_s (uncertainty.py)
 
     @property
     def arithmetic_intensity(self) -> float | None:
@@ -60,6 +61,7 @@ class NodeTiming:
             "attainable_flops": self.attainable_flops,
             "arithmetic_intensity": self.arithmetic_intensity,
             "fused": self.fused,
+            "latency_band_s": list(self.band) if self.band else None,
         }
 
 
@@ -156,6 +158,8 @@ def node_time(node: NodeCost, hw: Device, cal: Calibration, mode: str) -> tuple[
             units,
         )
         c += vector_cal
+        # Winograd does fewer multiplies than the direct count: lower the roofline floor too
+        compute /= K.winograd_gain(k, cal, mdt)
     elif node.kind == OpKind.CONTRACTION and gemm is not None and _all_concrete(gemm.dims()):
         mdt = matrix_dtype(node, cal)
         c, m = K.gemm_time(2 * float(node.cost.macs), nbytes, gemm, hw.matrix_peak(mdt), bw, cal, mdt, units, eb)

@@ -323,3 +323,35 @@ def calibrate(
     cpu = measure_cpu(quick=quick, on_progress=on_progress)
     gpu = measure_gpu(quick=quick) if use_gpu else None
     return profile_toml(name, cpu, gpu), {"cpu": cpu, "gpu": gpu}
+
+
+def gpu_measurements(gpu: dict[str, Any], source: str = "costmodel calibrate") -> list[Any]:
+    """The GPU sweep of measure_gpu() as canonical measurement rows (the format
+    `costmodel calibrate --from` reads back): square GEMMs per dtype, the device copy and
+    the tiny-op time, each timed with CUDA events around one eager call."""
+    from .measurements import make
+
+    device = str(gpu.get("name", "GPU"))
+    cond = {"torch": str(gpu.get("torch", "")), "matmul_tf32": "off"}
+    rows = []
+    for name, sweep in gpu["gemm"].items():
+        for n, rate in sweep:
+            c = dict(cond, matmul_tf32="on" if name == "tf32" else "off")
+            shape = {"batch": 1, "m": n, "n": n, "k": n}
+            rows.append(make("matmul", shape, name, 2 * n**3 / rate, device, "", source, "eager", c))
+    copy_bytes = 256 * 2**20  # measure_gpu copies a 256 MiB uint8 buffer
+    rows.append(
+        make(
+            "copy",
+            {"numel": copy_bytes},
+            "int8",
+            2 * copy_bytes / gpu["stream_bandwidth"],
+            device,
+            "",
+            source,
+            "eager",
+            cond,
+        )
+    )
+    rows.append(make("mul_scalar", {"numel": 1}, "fp32", gpu["kernel_s"], device, "", source, "eager", cond))
+    return rows

@@ -25,7 +25,7 @@ from typing import Any
 
 from ..analysis import analyze_graph
 from ..engine.calibration import for_profile
-from ..engine.latency import graph_latency
+from ..engine.latency import graph_latency, host_dispatch_s
 from ..frontends.lower import SHARED_WEIGHTS, Logits, Phase, Segment, Workload, lower, unroll
 from ..frontends.lower.workload import runs_own_code
 from ..frontends.spec import ModelSpec
@@ -261,7 +261,7 @@ def _segment_work(
         eager_s = fwd + max(_eager_per_copy(seg, gc, hw) - graph_c, 0.0)
         # the recipe's cast kernels are dispatched ops too: a long stream of copies runs at
         # the slower of the GPU and the host, whose clock now also carries the casts
-        host = sum(cal.dispatch(n.kind) for n in gc.nodes if n.status == "costed")
+        host = host_dispatch_s(gc, cal)
         eager_s = max(eager_s, host + fwd_casts * cal.dispatch(R.ELEMENTWISE))
     return Work(
         fwd_s=fwd,

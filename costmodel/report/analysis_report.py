@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..ops.cost import ZERO
+from . import fmt
 from . import tree as _tree
 from .model import Column, Document, Field, KeyValues, Notes, Section, Table, fraction
 
@@ -57,6 +58,10 @@ def summary(r: Any) -> KeyValues:
         f += [
             Field("hardware", "hardware", r.hardware.display_name),
             Field("latency_s", "latency", t.latency_s, "seconds"),
+        ]
+        if t.band:  # the 80% prediction interval (engine/uncertainty.py)
+            f.append(Field("latency_band_s", "80% band", f"{fmt.seconds(t.band[0])} .. {fmt.seconds(t.band[1])}"))
+        f += [
             Field("mode", "mode", f"{t.mode}, {t.execution} execution, fusion {t.fusion}"),
             Field("kernels", "kernels", t.kernels, "count"),
         ]
