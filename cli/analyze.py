@@ -64,6 +64,11 @@ def add_parser(sub) -> None:
         type=positive_int,
         help="size limit of one symbolic dimension, in sympy tree nodes (default 2000)",
     )
+    p.add_argument(
+        "--max-file-mib",
+        type=positive_int,
+        help="size limit of an ONNX file, in MiB (default 2048: protobuf's own limit)",
+    )
     add_hardware_options(p)
     add_report_output(p)
     p.set_defaults(run=run)
@@ -110,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
         limits.max_seconds = float(args.max_seconds)
     if args.max_expr_nodes:
         limits.max_expr_nodes = args.max_expr_nodes
+    if args.max_file_mib:
+        limits.max_file_bytes = args.max_file_mib << 20
     opts = engine_options(args) if args.hardware else {}
     r = analyze(
         model,

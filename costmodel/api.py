@@ -153,9 +153,12 @@ class Report:
         return d
 
 
-def load_graph(model: Any, bindings: Mapping[str, int] | None = None) -> tuple[Graph, str]:
+def load_graph(
+    model: Any, bindings: Mapping[str, int] | None = None, limits: Limits | None = None
+) -> tuple[Graph, str]:
     """Any supported model input → (IR graph, display name). Specs are lowered with the
-    bindings applied (their dims appear in attributes, not only in input shapes)."""
+    bindings applied (their dims appear in attributes, not only in input shapes). An ONNX
+    file is read only if it is a regular file within `limits.max_file_bytes`."""
     from .frontends.onnx_proto import is_model_proto
 
     # paths and ModelProtos first: an ONNX model never needs the spec front end's imports
@@ -165,7 +168,7 @@ def load_graph(model: Any, bindings: Mapping[str, int] | None = None) -> tuple[G
         if low.endswith(".onnx") or (os.path.exists(path) and not low.endswith((".yaml", ".yml", ".toml", ".json"))):
             from .frontends.onnx import to_graph
 
-            return to_graph(path), os.path.basename(path)
+            return to_graph(path, (limits or Limits()).max_file_bytes), os.path.basename(path)
         from .frontends import resolve_other
 
         return resolve_other(path, bindings)
@@ -219,7 +222,7 @@ def analyze(
             model, example_inputs, dtype=dt, strict=strict, limits=limits, registry=registry, **opts
         )
     else:
-        graph, name = load_graph(model, bindings)
+        graph, name = load_graph(model, bindings, limits)
         gc = analyze_graph(graph, bindings=bindings, dtype=dt, strict=strict, registry=registry, limits=limits)
     hw = None
     timing = None

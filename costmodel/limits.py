@@ -16,6 +16,9 @@ MAX_NODES = 2_000_000
 MAX_EXPR_NODES = 2_000  # sympy tree nodes in one symbolic dim
 MAX_SECONDS = 600.0
 MAX_SUBGRAPH_DEPTH = 32
+# Protobuf cannot serialize a message of 2 GiB or more: a larger .onnx file is not a model
+# (weights past that size live in external data files, which are never read).
+MAX_FILE_BYTES = 2 << 30
 
 
 @dataclass
@@ -24,6 +27,7 @@ class Limits:
     max_expr_nodes: int = MAX_EXPR_NODES
     max_seconds: float = MAX_SECONDS
     max_subgraph_depth: int = MAX_SUBGRAPH_DEPTH
+    max_file_bytes: int = MAX_FILE_BYTES
     _deadline: float = field(default=0.0, repr=False)
     _ticks: int = field(default=0, repr=False)
 
@@ -37,8 +41,11 @@ class Limits:
             raise LimitExceeded(f"graph has {n} nodes, above the limit of {self.max_nodes} (raise it with --max-nodes)")
 
     def tick(self) -> None:
+        """Called once per node (subgraph nodes included). The clock is read every time:
+        one node can take seconds (a symbolic merge), so counting nodes between checks
+        would let a small graph run far past the deadline. time.monotonic costs ~50 ns."""
         self._ticks += 1
-        if self._ticks & 255 == 0 and self._deadline and time.monotonic() > self._deadline:
+        if self._deadline and time.monotonic() > self._deadline:
             raise LimitExceeded(f"analysis took longer than {self.max_seconds:g} s (raise it with --max-seconds)")
 
     def check_shape(self, shape: tuple, where: str) -> None:

@@ -12,6 +12,7 @@ ROOT = os.path.join(os.path.dirname(__file__), "..")
 # the pipeline in folder order; a module may import its own layer and the ones before it
 LAYERS = [
     "errors",
+    "readfile",
     "symbolic",
     "limits",
     "ir",

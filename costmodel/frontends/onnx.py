@@ -25,7 +25,8 @@ from typing import Any
 from ..errors import ModelLoadError
 from ..ir.dtypes import ONNX_DTYPES, DType
 from ..ir.graph import Graph, Initializer, Node
-from ..limits import gc_paused
+from ..limits import MAX_FILE_BYTES, gc_paused
+from ..readfile import open_regular
 from ..symbolic import symbol
 from .onnx_defs import attribute_defaults
 from .onnx_proto import is_model_proto, parse_model
@@ -35,19 +36,17 @@ SMALL_TENSOR = 4096  # elements decoded eagerly (shape arithmetic, scalars); wei
 DEFAULT_OPSET = 1
 
 
-def load_model(model: Any) -> Any:
-    """Path or ModelProto → ModelProto, with typed errors for anything unreadable."""
+def load_model(model: Any, max_bytes: int = MAX_FILE_BYTES) -> Any:
+    """Path or ModelProto → ModelProto, with typed errors for anything unreadable. Only a
+    regular file of at most `max_bytes` is read (readfile.open_regular)."""
     if is_model_proto(model):
         return model
     path = os.fspath(model)
-    if not os.path.exists(path):
-        raise ModelLoadError("file not found", where=path)
-    if os.path.isdir(path):
-        raise ModelLoadError("is a directory, not an ONNX file", where=path)
+    f, size = open_regular(path, max_bytes=max_bytes, error=ModelLoadError, what="ONNX file", flag="--max-file-mib")
     try:
-        with open(path, "rb") as f:
-            if os.fstat(f.fileno()).st_size >= SCAN_ABOVE:
-                blob = _without_weight_data(f)
+        with f:
+            if size >= SCAN_ABOVE:
+                blob = _without_weight_data(f, path)
             else:
                 blob = f.read()
     except OSError as e:
@@ -100,6 +99,8 @@ def _fields(buf: Any, i: int, end: int):
         start = i
         key, i = _varint(buf, i, end)
         wt = key & 7
+        if key >> 3 == 0:  # field number 0 is invalid in protobuf (zero-filled bytes)
+            raise _Truncated
         if wt == 0:
             _, j = _varint(buf, i, end)
         elif wt == 1:
@@ -153,15 +154,15 @@ def _tensor_header(buf: Any, start: int, end: int) -> bytes | None:
     return b"".join(buf[s:e] for s, e in kept)
 
 
-def _without_weight_data(f: Any) -> bytes:
+def _without_weight_data(f: Any, where: str) -> bytes:
     """The ModelProto bytes of an open file, minus the data of large initializers."""
     import mmap
 
     with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
         try:
             return _strip_model(buf, len(buf))
-        except _Truncated:
-            return buf[:]  # let the protobuf parser report what is wrong
+        except _Truncated:  # not copied whole: a large corrupt file would cost its size in memory
+            raise ModelLoadError("not a valid ONNX protobuf (corrupt or truncated)", where=where) from None
 
 
 def _strip_model(buf: Any, size: int) -> bytes:
@@ -346,10 +347,10 @@ class _Converter:
                 attrs[a.name] = _attr_value(a, self)
 
 
-def to_graph(model: Any) -> Graph:
-    """An ONNX model (path or ModelProto) as an IR graph."""
+def to_graph(model: Any, max_bytes: int = MAX_FILE_BYTES) -> Graph:
+    """An ONNX model (path or ModelProto) as an IR graph; a file is at most `max_bytes`."""
     where = None if not isinstance(model, (str, os.PathLike)) else os.fspath(model)
-    m = load_model(model)
+    m = load_model(model, max_bytes)
     opsets = opsets_of(m)
     conv = _Converter(opsets, where or "model")
     try:

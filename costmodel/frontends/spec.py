@@ -345,27 +345,18 @@ def validate(s: ModelSpec, where: str = "spec") -> None:
 
 def read_mapping(path: str) -> Any:
     """YAML / TOML / JSON file → plain data, safely and with a size limit."""
-    if not os.path.exists(path):
-        raise SpecError("file not found", where=path)
-    if os.path.isdir(path):
-        raise SpecError("is a directory", where=path)
-    size = os.path.getsize(path)
-    if size > MAX_FILE_BYTES:
-        raise SpecError(f"file is larger than {MAX_FILE_BYTES} bytes", where=path)
-    with open(path, "rb") as f:
-        raw = f.read()
+    from ..readfile import check_long_numbers, read_text
+
+    text = read_text(path, max_bytes=MAX_FILE_BYTES, error=SpecError, what="spec file")
+    check_long_numbers(text, path, SpecError)
     low = path.lower()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise SpecError("not UTF-8 text", where=path) from None
     if low.endswith(".toml"):
         import tomllib
 
         try:
             return tomllib.loads(text)
-        except tomllib.TOMLDecodeError as e:
-            raise SpecError(f"invalid TOML: {e}", where=path) from None
+        except (tomllib.TOMLDecodeError, ValueError) as e:
+            raise SpecError(f"invalid TOML: {' '.join(str(e).split())[:200]}", where=path) from None
     if low.endswith(".json"):
         try:
             return json.loads(text, parse_constant=_reject_constant)
@@ -389,7 +380,7 @@ def safe_yaml(text: str, where: str) -> Any:
         raise SpecError("too many YAML aliases", where=where)
     try:
         data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError) as e:  # also impossible dates
         msg = " ".join(str(e).split())[:200]
         raise SpecError(f"invalid YAML: {msg}", where=where) from None
     _bounded(data, where)
