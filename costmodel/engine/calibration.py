@@ -82,6 +82,9 @@ class Calibration:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None, where: str = "calibration") -> Calibration:
+        """Defaults overridden by a profile's [calibration] table. Every key must be a field;
+        every number finite and inside its plausible range (_range): a fraction of 0 would
+        divide by zero, a NaN or 1e308 would reach every prediction."""
         base = cls()
         if not data:
             return base
@@ -97,19 +100,25 @@ class Calibration:
                 if not isinstance(v, Mapping):
                     raise HardwareError(f"calibration {k} must be a table", where=where)
                 merged = dict(cur)
-                merged.update({str(a): float(b) for a, b in v.items()})
+                merged.update({str(a): _number(f"{k}.{a}", b, where) for a, b in v.items()})
                 kw[k] = merged
             elif isinstance(cur, bool):
-                kw[k] = bool(v)
-            elif isinstance(cur, (int, float)) and not isinstance(cur, bool):
-                try:
-                    fv = float(v)
-                except (TypeError, ValueError):
-                    raise HardwareError(f"calibration {k} must be a number", where=where) from None
-                if not math.isfinite(fv) or fv < 0:
-                    raise HardwareError(f"calibration {k} must be a non-negative number", where=where)
-                kw[k] = type(cur)(fv) if isinstance(cur, int) else fv
+                if not isinstance(v, bool):
+                    raise HardwareError(f"calibration {k} must be true or false, got {v!r}", where=where)
+                kw[k] = v
+            elif isinstance(cur, (int, float)):
+                fv = _number(k, v, where)
+                if isinstance(cur, int):
+                    if not fv.is_integer():
+                        raise HardwareError(f"calibration {k} must be an integer, got {v!r}", where=where)
+                    kw[k] = int(fv)
+                else:
+                    kw[k] = fv
             else:
+                if not isinstance(v, str) or len(v) > 4000:
+                    raise HardwareError(f"calibration {k} must be text, got {type(v).__name__}", where=where)
+                if k == "conv_fp32_math" and v not in ("tf32", "fp32"):
+                    raise HardwareError(f"calibration {k} must be tf32 or fp32, got {v!r}", where=where)
                 kw[k] = v
         kw.setdefault("measured", True)
         if "source" not in kw:
@@ -126,6 +135,40 @@ class Calibration:
         return float(self.eager_dispatch_s.get(kind, self.eager_dispatch_s.get("default", 16e-6)))
 
 
+def _range(key: str) -> tuple[float, float, bool]:
+    """(low, high, low inclusive) of a calibration number, by what its name says it is.
+    Fractions are of a datasheet figure: above 1 would mean the datasheet understates the
+    device, and 2 is far past any such case. Times are per kernel or per row."""
+    field = key.split(".")[0]
+    if field.endswith("_fraction"):
+        return 0.0, 2.0, False
+    if field.endswith("_s"):
+        return 0.0, 1.0, True
+    if field in ("gemm_tile_m", "gemm_tile_n", "attention_min_rows"):
+        return 1.0, 65536.0, True
+    if field == "gemm_small_tile_exponent":
+        return 0.0, 4.0, True
+    if field == "softmax_passes":
+        return 0.0, 100.0, True
+    return 0.0, 1e9, True  # ramps and lengths, in elements
+
+
+def _number(key: str, v: Any, where: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise HardwareError(f"calibration {key} must be a number, got {type(v).__name__} {v!r:.40}", where=where)
+    try:
+        f = float(v)
+    except OverflowError:
+        f = math.inf
+    lo, hi, lo_in = _range(key)
+    if not (math.isfinite(f) and (lo <= f if lo_in else lo < f) and f <= hi):
+        bound = "[" if lo_in else "("
+        raise HardwareError(
+            f"calibration {key} = {v!r:.40} is outside the plausible range {bound}{lo:g}, {hi:g}]", where=where
+        )
+    return f
+
+
 def _family(dtype: str) -> str:
     if dtype.startswith("fp8"):
         return "fp8"
@@ -138,7 +181,8 @@ def for_profile(profile: Any) -> Calibration:
     cached = _CACHE.get(id(profile))
     if cached is not None and cached[0] is profile:
         return cached[1]
-    cal = Calibration.from_mapping(getattr(profile, "calibration", None), where=getattr(profile, "name", "profile"))
+    where = getattr(profile, "path", None) or getattr(profile, "name", "profile")
+    cal = Calibration.from_mapping(getattr(profile, "calibration", None), where=f"{where} [calibration]")
     _CACHE[id(profile)] = (profile, cal)
     return cal
 

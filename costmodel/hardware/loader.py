@@ -34,8 +34,10 @@ its key; the loader converts to SI base units (FLOP/s, bytes, bytes/s, Hz, W):
     "matrix.bf16_tflops" = "..."
     [calibration]                   # passed through verbatim (the engine interprets it)
 
-At least one [matrix] or [vector] peak is required. Numbers must be finite and > 0.
-Every problem raises `HardwareError` naming the file and the field.
+At least one [matrix] or [vector] peak is required. Numbers must be finite and inside the
+plausible range of their field (PLAUSIBLE below, in SI units: a denormal bandwidth or a
+1e308 peak is a typo, not a device). Every problem raises `HardwareError` naming the file
+and the field.
 """
 
 from __future__ import annotations
@@ -95,6 +97,23 @@ _RATE = {"Bps": 1.0, "MBps": 1e6, "GBps": 1e9, "TBps": 1e12, "MiBps": 2.0**20, "
 _FREQ = {"Hz": 1.0, "MHz": 1e6, "GHz": 1e9}
 _TIME = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 _POWER = {"W": 1.0, "kW": 1e3}
+
+# Plausible range of each field, in SI units (FLOP/s, B, B/s, Hz, s, W, USD/h), inclusive.
+# Generous on both sides: from a microcontroller to a wafer-scale engine (Cerebras WSE-3:
+# 21 PB/s on-chip bandwidth, 125 PFLOP/s sparse fp16; https://www.cerebras.ai/chip).
+PLAUSIBLE: dict[str, tuple[float, float]] = {
+    "peak": (1e6, 1e19),  # matrix/vector peaks
+    "capacity": (2.0**20, 1e16),
+    "bandwidth": (1e6, 1e17),
+    "l2": (2.0**10, 1e12),
+    "last_level_cache": (2.0**10, 1e12),
+    "clock": (1e6, 1e11),
+    "special_function_per_s": (1e3, 1e19),
+    "bandwidth_per_direction": (1e3, 1e17),
+    "latency": (1e-12, 10.0),
+    "tdp": (1e-2, 1e7),
+    "usd_per_hour": (1e-6, 1e6),
+}
 
 # Field kinds: ("q", units) = positive number with a unit suffix; "int" = positive integer;
 # "num" = positive number whose unit is spelled out in the key; "str" = non-empty string.
@@ -249,7 +268,7 @@ def _parse_table(table: str, raw: Any) -> dict[str, tuple[str, Any]]:
     data = _table(table, raw)
     out: dict[str, tuple[str, Any]] = {}
     for key, v in data.items():
-        base, _unit, kind, mult = _split_key(table, key)
+        base, key_unit, kind, mult = _split_key(table, key)
         field = f"{table}.{key}"
         if base in out:
             raise _err(f"{field} given twice (also as {table}.{out[base][0]})")
@@ -257,6 +276,10 @@ def _parse_table(table: str, raw: Any) -> dict[str, tuple[str, Any]]:
             value: Any = _positive(field, v) * mult
             if not math.isfinite(value):
                 raise _err(f"{field} is too large: {v!r}")
+            lo, hi = PLAUSIBLE["peak" if table in ("matrix", "vector") else base]
+            if not lo <= value <= hi:
+                unit = f" {key_unit}" if key_unit else ""
+                raise _err(f"{field} = {v!r} is outside the plausible range {lo / mult:g} to {hi / mult:g}{unit}")
         elif kind == "int":
             value = _pos_int(field, v)
         elif kind == "str":
@@ -466,10 +489,15 @@ def _decode(raw: bytes, where: str) -> str:
 
 
 def _parse_toml(text: str, where: str) -> Any:
+    from ..readfile import check_long_numbers
+
+    check_long_numbers(text, where, HardwareError)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise HardwareError(f"invalid TOML: {e}", where=where) from None
+    except ValueError as e:  # a number past Python's int-string limit, an impossible date
+        raise HardwareError(f"invalid TOML: {' '.join(str(e).split())[:200]}", where=where) from None
     except RecursionError:
         raise HardwareError("invalid TOML: nested too deeply", where=where) from None
 
@@ -527,6 +555,9 @@ def _check_yaml_nodes(root: Any) -> None:
 
 
 def _parse_yaml(text: str, where: str) -> Any:
+    from ..readfile import check_long_numbers
+
+    check_long_numbers(text, where, HardwareError)
     try:
         import yaml
     except ImportError:  # pragma: no cover - PyYAML is a declared dependency
@@ -571,15 +602,9 @@ def load_profile_file(path: str | os.PathLike[str]) -> HardwareProfile:
         raise HardwareError(
             f"unsupported profile file type '{p.suffix or '(none)'}'; use .toml, .yaml or .yml", where=where
         )
-    try:
-        with open(p, "rb") as fh:
-            raw = fh.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise HardwareError("no such profile file", where=where) from None
-    except IsADirectoryError:
-        raise HardwareError("is a directory, not a profile file", where=where) from None
-    except OSError as e:
-        raise HardwareError(f"cannot read profile file: {e.strerror or e}", where=where) from None
+    from ..readfile import read_regular
+
+    raw = read_regular(p, max_bytes=MAX_FILE_BYTES, error=HardwareError, what="profile file")
     text = _decode(raw, where)
     return _parse_text(text, suffix, where, str(p.resolve()))
 
