@@ -13,6 +13,7 @@ ROOT = os.path.join(os.path.dirname(__file__), "..")
 LAYERS = [
     "errors",
     "readfile",
+    "symnames",
     "symbolic",
     "limits",
     "ir",

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from typing import Any
 
 from ..errors import ModelLoadError
@@ -28,6 +27,7 @@ from ..ir.graph import Graph, Initializer, Node
 from ..limits import MAX_FILE_BYTES, gc_paused
 from ..readfile import open_regular
 from ..symbolic import symbol
+from ..symnames import symbol_name
 from .onnx_defs import attribute_defaults
 from .onnx_proto import is_model_proto, parse_model
 from .onnx_tensor import small_array
@@ -232,9 +232,6 @@ def _tensor(t: Any, ctx: _Converter | None) -> Initializer:
     return Initializer(t.name, dt, shape, data)
 
 
-_SAFE = re.compile(r"[^A-Za-z0-9_]")
-
-
 class _Converter:
     def __init__(self, opsets: dict[str, int], where: str) -> None:
         self.opsets = opsets
@@ -259,10 +256,8 @@ class _Converter:
                     raise ModelLoadError(f"value {name!r} has a negative dimension {v}", where=self.where)
                 out.append(v)
             else:
-                p = d.dim_param if which == "dim_param" and d.dim_param else f"{name}_d{i}"
-                p = _SAFE.sub("_", p)
-                if not p or p[0].isdigit():
-                    p = "d_" + p
+                # distinct dim_params stay distinct symbols (`n!` and `n?` are not one size)
+                p = symbol_name(d.dim_param if which == "dim_param" and d.dim_param else f"{name}_d{i}")
                 self.symbols[p] = None
                 out.append(symbol(p))
         return dt, tuple(out)
