@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -43,42 +44,93 @@ def system_names() -> list[str]:
     return sorted(p.stem for p in d.glob("*.toml")) if d.is_dir() else []
 
 
-def _num(table: dict, key: str, where: str) -> float:
+# Plausible ranges (SI units after conversion): a node holds 1 to 2^16 devices (an NVL576
+# rack is 576); links run from a slow NIC to well past NVLink 5 (900 GB/s per direction);
+# latencies from 100 ns to 1 s.
+_DEVICES_PER_NODE = (1, 1 << 16)
+_BANDWIDTH_GBPS = (1e-3, 1e6)
+_LATENCY_US = (0.1, 1e6)
+_TIER_KEYS = {
+    "intra_node": ("name", "bandwidth_per_direction_GBps", "latency_us"),
+    "inter_node": ("name", "bandwidth_per_direction_per_device_GBps", "latency_us"),
+}
+MAX_FILE_BYTES = 1 << 20
+
+
+def _num(table: dict, key: str, where: str, lo: float, hi: float) -> float:
     v = table.get(key)
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-        raise HardwareError(f"{key} must be a positive number", where=where)
-    return float(v)
+    if v is None:
+        raise HardwareError(f"missing required key {key!r}", where=where)
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise HardwareError(f"{key} must be a number, got {type(v).__name__}", where=where)
+    try:
+        f = float(v)
+    except OverflowError:
+        f = math.inf
+    if not (math.isfinite(f) and lo <= f <= hi):
+        raise HardwareError(f"{key} = {v!r:.40} is outside the plausible range {lo:g} to {hi:g}", where=where)
+    return f
+
+
+def _text(d: dict, key: str, default: str, where: str) -> str:
+    v = d.get(key, default)
+    if not isinstance(v, str) or len(v) > 200:
+        raise HardwareError(f"{key} must be text of at most 200 characters", where=where)
+    return v
+
+
+def _tier(d: dict, key: str, where: str) -> Tier:
+    t = d.get(key)
+    if not isinstance(t, dict):
+        raise HardwareError(f"missing table [{key}] ({', '.join(_TIER_KEYS[key][1:])})", where=where)
+    w = f"{where}: [{key}]"
+    unknown = sorted(set(t) - set(_TIER_KEYS[key]))
+    if unknown:
+        raise HardwareError(f"unknown keys {unknown}; allowed: {list(_TIER_KEYS[key])}", where=w)
+    bw = _num(t, _TIER_KEYS[key][1], w, *_BANDWIDTH_GBPS) * 1e9
+    lat = _num(t, "latency_us", w, *_LATENCY_US) * 1e-6
+    return Tier(_text(t, "name", key.split("_")[0], w), bw, lat, 0.8)
+
+
+def _parse(path: str) -> dict[str, Any]:
+    from ..readfile import check_long_numbers, read_text
+
+    text = read_text(path, max_bytes=MAX_FILE_BYTES, error=HardwareError, what="system file")
+    check_long_numbers(text, path, HardwareError)
+    try:
+        return tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, ValueError) as e:
+        raise HardwareError(f"invalid TOML: {' '.join(str(e).split())[:200]}", where=path) from None
+
+
+def _is_system(d: dict[str, Any]) -> bool:
+    return "device" in d or "devices_per_node" in d or "intra_node" in d
 
 
 @lru_cache(maxsize=32)
 def _load(path: str) -> System:
-    with open(path, "rb") as f:
-        try:
-            d = tomllib.load(f)
-        except tomllib.TOMLDecodeError as e:
-            raise HardwareError(f"invalid TOML: {e}", where=path) from None
+    return _system(_parse(path), path)
+
+
+def _system(d: dict[str, Any], path: str) -> System:
     allowed = {"name", "display_name", "device", "devices_per_node", "intra_node", "inter_node"}
     unknown = set(d) - allowed
     if unknown:
         raise HardwareError(f"unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}", where=path)
-    intra, inter = d.get("intra_node") or {}, d.get("inter_node") or {}
+    dev = d.get("device")
+    if not isinstance(dev, str) or not dev.strip():
+        raise HardwareError("missing required key 'device' (a device profile name, e.g. \"h100\")", where=path)
+    n = _num(d, "devices_per_node", path, *_DEVICES_PER_NODE)
+    if not n.is_integer():
+        raise HardwareError(f"devices_per_node must be an integer, got {d['devices_per_node']!r}", where=path)
+    name = _text(d, "name", Path(path).stem, path)
     return System(
-        str(d.get("name", Path(path).stem)),
-        str(d.get("display_name", d.get("name", ""))),
-        get_profile(str(d["device"])),
-        int(_num(d, "devices_per_node", path)),
-        Tier(
-            str(intra.get("name", "intra")),
-            _num(intra, "bandwidth_per_direction_GBps", path) * 1e9,
-            _num(intra, "latency_us", path) * 1e-6,
-            0.8,
-        ),
-        Tier(
-            str(inter.get("name", "inter")),
-            _num(inter, "bandwidth_per_direction_per_device_GBps", path) * 1e9,
-            _num(inter, "latency_us", path) * 1e-6,
-            0.8,
-        ),
+        name,
+        _text(d, "display_name", name, path),
+        get_profile(dev),
+        int(n),
+        _tier(d, "intra_node", path),
+        _tier(d, "inter_node", path),
     )
 
 
@@ -91,8 +143,9 @@ def get_system(name_or_device: Any) -> System:
         key = name_or_device.strip().lower()
         if key in system_names():
             return _load(str(_dir() / f"{key}.toml"))
-        if key.endswith(".toml") and Path(key).exists() and "devices_per_node" in Path(key).read_text():
-            return _load(name_or_device)
+        path = name_or_device.strip()
+        if key.endswith(".toml") and os.path.lexists(path) and _is_system(_parse(path)):
+            return _load(path)  # the path as given: file names keep their capitals
     try:
         dev = get_profile(name_or_device)
     except HardwareError as e:
