@@ -5,36 +5,86 @@ from __future__ import annotations
 import argparse
 
 
-def positive_int(text: str) -> int:
-    try:
-        v = int(text.replace("_", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive integer")
+# Plausible ranges of command-line numbers, inclusive, with their units. A value outside
+# is a typo (10^200 tokens, a NaN price) and is refused by argparse, which names the option
+# and exits 2, before any work: past these, float arithmetic in the planners overflows or
+# loses every digit, and nothing real is that large.
+MAX_INT = 2**63 - 1  # dims and counts: ONNX stores dims as int64
+MAX_TOKENS = 1 << 30  # tokens in one prompt, output or sequence (longest advertised context: 1e7)
+MAX_BATCH = 1 << 24  # sequences in one batch
+MAX_DEVICES = 1 << 20  # devices in one job, and any parallel degree (largest clusters: ~2e5)
+MAX_TRAIN_TOKENS = 1e18  # tokens to train on (largest published runs: ~4e13)
+MAX_RATE = 1e9  # requests per second
+MAX_SLO_S = 1e6  # seconds (an SLO of 11 days)
+MAX_PRICE = 1e6  # USD per device-hour
+_MAX_DIGITS = 30  # digits read before a number is refused as far out of range
+
+
+def _int(text: str, lo: int, hi: int, unit: str) -> int:
+    t = text.strip().replace("_", "")
+    digits = t.lstrip("+-")
+    if not digits.isdigit() or not digits.isascii():
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer")
+    v = int(t) if len(digits) <= _MAX_DIGITS else (hi + 1 if t[0] != "-" else lo - 1)
+    if not lo <= v <= hi:
+        u = f" {unit}" if unit else ""
+        raise argparse.ArgumentTypeError(f"{_shown(text)} is outside the plausible range {lo:,} to {hi:,}{u}")
     return v
+
+
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 40 else repr(text[:37] + "...")
+
+
+def bounded_int(lo: int, hi: int, unit: str = ""):
+    """An argparse type: an integer in [lo, hi] (underscores allowed, at most 30 digits read)."""
+
+    def parse(text: str) -> int:
+        return _int(text, lo, hi, unit)
+
+    parse.__name__ = "integer"  # argparse names the type in "invalid integer value"
+    return parse
+
+
+def bounded_float(lo: float, hi: float, unit: str = "", *, low_open: bool = False, high_open: bool = False):
+    """An argparse type: a finite number in [lo, hi] (open ends as asked)."""
+    import math
+
+    def parse(text: str) -> float:
+        try:
+            v = float(text.strip().replace("_", ""))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{_shown(text)} is not a number") from None
+        ok = math.isfinite(v) and (lo < v if low_open else lo <= v) and (v < hi if high_open else v <= hi)
+        if not ok:
+            u = f" {unit}" if unit else ""
+            a, b = "(" if low_open else "[", ")" if high_open else "]"
+            raise argparse.ArgumentTypeError(f"{_shown(text)} is outside the plausible range {a}{lo:g}, {hi:g}{b}{u}")
+        return v
+
+    parse.__name__ = "number"
+    return parse
+
+
+def positive_int(text: str) -> int:
+    return _int(text, 1, MAX_INT, "")
 
 
 def nonneg_int(text: str) -> int:
-    try:
-        v = int(text.replace("_", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
-    return v
+    return _int(text, 0, MAX_INT, "")
 
 
 def positive_float(text: str) -> float:
-    import math
+    return bounded_float(0.0, 1e300, low_open=True)(text)
 
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(v) or v <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive finite number")
-    return v
+
+tokens = bounded_int(1, MAX_TOKENS, "tokens")
+batch_size = bounded_int(1, MAX_BATCH, "sequences")
+devices = bounded_int(1, MAX_DEVICES, "devices")
+train_tokens = bounded_float(1.0, MAX_TRAIN_TOKENS, "tokens")
+rate = bounded_float(0.0, MAX_RATE, "requests/s", low_open=True)
+slo_seconds = bounded_float(0.0, MAX_SLO_S, "s", low_open=True)
+price = bounded_float(0.0, MAX_PRICE, "USD per device-hour", low_open=True)
 
 
 def binding(text: str) -> tuple[str, int]:
@@ -43,7 +93,9 @@ def binding(text: str) -> tuple[str, int]:
     name, _, value = text.partition("=")
     name = name.strip()
     if not name.isidentifier():
-        raise argparse.ArgumentTypeError(f"--set name {name!r} is not a valid symbol name")
+        from costmodel.symnames import symbol_name
+
+        name = symbol_name(name)  # an ONNX dim_param such as 'n!' as the analysis names it
     return name, positive_int(value.strip())
 
 

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_report_output, emit, positive_float, positive_int, report_format
+from .common import (
+    add_report_output,
+    batch_size,
+    bounded_float,
+    bounded_int,
+    devices,
+    emit,
+    price,
+    rate,
+    report_format,
+    tokens,
+)
 
 
 def add_parser(sub) -> None:
@@ -16,21 +27,21 @@ def add_parser(sub) -> None:
     )
     p.add_argument("model", help="built-in model name (costmodel specs), spec file or HF config.json")
     p.add_argument("--hardware", "-H", required=True, help="hardware profile name or file")
-    p.add_argument("--batch", type=positive_int, default=1)
-    p.add_argument("--prompt-len", type=positive_int, default=512)
-    p.add_argument("--output-len", type=positive_int, default=128)
-    p.add_argument("--tp", type=positive_int, default=1, help="tensor-parallel devices")
-    p.add_argument("--pp", type=positive_int, default=1, help="pipeline-parallel stages")
+    p.add_argument("--batch", type=batch_size, default=1)
+    p.add_argument("--prompt-len", type=tokens, default=512)
+    p.add_argument("--output-len", type=tokens, default=128)
+    p.add_argument("--tp", type=devices, default=1, help="tensor-parallel devices")
+    p.add_argument("--pp", type=devices, default=1, help="pipeline-parallel stages")
     p.add_argument("--dtype", default="bf16", help="activation / compute dtype (default bf16)")
     p.add_argument("--weight-dtype", help="weight storage dtype (int4, int8, fp8 ...); default = --dtype")
     p.add_argument("--kv-dtype", help="KV-cache dtype (e.g. fp8); default = --dtype")
-    p.add_argument("--price-per-hour", type=positive_float, help="USD per device-hour (for cost per token)")
+    p.add_argument("--price-per-hour", type=price, help="USD per device-hour (for cost per token)")
     p.add_argument("--prefill-execution", choices=("eager", "graph"), default="eager")
     p.add_argument("--decode-execution", choices=("graph", "eager"), default="graph")
     p.add_argument("--mode", choices=("calibrated", "ideal"), default="calibrated")
     p.add_argument(
         "--prefill-chunk",
-        type=positive_int,
+        type=tokens,
         default=2048,
         help="tokens per prefill chunk for activation memory (default 2048)",
     )
@@ -39,22 +50,31 @@ def add_parser(sub) -> None:
     p.add_argument("--per-op", action="store_true", help="every op of a decode step and of the prefill")
     p.add_argument("--no-breakdown", action="store_true", help="skip the split of prefill and decode time by component")
     x = p.add_argument_group("beyond one request")
-    x.add_argument("--rate", type=positive_float, help="continuous batching: requests per second -> TTFT/TPOT")
+    x.add_argument("--rate", type=rate, help="continuous batching: requests per second -> TTFT/TPOT")
     x.add_argument("--helm", action="store_true", help="HELM idealized runtime table (prompt costs + slope)")
     x.add_argument("--draft", help="speculative decoding: the draft model")
-    x.add_argument("--spec-k", type=positive_int, default=4, help="draft tokens per step (default 4)")
-    x.add_argument("--acceptance", type=float, default=0.7, help="draft acceptance rate (default 0.7)")
+    x.add_argument("--spec-k", type=bounded_int(1, 64, "tokens"), default=4, help="draft tokens per step (default 4)")
+    x.add_argument(
+        "--acceptance",
+        type=bounded_float(0.0, 1.0, high_open=True),
+        default=0.7,
+        help="draft acceptance rate, in [0, 1) (default 0.7)",
+    )
     x.add_argument(
         "--shared-prefix",
-        type=positive_int,
+        type=tokens,
         metavar="TOKENS",
         help="many calls over one context of this length (prompt-len = each call's question)",
     )
-    x.add_argument("--calls", type=positive_int, default=16, help="calls sharing the prefix (default 16)")
+    x.add_argument("--calls", type=batch_size, default=16, help="calls sharing the prefix (default 16)")
     x.add_argument("--output-lens", help="comma-separated output lengths (a distribution, e.g. for reasoning models)")
-    x.add_argument("--reranker-docs", type=positive_int, help="E2R-FLOPs: documents reranked per query")
-    x.add_argument("--doc-len", type=positive_int, default=256, help="tokens per document (default 256)")
-    x.add_argument("--metric", type=float, help="E2R: retrieval metric (e.g. nDCG@10) for RPP")
+    x.add_argument("--reranker-docs", type=batch_size, help="E2R-FLOPs: documents reranked per query")
+    x.add_argument("--doc-len", type=tokens, default=256, help="tokens per document (default 256)")
+    x.add_argument(
+        "--metric",
+        type=bounded_float(0.0, 100.0),
+        help="E2R: retrieval metric for RPP (e.g. nDCG@10: a score in [0, 1], or a percentage up to 100)",
+    )
     add_report_output(p)
     p.set_defaults(run=run)
 
@@ -88,12 +108,14 @@ def _extras(args: argparse.Namespace) -> dict:
             args.model, args.hardware, args.shared_prefix, args.prompt_len, args.calls, args.output_len, **kw
         )
     if args.output_lens:
+        import argparse as _ap
+
         try:
-            lens = [int(v) for v in args.output_lens.split(",") if v.strip()]
-        except ValueError:
-            raise CostModelError(f"--output-lens {args.output_lens!r} is not a list of integers") from None
-        if not lens or min(lens) <= 0:
-            raise CostModelError("--output-lens must list positive integers")
+            lens = [tokens(v) for v in args.output_lens.split(",") if v.strip()]
+        except _ap.ArgumentTypeError as e:
+            raise CostModelError(f"--output-lens: {e}") from None
+        if not lens or len(lens) > 100_000:
+            raise CostModelError("--output-lens must list 1 to 100,000 positive integers")
         out["output_distribution"] = X.output_length_distribution(
             args.model, args.hardware, args.prompt_len, lens, batch=args.batch, **kw
         )

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_report_output, emit, nonneg_int, positive_float, positive_int, report_format
+from .common import (
+    add_report_output,
+    batch_size,
+    devices,
+    emit,
+    nonneg_int,
+    price,
+    report_format,
+    tokens,
+    train_tokens,
+)
 
 
 def add_parser(sub) -> None:
@@ -22,15 +32,15 @@ def add_parser(sub) -> None:
         required=True,
         help="system (dgx-a100-80gb, dgx-h100, hgx-h200, mi300x-node, tpu-v5p-slice) or device profile",
     )
-    p.add_argument("--gpus", type=positive_int, required=True)
-    p.add_argument("--batch", type=positive_int, required=True, help="global batch (sequences per step)")
-    p.add_argument("--seq-len", type=positive_int, required=True)
-    p.add_argument("--micro-batch", type=positive_int, help="default: global batch / dp (pp=1) or 1 (pp>1)")
+    p.add_argument("--gpus", type=devices, required=True)
+    p.add_argument("--batch", type=batch_size, required=True, help="global batch (sequences per step)")
+    p.add_argument("--seq-len", type=tokens, required=True)
+    p.add_argument("--micro-batch", type=batch_size, help="default: global batch / dp (pp=1) or 1 (pp>1)")
     for k in ("tp", "pp", "ep", "cp"):
-        p.add_argument(f"--{k}", type=positive_int, default=1)
-    p.add_argument("--dp", type=positive_int, help="default: gpus / (tp x pp x cp)")
+        p.add_argument(f"--{k}", type=devices, default=1)
+    p.add_argument("--dp", type=devices, help="default: gpus / (tp x pp x cp)")
     p.add_argument("--sequence-parallel", action="store_true")
-    p.add_argument("--interleave", type=positive_int, default=1, help="virtual pipeline chunks per stage")
+    p.add_argument("--interleave", type=devices, default=1, help="virtual pipeline chunks per stage")
     p.add_argument("--zero", type=nonneg_int, default=0, choices=(0, 1, 2, 3))
     p.add_argument("--recompute", choices=("none", "selective", "full"), default="none")
     p.add_argument("--precision", choices=("bf16-mixed", "fp16-mixed", "fp8", "fp32"), default="bf16-mixed")
@@ -41,18 +51,15 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--offload", action="store_true", help="optimizer states in host memory (ZeRO-Offload)")
     p.add_argument("--execution", choices=("eager", "graph"), default="eager")
-    p.add_argument("--tokens", type=float, help="tokens to train on (e.g. 2e12)")
-    p.add_argument("--price-per-hour", type=positive_float, help="USD per device-hour")
+    p.add_argument("--tokens", type=train_tokens, help="tokens to train on (e.g. 2e12)")
+    p.add_argument("--price-per-hour", type=price, help="USD per device-hour")
     add_report_output(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from costmodel.errors import CostModelError
     from costmodel.planners.training import plan_training
 
-    if args.tokens is not None and not (args.tokens > 0 and args.tokens < 1e18):
-        raise CostModelError("--tokens must be a positive number below 1e18")
     fmt = report_format(args)
     plan = plan_training(
         args.model,

@@ -84,6 +84,8 @@ def reranker_flops(model: Any, query_len: int, doc_len: int, docs: int, metric: 
     from ..frontends.lower import Workload
     from .workload import run_workload
 
+    if metric is not None and (isinstance(metric, bool) or not 0 <= metric < math.inf):
+        raise PlanError(f"metric must be a finite number >= 0, got {metric!r}")
     spec = load_model_spec(model)
     if spec is None:
         raise PlanError(f"{model!r} is not a model spec")

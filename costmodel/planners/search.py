@@ -32,6 +32,23 @@ class Candidate:
         }
 
 
+def _check(hardware: list[str], prices: dict[str, float] | None, resolve: Any) -> None:
+    """Fail before searching on what no candidate could fix: an unknown hardware name (else
+    every candidate is rejected with the same error and the search "succeeds" with none)
+    or a price that is not a positive finite number (a negative one would rank first)."""
+    if not hardware:
+        raise CostModelError("no hardware to search over")
+    for hw in hardware:
+        resolve(hw)
+    for name, price in (prices or {}).items():
+        if isinstance(price, bool) or not isinstance(price, (int, float)) or not 0 < price < math.inf:
+            raise CostModelError(f"price for {name!r} must be a positive finite USD per device-hour, got {price!r}")
+        if name not in hardware:
+            raise CostModelError(
+                f"price given for {name!r}, which is not among the hardware searched: {', '.join(hardware)}"
+            )
+
+
 def _divisors(n: int, cap: int) -> list[int]:
     return [d for d in (1, 2, 4, 8, 16, 32, 64) if d <= cap and n % d == 0]
 
@@ -53,9 +70,12 @@ def search_training(
     from ..frontends import load_model_spec
     from .training import plan_training
 
+    from ..hardware.systems import get_system
+
     spec = load_model_spec(model)
     if spec is None:
         raise CostModelError(f"{model!r} is not a model spec, config.json or built-in model name")
+    _check(hardware, price_per_hour, get_system)
     out: list[Candidate] = []
     for hw in hardware:
         for g in gpus:
@@ -145,8 +165,13 @@ def search_serving(
 ) -> list[Candidate]:
     """Replicas of (tp devices, batch) serve `rate` requests/s: each replica generates
     batch / TPOT tokens/s, so replicas = ceil(rate x output_len / that)."""
+    from ..frontends import load_model_spec
+    from ..hardware import get_profile
     from .llm import plan_llm
 
+    if load_model_spec(model) is None:
+        raise CostModelError(f"{model!r} is not a model spec, config.json or built-in model name")
+    _check(hardware, price_per_hour, get_profile)
     out: list[Candidate] = []
     for hw in hardware:
         for tp in tps:
