@@ -101,7 +101,10 @@ def _csv(rows: list[dict]) -> None:
     w.writerow(SUMMARY_KEYS)
     for r in rows:
         w.writerow(
-            [csv_cell(json.dumps(r[k]) if isinstance(r.get(k), (list, dict)) else r.get(k, "")) for k in SUMMARY_KEYS]
+            [
+                csv_cell(json.dumps(r[k], allow_nan=False) if isinstance(r.get(k), (list, dict)) else r.get(k, ""))
+                for k in SUMMARY_KEYS
+            ]
         )
 
 
