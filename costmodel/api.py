@@ -11,7 +11,7 @@ from .analysis import GraphCost, NodeCost, analyze_graph
 from .errors import CostModelError
 from .ir.dtypes import dtype as _dtype
 from .ir.graph import Graph
-from .limits import Limits
+from .limits import Limits, check_count
 from .symbolic import to_json_number
 
 SCHEMA_VERSION = 1
@@ -190,6 +190,22 @@ def load_graph(
     raise CostModelError(f"cannot analyze a {type(model).__name__}; pass a path, an onnx.ModelProto or a spec name")
 
 
+def _check_reportable(gc: GraphCost) -> None:
+    """Totals bound every per-node count (costs are never negative): checking them is enough."""
+    t = gc.total
+    for what, v in (
+        ("FLOPs", t.flops),
+        ("MACs", t.macs),
+        ("transcendentals", t.transcendentals),
+        ("bytes read", t.bytes_read),
+        ("bytes written", t.bytes_written),
+        ("params", gc.params),
+        ("weight bytes", gc.weight_bytes),
+        ("peak activation bytes", gc.peak_activation_bytes),
+    ):
+        check_count(v, what)
+
+
 def analyze(
     model: Any,
     hardware: Any = None,
@@ -224,6 +240,7 @@ def analyze(
     else:
         graph, name = load_graph(model, bindings, limits)
         gc = analyze_graph(graph, bindings=bindings, dtype=dt, strict=strict, registry=registry, limits=limits)
+    _check_reportable(gc)
     hw = None
     timing = None
     if hardware is not None:

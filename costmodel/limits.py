@@ -16,6 +16,14 @@ MAX_NODES = 2_000_000
 MAX_EXPR_NODES = 2_000  # sympy tree nodes in one symbolic dim
 MAX_SECONDS = 600.0
 MAX_SUBGRAPH_DEPTH = 32
+# Element count of one tensor, in bits. Exact counts are Python ints, but past ~14,000 bits
+# (4300 decimal digits) Python refuses to print them, so JSON and every report would fail;
+# a product of two such tensors (a MatMul's FLOPs) must stay well inside that.
+MAX_NUMEL_BITS = 2048
+# A count (FLOPs, bytes, params) above 2^996 (about 6.7e299) is refused: every time, share
+# and chart is computed in floats, which end at 1.8e308, and nothing that runs comes
+# within 250 orders of magnitude of it. Below it, counts stay exact ints.
+MAX_COUNT_BITS = 996
 # Protobuf cannot serialize a message of 2 GiB or more: a larger .onnx file is not a model
 # (weights past that size live in external data files, which are never read).
 MAX_FILE_BYTES = 2 << 30
@@ -49,12 +57,37 @@ class Limits:
             raise LimitExceeded(f"analysis took longer than {self.max_seconds:g} s (raise it with --max-seconds)")
 
     def check_shape(self, shape: tuple, where: str) -> None:
+        bits = 0
+        for d in shape:
+            if type(d) is int:
+                bits += (d - 1).bit_length() if d > 1 else 0  # log2 of the product, rounded up
+        if bits > MAX_NUMEL_BITS:
+            raise LimitExceeded(
+                f"a tensor has more than 2^{MAX_NUMEL_BITS} elements (shape of rank {len(shape)})", where=where
+            )
         for d in shape:
             if type(d) is not int and not d.is_Atom and _too_big(d, self.max_expr_nodes):
                 raise LimitExceeded(
                     f"symbolic dimension has more than {self.max_expr_nodes} terms (raise it with --max-expr-nodes)",
                     where=where,
                 )
+
+
+def check_count(x: object, what: str) -> None:
+    """LimitExceeded when an exact count (or a constant in a formula) is past MAX_COUNT_BITS."""
+    from .symbolic import is_expr, sp
+
+    if type(x) is int:
+        big = x.bit_length() > MAX_COUNT_BITS
+    elif is_expr(x):
+        big = any(abs(int(a)).bit_length() > MAX_COUNT_BITS for a in x.atoms(sp().Integer))  # type: ignore[attr-defined]
+    else:
+        return
+    if big:
+        raise LimitExceeded(
+            f"{what} exceed 2^{MAX_COUNT_BITS} (about 6.7e299), past the range results are reported in; "
+            "check the model's dimensions"
+        )
 
 
 @contextmanager
