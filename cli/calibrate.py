@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from .common import console
@@ -24,17 +23,27 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from costmodel.errors import CostModelError
     from costmodel.hardware.calibrate import calibrate
-    from costmodel.hardware.loader import load_profile_file
+    from costmodel.hardware.loader import load_profile_file, profile_from_dict
+    from costmodel.report.files import check_output_path, write_atomic
 
+    # everything that can be refused is refused before the minutes of measuring
+    profile_from_dict({"name": args.name, "vector": {"fp32_gflops": 1}, "memory": _PROBE_MEMORY}, where="--name")
+    if args.output:
+        check_output_path(args.output, suffixes=(".toml",), what="profile")
     text, _raw = calibrate(args.name, quick=args.quick, use_gpu=not args.cpu_only)
     if not args.output:
         sys.stdout.write(text)
         return 0
-    if os.path.isdir(args.output):
-        raise CostModelError("is a directory", where=args.output)
-    with open(args.output, "w") as f:
-        f.write(text)
-    prof = load_profile_file(args.output)  # validates what was written
+    # validate what will be written before writing it: a measured figure out of range is
+    # an error here, not a broken file left behind
+    import tomllib
+
+    try:
+        profile_from_dict(tomllib.loads(text), where="measured profile")
+    except CostModelError as e:
+        raise CostModelError(f"the measurements do not make a valid profile ({e}); nothing was written") from None
+    path = write_atomic(args.output, text, suffixes=(".toml",), what="profile")
+    prof = load_profile_file(path)
     from costmodel.report.text import markup
 
     console().print(
@@ -43,3 +52,6 @@ def run(args: argparse.Namespace) -> int:
         f"use it with --hardware {markup(args.output)}"
     )
     return 0
+
+
+_PROBE_MEMORY = {"capacity_GiB": 1, "bandwidth_GBps": 1}

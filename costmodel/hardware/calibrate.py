@@ -105,69 +105,67 @@ def measure_gpu(quick: bool = False) -> dict[str, Any] | None:
 
 
 def profile_toml(name: str, cpu: dict[str, Any], gpu: dict[str, Any] | None) -> str:
+    """The profile as TOML text, written by tomli_w: a name or device string is data, never
+    markup (a quote or newline in --name cannot add keys or tables)."""
+    import tomli_w
+
     today = _dt.date.today().isoformat()
-    lines = [
-        f"# Measured by `costmodel calibrate` on {today} ({platform.platform()}, numpy {np.__version__}).",
-        "# Peaks are the best throughput of the size sweep; [calibration] holds the efficiency the",
-        "# sweep implies for the engine.",
-        f'name = "{name}"',
-    ]
+    header = (
+        f"# Measured by `costmodel calibrate` on {today} ({_comment(platform.platform())}, numpy {np.__version__}).\n"
+        "# Peaks are the best throughput of the size sweep; [calibration] holds the efficiency the\n"
+        "# sweep implies for the engine.\n"
+    )
+    return header + tomli_w.dumps(profile_data(name, cpu, gpu, today))
+
+
+def _comment(text: str) -> str:
+    return " ".join(text.split()).replace("#", "")[:200]
+
+
+def profile_data(name: str, cpu: dict[str, Any], gpu: dict[str, Any] | None, today: str) -> dict[str, Any]:
+    """The profile as the structure load_profile_file reads (units in keys)."""
+    d: dict[str, Any] = {"name": name}
     if gpu is not None:
         g = gpu
         best = {k: max(v for _, v in rows) for k, rows in g["gemm"].items()}
-        lines += [f'display_name = "{g["name"]} (measured)"', 'kind = "gpu"', "", "[matrix]"]
-        lines += [f"{k}_tflops = {v / 1e12:.6g}" for k, v in best.items() if k != "fp32"]
-        lines += [
-            "",
-            "[vector]",
-            f"fp32_tflops = {best['fp32'] / 1e12:.6g}",
-            "",
-            "[memory]",
-            f"capacity_GiB = {g['memory'] / 2**30:.6g}",
-            f"bandwidth_GBps = {g['stream_bandwidth'] / 1e9:.6g}",
-            "",
-            "[compute]",
-            f"units = {g['sm_count']}",
-            "",
-            "[calibration]",
-            f'date = "{today}"',
-            f'software = "torch {g["torch"]}"',
-            'method = "median CUDA-event time; square GEMMs 1024-8192, 256 MiB device copy, tiny op"',
-            "gemm_fraction = { " + ", ".join(f"{k} = 1.0" for k in best) + " }",
-            "stream_bandwidth_fraction = 1.0",
-            f"kernel_overhead_s = {g['kernel_s']:.6g}",
-        ]
-        return "\n".join(lines) + "\n"
+        d["display_name"] = f"{g['name']} (measured)"
+        d["kind"] = "gpu"
+        d["matrix"] = {f"{k}_tflops": _g(v / 1e12) for k, v in best.items() if k != "fp32"}
+        d["vector"] = {"fp32_tflops": _g(best["fp32"] / 1e12)}
+        d["memory"] = {"capacity_GiB": _g(g["memory"] / 2**30), "bandwidth_GBps": _g(g["stream_bandwidth"] / 1e9)}
+        d["compute"] = {"units": int(g["sm_count"])}
+        d["calibration"] = {
+            "date": today,
+            "software": f"torch {g['torch']}",
+            "method": "median CUDA-event time; square GEMMs 1024-8192, 256 MiB device copy, tiny op",
+            "gemm_fraction": {k: 1.0 for k in best},
+            "stream_bandwidth_fraction": 1.0,
+            "kernel_overhead_s": _g(g["kernel_s"]),
+        }
+        return d
     best32 = max(v for _, v in cpu["gemm"]["fp32"])
     best64 = max(v for _, v in cpu["gemm"]["fp64"])
-    mem = _total_memory()
-    lines += [
-        f'display_name = "{platform.processor() or platform.machine()} (measured)"',
-        'kind = "cpu"',
-        "",
-        "[vector]",
-        f"fp32_gflops = {best32 / 1e9:.6g}",
-        f"fp64_gflops = {best64 / 1e9:.6g}",
-        "",
-        "[memory]",
-        f"capacity_GiB = {mem / 2**30:.6g}",
-        f"bandwidth_GBps = {cpu['stream_bandwidth'] / 1e9:.6g}",
-        "",
-        "[compute]",
-        f"units = {os.cpu_count() or 1}",
-        'unit_name = "core"',
-        "",
-        "[calibration]",
-        f'date = "{today}"',
-        f'software = "numpy {np.__version__}"',
-        'method = "median wall time of numpy GEMMs over square sizes and a float64 copy"',
-        "gemm_fraction = { fp32 = 1.0, fp64 = 1.0 }",
-        "gemm_misaligned_fraction = { fp32 = 1.0, fp64 = 1.0 }",
-        "stream_bandwidth_fraction = 1.0",
-        "kernel_overhead_s = 2e-06",
-        "eager_dispatch_s = { default = 2e-06 }",
-    ]
-    return "\n".join(lines) + "\n"
+    d["display_name"] = f"{platform.processor() or platform.machine()} (measured)"
+    d["kind"] = "cpu"
+    d["vector"] = {"fp32_gflops": _g(best32 / 1e9), "fp64_gflops": _g(best64 / 1e9)}
+    d["memory"] = {"capacity_GiB": _g(_total_memory() / 2**30), "bandwidth_GBps": _g(cpu["stream_bandwidth"] / 1e9)}
+    d["compute"] = {"units": os.cpu_count() or 1, "unit_name": "core"}
+    d["calibration"] = {
+        "date": today,
+        "software": f"numpy {np.__version__}",
+        "method": "median wall time of numpy GEMMs over square sizes and a float64 copy",
+        "gemm_fraction": {"fp32": 1.0, "fp64": 1.0},
+        "gemm_misaligned_fraction": {"fp32": 1.0, "fp64": 1.0},
+        "stream_bandwidth_fraction": 1.0,
+        "kernel_overhead_s": 2e-06,
+        "eager_dispatch_s": {"default": 2e-06},
+    }
+    return d
+
+
+def _g(x: float) -> float:
+    """Six significant digits, as measured figures deserve."""
+    return float(f"{x:.6g}")
 
 
 def _total_memory() -> int:
