@@ -62,7 +62,7 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--max-expr-nodes",
         type=positive_int,
-        help="size limit of one symbolic dimension, in sympy tree nodes (default 2000)",
+        help="size limit of one symbolic dimension, in sympy tree nodes (default 500)",
     )
     p.add_argument(
         "--max-file-mib",

@@ -13,7 +13,11 @@ from dataclasses import dataclass, field
 from .errors import LimitExceeded
 
 MAX_NODES = 2_000_000
-MAX_EXPR_NODES = 2_000  # sympy tree nodes in one symbolic dim
+# Sympy tree nodes in one symbolic dim. Dims of real exports stay under ~50 nodes (batch,
+# seq, floor((seq - 1)/2) + 1 ...); comparing, printing and substituting costs superlinear
+# time in this size, and at 2,000 nodes one 3 KB graph of nested If merges took minutes
+# to report. 500 keeps every operation on one dim well under a second.
+MAX_EXPR_NODES = 500
 MAX_SECONDS = 600.0
 MAX_SUBGRAPH_DEPTH = 32
 # Element count of one tensor, in bits. Exact counts are Python ints, but past ~14,000 bits
@@ -40,8 +44,11 @@ class Limits:
     _ticks: int = field(default=0, repr=False)
 
     def start(self) -> Limits:
+        from .symbudget import set_deadline
+
         self._deadline = time.monotonic() + self.max_seconds
         self._ticks = 0
+        set_deadline(self._deadline)  # no single sympy call runs past it
         return self
 
     def check_nodes(self, n: int) -> None:

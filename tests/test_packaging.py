@@ -14,6 +14,7 @@ LAYERS = [
     "errors",
     "readfile",
     "symnames",
+    "symbudget",
     "symbolic",
     "limits",
     "ir",
