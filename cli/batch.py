@@ -69,43 +69,86 @@ def run(args: argparse.Namespace) -> int:
 
         get_profile(args.hardware)  # a bad name is one usage error, not one error per file
     progress = not args.no_progress and sys.stderr.isatty()
-    rows = analyze_many(
-        args.files,
-        jobs=args.jobs,
-        bindings=bindings,
-        hardware=args.hardware,
-        dtype=args.dtype,
-        strict=args.strict,
-        progress=progress,
-        **opts,
-    )
-    if args.format == "json":
-        from costmodel.report.model import to_json
-
-        sys.stdout.write(to_json(rows) + "\n")
-    elif args.format == "csv":
-        _csv(rows)
-    else:
-        _table(rows)
-    return 0 if all(r.get("ok") for r in rows) else 2
-
-
-def _csv(rows: list[dict]) -> None:
-    import csv
-    import json
-
-    from costmodel.batch import SUMMARY_KEYS
-    from costmodel.report.text import csv_cell
-
-    w = csv.writer(sys.stdout)
-    w.writerow(SUMMARY_KEYS)
-    for r in rows:
-        w.writerow(
-            [
-                csv_cell(json.dumps(r[k], allow_nan=False) if isinstance(r.get(k), (list, dict)) else r.get(k, ""))
-                for k in SUMMARY_KEYS
-            ]
+    out = _Stream(args.format, len(args.files))
+    try:
+        analyze_many(
+            args.files,
+            jobs=args.jobs,
+            bindings=bindings,
+            hardware=args.hardware,
+            dtype=args.dtype,
+            strict=args.strict,
+            progress=progress,
+            on_result=out.add,
+            **opts,
         )
+    finally:  # an interruption or a late failure still leaves every finished result
+        out.close()
+    return 0 if out.rows and all(r.get("ok") for r in out.rows) and len(out.rows) == len(args.files) else 2
+
+
+class _Stream:
+    """Results written as they complete, in the order of the files: JSON as one array whose
+    elements are written (and flushed) one by one, CSV row by row; the table, which needs
+    every row to size its columns, at the end, and also when the run stops early."""
+
+    def __init__(self, fmt: str, total: int) -> None:
+        self.fmt = fmt
+        self.total = total
+        self.rows: list[dict] = []
+        self._pending: dict[int, dict] = {}
+        self._closed = False
+        if fmt == "json":
+            sys.stdout.write("[")
+        elif fmt == "csv":
+            import csv
+
+            from costmodel.batch import SUMMARY_KEYS
+
+            self._csv = csv.writer(sys.stdout)
+            self._csv.writerow(SUMMARY_KEYS)
+        sys.stdout.flush()
+
+    def add(self, i: int, row: dict) -> None:
+        self._pending[i] = row
+        while len(self.rows) in self._pending:
+            r = self._pending.pop(len(self.rows))
+            self.rows.append(r)
+            self._write(r)
+
+    def _write(self, r: dict) -> None:
+        if self.fmt == "json":
+            from costmodel.report.model import to_json
+
+            sep = "\n" if len(self.rows) == 1 else ",\n"
+            sys.stdout.write(sep + to_json(r))
+        elif self.fmt == "csv":
+            import json
+
+            from costmodel.batch import SUMMARY_KEYS
+            from costmodel.report.text import csv_cell
+
+            self._csv.writerow(
+                [
+                    csv_cell(json.dumps(r[k], allow_nan=False) if isinstance(r.get(k), (list, dict)) else r.get(k, ""))
+                    for k in SUMMARY_KEYS
+                ]
+            )
+        else:
+            return
+        sys.stdout.flush()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self.fmt == "json":
+            sys.stdout.write("\n]\n" if self.rows else "]\n")
+            sys.stdout.flush()
+        elif self.fmt == "table" and self.rows:
+            _table(self.rows)
+        if len(self.rows) < self.total:
+            sys.stderr.write(f"costmodel: batch stopped after {len(self.rows)} of {self.total} files\n")
 
 
 def _table(rows: list[dict]) -> None:
