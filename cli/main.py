@@ -87,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CostModelError as e:
         if debug:
             raise
-        sys.stderr.write(f"costmodel: error: {_one_line(str(e))}\n")
+        sys.stderr.write(f"costmodel: error: {_one_line(_naming_input(str(e), args))}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("costmodel: interrupted\n")
@@ -107,6 +107,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             "(rerun with --debug for the traceback)\n"
         )
         return 1
+
+
+def _naming_input(message: str, args: argparse.Namespace) -> str:
+    """The message, led by the model it is about when it names none of the command's inputs
+    (an error deep in an analysis names a node, not the file the node came from)."""
+    model = getattr(args, "model", None)
+    if not isinstance(model, str) or not model:
+        return message
+    others = [getattr(args, k, None) for k in ("hardware", "draft", "output", "plot")]
+    if any(isinstance(x, str) and x and x in message for x in [model, *others]):
+        return message
+    return f"{model}: {message}"
 
 
 def _one_line(s: str) -> str:
