@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .common import (
+    _inputs,
     add_report_output,
     batch_size,
     bounded_float,
@@ -153,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         from costmodel.report.files import check_output_path
 
-        check_output_path(args.plot, inputs=[args.model], suffixes=(".png", ".svg"), what="plot")
+        check_output_path(args.plot, inputs=_inputs(args), suffixes=(".png", ".svg"), what="plot")
     if "," in args.hardware:  # a comparison across devices
         from .compare import compare_hardware_shortcut
 
@@ -187,7 +188,7 @@ def run(args: argparse.Namespace) -> int:
     if args.plot and sweep:
         from costmodel.report.roofline import write_plot
 
-        write_plot(sweep_chart(sweep), args.plot, inputs=[args.model])
+        write_plot(sweep_chart(sweep), args.plot, inputs=_inputs(args))
     doc = document(
         plan,
         sweep=sweep,
