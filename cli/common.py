@@ -139,8 +139,10 @@ def _inputs(args: argparse.Namespace) -> list[str]:
     for name in ("model", "draft", "hardware", "models", "files"):
         v = getattr(args, name, None)
         for x in v if isinstance(v, list) else [v]:
-            if isinstance(x, str) and x and os.path.exists(x):
-                out.append(x)
+            # --hardware a.toml,b.toml compares devices: each one is an input
+            for y in x.split(",") if name == "hardware" and isinstance(x, str) else [x]:
+                if isinstance(y, str) and y and os.path.exists(y):
+                    out.append(y)
     return out
 
 
