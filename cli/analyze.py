@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_hardware_options, add_report_output, binding, emit, engine_options, positive_int, report_format
+from .common import (
+    add_spec_limits,
+    add_hardware_options,
+    add_report_output,
+    binding,
+    emit,
+    engine_options,
+    positive_int,
+    report_format,
+)
 
 EXAMPLES = {"resnet50": "resnet50.onnx"}
 
@@ -71,6 +80,7 @@ def add_parser(sub) -> None:
     )
     add_hardware_options(p)
     add_report_output(p)
+    add_spec_limits(p)
     p.set_defaults(run=run)
 
 

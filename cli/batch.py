@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import add_hardware_options, binding, positive_int
+from .common import add_spec_limits, add_hardware_options, binding, positive_int
 
 COLUMNS = (
     "model",
@@ -51,6 +51,7 @@ def add_parser(sub) -> None:
     p.add_argument("--format", choices=("table", "json", "csv"), default="table", help="output format (default: table)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (it is drawn only on a terminal)")
     add_hardware_options(p)
+    add_spec_limits(p)
     p.set_defaults(run=run)
 
 

@@ -99,6 +99,29 @@ def binding(text: str) -> tuple[str, int]:
     return name, positive_int(value.strip())
 
 
+def add_spec_limits(p: argparse.ArgumentParser) -> None:
+    """--max-layers / --max-width / --max-experts: raise the plausible sizes of model specs
+    and config.json files (costmodel.limits.SpecLimits); cli/main.py applies them."""
+    from costmodel.limits import MAX_SPEC_EXPERTS, MAX_SPEC_LAYERS, MAX_SPEC_WIDTH
+
+    g = p.add_argument_group("spec size limits")
+    g.add_argument(
+        "--max-layers",
+        type=positive_int,
+        metavar="N",
+        help=f"most layers a spec may have (default {MAX_SPEC_LAYERS:,})",
+    )
+    g.add_argument(
+        "--max-width",
+        type=positive_int,
+        metavar="N",
+        help=f"largest hidden/FFN/head width in a spec (default {MAX_SPEC_WIDTH:,}; vocabularies 2^24, positions 2^30)",
+    )
+    g.add_argument(
+        "--max-experts", type=positive_int, metavar="N", help=f"most experts in a spec (default {MAX_SPEC_EXPERTS:,})"
+    )
+
+
 FORMATS = ("table", "json", "csv", "markdown")
 REPORT_FORMATS = ("table", "json", "csv", "markdown", "html")
 

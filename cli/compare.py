@@ -6,7 +6,17 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_hardware_options, add_report_output, batch_size, binding, devices, emit, report_format, tokens
+from .common import (
+    add_spec_limits,
+    add_hardware_options,
+    add_report_output,
+    batch_size,
+    binding,
+    devices,
+    emit,
+    report_format,
+    tokens,
+)
 
 
 def add_parser(sub) -> None:
@@ -29,6 +39,7 @@ def add_parser(sub) -> None:
     g.add_argument("--tp", type=devices, default=1)
     add_hardware_options(p)
     add_report_output(p)
+    add_spec_limits(p)
     p.set_defaults(run=run)
 
 

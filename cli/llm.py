@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .common import (
+    add_spec_limits,
     _inputs,
     add_report_output,
     batch_size,
@@ -77,6 +78,7 @@ def add_parser(sub) -> None:
         help="E2R: retrieval metric for RPP (e.g. nDCG@10: a score in [0, 1], or a percentage up to 100)",
     )
     add_report_output(p)
+    add_spec_limits(p)
     p.set_defaults(run=run)
 
 

@@ -10,7 +10,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 from types import ModuleType
-from typing import NoReturn
+from typing import Any, NoReturn
 
 # Command name -> module of this package that defines `add_parser(sub)` (its options) and
 # `run(args)` (imported inside, so defining the options stays cheap). Order is --help's.
@@ -83,7 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from costmodel.errors import CostModelError
 
     try:
-        return int(args.run(args) or 0)
+        with _spec_limits(args):
+            return int(args.run(args) or 0)
     except CostModelError as e:
         if debug:
             raise
@@ -107,6 +108,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             "(rerun with --debug for the traceback)\n"
         )
         return 1
+
+
+def _spec_limits(args: argparse.Namespace) -> Any:
+    """The spec size limits a command's --max-layers / --max-width / --max-experts raise."""
+    from contextlib import nullcontext
+
+    asked = {k: getattr(args, k, None) for k in ("max_layers", "max_width", "max_experts")}
+    if not any(asked.values()):
+        return nullcontext()
+    from costmodel.limits import SpecLimits, raised_spec_limits
+
+    d = SpecLimits()
+    return raised_spec_limits(**{k: v or getattr(d, k) for k, v in asked.items()})
 
 
 def _naming_input(message: str, args: argparse.Namespace) -> str:

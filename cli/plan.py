@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .common import (
+    add_spec_limits,
     MAX_DEVICES,
     add_report_output,
     batch_size,
@@ -76,6 +77,7 @@ def add_parser(sub) -> None:
     )
     t.add_argument("--top", type=positive_int, default=10)
     add_report_output(t)
+    add_spec_limits(t)
     s = ps.add_parser("serve", help="search TP x batch x quantization to serve a request rate under SLOs")
     s.add_argument("model")
     s.add_argument("--hardware", "-H", type=_names, required=True)
@@ -89,6 +91,7 @@ def add_parser(sub) -> None:
     )
     s.add_argument("--top", type=positive_int, default=10)
     add_report_output(s)
+    add_spec_limits(s)
     p.set_defaults(run=run)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import _inputs, add_report_output, binding, emit, positive_int, report_format
+from .common import add_spec_limits, _inputs, add_report_output, binding, emit, positive_int, report_format
 
 
 def add_parser(sub) -> None:
@@ -17,6 +17,7 @@ def add_parser(sub) -> None:
     p.add_argument("--plot", help="write the roofline plot (.png or .svg; needs matplotlib)")
     p.add_argument("--top", type=positive_int, help="ops listed (default 10 in a table, all otherwise)")
     add_report_output(p)
+    add_spec_limits(p)
     p.set_defaults(run=run)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .common import (
+    add_spec_limits,
     add_report_output,
     batch_size,
     devices,
@@ -54,6 +55,7 @@ def add_parser(sub) -> None:
     p.add_argument("--tokens", type=train_tokens, help="tokens to train on (e.g. 2e12)")
     p.add_argument("--price-per-hour", type=price, help="USD per device-hour")
     add_report_output(p)
+    add_spec_limits(p)
     p.set_defaults(run=run)
 
 

@@ -7,6 +7,7 @@ import gc
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from dataclasses import dataclass, field
 
@@ -78,6 +79,67 @@ class Limits:
                     f"symbolic dimension has more than {self.max_expr_nodes} terms (raise it with --max-expr-nodes)",
                     where=where,
                 )
+
+
+# -- model spec sizes ------------------------------------------------------------------
+# Plausible sizes of a model spec or config.json, so a 200-byte file with num_layers:
+# 1000000000 is refused at once instead of planned layer by layer for hours. Generous
+# for real models: the deepest published transformer has 1,000 layers (DeepNet, Wang et
+# al. 2022, arXiv:2203.00555); the widest public LLMs have hidden sizes near 2^14 and FFN
+# widths near 2^16; the most experts in one layer is 2^20 (PEER, He 2024,
+# arXiv:2407.04153). Raise them with --max-layers / --max-width / --max-experts.
+MAX_SPEC_LAYERS = 1024
+MAX_SPEC_WIDTH = 1 << 20
+MAX_SPEC_EXPERTS = 1 << 20
+_LAYER_FIELDS = frozenset({"num_layers", "num_decoder_layers", "first_dense_layers", "layer_freq"})
+_EXPERT_FIELDS = frozenset({"num_experts", "top_k", "num_shared_experts", "expert_parallel"})
+# vocabularies and positions are counts of rows, not widths: larger floors
+_VOCAB_FIELDS = frozenset({"vocab_size", "num_classes", "token_types", "relative_buckets"})
+_POSITION_FIELDS = frozenset({"max_position", "sliding_window", "position_offset", "global_every"})
+
+
+@dataclass(frozen=True)
+class SpecLimits:
+    max_layers: int = MAX_SPEC_LAYERS
+    max_width: int = MAX_SPEC_WIDTH
+    max_experts: int = MAX_SPEC_EXPERTS
+
+    def bound(self, field: str) -> tuple[int, str]:
+        """(largest accepted value, the flag that raises it) for an integer spec field."""
+        if field in _LAYER_FIELDS:
+            return self.max_layers, "--max-layers"
+        if field in _EXPERT_FIELDS:
+            return self.max_experts, "--max-experts"
+        if field in _VOCAB_FIELDS:
+            return max(1 << 24, self.max_width), "--max-width"
+        if field in _POSITION_FIELDS:
+            return max(1 << 30, self.max_width), "--max-width"
+        return self.max_width, "--max-width"
+
+    def check(self, field: str, value: int, where: str) -> None:
+        hi, flag = self.bound(field)
+        if value > hi:
+            raise LimitExceeded(f"{value:,} is above the plausible limit of {hi:,} (raise it with {flag})", where=where)
+
+
+_DEFAULT_SPEC_LIMITS = SpecLimits()
+_spec_limits: ContextVar[SpecLimits | None] = ContextVar("costmodel_spec_limits", default=None)
+
+
+def spec_limits() -> SpecLimits:
+    """The limits model specs are checked against (SpecLimits() unless set)."""
+    return _spec_limits.get() or _DEFAULT_SPEC_LIMITS
+
+
+@contextmanager
+def raised_spec_limits(**kw: int) -> Iterator[SpecLimits]:
+    """Within the block, specs are checked against SpecLimits(**kw) (for the CLI's flags and
+    for library callers with unusually large models)."""
+    token = _spec_limits.set(SpecLimits(**kw))
+    try:
+        yield spec_limits()
+    finally:
+        _spec_limits.reset(token)
 
 
 def check_count(x: object, what: str) -> None:

@@ -420,7 +420,7 @@ def spec_from_hf(cfg: Any, where: str = "config.json", name: str | None = None) 
         raise SpecError(f"unsupported model_type {mt!r}; supported: {', '.join(sorted(TABLE))}", where=where)
     try:
         data = TABLE[mt](cfg, where)
-    except (TypeError, ValueError, AttributeError) as e:
+    except (TypeError, ValueError, AttributeError, OverflowError) as e:
         raise SpecError(f"invalid {mt} config: {e}", where=where) from None
     data["name"] = name or cfg.get("_name_or_path") or cfg.get("name") or mt
     if not isinstance(data["name"], str):

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from ..errors import SpecError
+from ..limits import spec_limits
 from .expr import evaluate_int
 
 ARCHITECTURES = (
@@ -275,9 +276,12 @@ def _coerce(cls: type, data: dict[str, Any], where: str, ints: dict[str, Any]) -
     if pending:
         k, v = next(iter(pending.items()))
         evaluate_int(v, names, where=f"{where}: {k}")  # raises with the unknown name
+    limits = spec_limits()
     for k in list(out):
-        if _type_of(cls, k).startswith("int") and out[k] < 0:
-            raise SpecError(f"must be >= 0, got {out[k]}", where=f"{where}: {k}")
+        if _type_of(cls, k).startswith("int"):
+            if out[k] < 0:
+                raise SpecError(f"must be >= 0, got {out[k]}", where=f"{where}: {k}")
+            limits.check(k, out[k], f"{where}: {k}")
     return out
 
 
