@@ -106,7 +106,7 @@ class _Stream:
 
             from costmodel.batch import SUMMARY_KEYS
 
-            self._csv = csv.writer(sys.stdout)
+            self._csv = csv.writer(sys.stdout, lineterminator="\n")  # as every other CSV written
             self._csv.writerow(SUMMARY_KEYS)
         sys.stdout.flush()
 
