@@ -132,9 +132,7 @@ def build(d: Path) -> list[Case]:  # noqa: PLR0915 - one flat list reads best
     neg.graph.input[0].type.tensor_type.shape.dim[0].dim_value = -3
     c.append(Case("negative-dim", ["analyze", w("neg.onnx", neg.SerializeToString())], "bad", ("neg.onnx",)))
     evil_nodes = [helper.make_node("Relu", ["x"], ["y"], name=EVIL), helper.make_node(EVIL, ["y"], ["z"], domain="x.y")]
-    evil = _save(
-        d / (EVIL_FILE + ".onnx"), evil_nodes, [_vi("x", [2, 3])], [_vi("z", [2, 3])], domains={"x.y": 1}
-    )
+    evil = _save(d / (EVIL_FILE + ".onnx"), evil_nodes, [_vi("x", [2, 3])], [_vi("z", [2, 3])], domains={"x.y": 1})
     for fmt in ("table", "json", "csv", "markdown", "html"):
         c.append(Case(f"evil-names-{fmt}", ["analyze", evil, "--format", fmt, "--per-op"], "ok"))
     c.append(Case("evil-names-roofline", ["roofline", evil, *H, "--format", "markdown"], "ok"))
@@ -159,9 +157,15 @@ def build(d: Path) -> list[Case]:  # noqa: PLR0915 - one flat list reads best
     spec_json = w("spec.json", json.dumps(_spec_dict()))
     c.append(Case("output-over-input", ["analyze", spec_json, "--output", spec_json], "bad", ("input",)))
     c.append(Case("output-missing-folder", ["analyze", small, "--output", str(d / "no/x.json")], "bad", ("no",)))
-    c.append(Case("output-on-directory", ["analyze", small, "--format", "json", "--output", str(d) + "/"], "bad", ("folder",)))
+    c.append(
+        Case(
+            "output-on-directory", ["analyze", small, "--format", "json", "--output", str(d) + "/"], "bad", ("folder",)
+        )
+    )
     victim = _relu(d / "victim.onnx", [4, 4])
-    c.append(Case("calibrate-over-model", ["calibrate", "--quick", "--cpu-only", "-o", victim], "bad", ("victim",), max_s=5))
+    c.append(
+        Case("calibrate-over-model", ["calibrate", "--quick", "--cpu-only", "-o", victim], "bad", ("victim",), max_s=5)
+    )
     c.append(Case("calibrate-bad-name", ["calibrate", "--cpu-only", "--name", 'a"\n[x]'], "bad", ("--name",), max_s=5))
     c.append(
         Case(
@@ -179,46 +183,322 @@ def build(d: Path) -> list[Case]:  # noqa: PLR0915 - one flat list reads best
     c.append(Case("output-report-csv", ["analyze", evil, "--output", str(d / "r.csv")], "ok", output=str(d / "r.csv")))
 
     # -- specs and configs -------------------------------------------------------------------
-    c.append(Case("layers-1e9", ["llm", w("layers.yaml", SPEC.replace("num_layers: 2", "num_layers: 1000000000")), *H], "bad", ("num_layers", "--max-layers"), max_s=10))
+    c.append(
+        Case(
+            "layers-1e9",
+            ["llm", w("layers.yaml", SPEC.replace("num_layers: 2", "num_layers: 1000000000")), *H],
+            "bad",
+            ("num_layers", "--max-layers"),
+            max_s=10,
+        )
+    )
     c.append(Case("layers-1e9-analyze", ["analyze", str(d / "layers.yaml")], "bad", ("num_layers",), max_s=10))
-    c.append(Case("hidden-10^2200-yaml", ["llm", w("h2200.yaml", SPEC.replace("hidden_size: 32", "hidden_size: 1" + "0" * 2200)), *H], "bad", ("hidden_size",)))
-    c.append(Case("hidden-10^5000-json", ["llm", w("h5000.json", json.dumps(_spec_dict()).replace('"hidden_size": 32', '"hidden_size": 1' + "0" * 5000)), *H], "bad", ("hidden_size",)))
-    c.append(Case("hidden-10^5000-toml", ["llm", w("h5000.toml", _toml_spec().replace("hidden_size = 32", "hidden_size = 1" + "0" * 5000)), *H], "bad", ("hidden_size",)))
-    hf = {"model_type": "llama", "vocab_size": 10, "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 8}
-    c.append(Case("hf-hidden-10^2200", ["llm", w("config.json", json.dumps(hf).replace('"hidden_size": 8', '"hidden_size": 1' + "0" * 2200)), *H], "bad", ("hidden_size",)))
-    c.append(Case("hf-hidden-2^40", ["llm", w("hf40/config.json", json.dumps({**hf, "hidden_size": 2**40})), *H], "bad", ("hidden_size", "--max-width")))
-    c.append(Case("hf-remote-code", ["llm", w("hfrc/config.json", json.dumps({**hf, "auto_map": {"AutoModel": "evil.Model"}, "trust_remote_code": True})), *H], "any"))
-    c.append(Case("experts-1e9", ["llm", w("moe.yaml", SPEC + "moe: {num_experts: 1000000000, top_k: 2, expert_intermediate_size: 8}\n"), *H], "bad", ("num_experts",)))
+    c.append(
+        Case(
+            "hidden-10^2200-yaml",
+            ["llm", w("h2200.yaml", SPEC.replace("hidden_size: 32", "hidden_size: 1" + "0" * 2200)), *H],
+            "bad",
+            ("hidden_size",),
+        )
+    )
+    c.append(
+        Case(
+            "hidden-10^5000-json",
+            [
+                "llm",
+                w("h5000.json", json.dumps(_spec_dict()).replace('"hidden_size": 32', '"hidden_size": 1' + "0" * 5000)),
+                *H,
+            ],
+            "bad",
+            ("hidden_size",),
+        )
+    )
+    c.append(
+        Case(
+            "hidden-10^5000-toml",
+            ["llm", w("h5000.toml", _toml_spec().replace("hidden_size = 32", "hidden_size = 1" + "0" * 5000)), *H],
+            "bad",
+            ("hidden_size",),
+        )
+    )
+    hf = {
+        "model_type": "llama",
+        "vocab_size": 10,
+        "hidden_size": 8,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 2,
+        "intermediate_size": 8,
+    }
+    c.append(
+        Case(
+            "hf-hidden-10^2200",
+            ["llm", w("config.json", json.dumps(hf).replace('"hidden_size": 8', '"hidden_size": 1' + "0" * 2200)), *H],
+            "bad",
+            ("hidden_size",),
+        )
+    )
+    c.append(
+        Case(
+            "hf-hidden-2^40",
+            ["llm", w("hf40/config.json", json.dumps({**hf, "hidden_size": 2**40})), *H],
+            "bad",
+            ("hidden_size", "--max-width"),
+        )
+    )
+    c.append(
+        Case(
+            "hf-remote-code",
+            [
+                "llm",
+                w(
+                    "hfrc/config.json",
+                    json.dumps({**hf, "auto_map": {"AutoModel": "evil.Model"}, "trust_remote_code": True}),
+                ),
+                *H,
+            ],
+            "any",
+        )
+    )
+    c.append(
+        Case(
+            "experts-1e9",
+            [
+                "llm",
+                w("moe.yaml", SPEC + "moe: {num_experts: 1000000000, top_k: 2, expert_intermediate_size: 8}\n"),
+                *H,
+            ],
+            "bad",
+            ("num_experts",),
+        )
+    )
     bomb = "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
     c.append(Case("yaml-bomb", ["llm", w("bomb.yaml", bomb), *H], "bad", ("bomb.yaml",)))
     sentinel = d / "pwned"
-    c.append(Case("yaml-python-tag", ["llm", w("tag.yaml", f"name: !!python/object/apply:os.system ['touch {sentinel}']\n"), *H], "bad", ("tag.yaml",), extra={"absent": str(sentinel)}))
-    c.append(Case("json-nan", ["llm", w("nan.json", '{"name": "x", "architecture": "decoder", "hidden_size": NaN, "num_layers": 2}'), *H], "bad", ("nan.json",)))
-    c.append(Case("spec-bool-width", ["llm", w("bool.yaml", SPEC.replace("hidden_size: 32", "hidden_size: true")), *H], "bad", ("hidden_size",)))
-    c.append(Case("spec-non-utf8", ["llm", w("latin.yaml", SPEC.encode() + b"notes: caf\xe9\n"), *H], "bad", ("latin.yaml",)))
+    c.append(
+        Case(
+            "yaml-python-tag",
+            ["llm", w("tag.yaml", f"name: !!python/object/apply:os.system ['touch {sentinel}']\n"), *H],
+            "bad",
+            ("tag.yaml",),
+            extra={"absent": str(sentinel)},
+        )
+    )
+    c.append(
+        Case(
+            "json-nan",
+            ["llm", w("nan.json", '{"name": "x", "architecture": "decoder", "hidden_size": NaN, "num_layers": 2}'), *H],
+            "bad",
+            ("nan.json",),
+        )
+    )
+    c.append(
+        Case(
+            "spec-bool-width",
+            ["llm", w("bool.yaml", SPEC.replace("hidden_size: 32", "hidden_size: true")), *H],
+            "bad",
+            ("hidden_size",),
+        )
+    )
+    c.append(
+        Case("spec-non-utf8", ["llm", w("latin.yaml", SPEC.encode() + b"notes: caf\xe9\n"), *H], "bad", ("latin.yaml",))
+    )
     fifo_spec = d / "pipe.yaml"
     os.mkfifo(fifo_spec)
     c.append(Case("spec-fifo", ["llm", str(fifo_spec), *H], "bad", ("pipe.yaml",), max_s=10))
-    c.append(Case("spec-evil-name", ["llm", w("evil.yaml", SPEC.replace("name: s", "name: " + json.dumps(EVIL))), *H, "--format", "markdown"], "ok"))
+    c.append(
+        Case(
+            "spec-evil-name",
+            ["llm", w("evil.yaml", SPEC.replace("name: s", "name: " + json.dumps(EVIL))), *H, "--format", "markdown"],
+            "ok",
+        )
+    )
 
     # -- hardware profiles, calibration tables, systems ----------------------------------------
-    c.append(Case("profile-denormal", ["analyze", small, "--hardware", w("den.toml", PROFILE.replace("bandwidth_GBps = 1000", "bandwidth_GBps = 5e-324"))], "bad", ("bandwidth",)))
-    c.append(Case("profile-1e308", ["analyze", small, "--hardware", w("p308.toml", PROFILE.replace("bf16_tflops = 100", "bf16_tflops = 1e308"))], "bad", ("bf16_tflops",)))
-    c.append(Case("profile-10^5000", ["analyze", small, "--hardware", w("p5000.toml", PROFILE.replace("capacity_GiB = 16", "capacity_GiB = 1" + "0" * 5000))], "bad", ("capacity_GiB",)))
+    c.append(
+        Case(
+            "profile-denormal",
+            [
+                "analyze",
+                small,
+                "--hardware",
+                w("den.toml", PROFILE.replace("bandwidth_GBps = 1000", "bandwidth_GBps = 5e-324")),
+            ],
+            "bad",
+            ("bandwidth",),
+        )
+    )
+    c.append(
+        Case(
+            "profile-1e308",
+            [
+                "analyze",
+                small,
+                "--hardware",
+                w("p308.toml", PROFILE.replace("bf16_tflops = 100", "bf16_tflops = 1e308")),
+            ],
+            "bad",
+            ("bf16_tflops",),
+        )
+    )
+    c.append(
+        Case(
+            "profile-10^5000",
+            [
+                "analyze",
+                small,
+                "--hardware",
+                w("p5000.toml", PROFILE.replace("capacity_GiB = 16", "capacity_GiB = 1" + "0" * 5000)),
+            ],
+            "bad",
+            ("capacity_GiB",),
+        )
+    )
     for tag, val in (("zero", "0"), ("nan", "nan"), ("1e308", "1e308"), ("string", '"x"'), ("negative", "-1")):
         prof = w(f"cal_{tag}.toml", PROFILE + f"[calibration]\ngemm_fraction = {{ bf16 = {val} }}\n")
-        c.append(Case(f"calibration-{tag}", ["analyze", small, "--hardware", prof, "--format", "json"], "bad", ("gemm_fraction",)))
-    c.append(Case("calibration-time-inf", ["analyze", small, "--hardware", w("cal_inf.toml", PROFILE + "[calibration]\nkernel_overhead_s = inf\n"), "--format", "json"], "bad", ("kernel_overhead_s",)))
-    c.append(Case("profile-non-utf8", ["analyze", small, "--hardware", w("bin.toml", b'name = "\xff"\n')], "bad", ("bin.toml",)))
+        c.append(
+            Case(
+                f"calibration-{tag}",
+                ["analyze", small, "--hardware", prof, "--format", "json"],
+                "bad",
+                ("gemm_fraction",),
+            )
+        )
+    c.append(
+        Case(
+            "calibration-time-inf",
+            [
+                "analyze",
+                small,
+                "--hardware",
+                w("cal_inf.toml", PROFILE + "[calibration]\nkernel_overhead_s = inf\n"),
+                "--format",
+                "json",
+            ],
+            "bad",
+            ("kernel_overhead_s",),
+        )
+    )
+    c.append(
+        Case(
+            "profile-non-utf8",
+            ["analyze", small, "--hardware", w("bin.toml", b'name = "\xff"\n')],
+            "bad",
+            ("bin.toml",),
+        )
+    )
     fifo_hw = d / "hw.toml"
     os.mkfifo(fifo_hw)
     c.append(Case("profile-fifo", ["analyze", small, "--hardware", str(fifo_hw)], "bad", ("hw.toml",), max_s=10))
-    c.append(Case("profile-evil-name", ["hardware", "show", w("evilp.toml", PROFILE.replace('name = "p"', 'name = "p"\ndisplay_name = ' + json.dumps(EVIL))), "--format", "json"], "ok"))
-    c.append(Case("system-non-utf8", ["train", "llama-3-8b", "--hardware", w("sys_bin.toml", SYSTEM.encode() + b'display_name = "\xff"\n'), "--gpus", "8", "--batch", "8", "--seq-len", "512"], "bad", ("sys_bin.toml",)))
-    c.append(Case("system-no-device", ["train", "llama-3-8b", "--hardware", w("nodev.toml", SYSTEM.replace('device = "h100"\n', "")), "--gpus", "8", "--batch", "8", "--seq-len", "512"], "bad", ("device",)))
-    c.append(Case("system-capitals-ok", ["train", "llama-3-8b", "--hardware", w("MySystem.toml", SYSTEM), "--gpus", "8", "--batch", "8", "--seq-len", "512"], "ok"))
-    c.append(Case("system-negative-bw", ["plan", "train", "llama-3-8b", "--hardware", w("negsys.toml", SYSTEM.replace("= 450", "= -450")), "--gpus", "8", "--batch", "8", "--seq-len", "512", "--tokens", "1e9"], "bad", ("bandwidth",)))
-    c.append(Case("system-unknown-device", ["train", "llama-3-8b", "--hardware", w("sys9000.toml", SYSTEM.replace('"h100"', '"h9000"')), "--gpus", "8", "--batch", "8", "--seq-len", "512"], "bad", ("h9000",)))
+    c.append(
+        Case(
+            "profile-evil-name",
+            [
+                "hardware",
+                "show",
+                w("evilp.toml", PROFILE.replace('name = "p"', 'name = "p"\ndisplay_name = ' + json.dumps(EVIL))),
+                "--format",
+                "json",
+            ],
+            "ok",
+        )
+    )
+    c.append(
+        Case(
+            "system-non-utf8",
+            [
+                "train",
+                "llama-3-8b",
+                "--hardware",
+                w("sys_bin.toml", SYSTEM.encode() + b'display_name = "\xff"\n'),
+                "--gpus",
+                "8",
+                "--batch",
+                "8",
+                "--seq-len",
+                "512",
+            ],
+            "bad",
+            ("sys_bin.toml",),
+        )
+    )
+    c.append(
+        Case(
+            "system-no-device",
+            [
+                "train",
+                "llama-3-8b",
+                "--hardware",
+                w("nodev.toml", SYSTEM.replace('device = "h100"\n', "")),
+                "--gpus",
+                "8",
+                "--batch",
+                "8",
+                "--seq-len",
+                "512",
+            ],
+            "bad",
+            ("device",),
+        )
+    )
+    c.append(
+        Case(
+            "system-capitals-ok",
+            [
+                "train",
+                "llama-3-8b",
+                "--hardware",
+                w("MySystem.toml", SYSTEM),
+                "--gpus",
+                "8",
+                "--batch",
+                "8",
+                "--seq-len",
+                "512",
+            ],
+            "ok",
+        )
+    )
+    c.append(
+        Case(
+            "system-negative-bw",
+            [
+                "plan",
+                "train",
+                "llama-3-8b",
+                "--hardware",
+                w("negsys.toml", SYSTEM.replace("= 450", "= -450")),
+                "--gpus",
+                "8",
+                "--batch",
+                "8",
+                "--seq-len",
+                "512",
+                "--tokens",
+                "1e9",
+            ],
+            "bad",
+            ("bandwidth",),
+        )
+    )
+    c.append(
+        Case(
+            "system-unknown-device",
+            [
+                "train",
+                "llama-3-8b",
+                "--hardware",
+                w("sys9000.toml", SYSTEM.replace('"h100"', '"h9000"')),
+                "--gpus",
+                "8",
+                "--batch",
+                "8",
+                "--seq-len",
+                "512",
+            ],
+            "bad",
+            ("h9000",),
+        )
+    )
 
     # -- command-line numbers ------------------------------------------------------------------
     c.append(Case("prompt-len-10^200", [*LLM, "--prompt-len", "1" + "0" * 200], "bad", ("--prompt-len",)))
@@ -233,11 +513,20 @@ def build(d: Path) -> list[Case]:  # noqa: PLR0915 - one flat list reads best
         c.append(Case(f"price-{p}", [*PLAN_T, "--tokens", "1e12", "--goal", "cost", "--price", p], "bad", ("--price",)))
     c.append(Case("price-for-other-hw", [*PLAN_T, "--tokens", "1e12", "--price", "h200=3"], "bad", ("h200",)))
     c.append(Case("tokens-1e308", [*PLAN_T, "--tokens", "1e308"], "bad", ("--tokens",)))
-    c.append(Case("train-tokens-inf", ["train", "llama-3-8b", *H, "--gpus", "8", "--batch", "8", "--seq-len", "512", "--tokens", "inf"], "bad", ("--tokens",)))
+    c.append(
+        Case(
+            "train-tokens-inf",
+            ["train", "llama-3-8b", *H, "--gpus", "8", "--batch", "8", "--seq-len", "512", "--tokens", "inf"],
+            "bad",
+            ("--tokens",),
+        )
+    )
     c.append(Case("plan-serve-unknown-hw", [*PLAN_S, "--hardware", "h9000"], "bad", ("h9000",)))
     c.append(Case("plan-serve-rate-neg", [*PLAN_S, *H, "--rate", "-1"], "bad", ("--rate",)))
     c.append(Case("plan-serve-ok-json", [*PLAN_S, *H, "--format", "json"], "ok"))
-    c.append(Case("gpus-max", ["train", "llama-3-8b", *H, "--gpus", str(1 << 20), "--batch", "8", "--seq-len", "512"], "any"))
+    c.append(
+        Case("gpus-max", ["train", "llama-3-8b", *H, "--gpus", str(1 << 20), "--batch", "8", "--seq-len", "512"], "any")
+    )
     return c
 
 

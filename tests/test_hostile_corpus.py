@@ -116,7 +116,7 @@ def test_the_corpus_is_about_eighty_cases():
 
 @pytest.mark.parametrize("name", _names())
 def test_case(ran, name):
-    cases, results, before, after = ran
+    cases, results, _before, _after = ran
     case: Case = next(c for c in cases if c.name == name)
     r = results.get(name)
     assert r is not None, f"{name}: no result (its child process died on an earlier case)"
