@@ -6,7 +6,7 @@ also checks what the acceptance of issue 19 checks: exit 0 or 2, one error line,
 JSON, no raw control byte.
 
 A short run here; `make fuzz` runs every fuzzer long (COSTMODEL_FUZZ_EXAMPLES, see
-docs/fuzzing.md for the figures of the last long run)."""
+docs/robustness.md for the figures of the last long run)."""
 
 from __future__ import annotations
 
