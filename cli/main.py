@@ -35,7 +35,8 @@ GLOBAL_FLAGS = ("--version", "--debug")  # options of `costmodel` itself (they t
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # usage errors: one line, exit 2
-        sys.stderr.write(f"costmodel: error: {message}\n")
+        # argparse quotes the offending argument: a hostile value is shown inert
+        sys.stderr.write(f"costmodel: error: {_one_line(message)}\n")
         raise SystemExit(2)
 
 

@@ -116,10 +116,15 @@ class SpecLimits:
             return max(1 << 30, self.max_width), "--max-width"
         return self.max_width, "--max-width"
 
-    def check(self, field: str, value: int, where: str) -> None:
+    def describe(self, field: str) -> str:
         hi, flag = self.bound(field)
+        return f"the plausible range is 0 to {hi:,}; raise it with {flag}"
+
+    def check(self, field: str, value: int, where: str) -> None:
+        hi, _ = self.bound(field)
         if value > hi:
-            raise LimitExceeded(f"{value:,} is above the plausible limit of {hi:,} (raise it with {flag})", where=where)
+            shown = f"{value:,}" if value < 10**15 else f"a {len(str(value))}-digit number"
+            raise LimitExceeded(f"{shown} is too large: {self.describe(field)}", where=where)
 
 
 _DEFAULT_SPEC_LIMITS = SpecLimits()

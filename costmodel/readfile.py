@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections.abc import Callable
 from typing import BinaryIO
 
 from .errors import CostModelError
@@ -106,10 +107,16 @@ _DIGIT_RUN = re.compile(rf"(?<![\d_])\d[\d_]{{{LONG_NUMBER_DIGITS - 1},}}")
 _KEY_BEFORE = re.compile(r"""([A-Za-z_][\w.-]*)["']?\s*[:=]\s*[-+]?$""")
 
 
-def check_long_numbers(text: str, where: str, error: type[CostModelError] = CostModelError) -> None:
+def check_long_numbers(
+    text: str,
+    where: str,
+    error: type[CostModelError] = CostModelError,
+    plausible: Callable[[str], str | None] | None = None,
+) -> None:
     """Refuse a value that is a number of LONG_NUMBER_DIGITS digits or more, naming its
-    key, before a parser converts it (see LONG_NUMBER_DIGITS). Linear in the text: digit
-    runs are found first, then the key is looked for just before the run."""
+    key (and, from `plausible(key)`, the key's plausible range), before a parser converts
+    it (see LONG_NUMBER_DIGITS). Linear in the text: digit runs are found first, then the
+    key is looked for just before the run."""
     for m in _DIGIT_RUN.finditer(text):
         head = text[max(0, m.start() - 200) : m.start()]
         k = _KEY_BEFORE.search(head)
@@ -117,7 +124,8 @@ def check_long_numbers(text: str, where: str, error: type[CostModelError] = Cost
             continue  # inside a string or a name, not a number value
         digits = sum(c.isdigit() for c in m.group(0))
         key = k.group(1) if k else f"line {text.count(chr(10), 0, m.start()) + 1}"
-        raise error(f"{key}: a number of {digits} digits is far outside any plausible value", where=where)
+        hint = (plausible(key) if plausible and k else None) or "far outside any plausible value"
+        raise error(f"{key}: a number of {digits} digits; {hint}", where=where)
 
 
 __all__ = ["LONG_NUMBER_DIGITS", "check_long_numbers", "open_regular", "read_regular", "read_text"]

@@ -198,7 +198,7 @@ def build(d: Path) -> list[Case]:  # noqa: PLR0915 - one flat list reads best
             "hidden-10^2200-yaml",
             ["llm", w("h2200.yaml", SPEC.replace("hidden_size: 32", "hidden_size: 1" + "0" * 2200)), *H],
             "bad",
-            ("hidden_size",),
+            ("hidden_size", "plausible range"),
         )
     )
     c.append(
@@ -210,7 +210,7 @@ def build(d: Path) -> list[Case]:  # noqa: PLR0915 - one flat list reads best
                 *H,
             ],
             "bad",
-            ("hidden_size",),
+            ("hidden_size", "plausible range"),
         )
     )
     c.append(
@@ -218,7 +218,7 @@ def build(d: Path) -> list[Case]:  # noqa: PLR0915 - one flat list reads best
             "hidden-10^5000-toml",
             ["llm", w("h5000.toml", _toml_spec().replace("hidden_size = 32", "hidden_size = 1" + "0" * 5000)), *H],
             "bad",
-            ("hidden_size",),
+            ("hidden_size", "plausible range"),
         )
     )
     hf = {
@@ -234,7 +234,7 @@ def build(d: Path) -> list[Case]:  # noqa: PLR0915 - one flat list reads best
             "hf-hidden-10^2200",
             ["llm", w("config.json", json.dumps(hf).replace('"hidden_size": 8', '"hidden_size": 1' + "0" * 2200)), *H],
             "bad",
-            ("hidden_size",),
+            ("hidden_size", "plausible range"),
         )
     )
     c.append(
@@ -296,7 +296,7 @@ def build(d: Path) -> list[Case]:  # noqa: PLR0915 - one flat list reads best
             "spec-bool-width",
             ["llm", w("bool.yaml", SPEC.replace("hidden_size: 32", "hidden_size: true")), *H],
             "bad",
-            ("hidden_size",),
+            ("hidden_size", "plausible range"),
         )
     )
     c.append(

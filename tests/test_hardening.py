@@ -520,3 +520,15 @@ def test_spec_analysis_work_does_not_grow_with_num_layers():
     assert len(spec_graph(_deep(256), {"batch": 1, "seq": 8}).nodes) == len(
         spec_graph(_deep(8), {"batch": 1, "seq": 8}).nodes
     )
+
+
+def test_usage_errors_show_hostile_arguments_inert(capsys):
+    from costmodel_cli.main import main
+
+    assert main(["analyze", "--format", "\x1b[1mq\u202e"]) == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\u202e" not in err and "--format" in err
+    assert main(["plan", "serve", "m", "-H", "h100", "--prompt-len", "1", "--output-len", "1", "--rate", "1",
+                 "--price", "\x1b[31m=x"]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "--price" in err

@@ -352,7 +352,7 @@ def read_mapping(path: str) -> Any:
     from ..readfile import check_long_numbers, read_text
 
     text = read_text(path, max_bytes=MAX_FILE_BYTES, error=SpecError, what="spec file")
-    check_long_numbers(text, path, SpecError)
+    check_long_numbers(text, path, SpecError, _plausible)
     low = path.lower()
     if low.endswith(".toml"):
         import tomllib
@@ -367,6 +367,15 @@ def read_mapping(path: str) -> Any:
         except (json.JSONDecodeError, ValueError) as e:
             raise SpecError(f"invalid JSON: {e}", where=path) from None
     return safe_yaml(text, path)
+
+
+def _plausible(key: str) -> str | None:
+    """The plausible range of an integer spec or config.json field, for error messages."""
+    name = _ALIASES.get(key, key)
+    for cls in (ModelSpec, *_NESTED.values()):
+        if _type_of(cls, name).startswith("int"):
+            return spec_limits().describe(name)
+    return None
 
 
 def _reject_constant(name: str) -> Any:
