@@ -296,7 +296,7 @@ def build(d: Path) -> list[Case]:  # noqa: PLR0915 - one flat list reads best
             "spec-bool-width",
             ["llm", w("bool.yaml", SPEC.replace("hidden_size: 32", "hidden_size: true")), *H],
             "bad",
-            ("hidden_size", "plausible range"),
+            ("hidden_size", "integer"),
         )
     )
     c.append(
