@@ -532,3 +532,30 @@ def test_usage_errors_show_hostile_arguments_inert(capsys):
                  "--price", "\x1b[31m=x"]) == 2  # fmt: skip
     err = capsys.readouterr().err
     assert "\x1b" not in err and "--price" in err
+
+
+@pytest.mark.parametrize("token", [b"NODE", b"DIMP", b"Relu", b"INPA", b"GRAPH", b"alpha"])
+def test_onnx_text_that_is_not_utf8_is_refused(token):
+    """Protobuf hands back a proto2 string that is not UTF-8 as bytes (found by the ONNX
+    byte fuzzer: a bytes domain reached str.startswith)."""
+    from onnx import TensorProto, helper
+
+    from costmodel.api import analyze
+    from costmodel.frontends.onnx_proto import parse_model
+
+    g = helper.make_graph(
+        [helper.make_node("Relu", ["INPA"], ["y"], name="NODE", alpha=1.0)],
+        "GRAPH",
+        [helper.make_tensor_value_info("INPA", TensorProto.FLOAT, ["DIMP"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+    )
+    blob = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+    assert analyze(parse_model(blob)).flops == symbol_of("DIMP")  # Relu: one FLOP per element
+    with pytest.raises(ModelLoadError, match="UTF-8"):
+        analyze(parse_model(blob.replace(token, b"\xff" + token[1:])))
+
+
+def symbol_of(name: str):
+    from costmodel.symbolic import symbol
+
+    return symbol(name)

@@ -188,10 +188,20 @@ def _strip_model(buf: Any, size: int) -> bytes:
     return b"".join(out)
 
 
+def _text(x: Any, what: str, where: str | None = None) -> str:
+    """A protobuf string field. Protobuf returns a proto2 string that is not valid UTF-8
+    as bytes; ONNX requires UTF-8, so such a file is refused here, before bytes reach
+    code (and reports) that expect text."""
+    if type(x) is str:
+        return x
+    raise ModelLoadError(f"{what} is not valid UTF-8 text: {x!r:.80}", where=where)
+
+
 def opsets_of(model: Any) -> dict[str, int]:
     ops: dict[str, int] = {}
     for o in model.opset_import:
-        dom = "" if o.domain in ("", "ai.onnx") else o.domain
+        d = _text(o.domain, "an opset domain")
+        dom = "" if d in ("", "ai.onnx") else d
         ops[dom] = int(o.version)
     ops.setdefault("", DEFAULT_OPSET if not model.opset_import else ops.get("", 1))
     return ops
@@ -229,7 +239,7 @@ def _tensor(t: Any, ctx: _Converter | None) -> Initializer:
     data = None
     if t.data_location != 1 and numel <= SMALL_TENSOR and dt.kind != "string":
         data = small_array(t, shape, numel)
-    return Initializer(t.name, dt, shape, data)
+    return Initializer(_text(t.name, "a tensor name"), dt, shape, data)
 
 
 class _Converter:
@@ -257,7 +267,11 @@ class _Converter:
                 out.append(v)
             else:
                 # distinct dim_params stay distinct symbols (`n!` and `n?` are not one size)
-                p = symbol_name(d.dim_param if which == "dim_param" and d.dim_param else f"{name}_d{i}")
+                p = symbol_name(
+                    _text(d.dim_param, "a dim_param", self.where)
+                    if which == "dim_param" and d.dim_param
+                    else f"{name}_d{i}"
+                )
                 self.symbols[p] = None
                 out.append(symbol(p))
         return dt, tuple(out)
@@ -272,21 +286,23 @@ class _Converter:
         for st in g.sparse_initializer:
             v = st.values
             init = _tensor(v, self)
-            inits[v.name] = Initializer(v.name, init.dtype, tuple(int(d) for d in st.dims), None)
+            inits[init.name] = Initializer(init.name, init.dtype, tuple(int(d) for d in st.dims), None)
         declared: dict[str, tuple[DType | None, tuple | None]] = {}
         inputs = []
         for vi in g.input:
-            if vi.name in inits:
+            vname = _text(vi.name, "a graph input name", self.where)
+            if vname in inits:
                 continue
-            declared[vi.name] = self.dims(vi.type, vi.name)
-            inputs.append(vi.name)
+            declared[vname] = self.dims(vi.type, vname)
+            inputs.append(vname)
         for vi in list(g.output) + list(g.value_info):
-            if vi.name not in declared:
-                declared[vi.name] = self.dims(vi.type, vi.name)
+            vname = _text(vi.name, "a value name", self.where)
+            if vname not in declared:
+                declared[vname] = self.dims(vi.type, vname)
         nodes = self.nodes(g.node)
         self.depth -= 1
         return Graph(
-            name=g.name or name,
+            name=_text(g.name, "a graph name", self.where) or name,
             nodes=nodes,
             inputs=inputs,
             outputs=[o.name for o in g.output],
@@ -294,7 +310,7 @@ class _Converter:
             declared=declared,
             opsets=self.opsets,
             symbols=tuple(self.symbols),
-            doc=g.doc_string,
+            doc=_text(g.doc_string, "a graph doc_string", self.where),
         )
 
     def nodes(self, protos: Any) -> list[Node]:
@@ -315,16 +331,24 @@ class _Converter:
             if n.attribute:
                 self.attributes(n, attrs, subgraphs)
             # [:] copies a repeated field to a list in C: faster than tuple() iterating it
-            append(
-                Node(
-                    n.name or f"{op_type}_{i}", op_type, domain, tuple(n.input[:]), tuple(n.output[:]), attrs, subgraphs
-                )
-            )
+            ins, outs, name = n.input[:], n.output[:], n.name
+            try:  # str.join refuses bytes (a name that is not UTF-8; see _text), in C
+                "".join(ins)
+                "".join(outs)
+                "".join((name,))
+            except TypeError:
+                raise ModelLoadError(
+                    f"node {i} ({op_type}) has a name or input/output name that is not valid UTF-8 text",
+                    where=self.where,
+                ) from None
+            append(Node(name or f"{op_type}_{i}", op_type, domain, tuple(ins), tuple(outs), attrs, subgraphs))
         return out
 
     def op_info(self, raw_domain: str, op_type: str) -> tuple[str, tuple[tuple[str, Any], ...]]:
         """The node domain ("" for ai.onnx) and the schema's attribute defaults at the
         model's opset for that domain (ONNX domains only)."""
+        raw_domain = _text(raw_domain, "a node domain", self.where)
+        op_type = _text(op_type, "an op type", self.where)
         domain = "" if raw_domain in ("", "ai.onnx") else raw_domain
         if domain and not domain.startswith("ai.onnx"):
             return domain, ()
@@ -333,6 +357,7 @@ class _Converter:
 
     def attributes(self, n: Any, attrs: dict[str, Any], subgraphs: dict[str, Graph]) -> None:
         for a in n.attribute:
+            _text(a.name, "an attribute name", self.where)
             if a.type == 5:
                 subgraphs[a.name] = self.graph(a.g, f"{n.name or n.op_type}.{a.name}")
             elif a.type == 10:
