@@ -5,7 +5,7 @@ test:
 	python -m pytest -q
 
 fuzz:  ## long hypothesis run over every input path (docs/robustness.md has the figures of the last run)
-	COSTMODEL_FUZZ_EXAMPLES=$${COSTMODEL_FUZZ_EXAMPLES:-2000} python -m pytest -q -p no:cacheprovider --durations=0 \
+	COSTMODEL_FUZZ_EXAMPLES=$${COSTMODEL_FUZZ_EXAMPLES:-1000} python -m pytest -q -p no:cacheprovider --durations=0 \
 		tests/test_fuzz.py tests/test_fuzz_inputs.py tests/test_hardening.py \
 		tests/test_hardware.py -k "fuzz or random or test_hardening"
 
