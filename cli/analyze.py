@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         model = load_factory(args.torch)
     if model is None or (not args.torch and not model):
         raise CostModelError("no model given (try `costmodel analyze --example resnet50`)")
-    bindings = {}
+    bindings: dict[str, int] = {}
     for k, v in args.bindings:
         if k in bindings and bindings[k] != v:
             raise CostModelError(f"--set {k} given twice with different values")

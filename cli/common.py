@@ -13,10 +13,23 @@ MAX_INT = 2**63 - 1  # dims and counts: ONNX stores dims as int64
 MAX_TOKENS = 1 << 30  # tokens in one prompt, output or sequence (longest advertised context: 1e7)
 MAX_BATCH = 1 << 24  # sequences in one batch
 MAX_DEVICES = 1 << 20  # devices in one job, and any parallel degree (largest clusters: ~2e5)
+MAX_LAYERS = 1 << 30  # layers named on the command line (a spec's own bound: --max-layers)
 MAX_TRAIN_TOKENS = 1e18  # tokens to train on (largest published runs: ~4e13)
 MAX_RATE = 1e9  # requests per second
 MAX_SLO_S = 1e6  # seconds (an SLO of 11 days)
 MAX_PRICE = 1e6  # USD per device-hour
+# Research commands. Training compute: the largest published runs used ~5e25 FLOPs (Epoch
+# AI's notable-models data, 2024); 1e35 leaves ten orders of magnitude and stays far from
+# float overflow in every product the scaling planner forms (6ND, D = k N).
+MAX_TRAIN_FLOPS = 1e35
+MAX_PARAMS = 1e16  # parameters N (largest public models: ~2e12)
+MAX_DEVICE_HOURS = 1e12  # a million devices for a hundred years
+MAX_BUDGET_USD = 1e15  # about ten times the world's yearly GDP
+MAX_TOKENS_PER_PARAM = 1e6  # Chinchilla's optimum is ~20; over-trained small models use ~1e4
+MAX_DIFFUSION_STEPS = 1 << 20  # denoising steps (samplers use 1 to 1,000)
+MAX_GUIDANCE = 1e3  # classifier-free guidance scale (pipelines use 1 to ~30)
+MAX_FRAME_RATE = 1e4  # frames per second of generated video
+MAX_JOBS = 1024  # worker processes on one machine: a pool forks them all at its start
 _MAX_DIGITS = 30  # digits read before a number is refused as far out of range
 
 
@@ -79,12 +92,16 @@ def positive_float(text: str) -> float:
 
 
 tokens = bounded_int(1, MAX_TOKENS, "tokens")
+some_tokens = bounded_int(0, MAX_TOKENS, "tokens")  # a length that may be zero
 batch_size = bounded_int(1, MAX_BATCH, "sequences")
 devices = bounded_int(1, MAX_DEVICES, "devices")
 train_tokens = bounded_float(1.0, MAX_TRAIN_TOKENS, "tokens")
 rate = bounded_float(0.0, MAX_RATE, "requests/s", low_open=True)
 slo_seconds = bounded_float(0.0, MAX_SLO_S, "s", low_open=True)
 price = bounded_float(0.0, MAX_PRICE, "USD per device-hour", low_open=True)
+fraction = bounded_float(0.0, 1.0, low_open=True)  # an MFU, an efficiency
+metric = bounded_float(0.0, 100.0)  # a ranking metric: a score in [0, 1] or a percentage
+workers = bounded_int(1, MAX_JOBS, "worker processes")
 
 
 def binding(text: str) -> tuple[str, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from .common import (
     add_spec_limits,
@@ -19,6 +20,9 @@ from .common import (
     tokens,
 )
 
+if TYPE_CHECKING:  # the planners load when the command runs (start-up speed)
+    from costmodel.planners.llm import ServingCase
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
@@ -28,7 +32,7 @@ def add_parser(sub) -> None:
         "that fits, throughput and cost for serving an LLM.",
     )
     p.add_argument("model", help="built-in model name (costmodel specs), spec file or HF config.json")
-    p.add_argument("--hardware", "-H", required=True, help="hardware profile name or file")
+    p.add_argument("--hardware", "-H", help="hardware profile name or file (required, except with --helm)")
     p.add_argument("--batch", type=batch_size, default=1)
     p.add_argument("--prompt-len", type=tokens, default=512)
     p.add_argument("--output-len", type=tokens, default=128)
@@ -47,20 +51,42 @@ def add_parser(sub) -> None:
         default=2048,
         help="tokens per prefill chunk for activation memory (default 2048)",
     )
+    p.add_argument(
+        "--allow-past-context",
+        action="store_true",
+        help="cost prompt + output lengths past the model's context window (else an error naming the limit)",
+    )
     p.add_argument("--sweep", action="store_true", help="throughput-latency curve over batch sizes")
     p.add_argument("--plot", help="with --sweep: write the curve to a .png or .svg (needs matplotlib)")
     p.add_argument("--per-op", action="store_true", help="every op of a decode step and of the prefill")
     p.add_argument("--no-breakdown", action="store_true", help="skip the split of prefill and decode time by component")
     x = p.add_argument_group("beyond one request")
     x.add_argument("--rate", type=rate, help="continuous batching: requests per second -> TTFT/TPOT")
-    x.add_argument("--helm", action="store_true", help="HELM idealized runtime table (prompt costs + slope)")
+    x.add_argument(
+        "--helm",
+        nargs="?",
+        const="reference",
+        choices=("reference", "given"),
+        help="HELM's idealized runtimes (inference_idealized_runtimes.json structure) instead of the plan: "
+        "'reference' (default) in HELM's reference setup (Megatron-LM, A100 80GB, fp16, the fewest GPUs that "
+        "hold the weights; --hardware replaces the device), 'given' on this command's hardware, --tp and dtype",
+    )
+    x.add_argument("--helm-name", help="with --helm: the model's key in the table (default: the spec's name)")
     x.add_argument("--draft", help="speculative decoding: the draft model")
     x.add_argument("--spec-k", type=bounded_int(1, 64, "tokens"), default=4, help="draft tokens per step (default 4)")
     x.add_argument(
+        "--spec-heads",
+        choices=("medusa", "eagle"),
+        help="speculative decoding with draft heads on the target (Medusa, Cai et al. 2024; EAGLE, Li et al. 2024)",
+    )
+    x.add_argument(
+        "--tree",
+        help="with --spec-heads: candidates per node at each depth, e.g. 4,2,2 (default: a chain of --spec-k)",
+    )
+    x.add_argument(
         "--acceptance",
-        type=bounded_float(0.0, 1.0, high_open=True),
-        default=0.7,
-        help="draft acceptance rate, in [0, 1) (default 0.7)",
+        default="0.7",
+        help="acceptance rate in [0, 1) (default 0.7), or one per depth / draft position: 0.8,0.6,0.5",
     )
     x.add_argument(
         "--shared-prefix",
@@ -69,8 +95,17 @@ def add_parser(sub) -> None:
         help="many calls over one context of this length (prompt-len = each call's question)",
     )
     x.add_argument("--calls", type=batch_size, default=16, help="calls sharing the prefix (default 16)")
-    x.add_argument("--output-lens", help="comma-separated output lengths (a distribution, e.g. for reasoning models)")
-    x.add_argument("--reranker-docs", type=batch_size, help="E2R-FLOPs: documents reranked per query")
+    x.add_argument(
+        "--output-lens",
+        metavar="LEN[:WEIGHT],...",
+        help="a distribution of output lengths (reasoning models): expected FLOPs, latency and cost per query",
+    )
+    x.add_argument(
+        "--reranker-docs",
+        type=batch_size,
+        help="pointwise reranking (E2R-FLOPs): documents per query, each call generating --output-len "
+        "tokens (`costmodel rerank` has every strategy)",
+    )
     x.add_argument("--doc-len", type=tokens, default=256, help="tokens per document (default 256)")
     x.add_argument(
         "--metric",
@@ -82,49 +117,123 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-def _extras(args: argparse.Namespace) -> dict:
+_branching = bounded_int(1, 64, "candidates")
+MAX_TREE_NODES = 1 << 16  # verified in one forward: Medusa's and EAGLE's trees have ~60
+
+
+def _tree(text: str) -> list[int]:
+    """--tree: candidates per node at each depth (1 to 64 each, at most 64 depths and
+    MAX_TREE_NODES nodes in all)."""
+    from costmodel.errors import CostModelError
+
+    try:
+        vals = [_branching(x) for x in text.split(",") if x.strip()]
+    except argparse.ArgumentTypeError as e:
+        raise CostModelError(f"--tree: {e}") from None
+    nodes, width = 0, 1
+    for v in vals:
+        width *= v
+        nodes += width
+        if nodes > MAX_TREE_NODES:
+            raise CostModelError(f"--tree {text[:200]!r} has more than {MAX_TREE_NODES:,} nodes")
+    if not 0 < len(vals) <= 64:
+        raise CostModelError("--tree must list 1 to 64 depths")
+    return vals
+
+
+def _extras(args: argparse.Namespace, case: ServingCase) -> dict:
     from costmodel.errors import CostModelError
     from costmodel.planners import llm_extras as X
 
-    kw = {k: v for k, v in _kw(args).items() if k not in ("prompt_len", "output_len")}
     out: dict = {}
     if args.rate:
-        out["continuous_batching"] = X.continuous_batching(
-            args.model, args.hardware, args.rate, args.prompt_len, args.output_len, **kw
-        )
-    if args.helm:
-        out["helm"] = X.helm_runtime(args.model, args.hardware, **kw)
-    if args.draft:
-        out["speculative"] = X.speculative(
-            args.model,
-            args.draft,
-            args.hardware,
-            args.spec_k,
-            args.acceptance,
-            args.prompt_len,
-            args.output_len,
-            batch=args.batch,
-            **kw,
-        )
-    if args.shared_prefix:
-        out["shared_prefix"] = X.shared_prefix(
-            args.model, args.hardware, args.shared_prefix, args.prompt_len, args.calls, args.output_len, **kw
-        )
-    if args.output_lens:
-        import argparse as _ap
+        out["continuous_batching"] = X.continuous_batching(case, args.rate, args.prompt_len, args.output_len)
+    if args.draft or args.spec_heads:
+        from costmodel.planners import speculative as SP
 
-        try:
-            lens = [tokens(v) for v in args.output_lens.split(",") if v.strip()]
-        except _ap.ArgumentTypeError as e:
-            raise CostModelError(f"--output-lens: {e}") from None
-        if not lens or len(lens) > 100_000:
-            raise CostModelError("--output-lens must list 1 to 100,000 positive integers")
-        out["output_distribution"] = X.output_length_distribution(
-            args.model, args.hardware, args.prompt_len, lens, batch=args.batch, **kw
-        )
+        rates = SP.parse_rates(args.acceptance)
+        if args.draft and args.spec_heads:
+            raise CostModelError("--draft (a draft model) or --spec-heads (draft heads), not both")
+        if args.draft:
+            from costmodel.planners.llm import ServingCase
+
+            draft = ServingCase.of(args.draft, args.hardware, batch=args.batch, **_kw(args))
+            out["speculative"] = X.speculative(case, draft, args.spec_k, rates, args.prompt_len, args.output_len)
+        else:
+            tree = _tree(args.tree) if args.tree else [1] * args.spec_k
+            out["speculative"] = SP.speculative_tree(
+                case, args.spec_heads, tree, rates, args.prompt_len, args.output_len
+            )
+    if args.shared_prefix:
+        out["shared_prefix"] = X.shared_prefix(case, args.shared_prefix, args.prompt_len, args.calls, args.output_len)
+    if args.output_lens is not None:
+        lens, weights = _length_distribution(args.output_lens)
+        out["output_distribution"] = X.output_length_distribution(case, args.prompt_len, lens, weights)
     if args.reranker_docs:
-        out["reranker"] = X.reranker_flops(args.model, args.prompt_len, args.doc_len, args.reranker_docs, args.metric)
+        out["reranker"] = X.reranker_flops(
+            case.spec, args.prompt_len, args.doc_len, args.reranker_docs, args.metric, args.output_len
+        )
     return out
+
+
+def _length_distribution(text: str) -> tuple[list[int], list[float] | None]:
+    """`1000,8000` (equally likely) or `1000:0.6,8000:0.3,32000:0.1` (LEN:WEIGHT)."""
+    import math
+
+    from costmodel.errors import CostModelError
+
+    lens: list[int] = []
+    weights: list[float] = []
+    items = [x.strip() for x in text.split(",") if x.strip()]
+    if not items or len(items) > MAX_OUTPUT_LENS:
+        raise CostModelError(f"--output-lens must list 1 to {MAX_OUTPUT_LENS:,} lengths")
+    try:
+        for item in items:
+            n, sep, w = item.partition(":")
+            lens.append(tokens(n))
+            weights.append(float(w) if sep else 1.0)
+    except argparse.ArgumentTypeError as e:
+        raise CostModelError(f"--output-lens: {e}") from None
+    except ValueError:
+        raise CostModelError(f"--output-lens {text[:200]!r} is not a list of LEN or LEN:WEIGHT") from None
+    if not all(math.isfinite(w) and w >= 0 for w in weights) or not 0 < sum(weights) < math.inf:
+        raise CostModelError("--output-lens must list positive lengths with finite non-negative weights")
+    return lens, weights
+
+
+MAX_OUTPUT_LENS = 100_000  # lengths in one --output-lens distribution
+
+
+def _helm(args: argparse.Namespace, fmt: str) -> int:
+    from costmodel.errors import CostModelError
+    from costmodel.frontends import load_model_spec
+    from costmodel.planners import helm as H
+    from costmodel.planners.llm import ServingCase
+
+    others = [
+        f
+        for f in ("sweep", "rate", "draft", "spec_heads", "shared_prefix", "output_lens", "reranker_docs")
+        if getattr(args, f)
+    ]
+    if others:
+        raise CostModelError(f"--helm makes HELM's table alone: drop --{others[0].replace('_', '-')}")
+    spec = load_model_spec(args.model)
+    if spec is None:
+        raise CostModelError(f"{args.model!r} is not a model spec, config.json or built-in model name")
+    if args.helm == "reference":
+        case = H.reference_case(spec, args.hardware or H.REFERENCE_DEVICE, args.tp if args.tp > 1 else None)
+        setup = "HELM reference: Megatron-LM 2022, fp16, batch 1, unfused attention"
+    else:
+        if not args.hardware:
+            raise CostModelError("--helm given needs --hardware")
+        case = ServingCase.of(spec, args.hardware, batch=1, **_kw(args))
+        setup = f"this command's setup: {args.dtype}, prefill {args.prefill_execution}, decode {args.decode_execution}"
+    name = args.helm_name or spec.name
+    entry = H.helm_entry(case)
+    from costmodel.report.helm_report import helm_document
+
+    emit(helm_document(name, entry, setup), args, fmt)
+    return 0
 
 
 def _kw(args: argparse.Namespace) -> dict:
@@ -141,18 +250,23 @@ def _kw(args: argparse.Namespace) -> dict:
         decode_execution=args.decode_execution,
         mode=args.mode,
         prefill_chunk=args.prefill_chunk,
+        allow_past_context=args.allow_past_context,
     )
 
 
 def run(args: argparse.Namespace) -> int:
     from costmodel.errors import CostModelError
-    from costmodel.planners.llm import plan_llm
+    from costmodel.planners.llm import ServingCase, sweep_batches
 
     if args.plot and not args.sweep:
         raise CostModelError("--plot draws the --sweep curve: add --sweep (or use --format html for every chart)")
     if args.per_op and args.no_breakdown:
         raise CostModelError("--per-op lists the ops of the breakdown: drop --no-breakdown")
     fmt = report_format(args)
+    if args.helm:
+        return _helm(args, fmt)
+    if not args.hardware:
+        raise CostModelError("the following arguments are required: --hardware")
     if args.plot:
         from costmodel.report.files import check_output_path
 
@@ -161,24 +275,22 @@ def run(args: argparse.Namespace) -> int:
         from .compare import compare_hardware_shortcut
 
         return compare_hardware_shortcut(args, fmt, "llm")
-    plan = plan_llm(args.model, args.hardware, batch=args.batch, **_kw(args))
+    case = ServingCase.of(args.model, args.hardware, batch=args.batch, **_kw(args))
+    plan = case.plan()
     sweep = None
     if args.sweep:
-        from costmodel.planners.llm import sweep_batches
-
         top = max(plan.max_batch, 1)
         batches = sorted({b for b in (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024) if b <= top} | {top})
-        sweep = sweep_batches(args.model, args.hardware, batches, **_kw(args))
-    extras = _extras(args)
+        sweep = sweep_batches(case, batches)
+    extras = _extras(args, case)
     breakdown = None
     hw = None
     if not args.no_breakdown:
-        from costmodel.hardware import get_profile
         from costmodel.planners.breakdown import llm_breakdown
 
-        hw = get_profile(args.hardware)
+        hw = case.system.device
         breakdown = llm_breakdown(
-            args.model,
+            case.spec,
             hw,
             plan,
             prefill_execution=args.prefill_execution,

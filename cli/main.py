@@ -29,14 +29,22 @@ COMMANDS: dict[str, str] = {
     "calibrate": "calibrate",
     "batch": "batch",
     "compare": "compare",
+    "config": "config",
+    "completion": "completion",
+    "scale": "scale",
+    "rerank": "rerank",
+    "diffusion": "diffusion",
+    "memory": "memory",
 }
 GLOBAL_FLAGS = ("--version", "--debug")  # options of `costmodel` itself (they take no value)
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # usage errors: one line, exit 2
+        from .suggest import suggestion
+
         # argparse quotes the offending argument: a hostile value is shown inert
-        sys.stderr.write(f"costmodel: error: {_one_line(message)}\n")
+        sys.stderr.write(f"costmodel: error: {_one_line(message + suggestion(self, message))}\n")
         raise SystemExit(2)
 
 
@@ -69,10 +77,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(command_in(argv))
     debug = "--debug" in argv
+    from costmodel.errors import CostModelError
+
+    from . import settings
+
     try:
+        settings_ = settings.load()
+        settings.apply_defaults(parser, settings_)
         args = parser.parse_args(argv)
+        settings.apply_after_parse(args, settings_)
     except SystemExit as e:
         return int(e.code or 0)
+    except CostModelError as e:  # a bad config file: one line, exit 2
+        if debug:
+            raise
+        sys.stderr.write(f"costmodel: error: {_one_line(str(e))}\n")
+        return 2
     if args.version:
         from costmodel import __version__
 
@@ -81,8 +101,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
-    from costmodel.errors import CostModelError
-
     try:
         with _spec_limits(args):
             return int(args.run(args) or 0)

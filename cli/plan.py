@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import Any
 
 from .common import (
     add_spec_limits,
@@ -12,6 +14,7 @@ from .common import (
     devices,
     emit,
     positive_int,
+    workers,
     price,
     rate,
     report_format,
@@ -75,9 +78,33 @@ def add_parser(sub) -> None:
     t.add_argument(
         "--price", action="append", type=_price, default=[], metavar="NAME=USD", help="price per device-hour"
     )
-    t.add_argument("--top", type=positive_int, default=10)
+    t.add_argument(
+        "--precision",
+        choices=(
+            "bf16-mixed",
+            "bf16-mixed-bf16-grads",
+            "bf16-autocast",
+            "fp16-mixed",
+            "fp8",
+            "fp8-fp8-allgather",
+            "fp32",
+        ),
+        default="bf16-mixed",
+    )
+    t.add_argument(
+        "--optimizer",
+        choices=("adamw", "adam", "sgd", "sgd-momentum", "adafactor", "adam8bit", "lion"),
+        default="adamw",
+    )
+    t.add_argument("--execution", choices=("eager", "graph"), default="eager")
+    t.add_argument("--top", type=positive_int, default=10, help="configurations shown (every format)")
     add_report_output(t)
     add_spec_limits(t)
+    where = t.add_argument_group("where the candidates are evaluated (default: here)")
+    where.add_argument("--jobs", "-j", type=workers, help="a local process pool of N workers")
+    where.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    where.add_argument("--cluster", choices=("local",), help="a Dask LocalCluster of --jobs workers for this run")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar (it is drawn only on a terminal)")
     s = ps.add_parser("serve", help="search TP x batch x quantization to serve a request rate under SLOs")
     s.add_argument("model")
     s.add_argument("--hardware", "-H", type=_names, required=True)
@@ -95,17 +122,25 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def _search_training(args: argparse.Namespace, prices: dict[str, float]) -> Any:
+    """search_training here, in a process pool (--jobs) or on Dask (--scheduler, --cluster),
+    with a progress bar on a terminal."""
     from costmodel.errors import CostModelError
-    from costmodel.planners.search import search_serving, search_training
+    from costmodel.planners.search import search_training
+    from costmodel.report.progress import ProgressBar
 
-    kind = getattr(args, "plan_kind", None)
-    if kind is None:
-        raise CostModelError("use `costmodel plan train ...` or `costmodel plan serve ...`")
-    prices = _prices(args.price)
-    fmt = report_format(args)
-    if kind == "train":
-        cands = search_training(
+    if args.scheduler and args.cluster:
+        raise CostModelError("give --scheduler (an existing cluster) or --cluster local, not both")
+    executor = None
+    if args.scheduler or args.cluster or (args.jobs or 1) > 1:
+        from costmodel.parallel import make_executor
+
+        executor = make_executor(args.jobs, args.scheduler, args.cluster)
+    bar: ProgressBar | None = None
+    if not args.no_progress and sys.stderr.isatty():
+        bar = ProgressBar(0, "evaluating", failed_label="")
+    try:
+        return search_training(
             args.model,
             args.hardware,
             args.gpus,
@@ -114,20 +149,52 @@ def run(args: argparse.Namespace) -> int:
             args.tokens,
             goal=args.goal,
             price_per_hour=prices,
+            precision=args.precision,
+            optimizer=args.optimizer,
+            dispatch=args.execution,
+            executor=executor,
+            on_progress=bar.hook() if bar is not None else None,
         )
-    else:
-        cands = search_serving(
-            args.model,
-            args.hardware,
-            args.prompt_len,
-            args.output_len,
-            args.rate,
-            args.ttft,
-            args.tpot,
-            price_per_hour=prices,
-        )
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    from costmodel.errors import CostModelError
+    from costmodel.planners.search import search_serving
     from costmodel.report.train_report import plan_document
 
+    kind = getattr(args, "plan_kind", None)
+    if kind is None:
+        raise CostModelError("use `costmodel plan train ...` or `costmodel plan serve ...`")
+    prices = _prices(args.price)
+    fmt = report_format(args)
+    if kind == "train":
+        res = _search_training(args, prices)
+        # the HTML report's Pareto chart draws more than the table's top rows
+        keep = max(args.top, 500) if fmt == "html" else args.top
+        doc = plan_document(
+            kind,
+            res.candidates[:keep] + res.rejected_examples,
+            args.top,
+            args.goal,
+            charts=fmt == "html",
+            evaluated=res.evaluated,
+            rejected=res.rejected,
+        )
+        emit(doc, args, fmt)
+        return 0
+    cands = search_serving(
+        args.model,
+        args.hardware,
+        args.prompt_len,
+        args.output_len,
+        args.rate,
+        args.ttft,
+        args.tpot,
+        price_per_hour=prices,
+    )
     doc = plan_document(kind, cands, args.top, getattr(args, "goal", "time"), charts=fmt == "html")
     emit(doc, args, fmt)
     return 0

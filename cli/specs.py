@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from costmodel.frontends.builtin import get_spec, names
 
     if args.schema:
-        from costmodel.frontends.schema import json_schema
+        from costmodel.frontends.spec.schema import json_schema
 
         sys.stdout.write(json.dumps(json_schema(), indent=1, allow_nan=False) + "\n")
         return 0

@@ -18,7 +18,9 @@ __version__ = "0.1.0"
 
 def analyze(
     model: Any, hardware: Any = None, bindings: Any = None, dtype: str | None = None, strict: bool = False, **kw: Any
-):
+) -> Any:
+    """costmodel.api.analyze (loaded on first use: every module imports this package first,
+    so importing the api here would make `import costmodel.errors` load everything)."""
     from .api import analyze as _analyze
 
     return _analyze(model, hardware=hardware, bindings=bindings, dtype=dtype, strict=strict, **kw)

@@ -1,62 +1,79 @@
 """GraphCost: one pass in topological order that infers types, folds constants and costs
-every node; rollups by op type and scope; the unsupported list; peak live activations.
+every node; rollups by op type and scope; the unsupported list; peak live activations
+(passes/liveness.py). Every front end's graph is costed here and only here.
 
-Unknown is never zero: a node without a rule, or whose rule cannot resolve its shapes,
-is listed in `unsupported` (and raises under strict=True); it is never silently costed 0.
+Unknown is never zero: a node without a rule, whose rule cannot resolve its shapes, or
+that its front end could not translate, is listed in `unsupported` (and raises under
+strict=True); it is never silently costed 0.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
-from itertools import chain, repeat
+from enum import StrEnum
+from itertools import repeat
 from operator import attrgetter
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from .errors import BindingError, CostModelError, UnsupportedOpError
+from .errors import BindingError, CostModelError, UnsupportedOpError, did_you_mean, name_list
 from .ir.dtypes import DType
-from .ir.graph import Graph, Node, Role, TensorInfo
+from .ir.graph import Graph, Node, Role, TensorInfo, tensor_bytes
 from .limits import Limits, gc_paused
 from .ops import registry as _registry
-from .ops.context import NodeContext, UnknownShape
+from .ops.context import NodeContext, SubgraphResult, SubgraphRunner, UnknownShape, Unsupported
 from .ops.cost import COST_FIELDS, ZERO, Cost
+from .ops.kernel import Kernel
+from .ops.registry import OpDef, OpKind
+from .ops.traffic import RESIDENT, tensor_traffic
 from .passes.bind import bind_shape, retype
-from .symbolic import add_all, norm, prod, to_json_number
+from .passes.liveness import peak_live_bytes
+from .symbolic import add_all, norm, prod, Shape, to_json_number
 
 # Kinds whose nodes fold away when every input is a constant (load-time transforms every
 # runtime performs); heavier kinds fold only on small inputs.
 _CHEAP = {
-    _registry.VIEW,
-    _registry.SHAPE,
-    _registry.MOVEMENT,
-    _registry.ELEMENTWISE,
-    _registry.GENERATOR,
-    _registry.QUANTIZE,
+    OpKind.VIEW,
+    OpKind.SHAPE,
+    OpKind.MOVEMENT,
+    OpKind.ELEMENTWISE,
+    OpKind.GENERATOR,
+    OpKind.QUANTIZE,
 }
 _SMALL = 4096
 _FLOAT_KINDS = ("float", "complex")  # DType.is_float, without a property call per tensor
 _FIELD_GETTERS = tuple(attrgetter(f) for f in COST_FIELDS)
+T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
+class NodeStatus(StrEnum):
+    """What the analysis did with a node (values are the JSON strings)."""
+
+    COSTED = "costed"  # a kernel: compute and traffic
+    ZERO = "zero"  # a declared zero-cost op (view, metadata), with its reason
+    FOLDED = "folded"  # every input constant: computed once at load time
+    UNSUPPORTED = "unsupported"  # no cost: listed in `unsupported`
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NodeCost:
     name: str
     op_type: str
     domain: str
-    kind: str
-    status: str  # "costed" | "zero" | "folded" | "unsupported"
+    kind: OpKind
+    status: NodeStatus
     cost: Cost
     reason: str = ""
-    input_shapes: tuple = ()
-    output_shapes: tuple = ()
+    input_shapes: tuple[Shape | None, ...] = ()
+    output_shapes: tuple[Shape | None, ...] = ()
     dtype: str | None = None
-    hints: Mapping[str, Any] = field(default_factory=dict)
-    input_names: tuple = ()
-    output_names: tuple = ()
+    kernel: Kernel | None = None  # what the engine times the kernel by (ops/kernel.py)
+    input_names: tuple[str, ...] = ()
+    output_names: tuple[str, ...] = ()
 
     @property
     def scope(self) -> str:
@@ -80,18 +97,7 @@ class NodeCost:
         return d
 
 
-@dataclass(frozen=True, slots=True)
-class Unsupported:
-    name: str
-    op_type: str
-    domain: str
-    reason: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"name": self.name, "op_type": self.op_type, "domain": self.domain or "ai.onnx", "reason": self.reason}
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GraphCost:
     nodes: tuple[NodeCost, ...]
     total: Cost
@@ -100,7 +106,7 @@ class GraphCost:
     symbols: tuple[str, ...]
     peak_activation_bytes: Any
     weight_bytes: Any
-    outputs: Mapping[str, TensorInfo] = field(default_factory=dict)
+    outputs: Mapping[str, TensorInfo | None] = field(default_factory=dict)
 
     def by_type(self) -> dict[str, Cost]:
         groups: dict[str, list[Cost]] = {}
@@ -119,10 +125,10 @@ class GraphCost:
 
     @property
     def coverage(self) -> float:
-        real = [n for n in self.nodes if n.status != "folded"]
+        real = [n for n in self.nodes if n.status is not NodeStatus.FOLDED]
         if not real:
             return 1.0
-        return 1.0 - sum(1 for n in real if n.status == "unsupported") / len(real)
+        return 1.0 - sum(1 for n in real if n.status is NodeStatus.UNSUPPORTED) / len(real)
 
 
 def sum_costs(costs: Iterable[Cost]) -> Cost:
@@ -136,20 +142,20 @@ def sum_costs(costs: Iterable[Cost]) -> Cost:
     return Cost(*(add_all(list(map(get, costs))) for get in _FIELD_GETTERS))
 
 
-def _no_subgraphs(g: Graph, inputs: list) -> Any:
+def _no_subgraphs(g: Graph, inputs: Sequence[TensorInfo | None]) -> SubgraphResult:
     """The subgraph runner of a node without subgraphs (rules look a subgraph up first)."""
     raise UnknownShape("the node has no subgraphs")
 
 
-def _fast_constructor(cls: type) -> Any:
+def _fast_constructor(cls: type[T]) -> Callable[..., T]:  # cls: a dataclass
     """A constructor for a frozen slots dataclass taking every field positionally, which
     sets the fields from C (map over object.__setattr__, as the generated __init__ does
     one Python call per field); the analysis makes a NodeCost and a Cost for every node."""
-    names = tuple(f.name for f in dataclass_fields(cls))
+    names = tuple(f.name for f in dataclass_fields(cls))  # type: ignore[arg-type]  # T is a dataclass type
     new, set_, n = object.__new__, object.__setattr__, len(names)
 
-    def make(*values: Any) -> Any:
-        obj = new(cls)
+    def make(*values: Any) -> T:
+        obj: T = new(cls)
         deque(map(set_, repeat(obj, n), names, values), 0)
         return obj
 
@@ -164,7 +170,7 @@ def _params_cost(params: Any) -> Cost:
     return _new_cost(0, 0, 0, 0, 0, 0, 0, 0, params)
 
 
-def _shape_json(s: tuple | None) -> Any:
+def _shape_json(s: Shape | None) -> Any:
     if s is None:
         return None
     return [to_json_number(d) for d in s]
@@ -187,17 +193,20 @@ class _Analyzer:
         self.params_seen: set[int] = set()
         self.runtime_weights: dict[int, Any] = {}
         self.depth = 0
+        # value name -> the value whose storage it shares (views), for the liveness pass
+        self.aliases: dict[str, str] = {}
         # (opset, rule) per (opsets of the graph, domain, op type): registry look-ups, per analysis
-        self._opdefs: dict[tuple[int, str, str], tuple[int, Any]] = {}
+        self._opdefs: dict[tuple[int, str, str], tuple[int, OpDef | None]] = {}
 
     # -- environment ------------------------------------------------------------------
     def initial_env(self, g: Graph, outer: Mapping[str, TensorInfo] | None) -> dict[str, TensorInfo]:
         env: dict[str, TensorInfo] = dict(outer) if outer else {}
         for name, init in g.initializers.items():
             dt = retype(init.dtype, self.dtype)
-            role = Role.WEIGHT if (init.dtype.is_float or prod(init.shape) > 64) else Role.CONSTANT
-            data = init.data
-            env[name] = TensorInfo(dt, init.shape, role, data, True)
+            role = init.role
+            if role is None:
+                role = Role.WEIGHT if (init.dtype.is_float or prod(init.shape) > 64) else Role.CONSTANT
+            env[name] = TensorInfo(dt, init.shape, role, init.data, True)
         for name in g.inputs:
             dt, shape = g.declared.get(name, (None, None))
             if shape is not None:
@@ -220,9 +229,9 @@ class _Analyzer:
         opsets = g.opsets
         for node in order:
             self.limits.tick()
-            nc = self.node(node, env, opsets, unsupported, prefix)
+            nc = self.node(node, env, opsets, unsupported, prefix, g.declared)
             results.append(nc)
-        peak = self.peak_live(g, order, env) if self.depth == 1 else 0
+        peak = peak_live_bytes(g, order, env, self.aliases) if self.depth == 1 else 0
         self.depth -= 1
         return results, unsupported, env, peak
 
@@ -233,6 +242,7 @@ class _Analyzer:
         opsets: Mapping[str, int],
         unsupported: list[Unsupported],
         prefix: str,
+        declared: Mapping[str, tuple[DType | None, Shape | None]],
     ) -> NodeCost:
         infos = [env[x] if x else None for x in node.inputs]
         key = (id(opsets), node.domain, node.op_type)
@@ -242,25 +252,27 @@ class _Analyzer:
             found = self._opdefs[key] = (opset, self.registry.lookup(node.domain, node.op_type, opset))
         opset, opdef = found
         name = prefix + node.name
+        if node.untranslated:
+            return self.unsupported(node, name, infos, env, node.untranslated, unsupported, OpKind.UNKNOWN, declared)
         if opdef is None:
             reason = f"no cost rule for {node.domain or 'ai.onnx'}::{node.op_type} (opset {opset})"
-            return self.unsupported(node, name, infos, env, reason, unsupported, "unknown")
+            return self.unsupported(node, name, infos, env, reason, unsupported, OpKind.UNKNOWN, declared)
         runner = self.subgraph_runner(env, name) if node.subgraphs else _no_subgraphs
         ctx = NodeContext(node, infos, opset, runner, self.dtype, self.limits)
         try:
             compute = opdef.rule(ctx)
         except UnknownShape as e:
-            return self.unsupported(node, name, infos, env, f"cannot infer shapes: {e}", unsupported, opdef.kind)
+            reason = f"cannot infer shapes: {e}"
+            return self.unsupported(node, name, infos, env, reason, unsupported, opdef.kind, declared)
         except CostModelError:
             raise
         except (ValueError, TypeError, ZeroDivisionError, IndexError, KeyError, OverflowError) as e:
             raise CostModelError(f"invalid node: {type(e).__name__}: {e}", where=ctx.where) from None
-        if ctx.hints:
-            unsupported.extend(ctx.hints.pop("_unsupported", ()))
-        # Declared types fill what the rule could not say (e.g. data-dependent shapes).
+        if ctx.nested_unsupported:
+            unsupported.extend(ctx.nested_unsupported)
         outs = ctx.outputs
-        fold = self.folds(node, opdef.kind, infos, ctx.hints)
-        is_shape_op = opdef.kind == _registry.SHAPE
+        fold = opdef.fold and not ctx.no_fold and self.folds(node, opdef.kind, infos)
+        is_shape_op = opdef.kind is OpKind.SHAPE
         for k, oname in enumerate(node.outputs):
             if not oname:
                 continue
@@ -271,6 +283,10 @@ class _Analyzer:
                 role = Role.WEIGHT if (o.dtype is not None and o.dtype.kind in _FLOAT_KINDS) else Role.CONSTANT
                 o = TensorInfo(o.dtype, o.shape, role, o.data, True)
             env[oname] = o
+        if ctx.aliases and not fold:
+            for k, i in ctx.aliases.items():
+                if k < len(node.outputs) and node.outputs[k] and i < len(node.inputs) and node.inputs[i]:
+                    self.aliases[node.outputs[k]] = node.inputs[i]
         if fold:
             params = self.folded_params(node, infos, env, opdef.kind)
             return _node_cost(
@@ -278,13 +294,13 @@ class _Analyzer:
                 node.op_type,
                 node.domain,
                 opdef.kind,
-                "folded",
+                NodeStatus.FOLDED,
                 _params_cost(params) if params else ZERO,
                 "constant-folded: every input is a constant",
                 _shapes(infos),
                 _shapes([env.get(o) for o in node.outputs if o]),
                 _dt(infos, outs),
-                {},
+                None,
                 node.inputs,
                 node.outputs,
             )
@@ -294,13 +310,13 @@ class _Analyzer:
                 node.op_type,
                 node.domain,
                 opdef.kind,
-                "zero",
+                NodeStatus.ZERO,
                 _params_cost(self.new_params(node, infos)),
                 opdef.zero,
                 _shapes(infos),
                 _shapes(outs),
                 _dt(infos, outs),
-                ctx.hints,
+                ctx.kernel,
                 node.inputs,
                 node.outputs,
             )
@@ -310,7 +326,12 @@ class _Analyzer:
         traffic = (
             (b.read_weights, b.read_activations, b.read_kv, b.write_activations, b.write_kv)
             if b is not None
-            else self.traffic(node, ctx, infos, outs)
+            else tensor_traffic(
+                zip(node.inputs, infos),
+                [o if node.outputs[k] else None for k, o in enumerate(outs)],
+                ctx.kv_inputs,
+                ctx.kv_outputs,
+            )
         )
         cost = _new_cost(
             cost.flops, cost.macs, cost.transcendentals, *traffic, cost.params + self.new_params(node, infos)
@@ -320,88 +341,77 @@ class _Analyzer:
             node.op_type,
             node.domain,
             opdef.kind,
-            "costed",
+            NodeStatus.COSTED,
             cost,
             "",
             _shapes(infos),
             _shapes(outs),
             _dt(infos, outs),
-            ctx.hints,
+            ctx.kernel,
             node.inputs,
             node.outputs,
         )
 
     @staticmethod
-    def folds(node: Node, kind: str, infos: list, hints: Mapping[str, Any]) -> bool:
+    def folds(node: Node, kind: OpKind, infos: list[TensorInfo | None]) -> bool:
         """A node folds away at load time when every input is a constant (and it has inputs
         or generates its output); heavier kinds fold only on small inputs."""
         for i in infos:
             if i is not None and not i.const:
                 return False
-        if not (node.inputs or kind == _registry.GENERATOR) or hints.get("no_fold"):
+        if not (node.inputs or kind is OpKind.GENERATOR):
             return False
         if kind in _CHEAP:
             return True
         return all(i is None or i.shape is None or _is_small(i.shape) for i in infos)
 
     def unsupported(
-        self, node: Node, name: str, infos: list, env: dict, reason: str, out: list[Unsupported], kind: str
+        self,
+        node: Node,
+        name: str,
+        infos: list[TensorInfo | None],
+        env: dict[str, TensorInfo],
+        reason: str,
+        out: list[Unsupported],
+        kind: OpKind,
+        declared: Mapping[str, tuple[DType | None, Shape | None]],
     ) -> NodeCost:
         if self.strict:
             raise UnsupportedOpError(reason, where=f"node {name!r}")
-        out.append(Unsupported(name, node.op_type, node.domain, reason))
+        out.append(Unsupported(name=name, op_type=node.op_type, domain=node.domain, reason=reason))
         for o in node.outputs:
             if o and o not in env:
-                env[o] = TensorInfo(None, None)
+                # what the front end declared about the output (a traced type) lets the
+                # nodes after it be costed; else it is unknown
+                dt, shape = declared.get(o, (None, None))
+                if shape is None:
+                    env[o] = TensorInfo(None, None)
+                else:
+                    env[o] = TensorInfo(retype(dt, self.dtype), bind_shape(shape, self.bindings))
         return _node_cost(
             name,
             node.op_type,
             node.domain,
             kind,
-            "unsupported",
+            NodeStatus.UNSUPPORTED,
             _params_cost(self.new_params(node, infos)),
             reason,
             _shapes(infos),
             (),
             _dt(infos, ()),
-            {},
+            None,
             node.inputs,
             node.outputs,
         )
 
-    # -- traffic and params -----------------------------------------------------------
-    def traffic(self, node: Node, ctx: NodeContext, infos: list, outs: list) -> tuple:
-        """Bytes (read weights, read activations, read KV, write activations, write KV)."""
-        rw: list[Any] = []
-        ra: list[Any] = []
-        rk: list[Any] = []
-        wa: list[Any] = []
-        wk: list[Any] = []
-        seen: set[str] = set()
-        for i, (nm, info) in enumerate(zip(node.inputs, infos)):
-            if info is None or info.shape is None or info.dtype is None or nm in seen:
-                continue
-            seen.add(nm)
-            b = info.dtype.nbytes(prod(info.shape))
-            if i in ctx.kv_inputs:
-                rk.append(b)
-            elif info.role is Role.WEIGHT:
-                rw.append(b)
-            else:
-                ra.append(b)
-        for k, o in enumerate(outs):
-            if o is None or o.shape is None or o.dtype is None or not node.outputs[k]:
-                continue
-            (wk if k in ctx.kv_outputs else wa).append(o.dtype.nbytes(prod(o.shape)))
-        return add_all(rw), add_all(ra), add_all(rk), add_all(wa), add_all(wk)
-
-    def note_weights(self, infos: list) -> None:
+    # -- params -----------------------------------------------------------------------
+    def note_weights(self, infos: list[TensorInfo | None]) -> None:
         """Weights a runtime keeps resident: every weight tensor a costed node reads."""
         for info in infos:
-            if info is not None and info.role is Role.WEIGHT and id(info) not in self.runtime_weights:
-                self.runtime_weights[id(info)] = _bytes(info)
+            if info is not None and info.role in RESIDENT and id(info) not in self.runtime_weights:
+                self.runtime_weights[id(info)] = tensor_bytes(info)
 
-    def new_params(self, node: Node, infos: list) -> Any:
+    def new_params(self, node: Node, infos: list[TensorInfo | None]) -> Any:
         """Float weights read by this node for the first time (each tensor counted once)."""
         total: Any = 0
         seen = self.params_seen
@@ -415,24 +425,21 @@ class _Analyzer:
             total = total + prod(info.shape)
         return total if type(total) is int else norm(total)
 
-    def folded_params(self, node: Node, infos: list, env: dict, kind: str) -> Any:
+    def folded_params(
+        self, node: Node, infos: list[TensorInfo | None], env: dict[str, TensorInfo], kind: OpKind
+    ) -> Any:
         """A constant-folded float output is a new parameter tensor when it is made from
-        no float weight (ConstantOfShape of a shape) or by dequantizing (DequantizeLinear
-        of an int8 initializer). Anything else computed from weights (a transpose, a
-        gathered position-bias table) is derived from weights already counted."""
+        no float tensor (ConstantOfShape of a shape) or by dequantizing (DequantizeLinear
+        of an int8 initializer). Anything else computed from floats (a transpose of a
+        weight, a gathered position-bias table, arithmetic on a framework's scalar
+        constants) is derived from tensors already counted or that are no parameters."""
         total: Any = 0
-        reads_float_weight = False
+        reads_float = False
         for i in infos:
-            if (
-                i is not None
-                and i.role is Role.WEIGHT
-                and i.dtype is not None
-                and i.dtype.kind in _FLOAT_KINDS
-                and i.shape is not None
-            ):
-                reads_float_weight = True
+            if i is not None and i.dtype is not None and i.dtype.kind in _FLOAT_KINDS and i.shape is not None:
+                reads_float = True
                 break
-        source = kind == _registry.QUANTIZE or not reads_float_weight
+        source = kind is OpKind.QUANTIZE or not reads_float
         for o in node.outputs:
             info = env.get(o)
             if info is None or info.dtype is None or info.dtype.kind not in _FLOAT_KINDS or info.shape is None:
@@ -442,15 +449,15 @@ class _Analyzer:
             if source:
                 total = total + n
         # Weights first read by the folded node (e.g. a transposed weight) count here.
-        if kind != _registry.QUANTIZE:
+        if kind is not OpKind.QUANTIZE:
             total = total + self.new_params(node, infos)
         else:
             self.new_params(node, infos)
         return norm(total)
 
     # -- subgraphs --------------------------------------------------------------------
-    def subgraph_runner(self, env: dict[str, TensorInfo], name: str):
-        def run(g: Graph, inputs: list[TensorInfo | None]) -> tuple[Cost, list[TensorInfo | None], list[Unsupported]]:
+    def subgraph_runner(self, env: dict[str, TensorInfo], name: str) -> SubgraphRunner:
+        def run(g: Graph, inputs: Sequence[TensorInfo | None]) -> SubgraphResult:
             outer = dict(env)
             for nm, info in zip(g.inputs, inputs):
                 if info is not None:
@@ -462,124 +469,26 @@ class _Analyzer:
                     dt, sh = g.declared.get(nm, (None, None))
                     outer[nm] = TensorInfo(dt, bind_shape(sh, self.bindings) if sh else sh)
             nodes, uns, senv, _ = self.run(sub, outer, prefix=name + "/")
-            total = sum_costs(n.cost for n in nodes)
-            return total, [senv.get(o) for o in g.outputs], uns
+            return SubgraphResult(
+                cost=sum_costs(n.cost for n in nodes),
+                outputs=tuple(senv.get(o) for o in g.outputs),
+                unsupported=tuple(uns),
+                kernels=tuple(n.kernel for n in nodes),
+            )
 
         return run
 
-    # -- liveness ---------------------------------------------------------------------
-    def peak_live(self, g: Graph, order: list[Node], env: dict[str, TensorInfo]) -> Any:
-        """Peak bytes of live activations (graph inputs and intermediates), by liveness.
 
-        With symbolic sizes the peak is the live total at the step that is largest when
-        every symbol is large (1024): the formula of the dominant step, not a Max over
-        thousands of expressions. Steps are compared by exact integer values at 1024 (each
-        distinct tensor size is evaluated once) and only the winning step's live tensors
-        are summed symbolically, so the pass stays linear in the node count."""
-        last = g.last_use(order)
-        at_1024: dict[Any, Any] = {}
-
-        def value(b: Any) -> Any:
-            if type(b) is int:
-                return b
-            v = at_1024.get(b)
-            if v is None:
-                v = b.subs({s: 1024 for s in b.free_symbols})
-                v = at_1024[b] = int(v) if v.is_Integer else v
-            return v
-
-        live: dict[str, Any] = {}
-        cur: Any = 0  # live total, symbolic sizes counted at 1024 (exact while n_sym is 0)
-        n_sym = 0  # live tensors of symbolic size
-        concrete = True
-        peak = 0
-        best_i, best_v = -2, -1.0  # the symbolic phase's largest step, by its value at 1024
-        for nm in g.inputs:
-            b = _bytes(env.get(nm))
-            if b:
-                live[nm] = b
-        for b in live.values() if order else ():  # a graph without nodes has no step
-            if type(b) is int:
-                cur += b
-            else:
-                cur, n_sym = cur + value(b), n_sym + 1
-        for i, n in enumerate(order):
-            for o in n.outputs:
-                info = env.get(o)
-                if o and info is not None and not info.const:
-                    b = _bytes(info)
-                    if b:
-                        live[o] = b
-                        if type(b) is int:
-                            cur += b
-                        else:
-                            cur, n_sym = cur + value(b), n_sym + 1
-            if concrete and not n_sym:
-                if cur > peak:
-                    peak = cur
-            else:
-                concrete = False
-                if float(cur) > best_v:
-                    best_i, best_v = i, float(cur)
-            for x in chain(n.inputs, n.outputs):  # a name listed twice is popped once
-                if x in live and last.get(x, -1) <= i:
-                    b = live.pop(x)
-                    if type(b) is int:
-                        cur -= b
-                    else:
-                        cur, n_sym = cur - value(b), n_sym - 1
-        if concrete:
-            return peak
-        if float(peak) > best_v:
-            return norm(peak)
-        return norm(add_all(self._live_at(g, order, env, last, best_i)))
-
-    @staticmethod
-    def _live_at(g: Graph, order: list[Node], env: dict[str, TensorInfo], last: dict[str, int], step: int) -> list[Any]:
-        """Sizes of the tensors live at `step` (after its outputs are made, before frees)."""
-        live: dict[str, Any] = {}
-        for nm in g.inputs:
-            b = _bytes(env.get(nm))
-            if b:
-                live[nm] = b
-        for i, n in enumerate(order[: step + 1]):
-            for o in n.outputs:
-                info = env.get(o)
-                if o and info is not None and not info.const:
-                    b = _bytes(info)
-                    if b:
-                        live[o] = b
-            if i == step:
-                break
-            for x in chain(n.inputs, n.outputs):
-                if x in live and last.get(x, -1) <= i:
-                    live.pop(x)
-        return list(live.values())
-
-
-def _bytes(info: TensorInfo | None) -> Any:
-    if info is None or info.shape is None or info.dtype is None:
-        return 0
-    return info.dtype.nbytes(prod(info.shape))
-
-
-def _same(a: Any, b: Any) -> bool:
-    try:
-        return bool(a == b)
-    except TypeError:
-        return False
-
-
-def _is_small(shape: tuple) -> bool:
+def _is_small(shape: Shape) -> bool:
     n = prod(shape)
     return type(n) is int and n <= _SMALL
 
 
-def _shapes(infos: Iterable) -> tuple:
+def _shapes(infos: Iterable[TensorInfo | None]) -> tuple[Shape | None, ...]:
     return tuple([i.shape if i is not None else None for i in infos])
 
 
-def _dt(infos: list, outs: Iterable) -> str | None:
+def _dt(infos: Sequence[TensorInfo | None], outs: Iterable[TensorInfo | None]) -> str | None:
     """The node's dtype: its first float output or input, else its first typed input."""
     for i in outs:
         if i is not None and i.dtype is not None and i.dtype.kind in _FLOAT_KINDS:
@@ -606,8 +515,12 @@ def analyze_graph(
     bindings = dict(bindings or {})
     known = set(graph.symbols)
     for k, v in bindings.items():
-        if known and k not in known:
-            raise BindingError(f"unknown symbol {k!r}; the model's symbols are: {', '.join(sorted(known)) or 'none'}")
+        if k not in known and not known:
+            raise BindingError(f"unknown symbol {k!r}: the model has no symbolic dims (every shape is fixed)")
+        if k not in known:
+            raise BindingError(
+                f"unknown symbol {k!r}{did_you_mean(k, known)}; the model's symbols are: {name_list(known)}"
+            )
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
             raise BindingError(f"binding {k}={v!r} must be a positive integer")
     lim = (limits or Limits()).start()
@@ -621,15 +534,15 @@ def analyze_graph(
         if hasattr(v, "free_symbols"):
             free |= {s.name for s in v.free_symbols}
     return GraphCost(
-        tuple(nodes),
-        total,
-        total.params,
-        tuple(uns),
-        tuple(sorted(free)),
-        norm(peak),
-        norm(weight_bytes),
-        {o: env.get(o) for o in graph.outputs},
+        nodes=tuple(nodes),
+        total=total,
+        params=total.params,
+        unsupported=tuple(uns),
+        symbols=tuple(sorted(free)),
+        peak_activation_bytes=norm(peak),
+        weight_bytes=norm(weight_bytes),
+        outputs={o: env.get(o) for o in graph.outputs},
     )
 
 
-__all__ = ["GraphCost", "NodeCost", "Unsupported", "analyze_graph"]
+__all__ = ["GraphCost", "NodeCost", "NodeStatus", "Unsupported", "analyze_graph"]

@@ -1,4 +1,8 @@
-"""The public entry point: `costmodel.analyze(model, ...)` → `Report`."""
+"""The public entry point: `costmodel.analyze(model, ...)` → `Report`.
+
+Front ends are imported only when a model needs them (start-up speed: an ONNX file never
+loads the spec front end, a spec never loads the ONNX reader; torch with fvcore takes
+seconds to import)."""
 
 from __future__ import annotations
 
@@ -8,11 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .analysis import GraphCost, NodeCost, analyze_graph
-from .errors import CostModelError
+from .engine.latency import graph_latency
+from .errors import BindingError, CostModelError, name_list
+from .hardware import get_profile
 from .ir.dtypes import dtype as _dtype
 from .ir.graph import Graph
 from .limits import Limits, check_count
-from .symbolic import to_json_number
+from .symbolic import evaluate_many, to_json_number
 
 SCHEMA_VERSION = 1
 
@@ -89,14 +95,10 @@ class Report:
         for flops, macs, transcendentals, params, bytes_read, bytes_written and bytes.
         Values are exact while below 2**53; `bind()` gives exact integers at one point.
         """
-        from .errors import BindingError
-        from .symbolic import evaluate_many
-
         unknown = sorted(set(grid) - set(self.symbols))
         if unknown:
             raise BindingError(
-                f"unknown symbol(s) {', '.join(unknown)}; the analysis's free symbols are: "
-                f"{', '.join(self.symbols) or 'none'}"
+                f"unknown symbol(s) {name_list(unknown)}; the analysis's free symbols are: {name_list(self.symbols)}"
             )
         t = self.graph_cost.total
         fields = {
@@ -221,14 +223,15 @@ def analyze(
     """Analyze a model: FLOPs, MACs, params, bytes (and latency with `hardware`).
 
     model: path (.onnx, spec file, HF config.json), onnx.ModelProto, built-in spec name,
-    or a torch.nn.Module with example_inputs (traced by frontends/torch_fvcore.py, which
-    also takes causal_attention="dense"|"skip", device="auto"|"meta"|"cpu", train=False).
+    or a torch.nn.Module with example_inputs (traced by frontends/torch/, analysed by
+    traced.py, which also takes causal_attention="dense"|"skip", device="auto"|"meta"|"cpu",
+    train=False).
     bindings bind symbolic dims; dtype re-types float tensors; strict raises on any
     unsupported op.
     """
     dt = _dtype(dtype) if dtype else None
     if example_inputs is not None:
-        from .frontends.torch_fvcore import analyze_module
+        from .traced import analyze_module  # torch and fvcore load only for a torch module
 
         if bindings:
             raise CostModelError("a traced torch module has concrete shapes: there is nothing to bind")
@@ -244,9 +247,6 @@ def analyze(
     hw = None
     timing = None
     if hardware is not None:
-        from .engine.latency import graph_latency
-        from .hardware import get_profile
-
         hw = get_profile(hardware)
         timing = graph_latency(gc, hw, **engine_options)
     return Report(name, gc, hw, timing, dict(bindings or {}), dt.name if dt else None)

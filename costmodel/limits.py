@@ -3,6 +3,8 @@ Defaults are generous for real models (the largest public ONNX exports have ~10^
 
 from __future__ import annotations
 
+from .symbolic import Shape
+
 import gc
 import time
 from collections.abc import Iterator
@@ -10,6 +12,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
 from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import LimitExceeded
 
@@ -64,7 +67,7 @@ class Limits:
         if self._deadline and time.monotonic() > self._deadline:
             raise LimitExceeded(f"analysis took longer than {self.max_seconds:g} s (raise it with --max-seconds)")
 
-    def check_shape(self, shape: tuple, where: str) -> None:
+    def check_shape(self, shape: Shape, where: str) -> None:
         bits = 0
         for d in shape:
             if type(d) is int:
@@ -91,11 +94,22 @@ class Limits:
 MAX_SPEC_LAYERS = 1024
 MAX_SPEC_WIDTH = 1 << 20
 MAX_SPEC_EXPERTS = 1 << 20
-_LAYER_FIELDS = frozenset({"num_layers", "num_decoder_layers", "first_dense_layers", "layer_freq"})
+# layers in all, or per CNN stage / per UNet level (cnn.depths, unet.transformers)
+_LAYER_FIELDS = frozenset(
+    {
+        "num_layers",
+        "num_decoder_layers",
+        "first_dense_layers",
+        "layer_freq",
+        "depths",
+        "transformers",
+        "mid_transformers",
+    }
+)
 _EXPERT_FIELDS = frozenset({"num_experts", "top_k", "num_shared_experts", "expert_parallel"})
 # vocabularies and positions are counts of rows, not widths: larger floors
-_VOCAB_FIELDS = frozenset({"vocab_size", "num_classes", "token_types", "relative_buckets"})
-_POSITION_FIELDS = frozenset({"max_position", "sliding_window", "position_offset", "global_every"})
+_VOCAB_FIELDS = frozenset({"vocab_size", "num_classes", "num_labels", "token_types", "relative_buckets"})
+_POSITION_FIELDS = frozenset({"max_position", "sliding_window", "position_offset", "global_every", "context_len"})
 
 
 @dataclass(frozen=True)
@@ -180,7 +194,7 @@ def gc_paused() -> Iterator[None]:
 
 
 @lru_cache(maxsize=8192)  # the same symbolic dims recur on many tensors
-def _too_big(expr, limit: int) -> bool:
+def _too_big(expr: Any, limit: int) -> bool:
     stack = [expr]
     seen = 0
     while stack:

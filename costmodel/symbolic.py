@@ -2,71 +2,31 @@
 
 Dims and counts are Python ints where known and sympy expressions where symbolic.
 Every helper returns a Python int when its result is a concrete integer. sympy is
-imported only when a symbol is first made (a model with no dynamic dims never loads it:
-that keeps `costmodel analyze` start-up short).
+imported only when a symbol is first made or symbolic arithmetic is needed (`sp()`, the
+one import of sympy in the package): importing it takes ~0.5 s, longer than analysing a
+small model, and a model with no dynamic dims never pays for it.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
-from types import ModuleType
 from typing import Any
 
+import numpy as np
+
+from .errors import BindingError
+
 Dim = Any  # int | sympy.Expr
+Shape = tuple[Dim, ...]  # a tensor's dims
 
 _SYMBOLS: dict[str, Any] = {}
 
 
-class _DeferredSympy(ModuleType):
-    """Stands in for sympy in sys.modules until an attribute is first used, then imports
-    the real sympy and takes on its namespace. Importing sympy takes ~0.5 s, longer than
-    analysing a small model, and some op families `import sympy` at module level; a
-    model without symbolic dims now never pays for it. (The stdlib LazyLoader cannot be
-    used: a second `import sympy` statement reads `__spec__`, which loads it.)"""
-
-    def __getattr__(self, name: str) -> Any:
-        real = _import_real_sympy()
-        return getattr(real, name)
-
-
-def _import_real_sympy() -> Any:
-    import importlib
-
-    placeholder = sys.modules.get("sympy")
-    if isinstance(placeholder, _DeferredSympy):
-        del sys.modules["sympy"]
-    try:
-        real = importlib.import_module("sympy")
-    except BaseException:
-        if isinstance(placeholder, _DeferredSympy) and "sympy" not in sys.modules:
-            sys.modules["sympy"] = placeholder
-        raise
-    if isinstance(placeholder, _DeferredSympy):
-        placeholder.__dict__.update(real.__dict__)
-    return real
-
-
-def _defer_sympy_import() -> None:
-    if "sympy" in sys.modules:
-        return
-    import importlib.util
-
-    spec = importlib.util.find_spec("sympy")
-    if spec is None:
-        return
-    m = _DeferredSympy("sympy")
-    m.__spec__ = spec  # what the import system reads on a later `import sympy`
-    m.__file__ = spec.origin
-    sys.modules["sympy"] = m
-
-
-_defer_sympy_import()
-
-
-def sp():
-    """The sympy module (imported on first use)."""
+def sp() -> Any:
+    """The sympy module, imported on first use (start-up speed: see the module docstring).
+    Typed Any: sympy ships no type information."""
     import sympy
 
     return sympy
@@ -76,13 +36,12 @@ _BASIC: Any = None  # sympy.Basic, remembered once sympy is imported
 
 
 def is_expr(x: Any) -> bool:
-    """True for any sympy object. Nothing can be one before sympy is imported."""
+    """True for any sympy object. Nothing can be one before sympy is imported, so this
+    never imports it: it looks sympy's base class up once sympy is loaded."""
     global _BASIC
     if type(x) is int:
         return False
     if _BASIC is None:
-        # "sympy.core" appears once sympy has really been imported (a deferred `import
-        # sympy` does not load it; touching that module's attributes would).
         m = sys.modules.get("sympy.core.basic")
         if m is None:
             return False
@@ -129,7 +88,7 @@ def prod(xs: Iterable[Any]) -> Any:
 
 
 @lru_cache(maxsize=65536)
-def _prod_of_shape(xs: tuple) -> Any:
+def _prod_of_shape(xs: Shape) -> Any:
     out: Any = 1
     for x in xs:
         out = out * x
@@ -248,8 +207,9 @@ def to_float(x: Any) -> float:
 
 
 @lru_cache(maxsize=4096)
-def _lambdified(expr: Any, names: tuple[str, ...]):
-    return sp().lambdify([symbol(n) for n in names], expr, modules="numpy")
+def _lambdified(expr: Any, names: tuple[str, ...]) -> Callable[..., Any]:
+    fn: Callable[..., Any] = sp().lambdify([symbol(n) for n in names], expr, modules="numpy")
+    return fn
 
 
 def evaluate_many(expr: Any, grid: Mapping[str, Any]) -> Any:
@@ -258,16 +218,12 @@ def evaluate_many(expr: Any, grid: Mapping[str, Any]) -> Any:
     `grid` maps symbol names to scalars or numpy arrays (broadcast together). The compiled
     function is cached per expression, so sweeping planners pay sympy once.
     """
-    import numpy as np
-
     shape = np.broadcast(*[np.asarray(v) for v in grid.values()]).shape if grid else ()
     if not is_expr(expr):
         return np.broadcast_to(np.asarray(float(expr)), shape)
     names = tuple(sorted(s.name for s in expr.free_symbols))
     missing = [n for n in names if n not in grid]
     if missing:
-        from .errors import BindingError
-
         raise BindingError(f"no value for symbol(s) {', '.join(missing)}")
     fn = _lambdified(expr, names)
     out = fn(*[np.asarray(grid[n], dtype=float) for n in names])

@@ -11,6 +11,7 @@ from onnx import TensorProto, helper, numpy_helper
 import costmodel
 
 DT = {
+    "fp64": TensorProto.DOUBLE,
     "fp32": TensorProto.FLOAT,
     "fp16": TensorProto.FLOAT16,
     "bf16": TensorProto.BFLOAT16,

@@ -1,19 +1,46 @@
-"""Roofline / latency engine: properties and measured H200 accuracy (held-out cases)."""
+"""Roofline / latency engine: the datasheet roofline written as arithmetic from the
+profiles' own figures, a known kernel's calibrated time from the H200 calibration table,
+the matrix-rate fallbacks, the wired calibration knobs, and measured H200 accuracy
+(held-out cases)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import sys
+import tomllib
+from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import costmodel
+from costmodel.analysis import analyze_graph
+from costmodel.engine.calibration import for_profile
+from costmodel.engine.latency import graph_latency, host_dispatch_s
+from costmodel.errors import HardwareError
+from costmodel.frontends.onnx import to_graph
 from costmodel.hardware import get_profile
 from tests.helpers import one_op
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+PROFILES = Path(__file__).resolve().parent.parent / "hardware_profiles"
+FILES = {"h100": "h100-sxm5-80gb", "h200": "h200-sxm-141gb", "a100": "a100-sxm4-80gb", "mi300x": "mi300x", "l4": "l4"}
+ELEM = {"fp64": 8, "fp32": 4, "fp16": 2, "bf16": 2}
+
+
+def datasheet(name: str) -> dict:
+    """A profile's figures as its file states them (read here, not through the loader)."""
+    return tomllib.loads((PROFILES / f"{name}.toml").read_text(encoding="utf-8"))
+
+
+def matmul_rate(sheet: dict, dt: str) -> float:
+    """FLOP/s of a matrix product: the matrix units' dense rate for the dtype, else the
+    vector units' (fp32 has no tensor-core path on NVIDIA parts: tf32 is its own dtype)."""
+    return 1e12 * (sheet["matrix"].get(f"{dt}_tflops") or sheet["vector"][f"{dt}_tflops"])
 
 
 @settings(max_examples=30, deadline=None)
@@ -22,15 +49,76 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
     st.integers(1, 4096),
     st.integers(1, 4096),
     st.sampled_from(["fp32", "fp16", "bf16"]),
-    st.sampled_from(["h100", "h200", "a100", "mi300x", "l4"]),
+    st.sampled_from(sorted(FILES)),
 )
-def test_calibrated_time_never_below_roofline(m, k, n, dt, hw):
-    r = costmodel.analyze(one_op("MatMul", [(m, k), (k, n)], dtype=dt), hardware=hw)
-    prof = get_profile(hw)
-    floor = max(2 * m * n * k / prof.matrix_peak(dt), float(r.bytes_read + r.bytes_written) / prof.memory_bandwidth)
-    assert r.latency_s >= floor * (1 - 1e-9)
+def test_ideal_time_is_the_datasheet_roofline(m, k, n, dt, hw):
+    sheet = datasheet(FILES[hw])
+    flops = 2 * m * k * n
+    nbytes = (m * k + k * n + m * n) * ELEM[dt]  # A and B read once, C written once
+    roofline = max(flops / matmul_rate(sheet, dt), nbytes / (sheet["memory"]["bandwidth_GBps"] * 1e9))
     ideal = costmodel.analyze(one_op("MatMul", [(m, k), (k, n)], dtype=dt), hardware=hw, mode="ideal")
-    assert ideal.latency_s == floor or math.isclose(ideal.latency_s, floor, rel_tol=1e-9)
+    assert math.isclose(ideal.latency_s, roofline, rel_tol=1e-12)
+    calibrated = costmodel.analyze(one_op("MatMul", [(m, k), (k, n)], dtype=dt), hardware=hw)
+    assert calibrated.latency_s >= roofline * (1 - 1e-12)
+
+
+def test_stream_kernel_time_from_the_h200_calibration_table():
+    """A large fp16 Add on the H200, timed as one kernel of a CUDA graph: it reads two
+    64 x 2^20 tensors and writes one (3 x 64 x 2^20 x 2 B = 402,653,184 B) at the
+    calibrated fraction of the 4.8 TB/s datasheet bandwidth, plus the per-kernel overhead.
+    Its 1 FLOP per element is ~2e-8 of that time (the smooth max adds less than 1e-7)."""
+    sheet = datasheet("h200-sxm-141gb")
+    cal = sheet["calibration"]
+    nbytes = 3 * 64 * 2**20 * 2
+    expected = nbytes / (sheet["memory"]["bandwidth_GBps"] * 1e9 * cal["stream_bandwidth_fraction"])
+    expected += cal["kernel_overhead_s"]
+    r = costmodel.analyze(
+        one_op("Add", [(64, 1 << 20), (64, 1 << 20)], dtype="fp16"), hardware="h200", execution="graph"
+    )
+    assert r.bytes_read + r.bytes_written == nbytes
+    assert math.isclose(r.latency_s, expected, rel_tol=1e-6)
+
+
+def test_fp64_matmul_runs_on_the_fp64_path_the_device_has():
+    """fp64 4096^3 (2 x 4096^3 = 137,438,953,472 FLOPs): the H100's fp64 tensor cores
+    (67 TFLOP/s dense), the L4's CUDA cores (0.473 TFLOP/s, no fp64 tensor cores); the
+    A10G's profile lists no fp64 rate at all: an error, never its fastest unit (it used
+    to run at 280 TOP/s, its int4 peak)."""
+    flops = 2 * 4096**3
+    g = one_op("MatMul", [(4096, 4096), (4096, 4096)], dtype="fp64")
+    h100 = costmodel.analyze(g, hardware="h100", mode="ideal")
+    assert math.isclose(h100.latency_s, flops / 67e12, rel_tol=1e-12)
+    l4 = costmodel.analyze(g, hardware="l4", mode="ideal")
+    assert math.isclose(l4.latency_s, flops / 0.473e12, rel_tol=1e-12)  # 0.29 s, compute-bound
+    with pytest.raises(HardwareError, match="fp64"):
+        costmodel.analyze(g, hardware="a10g")
+
+
+def test_host_dispatch_from_the_h200_calibration_table():
+    """A training step dispatches each forward op and ~2 backward ops: a MatMul and a
+    Relu cost 3 x (contraction + elementwise dispatch times) of host time."""
+    cal = datasheet("h200-sxm-141gb")["calibration"]["eager_dispatch_s"]
+    hw = get_profile("h200")
+    mm = analyze_graph(to_graph(one_op("MatMul", [(64, 64), (64, 64)])))
+    relu = analyze_graph(to_graph(one_op("Relu", [(64, 64)])))
+    got = host_dispatch_s(mm, for_profile(hw), 3) + host_dispatch_s(relu, for_profile(hw), 3)
+    elementwise = cal.get("elementwise", cal["default"])
+    assert math.isclose(got, 3 * (cal["contraction"] + elementwise), rel_tol=1e-12)
+
+
+def test_wired_calibration_knobs_change_predictions():
+    """sfu_fraction times transcendental-heavy kernels; gemm_tile_m/n are the tile the
+    large-GEMM ceiling is reached with (smaller tiles scale down from it)."""
+    hw = get_profile("h200")
+    cal = for_profile(hw)
+    exp = analyze_graph(to_graph(one_op("Exp", [(1 << 24,)], dtype="fp32")))
+    base = graph_latency(exp, hw, execution="graph", calibration=cal).latency_s
+    slow_sfu = dataclasses.replace(cal, sfu_fraction=cal.sfu_fraction / 10)
+    assert graph_latency(exp, hw, execution="graph", calibration=slow_sfu).latency_s > base
+    gemm = analyze_graph(to_graph(one_op("MatMul", [(96, 4096), (4096, 96)], dtype="bf16")))
+    base = graph_latency(gemm, hw, execution="graph", calibration=cal).latency_s
+    big_tile = dataclasses.replace(cal, gemm_tile_m=256, gemm_tile_n=256)
+    assert graph_latency(gemm, hw, execution="graph", calibration=big_tile).latency_s > base
 
 
 def test_memory_bound_op_is_reported_memory_bound():
@@ -61,9 +149,6 @@ def test_h200_single_op_holdout_accuracy():
     """Cases never used by the fit (every 4th op case of benchmarks/data/h200-2026-11-28.json):
     the issue's bar is median |pred/meas - 1| <= 15% (a datasheet roofline scores ~89%)."""
     from benchmarks.h200_cases import load_cases
-    from costmodel.analysis import analyze_graph
-    from costmodel.engine.latency import graph_latency
-    from costmodel.frontends.onnx import to_graph
     from costmodel.ir.dtypes import dtype
 
     hw = get_profile("h200")

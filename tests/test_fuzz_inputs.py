@@ -233,10 +233,10 @@ HF_KEYS = [
     st.dictionaries(st.sampled_from(HF_KEYS), values, max_size=5),
 )
 def test_fuzz_hf_configs(model_type, changes):
-    from costmodel.frontends.hf_config import TABLE, spec_from_hf
+    from costmodel.frontends.spec import MODEL_TYPES, spec_from_hf
     from costmodel.planners.llm import plan_llm
 
-    if model_type not in TABLE:
+    if model_type not in MODEL_TYPES:
         return
     cfg = {
         "model_type": model_type,

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from costmodel.errors import CostModelError, HardwareError, LimitExceeded, ModelLoadError, PlanError, SpecError
-from costmodel.readfile import LONG_NUMBER_DIGITS, check_long_numbers, read_regular
+from costmodel.datafile import LONG_NUMBER_DIGITS, check_long_numbers, read_regular
 from costmodel.symnames import original_name, symbol_name
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -175,8 +175,11 @@ def test_search_refuses_unknown_hardware_and_bad_prices_before_searching():
 def test_reranker_metric_must_be_finite():
     from costmodel.planners.llm_extras import reranker_flops
 
+    from costmodel.frontends import load_model_spec
+
+    spec = load_model_spec("llama-3-8b")
     with pytest.raises(PlanError, match="metric"):
-        reranker_flops("llama-3-8b", 16, 16, 2, float("nan"))
+        reranker_flops(spec, 16, 16, 2, float("nan"))
 
 
 # -- hardware numbers ------------------------------------------------------------------------
@@ -383,7 +386,7 @@ def test_spec_layers_are_bounded_and_the_bound_can_be_raised(layers):
 
 
 def test_hf_config_widths_are_bounded():
-    from costmodel.frontends.hf_config import spec_from_hf
+    from costmodel.frontends.spec import spec_from_hf
 
     cfg = {
         "model_type": "llama",
@@ -403,7 +406,18 @@ def test_hf_config_widths_are_bounded():
 def test_calibrate_writes_any_name_as_toml_data(name):
     from costmodel.hardware.calibrate import profile_toml
 
-    cpu = {"gemm": {"fp32": [(128, 1e11)], "fp64": [(128, 5e10)]}, "stream_bandwidth": 2e10}
+    cpu = {  # measure_cpu's figures for a small machine
+        "threads": 4,
+        "load_before": 0.1,
+        "gemm": {"fp32": [(128, 1e11)]},
+        "gemm_peak": 1.2e11,
+        "gemm_half_flops": 1e6,
+        "fp64_flops": 5e10,
+        "gemv_bandwidth": 1.5e10,
+        "stream_bandwidth": 2e10,
+        "elementwise_flops": 4e9,
+        "op_overhead_s": 2e-6,
+    }
     text = profile_toml(name, cpu, None)
     d = tomllib.loads(text)
     assert d["name"] == name and set(d) >= {"vector", "memory", "calibration"}
@@ -427,11 +441,11 @@ def test_batch_streams_and_keeps_what_finished_when_interrupted(tmp_path, monkey
     from costmodel_cli.main import main
 
     def fake(paths, on_result=None, **kw):
-        on_result(1, {"model": "b", "ok": True})
-        on_result(0, {"model": "a", "ok": True})  # out of order: written in file order
+        yield {"model": "a", "ok": True}
+        yield {"model": "b", "ok": True}
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(batch, "analyze_many", fake)
+    monkeypatch.setattr(batch, "iter_summaries", fake)
     rc = main(["batch", "a", "b", "c", "--format", "json"])
     out, err = capsys.readouterr()
     assert rc == 130
@@ -495,9 +509,9 @@ BASE_SPEC_FOR_LAYERS = {
 
 @pytest.mark.xfail(
     strict=True,
-    reason="planners/llm.py and frontends/lower.py still ask layer_kind / is_moe_layer / is_sliding once per "
-    "layer (cheap, and spec sizes are now bounded by --max-layers); counting the layers of each signature in "
-    "closed form belongs to the lowering/planner refactor (i13-front)",
+    reason="frontends/lower/stack.py (grouping layers by signature) and planners/serving_memory.py still ask "
+    "layer_kind / is_moe_layer / is_sliding once per layer (cheap, and spec sizes are bounded by --max-layers); "
+    "counting the layers of each signature in closed form is not done yet",
 )
 def test_llm_planning_work_does_not_grow_with_num_layers(monkeypatch):
     from costmodel.planners.llm import plan_llm
@@ -510,9 +524,8 @@ def test_llm_planning_work_does_not_grow_with_num_layers(monkeypatch):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="`analyze SPEC` unrolls every layer into one graph for its per-op report (frontends/lower.py unroll), "
-    "so its work is proportional to num_layers; analysing each distinct layer once and scaling belongs to the "
-    "lowering refactor (i13-front)",
+    reason="`analyze SPEC` unrolls every layer into one graph for its per-op report (frontends/lower unroll), "
+    "so its work is proportional to num_layers; analysing each distinct layer once and scaling is not done yet",
 )
 def test_spec_analysis_work_does_not_grow_with_num_layers():
     from costmodel.frontends import spec_graph
@@ -559,3 +572,181 @@ def symbol_of(name: str):
     from costmodel.symbolic import symbol
 
     return symbol(name)
+
+
+# -- main's newer commands and spec blocks (merged after issue 19) -----------------------------
+@pytest.mark.parametrize(
+    "argv, flag",
+    [
+        (["scale", "--flops", "1e300"], "--flops"),
+        (["scale", "--params", "nan", "--tokens", "1e9"], "--params"),
+        (["scale", "--flops", "1e24", "--mfu", "1.5"], "--mfu"),
+        (["diffusion", "sd-1.5-unet", "-H", "h100", "--steps", "0"], "--steps"),
+        (["diffusion", "sd-1.5-unet", "-H", "h100", "--guidance-scale", "inf"], "--guidance-scale"),
+        (
+            [
+                "rerank",
+                "llama-3-8b",
+                "--strategy",
+                "pointwise",
+                "--docs",
+                "4",
+                "--doc-len",
+                "8",
+                "--query-len",
+                "8",
+                "--metric",
+                "nan",
+            ],
+            "--metric",
+        ),  # fmt: skip
+        (
+            [
+                "rerank",
+                "llama-3-8b",
+                "--strategy",
+                "pointwise",
+                "--docs",
+                "4",
+                "--doc-len",
+                str(2**40),
+                "--query-len",
+                "8",
+            ],
+            "--doc-len",
+        ),  # fmt: skip
+        (["memory", "llama-3-8b", "--contexts", "1024,0"], "--contexts"),
+        (["memory", "llama-3-8b", "--contexts", "9" * 5000], "--contexts"),
+        (["batch", "x.onnx", "-j", "100000"], "--jobs"),
+        (["llm", "llama-3-8b", "-H", "h100", "--spec-heads", "medusa", "--tree", "64,64,64"], "--tree"),
+        (["llm", "llama-3-8b", "-H", "h100", "--spec-heads", "medusa", "--acceptance", "1.5"], "--acceptance"),
+        (["llm", "llama-3-8b", "-H", "h100", "--output-lens", "100:nan"], "--output-lens"),
+        (
+            [
+                "train",
+                "llama-3-8b",
+                "-H",
+                "h100",
+                "--gpus",
+                "8",
+                "--batch",
+                "8",
+                "--seq-len",
+                "512",
+                "--shard-group",
+                "0",
+            ],
+            "--shard-group",
+        ),  # fmt: skip
+    ],
+)
+def test_newer_commands_refuse_implausible_numbers(capsys, argv, flag):
+    from costmodel_cli.main import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("costmodel: error:") and flag in err[0]
+
+
+@pytest.mark.parametrize(
+    "block, field, value, flag",
+    [
+        ("cnn", "widths", [256, 512, 1024, 2**21], "--max-width"),
+        ("unet", "transformers", [1, 1, 1, 5000], "--max-layers"),
+        ("unet", "context_len", 2**31, "--max-width"),
+        ("rglru", "lru_width", 2**21, "--max-width"),
+    ],
+)
+def test_spec_sizes_of_the_newer_blocks_are_bounded(block, field, value, flag):
+    from costmodel.frontends import load_model_spec
+    from costmodel.frontends.spec import spec_from_dict
+    from costmodel.limits import raised_spec_limits
+
+    base = {"cnn": "resnet-50", "unet": "sd-1.5-unet", "rglru": "recurrentgemma-2b"}[block]
+    spec = load_model_spec(base)
+    data = {**_spec_mapping(spec), block: {**_spec_mapping(getattr(spec, block)), field: value}}
+    with pytest.raises(LimitExceeded, match=f"{block}: {field}.*{flag}"):
+        spec_from_dict(data)
+    big = max(value) if isinstance(value, list) else value
+    with raised_spec_limits(max_layers=big, max_width=big):  # the flag raises the bound
+        try:
+            spec_from_dict(data)
+        except LimitExceeded:  # pragma: no cover - the assertion below says what failed
+            pytest.fail(f"{flag} did not raise the bound on {block}.{field}")
+        except SpecError:
+            pass  # a raised size may fail the block's own consistency checks
+
+
+def _spec_mapping(rec) -> dict:
+    """A record's set fields as the mapping a spec file would give (nested records too)."""
+    import dataclasses
+    import enum
+
+    out = {}
+    for f in dataclasses.fields(rec):
+        v = getattr(rec, f.name)
+        if v is None or f.name in ("name_or_path",):
+            continue
+        if dataclasses.is_dataclass(v):
+            v = _spec_mapping(v)
+        elif isinstance(v, enum.Enum):
+            v = v.value
+        elif isinstance(v, tuple):
+            v = list(v)
+        out[f.name] = v
+    return out
+
+
+def test_a_number_too_long_in_a_system_or_config_file_names_its_key(tmp_path, monkeypatch):
+    from costmodel.hardware.systems import get_system
+    from costmodel_cli import settings
+
+    sys_file = tmp_path / "Big.toml"
+    sys_file.write_text(_system_text(devices_per_node="9" * 200))
+    with pytest.raises(HardwareError, match="devices_per_node: a number of 200 digits"):
+        get_system(str(sys_file))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "none"))
+    (tmp_path / "costmodel.toml").write_text("[prices]\nh100 = " + "9" * 200 + "\n")
+    with pytest.raises(CostModelError, match="h100: a number of 200 digits"):
+        settings.load()
+
+
+def test_configured_prices_reach_plan_only_for_the_hardware_searched(tmp_path, monkeypatch):
+    from costmodel_cli import settings
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "none"))
+    (tmp_path / "costmodel.toml").write_text("[prices]\nh100 = 2.5\nh200 = 3.5\n")
+    args = argparse.Namespace(hardware=["H100"], price=[])
+    settings.apply_after_parse(args, settings.load())
+    assert args.price == [("h100", 2.5)]  # h200's price is not an error: it is not searched
+
+
+def test_batch_table_shows_what_finished_when_interrupted(monkeypatch, capsys):
+    import costmodel.batch as batch
+    from costmodel_cli.main import main
+
+    def fake(paths, on_result=None, **kw):
+        yield {"model": "first.onnx", "ok": True, "nodes": 1, "flops": 2, "macs": 1, "params": 0,
+               "bytes_read": 8, "latency_s": None, "unsupported": 0}  # fmt: skip
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch, "iter_summaries", fake)
+    assert main(["batch", "first.onnx", "second.onnx", "--format", "table", "--no-progress"]) == 130
+    out, err = capsys.readouterr()
+    assert "first.onnx" in out and "1 of 2" in err
+
+
+def test_batch_workers_get_the_raised_spec_limits(monkeypatch):
+    """A worker process does not share the caller's context: the raised limits travel with
+    each task."""
+    import costmodel.batch as batch
+    from costmodel.limits import SpecLimits, raised_spec_limits
+
+    seen = []
+    monkeypatch.setattr(batch, "summarize_task", lambda a: seen.append(a[1].get("spec_limits")) or {"ok": True})
+    with raised_spec_limits(max_layers=4096):
+        list(batch.iter_summaries(["a.yaml"], jobs=1))
+    list(batch.iter_summaries(["a.yaml"], jobs=1))
+    assert seen == [SpecLimits(max_layers=4096), None]

@@ -37,13 +37,19 @@ def test_parts_add_up_to_the_plan(tp, pp):
         cats = {p.category: p for p in ph.parts}
         assert "unattributed" not in cats
         assert sum(p.time_s for p in ph.parts) == pytest.approx(phase.latency_s, rel=1e-9)
-        # FLOPs per device and stage, like the plan's phase FLOPs
-        assert sum(p.flops for p in ph.parts) == pytest.approx(phase.flops, rel=1e-9)
+        # FLOPs of every stage the batch passes (one device's share under TP); the plan's
+        # phase FLOPs are the busiest stage's: equal without pipelining, about pp x with it
+        flops = sum(p.flops for p in ph.parts)
+        if pp == 1:
+            assert flops == pytest.approx(phase.flops, rel=1e-9)
+        else:
+            assert phase.flops < flops <= pp * phase.flops
         if tp > 1 or pp > 1:
             assert cats["communication"].time_s == pytest.approx(phase.comm_s) and phase.comm_s > 0
         else:
             assert "communication" not in cats
-        # 16 layers of one attention block and one MLP each (llama-3.2-1b), split over the stages
-        assert cats["mlp"].ops == 16 // pp * 5  # gate_up, split, act, mul, down
+        # 16 layers of one attention block and one MLP each (llama-3.2-1b); under pipelining
+        # the batch passes all 16, one stage after another
+        assert cats["mlp"].ops == 16 * 5  # gate_up, split, act, mul, down
     # the decode step reads the weights: its MLP is memory-bound at batch 2
     assert {p.category: p for p in bd.decode.parts}["mlp"].bound == "memory"

@@ -129,4 +129,29 @@ def test_cli_json_contract(capsys):
         "schema_version",
     ):
         assert k in d
-    assert d["macs"] == 349_151_936
+    assert d["macs"] == squeezenet_1_1_macs() == 349_151_936
+
+
+def squeezenet_1_1_macs() -> int:
+    """The zoo graph is SqueezeNet 1.1 at 224 x 224 (forresti/SqueezeNet, SqueezeNet_v1.1:
+    conv1 64 x 3x3 stride 2, 3x3/2 max pools after conv1, fire3 and fire5; torchvision's
+    squeezenet1_1 weights list 0.349 GFLOPS, i.e. multiply-adds). Spatial sizes 111, 55,
+    27, 13; a fire module (squeeze s, expand e + e) on c input channels at h x h costs
+    h^2 (c s + s e + 9 s e) MACs."""
+
+    def fire(h: int, c: int, s: int, e: int) -> int:
+        return h * h * (c * s + s * e + 9 * s * e)
+
+    conv1 = 111 * 111 * 64 * 3 * 3 * 3
+    fires = (
+        fire(55, 64, 16, 64)
+        + fire(55, 128, 16, 64)
+        + fire(27, 128, 32, 128)
+        + fire(27, 256, 32, 128)
+        + fire(13, 256, 48, 192)
+        + fire(13, 384, 48, 192)
+        + fire(13, 384, 64, 256)
+        + fire(13, 512, 64, 256)
+    )
+    conv10 = 13 * 13 * 512 * 1000
+    return conv1 + fires + conv10

@@ -10,6 +10,7 @@ from onnx import helper
 
 from costmodel.errors import ShapeError
 from costmodel.ops.attention import attended_pairs
+from costmodel.ops.kernel import AttentionShape
 from costmodel.symbolic import symbol
 from tests.helpers import init, model, node_cost, vi
 
@@ -99,16 +100,9 @@ def test_attention_non_causal_4d():
     assert n.cost.transcendentals == 512
     assert n.output_shapes[0] == (B, H, S, D) == onnx_shapes(m)["y0"]
     assert n.kind == "attention"
-    assert n.hints["attention"] == {
-        "batch": B,
-        "q_heads": H,
-        "kv_heads": H,
-        "q_len": S,
-        "kv_len": S,
-        "head_dim": D,
-        "v_head_dim": D,
-        "causal": False,
-    }
+    assert n.kernel == AttentionShape(
+        batch=B, q_heads=H, kv_heads=H, q_len=S, kv_len=S, head_dim=D, v_head_dim=D, causal=False, pairs=S * S
+    )
     # Q, K, V read once, Y written; no score matrix in memory
     assert n.cost.read_activations == 3 * B * H * S * D * 4
     assert n.cost.write_activations == B * H * S * D * 4
@@ -122,8 +116,8 @@ def test_attention_causal_counts_only_the_unmasked_half():
     assert n.cost.macs == scores * 2 * D == 9216
     assert n.cost.flops == 2 * 9216 + 6 * 288
     assert n.cost.transcendentals == 288
-    assert n.hints["attention"]["causal"] is True
-    assert n.hints["attention_pairs"] == 36
+    assert n.kernel.causal is True
+    assert n.kernel.pairs == 36
 
 
 def test_attention_3d_heads_mask_softcap_and_onnx_shapes():
@@ -154,7 +148,7 @@ def test_gqa_same_compute_as_mha_less_kv_traffic():
     q_bytes = B * hq * S * D * 4
     assert mha.cost.read_activations == 3 * q_bytes
     assert gqa.cost.read_activations == q_bytes + 2 * q_bytes // 4
-    assert gqa.hints["attention"]["kv_heads"] == 2
+    assert gqa.kernel.kv_heads == 2
 
 
 def test_decode_with_past_kv_is_classified():
@@ -176,7 +170,7 @@ def test_decode_with_past_kv_is_classified():
     assert n.cost.write_kv == 2 * B * hkv * 1 * D * 2
     assert n.cost.read_activations == (B * hq * D + 2 * B * hkv * D) * 2
     assert n.cost.write_activations == B * hq * D * 2
-    assert n.hints["attention"]["kv_len"] == total
+    assert n.kernel.kv_len == total
 
 
 def test_prefill_present_without_past_writes_all_positions():

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from costmodel.errors import ShapeError
+from costmodel.ops.kernel import GemmShape
 from tests.helpers import big_init, init, node_cost
 from tests.test_ops_attention import graph, onnx_shapes
 
@@ -245,7 +246,7 @@ def test_matmul_nbits_int4():
     # packed 4-bit weight = N*K/2 bytes, plus fp32 scales and bias
     assert node.cost.read_weights == n * k // 2 + n * 2 * 4 + n * 4
     assert node.cost.params == n * k + n * 2 + n
-    assert node.hints["gemm"] == (1, 10, n, k)
+    assert node.kernel == GemmShape(batch=1, m=10, n=n, k=k)
 
 
 def test_matmul_nbits_symbolic_and_bad_packing():

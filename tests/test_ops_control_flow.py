@@ -13,6 +13,7 @@ from onnx import TensorProto as TP
 from onnx import helper
 
 from costmodel.errors import CostModelError
+from costmodel.ops.kernel import LoopShape
 
 F = TP.FLOAT
 
@@ -130,7 +131,7 @@ def test_loop_known_trip_count_is_m_times_body():
     assert n.cost.params == 8 * 8  # the body's weight, not multiplied by trips
     assert r.params == 64
     assert n.output_shapes == ((4, 8), (5, 4, 8))
-    assert n.hints["trips"] == 5
+    assert n.kernel == LoopShape(trips=5)
 
 
 @settings(max_examples=10, deadline=None)

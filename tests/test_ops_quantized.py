@@ -15,6 +15,7 @@ from onnx import helper, numpy_helper
 
 import costmodel
 from costmodel.errors import ShapeError
+from costmodel.ops.kernel import GemmShape
 from costmodel.symbolic import substitute
 from tests.helpers import node_cost
 
@@ -235,7 +236,7 @@ def test_qlinear_conv():
     assert nc.cost.flops == 2 * macs + (192 + 108) + 4 * out  # 15148
     check_shapes(m, nc)
     assert out_dtype(m) == "uint8"
-    assert nc.hints["gemm"] == (1, 64, 4, 27)
+    assert nc.kernel.gemm == GemmShape(batch=1, m=64, n=4, k=27)
 
 
 def test_qlinear_conv_bias_and_groups():
@@ -301,7 +302,7 @@ def test_qlinear_matmul():
     assert nc.cost.flops == 2 * 240 + (48 + 30) + 4 * 40  # zp on a and b, requantize 40 outputs = 718
     check_shapes(m, nc)
     assert out_dtype(m) == "int8"
-    assert nc.hints["gemm"] == (2, 4, 5, 6)
+    assert nc.kernel == GemmShape(batch=2, m=4, n=5, k=6)
     assert node_cost(_qmm([2, 4, 6], [6, 5], opset=21)).cost.flops == 718
 
 

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from onnx import helper
 
 from costmodel.errors import CostModelError
+from costmodel.ops.kernel import GemmShape, RecurrentShape
 
 GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
 
@@ -226,8 +227,9 @@ def test_lstm_golden():
     assert n.cost.flops == 2 * 1080 + 30 * (4 + 12 + 2 + 3 + 1)
     assert n.cost.transcendentals == 30 * 5
     assert n.output_shapes == ((2, 1, 3, 5), (1, 3, 5), (1, 3, 5))
-    assert n.hints["gemm"] == (1, 2 * 3, 4 * 5, 4)
-    assert n.hints["recurrent"] == {"seq": 2, "batch": 3, "hidden": 5, "input": 4, "gates": 4, "directions": 1}
+    assert n.kernel == RecurrentShape(
+        seq=2, batch=3, hidden=5, input=4, gates=4, directions=1, gemm=GemmShape(batch=1, m=2 * 3, n=4 * 5, k=4)
+    )
 
 
 def test_gru_golden():

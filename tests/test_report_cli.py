@@ -196,7 +196,6 @@ def llm_outputs():
         "8",
         "--rate",
         "2",
-        "--helm",
         "--draft",
         "llama-3.2-1b",
         "--shared-prefix",
@@ -217,7 +216,7 @@ def llm_outputs():
     return outs
 
 
-TITLES = ("continuous batching", "HELM", "speculative decoding", "shared-prefix", "output-length", "reranker")
+TITLES = ("continuous batching", "speculative decoding", "shared-prefix", "output-length", "reranker")
 
 
 def test_llm_json_counts_are_exact_ints_and_breakdown_adds_up(llm_outputs):
@@ -230,7 +229,6 @@ def test_llm_json_counts_are_exact_ints_and_breakdown_adds_up(llm_outputs):
         assert "unattributed" not in comps
     assert set(d["extras"]) == {
         "continuous_batching",
-        "helm",
         "speculative",
         "shared_prefix",
         "output_distribution",

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 import costmodel
 from costmodel.errors import CostModelError, ExpressionError, SpecError
 from costmodel.frontends.builtin import get_spec, names
-from costmodel.frontends.expr import evaluate_int
-from costmodel.frontends.hf_config import spec_from_hf
+from costmodel.frontends.spec.expr import evaluate_int
+from costmodel.frontends.spec.hf_config import spec_from_hf
 from costmodel.frontends.spec import load_spec, spec_from_dict
 from costmodel.planners.llm import active_params, kv_bytes_per_token
 from costmodel.planners.workload import param_count
@@ -51,6 +51,10 @@ PUBLISHED = {
     "qwen1.5-moe-a2.7b": 14_315_784_192,
     "vit-b-16": 86_567_656,
     "dit-xl-2": 675_129_632,
+    # transformers num_parameters() of the model cards' classes (tests/test_hf_heads.py)
+    "switch-base-8": 619_339_008,
+    "mpt-7b": 6_649_286_656,
+    "qwen3-30b-a3b": 30_532_122_624,
 }
 
 
@@ -148,7 +152,7 @@ def test_spec_derived_fields_and_errors(tmp_path):
 def test_hf_config_unknown_type_names_supported():
     with pytest.raises(SpecError, match="supported: .*llama"):
         spec_from_hf({"model_type": "unicorn"})
-    with pytest.raises(SpecError, match="missing field 'num_attention_heads'"):
+    with pytest.raises(SpecError, match="missing fields .*'num_attention_heads'"):
         spec_from_hf({"model_type": "llama", "vocab_size": 10})
 
 

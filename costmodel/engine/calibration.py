@@ -16,9 +16,10 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from ..errors import HardwareError
+from .device import Device
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Calibration:
     # -- provenance ---------------------------------------------------------------------
     source: str = "generic defaults (no measurements for this device)"
@@ -33,6 +34,8 @@ class Calibration:
     gemm_misaligned_fraction: Mapping[str, float] = field(
         default_factory=lambda: {"bf16": 0.125, "fp16": 0.125, "fp8": 0.125, "int8": 0.125, "tf32": 0.4, "fp32": 0.68}
     )
+    # The thread-block tile (M x N) large GEMMs reach `gemm_fraction` with; smaller tiles
+    # scale their ceiling by (area / this area) ** gemm_small_tile_exponent (kernels.py).
     gemm_tile_m: int = 128
     gemm_tile_n: int = 128
     gemm_small_tile_exponent: float = 0.35
@@ -76,7 +79,15 @@ class Calibration:
             "normalization": 20e-6,
         }
     )
+    # -- CPUs (engine/cpu.py) -------------------------------------------------------------
+    # FLOPs per core at which a BLAS GEMM reaches half its large-size efficiency. Default:
+    # hardware/calibrate.py's fit of a full sweep on a 2-core AMD EPYC VM (numpy 2.4,
+    # OpenBLAS 0.3.31, 2026-12-04; fp32 GFLOP/s at n = 64..2048: 34.8, 94.8, 157, 188, 201,
+    # 203). A calibrated profile carries its own.
+    cpu_gemm_half_flops: float = 1.33e6
     # -- vector / special-function units ------------------------------------------------
+    # Achieved fractions of the vector (FMA) peak and of the special-function rate
+    # (transcendentals); a kernel's vector time is the slower of the two.
     vector_fraction: float = 0.6
     sfu_fraction: float = 0.6
 
@@ -150,6 +161,8 @@ def _range(key: str) -> tuple[float, float, bool]:
         return 0.0, 4.0, True
     if field == "softmax_passes":
         return 0.0, 100.0, True
+    if field == "cpu_gemm_half_flops":  # FLOPs per core; calibrate's fit searches 1e2 to 1e11
+        return 0.0, 1e12, True
     return 0.0, 1e9, True  # ramps and lengths, in elements
 
 
@@ -177,7 +190,7 @@ def _family(dtype: str) -> str:
     return dtype
 
 
-def for_profile(profile: Any) -> Calibration:
+def for_profile(profile: Device) -> Calibration:
     cached = _CACHE.get(id(profile))
     if cached is not None and cached[0] is profile:
         return cached[1]

@@ -8,8 +8,8 @@ combines them with the per-kernel overhead. All inputs are concrete numbers.
 from __future__ import annotations
 
 import math
-from typing import Any
 
+from ..ops.kernel import AttentionShape, ConvShape, GemmShape
 from .calibration import Calibration
 
 
@@ -27,7 +27,8 @@ def wave_utilization(tiles: float, units: int) -> float:
 
 # Tile shapes cuBLAS/cuDNN pick from (M x N per thread block); smaller tiles fill the
 # device on skinny problems but reuse less data: their ceiling scales as
-# (area / 128^2) ** gemm_small_tile_exponent.
+# (area / reference area) ** gemm_small_tile_exponent, the reference being the tile the
+# large-GEMM ceiling (`gemm_fraction`) is reached with (`gemm_tile_m` x `gemm_tile_n`).
 TILES = (
     (256, 128),
     (128, 256),
@@ -48,6 +49,7 @@ def tile_efficiency(batch: float, m: float, n: float, k: float, units: int, cal:
     """Best (padding x wave quantization x tile-size) efficiency over the tile shapes,
     with split-K when tiles are fewer than compute units (as cuBLAS heuristics do)."""
     best = 0.0
+    reference = float(cal.gemm_tile_m * cal.gemm_tile_n)
     for tm, tn in TILES:
         pad = (m / (_ceil(m, tm) * tm)) * (n / (_ceil(n, tn) * tn))
         tiles = batch * _ceil(m, tm) * _ceil(n, tn)
@@ -55,7 +57,7 @@ def tile_efficiency(batch: float, m: float, n: float, k: float, units: int, cal:
             split = max(1, min(int(k // 256), math.ceil(units / tiles)))
             tiles *= split
         wave = wave_utilization(tiles, units) if units else 1.0
-        size = min(1.0, (tm * tn / 16384.0) ** cal.gemm_small_tile_exponent)
+        size = min(1.0, (tm * tn / reference) ** cal.gemm_small_tile_exponent)
         e = pad * wave * size
         best = max(best, e)
     return best
@@ -78,7 +80,7 @@ def gemm_efficiency(
 def gemm_time(
     flops: float,
     bytes_: float,
-    geom: tuple,
+    geom: GemmShape,
     peak: float,
     bw: float,
     cal: Calibration,
@@ -86,7 +88,7 @@ def gemm_time(
     units: int,
     elem_bytes: float,
 ) -> tuple[float, float]:
-    batch, m, n, k = (float(x) for x in geom)
+    batch, m, n, k = (float(x) for x in geom.dims())
     eff = gemm_efficiency(batch, m, n, k, cal, dtype, units, elem_bytes)
     bw_frac = cal.gemm_bandwidth_fraction if gemm_aligned(n, k, elem_bytes) else cal.gemm_misaligned_bandwidth_fraction
     return flops / (peak * eff), bytes_ / (bw * bw_frac)
@@ -104,8 +106,7 @@ def gemm_aligned(n: float, k: float, elem_bytes: float) -> bool:
 def conv_time(
     flops: float,
     bytes_: float,
-    conv: dict,
-    gemm: tuple | None,
+    conv: ConvShape,
     peak: float,
     vpeak: float,
     bw: float,
@@ -115,15 +116,15 @@ def conv_time(
 ) -> tuple[float, float]:
     """Implicit-GEMM convolution. Depthwise/very thin grouped convolutions do not use the
     tensor cores well: they run at the vector rate and are bandwidth-limited."""
-    group = int(conv.get("group", 1))
-    c = float(conv.get("c") or 1)
+    group = int(conv.group)
+    c = float(conv.c) if _concrete(conv.c) and conv.c else 1.0
     cin_per_group = c / group if group else c
     frac = cal.frac(cal.conv_fraction, dtype)
     if cin_per_group <= 4 and group > 1:
         return flops / (vpeak * cal.vector_fraction), bytes_ / (bw * cal.depthwise_bandwidth_fraction)
     eff = frac
-    if gemm is not None:
-        batch, m, n, k = (float(x) for x in gemm)
+    if all(_concrete(x) for x in conv.gemm.dims()):
+        batch, m, n, k = (float(x) for x in conv.gemm.dims())
         # thin layers (few output or input channels per group) starve the tensor cores
         ch = min(n, cin_per_group)
         thin = ch / (ch + cal.conv_channel_ramp) * (1 + cal.conv_channel_ramp / 256.0)
@@ -132,17 +133,18 @@ def conv_time(
 
 
 def attention_time(
-    flops: float, bytes_: float, att: dict, peak: float, bw: float, cal: Calibration, dtype: str, units: int
+    flops: float, bytes_: float, att: AttentionShape, peak: float, bw: float, cal: Calibration, dtype: str
 ) -> tuple[float, float]:
     """Flash attention. Prefill-shaped: the score/PV products on the tensor cores, with
     efficiency ramping in query length and head dim. Decode-shaped (few queries): a
     bandwidth-bound read of the KV cache, limited by how many (batch, kv head) pairs
-    there are to spread over the SMs."""
-    b = float(att.get("batch", 1))
-    hq = float(att.get("q_heads") or 1)
-    hkv = float(att.get("kv_heads") or hq)
-    sq = float(att.get("q_len", 1))
-    d = float(att.get("head_dim", 64))
+    there are to spread over the SMs. The rules guarantee kv_heads > 0 (query heads a
+    multiple of them); a record with no query heads has no FLOPs and is never timed here."""
+    b = float(att.batch)
+    hq = float(att.q_heads)
+    hkv = float(att.kv_heads)
+    sq = float(att.q_len)
+    d = float(att.head_dim)
     frac = cal.frac(cal.attention_fraction, dtype)
     # the rows of one tile: query positions x the query heads sharing a KV head
     rows = max(sq * max(hq / hkv, 1.0), cal.attention_min_rows)
@@ -152,7 +154,7 @@ def attention_time(
         * (d / (d + cal.attention_head_dim_ramp))
         * (1 + cal.attention_head_dim_ramp / 128.0)
     )
-    skv = float(att.get("kv_len", 1))
+    skv = float(att.kv_len)
     if sq * max(hq / hkv, 1.0) > 64:
         # prefill-shaped: one block per (batch, query head, 128-query tile)
         par = b * hq * math.ceil(sq / 128.0)
@@ -192,8 +194,9 @@ def combine(compute_s: float, memory_s: float) -> float:
     hi, lo = (compute_s, memory_s) if compute_s >= memory_s else (memory_s, compute_s)
     if hi <= 0:
         return 0.0
-    return hi * (1 + (lo / hi) ** 4) ** 0.25
+    return float(hi * (1 + (lo / hi) ** 4) ** 0.25)
 
 
-def as_float(x: Any) -> float:
-    return float(x)
+def _concrete(x: object) -> bool:
+    """A number (an int, or a sympy expression with no free symbols)."""
+    return type(x) is int or bool(getattr(x, "is_number", True))

@@ -11,29 +11,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..ops import registry as R
+from ..analysis import NodeCost
+from ..errors import BindingError
+from ..ir.dtypes import DTYPES, dtype as to_dtype
+from ..ops.kernel import AttentionShape, ConvShape, CopyShape, Kernel, RowwiseShape, gemm_of
+from ..ops.registry import OpKind
 from ..symbolic import is_expr
+from . import cpu
 from . import kernels as K
 from .calibration import Calibration
+from .device import Device
+from .modes import Mode
 
-_DTYPE_BYTES = {
-    "fp64": 8,
-    "fp32": 4,
-    "tf32": 4,
-    "bf16": 2,
-    "fp16": 2,
-    "int8": 1,
-    "uint8": 1,
-    "int4": 0.5,
-    "uint4": 0.5,
-    "fp4": 0.5,
-    "int32": 4,
-    "int64": 8,
-}
-MATRIX_KINDS = (R.CONTRACTION, R.CONV, R.ATTENTION)
+MATRIX_KINDS = (OpKind.CONTRACTION, OpKind.CONV, OpKind.ATTENTION)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NodeTiming:
     name: str
     op_type: str
@@ -71,17 +64,15 @@ class NodeTiming:
 
 
 def elem_bytes(dtype: str | None) -> float:
+    """Bytes per element of a dtype (ir/dtypes.py; a node of unknown dtype is fp32)."""
     if dtype is None:
         return 4
-    if dtype.startswith("fp8"):
-        return 1
-    return _DTYPE_BYTES.get(dtype, 2)
+    d = DTYPES.get(dtype) or to_dtype(dtype)
+    return d.bits / 8
 
 
 def concrete(x: Any, what: str, name: str) -> float:
     if is_expr(x) and not x.is_number:
-        from ..errors import BindingError
-
         raise BindingError(
             f"{what} of {name} depends on {sorted(s.name for s in x.free_symbols)}; "
             "bind them (bindings={...} or --set NAME=INT) to predict time"
@@ -97,15 +88,24 @@ def concrete(x: Any, what: str, name: str) -> float:
         ) from None
 
 
-def matrix_dtype(node: Any, cal: Calibration) -> str:
+def matrix_dtype(node: NodeCost, cal: Calibration) -> str:
     dt = node.dtype or "fp32"
-    if dt == "fp32" and node.kind == R.CONV and cal.conv_fp32_math == "tf32":
+    if dt == "fp32" and node.kind == OpKind.CONV and cal.conv_fp32_math == "tf32":
         return "tf32"
     return dt
 
 
-def ideal_times(node: Any, hw: Any, cal: Calibration) -> tuple[float, float, float, str]:
-    """(matrix_s, vector_s, memory_s, unit) at datasheet peaks."""
+def ideal_times(node: NodeCost, hw: Device, cal: Calibration) -> tuple[float, float, float, str]:
+    """(matrix_s, vector_s, memory_s, unit) at datasheet peaks; vector_s is the slower of
+    the vector and special-function units (they run concurrently)."""
+    matrix, vector, sfu, mem = _unit_times(node, hw, cal)
+    if node.kind in MATRIX_KINDS and matrix:
+        return matrix, vector, mem, "matrix"
+    return 0.0, max(vector, sfu), mem, "sfu" if sfu > vector else "vector"
+
+
+def _unit_times(node: NodeCost, hw: Device, cal: Calibration) -> tuple[float, float, float, float]:
+    """(matrix_s, vector_s, sfu_s, memory_s) at datasheet peaks."""
     flops = concrete(node.cost.flops, "FLOPs", node.name)
     macs = concrete(node.cost.macs, "MACs", node.name)
     trans = concrete(node.cost.transcendentals, "transcendentals", node.name)
@@ -116,52 +116,46 @@ def ideal_times(node: Any, hw: Any, cal: Calibration) -> tuple[float, float, flo
         mdt = matrix_dtype(node, cal)
         matrix = 2 * macs / hw.matrix_peak(mdt)
         rest = max(flops - 2 * macs, 0.0)
-        vector = rest / hw.vector_peak(dt)
-        return matrix, vector, mem, "matrix"
-    vector = flops / hw.vector_peak(dt)
+        return matrix, rest / hw.vector_peak(dt), 0.0, mem
     sfu = trans / hw.special_function_rate if hw.special_function_rate else 0.0
-    return 0.0, max(vector, sfu), mem, "sfu" if sfu > vector else "vector"
+    return 0.0, flops / hw.vector_peak(dt), sfu, mem
 
 
-def node_time(node: Any, hw: Any, cal: Calibration, mode: str) -> tuple[float, float, str, str]:
+def node_time(node: NodeCost, hw: Device, cal: Calibration, mode: str) -> tuple[float, float, str, str]:
     """(compute_s, memory_s, unit, bound) of one kernel, before per-kernel overhead."""
     matrix, vector, mem, unit = ideal_times(node, hw, cal)
     compute = matrix + vector
-    if mode == "ideal":
+    if mode == Mode.IDEAL:
         return compute, mem, unit, "compute" if compute >= mem else "memory"
     flops = concrete(node.cost.flops, "FLOPs", node.name)
     nbytes = concrete(node.cost.bytes, "bytes", node.name)
     if flops == 0 and nbytes == 0:
         return 0.0, 0.0, "none", "none"
+    if cpu.is_cpu(hw):  # CPUs/SoCs: BLAS efficiency and bandwidth, no GPU tiles or waves
+        return cpu.node_time(node, hw, cal, flops, float(node.cost.macs), nbytes, vector, compute, mem, unit)
     dt = node.dtype or "fp32"
     eb = elem_bytes(dt)
     bw = hw.memory_bandwidth
     units = int(hw.compute_units or 0)
-    hints = node.hints or {}
+    k: Kernel | None = node.kernel
+    gemm = gemm_of(k)
+    # achieved vector-unit time: the vector work and the transcendentals at their own
+    # achievable fractions (special-function units run beside the FMA pipes)
+    _, vec_s, sfu_s, _ = _unit_times(node, hw, cal)
+    vector_cal = max(vec_s / cal.vector_fraction, sfu_s / cal.sfu_fraction)
     c, m = compute, mem
-    if flops == 0 or _has_zero(hints):
+    if flops == 0 or _empty(k):
         c, m = compute, K.stream_time(nbytes, bw, cal)
-    elif node.kind == R.ATTENTION and "attention" in hints:
+    elif node.kind == OpKind.ATTENTION and isinstance(k, AttentionShape):
         mdt = matrix_dtype(node, cal)
-        c, m = K.attention_time(
-            2 * float(node.cost.macs),
-            nbytes,
-            _concrete_dict(hints["attention"]),
-            hw.matrix_peak(mdt),
-            bw,
-            cal,
-            mdt,
-            units,
-        )
-        c += vector / cal.vector_fraction
-    elif node.kind == R.CONV and "conv" in hints:
+        c, m = K.attention_time(2 * float(node.cost.macs), nbytes, k, hw.matrix_peak(mdt), bw, cal, mdt)
+        c += vector_cal
+    elif node.kind == OpKind.CONV and isinstance(k, ConvShape):
         mdt = matrix_dtype(node, cal)
-        gemm = tuple(float(x) for x in hints["gemm"]) if "gemm" in hints and _all_concrete(hints["gemm"]) else None
         c, m = K.conv_time(
             2 * float(node.cost.macs),
             nbytes,
-            _concrete_dict(hints["conv"]),
-            gemm,
+            k,
             hw.matrix_peak(mdt),
             hw.vector_peak(dt),
             bw,
@@ -169,24 +163,27 @@ def node_time(node: Any, hw: Any, cal: Calibration, mode: str) -> tuple[float, f
             mdt,
             units,
         )
-        c += vector / cal.vector_fraction
-    elif node.kind == R.CONTRACTION and "gemm" in hints and _all_concrete(hints["gemm"]):
+        c += vector_cal
+    elif node.kind == OpKind.CONTRACTION and gemm is not None and _all_concrete(gemm.dims()):
         mdt = matrix_dtype(node, cal)
-        c, m = K.gemm_time(
-            2 * float(node.cost.macs), nbytes, hints["gemm"], hw.matrix_peak(mdt), bw, cal, mdt, units, eb
-        )
-        c += vector / cal.vector_fraction
-    elif "rowwise" in hints and _all_concrete(hints["rowwise"]):
-        rows, cols = (float(x) for x in hints["rowwise"])
-        soft = node.op_type in ("Softmax", "LogSoftmax")
+        c, m = K.gemm_time(2 * float(node.cost.macs), nbytes, gemm, hw.matrix_peak(mdt), bw, cal, mdt, units, eb)
+        c += vector_cal
+    elif isinstance(k, RowwiseShape) and _all_concrete((k.rows, k.cols)):
         row_s, m = K.rowwise_time(
-            nbytes, rows, cols, eb, bw, cal, cal.softmax_passes if soft else 1.0, alignment_matters=not soft
+            nbytes,
+            float(k.rows),
+            float(k.cols),
+            eb,
+            bw,
+            cal,
+            cal.softmax_passes if k.softmax else 1.0,
+            alignment_matters=not k.softmax,
         )
-        c = vector / cal.vector_fraction + row_s
-    elif node.op_type in ("Transpose",):
+        c = vector_cal + row_s
+    elif isinstance(k, CopyShape) and k.strided:
         c, m = vector, K.stream_time(nbytes, bw, cal, cal.transpose_bandwidth_fraction)
     else:
-        c = vector / cal.vector_fraction
+        c = vector_cal
         m = K.stream_time(nbytes, bw, cal)
     # Calibrated times never beat the datasheet roofline.
     c, m = max(c, compute), max(m, mem)
@@ -195,18 +192,16 @@ def node_time(node: Any, hw: Any, cal: Calibration, mode: str) -> tuple[float, f
     return c, m, unit, "compute" if c >= m else "memory"
 
 
-def _has_zero(hints: dict) -> bool:
+def _empty(k: Kernel | None) -> bool:
     """Empty tensors (a zero dim) move no tiles: no kernel-efficiency model applies."""
-    for key in ("gemm", "rowwise"):
-        g = hints.get(key)
-        if g is not None and any(type(x) is int and x == 0 for x in g):
-            return True
-    return False
+    g = gemm_of(k)
+    if g is not None and any(type(x) is int and x == 0 for x in g.dims()):
+        return True
+    return isinstance(k, RowwiseShape) and any(type(x) is int and x == 0 for x in (k.rows, k.cols))
 
 
 def _all_concrete(t: Any) -> bool:
     return all(not (is_expr(x) and not x.is_number) for x in t)
 
 
-def _concrete_dict(d: dict) -> dict:
-    return {k: (float(v) if not isinstance(v, (bool, str, tuple, dict)) and v is not None else v) for k, v in d.items()}
+__all__ = ["MATRIX_KINDS", "NodeTiming", "concrete", "elem_bytes", "ideal_times", "node_time"]

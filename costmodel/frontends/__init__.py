@@ -1,65 +1,92 @@
-"""Front ends translate model descriptions into the IR; they never cost anything."""
+"""Front ends translate model descriptions into the IR; they never cost anything.
+
+The functions here import the spec front end when called: importing any front end (e.g.
+`costmodel.frontends.onnx`) runs this file, and should not load the others (start-up
+speed)."""
 
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
+
+from ..errors import BindingError, ModelLoadError
+
+if TYPE_CHECKING:
+    from ..ir.graph import Graph
+    from .spec import ModelSpec
+
+SPEC_SUFFIXES = (".yaml", ".yml", ".toml", ".json")
 
 
-def load_model_spec(model: Any):
-    """A ModelSpec from a spec object, a spec/config file or a built-in name; None if the
-    input is none of these."""
-    from .spec import ModelSpec, load_spec
+@overload
+def load_model_spec(model: ModelSpec | dict[str, Any]) -> ModelSpec: ...
+@overload
+def load_model_spec(model: object) -> ModelSpec | None: ...
+def load_model_spec(model: object) -> ModelSpec | None:
+    """A ModelSpec from a spec object, a spec/config mapping or file, or a built-in name;
+    None if the input is none of these."""
+    from .builtin import get_spec, is_builtin
+    from .spec import ModelSpec, load_spec, spec_from_data
 
     if isinstance(model, ModelSpec):
         return model
     if isinstance(model, dict):
-        from .hf_config import spec_from_hf
-        from .spec import spec_from_dict
-
-        return spec_from_hf(model) if "model_type" in model and "architecture" not in model else spec_from_dict(model)
+        return spec_from_data(model)
     if isinstance(model, (str, os.PathLike)):
         path = os.fspath(model)
         if os.path.exists(path):
-            if path.lower().endswith((".yaml", ".yml", ".toml", ".json")):
-                return load_spec(path)
-            return None
-        from .builtin import get_spec, is_builtin
-
+            return load_spec(path) if path.lower().endswith(SPEC_SUFFIXES) else None
         if is_builtin(path) or not path.lower().endswith(".onnx"):
             return get_spec(path)
     return None
 
 
-def spec_graph(spec: Any, bindings: Any = None):
-    """A spec as one IR graph (every layer unrolled), for `costmodel analyze`: a prefill
-    over `batch` x `seq` tokens (logits for the last position), symbolic unless bound."""
-    from ..errors import BindingError
+def spec_graph(spec: ModelSpec, bindings: Any = None) -> Graph:
+    """A spec as one IR graph (every layer unrolled), for `costmodel analyze`, symbolic in
+    `batch` and `seq` unless bound:
+    - a model whose head was given (a Hugging Face config's `architectures`, a spec's
+      `head`), and any encoder-decoder: a plain forward over `batch` x `seq` tokens, as the
+      model's forward() runs it (a causal LM's logits for every position; a named class
+      runs its own eager PyTorch code: lower.workload.runs_own_code); an
+      encoder-decoder's decoder over `dec_seq` target positions (default: `seq`);
+    - otherwise a decoder is a serving prefill (logits for the last position only);
+    - image models (ViT, one DiT step): a forward pass over `batch` images."""
     from ..symbolic import symbol
-    from .lower import Workload, lower, unroll
+    from .lower import Logits, Phase, Workload, lower, unroll
+    from .lower.workload import runs_own_code
+    from .spec.architectures import Head, Lowering
 
+    enc_dec = spec.arch.lowering is Lowering.ENCODER_DECODER
+    names = ("batch", "seq", "dec_seq") if enc_dec else ("batch", "seq")
     b = dict(bindings or {})
     for k, v in b.items():
-        if k not in ("batch", "seq"):
-            raise BindingError(f"unknown symbol {k!r}; a spec's symbols are: batch, seq")
+        if k not in names:
+            if k == "dec_seq":
+                raise BindingError("dec_seq (decoder positions) applies to encoder-decoder models only")
+            raise BindingError(f"unknown symbol {k!r}; a spec's symbols are: {', '.join(names)}")
         if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
             raise BindingError(f"binding {k}={v!r} must be a positive integer")
     batch = b.get("batch", symbol("batch"))
     seq = b.get("seq", symbol("seq"))
-    if spec.architecture in ("vit", "dit"):
-        wl = Workload("forward", batch, 1, 0, "none")
+    if spec.arch.image_input:
+        wl = Workload(Phase.FORWARD, batch, 1, 0, Logits.NONE)
+    elif spec.head is not Head.AUTO or enc_dec:
+        wl = Workload(
+            Phase.FORWARD, batch, seq, 0, Logits.ALL, decoder_len=b.get("dec_seq", seq), eager_code=runs_own_code(spec)
+        )
     else:
-        wl = Workload("prefill", batch, seq, 0, "last")
+        wl = Workload(Phase.PREFILL, batch, seq, 0, Logits.LAST)
     g = unroll(lower(spec, wl), spec.name)
-    g.symbols = ("batch", "seq")
+    g.symbols = names
     return g
 
 
-def resolve_other(path: str, bindings: Any = None) -> tuple[Any, str]:
+def resolve_other(path: str, bindings: Any = None) -> tuple[Graph, str]:
     """Non-ONNX inputs (spec files, HF configs, built-in names) as an IR graph."""
-    from ..errors import ModelLoadError
-
     spec = load_model_spec(path)
     if spec is None:
         raise ModelLoadError("not an ONNX file, spec, config.json or built-in model name", where=path)
     return spec_graph(spec, bindings), spec.name
+
+
+__all__ = ["load_model_spec", "resolve_other", "spec_graph"]

@@ -17,6 +17,8 @@ attributes.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import math
 import os
 from typing import Any
@@ -24,9 +26,9 @@ from typing import Any
 from ..errors import ModelLoadError
 from ..ir.dtypes import ONNX_DTYPES, DType
 from ..ir.graph import Graph, Initializer, Node
+from ..datafile import open_regular
 from ..limits import MAX_FILE_BYTES, gc_paused
-from ..readfile import open_regular
-from ..symbolic import symbol
+from ..symbolic import Shape, symbol
 from ..symnames import symbol_name
 from .onnx_defs import attribute_defaults
 from .onnx_proto import is_model_proto, parse_model
@@ -38,7 +40,7 @@ DEFAULT_OPSET = 1
 
 def load_model(model: Any, max_bytes: int = MAX_FILE_BYTES) -> Any:
     """Path or ModelProto → ModelProto, with typed errors for anything unreadable. Only a
-    regular file of at most `max_bytes` is read (readfile.open_regular)."""
+    regular file of at most `max_bytes` is read (datafile.open_regular)."""
     if is_model_proto(model):
         return model
     path = os.fspath(model)
@@ -93,7 +95,7 @@ def _varint(buf: Any, i: int, end: int) -> tuple[int, int]:
             raise _Truncated
 
 
-def _fields(buf: Any, i: int, end: int):
+def _fields(buf: Any, i: int, end: int) -> Iterator[tuple[int, int, int, int, int]]:
     """(field number, wire type, field start, payload start, field end) of each field."""
     while i < end:
         start = i
@@ -250,7 +252,7 @@ class _Converter:
         self.depth = 0
         self.ops: dict[tuple[str, str], tuple[str, tuple[tuple[str, Any], ...]]] = {}
 
-    def dims(self, type_proto: Any, name: str) -> tuple[DType | None, tuple | None]:
+    def dims(self, type_proto: Any, name: str) -> tuple[DType | None, Shape | None]:
         if not type_proto.HasField("tensor_type"):
             return None, None
         tt = type_proto.tensor_type
@@ -287,7 +289,7 @@ class _Converter:
             v = st.values
             init = _tensor(v, self)
             inits[init.name] = Initializer(init.name, init.dtype, tuple(int(d) for d in st.dims), None)
-        declared: dict[str, tuple[DType | None, tuple | None]] = {}
+        declared: dict[str, tuple[DType | None, Shape | None]] = {}
         inputs = []
         for vi in g.input:
             vname = _text(vi.name, "a graph input name", self.where)

@@ -43,7 +43,6 @@ and the field.
 from __future__ import annotations
 
 import difflib
-import importlib.resources
 import math
 import os
 import re
@@ -71,7 +70,6 @@ MAX_FILE_BYTES = 1 << 20  # profile files larger than 1 MiB are rejected
 MAX_YAML_NODES = 100_000  # YAML values after alias expansion
 PROFILE_SUFFIXES = (".toml", ".yaml", ".yml")
 KINDS = ("gpu", "tpu", "accelerator", "cpu", "soc")
-_DATA_PACKAGE = "costmodel.data.hardware_profiles"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
 _MAX_TEXT = 4000  # longest accepted string value
 
@@ -489,7 +487,7 @@ def _decode(raw: bytes, where: str) -> str:
 
 
 def _parse_toml(text: str, where: str) -> Any:
-    from ..readfile import check_long_numbers
+    from ..datafile import check_long_numbers
 
     check_long_numbers(text, where, HardwareError)
     try:
@@ -555,7 +553,7 @@ def _check_yaml_nodes(root: Any) -> None:
 
 
 def _parse_yaml(text: str, where: str) -> Any:
-    from ..readfile import check_long_numbers
+    from ..datafile import check_long_numbers
 
     check_long_numbers(text, where, HardwareError)
     try:
@@ -602,7 +600,7 @@ def load_profile_file(path: str | os.PathLike[str]) -> HardwareProfile:
         raise HardwareError(
             f"unsupported profile file type '{p.suffix or '(none)'}'; use .toml, .yaml or .yml", where=where
         )
-    from ..readfile import read_regular
+    from ..datafile import read_regular
 
     raw = read_regular(p, max_bytes=MAX_FILE_BYTES, error=HardwareError, what="profile file")
     text = _decode(raw, where)
@@ -614,22 +612,16 @@ def load_profile_file(path: str | os.PathLike[str]) -> HardwareProfile:
 # ---------------------------------------------------------------------------------------------
 
 
-def _builtin_dir() -> Any:
-    """The folder of built-in profiles: the installed data package, or, in a source checkout,
-    hardware_profiles/ next to the costmodel package."""
-    try:
-        d = importlib.resources.files(_DATA_PACKAGE)
-        if d.is_dir():
-            return d
-    except (ModuleNotFoundError, TypeError, NotADirectoryError):
-        pass
-    import costmodel
+def builtin_dir() -> Path:
+    """The folder of built-in profiles (systems/ inside it), in every install mode: the
+    installed data package, or hardware_profiles/ in a source checkout or editable install."""
+    from ..resources import data_dir
 
-    return Path(costmodel.__file__).resolve().parent.parent / "hardware_profiles"
+    return data_dir("hardware_profiles")
 
 
 def _builtin_files() -> dict[str, Any]:
-    d = _builtin_dir()
+    d = builtin_dir()
     try:
         entries = list(d.iterdir())
     except OSError:  # pragma: no cover - broken installation

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import HardwareError
+
 # The dtypes a profile may list, in display order.
 PEAK_DTYPES = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8", "int4", "fp4")
 
@@ -63,13 +65,20 @@ class HardwareProfile:
         return out
 
     def matrix_peak(self, dtype: str) -> float:
-        """Matrix-unit peak for a dtype, with the fallbacks real libraries take (fp8 with
-        no fp8 units runs as fp16; tf32 absent runs as fp32)."""
+        """The rate a matrix product of this dtype runs at: the matrix units' peak for it,
+        else the vector units' rate for it (a dtype without a matrix path runs on the CUDA
+        cores), else the path real libraries take on the next wider dtype the device has
+        (fp8 with no fp8 units runs as fp16; tf32 absent runs as fp32). Never a faster
+        path: a dtype the profile lists no rate for, nor any wider one, is an error."""
         for dt in _FALLBACK.get(dtype, (dtype,)):
             v = self.matrix_flops.get(dt) or self.vector_flops.get(dt)
             if v:
                 return float(v)
-        return float(max(self.peak_flops.values()))
+        listed = sorted(set(self.matrix_flops) | set(self.vector_flops))
+        raise HardwareError(
+            f"{self.name} lists no {dtype} rate (nor a wider path for it); analyse in a dtype it lists "
+            f"({', '.join(listed)}) or add a {dtype} rate to the profile"
+        )
 
     def vector_peak(self, dtype: str) -> float:
         for dt in _VFALLBACK.get(dtype, (dtype, "fp32")):

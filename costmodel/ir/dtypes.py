@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..errors import CostModelError
+from ..symbolic import sp
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +38,7 @@ class DType:
 def _symbolic_nbytes(numel: Any, bits: int) -> Any:
     if bits % 8 == 0:
         return numel * (bits // 8)
-    import sympy
-
+    sympy = sp()
     return sympy.ceiling(numel * bits / sympy.Integer(8))
 
 
@@ -137,3 +137,8 @@ ONNX_DTYPES: dict[int, DType] = {
     25: DTYPES["uint2"],
     26: DTYPES["int2"],
 }
+
+# The ONNX code of each dtype (its first entry above: fp8_e4m3 is FLOAT8E4M3FN).
+ONNX_CODES: dict[str, int] = {}
+for _code, _dt in ONNX_DTYPES.items():
+    ONNX_CODES.setdefault(_dt.name, _code)

@@ -13,15 +13,17 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from ..errors import GraphError
+from ..symbolic import prod, Shape
 from .dtypes import DType
 
 
 class Role(StrEnum):
     INPUT = "input"
-    WEIGHT = "weight"
+    WEIGHT = "weight"  # a parameter: resident, counted in `params`
+    BUFFER = "buffer"  # resident and read like a weight, not a parameter (running statistics)
     ACTIVATION = "activation"
     KV_CACHE = "kv_cache"
-    CONSTANT = "constant"
+    CONSTANT = "constant"  # known at load time, not a parameter (shape arithmetic, scalars)
 
 
 class TensorInfo(NamedTuple):
@@ -31,18 +33,30 @@ class TensorInfo(NamedTuple):
     depend only on constants, so the nodes making them fold away at load time."""
 
     dtype: DType | None
-    shape: tuple | None
+    shape: Shape | None
     role: Role = Role.ACTIVATION
     data: Any = None
     const: bool = False
 
 
+def tensor_bytes(info: TensorInfo | None) -> Any:
+    """Bytes of a tensor of known type (0 when its shape or dtype is unknown)."""
+    if info is None or info.shape is None or info.dtype is None:
+        return 0
+    return info.dtype.nbytes(prod(info.shape))
+
+
 @dataclass(frozen=True, slots=True)
 class Initializer:
+    """A tensor stored with the model. `role` None lets the analysis decide (a float or
+    large tensor is a weight, a small integer one a constant); a front end that knows
+    better (a framework buffer, a scalar argument) says so."""
+
     name: str
     dtype: DType
-    shape: tuple
+    shape: Shape
     data: Any = None  # numpy array for small tensors; None when not loaded (weights)
+    role: Role | None = None
 
 
 @dataclass(slots=True)
@@ -54,6 +68,9 @@ class Node:
     outputs: tuple[str, ...]
     attrs: dict[str, Any] = field(default_factory=dict)
     subgraphs: dict[str, Graph] = field(default_factory=dict)
+    # Why the front end could not translate this node (the analysis lists it as
+    # unsupported with this reason); empty for a translated node.
+    untranslated: str = ""
 
     @property
     def key(self) -> str:
@@ -67,7 +84,7 @@ class Graph:
     inputs: list[str]
     outputs: list[str]
     initializers: dict[str, Initializer]
-    declared: dict[str, tuple[DType | None, tuple | None]]  # inputs, outputs, value_info
+    declared: dict[str, tuple[DType | None, Shape | None]]  # inputs, outputs, value_info
     opsets: dict[str, int]
     symbols: tuple[str, ...] = ()
     doc: str = ""
@@ -103,7 +120,7 @@ class Graph:
         return self._sorted_with_networkx(produced)
 
     def _sorted_with_networkx(self, produced: dict[str, int]) -> list[Node]:
-        import networkx as nx
+        import networkx as nx  # ~0.3 s to import: only graphs stored out of order need it
 
         g = nx.DiGraph()
         g.add_nodes_from(range(len(self.nodes)))

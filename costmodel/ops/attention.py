@@ -18,9 +18,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..ir.graph import Role
-from ..symbolic import norm, prod, smax, smin
+from ..symbolic import norm, prod, Shape, smax, smin
+from .context import NodeContext
 from .cost import Cost
+from .kernel import AttentionShape, GemmShape
+from .normalization import rms_norm_cost
 from .registry import ATTENTION, op
 
 SOFTMAX = (5, 1)  # max, subtract, exp, sum, divide; 1 exp
@@ -76,42 +78,11 @@ def core_cost(
     return Cost(flops=norm(2 * macs + per * scores), macs=macs, transcendentals=norm(trans * scores))
 
 
-def traffic(ctx, reads, kv_read: Any = 0, kv_write: Any = 0, writes=(0,)) -> Cost:
-    """Bytes of the inputs in `reads` (by role, each tensor once), the given KV bytes,
-    and the outputs in `writes` that the graph uses."""
-    rw = ra = 0
-    seen: set[str] = set()
-    for i in reads:
-        if not ctx.has(i) or ctx.node.inputs[i] in seen:
-            continue
-        seen.add(ctx.node.inputs[i])
-        info = ctx.info(i)
-        if info.shape is None or info.dtype is None:
-            continue
-        b = info.dtype.nbytes(prod(info.shape))
-        if info.role is Role.WEIGHT:
-            rw = rw + b
-        else:
-            ra = ra + b
-    wa = 0
-    for k in writes:
-        o = ctx.outputs[k] if k < len(ctx.outputs) else None
-        if o is not None and o.shape is not None and o.dtype is not None and ctx.node.outputs[k]:
-            wa = wa + o.dtype.nbytes(prod(o.shape))
-    return Cost(
-        read_weights=norm(rw),
-        read_activations=norm(ra),
-        read_kv=norm(kv_read),
-        write_activations=norm(wa),
-        write_kv=norm(kv_write),
-    )
-
-
-def wants(ctx, k: int) -> bool:
+def wants(ctx: NodeContext, k: int) -> bool:
     return k < len(ctx.node.outputs) and bool(ctx.node.outputs[k])
 
 
-def per_head(ctx, hidden: Any, heads: Any, what: str) -> Any:
+def per_head(ctx: NodeContext, hidden: Any, heads: Any, what: str) -> Any:
     if type(hidden) is int and type(heads) is int:
         if heads <= 0 or hidden % heads:
             raise ctx.fail(f"{what} hidden size {hidden} is not a multiple of {heads} heads")
@@ -119,34 +90,51 @@ def per_head(ctx, hidden: Any, heads: Any, what: str) -> Any:
     return norm(hidden / heads)
 
 
-def same(ctx, a: Any, b: Any, what: str) -> Any:
+def same(ctx: NodeContext, a: Any, b: Any, what: str) -> Any:
     if type(a) is int and type(b) is int and a != b:
         raise ctx.fail(f"{what} differ: {a} vs {b}")
     return a if type(a) is int or type(b) is not int else b
 
 
-def check_groups(ctx, hq: Any, hkv: Any) -> None:
+def check_groups(ctx: NodeContext, hq: Any, hkv: Any) -> None:
     if type(hq) is int and type(hkv) is int and (hkv <= 0 or hq % hkv):
         raise ctx.fail(f"{hq} query heads are not a multiple of {hkv} key/value heads")
 
 
-def hint(ctx, b, hq, hkv, sq, skv, d, dv, causal, pairs) -> None:
-    ctx.hint(
-        attention={
-            "batch": b,
-            "q_heads": hq,
-            "kv_heads": hkv,
-            "q_len": sq,
-            "kv_len": skv,
-            "head_dim": d,
-            "v_head_dim": dv,
-            "causal": bool(causal),
-        },
-        attention_pairs=pairs,
+def set_kernel(
+    ctx: NodeContext,
+    b: Any,
+    hq: Any,
+    hkv: Any,
+    sq: Any,
+    skv: Any,
+    d: Any,
+    dv: Any,
+    causal: bool,
+    pairs: Any,
+    left: int = -1,
+    right: int = -1,
+    projection: GemmShape | None = None,
+) -> None:
+    ctx.set_kernel(
+        AttentionShape(
+            batch=b,
+            q_heads=hq,
+            kv_heads=hkv,
+            q_len=sq,
+            kv_len=skv,
+            head_dim=d,
+            v_head_dim=dv,
+            causal=bool(causal),
+            pairs=pairs,
+            left_window=left if left >= 0 else None,
+            right_window=right if right >= 0 else None,
+            projection=projection,
+        )
     )
 
 
-def _bnsd(ctx, i: int, heads: int, what: str) -> tuple:
+def _bnsd(ctx: NodeContext, i: int, heads: int, what: str) -> Shape:
     s = ctx.shape(i)
     if len(s) == 4:
         return tuple(s)
@@ -158,7 +146,7 @@ def _bnsd(ctx, i: int, heads: int, what: str) -> tuple:
 
 
 @op("Attention", kind=ATTENTION, since=23)
-def attention(ctx):
+def attention(ctx: NodeContext) -> Cost:
     """ONNX Attention (opset 23; 24 adds nonpad_kv_seqlen, 25 sliding windows). Causal:
     only the unmasked part is counted, as flash kernels skip masked tiles; with past_key
     the causal offset is the past length (bottom-right), with nonpad_kv_seqlen every key
@@ -198,13 +186,8 @@ def attention(ctx):
         offset = 0
     causal = bool(ctx.attr("is_causal", 0))
     dense = wants(ctx, 3)
-    pairs = (
-        norm(sq * total)
-        if dense
-        else attended_pairs(
-            sq, total, offset, causal, ctx.attr("left_window_size", -1), ctx.attr("right_window_size", -1)
-        )
-    )
+    left, right = ctx.attr("left_window_size", -1), ctx.attr("right_window_size", -1)
+    pairs = norm(sq * total) if dense else attended_pairs(sq, total, offset, causal, left, right)
     softcap = (ctx.attr("softcap", 0.0) or 0.0) > 0
     cost = core_cost(b, hq, pairs, d, dv, 1 if ctx.has(3) else 0, softcap)
     ctx.kv_inputs, ctx.kv_outputs = (4, 5), (1, 2)
@@ -214,19 +197,21 @@ def attention(ctx):
     if wants(ctx, 2):
         new_kv = new_kv + ctx.dtype(2).nbytes(prod((b, hkv, skv, dv)))
     kv_read = ctx.dtype(4).nbytes(prod(ctx.shape(4))) + ctx.dtype(5).nbytes(prod(ctx.shape(5))) if ctx.has(4) else 0
-    ctx.bytes_override = traffic(ctx, (0, 1, 2, 3, 6), kv_read, new_kv, writes=(0, 3))
-    hint(ctx, b, hq, hkv, sq, total, d, dv, causal and not dense, pairs)
+    ctx.bytes_override = ctx.traffic((0, 1, 2, 3, 6), kv_read, new_kv, writes=(0, 3))
+    if dense:
+        left = right = -1
+    set_kernel(ctx, b, hq, hkv, sq, total, d, dv, causal and not dense, pairs, left, right)
     return cost
 
 
-def _kv_bytes(ctx, i: int, positions: Any) -> Any:
+def _kv_bytes(ctx: NodeContext, i: int, positions: Any) -> Any:
     """Bytes of `positions` sequence positions of a BNSH cache tensor (input i)."""
     s = ctx.shape(i)
     return ctx.dtype(i).nbytes(prod((s[0], s[1], positions, s[3])))
 
 
 @op("MultiHeadAttention", kind=ATTENTION, domain="com.microsoft")
-def ms_multi_head_attention(ctx):
+def ms_multi_head_attention(ctx: NodeContext) -> Cost:
     """ORT MultiHeadAttention: the core above plus 1 FLOP per Q/K/V element for the input
     projection bias. Query is (B, S, hidden) or packed QKV (B, S, N, 3, H); key is
     (B, L, hidden), packed KV (B, L, N, 2, H) or already-projected BNSH (B, N, L, H),
@@ -294,13 +279,13 @@ def ms_multi_head_attention(ctx):
     )
     ctx.kv_inputs, ctx.kv_outputs = (6, 7) + ((1, 2) if bnsh else ()), (1, 2)
     reads = (0, 3, 4, 5, 8) if bnsh else (0, 1, 2, 3, 4, 5, 8)
-    ctx.bytes_override = traffic(ctx, reads, kv_read, kv_write, writes=(0, 3))
-    hint(ctx, b, n, n, sq, total, d, dv, causal and not dense, pairs)
+    ctx.bytes_override = ctx.traffic(reads, kv_read, kv_write, writes=(0, 3))
+    set_kernel(ctx, b, n, n, sq, total, d, dv, causal and not dense, pairs)
     return cost
 
 
 @op("GroupQueryAttention", kind=ATTENTION, domain="com.microsoft")
-def ms_group_query_attention(ctx):
+def ms_group_query_attention(ctx: NodeContext) -> Cost:
     """ORT GroupQueryAttention: the core above over kv_len = total_sequence_length (when
     known, else past + new), queries at the end of the keys, causal by default,
     local_window_size as a left window. do_rotary adds 3 FLOPs per rotated Q/K element;
@@ -308,8 +293,6 @@ def ms_group_query_attention(ctx):
     smooth_softmax 3 FLOPs + 1 exp per query row. KV reads are the valid past positions
     (a shared max-length buffer is read only up to the total length); quantized-cache
     scaling FLOPs are not counted (its bytes are, through the cache dtype)."""
-    from .contrib import rms_cost
-
     hq, hkv = ctx.attr("num_heads"), ctx.attr("kv_num_heads")
     check_groups(ctx, hq, hkv)
     q = ctx.shape(0)
@@ -341,11 +324,8 @@ def ms_group_query_attention(ctx):
     ctx.set_output(3, dt, (b, hq, sq, total))
     causal = bool(ctx.attr("causal", 1))
     dense = wants(ctx, 3)
-    pairs = (
-        norm(sq * total)
-        if dense
-        else attended_pairs(sq, total, norm(total - sq), causal, ctx.attr("local_window_size", -1))
-    )
+    window = -1 if dense else ctx.attr("local_window_size", -1)
+    pairs = norm(sq * total) if dense else attended_pairs(sq, total, norm(total - sq), causal, window)
     softcap = (ctx.attr("softcap", 0.0) or 0.0) > 0
     cost = core_cost(b, hq, pairs, d, d, int(ctx.has(10)), softcap)
     rows = norm(b * sq * (hq + hkv))
@@ -353,7 +333,7 @@ def ms_group_query_attention(ctx):
         rot = norm(2 * ctx.shape(7)[-1]) if ctx.has(7) else d
         cost = cost + Cost(flops=norm(ROTARY * rows * rot))
     if ctx.has(14):
-        cost = cost + rms_cost(ctx, (rows, d))
+        cost = cost + rms_norm_cost(ctx, (rows, d))
     if ctx.has(11) or ctx.attr("smooth_softmax", 0):
         r = norm(b * hq * sq)
         cost = cost + Cost(flops=norm(3 * r), transcendentals=r)
@@ -363,13 +343,13 @@ def ms_group_query_attention(ctx):
     kv_write = cdt.nbytes(prod((b, hkv, skv, dc))) * (int(wants(ctx, 1)) + int(wants(ctx, 2)))
     ctx.kv_inputs, ctx.kv_outputs = (3, 4), (1, 2)
     reads = (0, 1, 2, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
-    ctx.bytes_override = traffic(ctx, reads, kv_read, kv_write, writes=(0, 3))
-    hint(ctx, b, hq, hkv, sq, total, d, d, causal and not dense, pairs)
+    ctx.bytes_override = ctx.traffic(reads, kv_read, kv_write, writes=(0, 3))
+    set_kernel(ctx, b, hq, hkv, sq, total, d, d, causal and not dense, pairs, window)
     return cost
 
 
 @op("Attention", kind=ATTENTION, domain="com.microsoft")
-def ms_attention(ctx):
+def ms_attention(ctx: NodeContext) -> Cost:
     """ORT Attention (BERT/GPT-2 style): the input projection with packed Q/K/V weights
     (B*S*D_in*(2H + Hv) MACs, + 1 FLOP per projected element for the bias) followed by
     the core above; unidirectional is causal with queries at the end of past + new keys.
@@ -418,7 +398,8 @@ def ms_attention(ctx):
         kv_read = ctx.dtype(4).nbytes(prod((2, b, n, norm(total - sq), ctx.shape(4)[4])))
     kv_write = dt.nbytes(prod((2, b, n, sq, d))) if wants(ctx, 1) else 0
     ctx.kv_inputs, ctx.kv_outputs = (4,), (1,)
-    ctx.bytes_override = traffic(ctx, (0, 1, 2, 3, 5, 6), kv_read, kv_write)
-    ctx.hint(gemm=(1, norm(b * sq), width, din))
-    hint(ctx, b, n, n, sq, total, d, dv, causal, pairs)
+    ctx.bytes_override = ctx.traffic((0, 1, 2, 3, 5, 6), kv_read, kv_write)
+    set_kernel(
+        ctx, b, n, n, sq, total, d, dv, causal, pairs, projection=GemmShape(batch=1, m=norm(b * sq), n=width, k=din)
+    )
     return cost

@@ -1,38 +1,76 @@
-"""What a rule sees of one node: input types, attributes, known values; where it writes
-output types, engine hints and (rarely) its own memory traffic."""
+"""What a rule sees of one node (input types, attributes, known values) and the typed
+setters through which it says more than its compute `Cost`: output types, the kernel
+record the engine times (`set_kernel`), outputs that share an input's storage
+(`alias`), a node that must never fold (`never_fold`), unsupported nodes found in its
+subgraphs (`report_unsupported`) and, rarely, its own memory traffic (`bytes_override`,
+built with `traffic`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, overload
 
 import numpy as np
 
 from ..errors import ShapeError
 from ..ir.dtypes import FP32, DType
-from ..ir.graph import Node, Role, TensorInfo
+from ..ir.graph import Graph, Node, Role, TensorInfo
+from ..limits import Limits
 from ..passes.bind import RETYPABLE
-from ..symbolic import norm, prod
+from ..symbolic import norm, prod, Shape
 from .cost import Cost
+from .kernel import Kernel
+from .traffic import tensor_traffic
 
 
 class UnknownShape(Exception):
     """A rule needs a shape or value that inference could not determine."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Unsupported:
+    """A node without a cost: no rule, shapes a rule could not resolve, or a node the
+    front end could not translate. Listed in every result and report."""
+
+    name: str
+    op_type: str
+    domain: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "op_type": self.op_type, "domain": self.domain or "ai.onnx", "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubgraphResult:
+    """A subgraph analysed by the analysis that runs the rule: its total cost, its output
+    types, what it could not cost, and the kernel record of each of its nodes in order."""
+
+    cost: Cost
+    outputs: tuple[TensorInfo | None, ...]
+    unsupported: tuple[Unsupported, ...]
+    kernels: tuple[Kernel | None, ...]
+
+
+SubgraphRunner = Callable[[Graph, Sequence[TensorInfo | None]], SubgraphResult]
+
 _MISSING = object()
 
 
 class NodeContext:
     __slots__ = (
+        "aliases",
         "attrs",
         "bytes_override",
         "dtype_override",
-        "hints",
         "inputs",
+        "kernel",
         "kv_inputs",
         "kv_outputs",
         "limits",
+        "nested_unsupported",
+        "no_fold",
         "node",
         "opset",
         "outputs",
@@ -44,16 +82,19 @@ class NodeContext:
         node: Node,
         inputs: list[TensorInfo | None],
         opset: int,
-        subgraph_runner: Callable[..., Any] | None = None,
+        subgraph_runner: SubgraphRunner | None = None,
         dtype_override: DType | None = None,
-        limits: Any = None,
+        limits: Limits | None = None,
     ) -> None:
         self.node = node
         self.opset = opset
         self.attrs = node.attrs
         self.inputs = inputs
         self.outputs: list[TensorInfo | None] = [None] * len(node.outputs)
-        self.hints: dict[str, Any] = {}
+        self.kernel: Kernel | None = None
+        self.no_fold = False
+        self.nested_unsupported: tuple[Unsupported, ...] = ()
+        self.aliases: dict[int, int] | None = None  # made on first use: most nodes have none
         self.bytes_override: Cost | None = None
         self.kv_inputs: tuple[int, ...] = ()
         self.kv_outputs: tuple[int, ...] = ()
@@ -88,11 +129,12 @@ class NodeContext:
         return i < len(self.inputs) and self.inputs[i] is not None
 
     def info(self, i: int) -> TensorInfo:
-        if i >= len(self.inputs) or self.inputs[i] is None:
+        info = self.inputs[i] if i < len(self.inputs) else None
+        if info is None:
             raise self.fail(f"input {i} is required")
-        return self.inputs[i]  # type: ignore[return-value]
+        return info
 
-    def shape(self, i: int) -> tuple:
+    def shape(self, i: int) -> Shape:
         s = self.info(i).shape
         if s is None:
             raise UnknownShape(f"shape of input {i} unknown")
@@ -109,16 +151,20 @@ class NodeContext:
         return prod(self.shape(i))
 
     def data(self, i: int) -> np.ndarray | None:
-        if not self.has(i):
-            return None
-        return self.inputs[i].data  # type: ignore[union-attr]
+        info = self.inputs[i] if i < len(self.inputs) else None
+        return None if info is None else info.data
 
-    def ints(self, i: int, *, required: bool = True) -> tuple | None:
-        """Content of a small integer input (shape, axes, pads) as a flat tuple."""
+    @overload
+    def ints(self, i: int) -> Shape: ...
+    @overload
+    def ints(self, i: int, *, required: bool) -> Shape | None: ...
+    def ints(self, i: int, *, required: bool = True) -> Shape | None:
+        """Content of a small integer input (shape, axes, pads) as a flat tuple; None for
+        an unknown or absent input when not `required`."""
         d = self.data(i)
         if d is None:
-            if required and self.has(i):
-                raise UnknownShape(f"value of input {i} unknown")
+            if required:
+                raise UnknownShape(f"value of input {i} unknown" if self.has(i) else f"input {i} absent")
             return None
         flat = np.asarray(d).reshape(-1)
         if flat.dtype != object:  # tolist() already yields Python ints / floats
@@ -133,10 +179,11 @@ class NodeContext:
         return flat[0].item() if hasattr(flat[0], "item") else flat[0]
 
     def is_const(self, i: int) -> bool:
-        return self.has(i) and self.inputs[i].const  # type: ignore[union-attr]
+        info = self.inputs[i] if i < len(self.inputs) else None
+        return info is not None and info.const
 
     # -- outputs --------------------------------------------------------------------
-    def set_output(self, i: int, dtype: DType | None, shape: tuple | None, data: Any = None) -> None:
+    def set_output(self, i: int, dtype: DType | None, shape: Shape | None, data: Any = None) -> None:
         if i >= len(self.outputs):
             return
         symbolic = False
@@ -149,7 +196,7 @@ class NodeContext:
                     raise self.fail(f"output {i} would have a negative dimension {shape}")
         if self.dtype_override is not None and dtype is not None and dtype.name in RETYPABLE:
             dtype = self.dtype_override
-        if symbolic and self.limits is not None:  # int dims are always within the limits
+        if symbolic and shape is not None and self.limits is not None:  # int dims are within the limits
             self.limits.check_shape(shape, self.where)
         if data is not None and not isinstance(data, np.ndarray):
             if isinstance(data, (float, np.floating)):
@@ -160,12 +207,12 @@ class NodeContext:
                 data = box
         self.outputs[i] = TensorInfo(dtype, shape, Role.ACTIVATION, data, False)
 
-    def same_as(self, i: int = 0, out: int = 0, dtype: DType | None = None) -> tuple:
+    def same_as(self, i: int = 0, out: int = 0, dtype: DType | None = None) -> Shape:
         s = self.shape(i)
         self.set_output(out, dtype or self.info(i).dtype, s)
         return s
 
-    def out_shape(self, i: int = 0) -> tuple:
+    def out_shape(self, i: int = 0) -> Shape:
         o = self.outputs[i]
         if o is None or o.shape is None:
             raise UnknownShape(f"shape of output {i} unknown")
@@ -174,5 +221,40 @@ class NodeContext:
     def out_numel(self, i: int = 0) -> Any:
         return prod(self.out_shape(i))
 
-    def hint(self, **kw: Any) -> None:
-        self.hints.update(kw)
+    # -- what the rule says beyond its compute cost -------------------------------------
+    def set_kernel(self, kernel: Kernel) -> None:
+        """The kernel record the engine times this node with."""
+        self.kernel = kernel
+
+    def never_fold(self) -> None:
+        """The node runs at every call even when its inputs are constants (random numbers,
+        a loop body with side effects): it is never constant-folded."""
+        self.no_fold = True
+
+    def alias(self, output: int, input: int) -> None:
+        """Output `output` shares the storage of input `input` (a view): it allocates
+        nothing, and keeps the input alive while it is used."""
+        if self.aliases is None:
+            self.aliases = {}
+        self.aliases[output] = input
+
+    def report_unsupported(self, items: Iterable[Unsupported]) -> None:
+        """Unsupported nodes found inside this node's subgraphs (listed at top level)."""
+        seen = {(u.name, u.reason) for u in self.nested_unsupported}
+        new = []
+        for u in items:
+            if (u.name, u.reason) not in seen:
+                seen.add((u.name, u.reason))
+                new.append(u)
+        self.nested_unsupported += tuple(new)
+
+    def traffic(self, reads: Iterable[int], kv_read: Any = 0, kv_write: Any = 0, writes: Iterable[int] = (0,)) -> Cost:
+        """Bytes of the inputs in `reads` (by role, each tensor once), the given KV bytes,
+        and the outputs in `writes` that the graph uses: for `bytes_override`."""
+        names = self.node.inputs
+        ins = [(names[i], self.inputs[i]) for i in reads if i < len(self.inputs) and self.inputs[i] is not None]
+        outs = [self.outputs[k] for k in writes if k < len(self.outputs) and self.node.outputs[k] and self.outputs[k]]
+        rw, ra, _, wa, _ = tensor_traffic(ins, outs)
+        return Cost(
+            read_weights=rw, read_activations=ra, read_kv=norm(kv_read), write_activations=wa, write_kv=norm(kv_write)
+        )

@@ -1,27 +1,30 @@
 """Contractions: MatMul, Gemm, Einsum. MACs are the multiply-accumulates of the
 contraction; FLOPs = 2 x MACs plus the elementwise epilogue (bias, alpha/beta scaling).
-The engine gets the GEMM geometry (batch, M, N, K) as a hint for tile quantization."""
+The engine gets the GEMM geometry (a GemmShape) for tile quantization."""
 
 from __future__ import annotations
 
+from ..errors import ShapeError
 from ..symbolic import norm, prod
+from .context import NodeContext
 from .cost import Cost
 from .formulas import broadcast_shapes, matmul_shapes
+from .kernel import GemmShape
 from .registry import CONTRACTION, op
 
 
 @op("MatMul", kind=CONTRACTION)
-def matmul(ctx):
+def matmul(ctx: NodeContext) -> Cost:
     """numpy.matmul: MACs = batch x M x N x K; FLOPs = 2 x MACs. # e.g. 4x6 @ 6x5: 4*6*5 = 120 MACs"""
     out, batch, m, n, k = matmul_shapes(ctx.shape(0), ctx.shape(1), ctx.where)
     ctx.set_output(0, ctx.dtype(0), out)
     macs = norm(batch * m * n * k)
-    ctx.hint(gemm=(batch, m, n, k))
+    ctx.set_kernel(GemmShape(batch=batch, m=m, n=n, k=k))
     return Cost(flops=norm(2 * macs), macs=macs)
 
 
 @op("Gemm", kind=CONTRACTION)
-def gemm(ctx):
+def gemm(ctx: NodeContext) -> Cost:
     """Y = alpha A'B' + beta C: MACs = M N K; FLOPs = 2 M N K, + M N for alpha != 1,
     + M N for adding C, + M N for beta != 1."""
     a, b = ctx.shape(0), ctx.shape(1)
@@ -45,14 +48,12 @@ def gemm(ctx):
         extra += 1
         if ctx.attr("beta", 1.0) != 1.0:
             extra += 1
-    ctx.hint(gemm=(1, m, n, k))
+    ctx.set_kernel(GemmShape(batch=1, m=m, n=n, k=k))
     return Cost(flops=norm(2 * macs + extra * mn), macs=macs)
 
 
 def parse_einsum(eq: str, ranks: list[int], where: str = "") -> tuple[list[str], str]:
     """Operand subscripts and output subscripts, ellipsis expanded to upper-case letters."""
-    from ..errors import ShapeError
-
     eq = eq.replace(" ", "")
     if "->" in eq:
         lhs, rhs = eq.split("->", 1)
@@ -88,7 +89,7 @@ def parse_einsum(eq: str, ranks: list[int], where: str = "") -> tuple[list[str],
 
 
 @op("Einsum", kind=CONTRACTION)
-def einsum(ctx):
+def einsum(ctx: NodeContext) -> Cost:
     """General contraction, evaluated pairwise left to right (as einsum backends do when
     no better path is known): each step costs the product of the sizes of every index
     of its two operands in MACs; indices still needed later are kept. One operand
@@ -122,5 +123,5 @@ def einsum(ctx):
         k = prod(sizes[c] for c in (set(a) & set(b)) - set(out))
         m = prod(sizes[c] for c in set(a) - set(b))
         n = prod(sizes[c] for c in set(b) - set(a))
-        ctx.hint(gemm=(batch, m, n, k))
+        ctx.set_kernel(GemmShape(batch=batch, m=m, n=n, k=k))
     return Cost(flops=norm(2 * macs), macs=macs)

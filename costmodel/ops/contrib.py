@@ -15,12 +15,14 @@ from __future__ import annotations
 from typing import Any
 
 from ..ir.dtypes import FP32
-from ..symbolic import ceildiv, norm, prod
-from . import normalization as _norm
+from ..symbolic import ceildiv, norm, prod, Shape
 from .attention import ROTARY, per_head, same
+from .context import NodeContext
 from .cost import Cost
 from .elementwise import BINARY, GELU_TANH, UNARY
 from .formulas import broadcast_shapes, matmul_shapes, normalize_axis
+from .kernel import GemmShape
+from .normalization import group_norm_cost, layer_norm_cost, rms_norm_cost
 from .quantized import DEQUANT_FLOPS as DEQUANT
 from .quantized import QUANT_FLOPS as QUANT
 from .registry import CONTRACTION, ELEMENTWISE, MOVEMENT, NORMALIZATION, POOL, op
@@ -28,50 +30,17 @@ from .registry import CONTRACTION, ELEMENTWISE, MOVEMENT, NORMALIZATION, POOL, o
 MS = "com.microsoft"
 
 
-class _NormView:
-    """A normalization rule's view of a fused op: input 0 has `shape`, input 2 (the
-    LayerNorm bias) exists iff `bias`, attributes are the given ones, outputs are ignored."""
-
-    def __init__(self, ctx, shape: tuple, bias: bool = False, **attrs: Any) -> None:
-        self._ctx, self._shape, self._bias, self._attrs = ctx, tuple(shape), bias, attrs
-
-    def shape(self, i: int) -> tuple:
-        return self._shape
-
-    def has(self, i: int) -> bool:
-        return self._bias if i == 2 else i == 0
-
-    def attr(self, name: str, default: Any = None) -> Any:
-        return self._attrs.get(name, default)
-
-    def set_output(self, *args: Any, **kw: Any) -> None:
-        pass
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._ctx, name)
-
-
-def rms_cost(ctx, shape: tuple, axis: int = -1) -> Cost:
-    """RMSNorm of a tensor of `shape` over axes >= axis (normalization.py convention)."""
-    return _norm.rms_norm(_NormView(ctx, shape, axis=axis))
-
-
-def layer_norm_cost(ctx, shape: tuple, bias: bool, axis: int = -1) -> Cost:
-    """LayerNorm of a tensor of `shape` (normalization.py convention), with or without beta."""
-    return _norm.layer_norm(_NormView(ctx, shape, bias, axis=axis))
-
-
 def _per_element(n: Any, per: tuple[int, int], extra: int = 0) -> Cost:
     return Cost(flops=norm((per[0] + extra) * n), transcendentals=norm(per[1] * n))
 
 
-def _stats(ctx, s: tuple, first: int = 1) -> None:
+def _stats(ctx: NodeContext, s: Shape, first: int = 1) -> None:
     """Mean / inv_std_var outputs: fp32, the normalized axis reduced to 1."""
     for k in (first, first + 1):
         ctx.set_output(k, FP32, tuple(s[:-1]) + (1,))
 
 
-def _residual(ctx, skip: int, bias: int | None) -> tuple[tuple, int]:
+def _residual(ctx: NodeContext, skip: int, bias: int | None) -> tuple[Shape, int]:
     """Shape of input + skip (+ bias) and the adds per element it costs."""
     s = ctx.shape(0)
     if broadcast_shapes([s, ctx.shape(skip)], ctx.where) != tuple(s):
@@ -85,17 +54,17 @@ def _residual(ctx, skip: int, bias: int | None) -> tuple[tuple, int]:
 
 @op("SimplifiedLayerNormalization", kind=NORMALIZATION)
 @op("SimplifiedLayerNormalization", kind=NORMALIZATION, domain=MS)
-def simplified_layer_norm(ctx):
+def simplified_layer_norm(ctx: NodeContext) -> Cost:
     """RMSNorm (ORT registers it in the default domain): as RMSNormalization."""
     s = ctx.shape(0)
     axis = normalize_axis(ctx.attr("axis", -1), len(s), ctx.where)
     ctx.set_output(0, ctx.dtype(0), s)
     ctx.set_output(1, FP32, tuple(s[:axis]) + (1,) * (len(s) - axis))
-    return rms_cost(ctx, s, axis)
+    return rms_norm_cost(ctx, s, axis)
 
 
 @op("SkipLayerNormalization", kind=NORMALIZATION, domain=MS)
-def skip_layer_norm(ctx):
+def skip_layer_norm(ctx: NodeContext) -> Cost:
     """input + skip (+ bias): 1 (+1) per element, then LayerNorm with gamma (and beta):
     6 (+1) per element, 4 + 1 rsqrt per row. Outputs mean, inv_std_var and the sum."""
     s, adds = _residual(ctx, 1, 4)
@@ -106,17 +75,17 @@ def skip_layer_norm(ctx):
 
 
 @op("SkipSimplifiedLayerNormalization", kind=NORMALIZATION, domain=MS)
-def skip_simplified_layer_norm(ctx):
+def skip_simplified_layer_norm(ctx: NodeContext) -> Cost:
     """input + skip (+ bias): 1 (+1) per element, then RMSNorm: 4 per element, 3 + 1 rsqrt
     per row."""
     s, adds = _residual(ctx, 1, 3)
     ctx.set_output(0, ctx.dtype(0), s)
     _stats(ctx, s)
     ctx.set_output(3, ctx.dtype(0), s)
-    return Cost(flops=norm(adds * prod(s))) + rms_cost(ctx, s)
+    return Cost(flops=norm(adds * prod(s))) + rms_norm_cost(ctx, s)
 
 
-def _group_norm(ctx, skip: bool) -> Cost:
+def _group_norm(ctx: NodeContext, skip: bool) -> Cost:
     s = ctx.shape(0)
     adds = 0
     if skip and len(ctx.shape(3)) == 2 and len(s) > 2:
@@ -130,27 +99,27 @@ def _group_norm(ctx, skip: bool) -> Cost:
     ctx.set_output(0, ctx.dtype(0), s)
     ctx.set_output(1, ctx.dtype(0), s)
     cost = Cost(flops=norm(adds * prod(s)))
-    cost = cost + _norm.group_norm(_NormView(ctx, s, num_groups=ctx.attr("groups")))
+    cost = cost + group_norm_cost(s, ctx.attr("groups"))
     if ctx.attr("activation", 0) == 1:
         cost = cost + _per_element(prod(s), UNARY["Swish"], -1)
     return cost
 
 
 @op("GroupNorm", kind=NORMALIZATION, domain=MS)
-def ms_group_norm(ctx):
+def ms_group_norm(ctx: NodeContext) -> Cost:
     """GroupNormalization (7 per element, 4 + 1 rsqrt per group), then SiLU x*sigmoid(x)
     (5 FLOPs + 1 exp) when activation=1. NHWC or NCHW: only the element count matters."""
     return _group_norm(ctx, False)
 
 
 @op("SkipGroupNorm", kind=NORMALIZATION, domain=MS)
-def skip_group_norm(ctx):
+def skip_group_norm(ctx: NodeContext) -> Cost:
     """x + skip (+ bias): 1 (+1) per element, then GroupNorm as com.microsoft.GroupNorm."""
     return _group_norm(ctx, True)
 
 
 @op("EmbedLayerNormalization", kind=NORMALIZATION, domain=MS)
-def embed_layer_norm(ctx):
+def embed_layer_norm(ctx: NodeContext) -> Cost:
     """Word + position (+ segment) embedding rows added: 1 (+1) per element, then
     LayerNorm with beta (7 per element, 4 + 1 rsqrt per row); mask_index counts the mask:
     1 per mask element. Reads only the gathered embedding rows."""
@@ -168,15 +137,13 @@ def embed_layer_norm(ctx):
     cost = Cost(flops=norm((len(tables) - 1) * n)) + layer_norm_cost(ctx, out, True)
     if ctx.has(7):
         cost = cost + Cost(flops=prod(ctx.shape(7)))
-    from .attention import traffic
-
-    io = traffic(ctx, (0, 1, 5, 6, 7, 8), writes=(0, 1, 2))
+    io = ctx.traffic((0, 1, 5, 6, 7, 8), writes=(0, 1, 2))
     rows = norm(len(tables) * dt.nbytes(n))
     ctx.bytes_override = io.replace(read_weights=norm(io.read_weights + rows))
     return cost
 
 
-def _unary(ctx, per: tuple[int, int], bias: int | None = None):
+def _unary(ctx: NodeContext, per: tuple[int, int], bias: int | None = None) -> Cost:
     s = ctx.shape(0)
     extra = 0
     if bias is not None and ctx.has(bias):
@@ -187,32 +154,32 @@ def _unary(ctx, per: tuple[int, int], bias: int | None = None):
 
 
 @op("Gelu", kind=ELEMENTWISE, domain=MS)
-def ms_gelu(ctx):
+def ms_gelu(ctx: NodeContext) -> Cost:
     """Erf GELU: 5 FLOPs + 1 erf per element (elementwise.py)."""
     return _unary(ctx, UNARY["Gelu"])
 
 
 @op("BiasGelu", kind=ELEMENTWISE, domain=MS)
-def bias_gelu(ctx):
+def bias_gelu(ctx: NodeContext) -> Cost:
     """(A + B) then erf GELU: 6 FLOPs + 1 erf per element."""
     return _unary(ctx, UNARY["Gelu"], 1)
 
 
 @op("FastGelu", kind=ELEMENTWISE, domain=MS)
-def fast_gelu(ctx):
+def fast_gelu(ctx: NodeContext) -> Cost:
     """Tanh GELU 0.5x(1 + tanh(0.797885x + 0.035677x^3)): 9 FLOPs + 1 tanh per element,
     + 1 with the optional bias."""
     return _unary(ctx, GELU_TANH, 1)
 
 
 @op("QuickGelu", kind=ELEMENTWISE, domain=MS)
-def quick_gelu(ctx):
+def quick_gelu(ctx: NodeContext) -> Cost:
     """x * sigmoid(alpha x): as Swish, 6 FLOPs + 1 exp per element."""
     return _unary(ctx, UNARY["Swish"])
 
 
 @op("BiasAdd", kind=ELEMENTWISE, domain=MS)
-def bias_add(ctx):
+def bias_add(ctx: NodeContext) -> Cost:
     """X + bias + skip: 2 FLOPs per element."""
     s = broadcast_shapes([ctx.shape(0), ctx.shape(1), ctx.shape(2)], ctx.where)
     ctx.set_output(0, ctx.dtype(0), s)
@@ -220,7 +187,7 @@ def bias_add(ctx):
 
 
 @op("BiasSplitGelu", kind=ELEMENTWISE, domain=MS)
-def bias_split_gelu(ctx):
+def bias_split_gelu(ctx: NodeContext) -> Cost:
     """(X + bias) split in halves L, R on the last axis; Y = L * gelu(R). Per output
     element: 2 bias adds, erf GELU (5 + 1 erf), 1 multiply = 8 FLOPs, 1 erf."""
     s = ctx.shape(0)
@@ -230,7 +197,7 @@ def bias_split_gelu(ctx):
     return _per_element(prod(out), UNARY["Gelu"], 3)
 
 
-def _rotary(ctx, cos: int):
+def _rotary(ctx: NodeContext, cos: int) -> Cost:
     """Per rotated element 3 FLOPs (2 multiplies, 1 add); the unrotated tail is copied.
     rotary_embedding_dim 0 means head_size; a 3-D input without num_heads has
     head_size = 2 x cache width (as ORT's rotary helper)."""
@@ -256,20 +223,20 @@ def _rotary(ctx, cos: int):
 
 
 @op("RotaryEmbedding", kind=ELEMENTWISE, since=23)
-def rotary_embedding(ctx):
+def rotary_embedding(ctx: NodeContext) -> Cost:
     """ONNX RotaryEmbedding (X, cos_cache, sin_cache, position_ids): 3 FLOPs per rotated
     element."""
     return _rotary(ctx, 1)
 
 
 @op("RotaryEmbedding", kind=ELEMENTWISE, domain=MS)
-def ms_rotary_embedding(ctx):
+def ms_rotary_embedding(ctx: NodeContext) -> Cost:
     """ORT RotaryEmbedding (input, position_ids, cos_cache, sin_cache): 3 FLOPs per rotated
     element."""
     return _rotary(ctx, 2)
 
 
-def _fused_operand(s: tuple, trans: int, trans_batch: int) -> tuple:
+def _fused_operand(s: Shape, trans: int, trans_batch: int) -> Shape:
     """ORT FusedMatMul: transBatch moves dim 0 next to the last dim, then trans swaps
     the last two; a vector is never transposed."""
     s = tuple(s)
@@ -283,7 +250,7 @@ def _fused_operand(s: tuple, trans: int, trans_batch: int) -> tuple:
 
 
 @op("FusedMatMul", kind=CONTRACTION, domain=MS)
-def fused_matmul(ctx):
+def fused_matmul(ctx: NodeContext) -> Cost:
     """alpha * op(A) @ op(B): MACs = batch x M x N x K, FLOPs = 2 x MACs (+ 1 per output
     element when alpha != 1)."""
     a = _fused_operand(ctx.shape(0), ctx.attr("transA", 0), ctx.attr("transBatchA", 0))
@@ -291,13 +258,13 @@ def fused_matmul(ctx):
     out, batch, m, n, k = matmul_shapes(a, b, ctx.where)
     ctx.set_output(0, ctx.dtype(0), out)
     macs = norm(batch * m * n * k)
-    ctx.hint(gemm=(batch, m, n, k))
+    ctx.set_kernel(GemmShape(batch=batch, m=m, n=n, k=k))
     extra = prod(out) if ctx.attr("alpha", 1.0) != 1.0 else 0
     return Cost(flops=norm(2 * macs + extra), macs=macs)
 
 
 @op("MatMulNBits", kind=CONTRACTION, domain=MS)
-def matmul_nbits(ctx):
+def matmul_nbits(ctx: NodeContext) -> Cost:
     """A @ dequant(B) with B block-quantized along K (bits, block_size): MACs = M x N x K;
     FLOPs = 2 x MACs + 2 per weight element (subtract zero point, multiply scale: the
     dequantization, once per call) + M x N with the bias. Bytes read are the packed
@@ -315,18 +282,18 @@ def matmul_nbits(ctx):
     ctx.set_output(0, ctx.dtype(0), out)
     m = prod(a[:-1])
     macs = norm(m * n * k)
-    ctx.hint(gemm=(1, m, n, k))
+    ctx.set_kernel(GemmShape(batch=1, m=m, n=n, k=k))
     bias = norm(m * n) if ctx.has(5) else 0
     return Cost(flops=norm(2 * macs + 2 * n * k + bias), macs=macs, params=norm(n * k) if ctx.is_const(1) else 0)
 
 
-def _qlinear(ctx, shape: tuple, per: tuple[int, int]) -> Cost:
+def _qlinear(ctx: NodeContext, shape: Shape, per: tuple[int, int]) -> Cost:
     ctx.set_output(0, ctx.dtype(0), shape)
     return _per_element(prod(shape), per)
 
 
 @op("QLinearAdd", "QLinearMul", kind=ELEMENTWISE, domain=MS)
-def qlinear_binary(ctx):
+def qlinear_binary(ctx: NodeContext) -> Cost:
     """Dequantize both operands (2 + 2), add or multiply (1), quantize (4): 9 FLOPs per
     output element."""
     s = broadcast_shapes([ctx.shape(0), ctx.shape(3)], ctx.where)
@@ -334,26 +301,26 @@ def qlinear_binary(ctx):
 
 
 @op("QLinearSigmoid", kind=ELEMENTWISE, domain=MS)
-def qlinear_sigmoid(ctx):
+def qlinear_sigmoid(ctx: NodeContext) -> Cost:
     """Dequantize (2), sigmoid (4 + 1 exp), quantize (4): 10 FLOPs + 1 exp per element."""
     per = UNARY["Sigmoid"]
     return _qlinear(ctx, ctx.shape(0), (DEQUANT + per[0] + QUANT, per[1]))
 
 
 @op("QLinearLeakyRelu", kind=ELEMENTWISE, domain=MS)
-def qlinear_leaky_relu(ctx):
+def qlinear_leaky_relu(ctx: NodeContext) -> Cost:
     """Dequantize (2), leaky relu (2), quantize (4): 8 FLOPs per element."""
     return _qlinear(ctx, ctx.shape(0), (DEQUANT + UNARY["LeakyRelu"][0] + QUANT, 0))
 
 
 @op("QLinearSoftmax", kind=NORMALIZATION, domain=MS)
-def qlinear_softmax(ctx):
+def qlinear_softmax(ctx: NodeContext) -> Cost:
     """Dequantize (2), softmax (5 + 1 exp), quantize (4): 11 FLOPs + 1 exp per element."""
     return _qlinear(ctx, ctx.shape(0), (DEQUANT + 5 + QUANT, 1))
 
 
 @op("QLinearGlobalAveragePool", kind=POOL, domain=MS)
-def qlinear_global_average_pool(ctx):
+def qlinear_global_average_pool(ctx: NodeContext) -> Cost:
     """Per input element: dequantize (2) and add (1); per output element: divide (1) and
     quantize (4). channels_last puts C last."""
     s = ctx.shape(0)
@@ -368,7 +335,7 @@ def qlinear_global_average_pool(ctx):
 
 
 @op("QLinearConcat", kind=MOVEMENT, domain=MS)
-def qlinear_concat(ctx):
+def qlinear_concat(ctx: NodeContext) -> Cost:
     """Inputs (Y_scale, Y_zero_point, then tensor, scale, zero point per operand); every
     element is requantized to Y's scale: dequantize 2 + quantize 4 = 6 FLOPs."""
     parts = [ctx.shape(i) for i in range(2, ctx.n_inputs, 3) if ctx.has(i)]

@@ -6,7 +6,7 @@ up: If = field-wise max of its branches (or the one branch a known condition sel
 Loop = body x trip count, Scan = body x sequence length. The rolled-up subgraph traffic
 replaces the outer node's own input/output bytes (`bytes_override`), which are not the
 real traffic. Params are never multiplied by trips. Nested unsupported nodes are passed
-up through the `_unsupported` hint, so they appear in the top-level `unsupported` list.
+up (`report_unsupported`), so they appear in the top-level `unsupported` list.
 
 Sequences (ONNX opset 11+) carry no tensor shape; what is known of their structure
 (element type and shape, length, each element when known one by one) rides in the
@@ -19,17 +19,19 @@ known shape is reported unsupported rather than costed 0.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..ir.dtypes import BOOL, FP32, INT64, ONNX_DTYPES
-from ..ir.graph import Role, TensorInfo
-from ..symbolic import ceildiv, known_eq, norm, prod, smax, symbol
+from ..ir.dtypes import BOOL, FP32, INT64, ONNX_DTYPES, DType
+from ..ir.graph import Graph, Role, TensorInfo
+from ..symbolic import ceildiv, known_eq, norm, prod, Shape, smax, symbol
 from . import values
-from .context import UnknownShape
+from .context import NodeContext, UnknownShape, Unsupported
 from .cost import ZERO, Cost
 from .formulas import normalize_axis
+from .kernel import LoopShape
 from .registry import CONTROL, MOVEMENT, op
 
 # A Loop trip count this large is the "no limit" sentinel exporters write for while
@@ -46,7 +48,7 @@ class Seq(NamedTuple):
 
     elem: TensorInfo | None
     length: Any
-    items: tuple | None = None
+    items: Shape | None = None
 
 
 def _seqof(data: Any) -> Seq | None:
@@ -57,31 +59,47 @@ def _seqof(data: Any) -> Seq | None:
 
 
 # -- subgraph plumbing -----------------------------------------------------------------
-def _graph(ctx, name: str):
+def _graph(ctx: NodeContext, name: str) -> Graph:
     g = ctx.node.subgraphs.get(name)
     if g is None:
         raise ctx.fail(f"missing subgraph attribute {name!r}")
     return g
 
 
-def _run(ctx, name: str, inputs: list, unsupported: list) -> tuple[Cost, list]:
+def _run(
+    ctx: NodeContext, name: str, inputs: Sequence[TensorInfo | None], unsupported: list[Unsupported]
+) -> tuple[Cost, list[TensorInfo | None]]:
     if ctx.subgraph_runner is None:
         raise UnknownShape("no subgraph runner")
     g = _graph(ctx, name)
     if len(inputs) != len(g.inputs):
         raise ctx.fail(f"subgraph {name!r} takes {len(g.inputs)} inputs, the node gives {len(inputs)}")
-    cost, outs, uns = ctx.subgraph_runner(g, inputs)
+    res = ctx.subgraph_runner(g, inputs)
     seen = {(u.name, u.reason) for u in unsupported}
-    unsupported.extend(u for u in uns if (u.name, u.reason) not in seen)
-    return cost, list(outs)
+    unsupported.extend(u for u in res.unsupported if (u.name, u.reason) not in seen)
+    return res.cost, list(res.outputs)
 
 
-def _finish(ctx, total: Cost, unsupported: list, **hints) -> Cost:
+def _finish(ctx: NodeContext, total: Cost, unsupported: list[Unsupported], *, fold: bool, trips: Any = None) -> Cost:
     """Split a rolled-up subgraph total into the compute the rule returns and the traffic
-    that replaces the node's own bytes."""
+    that replaces the node's own bytes; pass nested unsupported nodes up; a node that
+    loops (`trips`) or may not fold says so."""
     ctx.bytes_override = total.replace(flops=0, macs=0, transcendentals=0, params=0)
-    ctx.hint(_unsupported=unsupported, **hints)
+    ctx.report_unsupported(unsupported)
+    if not fold:
+        ctx.never_fold()
+    if trips is not None:
+        ctx.set_kernel(LoopShape(trips=trips))
     return Cost(flops=total.flops, macs=total.macs, transcendentals=total.transcendentals, params=total.params)
+
+
+def _elem_or_info(ctx: NodeContext, seq: Seq | None, i: int) -> TensorInfo | None:
+    """A sequence input's element type, or a tensor input's own type."""
+    return seq.elem if seq is not None else ctx.info(i)
+
+
+def _shape_of(info: TensorInfo | None) -> Shape | None:
+    return None if info is None else info.shape
 
 
 def _fresh(info: TensorInfo | None) -> TensorInfo | None:
@@ -92,7 +110,7 @@ def _fresh(info: TensorInfo | None) -> TensorInfo | None:
     return TensorInfo(info.dtype, info.shape, Role.ACTIVATION, _seqof(info.data), False)
 
 
-def _same_shape(a: tuple | None, b: tuple | None) -> bool | None:
+def _same_shape(a: Shape | None, b: Shape | None) -> bool | None:
     if a is None or b is None:
         return None
     if len(a) != len(b):
@@ -103,7 +121,7 @@ def _same_shape(a: tuple | None, b: tuple | None) -> bool | None:
     return None if None in verdicts else True
 
 
-def _set(ctx, i: int, info: TensorInfo | None, keep_data: bool = True) -> None:
+def _set(ctx: NodeContext, i: int, info: TensorInfo | None, keep_data: bool = True) -> None:
     if info is None:
         ctx.set_output(i, None, None)
     else:
@@ -136,10 +154,10 @@ def _truth(x: Any) -> bool | None:
 
 
 @op("If", kind=CONTROL)
-def if_(ctx):
+def if_(ctx: NodeContext) -> Cost:
     """The branch taken when the condition is known; otherwise the field-wise max of the
     two branches' costs (Cost.maximum). Params of both branches count."""
-    uns: list = []
+    uns: list[Unsupported] = []
     cond = _truth(ctx.scalar(0))
     names = ("then_branch", "else_branch") if cond is None else ("then_branch" if cond else "else_branch",)
     runs = [_run(ctx, nm, [], uns) for nm in names]
@@ -157,11 +175,11 @@ def if_(ctx):
         _set(ctx, i, o, keep_data=len(runs) == 1)
     # A known condition over constant branch outputs folds away like any constant node.
     folds = len(runs) == 1 and all(o is not None and o.const for o in outs)
-    return _finish(ctx, total, uns, **({} if folds else {"no_fold": True}))
+    return _finish(ctx, total, uns, fold=folds)
 
 
 # -- Loop --------------------------------------------------------------------------------
-def _trips(ctx) -> Any:
+def _trips(ctx: NodeContext) -> Any:
     """Trip count: 0 when the initial condition is known false; M when known (an upper
     bound when a condition may stop it earlier); else the symbol loop_<node>_trips."""
     if ctx.has(1) and _truth(ctx.scalar(1)) is False:
@@ -196,18 +214,18 @@ def _carry(first: TensorInfo | None, out: TensorInfo | None, trips: Any) -> tupl
     same = _same_shape(first.shape if first else None, out.shape)
     if same is False:
         return False, out
-    shape = first.shape if same else out.shape
+    shape = _shape_of(first) if same else out.shape
     return True, TensorInfo(out.dtype or (first.dtype if first else None), shape)
 
 
 @op("Loop", kind=CONTROL)
-def loop(ctx):
+def loop(ctx: NodeContext) -> Cost:
     """Body cost x trip count. Body inputs: (iteration_num int64 scalar, cond bool scalar,
     carried...); body outputs: (cond, carried..., scan outputs...). Loop-carried outputs
     keep their shapes; a value that changes shape per iteration is unrolled when the trip
     count is a known number up to 64, and unsupported otherwise. Scan outputs gain a
     leading trip-count dim."""
-    uns: list = []
+    uns: list[Unsupported] = []
     body = _graph(ctx, "body")
     n_carry = max(len(ctx.node.inputs) - 2, 0)
     n_scan = len(body.outputs) - 1 - n_carry
@@ -215,7 +233,7 @@ def loop(ctx):
         raise ctx.fail(f"body has {len(body.outputs)} outputs for {n_carry} loop-carried values")
     trips = _trips(ctx)
     carried = [_fresh(ctx.inputs[2 + k]) if ctx.has(2 + k) else None for k in range(n_carry)]
-    counters = [TensorInfo(INT64, ()), TensorInfo(BOOL, ())]
+    counters: list[TensorInfo | None] = [TensorInfo(INT64, ()), TensorInfo(BOOL, ())]
     total, outs = _run(ctx, "body", counters + carried, uns)
     finals = [_carry(carried[k], outs[1 + k], trips) for k in range(n_carry)]
     if all(stable for stable, _ in finals):
@@ -244,7 +262,7 @@ def loop(ctx):
         k = next(i for i, (stable, _) in enumerate(finals) if not stable)
         raise UnknownShape(
             f"loop-carried value {k} changes shape per iteration "
-            f"({carried[k].shape if carried[k] else None} -> {outs[1 + k].shape}) "
+            f"({_shape_of(carried[k])} -> {_shape_of(outs[1 + k])}) "
             f"and the trip count {trips} is not a known number up to {_UNROLL}"
         )
     for k, f in enumerate(final):
@@ -252,16 +270,16 @@ def loop(ctx):
     for j, o in enumerate(scans):
         shape = None if o is None or o.shape is None else (trips,) + tuple(o.shape)
         ctx.set_output(n_carry + j, o.dtype if o else None, shape)
-    return _finish(ctx, total, uns, no_fold=True, trips=trips)
+    return _finish(ctx, total, uns, fold=False, trips=trips)
 
 
 # -- Scan --------------------------------------------------------------------------------
 @op("Scan", kind=CONTROL)
-def scan(ctx):
+def scan(ctx: NodeContext) -> Cost:
     """Body cost x sequence length (x batch for Scan-8, whose body sees one batch row).
     Body inputs: (states..., one slice of each scan input); outputs: (states..., scan
     output elements), stacked along scan_output_axes."""
-    uns: list = []
+    uns: list[Unsupported] = []
     body = _graph(ctx, "body")
     n_in = ctx.attr("num_scan_inputs")
     v8 = ctx.opset < 9
@@ -290,10 +308,10 @@ def scan(ctx):
     if length is None:
         raise ctx.fail("Scan needs at least one scan input")
     body_states = [TensorInfo(st.dtype, None if st.shape is None else tuple(st.shape[lead:])) for st in states]
-    total, outs = _run(ctx, "body", [_fresh(s) for s in body_states] + slices, uns)
+    total, outs = _run(ctx, "body", [*(_fresh(s) for s in body_states), *slices], uns)
     for k, st in enumerate(states):
-        if _same_shape(body_states[k].shape, outs[k].shape if outs[k] else None) is False:
-            raise ctx.fail(f"Scan state {k} changes shape {body_states[k].shape} -> {outs[k].shape}")
+        if _same_shape(body_states[k].shape, _shape_of(outs[k])) is False:
+            raise ctx.fail(f"Scan state {k} changes shape {body_states[k].shape} -> {_shape_of(outs[k])}")
         ctx.set_output(k, st.dtype, st.shape)
     for j in range(n_out):
         o = outs[n_state + j]
@@ -305,11 +323,11 @@ def scan(ctx):
                 shape = (batch,) + shape
         ctx.set_output(n_state + j, o.dtype if o else None, shape)
     reps = norm(length * batch) if v8 else length
-    return _finish(ctx, total.scale(reps), uns, no_fold=True, trips=reps)
+    return _finish(ctx, total.scale(reps), uns, fold=False, trips=reps)
 
 
 # -- sequences ---------------------------------------------------------------------------
-def _seq(ctx, i: int) -> Seq:
+def _seq(ctx: NodeContext, i: int) -> Seq:
     d = _seqof(ctx.data(i))
     if d is not None:
         return d
@@ -317,7 +335,7 @@ def _seq(ctx, i: int) -> Seq:
     return Seq(TensorInfo(dt, None), None)
 
 
-def _of(items: list | tuple) -> Seq:
+def _of(items: Sequence[TensorInfo]) -> Seq:
     items = tuple(TensorInfo(t.dtype, t.shape) for t in items)
     if not items:
         return Seq(None, 0, ())
@@ -327,12 +345,12 @@ def _of(items: list | tuple) -> Seq:
     return Seq(TensorInfo(items[0].dtype, shape), len(items), items)
 
 
-def _out_seq(ctx, s: Seq, dtype=None) -> None:
+def _out_seq(ctx: NodeContext, s: Seq, dtype: DType | None = None) -> None:
     dt = dtype or (s.elem.dtype if s.elem is not None else None)
     ctx.set_output(0, dt, None, s)
 
 
-def _copy(ctx, infos: list) -> None:
+def _copy(ctx: NodeContext, infos: Sequence[TensorInfo | None]) -> None:
     """A read and a write of the tensors moved into or out of a sequence."""
     total: Any = 0
     for t in infos:
@@ -342,7 +360,7 @@ def _copy(ctx, infos: list) -> None:
     ctx.bytes_override = Cost(read_activations=norm(total), write_activations=norm(total))
 
 
-def _position(ctx, i: int, n: Any, default: Any) -> int | None:
+def _position(ctx: NodeContext, i: int, n: Any, default: Any) -> int | None:
     if not ctx.has(i):
         return default if type(n) is int else None
     p = ctx.scalar(i)
@@ -353,13 +371,13 @@ def _position(ctx, i: int, n: Any, default: Any) -> int | None:
 
 
 @op("SequenceEmpty", kind=MOVEMENT, zero="metadata: an empty sequence")
-def sequence_empty(ctx):
+def sequence_empty(ctx: NodeContext) -> None:
     dt = ONNX_DTYPES.get(ctx.attr("dtype", 1), FP32)
     ctx.set_output(0, dt, None, Seq(TensorInfo(dt, None), 0, ()))
 
 
 @op("SequenceConstruct", kind=MOVEMENT)
-def sequence_construct(ctx):
+def sequence_construct(ctx: NodeContext) -> Cost:
     """0 FLOPs; each input is copied into the sequence."""
     items = [ctx.info(i) for i in range(ctx.n_inputs)]
     _out_seq(ctx, _of(items))
@@ -368,7 +386,7 @@ def sequence_construct(ctx):
 
 
 @op("SequenceInsert", kind=MOVEMENT)
-def sequence_insert(ctx):
+def sequence_insert(ctx: NodeContext) -> Cost:
     """0 FLOPs; the inserted tensor is copied in."""
     s, t = _seq(ctx, 0), ctx.info(1)
     pos = _position(ctx, 2, s.length, s.length)
@@ -383,7 +401,7 @@ def sequence_insert(ctx):
 
 
 @op("SequenceErase", kind=MOVEMENT, zero="metadata: drops one element")
-def sequence_erase(ctx):
+def sequence_erase(ctx: NodeContext) -> None:
     s = _seq(ctx, 0)
     pos = _position(ctx, 1, s.length, None if s.length is None else s.length - 1)
     if s.items is not None and pos is not None:
@@ -393,13 +411,13 @@ def sequence_erase(ctx):
 
 
 @op("SequenceLength", kind=MOVEMENT, zero="metadata: the length of a sequence")
-def sequence_length(ctx):
+def sequence_length(ctx: NodeContext) -> None:
     n = _seq(ctx, 0).length
     ctx.set_output(0, INT64, (), None if n is None else values.obj(np.array(n, dtype=object)))
 
 
 @op("SequenceAt", kind=MOVEMENT)
-def sequence_at(ctx):
+def sequence_at(ctx: NodeContext) -> Cost:
     """0 FLOPs; the element is copied out."""
     s = _seq(ctx, 0)
     pos = _position(ctx, 1, s.length, None)
@@ -412,13 +430,13 @@ def sequence_at(ctx):
 
 
 @op("SplitToSequence", kind=MOVEMENT)
-def split_to_sequence(ctx):
+def split_to_sequence(ctx: NodeContext) -> Cost:
     """0 FLOPs; the input is copied into the pieces."""
     x, dt = ctx.shape(0), ctx.dtype(0)
     ax = normalize_axis(ctx.attr("axis", 0), len(x), ctx.where)
     dim = x[ax]
 
-    def piece(k):
+    def piece(k: Any) -> TensorInfo:
         return TensorInfo(dt, x[:ax] + (k,) + x[ax + 1 :])
 
     if not ctx.has(1):
@@ -441,7 +459,7 @@ def split_to_sequence(ctx):
 
 
 @op("ConcatFromSequence", kind=MOVEMENT)
-def concat_from_sequence(ctx):
+def concat_from_sequence(ctx: NodeContext) -> Cost:
     """0 FLOPs; the elements are copied into the output."""
     s = _seq(ctx, 0)
     stack = bool(ctx.attr("new_axis", 0))
@@ -473,10 +491,10 @@ def concat_from_sequence(ctx):
 
 
 @op("SequenceMap", kind=CONTROL, since=17)
-def sequence_map(ctx):
+def sequence_map(ctx: NodeContext) -> Cost:
     """Body cost x length, the body seeing one element of each sequence input (and each
     tensor input whole); needs the elements' common shape and the length."""
-    uns: list = []
+    uns: list[Unsupported] = []
     seqs = {i: _seqof(ctx.data(i)) for i in range(ctx.n_inputs)}
     s0 = seqs[0]
     if (
@@ -485,8 +503,8 @@ def sequence_map(ctx):
         or any(s is not None and (s.elem is None or s.elem.shape is None) for s in seqs.values())
     ):
         raise UnknownShape("the sequence's element shapes or length are not known")
-    args = [seqs[i].elem if seqs[i] is not None else ctx.info(i) for i in range(ctx.n_inputs)]
+    args = [_elem_or_info(ctx, seqs[i], i) for i in range(ctx.n_inputs)]
     cost, outs = _run(ctx, "body", [_fresh(a) for a in args], uns)
     for j, o in enumerate(outs):
         ctx.set_output(j, o.dtype if o is not None else None, None, Seq(o, s0.length))
-    return _finish(ctx, cost.scale(s0.length), uns, no_fold=True, trips=s0.length)
+    return _finish(ctx, cost.scale(s0.length), uns, fold=False, trips=s0.length)

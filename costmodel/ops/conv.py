@@ -4,13 +4,17 @@ MACs = output elements x (input channels per group) x kernel volume; FLOPs = 2 x
 
 from __future__ import annotations
 
-from ..symbolic import norm, prod
+from typing import Any
+
+from ..symbolic import norm, prod, Shape
+from .context import NodeContext
 from .cost import Cost
 from .formulas import conv_geometry
+from .kernel import ConvShape, GemmShape
 from .registry import CONV, op
 
 
-def conv_shape(ctx, x: tuple, w: tuple) -> tuple[tuple, dict]:
+def conv_shape(ctx: NodeContext, x: Shape, w: Shape) -> tuple[Shape, dict[str, Any]]:
     if len(x) < 3 or len(w) != len(x):
         raise ctx.fail(f"Conv input {x} and weight {w} must have the same rank >= 3")
     group = ctx.attr("group", 1)
@@ -28,32 +32,37 @@ def conv_shape(ctx, x: tuple, w: tuple) -> tuple[tuple, dict]:
     pads = ctx.attr("pads", None)
     out_sp, _used = conv_geometry(spatial, kernel, strides, dil, pads, ctx.attr("auto_pad", "NOTSET"))
     geom = dict(
-        n=n, c=c, m=m, group=group, kernel=kernel, strides=strides, dilations=dil, spatial=spatial, out_spatial=out_sp
+        n=n,
+        c=c,
+        m=m,
+        group=group,
+        kernel=kernel,
+        strides=strides,
+        dilations=dil,
+        spatial=tuple(spatial),
+        out_spatial=tuple(out_sp),
     )
     return (n, m) + tuple(out_sp), geom
 
 
-def conv_cost(ctx, out: tuple, w: tuple, has_bias: bool, geom: dict) -> Cost:
+def conv_cost(ctx: NodeContext, out: Shape, w: Shape, has_bias: bool, geom: dict[str, Any]) -> Cost:
     cin_per_group = w[1]
     kvol = prod(w[2:])
     out_elems = prod(out)
     macs = norm(out_elems * cin_per_group * kvol)
-    if has_bias:
-        ctx.hint(bias_pass=True)
-    ctx.hint(
-        conv=geom,
-        gemm=(
-            geom["group"],
-            norm(prod(out[2:]) * out[0]),
-            norm(out[1] // geom["group"]) if type(out[1]) is int else out[1],
-            norm(cin_per_group * kvol),
-        ),
+    group = geom["group"]
+    gemm = GemmShape(
+        batch=group,
+        m=norm(prod(out[2:]) * out[0]),
+        n=norm(out[1] // group) if type(out[1]) is int else out[1],
+        k=norm(cin_per_group * kvol),
     )
+    ctx.set_kernel(ConvShape(**geom, transposed=False, bias=has_bias, gemm=gemm))
     return Cost(flops=norm(2 * macs + (out_elems if has_bias else 0)), macs=macs)
 
 
 @op("Conv", kind=CONV)
-def conv(ctx):
+def conv(ctx: NodeContext) -> Cost:
     """Conv: MACs = N x M x prod(out spatial) x C/group x prod(kernel). # 1x3x8x8 * 4x3x3x3, pad 1: 1*4*64*3*9 = 6912"""
     x, w = ctx.shape(0), ctx.shape(1)
     out, geom = conv_shape(ctx, x, w)
@@ -62,7 +71,7 @@ def conv(ctx):
 
 
 @op("ConvTranspose", kind=CONV)
-def conv_transpose(ctx):
+def conv_transpose(ctx: NodeContext) -> Cost:
     """ConvTranspose: every input element is scattered through the kernel into M/group
     output channels: MACs = N x C x prod(in spatial) x M/group x prod(kernel)."""
     x, w = ctx.shape(0), ctx.shape(1)
@@ -94,19 +103,20 @@ def conv_transpose(ctx):
     out = (n, m) + out_sp
     ctx.set_output(0, ctx.dtype(0), out)
     macs = norm(prod(x) * w[1] * prod(kernel))
-    ctx.hint(
-        conv=dict(
+    ctx.set_kernel(
+        ConvShape(
             n=n,
             c=c,
             m=m,
             group=group,
-            kernel=kernel,
-            strides=strides,
-            dilations=dil,
-            spatial=spatial,
-            out_spatial=out_sp,
+            kernel=tuple(kernel),
+            strides=tuple(strides),
+            dilations=tuple(dil),
+            spatial=tuple(spatial),
+            out_spatial=tuple(out_sp),
             transposed=True,
-        ),
-        gemm=(group, norm(n * prod(spatial)), w[1], norm(c // group) if type(c) is int else c),
+            bias=ctx.has(2),
+            gemm=GemmShape(batch=group, m=norm(n * prod(spatial)), n=w[1], k=norm(c // group) if type(c) is int else c),
+        )
     )
     return Cost(flops=norm(2 * macs + (prod(out) if ctx.has(2) else 0)), macs=macs)

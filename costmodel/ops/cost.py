@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from ..symbolic import norm, substitute, to_json_number
+from ..symbolic import norm, smax, substitute, to_json_number
 
 _FIELDS = (
     "flops",
@@ -76,8 +76,6 @@ class Cost:
 
     def maximum(self, other: Cost) -> Cost:
         """Field-wise max (the costlier branch of an If, for each field)."""
-        from ..symbolic import smax
-
         return Cost(*(smax(getattr(self, f), getattr(other, f)) for f in _FIELDS))
 
     def bind(self, bindings: dict[str, int]) -> Cost:

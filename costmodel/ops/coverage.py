@@ -18,7 +18,7 @@ def coverage(opset: int | None = None, domain: str | None = None) -> tuple[list[
     for s in onnx_defs.all_schemas_with_history():
         if s.domain == "" and s.since_version <= opset and not s.deprecated:
             schemas[s.name] = min(schemas.get(s.name, 10**9), s.since_version)
-    rows = []
+    rows: list[dict[str, Any]] = []
     covered = zero = 0
     for name in sorted(schemas):
         d = reg.lookup("", name, opset)

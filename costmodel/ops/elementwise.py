@@ -6,15 +6,18 @@ function units. Known contents (shape arithmetic) are folded exactly."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
 from ..ir.dtypes import BOOL
-from ..symbolic import is_expr, norm, sp
+from ..symbolic import is_expr, norm, Shape, smax, smin, sp
 from . import values
+from .context import NodeContext
 from .cost import Cost
 from .formulas import broadcast_shapes
-from .registry import ELEMENTWISE, op
+from .registry import ELEMENTWISE, Rule, op
 
 # op: (FLOPs per element, transcendentals per element)
 UNARY: dict[str, tuple[int, int]] = {
@@ -102,7 +105,7 @@ COMPARE = {"Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "And", "
 # Variadic ops: (n_inputs - 1) binary ops per element; Mean adds one divide.
 VARIADIC = {"Sum": 0, "Max": 0, "Min": 0, "Mean": 1}
 
-_FOLD_BINARY = {
+_FOLD_BINARY: dict[str, Callable[[Any, Any], Any] | None] = {
     "Add": lambda a, b: a + b,
     "Sub": lambda a, b: a - b,
     "Mul": lambda a, b: a * b,
@@ -141,7 +144,7 @@ def _cmp(a: np.ndarray, b: np.ndarray, how: str) -> np.ndarray:
 
 def _div(a: np.ndarray, b: np.ndarray, integer: bool) -> np.ndarray:
     if not integer:
-        return a / b
+        return np.asarray(a / b)
     a, b = np.broadcast_arrays(a, b)
     out = np.empty(a.shape, dtype=object)
     fa, fb, fo = a.reshape(-1), b.reshape(-1), out.reshape(-1)
@@ -168,7 +171,7 @@ def _mod(a: np.ndarray, b: np.ndarray, fmod: int) -> np.ndarray:
     return out
 
 
-def _unary(ctx, per: tuple[int, int]):
+def _unary(ctx: NodeContext, per: tuple[int, int]) -> Cost:
     s = ctx.shape(0)
     out_dtype = BOOL if ctx.node.op_type in COMPARE else ctx.dtype(0)
     data = None
@@ -182,7 +185,7 @@ def _unary(ctx, per: tuple[int, int]):
         elif t == "Not":
             data = values.apply(np.logical_not, d)
         elif t in ("Ceil", "Floor", "Sqrt", "Exp", "Log", "Reciprocal", "Relu") and d.dtype != object:
-            f = {
+            folds: dict[str, Callable[[Any], Any]] = {
                 "Ceil": np.ceil,
                 "Floor": np.floor,
                 "Sqrt": np.sqrt,
@@ -190,15 +193,16 @@ def _unary(ctx, per: tuple[int, int]):
                 "Log": np.log,
                 "Reciprocal": lambda x: 1.0 / x,
                 "Relu": lambda x: np.maximum(x, 0),
-            }[t]
+            }
+            f = folds[t]
             data = values.apply(f, d)
     ctx.set_output(0, out_dtype, s, data)
     n = ctx.out_numel()
     return Cost(flops=norm(per[0] * n), transcendentals=norm(per[1] * n))
 
 
-def _make_unary(name: str, per: tuple[int, int]):
-    def rule(ctx):
+def _make_unary(name: str, per: tuple[int, int]) -> Rule:
+    def rule(ctx: NodeContext) -> Cost:
         return _unary(ctx, per)
 
     rule.__doc__ = f"{name}: {per[0]} FLOP(s) and {per[1]} transcendental(s) per element."
@@ -211,25 +215,25 @@ for _name, _per in UNARY.items():
 
 
 @op("Gelu", kind=ELEMENTWISE)
-def gelu(ctx):
+def gelu(ctx: NodeContext) -> Cost:
     """Gelu: erf form 5 FLOPs + 1 erf per element; approximate="tanh" 9 FLOPs + 1 tanh."""
     per = GELU_TANH if ctx.attr("approximate", "none") == "tanh" else UNARY["Gelu"]
     return _unary(ctx, per)
 
 
 @op("Clip", kind=ELEMENTWISE)
-def clip(ctx):
+def clip(ctx: NodeContext) -> Cost:
     """Clip: a min and a max per element (2 FLOPs)."""
     ctx.same_as(0)
     return Cost(flops=norm(2 * ctx.out_numel()))
 
 
-def _broadcast(ctx, indices) -> tuple:
+def _broadcast(ctx: NodeContext, indices: Iterable[int]) -> Shape:
     shapes = [ctx.shape(i) for i in indices if ctx.has(i)]
     return broadcast_shapes(shapes, ctx.where)
 
 
-def _binary(ctx, per: tuple[int, int]):
+def _binary(ctx: NodeContext, per: tuple[int, int]) -> Cost:
     t = ctx.node.op_type
     out = _broadcast(ctx, (0, 1))
     out_dtype = BOOL if t in COMPARE else ctx.dtype(0)
@@ -243,8 +247,8 @@ def _binary(ctx, per: tuple[int, int]):
             data = values.apply(lambda x, y: _mod(x, y, ctx.attr("fmod", 0)), a, b)
         elif t == "Pow":
             data = values.apply(lambda x, y: x**y, a, b)
-        elif t in _FOLD_BINARY:
-            data = values.apply(_FOLD_BINARY[t], a, b)
+        elif (fold := _FOLD_BINARY.get(t)) is not None:
+            data = values.apply(fold, a, b)
         if data is not None and data.dtype == object and out_dtype.kind not in ("int", "uint"):
             data = values.cast(data, out_dtype.kind)
     ctx.set_output(0, out_dtype, out, data)
@@ -252,8 +256,8 @@ def _binary(ctx, per: tuple[int, int]):
     return Cost(flops=norm(per[0] * n), transcendentals=norm(per[1] * n))
 
 
-def _make_binary(name: str, per: tuple[int, int]):
-    def rule(ctx):
+def _make_binary(name: str, per: tuple[int, int]) -> Rule:
+    def rule(ctx: NodeContext) -> Cost:
         return _binary(ctx, per)
 
     rule.__doc__ = f"{name}: {per[0]} FLOP(s) and {per[1]} transcendental(s) per output element."
@@ -266,7 +270,7 @@ for _name, _per in BINARY.items():
 
 
 @op("Pow", kind=ELEMENTWISE)
-def pow_(ctx):
+def pow_(ctx: NodeContext) -> Cost:
     """Pow: a known integer exponent e in 1..8 is (e - 1) multiplies (x^2 = x*x, the
     common variance pattern); 0.5 is a sqrt; anything else exp(y log x): 1 FLOP and
     1 transcendental per element."""
@@ -278,7 +282,7 @@ def pow_(ctx):
     return _binary(ctx, per)
 
 
-def _variadic(ctx):
+def _variadic(ctx: NodeContext) -> Cost:
     idx = [i for i in range(ctx.n_inputs) if ctx.has(i)]
     out = _broadcast(ctx, idx)
     data = None
@@ -286,14 +290,12 @@ def _variadic(ctx):
     ds = [ctx.data(i) for i in idx]
     if all(d is not None for d in ds) and values.small(out) and t != "Mean":
 
-        def fold(*arrs):
+        def fold(*arrs: Any) -> Any:
             acc = arrs[0]
             for x in arrs[1:]:
                 if t == "Sum":
                     acc = acc + x
                 else:
-                    from ..symbolic import smax, smin
-
                     f = smax if t == "Max" else smin
                     acc, x = np.broadcast_arrays(acc, x)
                     acc = np.array([f(p, q) for p, q in zip(acc.reshape(-1), x.reshape(-1))], dtype=object).reshape(
@@ -301,7 +303,7 @@ def _variadic(ctx):
                     )
             return acc
 
-        data = values.apply(fold, *ds)
+        data = values.apply(fold, *[x for x in ds if x is not None])
     ctx.set_output(0, ctx.dtype(idx[0]), out, data)
     n = ctx.out_numel()
     return Cost(flops=norm((len(idx) - 1 + VARIADIC[t]) * n))
@@ -312,7 +314,7 @@ for _name in VARIADIC:
 
 
 @op("Where", kind=ELEMENTWISE)
-def where(ctx):
+def where(ctx: NodeContext) -> Cost:
     """Where: one select per output element (1 FLOP)."""
     out = _broadcast(ctx, (0, 1, 2))
     data = None

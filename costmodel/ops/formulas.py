@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import ShapeError
-from ..symbolic import ceildiv, floordiv, norm, prod, smax
+from ..symbolic import ceildiv, floordiv, norm, prod, Shape, smax
 
 
 def normalize_axis(axis: int, rank: int, where: str = "") -> int:
@@ -32,7 +32,7 @@ def broadcast_dim(a: Any, b: Any, where: str = "") -> Any:
     return smax(a, b)
 
 
-def broadcast_shapes(shapes: Sequence[tuple], where: str = "") -> tuple:
+def broadcast_shapes(shapes: Sequence[Shape], where: str = "") -> Shape:
     if len(shapes) == 1:
         return tuple(shapes[0])
     rank = max(len(s) for s in shapes)
@@ -44,7 +44,7 @@ def broadcast_shapes(shapes: Sequence[tuple], where: str = "") -> tuple:
     return tuple(out)
 
 
-def matmul_shapes(a: tuple, b: tuple, where: str = "") -> tuple[tuple, Any, Any, Any, Any]:
+def matmul_shapes(a: Shape, b: Shape, where: str = "") -> tuple[Shape, Any, Any, Any, Any]:
     """numpy.matmul semantics. Returns (output shape, batch count, M, N, K)."""
     if len(a) == 0 or len(b) == 0:
         raise ShapeError("MatMul operands must have rank >= 1", where=where or None)
@@ -98,7 +98,7 @@ def conv_geometry(
     pads: Sequence[Any] | None,
     auto_pad: str,
     ceil_mode: bool = False,
-) -> tuple[tuple, tuple]:
+) -> tuple[Shape, Shape]:
     """Output spatial dims and the begin/end pads used, ONNX Conv/Pool semantics."""
     n = len(spatial)
     auto_pad = (auto_pad or "NOTSET").upper()

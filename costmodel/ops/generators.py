@@ -6,14 +6,15 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir.dtypes import DTYPES, FP32, INT64, ONNX_DTYPES
-from ..symbolic import ceildiv, norm, smax
+from ..symbolic import ceildiv, norm, smax, symbol
 from . import values
+from .context import NodeContext
 from .cost import Cost
 from .registry import GENERATOR, op
 
 
 @op("Constant", kind=GENERATOR, zero="constant: stored in the model")
-def constant(ctx):
+def constant(ctx: NodeContext) -> None:
     for name in ("value", "sparse_value"):
         t = ctx.attrs.get(name)
         if t is not None:
@@ -40,7 +41,7 @@ def constant(ctx):
 
 
 @op("ConstantOfShape", kind=GENERATOR)
-def constant_of_shape(ctx):
+def constant_of_shape(ctx: NodeContext) -> Cost:
     """0 FLOPs; writes every output element once."""
     shape = ctx.ints(0)
     t = ctx.attrs.get("value")
@@ -58,13 +59,11 @@ def constant_of_shape(ctx):
 
 
 @op("Range", kind=GENERATOR)
-def range_(ctx):
+def range_(ctx: NodeContext) -> Cost:
     """1 FLOP per element (start + i * delta as an FMA counted once... as one add)."""
     start, limit, delta = ctx.scalar(0), ctx.scalar(1), ctx.scalar(2)
     dt = ctx.dtype(0)
     if start is None or limit is None or delta is None:
-        from ..symbolic import symbol
-
         n = symbol(f"range_{_safe(ctx.node.name)}")
         ctx.set_output(0, dt, (n,))
         return Cost(flops=n)
@@ -89,49 +88,45 @@ def _safe(name: str) -> str:
 
 
 @op("EyeLike", kind=GENERATOR)
-def eye_like(ctx):
+def eye_like(ctx: NodeContext) -> Cost:
     """0 FLOPs; writes the output."""
     dt = ONNX_DTYPES.get(int(ctx.attr("dtype", 0)), None) or ctx.dtype(0)
     ctx.set_output(0, dt, ctx.shape(0))
     return Cost()
 
 
-@op("RandomNormal", "RandomUniform", kind=GENERATOR)
-def random_(ctx):
+@op("RandomNormal", "RandomUniform", kind=GENERATOR, fold=False)
+def random_(ctx: NodeContext) -> Cost:
     """Per element: a few integer ops for the generator plus the transform; counted as 2
     FLOPs (scale and shift) and, for RandomNormal, 1 transcendental (Box-Muller)."""
     dt = ONNX_DTYPES.get(int(ctx.attr("dtype", 1)), FP32)
     shape = tuple(ctx.attr("shape"))
     ctx.set_output(0, dt, shape)
-    ctx.hint(no_fold=True)
     n = ctx.out_numel()
     return Cost(flops=2 * n, transcendentals=n if ctx.node.op_type == "RandomNormal" else 0)
 
 
-@op("RandomNormalLike", "RandomUniformLike", kind=GENERATOR)
-def random_like(ctx):
+@op("RandomNormalLike", "RandomUniformLike", kind=GENERATOR, fold=False)
+def random_like(ctx: NodeContext) -> Cost:
     """As RandomNormal/RandomUniform, shaped like the input."""
     dt = ONNX_DTYPES.get(int(ctx.attr("dtype", 0)), None) or ctx.dtype(0)
     ctx.set_output(0, dt, ctx.shape(0))
-    ctx.hint(no_fold=True)
     n = ctx.out_numel()
     return Cost(flops=2 * n, transcendentals=n if "Normal" in ctx.node.op_type else 0)
 
 
-@op("Bernoulli", kind=GENERATOR)
-def bernoulli(ctx):
+@op("Bernoulli", kind=GENERATOR, fold=False)
+def bernoulli(ctx: NodeContext) -> Cost:
     """Per element: one uniform draw and one compare (2 FLOPs)."""
     dt = ONNX_DTYPES.get(int(ctx.attr("dtype", 0)), None) or ctx.dtype(0)
     ctx.set_output(0, dt, ctx.shape(0))
-    ctx.hint(no_fold=True)
     return Cost(flops=2 * ctx.out_numel())
 
 
-@op("Multinomial", kind=GENERATOR)
-def multinomial(ctx):
+@op("Multinomial", kind=GENERATOR, fold=False)
+def multinomial(ctx: NodeContext) -> Cost:
     """Per sample: a cumulative sum over the classes and a search: ~2 x classes FLOPs."""
     b, c = ctx.shape(0)
     n = ctx.attr("sample_size", 1)
     ctx.set_output(0, ONNX_DTYPES.get(int(ctx.attr("dtype", 6)), INT64), (b, n))
-    ctx.hint(no_fold=True)
     return Cost(flops=norm(2 * b * n * c), transcendentals=norm(b * c))

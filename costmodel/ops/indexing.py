@@ -4,23 +4,26 @@ A gather reads only the rows it selects (an embedding lookup does not read the t
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..ir.dtypes import INT64
-from ..ir.graph import Role
-from ..symbolic import norm, prod, symbol
+from ..symbolic import norm, prod, Shape, sp, symbol
+from .context import NodeContext
 from .cost import Cost
 from .formulas import normalize_axis
 from .registry import MOVEMENT, op
+from .traffic import RESIDENT
 
 
-def _gather_traffic(ctx, out_elems, index_inputs=(1,)):
+def _gather_traffic(ctx: NodeContext, out_elems: Any, index_inputs: tuple[int, ...] = (1,)) -> None:
     b = ctx.dtype(0).nbytes(out_elems)
     idx = 0
     for i in index_inputs:
         if ctx.has(i):
             idx = idx + ctx.dtype(i).nbytes(prod(ctx.shape(i)))
-    if ctx.info(0).role is Role.WEIGHT:
+    if ctx.info(0).role in RESIDENT:
         ctx.bytes_override = Cost(read_weights=b, read_activations=norm(idx), write_activations=b)
     else:
         ctx.bytes_override = Cost(read_activations=norm(b + idx), write_activations=b)
@@ -31,7 +34,7 @@ def _safe(name: str) -> str:
 
 
 @op("Gather", kind=MOVEMENT)
-def gather(ctx):
+def gather(ctx: NodeContext) -> None:
     """0 FLOPs; reads the selected slices and the indices, writes the output."""
     s, ind = ctx.shape(0), ctx.shape(1)
     axis = normalize_axis(ctx.attr("axis", 0), len(s), ctx.where)
@@ -53,7 +56,7 @@ def gather(ctx):
 
 
 @op("GatherElements", kind=MOVEMENT)
-def gather_elements(ctx):
+def gather_elements(ctx: NodeContext) -> None:
     """0 FLOPs; output has the indices' shape."""
     ind = ctx.shape(1)
     ctx.set_output(0, ctx.dtype(0), ind)
@@ -61,7 +64,7 @@ def gather_elements(ctx):
 
 
 @op("GatherND", kind=MOVEMENT)
-def gather_nd(ctx):
+def gather_nd(ctx: NodeContext) -> None:
     """0 FLOPs; output = indices.shape[:-1] + data.shape[batch_dims + k:]."""
     s, ind = ctx.shape(0), ctx.shape(1)
     b = ctx.attr("batch_dims", 0)
@@ -73,7 +76,7 @@ def gather_nd(ctx):
     _gather_traffic(ctx, prod(out))
 
 
-def _scatter(ctx, updates_index: int):
+def _scatter(ctx: NodeContext, updates_index: int) -> Cost:
     s = ctx.shape(0)
     d = ctx.data(0)
     data = None
@@ -93,19 +96,19 @@ def _scatter(ctx, updates_index: int):
 
 
 @op("ScatterND", kind=MOVEMENT)
-def scatter_nd(ctx):
+def scatter_nd(ctx: NodeContext) -> Cost:
     """Copies the data and writes the updates; reduction != none adds 1 FLOP per update."""
     return _scatter(ctx, 2)
 
 
 @op("ScatterElements", "Scatter", kind=MOVEMENT)
-def scatter_elements(ctx):
+def scatter_elements(ctx: NodeContext) -> Cost:
     """Copies the data and writes the updates; reduction != none adds 1 FLOP per update."""
     return _scatter(ctx, 2)
 
 
 @op("OneHot", kind=MOVEMENT)
-def one_hot(ctx):
+def one_hot(ctx: NodeContext) -> Cost:
     """One compare per output element."""
     ind = ctx.shape(0)
     depth = ctx.scalar(1)
@@ -120,13 +123,13 @@ def one_hot(ctx):
     return Cost(flops=prod(out))
 
 
-def _data_dependent(ctx, label: str):
+def _data_dependent(ctx: NodeContext, label: str) -> Any:
     """A length known only at run time: a fresh symbol named after the node."""
     return symbol(f"{label}_{_safe(ctx.node.name)}")
 
 
 @op("NonZero", kind=MOVEMENT)
-def non_zero(ctx):
+def non_zero(ctx: NodeContext) -> Cost:
     """One compare per input element; the count of non-zeros is a run-time symbol."""
     s = ctx.shape(0)
     ctx.set_output(0, INT64, (len(s), _data_dependent(ctx, "nonzero")))
@@ -134,7 +137,7 @@ def non_zero(ctx):
 
 
 @op("Compress", kind=MOVEMENT)
-def compress(ctx):
+def compress(ctx: NodeContext) -> Cost:
     """Copies the selected slices; their count is a run-time symbol."""
     s = ctx.shape(0)
     axis = ctx.attr("axis", None)
@@ -149,7 +152,7 @@ def compress(ctx):
 
 
 @op("Unique", kind=MOVEMENT)
-def unique(ctx):
+def unique(ctx: NodeContext) -> Cost:
     """A sort: n log2 n compares (n = input elements); unique count is a run-time symbol."""
     s = ctx.shape(0)
     n = prod(s)
@@ -166,16 +169,15 @@ def unique(ctx):
     return Cost(flops=_nlogn(n))
 
 
-def _nlogn(n):
+def _nlogn(n: Any) -> Any:
     if type(n) is int:
         return n * max(1, (n - 1).bit_length())
-    import sympy
-
+    sympy = sp()
     return norm(n * sympy.ceiling(sympy.log(n, 2)))
 
 
 @op("TopK", kind=MOVEMENT)
-def topk(ctx):
+def topk(ctx: NodeContext) -> Cost:
     """A partial selection: n x log2(k) compares along the axis (heap-based)."""
     s = ctx.shape(0)
     axis = normalize_axis(ctx.attr("axis", -1), len(s), ctx.where)
@@ -193,7 +195,7 @@ def topk(ctx):
 # Resize / Upsample: FLOPs per output element by mode: nearest 0; linear 3 per
 # interpolated axis (two multiplies and an add per lerp, 2^d - 1 lerps); cubic 4 taps
 # (4 multiply-adds) per axis.
-def _resize_flops(mode: str, n_axes: int) -> int:
+def _resize_flops(mode: str, n_axes: Any) -> Any:
     mode = (mode or "nearest").lower()
     if mode in ("linear", "bilinear", "trilinear"):
         return 3 * (2**n_axes - 1)
@@ -202,23 +204,23 @@ def _resize_flops(mode: str, n_axes: int) -> int:
     return 0
 
 
-def _resized_axes(s: tuple, out: tuple) -> int:
+def _resized_axes(s: Shape, out: Shape) -> int:
     return sum(1 for a, b in zip(s, out) if not (type(a) is int and type(b) is int and a == b) and a is not b)
 
 
 @op("Resize", kind=MOVEMENT)
-def resize(ctx):
+def resize(ctx: NodeContext) -> Cost:
     """See _resize_flops for the per-output count by interpolation mode."""
     s = ctx.shape(0)
-    out = None
+    out: Shape
     if ctx.has(3):
         sizes = ctx.ints(3)
         axes = ctx.attr("axes", None)
         if axes:
-            out = list(s)
+            dims = list(s)
             for a, v in zip(axes, sizes):
-                out[normalize_axis(a, len(s), ctx.where)] = v
-            out = tuple(out)
+                dims[normalize_axis(a, len(s), ctx.where)] = v
+            out = tuple(dims)
         else:
             out = tuple(sizes)
     else:
@@ -240,16 +242,15 @@ def resize(ctx):
     return Cost(flops=norm(per * prod(out)))
 
 
-def _scale_dim(d, f: float):
+def _scale_dim(d: Any, f: float) -> Any:
     if type(d) is int:
         return int(np.floor(d * f + 1e-9))
-    import sympy
-
+    sympy = sp()
     return norm(sympy.floor(d * sympy.Rational(str(f))))
 
 
 @op("Upsample", kind=MOVEMENT)
-def upsample(ctx):
+def upsample(ctx: NodeContext) -> Cost:
     """As Resize (opset 7-9)."""
     s = ctx.shape(0)
     scales = ctx.attr("scales", None)
@@ -265,7 +266,7 @@ def upsample(ctx):
 
 
 @op("GridSample", kind=MOVEMENT, since=16)
-def grid_sample(ctx):
+def grid_sample(ctx: NodeContext) -> Cost:
     """Per output element: unnormalize the coordinate (2 per axis) and interpolate as
     Resize does (bilinear: 3 lerps)."""
     x, grid = ctx.shape(0), ctx.shape(1)
@@ -278,7 +279,7 @@ def grid_sample(ctx):
 
 
 @op("AffineGrid", kind=MOVEMENT, since=20)
-def affine_grid(ctx):
+def affine_grid(ctx: NodeContext) -> Cost:
     """Per output point: a (d x d+1) matrix-vector product: d x (d + 1) MACs."""
     ctx.shape(0)
     size = ctx.ints(1)

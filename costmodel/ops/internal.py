@@ -6,25 +6,37 @@ attention). Each cost is written at its rule, with its source."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from ..ir.activations import ACTIVATION_OPS
 from ..symbolic import norm, prod
+from .context import NodeContext
 from .cost import Cost
 from .elementwise import GELU_TANH, UNARY
 from .formulas import matmul_shapes
+from .kernel import GemmShape, MoEShape
 from .registry import CONTRACTION, RECURRENT, VIEW, op
 
 DOMAIN = "costmodel"
-ACT = {
-    "silu": UNARY["Swish"],
-    "gelu": UNARY["Gelu"],
-    "gelu_tanh": GELU_TANH,
-    "relu": UNARY["Relu"],
-    "relu2": (2, 0),
-    "quick_gelu": UNARY["Swish"],
-}
+
+
+def _per_element(op_type: str, attrs: tuple[tuple[str, str], ...], squared: bool) -> tuple[int, int]:
+    """(FLOPs, transcendentals) per element of an activation computed by its IR op (the
+    op's own figure: Gelu tanh / erf, QuickGelu as Swish x * sigmoid(1.702 x)), plus the
+    squaring multiply of relu2."""
+    if op_type == "Gelu" and dict(attrs).get("approximate") == "tanh":
+        flops, trans = GELU_TANH
+    else:
+        flops, trans = UNARY["Swish" if op_type == "QuickGelu" else op_type]
+    return flops + int(squared), trans
+
+
+# per-element cost of each activation of ir/activations.py (the fused ExpertMLP kernel's)
+ACT = {str(a): _per_element(o.op_type, o.attrs, o.squared) for a, o in ACTIVATION_OPS.items()}
 
 
 @op("Linear", kind=CONTRACTION, domain=DOMAIN)
-def linear(ctx):
+def linear(ctx: NodeContext) -> Cost:
     """y = x W (+ b), W stored (K, N) or with transB=1 (N, K) (a tied embedding).
     MACs = rows x K x N; FLOPs = 2 x MACs + rows x N for the bias (GEMM epilogue)."""
     x, w = ctx.shape(0), ctx.shape(1)
@@ -33,12 +45,12 @@ def linear(ctx):
     out, batch, m, n, k = matmul_shapes(x, w, ctx.where)
     ctx.set_output(0, ctx.dtype(0), out)
     macs = norm(batch * m * n * k)
-    ctx.hint(gemm=(1, norm(batch * m), n, k))
+    ctx.set_kernel(GemmShape(batch=1, m=norm(batch * m), n=n, k=k))
     return Cost(flops=norm(2 * macs + (batch * m * n if ctx.has(2) else 0)), macs=macs)
 
 
 @op("SplitView", kind=VIEW, domain=DOMAIN, zero="view: slices of a fused projection, no copy")
-def split_view(ctx):
+def split_view(ctx: NodeContext) -> None:
     s = ctx.shape(0)
     sizes = ctx.attr("sizes")
     axis = len(s) - 1
@@ -49,17 +61,15 @@ def split_view(ctx):
 
 
 @op("View", kind=VIEW, domain=DOMAIN, zero="view: a reshape/permutation kernels read through strides")
-def view(ctx):
+def view(ctx: NodeContext) -> None:
     shape = tuple(ctx.attr("shape"))
-    from ..symbolic import prod as _prod
-
-    a, b = _prod(ctx.shape(0)), _prod(shape)
+    a, b = prod(ctx.shape(0)), prod(shape)
     if type(a) is int and type(b) is int and a != b:
         raise ctx.fail(f"View of {ctx.shape(0)} as {shape} changes the element count")
     ctx.set_output(0, ctx.dtype(0), shape)
 
 
-def expected_unique_experts(tokens, experts: int, top_k: int):
+def expected_unique_experts(tokens: Any, experts: int, top_k: int) -> Any:
     """Experts touched by `tokens` tokens routing uniformly to top_k of `experts`:
     E (1 - (1 - k/E)^tokens). Decode at small batch reads only these experts' weights."""
     if type(tokens) is not int:
@@ -68,7 +78,7 @@ def expected_unique_experts(tokens, experts: int, top_k: int):
 
 
 @op("ExpertMLP", kind=CONTRACTION, domain=DOMAIN)
-def expert_mlp(ctx):
+def expert_mlp(ctx: NodeContext) -> Cost:
     """Routed experts, top_k per token. Inputs: x (..., d), W_in (E, d, m·I) with m = 2
     for gated MLPs, W_out (E, I, d). MACs = tokens x top_k x (d·m·I + I·d); activation
     per routed hidden element (gated: +1 multiply); the routing-weight scale and the
@@ -99,12 +109,12 @@ def expert_mlp(ctx):
         read_activations=norm(xb * 2),
         write_activations=norm(xb + ctx.dtype(0).nbytes(routed * mi)),
     )
-    ctx.hint(gemm=(1, routed, mi, d), moe=dict(tokens=tokens, experts=e, top_k=k))
+    ctx.set_kernel(MoEShape(tokens=tokens, experts=e, top_k=k, gemm=GemmShape(batch=1, m=routed, n=mi, k=d)))
     return Cost(flops=flops, macs=macs, transcendentals=norm(routed * i * act[1]))
 
 
 @op("SelectiveScan", kind=RECURRENT, domain=DOMAIN)
-def selective_scan(ctx):
+def selective_scan(ctx: NodeContext) -> Cost:
     """Mamba-1 selective scan (Gu & Dao 2023, Alg. 2) over x (B, L, D) with state N:
     per (token, channel, state): discretize dA = exp(dt A) (1 mul + 1 exp), dB x (2 mul),
     h = dA h + dBx (2), y += C h (2) = 7 FLOPs + 1 exp; per (token, channel): the D skip
@@ -120,7 +130,7 @@ def selective_scan(ctx):
 
 
 @op("SSD", kind=RECURRENT, domain=DOMAIN)
-def ssd(ctx):
+def ssd(ctx: NodeContext) -> Cost:
     """Mamba-2 state-space duality, chunked (Dao & Gu 2024, sec. 6): heads H of size P,
     state N, chunk Q. Per token and head: intra-chunk C B^T and its product with x
     (2·Q·N + 2·Q·P MACs... counted as Q(N + P) MACs), state passing B^T x and C h
@@ -137,7 +147,7 @@ def ssd(ctx):
 
 
 @op("WKV", kind=RECURRENT, domain=DOMAIN)
-def wkv(ctx):
+def wkv(ctx: NodeContext) -> Cost:
     """RWKV-6 WKV recurrence (Peng et al. 2024, eq. 17-18), heads H of size S: per token
     and head, the state S x S is decayed (1), updated with k^T v (2) and read with r
     (2 MAC-equivalents = 2 FLOPs... counted 6 FLOPs per state element)."""
@@ -148,14 +158,28 @@ def wkv(ctx):
 
 
 @op("LinearAttention", kind=RECURRENT, domain=DOMAIN)
-def linear_attention(ctx):
-    """Causal linear attention (Katharopoulos et al. 2020) as a recurrence: per token and
-    head with key dim K and value dim V, state update S += phi(k)^T v (K·V MACs) and
-    output phi(q) S (K·V MACs), feature map on q and k (2 per element)."""
+def linear_attention(ctx: NodeContext) -> Cost:
+    """Causal linear attention (Katharopoulos et al. 2020), per token and head with key
+    dim K and value dim V. Recurrent form (chunk_size 0, and every decode step): state
+    update S += phi(k)^T v and output phi(q) S, 2 K V MACs; feature map on q and k (2 per
+    element). Chunkwise form (chunk_size C > 0; Sun et al. 2023 sec. 2.4, Yang et al.
+    2024): inside a chunk causal q k^T and its product with v, (C + 1)/2 (K + V) MACs per
+    token on average; across chunks the output from the carried state (K V) and the
+    state's update (K V). With decay (RetNet's retention, gamma per head): one more
+    multiply per state element per token (recurrent) or per masked score (chunkwise)."""
     q = ctx.shape(0)
     b, length, h, kd = q
     vd = ctx.shape(2)[3]
     ctx.set_output(0, ctx.dtype(0), (b, length, h, vd))
     th = norm(b * length * h)
-    macs = norm(2 * th * kd * vd)
-    return Cost(flops=norm(2 * macs + 4 * th * kd), macs=macs)
+    chunk = ctx.attr("chunk_size", 0)
+    decay = ctx.attr("decay", 0)
+    if chunk and not (type(length) is int and length == 1):
+        c = chunk if type(length) is not int else min(chunk, length)
+        pairs = norm(th * (c + 1) / 2)
+        macs = norm(pairs * (kd + vd) + 2 * th * kd * vd)
+        extra = pairs if decay else 0
+    else:
+        macs = norm(2 * th * kd * vd)
+        extra = norm(th * kd * vd) if decay else 0
+    return Cost(flops=norm(2 * macs + 4 * th * kd + extra), macs=macs)

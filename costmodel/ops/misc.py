@@ -15,11 +15,12 @@ symbols named after the node, as in indexing.py.
 
 from __future__ import annotations
 
-import sympy
+
+from typing import Any
 
 from ..ir.dtypes import BOOL, DTYPES, FP32, INT64, ONNX_DTYPES
-from ..symbolic import floordiv, norm, prod, symbol
-from .context import UnknownShape
+from ..symbolic import floordiv, is_expr, norm, prod, Shape, smax, sp, symbol
+from .context import NodeContext, UnknownShape
 from .conv import conv_cost, conv_shape
 from .cost import Cost
 from .formulas import broadcast_shapes
@@ -29,32 +30,32 @@ STRING = DTYPES["string"]
 UINT8 = DTYPES["uint8"]
 
 
-def _fresh(ctx, label: str):
+def _fresh(ctx: NodeContext, label: str) -> Any:
     """A length known only at run time: a fresh symbol named after the node."""
     safe = "".join(c if c.isalnum() else "_" for c in ctx.node.name) or "n"
     return symbol(f"{label}_{safe}")
 
 
-def _known_int(ctx, i: int, label: str):
+def _known_int(ctx: NodeContext, i: int, label: str) -> Any:
     """A scalar int input's value, or a fresh symbol when it is not known."""
     v = ctx.scalar(i)
     if v is None:
         return _fresh(ctx, label)
-    return norm(int(v)) if not isinstance(v, sympy.Basic) else norm(v)
+    return norm(v) if is_expr(v) else norm(int(v))
 
 
-def ceil_log2(n):
+def ceil_log2(n: Any) -> Any:
     if type(n) is int:
         return max(n - 1, 0).bit_length()
-    return norm(sympy.ceiling(sympy.log(n, 2)))
+    return norm(sp().ceiling(sp().log(n, 2)))
 
 
-def fft_flops(n):
+def fft_flops(n: Any) -> Any:
     """5 N ceil(log2 N): see the module docstring."""
     return norm(5 * n * ceil_log2(n))
 
 
-def _minus1(n):
+def _minus1(n: Any) -> Any:
     return max(n - 1, 0) if type(n) is int else norm(n - 1)
 
 
@@ -62,7 +63,7 @@ def _minus1(n):
 
 
 @op("DFT", kind=REDUCTION, since=17)
-def dft(ctx):
+def dft(ctx: NodeContext) -> Cost:
     """One FFT of length dft_length per transformed vector (5 N ceil(log2 N)); the inverse
     adds 1 divide by N per output value."""
     s = ctx.shape(0)
@@ -94,7 +95,7 @@ def dft(ctx):
 
 
 @op("STFT", kind=REDUCTION, since=17)
-def stft(ctx):
+def stft(ctx: NodeContext) -> Cost:
     """Per frame: the window multiply (1 per sample, 2 for complex input) and an FFT of
     frame_length (5 N ceil(log2 N))."""
     sig = ctx.shape(0)
@@ -126,7 +127,7 @@ WINDOWS = {"HannWindow": (4, 1), "HammingWindow": (4, 1), "BlackmanWindow": (8, 
 
 
 @op(*WINDOWS, kind=GENERATOR, since=17)
-def window(ctx):
+def window(ctx: NodeContext) -> Cost:
     """See WINDOWS for the per-element count."""
     n = _known_int(ctx, 0, "window")
     ctx.set_output(0, ONNX_DTYPES.get(int(ctx.attr("output_datatype", 1)), FP32), (n,))
@@ -135,7 +136,7 @@ def window(ctx):
 
 
 @op("MelWeightMatrix", kind=GENERATOR, since=17)
-def mel_weight_matrix(ctx):
+def mel_weight_matrix(ctx: NodeContext) -> Cost:
     """Output [floor(dft_length / 2) + 1, num_mel_bins]. The two edge frequencies to mel
     (1 + f/700, log10, x 2595: 4 FLOPs, 1 log each); per band edge (num_mel_bins + 2):
     spacing (2), mel to Hz (divide, 10^x, subtract, multiply: 4, 1 pow) and the DFT bin
@@ -157,7 +158,7 @@ IOU_FLOPS = 13
 
 
 @op("NonMaxSuppression", kind=REDUCTION, since=10)
-def non_max_suppression(ctx):
+def non_max_suppression(ctx: NodeContext) -> Cost:
     """Per box: its area (2 subtracts, 1 multiply; + 6 to convert center_point_box
     format). Per (batch, class): a score-threshold compare per box and a sort
     (n ceil(log2 n) compares). Greedy suppression tests each candidate against the boxes
@@ -181,7 +182,7 @@ def non_max_suppression(ctx):
 
 
 @op("RoiAlign", kind=POOL, since=10)
-def roi_align(ctx):
+def roi_align(ctx: NodeContext) -> Cost:
     """Per output cell and channel: s bilinear samples (s = sampling_ratio^2; a run-time
     symbol when sampling_ratio = 0, the adaptive grid), each 4 multiplies + 3 adds of the
     corner values and 1 combine (add or max) = 8 FLOPs, + 1 divide per cell for avg.
@@ -206,7 +207,7 @@ def roi_align(ctx):
 
 
 @op("Det", kind=REDUCTION, since=11)
-def det(ctx):
+def det(ctx: NodeContext) -> Cost:
     """Per n x n matrix, LU with partial pivoting: step k does n-k divides and (n-k)^2
     multiply-subtracts (2 FLOPs), sum = n(n-1)(4n+1)/6 (~2/3 n^3); then n-1 multiplies
     of the diagonal. Pivot compares are not counted. # n=3: 13 + 2 = 15"""
@@ -227,7 +228,7 @@ DEFORM_SAMPLE_FLOPS = 11
 
 
 @op("DeformConv", kind=CONV, since=19)
-def deform_conv(ctx):
+def deform_conv(ctx: NodeContext) -> Cost:
     """Conv MACs (conv.py) on an im2col buffer of bilinear samples: one sample per
     (n, c, output position, kernel tap), 11 FLOPs each, 12 with mask."""
     x, w = ctx.shape(0), ctx.shape(1)
@@ -250,7 +251,7 @@ def deform_conv(ctx):
 # -- losses -------------------------------------------------------------------------------
 
 
-def _nll(ctx, x: tuple, t: tuple, w_i: int) -> tuple[object, object]:
+def _nll(ctx: NodeContext, x: Shape, t: Shape, w_i: int) -> tuple[object, object]:
     """Shared by both losses: validates shapes, sets the loss output and returns
     (loss FLOPs, rows). Per target element: negate (1), x weight (1 with weights),
     ignore_index compare (1 when set). sum: + (T - 1) adds; mean: + (T - 1) adds,
@@ -277,14 +278,14 @@ def _nll(ctx, x: tuple, t: tuple, w_i: int) -> tuple[object, object]:
 
 
 @op("NegativeLogLikelihoodLoss", kind=REDUCTION, since=12)
-def nll_loss(ctx):
+def nll_loss(ctx: NodeContext) -> Cost:
     """Gathers input[n, target, d...]; see _nll for the per-element count."""
     flops, _ = _nll(ctx, ctx.shape(0), ctx.shape(1), 2)
     return Cost(flops=flops)
 
 
 @op("SoftmaxCrossEntropyLoss", kind=NORMALIZATION, since=12)
-def softmax_cross_entropy(ctx):
+def softmax_cross_entropy(ctx: NodeContext) -> Cost:
     """LogSoftmax over C (per score: max, subtract, exp, sum, subtract = 5 FLOPs, 1 exp;
     per row: 1 log) then the NLL of _nll. Output 1 (optional) is log_prob."""
     x = ctx.shape(0)
@@ -298,7 +299,7 @@ def softmax_cross_entropy(ctx):
 
 
 @op("ImageDecoder", kind=ELEMENTWISE, since=20)
-def image_decoder(ctx):
+def image_decoder(ctx: NodeContext) -> Cost:
     """Height and width are run-time symbols; output [H, W, 3] (RGB/BGR) or [H, W, 1]
     uint8. Modeled as a baseline JPEG decode: per output value a two-pass 8-point IDCT
     (16 multiply-adds = 32 FLOPs), dequantize and level-shift/clamp (2); per pixel of a
@@ -316,7 +317,7 @@ def image_decoder(ctx):
 
 
 @op("RegexFullMatch", kind=ELEMENTWISE, since=20)
-def regex_full_match(ctx):
+def regex_full_match(ctx: NodeContext) -> Cost:
     """1 per element (one match); output bool."""
     s = ctx.shape(0)
     ctx.set_output(0, BOOL, s)
@@ -324,7 +325,7 @@ def regex_full_match(ctx):
 
 
 @op("StringConcat", kind=ELEMENTWISE, since=20)
-def string_concat(ctx):
+def string_concat(ctx: NodeContext) -> Cost:
     """1 per output element (broadcast)."""
     out = broadcast_shapes([ctx.shape(0), ctx.shape(1)], ctx.where)
     ctx.set_output(0, STRING, out)
@@ -332,7 +333,7 @@ def string_concat(ctx):
 
 
 @op("StringSplit", kind=ELEMENTWISE, since=20)
-def string_split(ctx):
+def string_split(ctx: NodeContext) -> Cost:
     """1 per input element (one scan); Y = X.shape + [max substrings] (a run-time symbol),
     Z = X.shape int64 substring counts."""
     s = ctx.shape(0)
@@ -342,7 +343,7 @@ def string_split(ctx):
 
 
 @op("StringNormalizer", kind=ELEMENTWISE, since=10)
-def string_normalizer(ctx):
+def string_normalizer(ctx: NodeContext) -> Cost:
     """Per element: a stopword lookup (1, when stopwords are given) and a case change (1,
     unless NONE). Removing stopwords leaves a run-time number of strings."""
     s = ctx.shape(0)
@@ -356,7 +357,7 @@ def string_normalizer(ctx):
 
 
 @op("TfIdfVectorizer", kind=REDUCTION, since=9)
-def tfidf_vectorizer(ctx):
+def tfidf_vectorizer(ctx: NodeContext) -> Cost:
     """Every candidate n-gram (n in [min_gram_length, max_gram_length], skips 0..
     max_skip_count; unigrams once) is looked up one token at a time (n) and, when found,
     counted (1): n + 1 per candidate. IDF/TFIDF weighting: 1 multiply per output."""
@@ -374,7 +375,7 @@ def tfidf_vectorizer(ctx):
     for n in range(max(lo, 1), hi + 1):
         for k in range(skips + 1 if n > 1 else 1):
             span = (n - 1) * (k + 1)
-            cand = max(c - span, 0) if type(c) is int else norm(sympy.Max(c - span, 0))
+            cand = max(c - span, 0) if type(c) is int else smax(c - span, 0)
             per_row = per_row + (n + 1) * cand
     rows = s[0] if len(s) == 2 else 1
     weigh = prod(out) if ctx.attr("mode") in ("IDF", "TFIDF") else 0

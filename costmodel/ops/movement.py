@@ -4,17 +4,22 @@ depth/space rearrangements. 0 FLOPs; memory traffic is what the kernel reads and
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..symbolic import floordiv, norm, prod, smax, smin
 from . import values
+from .context import NodeContext
 from .cost import Cost
 from .formulas import broadcast_shapes, normalize_axis
+from .kernel import CopyShape
+from .traffic import RESIDENT
 from .registry import MOVEMENT, op
 
 
 @op("Transpose", kind=MOVEMENT)
-def transpose(ctx):
+def transpose(ctx: NodeContext) -> None:
     """0 FLOPs; reads and writes every element once."""
     s = ctx.shape(0)
     perm = ctx.attr("perm", None) or tuple(reversed(range(len(s))))
@@ -23,10 +28,11 @@ def transpose(ctx):
     out = tuple(s[p] for p in perm)
     d = ctx.data(0)
     ctx.set_output(0, ctx.dtype(0), out, np.transpose(d, perm) if d is not None else None)
+    ctx.set_kernel(CopyShape(strided=True))
 
 
 @op("Concat", kind=MOVEMENT)
-def concat(ctx):
+def concat(ctx: NodeContext) -> None:
     """0 FLOPs; copies every input once."""
     idx = [i for i in range(ctx.n_inputs) if ctx.has(i)]
     shapes = [ctx.shape(i) for i in idx]
@@ -43,9 +49,9 @@ def concat(ctx):
         for i, (p, q) in enumerate(zip(out, s)):
             if i != axis and type(p) is int and type(q) is int and p != q:
                 raise ctx.fail(f"Concat inputs differ outside axis {axis}: {shapes}")
-    ds = [ctx.data(i) for i in idx]
-    data = None
-    if all(d is not None for d in ds) and values.small(tuple(out)):
+    ds = [d for d in (ctx.data(i) for i in idx) if d is not None]
+    data: np.ndarray | None = None
+    if len(ds) == len(idx) and values.small(tuple(out)):
         data = np.concatenate(ds, axis=axis)
         if data.dtype != object and ctx.dtype(idx[0]).kind in ("int", "uint"):
             data = values.obj(data)
@@ -53,7 +59,7 @@ def concat(ctx):
 
 
 @op("Split", kind=MOVEMENT)
-def split(ctx):
+def split(ctx: NodeContext) -> None:
     """0 FLOPs; reads the input once and writes every part."""
     s = ctx.shape(0)
     axis = normalize_axis(ctx.attr("axis", 0), len(s), ctx.where)
@@ -86,7 +92,7 @@ def split(ctx):
         start = norm(start + p)
 
 
-def _clamp_index(v, dim, step_positive: bool):
+def _clamp_index(v: Any, dim: Any, step_positive: bool) -> Any:
     """ONNX Slice index clamping, exact for ints; symbolic dims resolve the usual
     exporter idioms (0, -1, INT_MAX-like ends) and otherwise stay symbolic."""
     big = 2**62
@@ -107,7 +113,7 @@ def _clamp_index(v, dim, step_positive: bool):
 
 
 @op("Slice", kind=MOVEMENT)
-def slice_(ctx):
+def slice_(ctx: NodeContext) -> None:
     """0 FLOPs; reads and writes only the selected elements."""
     s = ctx.shape(0)
     if ctx.has(1):
@@ -142,27 +148,25 @@ def slice_(ctx):
     _read_output_sized(ctx)
 
 
-def _read_output_sized(ctx, extra_inputs=()):
+def _read_output_sized(ctx: NodeContext, extra_inputs: tuple[int, ...] = ()) -> None:
     """Traffic of a kernel that reads exactly as many elements as it writes."""
     o = ctx.outputs[0]
     if o is None or o.shape is None:
         return
     b = ctx.dtype(0).nbytes(prod(o.shape))
     src = ctx.info(0)
-    from ..ir.graph import Role
-
     extra = 0
     for i in extra_inputs:
         if ctx.has(i) and ctx.info(i).shape is not None:
             extra = extra + ctx.dtype(i).nbytes(prod(ctx.shape(i)))
-    if src.role is Role.WEIGHT:
+    if src.role in RESIDENT:
         ctx.bytes_override = Cost(read_weights=b, read_activations=norm(extra), write_activations=b)
     else:
         ctx.bytes_override = Cost(read_activations=norm(b + extra), write_activations=b)
 
 
 @op("Pad", kind=MOVEMENT)
-def pad(ctx):
+def pad(ctx: NodeContext) -> None:
     """0 FLOPs; reads the input, writes the padded output."""
     s = ctx.shape(0)
     r = len(s)
@@ -172,7 +176,7 @@ def pad(ctx):
     else:
         pads = tuple(ctx.attr("pads", None) or ctx.attr("paddings"))
         axes = tuple(range(r))
-    axes = [normalize_axis(a, r, ctx.where) for a in axes]
+    axes = tuple(normalize_axis(a, r, ctx.where) for a in axes)
     n = len(axes)
     if len(pads) != 2 * n:
         raise ctx.fail(f"Pad has {len(pads)} pads for {n} axes")
@@ -183,7 +187,7 @@ def pad(ctx):
 
 
 @op("Tile", kind=MOVEMENT)
-def tile(ctx):
+def tile(ctx: NodeContext) -> None:
     """0 FLOPs; reads the input, writes the tiled output."""
     s = ctx.shape(0)
     reps = ctx.ints(1)
@@ -196,7 +200,7 @@ def tile(ctx):
 
 
 @op("Expand", kind=MOVEMENT)
-def expand(ctx):
+def expand(ctx: NodeContext) -> None:
     """0 FLOPs; reads the input once, writes the broadcast output."""
     s = ctx.shape(0)
     target = ctx.ints(1)
@@ -209,7 +213,7 @@ def expand(ctx):
 
 
 @op("DepthToSpace", "SpaceToDepth", kind=MOVEMENT)
-def depth_space(ctx):
+def depth_space(ctx: NodeContext) -> None:
     """0 FLOPs; a permutation copy."""
     n, c, h, w = ctx.shape(0)
     b = ctx.attr("blocksize")
@@ -221,20 +225,20 @@ def depth_space(ctx):
 
 
 @op("Trilu", kind=MOVEMENT)
-def trilu(ctx):
+def trilu(ctx: NodeContext) -> Cost:
     """One select per element (1 FLOP)."""
     s = ctx.same_as(0)
     return Cost(flops=prod(s))
 
 
 @op("ReverseSequence", kind=MOVEMENT)
-def reverse_sequence(ctx):
+def reverse_sequence(ctx: NodeContext) -> None:
     """0 FLOPs; a permutation copy."""
     ctx.same_as(0)
 
 
 @op("CenterCropPad", kind=MOVEMENT, since=18)
-def center_crop_pad(ctx):
+def center_crop_pad(ctx: NodeContext) -> None:
     """0 FLOPs; copies the overlapping window."""
     s = ctx.shape(0)
     target = ctx.ints(1)
@@ -250,7 +254,7 @@ def center_crop_pad(ctx):
 
 
 @op("Col2Im", kind=MOVEMENT, since=18)
-def col2im(ctx):
+def col2im(ctx: NodeContext) -> Cost:
     """Accumulates overlapping blocks: one add per input element."""
     x = ctx.shape(0)
     image = ctx.ints(1)

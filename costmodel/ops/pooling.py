@@ -3,14 +3,17 @@ average pooling adds them and divides once; Lp pooling raises, adds and roots.""
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..ir.dtypes import INT64
-from ..symbolic import norm, prod
+from ..symbolic import norm, prod, Shape
+from .context import NodeContext
 from .cost import Cost
 from .formulas import conv_geometry
 from .registry import POOL, op
 
 
-def pool_shape(ctx):
+def pool_shape(ctx: NodeContext) -> tuple[Shape, Any]:
     x = ctx.shape(0)
     if len(x) < 3:
         raise ctx.fail(f"pooling input {x} must have rank >= 3")
@@ -31,7 +34,7 @@ def pool_shape(ctx):
 
 
 @op("MaxPool", kind=POOL)
-def max_pool(ctx):
+def max_pool(ctx: NodeContext) -> Cost:
     """kernel volume compares per output element."""
     out, k = pool_shape(ctx)
     ctx.set_output(0, ctx.dtype(0), out)
@@ -40,7 +43,7 @@ def max_pool(ctx):
 
 
 @op("AveragePool", kind=POOL)
-def avg_pool(ctx):
+def avg_pool(ctx: NodeContext) -> Cost:
     """kernel volume adds and 1 divide per output element."""
     out, k = pool_shape(ctx)
     ctx.set_output(0, ctx.dtype(0), out)
@@ -48,7 +51,7 @@ def avg_pool(ctx):
 
 
 @op("LpPool", kind=POOL)
-def lp_pool(ctx):
+def lp_pool(ctx: NodeContext) -> Cost:
     """Per window element: pow and add (2, 1 transcendental); per output: 1 root."""
     out, k = pool_shape(ctx)
     ctx.set_output(0, ctx.dtype(0), out)
@@ -56,7 +59,7 @@ def lp_pool(ctx):
     return Cost(flops=norm(n * (2 * k + 1)), transcendentals=norm(n * (k + 1)))
 
 
-def _global(ctx):
+def _global(ctx: NodeContext) -> tuple[Any, Any]:
     x = ctx.shape(0)
     out = x[:2] + (1,) * (len(x) - 2)
     ctx.set_output(0, ctx.dtype(0), out)
@@ -64,28 +67,28 @@ def _global(ctx):
 
 
 @op("GlobalAveragePool", kind=POOL)
-def global_avg(ctx):
+def global_avg(ctx: NodeContext) -> Cost:
     """One add per input element, one divide per output."""
     n, m = _global(ctx)
     return Cost(flops=norm(n + m))
 
 
 @op("GlobalMaxPool", kind=POOL)
-def global_max(ctx):
+def global_max(ctx: NodeContext) -> Cost:
     """One compare per input element."""
     n, _m = _global(ctx)
     return Cost(flops=n)
 
 
 @op("GlobalLpPool", kind=POOL)
-def global_lp(ctx):
+def global_lp(ctx: NodeContext) -> Cost:
     """Pow and add per input element; a root per output."""
     n, m = _global(ctx)
     return Cost(flops=norm(2 * n + m), transcendentals=norm(n + m))
 
 
 @op("MaxRoiPool", kind=POOL)
-def max_roi_pool(ctx):
+def max_roi_pool(ctx: NodeContext) -> Cost:
     """Each output cell takes the max over its bin: bounded by one compare per input
     element of the region; counted as (H x W / pooled cells) per output cell."""
     x, rois = ctx.shape(0), ctx.shape(1)
@@ -97,7 +100,7 @@ def max_roi_pool(ctx):
 
 
 @op("MaxUnpool", kind=POOL)
-def max_unpool(ctx):
+def max_unpool(ctx: NodeContext) -> Cost:
     """A scatter: no arithmetic, one write per input element into a zeroed output."""
     x = ctx.shape(0)
     if ctx.has(2):

@@ -12,11 +12,15 @@ load time) and is not counted.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..ir.dtypes import DTYPES, FP32, ONNX_DTYPES
-from ..symbolic import ceildiv, norm, prod
+from ..symbolic import ceildiv, norm, prod, Shape
 from .conv import conv_cost, conv_shape
+from .context import NodeContext
 from .cost import Cost
 from .formulas import matmul_shapes, normalize_axis
+from .kernel import GemmShape
 from .registry import CONTRACTION, CONV, QUANTIZE, op
 
 INT32 = DTYPES["int32"]
@@ -30,7 +34,7 @@ DEQUANT_FLOPS = 2
 REQUANT_FLOPS = 4
 
 
-def _check_scale(ctx, x: tuple, scale_i: int, zp_i: int) -> None:
+def _check_scale(ctx: NodeContext, x: Shape, scale_i: int, zp_i: int) -> None:
     """Per-tensor, per-axis or blocked granularity, from the scale's shape (ONNX
     QuantizeLinear-21): a scalar, a 1-D tensor of length x[axis], or x's shape with
     ceil(x[axis] / block_size) along the axis."""
@@ -66,7 +70,7 @@ def _check_scale(ctx, x: tuple, scale_i: int, zp_i: int) -> None:
 
 
 @op("QuantizeLinear", kind=QUANTIZE, since=10)
-def quantize_linear(ctx):
+def quantize_linear(ctx: NodeContext) -> Cost:
     """Per element: divide by scale, round, add zero point, clamp = 4 FLOPs. The zero
     point defaults to 0 and the spec's formula still adds it. Output type: output_dtype
     (opset 21), else y_zero_point's type, else uint8."""
@@ -86,7 +90,7 @@ def quantize_linear(ctx):
 
 
 @op("DequantizeLinear", kind=QUANTIZE, since=10)
-def dequantize_linear(ctx):
+def dequantize_linear(ctx: NodeContext) -> Cost:
     """Per element: subtract zero point, multiply by scale = 2 FLOPs. Output type:
     output_dtype (opset 23), else the scale's type."""
     x = ctx.shape(0)
@@ -100,7 +104,7 @@ def dequantize_linear(ctx):
 
 
 @op("DynamicQuantizeLinear", kind=QUANTIZE, since=11)
-def dynamic_quantize_linear(ctx):
+def dynamic_quantize_linear(ctx: NodeContext) -> Cost:
     """Per element: a min and a max (2) and the quantization (4) = 6 FLOPs. Once: widen
     the range to include 0 (2), scale = (max - min) / 255 (2), zero point =
     clamp(round(-min / scale)) (4) = 8 FLOPs. Outputs y (uint8), y_scale (float scalar),
@@ -112,7 +116,7 @@ def dynamic_quantize_linear(ctx):
     return Cost(flops=norm(6 * prod(x) + 8))
 
 
-def _zp_flops(ctx, pairs) -> object:
+def _zp_flops(ctx: NodeContext, pairs: tuple[tuple[int, int | None], ...]) -> Any:
     """One subtract per element of each operand that has a zero point."""
     total = 0
     for operand, zp in pairs:
@@ -122,7 +126,7 @@ def _zp_flops(ctx, pairs) -> object:
 
 
 @op("QLinearConv", kind=CONV, since=10)
-def qlinear_conv(ctx):
+def qlinear_conv(ctx: NodeContext) -> Cost:
     """Conv MACs (see conv.py) x 2, + 1 subtract per x and per w element (zero points),
     + 1 bias add per output when B is given, + 4 per output (requantize). Output type:
     y_zero_point's type."""
@@ -135,7 +139,7 @@ def qlinear_conv(ctx):
 
 
 @op("ConvInteger", kind=CONV, since=10)
-def conv_integer(ctx):
+def conv_integer(ctx: NodeContext) -> Cost:
     """Conv MACs x 2 (int32 accumulation), + 1 subtract per x element when x_zero_point
     is given and per w element when w_zero_point is given. Output int32."""
     x, w = ctx.shape(0), ctx.shape(1)
@@ -145,15 +149,15 @@ def conv_integer(ctx):
     return Cost(flops=norm(base.flops + _zp_flops(ctx, ((0, 2), (1, 3)))), macs=base.macs)
 
 
-def _int_matmul(ctx, a_i: int, b_i: int):
+def _int_matmul(ctx: NodeContext, a_i: int, b_i: int) -> tuple[Shape, Any]:
     out, batch, m, n, k = matmul_shapes(ctx.shape(a_i), ctx.shape(b_i), ctx.where)
     macs = norm(batch * m * n * k)
-    ctx.hint(gemm=(batch, m, n, k))
+    ctx.set_kernel(GemmShape(batch=batch, m=m, n=n, k=k))
     return out, macs
 
 
 @op("QLinearMatMul", kind=CONTRACTION, since=10)
-def qlinear_matmul(ctx):
+def qlinear_matmul(ctx: NodeContext) -> Cost:
     """numpy.matmul MACs = batch x M x N x K; FLOPs = 2 x MACs + 1 subtract per a and per
     b element (zero points) + 4 per output (requantize). Output type: y_zero_point's."""
     out, macs = _int_matmul(ctx, 0, 3)
@@ -163,7 +167,7 @@ def qlinear_matmul(ctx):
 
 
 @op("MatMulInteger", kind=CONTRACTION, since=10)
-def matmul_integer(ctx):
+def matmul_integer(ctx: NodeContext) -> Cost:
     """numpy.matmul MACs = batch x M x N x K; FLOPs = 2 x MACs + 1 subtract per a element
     when a_zero_point is given and per b element when b_zero_point is. Output int32."""
     out, macs = _int_matmul(ctx, 0, 1)

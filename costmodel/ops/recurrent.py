@@ -15,9 +15,14 @@ cell update, whose per-element counts are written at each rule.
 
 from __future__ import annotations
 
-from ..symbolic import norm
+from collections.abc import Callable
+from typing import Any
+
+from ..symbolic import Shape, norm
+from .context import NodeContext
 from .cost import Cost
 from .elementwise import UNARY
+from .kernel import GemmShape, RecurrentShape
 from .registry import RECURRENT, op
 
 # ONNX RNN activation names (Operators.md, "RNN" activation list) → (FLOPs, transcendentals).
@@ -27,17 +32,21 @@ _ACT["affine"] = (2, 0)
 _ACT["scaledtanh"] = (2 + UNARY["Tanh"][0], UNARY["Tanh"][1])
 
 _GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
+# One direction's activations, each as (FLOPs, transcendentals) per element, and what a
+# cell costs from them per hidden element per step beyond the per-gate-element work.
+Acts = list[tuple[int, int]]
+PerDirection = Callable[[Acts], tuple[int, int]]
 _DEFAULT_ACTS = {"LSTM": ("Sigmoid", "Tanh", "Tanh"), "GRU": ("Sigmoid", "Tanh"), "RNN": ("Tanh",)}
 
 
-def _act(ctx, name: str) -> tuple[int, int]:
+def _act(ctx: NodeContext, name: str) -> tuple[int, int]:
     per = _ACT.get(str(name).lower())
     if per is None:
         raise ctx.fail(f"unknown recurrent activation {name!r}")
     return per
 
 
-def _geometry(ctx):
+def _geometry(ctx: NodeContext) -> tuple[Any, Any, Any, Any, int, int]:
     """(seq, batch, input, hidden, directions, layout) checked against W, R, B, initial_h."""
     t = ctx.node.op_type
     gates = _GATES[t]
@@ -54,7 +63,10 @@ def _geometry(ctx):
     hidden = ctx.attr("hidden_size", None)
     if hidden is None:
         hidden = r[2]
-    expect = {"W": (w, (dirs, gates * hidden, inp)), "R": (r, (dirs, gates * hidden, hidden))}
+    expect: dict[str, tuple[Shape, Shape]] = {
+        "W": (w, (dirs, gates * hidden, inp)),
+        "R": (r, (dirs, gates * hidden, hidden)),
+    }
     if ctx.has(3):
         expect["B"] = (ctx.shape(3), (dirs, 2 * gates * hidden))
     state = (batch, dirs, hidden) if layout else (dirs, batch, hidden)
@@ -72,7 +84,7 @@ def _geometry(ctx):
     return seq, batch, inp, hidden, dirs, layout
 
 
-def _run(ctx, per_dir) -> Cost:
+def _run(ctx: NodeContext, per_dir: PerDirection) -> Cost:
     """Shared accounting. `per_dir(acts)` gives one direction's (FLOPs, transcendentals)
     per hidden element per step beyond the per-gate-element work, from its activations."""
     t = ctx.node.op_type
@@ -102,15 +114,22 @@ def _run(ctx, per_dir) -> Cost:
     steps = norm(seq * batch)
     macs = norm(dirs * steps * gates * hidden * (inp + hidden))
     cells = norm(steps * hidden)
-    ctx.hint(
-        gemm=(1, steps, norm(dirs * gates * hidden), inp),
-        recurrent={"seq": seq, "batch": batch, "hidden": hidden, "input": inp, "gates": gates, "directions": dirs},
+    ctx.set_kernel(
+        RecurrentShape(
+            seq=seq,
+            batch=batch,
+            hidden=hidden,
+            input=inp,
+            gates=gates,
+            directions=dirs,
+            gemm=GemmShape(batch=1, m=steps, n=norm(dirs * gates * hidden), k=inp),
+        )
     )
     return Cost(flops=norm(2 * macs + cells * flops_e), macs=macs, transcendentals=norm(cells * trans_e))
 
 
 @op("LSTM", kind=RECURRENT)
-def lstm(ctx):
+def lstm(ctx: NodeContext) -> Cost:
     """Per gate element (4 gates i, o, f, c): 1 projection join, +2 bias, +2 clip. Per
     hidden element: f(i), f(o), f(f), g(c) (default sigmoid x3 = 12 FLOPs + 3 exp, tanh
     = 1 + 1 tanh); peepholes P (i, f, o) 2 each = 6; c = f*c + i*g: 3; h = o*h(c): 1 +
@@ -118,7 +137,7 @@ def lstm(ctx):
     coupled = bool(ctx.attr("input_forget", 0))
     peep = 6 if ctx.has(7) else 0
 
-    def per(acts):
+    def per(acts: Acts) -> tuple[int, int]:
         f, g, h = acts
         fl = 2 * f[0] + g[0] + h[0] + 3 + 1 + (1 if coupled else f[0]) + peep
         tr = 2 * f[1] + g[1] + h[1] + (0 if coupled else f[1])
@@ -128,13 +147,13 @@ def lstm(ctx):
 
 
 @op("GRU", kind=RECURRENT)
-def gru(ctx):
+def gru(ctx: NodeContext) -> Cost:
     """Per gate element (3 gates z, r, h): 1 projection join, +2 bias, +2 clip. Per hidden
     element: f(z), f(r), g(h) (default 2 sigmoid = 8 FLOPs + 2 exp, tanh 1 + 1 tanh); the
     reset product r*H (linear_before_reset=0) or r*(H R^T + Rbh) (=1): 1 either way, the
     Rbh add being one of the bias adds; H = (1-z)*h + z*H: 4."""
 
-    def per(acts):
+    def per(acts: Acts) -> tuple[int, int]:
         f, g = acts
         return 2 * f[0] + g[0] + 1 + 4, 2 * f[1] + g[1]
 
@@ -142,11 +161,11 @@ def gru(ctx):
 
 
 @op("RNN", kind=RECURRENT)
-def rnn(ctx):
+def rnn(ctx: NodeContext) -> Cost:
     """Per hidden element (1 gate): 1 projection join, +2 bias, +2 clip, then f (default
     tanh: 1 FLOP + 1 tanh)."""
 
-    def per(acts):
+    def per(acts: Acts) -> tuple[int, int]:
         return acts[0]
 
     return _run(ctx, per)

@@ -7,11 +7,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir.dtypes import INT64
-from ..symbolic import norm, prod
+from ..symbolic import norm, prod, Shape
 from . import values
+from .context import NodeContext
 from .cost import Cost
 from .formulas import normalize_axis
-from .registry import REDUCTION, op
+from .registry import REDUCTION, Rule, op
 
 # op: (pre-ops per input element, post-ops per output, transcendentals per input, per output)
 REDUCE = {
@@ -31,7 +32,7 @@ _AXES_INPUT = {"ReduceSum": 13}
 _AXES_INPUT_18 = 18
 
 
-def reduced_shape(ctx, s: tuple) -> tuple[tuple, set]:
+def reduced_shape(ctx: NodeContext, s: Shape) -> tuple[Shape, set[int]]:
     t = ctx.node.op_type
     since_input = _AXES_INPUT.get(t, _AXES_INPUT_18)
     axes = None
@@ -52,8 +53,8 @@ def reduced_shape(ctx, s: tuple) -> tuple[tuple, set]:
     return out, ax
 
 
-def _make(t: str, per: tuple):
-    def rule(ctx):
+def _make(t: str, per: tuple[int, int, int, int]) -> Rule:
+    def rule(ctx: NodeContext) -> Cost:
         s = ctx.shape(0)
         out, ax = reduced_shape(ctx, s)
         data = None
@@ -78,7 +79,7 @@ for _t, _p in REDUCE.items():
 
 
 @op("ArgMax", "ArgMin", kind=REDUCTION)
-def argmax(ctx):
+def argmax(ctx: NodeContext) -> Cost:
     """One compare per input element."""
     s = ctx.shape(0)
     axis = normalize_axis(ctx.attr("axis", 0), len(s), ctx.where)
@@ -89,7 +90,7 @@ def argmax(ctx):
 
 
 @op("CumSum", kind=REDUCTION)
-def cumsum(ctx):
+def cumsum(ctx: NodeContext) -> Cost:
     """One add per element."""
     s = ctx.same_as(0)
     return Cost(flops=prod(s))

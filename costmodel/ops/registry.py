@@ -11,54 +11,69 @@ zero-cost op (pure view or metadata) and its reason is reported.
 from __future__ import annotations
 
 import bisect
+import importlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TypeVar
 
 from ..errors import RegistryError
-
-# Op kinds tell the engine which unit runs the op and how it fuses.
-CONTRACTION = "contraction"  # MatMul, Gemm, Einsum: tensor cores
-CONV = "conv"  # Conv, ConvTranspose: tensor cores, implicit GEMM
-ATTENTION = "attention"  # fused attention kernels
-ELEMENTWISE = "elementwise"  # vector units, fusible into producers
-REDUCTION = "reduction"
-NORMALIZATION = "normalization"
-POOL = "pool"
-MOVEMENT = "movement"  # copies: transpose, concat, gather, pad, resize...
-VIEW = "view"  # no data movement at all
-SHAPE = "shape"  # metadata / shape arithmetic
-GENERATOR = "generator"  # creates tensors from shapes (ConstantOfShape, Range...)
-QUANTIZE = "quantize"
-RECURRENT = "recurrent"
-CONTROL = "control"
-KINDS = (
-    CONTRACTION,
-    CONV,
-    ATTENTION,
-    ELEMENTWISE,
-    REDUCTION,
-    NORMALIZATION,
-    POOL,
-    MOVEMENT,
-    VIEW,
-    SHAPE,
-    GENERATOR,
-    QUANTIZE,
-    RECURRENT,
-    CONTROL,
-)
-
-Rule = Callable[..., object]
+from .context import NodeContext
+from .cost import Cost
 
 
-@dataclass(frozen=True, slots=True)
+class OpKind(StrEnum):
+    """Which unit runs an op and how it fuses (the engine's vocabulary). Values are the
+    strings JSON reports carry."""
+
+    CONTRACTION = "contraction"  # MatMul, Gemm, Einsum: tensor cores
+    CONV = "conv"  # Conv, ConvTranspose: tensor cores, implicit GEMM
+    ATTENTION = "attention"  # fused attention kernels
+    ELEMENTWISE = "elementwise"  # vector units, fusible into producers
+    REDUCTION = "reduction"
+    NORMALIZATION = "normalization"
+    POOL = "pool"
+    MOVEMENT = "movement"  # copies: transpose, concat, gather, pad, resize...
+    VIEW = "view"  # no data movement at all
+    SHAPE = "shape"  # metadata / shape arithmetic
+    GENERATOR = "generator"  # creates tensors from shapes (ConstantOfShape, Range...)
+    QUANTIZE = "quantize"
+    RECURRENT = "recurrent"
+    CONTROL = "control"
+    UNKNOWN = "unknown"  # a node with no rule (never registered)
+
+
+CONTRACTION = OpKind.CONTRACTION
+CONV = OpKind.CONV
+ATTENTION = OpKind.ATTENTION
+ELEMENTWISE = OpKind.ELEMENTWISE
+REDUCTION = OpKind.REDUCTION
+NORMALIZATION = OpKind.NORMALIZATION
+POOL = OpKind.POOL
+MOVEMENT = OpKind.MOVEMENT
+VIEW = OpKind.VIEW
+SHAPE = OpKind.SHAPE
+GENERATOR = OpKind.GENERATOR
+QUANTIZE = OpKind.QUANTIZE
+RECURRENT = OpKind.RECURRENT
+CONTROL = OpKind.CONTROL
+KINDS = tuple(k for k in OpKind if k is not OpKind.UNKNOWN)
+
+Rule = Callable[[NodeContext], Cost | None]
+R = TypeVar("R", bound=Rule)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OpDef:
     op_type: str
     domain: str
     since: int
     rule: Rule
-    kind: str
+    kind: OpKind
     zero: str | None = None  # reason, for declared zero-cost ops
+    # False for ops that run at every call even on constant inputs (random numbers, a
+    # framework's tensor factories): never constant-folded.
+    fold: bool = True
     doc: str = ""
 
     @property
@@ -81,13 +96,22 @@ class Registry:
         versions.sort(key=lambda d: d.since)
 
     def op(
-        self, *op_types: str, kind: str, since: int = 1, domain: str = "", zero: str | None = None
-    ) -> Callable[[Rule], Rule]:
+        self,
+        *op_types: str,
+        kind: OpKind,
+        since: int = 1,
+        domain: str = "",
+        zero: str | None = None,
+        fold: bool = True,
+    ) -> Callable[[R], R]:
         """Decorator registering one rule for one or more op types."""
 
-        def deco(fn: Rule) -> Rule:
+        def deco(fn: R) -> R:
+            doc = (fn.__doc__ or "").strip()
             for t in op_types:
-                self.add(OpDef(t, domain, since, fn, kind, zero, (fn.__doc__ or "").strip()))
+                self.add(
+                    OpDef(op_type=t, domain=domain, since=since, rule=fn, kind=kind, zero=zero, fold=fold, doc=doc)
+                )
             return fn
 
         return deco
@@ -146,6 +170,8 @@ FAMILIES = (
     "quantized",
     "misc",
     "internal",
+    "framework",
+    "sequence_mixers",
 )
 
 REGISTRY = Registry()
@@ -153,9 +179,8 @@ op = REGISTRY.op
 
 
 def load_all() -> Registry:
-    """Import every op family module once (their decorators fill REGISTRY)."""
-    import importlib
-
+    """Import every op family module once (their decorators fill REGISTRY). Imported by
+    name: the families import this module to register, so it cannot import them."""
     for name in FAMILIES:
         importlib.import_module(f"{__package__}.{name}")
 

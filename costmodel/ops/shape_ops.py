@@ -6,8 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir.dtypes import DTYPES, INT64, ONNX_DTYPES
-from ..symbolic import floordiv, norm, prod
+from ..symbolic import floordiv, norm, prod, Shape
 from . import values
+from .context import NodeContext
+from .cost import ZERO, Cost
 from .formulas import normalize_axis
 from .registry import ELEMENTWISE, SHAPE, VIEW, op
 
@@ -15,7 +17,7 @@ _VIEW = "view: only the shape metadata changes, no data moves"
 
 
 @op("Shape", kind=SHAPE, zero="metadata: reads the shape, not the data")
-def shape_(ctx):
+def shape_(ctx: NodeContext) -> None:
     s = ctx.shape(0)
     r = len(s)
     start = ctx.attr("start", 0)
@@ -27,11 +29,11 @@ def shape_(ctx):
 
 
 @op("Size", kind=SHAPE, zero="metadata: reads the shape, not the data")
-def size_(ctx):
+def size_(ctx: NodeContext) -> None:
     ctx.set_output(0, INT64, (), values.obj(np.array(prod(ctx.shape(0)), dtype=object)))
 
 
-def _reshape_target(ctx, src: tuple, target: tuple, allowzero: int) -> tuple:
+def _reshape_target(ctx: NodeContext, src: Shape, target: Shape, allowzero: int) -> Shape:
     out = []
     unknown = -1
     for i, d in enumerate(target):
@@ -65,7 +67,7 @@ def _reshape_target(ctx, src: tuple, target: tuple, allowzero: int) -> tuple:
 
 
 @op("Reshape", kind=VIEW, zero=_VIEW)
-def reshape(ctx):
+def reshape(ctx: NodeContext) -> None:
     src = ctx.shape(0)
     target = ctx.ints(1) if ctx.has(1) else tuple(ctx.attr("shape"))
     out = _reshape_target(ctx, src, target, ctx.attr("allowzero", 0))
@@ -76,7 +78,7 @@ def reshape(ctx):
 
 
 @op("Flatten", kind=VIEW, zero=_VIEW)
-def flatten(ctx):
+def flatten(ctx: NodeContext) -> None:
     s = ctx.shape(0)
     axis = ctx.attr("axis", 1)
     axis = axis + len(s) if axis < 0 else axis
@@ -87,7 +89,7 @@ def flatten(ctx):
     )
 
 
-def _axes(ctx, input_index: int):
+def _axes(ctx: NodeContext, input_index: int) -> Shape | None:
     if ctx.has(input_index):
         return ctx.ints(input_index)
     a = ctx.attr("axes", None)
@@ -95,7 +97,7 @@ def _axes(ctx, input_index: int):
 
 
 @op("Squeeze", kind=VIEW, zero=_VIEW)
-def squeeze(ctx):
+def squeeze(ctx: NodeContext) -> None:
     s = ctx.shape(0)
     axes = _axes(ctx, 1)
     if axes is None:
@@ -111,7 +113,7 @@ def squeeze(ctx):
 
 
 @op("Unsqueeze", kind=VIEW, zero=_VIEW)
-def unsqueeze(ctx):
+def unsqueeze(ctx: NodeContext) -> None:
     s = ctx.shape(0)
     axes = _axes(ctx, 1)
     if axes is None:
@@ -126,31 +128,32 @@ def unsqueeze(ctx):
 
 
 @op("Identity", kind=VIEW, zero="view: the output is the input")
-def identity(ctx):
+def identity(ctx: NodeContext) -> None:
     ctx.set_output(0, ctx.dtype(0), ctx.shape(0), ctx.data(0))
 
 
 @op("Dropout", kind=VIEW, zero="inference: Dropout is the identity")
-def dropout(ctx):
+def dropout(ctx: NodeContext) -> None:
     s = ctx.shape(0)
     ctx.set_output(0, ctx.dtype(0), s, ctx.data(0))
     ctx.set_output(1, DTYPES["bool"], s)
 
 
 @op("Cast", kind=ELEMENTWISE)
-def cast(ctx):
+def cast(ctx: NodeContext) -> None:
     """0 FLOPs; reads the input and writes it in the new type (a real copy unless fused)."""
     to = ONNX_DTYPES.get(int(ctx.attr("to")))
     if to is None:
         raise ctx.fail(f"Cast to unknown type {ctx.attr('to')}")
     data = ctx.data(0)
     ctx.set_output(0, to, ctx.shape(0), values.cast(data, to.kind) if data is not None else None)
-    if ctx.dtype(0) == to or (ctx.dtype_override is not None and ctx.outputs[0].dtype == ctx.dtype(0)):
+    out = ctx.outputs[0]
+    if ctx.dtype(0) == to or (ctx.dtype_override is not None and out is not None and out.dtype == ctx.dtype(0)):
         ctx.bytes_override = _no_bytes()
 
 
 @op("CastLike", kind=ELEMENTWISE)
-def cast_like(ctx):
+def cast_like(ctx: NodeContext) -> None:
     """0 FLOPs; a copy into the type of the second input."""
     to = ctx.dtype(1)
     data = ctx.data(0)
@@ -159,14 +162,12 @@ def cast_like(ctx):
         ctx.bytes_override = _no_bytes()
 
 
-def _no_bytes():
-    from .cost import ZERO
-
+def _no_bytes() -> Cost:
     return ZERO
 
 
 @op("Optional", "OptionalGetElement", "OptionalHasElement", kind=VIEW, zero="metadata: optional wrapper")
-def optional_(ctx):
+def optional_(ctx: NodeContext) -> None:
     if ctx.node.op_type == "OptionalHasElement":
         ctx.set_output(0, DTYPES["bool"], ())
     elif ctx.has(0):

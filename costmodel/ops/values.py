@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..symbolic import is_expr, norm
+from ..symbolic import is_expr, norm, Shape
 
 MAX_ELEMENTS = 4096
 _INT = frozenset({int})
@@ -32,7 +32,7 @@ def obj(x: Any) -> np.ndarray:
     return out.reshape(a.shape)
 
 
-def small(shape: tuple | None) -> bool:
+def small(shape: Shape | None) -> bool:
     if shape is None:
         return False
     n = 1

@@ -18,7 +18,7 @@ from typing import Any
 from ..analysis import NodeCost, analyze_graph
 from ..engine.latency import graph_latency
 from ..engine.roofline import NodeTiming
-from ..frontends.lower import Workload, lower
+from ..frontends.lower import Logits, Phase, Workload, lower
 from ..ir.dtypes import dtype as to_dtype
 
 CATEGORIES = ("embedding", "attention", "mlp", "norm", "residual", "head", "other", "communication")
@@ -135,7 +135,6 @@ def _accumulate(runs: list[tuple[str, int, Any, Any]], weight: float, acc: dict[
 def _phase(
     phase: str,
     samples: list[tuple[float, list[tuple[str, int, Any, Any]]]],
-    pp: int,
     comm_s: float,
     latency_s: float,
     rows_from: list[tuple[str, int, Any, Any]],
@@ -162,22 +161,19 @@ def _phase(
         if a is None:
             continue
         bound = max(a[3].items(), key=lambda kv: kv[1])[0] if a[3] else "none"
-        parts.append(Part(cat, a[0] * pp, a[1], a[2], bound, n_ops.get(cat, 0)))
+        parts.append(Part(cat, a[0], a[1], a[2], bound, n_ops.get(cat, 0)))
     diff = latency_s - sum(p.time_s for p in parts)
     if abs(diff) > 1e-9 * max(latency_s, 1e-12):
         parts.append(Part("unattributed", diff, 0.0, 0.0, "none", 0))
     return PhaseBreakdown(phase, latency_s, tuple(parts), tuple(op_rows))
 
 
-def _contexts(first: int, last: int) -> tuple[list[int], list[float]]:
-    """The decode contexts the serving planner samples, with their weights."""
-    if last - first <= 2:
-        ctx = list(range(first, last + 1))
-        return ctx, [1.0 / len(ctx)] * len(ctx)
-    ctx = [first, (first + last) // 2, last]
-    if ctx[1] - ctx[0] != ctx[2] - ctx[1]:
-        return ctx, [1 / 3] * 3
-    return ctx, [1 / 6, 4 / 6, 1 / 6]
+def _weights(ctx: list[int]) -> list[float]:
+    """The serving planner's weights over its sampled decode contexts (llm._average:
+    Simpson's rule over three evenly spaced contexts, else a plain mean)."""
+    if len(ctx) == 3 and ctx[1] - ctx[0] == ctx[2] - ctx[1]:
+        return [1 / 6, 4 / 6, 1 / 6]
+    return [1.0 / len(ctx)] * len(ctx)
 
 
 def llm_breakdown(
@@ -193,31 +189,32 @@ def llm_breakdown(
     """Split `plan` (an LLMPlan of this model on this hardware) by component."""
     from ..frontends import load_model_spec
     from ..hardware import get_profile
-    from .llm import shard, stage_spec
+    from .llm import _decode_wl, _sample_contexts
+    from .serving_memory import shard
 
     spec = load_model_spec(model)
     hw = get_profile(hardware)
     act = to_dtype(plan.dtype)
     wdt = to_dtype(plan.weight_dtype)
     kvdt = to_dtype(plan.kv_dtype)
-    dev = stage_spec(shard(spec, plan.tp), plan.pp)
+    # Under pipeline parallelism one batch passes every stage in turn (the serving
+    # planner's latency): the whole sharded model's kernels, not one stage's.
+    dev = shard(spec, plan.tp)
     pre = _run(
-        dev, Workload("prefill", plan.batch, plan.prompt_len, 0, logits, act, wdt, kvdt), hw, prefill_execution, mode
+        dev,
+        Workload(Phase.PREFILL, plan.batch, plan.prompt_len, 0, Logits(logits), act, wdt, kvdt),
+        hw,
+        prefill_execution,
+        mode,
     )
-    prefill = _phase("prefill", [(1.0, pre)], plan.pp, plan.prefill.comm_s, plan.prefill.latency_s, pre)
+    prefill = _phase("prefill", [(1.0, pre)], plan.prefill.comm_s, plan.prefill.latency_s, pre)
     steps = max(plan.output_len - 1, 1)
-    ctxs, weights = _contexts(plan.prompt_len + 1, plan.prompt_len + steps)
-    runs = [_run(dev, _decode_workload(spec, plan, c, act, wdt, kvdt), hw, decode_execution, mode) for c in ctxs]
+    ctxs = _sample_contexts(plan.prompt_len + 1, plan.prompt_len + steps)
+    weights = _weights(ctxs)
+    runs = [
+        _run(dev, _decode_wl(spec, plan.batch, c, act, wdt, kvdt, plan.prompt_len), hw, decode_execution, mode)
+        for c in ctxs
+    ]
     mid = len(ctxs) // 2
-    decode = _phase("decode", list(zip(weights, runs)), plan.pp, plan.decode.comm_s, plan.decode.latency_s, runs[mid])
+    decode = _phase("decode", list(zip(weights, runs)), plan.decode.comm_s, plan.decode.latency_s, runs[mid])
     return LLMBreakdown(prefill, decode, ctxs[mid])
-
-
-def _decode_workload(spec: Any, plan: Any, context: int, act: Any, wdt: Any, kvdt: Any) -> Workload:
-    """One decode step at `context` cached positions, as the serving planner builds it."""
-    b, p = plan.batch, plan.prompt_len
-    if spec.architecture == "encoder-decoder":
-        return Workload("decode", b, 1, max(context - p - 1, 0) or 1, "last", act, wdt, kvdt, p)
-    if spec.architecture in ("mamba", "mamba2", "rwkv", "linear-attention"):
-        return Workload("decode", b, 1, 0, "last", act, wdt, kvdt)
-    return Workload("decode", b, 1, context - 1, "last", act, wdt, kvdt)

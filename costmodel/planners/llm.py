@@ -1,5 +1,5 @@
 """LLM serving planner: prefill and per-token decode latency, memory, the largest batch
-that fits, throughput and cost, for a model on P x T devices (pipeline x tensor parallel).
+that fits, throughput and cost, for a model on pp x tp devices.
 
 Conventions (design notes): prefill computes logits for the last position only; decode
 step i attends over the P + i cached positions (the new token included); the request
@@ -7,32 +7,59 @@ is the prefill (which produces the first output token) plus N - 1 decode steps; 
 = 2 x layers x kv_heads x head_dim x context x batch x bytes (MLA: its compressed
 latent, once); GQA shrinks KV bytes and K/V projections, not score/PV FLOPs. Prefill
 runs eagerly and decode as CUDA-graph replay by default (as serving engines run them).
+Under pipeline parallelism one batch passes through every stage in turn (the layers of
+pipeline.stage_layers); memory is the fullest stage's.
+
+Entry points: `estimate_serving(spec, system, layout, setup)` on typed records, and
+`plan_llm(model, hardware, batch=..., ...)`, the keyword convenience over it.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..engine.collectives import all_reduce, scale_up_tier, send_recv
 from ..errors import PlanError
-from ..frontends.lower import Workload
+from ..frontends import load_model_spec
+from ..frontends.lower import Logits, Phase, Workload
 from ..frontends.spec import ModelSpec
-from ..hardware import get_profile
-from ..ir.dtypes import DType, dtype as to_dtype
-from .workload import WorkloadResult, param_count, require_positive, run_workload
+from ..frontends.spec.architectures import DecodeState, Head, Lowering
+from ..hardware.systems import System, get_system
+from ..ir.dtypes import DType
+from ..ir.dtypes import dtype as to_dtype
+from .context_limit import check_context
+from .comm import TP_COLLECTIVES_FORWARD, pipeline_sends_s, tensor_parallel_s
+from .layout import ParallelLayout, ServingSetup, require_positive
+from .pipeline import stage_layers
+from .serving_memory import active_params, kv_bytes_per_token, kv_cache_bytes, shard, state_bytes
+from .workload import WorkloadResult, param_count, run_workload
 
-MEMORY_UTILIZATION = 0.95  # fraction of device memory a serving engine may use
-PREFILL_CHUNK = 2048  # tokens per prefill step for activation memory (chunked prefill,
-# vLLM's max_num_batched_tokens default)
+__all__ = [
+    "LLMPlan",
+    "Memory",
+    "StepCost",
+    "active_params",
+    "estimate_serving",
+    "kv_bytes_per_token",
+    "kv_cache_bytes",
+    "plan_llm",
+    "ServingCase",
+    "shard",
+    "state_bytes",
+    "sweep_batches",
+]
+
+MEMORY_UTILIZATION = ServingSetup().memory_utilization
+PREFILL_CHUNK = ServingSetup().prefill_chunk
 RUNTIME_RESERVED = 96 * 2**20  # CUDA context / cuBLAS workspace / allocator slack, bytes
 # (H200 decode steps measured 94-230 MB above weights + KV cache:
 #  benchmarks/data/h200-2026-11-28.json)
 
 
 @dataclass(frozen=True)
-class Phase:
+class StepCost:
+    """One phase of a request (the prefill, or the mean decode step), per device."""
+
     latency_s: float
     flops: float
     bytes: float
@@ -85,14 +112,14 @@ class LLMPlan:
     kv_dtype: str
     params: int
     active_params: int
-    prefill: Phase
-    decode: Phase
+    prefill: StepCost
+    decode: StepCost
     request_latency_s: float
     memory: Memory  # per device
     fits: bool
     max_batch: int
     price_per_hour: float | None = None
-    layers: tuple = ()
+    layers: tuple[dict[str, Any], ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -119,7 +146,7 @@ class LLMPlan:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {
+        return {
             "schema_version": 1,
             "model": self.model,
             "hardware": self.hardware,
@@ -148,220 +175,116 @@ class LLMPlan:
             "layers": list(self.layers),
             "notes": list(self.notes),
         }
-        return d
-
-
-# -- parallel layouts ------------------------------------------------------------------
-
-
-def shard(spec: ModelSpec, tp: int) -> ModelSpec:
-    """The per-device slice of a tensor-parallel model (Megatron layout): heads, KV heads
-    (replicated when fewer than tp), MLP width and vocabulary split tp ways."""
-    if tp == 1:
-        return spec
-    where = f"--tp {tp}"
-    if spec.num_heads and spec.num_heads % tp:
-        raise PlanError(f"num_heads {spec.num_heads} is not divisible by tp {tp}", where=where)
-    kv = spec.kv_heads
-    if kv and kv >= tp and kv % tp:
-        raise PlanError(f"num_kv_heads {kv} is not divisible by tp {tp}", where=where)
-    inter = spec.intermediate_size
-    if inter and inter % tp:
-        raise PlanError(f"intermediate_size {inter} is not divisible by tp {tp}", where=where)
-    kw: dict[str, Any] = {
-        "num_heads": spec.num_heads // tp if spec.num_heads else 0,
-        "num_kv_heads": max(kv // tp, 1) if kv else 0,
-        "head_dim": spec.hd,
-        "intermediate_size": inter // tp if inter else 0,
-        "vocab_size": math.ceil(spec.vocab_size / tp) if spec.vocab_size else 0,
-    }
-    if spec.moe is not None:
-        ei = spec.moe.expert_intermediate_size
-        if ei % tp:
-            raise PlanError(f"expert_intermediate_size {ei} is not divisible by tp {tp}", where=where)
-        kw["moe"] = replace(
-            spec.moe,
-            expert_intermediate_size=ei // tp,
-            shared_intermediate_size=spec.moe.shared_intermediate_size // tp,
-        )
-    return replace(spec, **kw)
-
-
-def stage_spec(spec: ModelSpec, pp: int) -> ModelSpec:
-    """The largest pipeline stage (layers split evenly, remainder on the first stages)."""
-    if pp == 1:
-        return spec
-    if spec.num_layers < pp:
-        raise PlanError(f"{spec.num_layers} layers cannot be split into {pp} pipeline stages", where=f"--pp {pp}")
-    return replace(
-        spec,
-        num_layers=math.ceil(spec.num_layers / pp),
-        layer_types=spec.layer_types[: math.ceil(spec.num_layers / pp)] if spec.layer_types else (),
-    )
-
-
-# -- memory ----------------------------------------------------------------------------
-
-
-def kv_bytes_per_token(spec: ModelSpec, kv: DType, context: int | None = None) -> int:
-    """KV-cache bytes per sequence position across all layers (per device for a sharded
-    spec). MLA stores its latent once; sliding-window layers keep at most the window;
-    SSM / RWKV layers keep a fixed state instead (see state_bytes)."""
-    total = 0
-    for i in range(spec.num_layers):
-        kind = spec.layer_kind(i)
-        if kind != "attention":
-            continue
-        if spec.mla is not None:
-            per = spec.mla.kv_lora_rank + spec.mla.qk_rope_head_dim
-        else:
-            per = 2 * spec.kv_heads * spec.hd
-        if context is not None and spec.is_sliding(i):
-            total += kv.nbytes(per) * min(context, spec.sliding_window) / context
-        else:
-            total += kv.nbytes(per)
-    if spec.architecture == "encoder-decoder":
-        total = kv.nbytes(2 * spec.kv_heads * spec.hd) * spec.num_decoder_layers
-    return int(math.ceil(total))
-
-
-def state_bytes(spec: ModelSpec, act: DType) -> int:
-    """Per-sequence recurrent state: Mamba (fp32 SSM state + conv window), RWKV (WKV state
-    + two token-shift vectors)."""
-    total = 0
-    for i in range(spec.num_layers):
-        kind = spec.layer_kind(i)
-        if kind == "mamba":
-            m, di = spec.ssm, spec.ssm.expand * spec.hidden_size
-            conv_ch = di + (2 * m.ngroups * m.d_state if spec.architecture == "mamba2" else 0)
-            total += 4 * di * m.d_state + act.nbytes(conv_ch * (m.d_conv - 1))
-        elif kind == "rwkv":
-            h = spec.hidden_size // spec.rwkv.head_size
-            total += 4 * h * spec.rwkv.head_size**2 + act.nbytes(2 * spec.hidden_size)
-        elif kind == "linear":
-            total += 4 * spec.num_heads * spec.hd * spec.hd
-    return total
-
-
-def kv_cache_bytes(spec: ModelSpec, batch: int, context: int, kv: DType, act: DType, encoder_len: int = 0) -> int:
-    per_tok = kv_bytes_per_token(spec, kv, context)
-    total = per_tok * context * batch + state_bytes(spec, act) * batch
-    if spec.architecture == "encoder-decoder" and encoder_len:
-        total += kv.nbytes(2 * spec.kv_heads * spec.hd) * spec.num_decoder_layers * encoder_len * batch
-    return int(total)
-
-
-def active_params(spec: ModelSpec) -> int:
-    """Parameters touched per token: all of them minus the routed experts not chosen."""
-    total = param_count(spec)
-    m = spec.moe
-    if m is None:
-        return total
-    mult = 3 if spec.mlp == "gated" else 2
-    per_expert = mult * spec.hidden_size * m.expert_intermediate_size
-    moe_layers = sum(1 for i in range(spec.num_layers) if spec.is_moe_layer(i))
-    return total - moe_layers * (m.num_experts - m.top_k) * per_expert
 
 
 # -- the planner -----------------------------------------------------------------------
 
 
-def _phase(r: WorkloadResult, comm: float) -> Phase:
-    return Phase((r.latency_s or 0.0) + comm, float(r.flops), float(r.bytes), r.latency_s or 0.0, comm, r.kernels)
+def _stages(spec: ModelSpec, pp: int) -> tuple[tuple[int, ...], ...]:
+    if pp == 1:
+        return (tuple(range(spec.num_layers)),)
+    if spec.arch.lowering is Lowering.ENCODER_DECODER:
+        raise PlanError(
+            f"{spec.name}: pipeline stages of an encoder-decoder model are not modelled", where=f"--pp {pp}"
+        )
+    return stage_layers(spec.num_layers, pp)
 
 
-def _comm(spec: ModelSpec, hw: Any, batch: int, seq: int, act: DType, tp: int, pp: int) -> float:
-    """Two all-reduces per layer under TP (after attention and after the MLP), one
-    send/recv per stage boundary under PP."""
-    tier = scale_up_tier(hw)
+def _step(r: WorkloadResult, stages: tuple[tuple[int, ...], ...], comm: float) -> StepCost:
+    """A phase as one device sees it: the time of the whole pipeline (one batch passes
+    every stage in turn) plus communication; FLOPs, bytes and kernels of the busiest
+    stage."""
+    t = r.latency_s or 0.0
+    if len(stages) == 1:
+        return StepCost(t + comm, float(r.flops), float(r.bytes), t, comm, r.kernels)
+    last = len(stages) - 1
+    per_stage = [
+        (*r.stage_cost(s, k == 0, k == last), r.stage_sum("kernels", s, k == 0, k == last))
+        for k, s in enumerate(stages)
+    ]
+    flops, nbytes, kernels = max(per_stage)
+    return StepCost(t + comm, flops, nbytes, t, comm, int(kernels))
+
+
+def _comm_s(spec: ModelSpec, system: System, layout: ParallelLayout, batch: int, seq: int, act: DType) -> float:
+    """Tensor-parallel all-reduces of every layer (comm.tensor_parallel_s) plus one
+    send per stage boundary."""
     msg = act.nbytes(batch * seq * spec.hidden_size)
-    t = 2 * spec.num_layers * all_reduce(msg, tp, tier) if tp > 1 else 0.0
-    if pp > 1:
-        t += (pp - 1) * send_recv(msg, tier)
-    return t
+    tp = tensor_parallel_s(msg, layout.tp, system.tier_for(layout.tp), TP_COLLECTIVES_FORWARD * spec.num_layers)
+    return tp + pipeline_sends_s(msg, layout.pp - 1, system.tier_for(layout.pp, layout.tp))
 
 
-def plan_llm(
-    model: Any,
-    hardware: Any,
+def estimate_serving(
+    spec: ModelSpec,
+    system: System,
+    layout: ParallelLayout,
+    setup: ServingSetup,
     *,
-    batch: int = 1,
-    prompt_len: int = 512,
-    output_len: int = 128,
-    tp: int = 1,
-    pp: int = 1,
-    dtype: str = "bf16",
-    weight_dtype: str | None = None,
-    kv_dtype: str | None = None,
     price_per_hour: float | None = None,
-    prefill_execution: str = "eager",
-    decode_execution: str = "graph",
-    mode: str = "calibrated",
-    memory_utilization: float = MEMORY_UTILIZATION,
-    logits: str = "last",
-    prefill_chunk: int = PREFILL_CHUNK,
 ) -> LLMPlan:
-    from ..frontends import load_model_spec
-
-    spec = load_model_spec(model)
-    if spec is None:
-        raise PlanError(f"{model!r} is not a model spec, config.json or built-in model name")
-    require_positive(batch=batch, prompt_len=prompt_len, output_len=output_len, tp=tp, pp=pp)
-    if spec.architecture in ("vit", "dit", "encoder"):
+    require_positive(
+        batch=setup.batch, prompt_len=setup.prompt_len, output_len=setup.output_len, tp=layout.tp, pp=layout.pp
+    )
+    if not spec.arch.generates:
         raise PlanError(f"{spec.name} is a {spec.architecture} model: use `costmodel analyze` (no decode phase)")
-    hw = get_profile(hardware)
-    act = to_dtype(dtype)
-    wdt = to_dtype(weight_dtype) if weight_dtype else act
-    kvdt = to_dtype(kv_dtype) if kv_dtype else act
-    dev_spec = stage_spec(shard(spec, tp), pp)
+    if spec.resolved_head is not Head.LM:
+        raise PlanError(f"{spec.name} has a {spec.resolved_head.value} head, not an LM head: use `costmodel analyze`")
+    hw = system.device
+    act = to_dtype(setup.dtype)
+    wdt = to_dtype(setup.weight_dtype) if setup.weight_dtype else act
+    kvdt = to_dtype(setup.kv_dtype) if setup.kv_dtype else act
+    dev_spec = shard(spec, layout.tp)
+    stages = _stages(spec, layout.pp)
     notes = []
-    ctx_max = prompt_len + output_len
-    if spec.max_position and ctx_max > spec.max_position:
-        notes.append(f"context {ctx_max} exceeds the model's max_position {spec.max_position}")
-
+    batch, prompt, out = setup.batch, setup.prompt_len, setup.output_len
+    ctx_max = prompt + out
+    past_context = check_context(spec, prompt, out, allow=setup.allow_past_context)
+    if past_context:
+        notes.append(past_context)
     pre = run_workload(
         dev_spec,
-        Workload("prefill", batch, prompt_len, 0, logits, act, wdt, kvdt),
-        hw,
-        execution=prefill_execution,
-        mode=mode,
+        Workload(Phase.PREFILL, batch, prompt, 0, Logits(setup.logits), act, wdt, kvdt, attention=setup.attention),
+        system.device,
+        dispatch=setup.prefill_dispatch,
+        mode=setup.mode,
     )
-    prefill = _phase(pre, 0.0)
-    steps = max(output_len - 1, 1)
-    contexts = _sample_contexts(prompt_len + 1, prompt_len + steps)
+    steps = max(out - 1, 1)
+    contexts = _sample_contexts(prompt + 1, prompt + steps)
+    comm_d = _comm_s(spec, system, layout, batch, 1, act)
     dec_runs = [
         run_workload(
-            dev_spec, _decode_wl(spec, batch, c, act, wdt, kvdt, prompt_len), hw, execution=decode_execution, mode=mode
+            dev_spec,
+            replace(_decode_wl(spec, batch, c, act, wdt, kvdt, prompt), attention=setup.attention),
+            system.device,
+            dispatch=setup.decode_dispatch,
+            mode=setup.mode,
         )
         for c in contexts
     ]
-    decode = _average([_phase(r, 0.0) for r in dec_runs], contexts)
-    # one batch passes through every stage (each holds 1/pp of the layers), plus the
-    # tensor-parallel all-reduces of every layer and the stage-to-stage sends
-    comm_p = _comm(spec, hw, batch, prompt_len, act, tp, pp)
-    comm_d = _comm(spec, hw, batch, 1, act, tp, pp)
-    prefill = replace(prefill, latency_s=prefill.latency_s * pp + comm_p, comm_s=comm_p)
-    decode = replace(decode, latency_s=decode.latency_s * pp + comm_d, comm_s=comm_d)
-    request = prefill.latency_s + decode.latency_s * (output_len - 1)
+    decode = _average([_step(r, stages, comm_d) for r in dec_runs], contexts)
+    prefill = _step(pre, stages, _comm_s(spec, system, layout, batch, prompt, act))
+    request = prefill.latency_s + decode.latency_s * (out - 1)
 
-    weights = int(pre.weight_bytes)
-    per_seq = kv_cache_bytes(dev_spec, 1, ctx_max, kvdt, act, prompt_len)
-    kv_total = per_seq * batch
-    chunk_tokens = min(batch * prompt_len, prefill_chunk)
-    if chunk_tokens < batch * prompt_len:
-        chunk_run = run_workload(dev_spec, Workload("prefill", 1, chunk_tokens, 0, logits, act, wdt, kvdt))
+    last = len(stages) - 1
+    weights = int(max(pre.stage_sum("weight_bytes", s, k == 0, k == last) for k, s in enumerate(stages)))
+    per_seq = max(kv_cache_bytes(dev_spec, 1, ctx_max, kvdt, act, prompt, s if layout.pp > 1 else None) for s in stages)
+    chunk_tokens = min(batch * prompt, setup.prefill_chunk)
+    if chunk_tokens < batch * prompt:
+        chunk_run = run_workload(
+            dev_spec, Workload(Phase.PREFILL, 1, chunk_tokens, 0, Logits(setup.logits), act, wdt, kvdt)
+        )
     else:
         chunk_run = pre
-    acts = int(_activation_bytes(chunk_run, dev_spec, min(batch, chunk_tokens), act))
+    acts = int(_activation_bytes(chunk_run, dev_spec, min(batch, chunk_tokens)))
     capacity = int(hw.memory_capacity)
-    memory = Memory(weights, kv_total, acts, capacity)
-    usable = capacity * memory_utilization
+    memory = Memory(weights, per_seq * batch, acts, capacity)
+    usable = capacity * setup.memory_utilization
     fits = memory.total_bytes <= usable
     per_batch = per_seq + acts / batch
     max_batch = int(max((usable - weights - RUNTIME_RESERVED) // per_batch, 0)) if per_batch > 0 else 0
     if not fits:
         notes.append(f"needs {memory.total_bytes / 2**30:.1f} GiB per device, {usable / 2**30:.1f} GiB usable")
-    layers = tuple(
+    rows = tuple(
         {"segment": s.name, "repeat": s.repeat, "prefill_s": s.time_s, "prefill_flops": float(s.cost.flops)}
         for s in pre.segments
     )
@@ -369,10 +292,10 @@ def plan_llm(
         spec.name,
         hw.name,
         batch,
-        prompt_len,
-        output_len,
-        tp,
-        pp,
+        prompt,
+        out,
+        layout.tp,
+        layout.pp,
         act.name,
         wdt.name,
         kvdt.name,
@@ -385,20 +308,63 @@ def plan_llm(
         fits,
         max_batch,
         price_per_hour if price_per_hour is not None else hw.price_per_hour,
-        layers,
+        rows,
         tuple(notes),
     )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServingCase:
+    """Model x execution x system for serving: what estimate_serving takes, bundled so
+    the planners built on it (llm_extras, search) vary one part at a time."""
+
+    spec: ModelSpec
+    system: System
+    layout: ParallelLayout = field(default_factory=ParallelLayout)
+    setup: ServingSetup = field(default_factory=ServingSetup)
+    price_per_hour: float | None = None
+
+    @classmethod
+    def of(cls, model: Any, hardware: Any, **kw: Any) -> ServingCase:
+        """From plan_llm's keywords: `model` a spec, file or built-in name, `hardware` a
+        device or system; tp, pp, price_per_hour, and ServingSetup's fields (with the
+        CLI's names prefill_execution / decode_execution for the dispatch modes)."""
+        spec = load_model_spec(model)
+        if spec is None:
+            raise PlanError(f"{model!r} is not a model spec, config.json or built-in model name")
+        layout = ParallelLayout(tp=kw.pop("tp", 1), pp=kw.pop("pp", 1))
+        price = kw.pop("price_per_hour", None)
+        renames = {"prefill_execution": "prefill_dispatch", "decode_execution": "decode_dispatch"}
+        try:
+            setup = ServingSetup(**{renames.get(k, k): v for k, v in kw.items()})
+        except TypeError as e:
+            raise PlanError(f"unknown serving option: {e}") from None
+        return cls(spec=spec, system=get_system(hardware), layout=layout, setup=setup, price_per_hour=price)
+
+    def plan(self, **setup_changes: Any) -> LLMPlan:
+        """The plan of this case, with some ServingSetup fields changed."""
+        setup = replace(self.setup, **setup_changes) if setup_changes else self.setup
+        return estimate_serving(self.spec, self.system, self.layout, setup, price_per_hour=self.price_per_hour)
+
+
+def plan_llm(model: Any, hardware: Any, **kw: Any) -> LLMPlan:
+    """Keyword convenience over estimate_serving (see ServingCase.of for the options:
+    batch, prompt_len, output_len, tp, pp, dtype, weight_dtype, kv_dtype, price_per_hour,
+    prefill_execution, decode_execution, mode, memory_utilization, logits,
+    prefill_chunk)."""
+    return ServingCase.of(model, hardware, **kw).plan()
 
 
 def _decode_wl(
     spec: ModelSpec, batch: int, context: int, act: DType, wdt: DType, kvdt: DType, prompt_len: int
 ) -> Workload:
-    if spec.architecture == "encoder-decoder":
+    if spec.arch.decode is DecodeState.CROSS:
         # the decoder's own context is the generated tokens; cross-attention reads the prompt
-        return Workload("decode", batch, 1, max(context - prompt_len - 1, 0) or 1, "last", act, wdt, kvdt, prompt_len)
-    if spec.architecture in ("mamba", "mamba2", "rwkv", "linear-attention"):
-        return Workload("decode", batch, 1, 0, "last", act, wdt, kvdt)
-    return Workload("decode", batch, 1, context - 1, "last", act, wdt, kvdt)
+        past = max(context - prompt_len - 1, 0) or 1
+        return Workload(Phase.DECODE, batch, 1, past, Logits.LAST, act, wdt, kvdt, prompt_len)
+    if spec.arch.decode is DecodeState.RECURRENT:
+        return Workload(Phase.DECODE, batch, 1, 0, Logits.LAST, act, wdt, kvdt)
+    return Workload(Phase.DECODE, batch, 1, context - 1, Logits.LAST, act, wdt, kvdt)
 
 
 def _sample_contexts(first: int, last: int) -> list[int]:
@@ -407,23 +373,23 @@ def _sample_contexts(first: int, last: int) -> list[int]:
     return [first, (first + last) // 2, last]
 
 
-def _average(phases: list[Phase], contexts: list[int]) -> Phase:
+def _average(steps: list[StepCost], contexts: list[int]) -> StepCost:
     """Mean over the decode steps: every step when few, else Simpson's rule over the
     first, middle and last context (exact for costs quadratic in the context)."""
-    if len(phases) == 1 or len(phases) != 3 or contexts[1] - contexts[0] != contexts[2] - contexts[1]:
-        w = [1.0 / len(phases)] * len(phases)
+    if len(steps) == 1 or len(steps) != 3 or contexts[1] - contexts[0] != contexts[2] - contexts[1]:
+        w = [1.0 / len(steps)] * len(steps)
     else:
         w = [1 / 6, 4 / 6, 1 / 6]
 
     def avg(attr: str) -> float:
-        return sum(wi * getattr(p, attr) for wi, p in zip(w, phases))
+        return sum(wi * getattr(p, attr) for wi, p in zip(w, steps))
 
-    return Phase(
+    return StepCost(
         avg("latency_s"), avg("flops"), avg("bytes"), avg("compute_s"), avg("comm_s"), int(round(avg("kernels")))
     )
 
 
-def _activation_bytes(pre: WorkloadResult, spec: ModelSpec, batch: int, act: DType) -> float:
+def _activation_bytes(pre: WorkloadResult, spec: ModelSpec, batch: int) -> float:
     """Transient memory at the prefill peak: the live activations of the largest layer
     (liveness over its graph) for one prefill chunk, the fp32 logits of the last
     positions, and the runtime's reserved workspace. (A serving engine prefills in
@@ -433,6 +399,6 @@ def _activation_bytes(pre: WorkloadResult, spec: ModelSpec, batch: int, act: DTy
     return peak + logits + RUNTIME_RESERVED
 
 
-def sweep_batches(model: Any, hardware: Any, batches: list[int], **kw: Any) -> list[LLMPlan]:
+def sweep_batches(case: ServingCase, batches: list[int]) -> list[LLMPlan]:
     """The throughput-latency curve: one plan per batch size."""
-    return [plan_llm(model, hardware, batch=b, **kw) for b in batches]
+    return [case.plan(batch=b) for b in batches]

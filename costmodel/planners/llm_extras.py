@@ -1,19 +1,23 @@
-"""Beyond one request: continuous batching at a load, HELM idealized runtime, reranker
-FLOPs per query (E2R-FLOPs), speculative decoding, shared-prefix caching, and the cost
-of a distribution of output lengths. All are built on `plan_llm`."""
+"""Beyond one request: continuous batching at a load, reranker FLOPs per query
+(E2R-FLOPs), speculative decoding, shared-prefix caching, and the cost of a distribution
+of output lengths (HELM's idealized runtimes: helm.py). All are built on the serving planner, on one
+ServingCase (model x execution x system)."""
 
 from __future__ import annotations
 
 import math
-from typing import Any
 from collections.abc import Sequence
+from typing import Any
 
 from ..errors import PlanError
-from .llm import plan_llm
+from ..frontends.lower import Logits, Phase, Workload
+from ..frontends.spec import ModelSpec
+from .llm import ServingCase
+from .workload import request_flops, run_workload
 
 
 def continuous_batching(
-    model: Any, hardware: Any, rate: float, prompt_len: int, output_len: int, max_batch: int | None = None, **kw: Any
+    case: ServingCase, rate: float, prompt_len: int, output_len: int, max_batch: int | None = None
 ) -> dict[str, Any]:
     """Steady state of an engine that admits requests every iteration (Orca / vLLM):
     with R requests/s each generating N tokens, Little's law puts B = R N T requests in
@@ -23,7 +27,7 @@ def continuous_batching(
     TTFT ~ the prefill of one prompt plus half an iteration of waiting."""
     if rate <= 0:
         raise PlanError("--rate must be positive")
-    one = plan_llm(model, hardware, batch=1, prompt_len=prompt_len, output_len=2, **kw)
+    one = case.plan(batch=1, prompt_len=prompt_len, output_len=2)
     c_pf = one.prefill.latency_s / prompt_len
     cap = max_batch or max(one.max_batch, 1)
     t = one.decode.latency_s
@@ -31,7 +35,7 @@ def continuous_batching(
     for _ in range(50):
         b = max(1, min(cap, math.ceil(rate * output_len * t)))
         ctx = prompt_len + output_len // 2
-        dec = plan_llm(model, hardware, batch=b, prompt_len=ctx, output_len=1, **kw).decode.latency_s
+        dec = case.plan(batch=b, prompt_len=ctx, output_len=1).decode.latency_s
         load = rate * prompt_len * c_pf
         if load >= 1:
             return {"stable": False, "reason": f"prefill alone needs {load:.2f}x the device time", "batch": cap}
@@ -52,101 +56,93 @@ def continuous_batching(
     }
 
 
-def helm_runtime(
-    model: Any, hardware: Any, prompt_lens: Sequence[int] = (1, 16, 64, 256, 1024, 2048), **kw: Any
+def reranker_flops(
+    spec: ModelSpec, query_len: int, doc_len: int, docs: int, metric: float | None = None, output_len: int = 1
 ) -> dict[str, Any]:
-    """HELM's idealized runtime (Liang et al. 2022, sec. 4.4 / Narayanan et al. 2023):
-    runtime(p, o) = R_prompt(p) + g (o - 1), with a table of prompt costs and a per-token
-    slope at batch 1. The cost-aware variant is accelerator-seconds (x devices)."""
-    table = {}
-    g = None
-    devices = 1
-    for p in prompt_lens:
-        plan = plan_llm(model, hardware, batch=1, prompt_len=p, output_len=2, **kw)
-        table[p] = plan.prefill.latency_s
-        g = plan.decode.latency_s if g is None else g
-        devices = plan.devices
-    return {
-        "prompt_runtime_s": table,
-        "per_output_token_s": g,
-        "devices": devices,
-        "formula": "runtime(p, o) = R_prompt(p) + g * (o - 1)",
-    }
-
-
-def reranker_flops(model: Any, query_len: int, doc_len: int, docs: int, metric: float | None = None) -> dict[str, Any]:
-    """E2R-FLOPs (Pradeep et al. 2025): FLOPs per reranking query = documents x one
-    forward over query + document (logits of the last position). Counted exactly from
-    the graph: the gated MLP's three matrices and full attention FLOPs (the paper's
-    estimate drops the gate matrix and divides attention by the GQA ratio). QPP =
-    queries per PetaFLOP; RPP = metric per PetaFLOP."""
-    from ..frontends import load_model_spec
-    from ..frontends.lower import Workload
-    from .workload import run_workload
+    """Pointwise reranking FLOPs per query as E2R-FLOPs defines them (Peng et al. 2025,
+    arXiv 2507.06223): documents x one call over query + document that generates
+    `output_len` tokens, counted exactly from the graph (planners/rerank.py, where the
+    other strategies and E2R's closed form live). QPP = queries per PetaFLOP; RPP =
+    metric per PetaFLOP."""
+    from .workload import request_flops
 
     if metric is not None and (isinstance(metric, bool) or not 0 <= metric < math.inf):
         raise PlanError(f"metric must be a finite number >= 0, got {metric!r}")
-    spec = load_model_spec(model)
-    if spec is None:
-        raise PlanError(f"{model!r} is not a model spec")
-    r = run_workload(spec, Workload("prefill", 1, query_len + doc_len, 0, "last"))
-    per_query = float(r.flops) * docs
-    out = {"flops_per_query": per_query, "queries_per_petaflop": 1e15 / per_query}
+    flops, macs = request_flops(spec, query_len + doc_len, output_len if spec.arch.generates else 0)
+    per_query = flops * docs
+    out = {
+        "flops_per_query": per_query,
+        "macs_per_query": macs * docs,
+        "output_tokens_per_query": output_len * docs if spec.arch.generates else 0,
+        "queries_per_petaflop": 1e15 / per_query,
+    }
     if metric is not None:
         out["metric_per_petaflop"] = metric / (per_query / 1e15)
     return out
 
 
 def speculative(
-    target: Any, draft: Any, hardware: Any, k: int, acceptance: float, prompt_len: int, output_len: int, **kw: Any
+    target: ServingCase,
+    draft: ServingCase,
+    k: int,
+    acceptance: float | Sequence[float],
+    prompt_len: int,
+    output_len: int,
 ) -> dict[str, Any]:
-    """Speculative decoding (Leviathan et al. 2023, eq. 1): a draft proposes k tokens,
-    the target verifies k + 1 at once; with acceptance rate a the expected tokens per
-    step are (1 - a^(k+1)) / (1 - a). Step time = k draft decode steps + one target
-    forward over k + 1 positions."""
-    if not 0 <= acceptance < 1:
+    """Speculative decoding with a draft model (Leviathan et al. 2023, eq. 1): the draft
+    proposes k tokens, the target verifies k + 1 at once; with acceptance rate a the
+    expected tokens per step are (1 - a^(k+1)) / (1 - a) (one rate per position is the
+    chain case of speculative.expected_tokens). Step time = k draft decode steps + one
+    target forward over k + 1 positions. A draft with another vocabulary is flagged."""
+    from .speculative import expected_tokens, tokenizer_warning
+
+    rates = [acceptance] * k if isinstance(acceptance, (int, float)) else list(acceptance)
+    if len(rates) == 1:
+        rates = rates * k
+    if any(not 0 <= a < 1 for a in rates):
         raise PlanError("--acceptance must be in [0, 1)")
     if k < 1:
         raise PlanError("--spec-k must be >= 1")
-    from ..frontends import load_model_spec
-    from ..frontends.lower import Workload
-    from ..hardware import get_profile
-    from .workload import run_workload
-
-    tgt = plan_llm(target, hardware, prompt_len=prompt_len, output_len=output_len, **kw)
-    dft = plan_llm(draft, hardware, prompt_len=prompt_len, output_len=output_len, **kw)
-    spec = load_model_spec(target)
-    hw = get_profile(hardware)
+    if len(rates) != k:
+        raise PlanError(f"give one acceptance rate, or one per draft position ({k})")
+    tgt = target.plan(prompt_len=prompt_len, output_len=output_len)
+    dft = draft.plan(prompt_len=prompt_len, output_len=output_len)
     ctx = prompt_len + output_len // 2
-    verify = run_workload(spec, Workload("decode", tgt.batch, k + 1, ctx - 1, "all"), hw, execution="graph")
-    tokens = (1 - acceptance ** (k + 1)) / (1 - acceptance)
+    verify = run_workload(
+        target.spec,
+        Workload(Phase.DECODE, tgt.batch, k + 1, ctx - 1, Logits.ALL),
+        target.system.device,
+        dispatch="graph",
+    )
+    tokens = expected_tokens(rates)
     step = k * dft.decode.latency_s + (verify.latency_s or 0.0)
     per_token = step / tokens
-    return {
+    out: dict[str, Any] = {
         "expected_tokens_per_step": tokens,
         "step_s": step,
         "per_token_s": per_token,
         "baseline_per_token_s": tgt.decode.latency_s,
         "speedup": tgt.decode.latency_s / per_token,
     }
+    warning = tokenizer_warning(target.spec, draft.spec)
+    if warning:
+        out["warning"] = warning
+    return out
 
 
 def shared_prefix(
-    model: Any, hardware: Any, context_len: int, question_len: int, calls: int, output_len: int, **kw: Any
+    case: ServingCase, context_len: int, question_len: int, calls: int, output_len: int
 ) -> dict[str, Any]:
     """Many calls over one context (RAG, agents): without caching every call prefills
     context + question; with a prefix cache the context is prefilled once and each call
     prefills only its question against the cached context; the calls batch together."""
-    from ..frontends import load_model_spec
-    from ..frontends.lower import Workload
-    from ..hardware import get_profile
-    from .workload import run_workload
-
-    naive = plan_llm(model, hardware, batch=calls, prompt_len=context_len + question_len, output_len=output_len, **kw)
-    ctx = plan_llm(model, hardware, batch=1, prompt_len=context_len, output_len=1, **kw)
-    spec = load_model_spec(model)
+    naive = case.plan(batch=calls, prompt_len=context_len + question_len, output_len=output_len)
+    ctx = case.plan(batch=1, prompt_len=context_len, output_len=1)
     q = run_workload(
-        spec, Workload("prefill", calls, question_len, context_len, "last"), get_profile(hardware), execution="eager"
+        case.spec,
+        Workload(Phase.PREFILL, calls, question_len, context_len, Logits.LAST),
+        case.system.device,
+        dispatch="eager",
     )
     cached_prefill = ctx.prefill.latency_s + (q.latency_s or 0.0)
     cached = cached_prefill + naive.decode.latency_s * (output_len - 1)
@@ -160,27 +156,28 @@ def shared_prefix(
 
 
 def output_length_distribution(
-    model: Any,
-    hardware: Any,
-    prompt_len: int,
-    lengths: Sequence[int],
-    weights: Sequence[float] | None = None,
-    **kw: Any,
+    case: ServingCase, prompt_len: int, lengths: Sequence[int], weights: Sequence[float] | None = None
 ) -> dict[str, Any]:
-    """Expected request latency (and cost) when the output length follows a distribution
-    (reasoning models): the mean over the given lengths (optionally weighted)."""
+    """Expected cost of a query when the output length follows a distribution (reasoning
+    models): FLOPs per query (from the graph, one sequence), request latency at the
+    case's batch, and cost, each the weighted mean over the given lengths. A length past
+    the model's context is refused unless the case allows it (context_limit)."""
     if not lengths:
         raise PlanError("give at least one output length")
     w = list(weights) if weights else [1.0] * len(lengths)
-    if len(w) != len(lengths) or any(x < 0 for x in w) or sum(w) <= 0:
+    if len(w) != len(lengths) or any(not math.isfinite(x) or x < 0 for x in w) or sum(w) <= 0:
         raise PlanError("weights must be non-negative, one per length")
     total = sum(w)
-    plans = [plan_llm(model, hardware, prompt_len=prompt_len, output_len=n, **kw) for n in lengths]
+    plans = [case.plan(prompt_len=prompt_len, output_len=n) for n in lengths]
+    flops = [request_flops(case.spec, prompt_len, n)[0] for n in lengths]
     exp_latency = sum(wi * p.request_latency_s for wi, p in zip(w, plans)) / total
-    out = {
+    out: dict[str, Any] = {
         "expected_latency_s": exp_latency,
         "expected_output_tokens": sum(wi * n for wi, n in zip(w, lengths)) / total,
+        "expected_flops": sum(wi * f for wi, f in zip(w, flops)) / total,
         "p_latency_s": {n: p.request_latency_s for n, p in zip(lengths, plans)},
+        "p_flops": dict(zip(lengths, flops)),
+        "weights": dict(zip(lengths, (wi / total for wi in w))),
     }
     price = plans[0].price_per_hour
     if price:

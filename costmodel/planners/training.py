@@ -1,13 +1,17 @@
 """Training step model: per-op forward, activation-gradient and weight-gradient work,
 recompute, 3D parallelism (data, tensor with sequence parallelism, pipeline 1F1B /
-interleaved, expert, context), ZeRO / FSDP, communication by network tier, memory per
-device, MFU and HFU (PaLM's definitions), time and cost to train on N tokens.
+interleaved / ZB-H1 / DualPipe over even or uneven stages, expert, context), ZeRO / FSDP
+(full or hybrid shard), communication by network tier with what overlap hides, precision
+recipes, memory per device, MFU and HFU (PaLM's definitions), time and cost to train on
+N tokens.
 
-Sources: Narayanan et al. 2021 (Megatron-LM 3D parallelism, interleaved schedule,
-bubble (p-1)/(v m)); Korthikanti et al. 2022 (sequence parallelism, selective
-recompute, activation memory s b h (34 + 5 a s / h)); Rajbhandari et al. 2020 (ZeRO
-memory: 2 + 2 + 12 bytes per parameter for mixed-precision Adam); Chowdhery et al.
-2022 (PaLM MFU); Dao 2023 (FlashAttention-2 backward = 2.5x forward matmul FLOPs).
+Sources: Narayanan et al. 2021 (Megatron-LM 3D parallelism, interleaved schedule);
+Korthikanti et al. 2022 (sequence parallelism, selective recompute); Rajbhandari et al.
+2020 (ZeRO); Chowdhery et al. 2022 (PaLM MFU); the step formulas: training_core.py.
+
+Entry points: `estimate_training(spec, system, layout, recipe)` on typed records
+(model x execution x system), and `plan_training(model, hardware, gpus, batch, seq_len,
+tp=..., ...)`, the keyword convenience over it (what `costmodel train` parses into).
 """
 
 from __future__ import annotations
@@ -16,372 +20,302 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..analysis import analyze_graph
-from ..engine.collectives import all_gather, all_reduce, reduce_scatter, send_recv
-from ..engine.latency import graph_latency
 from ..errors import PlanError
-from ..frontends.lower import Workload, lower
+from ..frontends import load_model_spec
 from ..frontends.spec import ModelSpec
 from ..hardware.systems import System, get_system
-from ..ir.dtypes import dtype as to_dtype
-from ..ops import registry as R
-from .llm import shard
-from .workload import param_count, require_positive
+from .layout import ParallelLayout, Recompute, TrainingRecipe, default_precision, make_layout, make_recipe
+from .pipeline import stage_layers
+from .training_core import evaluate
+from .training_cost import model_flops
+from .training_inputs import single
+from .workload import param_count
 
-RECOMPUTE = ("none", "selective", "full")
-PRECISIONS = {
-    "bf16-mixed": ("bf16", 2, 4),
-    "fp16-mixed": ("fp16", 2, 4),
-    "fp8": ("fp8_e4m3", 1, 4),
-    "fp32": ("fp32", 4, 4),
-}
-# optimizer state bytes per parameter (beyond the weights and grads), per ZeRO's table
-OPTIMIZERS = {"adamw": 12, "adam": 12, "sgd": 4, "sgd-momentum": 8, "adafactor": 4, "adam8bit": 6, "lion": 8}
-BACKWARD = {R.CONTRACTION: 2.0, R.CONV: 2.0, R.ATTENTION: 2.5}  # x forward (dgrad + wgrad; FA2)
+COMM_KINDS = ("tp", "cp", "ep", "pp", "dp")
 
 
-@dataclass(frozen=True)
-class Execution:
-    gpus: int
-    tp: int = 1
-    pp: int = 1
-    dp: int = 1
-    ep: int = 1
-    cp: int = 1
-    micro_batch: int = 1
-    global_batch: int = 1
-    seq_len: int = 2048
-    sequence_parallel: bool = False
-    interleave: int = 1
-    zero: int = 0
-    recompute: str = "none"
-    precision: str = "bf16-mixed"
-    optimizer: str = "adamw"
-    offload: bool = False  # optimizer states and master weights in host memory (ZeRO-Offload)
+@dataclass(frozen=True, kw_only=True)
+class CommPart:
+    """One kind of communication over a step on the busiest device: its time, the part
+    of it compute does not hide, and the bytes each device sends."""
+
+    time_s: float
+    exposed_s: float
+    bytes: float
 
     @property
-    def microbatches(self) -> int:
-        return self.global_batch // (self.micro_batch * self.dp)
+    def hidden_s(self) -> float:
+        return max(self.time_s - self.exposed_s, 0.0)
+
+    def to_dict(self) -> dict[str, float]:
+        return {"time_s": self.time_s, "exposed_s": self.exposed_s, "hidden_s": self.hidden_s, "bytes": self.bytes}
 
 
-def make_execution(
-    spec: ModelSpec,
-    gpus: int,
-    global_batch: int,
-    seq_len: int,
-    *,
-    micro_batch: int | None = None,
-    tp: int = 1,
-    pp: int = 1,
-    dp: int | None = None,
-    ep: int = 1,
-    cp: int = 1,
-    sequence_parallel: bool = False,
-    interleave: int = 1,
-    zero: int = 0,
-    recompute: str = "none",
-    precision: str = "bf16-mixed",
-    optimizer: str = "adamw",
-    offload: bool = False,
-) -> Execution:
-    """Validate a layout; every inconsistency is a PlanError naming the option."""
-    require_positive(gpus=gpus, batch=global_batch, seq_len=seq_len, tp=tp, pp=pp, ep=ep, cp=cp, interleave=interleave)
-    if dp is None:
-        if gpus % (tp * pp * cp):
-            raise PlanError(f"--gpus {gpus} is not divisible by tp x pp x cp = {tp * pp * cp}")
-        dp = gpus // (tp * pp * cp)
-    require_positive(dp=dp)
-    if micro_batch is None:
-        # no gradient accumulation unless asked (with pipelining: one sample per microbatch)
-        micro_batch = max(global_batch // dp, 1) if pp == 1 else 1
-    require_positive(micro_batch=micro_batch)
-    if tp * pp * dp * cp != gpus:
-        raise PlanError(f"tp x pp x dp x cp = {tp}x{pp}x{dp}x{cp} = {tp * pp * dp * cp} != --gpus {gpus}")
-    if spec.num_heads and spec.num_heads % tp:
-        raise PlanError(f"num_heads {spec.num_heads} is not divisible by --tp {tp}")
-    if spec.num_layers % (pp * interleave):
-        raise PlanError(f"num_layers {spec.num_layers} is not divisible by pp x interleave = {pp * interleave}")
-    if interleave > 1 and pp == 1:
-        raise PlanError("--interleave needs pipeline parallelism (--pp > 1)")
-    if global_batch % (micro_batch * dp):
-        raise PlanError(f"--batch {global_batch} is not divisible by micro-batch x dp = {micro_batch * dp}")
-    if ep > 1 and (spec.moe is None or spec.moe.num_experts % ep or dp % ep):
-        raise PlanError(f"--ep {ep} needs a MoE model whose expert count and dp are divisible by it")
-    if seq_len % cp:
-        raise PlanError(f"--seq-len {seq_len} is not divisible by --cp {cp}")
-    if zero not in (0, 1, 2, 3):
-        raise PlanError(f"--zero must be 0-3, got {zero}")
-    if recompute not in RECOMPUTE:
-        raise PlanError(f"--recompute must be one of {', '.join(RECOMPUTE)}")
-    if precision not in PRECISIONS:
-        raise PlanError(f"--precision must be one of {', '.join(PRECISIONS)}")
-    if optimizer not in OPTIMIZERS:
-        raise PlanError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}")
-    if sequence_parallel and tp == 1:
-        sequence_parallel = False
-    return Execution(
-        gpus,
-        tp,
-        pp,
-        dp,
-        ep,
-        cp,
-        micro_batch,
-        global_batch,
-        seq_len,
-        sequence_parallel,
-        interleave,
-        zero,
-        recompute,
-        precision,
-        optimizer,
-        offload,
-    )
+@dataclass(frozen=True, kw_only=True)
+class StepBreakdown:
+    """Seconds of one optimizer step on the busiest device."""
+
+    compute_s: float
+    recompute_s: float
+    exposed_comm_s: float
+    tp_comm_s: float
+    pp_p2p_s: float
+    dp_comm_s: float
+    bubble_s: float
+    optimizer_s: float
+    comm: dict[str, CommPart] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "compute_s": self.compute_s,
+            "recompute_s": self.recompute_s,
+            "exposed_comm_s": self.exposed_comm_s,
+            "tp_comm_s": self.tp_comm_s,
+            "pp_p2p_s": self.pp_p2p_s,
+            "dp_comm_s": self.dp_comm_s,
+            "bubble_s": self.bubble_s,
+            "optimizer_s": self.optimizer_s,
+            "comm": {k: v.to_dict() for k, v in self.comm.items()},
+        }
 
 
 @dataclass(frozen=True)
+class TrainMemory:
+    """Bytes per device."""
+
+    weights_bytes: int
+    grads_bytes: int
+    optimizer_bytes: int
+    activation_bytes: int
+    capacity_bytes: int
+
+    @property
+    def total_bytes(self) -> int:
+        return self.weights_bytes + self.grads_bytes + self.optimizer_bytes + self.activation_bytes
+
+    @property
+    def fits(self) -> bool:
+        return self.total_bytes <= self.capacity_bytes
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "weights_bytes": self.weights_bytes,
+            "grads_bytes": self.grads_bytes,
+            "optimizer_bytes": self.optimizer_bytes,
+            "activation_bytes": self.activation_bytes,
+            "total_bytes": self.total_bytes,
+            "capacity_bytes": self.capacity_bytes,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingRun:
+    """Training on `tokens`: steps, wall time, device-hours and (with a price) cost."""
+
+    tokens: int
+    steps: int
+    time_s: float
+    device_hours: float
+    cost_usd: float | None
+
+    @property
+    def days(self) -> float:
+        return self.time_s / 86400
+
+
+@dataclass(frozen=True, kw_only=True)
 class TrainPlan:
     model: str
     system: str
-    execution: Execution
+    layout: ParallelLayout
+    recipe: TrainingRecipe
     step_latency_s: float
     model_flops: float  # per step, all devices (fwd + bwd, no recompute)
     hardware_flops: float  # including recompute
     mfu: float
     hfu: float
-    breakdown: dict[str, float]
-    memory: dict[str, int]  # per device
+    breakdown: StepBreakdown
+    memory: TrainMemory  # per device
     params: int
     tokens: int | None = None
     price_per_hour: float | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    nearest: dict[str, Any] | None = None  # when it does not fit: the closest layout that does
+    stage_sizes: tuple[int, ...] = ()  # layers per pipeline stage
+
+    @property
+    def microbatches(self) -> int:
+        return self.recipe.global_batch // (self.layout.micro_batch * self.layout.dp)
 
     @property
     def tokens_per_step(self) -> int:
-        return self.execution.global_batch * self.execution.seq_len
+        return self.recipe.global_batch * self.recipe.seq_len
+
+    @property
+    def fits(self) -> bool:
+        return self.memory.fits
+
+    @property
+    def training(self) -> TrainingRun | None:
+        if not self.tokens:
+            return None
+        steps = math.ceil(self.tokens / self.tokens_per_step)
+        secs = steps * self.step_latency_s
+        hours = secs * self.layout.devices / 3600
+        return TrainingRun(
+            tokens=self.tokens,
+            steps=steps,
+            time_s=secs,
+            device_hours=hours,
+            cost_usd=hours * self.price_per_hour if self.price_per_hour else None,
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        e = self.execution
+        lay, rec = self.layout, self.recipe
         d: dict[str, Any] = {
             "schema_version": 1,
             "model": self.model,
             "hardware": self.system,
             "params": self.params,
             "execution": {
-                k: getattr(e, k)
-                for k in (
-                    "gpus",
-                    "tp",
-                    "pp",
-                    "dp",
-                    "ep",
-                    "cp",
-                    "micro_batch",
-                    "global_batch",
-                    "seq_len",
-                    "sequence_parallel",
-                    "interleave",
-                    "zero",
-                    "recompute",
-                    "precision",
-                    "optimizer",
-                    "offload",
-                )
+                "gpus": lay.devices,
+                "tp": lay.tp,
+                "pp": lay.pp,
+                "dp": lay.dp,
+                "ep": lay.ep,
+                "cp": lay.cp,
+                "micro_batch": lay.micro_batch,
+                "global_batch": rec.global_batch,
+                "seq_len": rec.seq_len,
+                "sequence_parallel": lay.sp,
+                "interleave": lay.interleave,
+                "schedule": lay.schedule.value,
+                "stage_layers": list(self.stage_sizes),
+                "zero": lay.zero,
+                "shard_group": lay.shard,
+                "recompute": rec.recompute.value,
+                "precision": rec.precision.value,
+                "optimizer": rec.optimizer,
+                "optimizer_impl": rec.optimizer_impl.value,
+                "offload": rec.offload,
+                "overlap": rec.overlap.names(),
             },
-            "microbatches": e.microbatches,
+            "microbatches": self.microbatches,
             "step": {
                 "latency_s": self.step_latency_s,
                 "flops": self.model_flops,
                 "hardware_flops": self.hardware_flops,
                 "tokens_per_s": self.tokens_per_step / self.step_latency_s,
+                "tokens_per_s_per_device": self.tokens_per_step / self.step_latency_s / lay.devices,
             },
             "mfu": self.mfu,
             "hfu": self.hfu,
-            "breakdown": self.breakdown,
-            "memory": self.memory,
-            "fits": self.memory["total_bytes"] <= self.memory["capacity_bytes"],
+            "breakdown": self.breakdown.to_dict(),
+            "memory": self.memory.to_dict(),
+            "fits": self.fits,
             "notes": list(self.notes),
         }
-        if self.tokens:
-            steps = math.ceil(self.tokens / self.tokens_per_step)
-            secs = steps * self.step_latency_s
+        if self.nearest is not None:
+            d["nearest_fitting"] = self.nearest
+        run = self.training
+        if run is not None:
             d["training"] = {
-                "tokens": self.tokens,
-                "steps": steps,
-                "time_s": secs,
-                "days": secs / 86400,
-                "device_hours": secs * e.gpus / 3600,
+                "tokens": run.tokens,
+                "steps": run.steps,
+                "time_s": run.time_s,
+                "days": run.days,
+                "device_hours": run.device_hours,
             }
-            if self.price_per_hour:
-                d["training"]["cost_usd"] = secs * e.gpus / 3600 * self.price_per_hour
+            if run.cost_usd is not None:
+                d["training"]["cost_usd"] = run.cost_usd
         return d
 
 
-def _stage(spec: ModelSpec, ex: Execution) -> ModelSpec:
-    """One device's share of one pipeline chunk: TP-sharded, layers / (pp x interleave)."""
-    s = shard(spec, ex.tp)
-    layers = spec.num_layers // (ex.pp * ex.interleave)
-    s = replace(s, num_layers=layers, layer_types=spec.layer_types[:layers] if spec.layer_types else ())
-    if s.moe is not None and ex.ep > 1:
-        s = replace(s, moe=replace(s.moe, num_experts=s.moe.num_experts // ex.ep))
-    return s
-
-
-_CACHE: dict[tuple, Any] = {}
-
-
-def _cached(fn):
-    """Layouts that share (shard, micro-batch, precision, device) share their analysis:
-    a search over thousands of layouts analyses each distinct shard once."""
-
-    def wrapper(spec: ModelSpec, ex: Execution, hw: Any):
-        key = (
-            fn.__name__,
-            spec,
-            ex.tp,
-            ex.pp,
-            ex.interleave,
-            ex.micro_batch,
-            ex.cp,
-            ex.ep,
-            ex.seq_len,
-            ex.precision,
-            id(hw),
+def estimate_training(
+    spec: ModelSpec,
+    system: System,
+    layout: ParallelLayout,
+    recipe: TrainingRecipe,
+    *,
+    dispatch: str = "eager",
+    tokens: int | None = None,
+    price_per_hour: float | None = None,
+) -> TrainPlan:
+    """One optimizer step of `recipe` under `layout` on `system` (see training_core.py)."""
+    hw = system.device
+    lay = layout
+    r = evaluate(single(spec, system, lay, recipe, dispatch == "eager"), system)
+    m = recipe.global_batch // (lay.micro_batch * lay.dp)
+    params = param_count(spec)
+    step = float(r.step_s[0])
+    f_fwd, f_bwd, f_attn = model_flops(spec, lay.micro_batch, recipe)
+    mbs = m * lay.dp
+    mflops = (f_fwd + f_bwd) * mbs
+    extra = {Recompute.NONE: 0.0, Recompute.SELECTIVE: f_attn, Recompute.FULL: f_fwd}[recipe.recompute]
+    hflops = mflops + extra * mbs
+    peak = hw.matrix_peak(recipe.facts.compute_dtype) * lay.devices
+    mem = TrainMemory(
+        int(r.weights_bytes[0]),
+        int(r.grads_bytes[0]),
+        int(r.optimizer_bytes[0]),
+        int(r.activation_bytes[0]),
+        int(hw.memory_capacity),
+    )
+    notes = []
+    if not mem.fits:
+        notes.append(f"needs {mem.total_bytes / 2**30:.1f} GiB per device of {mem.capacity_bytes / 2**30:.1f}")
+    comm = {
+        k: CommPart(
+            time_s=float(r.comm_total[k][0]), exposed_s=float(r.comm_exposed[k][0]), bytes=float(r.comm_bytes[k][0])
         )
-        hit = _CACHE.get(key)
-        if hit is None:
-            if len(_CACHE) > 4096:
-                _CACHE.clear()
-            hit = _CACHE[key] = fn(spec, ex, hw)
-        return hit
-
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
-    return wrapper
-
-
-@_cached
-def _fwd_bwd(spec: ModelSpec, ex: Execution, hw: Any) -> dict[str, float]:
-    """Per-microbatch forward / backward time and FLOPs on the busiest device (the last
-    pipeline stage: its layers in all interleaved chunks, plus the LM head)."""
-    act = to_dtype(PRECISIONS[ex.precision][0])
-    seq = ex.seq_len // ex.cp
-    wl = Workload("train", ex.micro_batch, seq, 0, "all", act)
-    chunk = _stage(spec, ex)
-    out = {
-        "fwd_s": 0.0,
-        "bwd_s": 0.0,
-        "attn_s": 0.0,
-        "fwd_flops": 0.0,
-        "bwd_flops": 0.0,
-        "attn_flops": 0.0,
-        "host_s": 0.0,
+        for k in COMM_KINDS
     }
-    from ..engine.calibration import for_profile
-
-    cal = for_profile(hw)
-    for seg in lower(chunk, wl):
-        is_layer = seg.repeat > 1 or "layers" in seg.name
-        if not is_layer and seg.name == "embed" and ex.pp > 1:
-            continue  # the embedding lives on the first stage, the head on the last
-        rep = seg.repeat * ex.interleave if is_layer else 1
-        gc = analyze_graph(seg.graph)
-        gt = graph_latency(gc, hw, execution="graph")
-        for n, t in zip(gc.nodes, gt.nodes):
-            if n.status != "costed":
-                continue
-            f = float(n.cost.flops)
-            k = BACKWARD.get(n.kind, 2.0)
-            out["fwd_s"] += t.time_s * rep
-            out["bwd_s"] += t.time_s * k * rep
-            # eager frameworks dispatch every forward kernel and ~2 backward kernels per op
-            out["host_s"] += 3 * cal.dispatch(n.kind) * rep
-            out["fwd_flops"] += f * rep
-            # backward FLOPs: contractions dgrad + wgrad = 2x; attention 2.5x (FA2 recomputes
-            # QK^T); elementwise / norms ~1x of their forward arithmetic
-            out["bwd_flops"] += f * (k if n.kind in BACKWARD else 1.0) * rep
-            if n.kind == R.ATTENTION:
-                out["attn_s"] += t.time_s * rep
-                out["attn_flops"] += f * rep
-    return out
-
-
-@_cached
-def _model_flops(spec: ModelSpec, ex: Execution, hw: Any) -> tuple[float, float, float]:
-    """(forward, backward, attention-forward) FLOPs of one microbatch over the whole
-    model, for MFU: every layer once, embedding and head once."""
-    act = to_dtype(PRECISIONS[ex.precision][0])
-    wl = Workload("train", ex.micro_batch, ex.seq_len, 0, "all", act)
-    fwd = bwd = attn = 0.0
-    for seg in lower(spec, wl):
-        gc = analyze_graph(seg.graph)
-        for n in gc.nodes:
-            if n.status != "costed":
-                continue
-            f = float(n.cost.flops) * seg.repeat
-            fwd += f
-            bwd += f * (BACKWARD[n.kind] if n.kind in BACKWARD else 1.0)
-            if n.kind == R.ATTENTION:
-                attn += f
-    return fwd, bwd, attn
+    breakdown = StepBreakdown(
+        compute_s=float(r.compute_s[0]),
+        recompute_s=float(r.recompute_s[0]),
+        exposed_comm_s=sum(c.exposed_s for c in comm.values()),
+        tp_comm_s=comm["tp"].time_s,
+        pp_p2p_s=comm["pp"].time_s,
+        dp_comm_s=comm["dp"].time_s,
+        bubble_s=float(r.bubble_s[0]),
+        optimizer_s=float(r.optimizer_s[0]),
+        comm=comm,
+    )
+    return TrainPlan(
+        stage_sizes=tuple(len(s) for s in stage_layers(spec.num_layers, lay.pp, lay.interleave, lay.stage_split)),
+        model=spec.name,
+        system=system.name,
+        layout=lay,
+        recipe=recipe,
+        step_latency_s=step,
+        model_flops=mflops,
+        hardware_flops=hflops,
+        mfu=mflops / (step * peak),
+        hfu=hflops / (step * peak),
+        breakdown=breakdown,
+        memory=mem,
+        params=params,
+        tokens=tokens,
+        price_per_hour=price_per_hour if price_per_hour is not None else hw.price_per_hour,
+        notes=tuple(notes),
+    )
 
 
-def _memory(spec: ModelSpec, ex: Execution, sysm: System, params: int) -> dict[str, int]:
-    _, wbytes, gbytes = PRECISIONS[ex.precision]
-    local = params / (ex.tp * ex.pp)
-    if spec.moe is not None and ex.ep > 1:
-        mult = 3 if spec.mlp == "gated" else 2
-        expert = (
-            mult
-            * spec.hidden_size
-            * spec.moe.expert_intermediate_size
-            * spec.moe.num_experts
-            * sum(1 for i in range(spec.num_layers) if spec.is_moe_layer(i))
-        )
-        local = (params - expert) / (ex.tp * ex.pp) + expert / (ex.tp * ex.pp * ex.ep)
-    weights = local * wbytes / (ex.dp if ex.zero >= 3 else 1)
-    grads = local * gbytes / (ex.dp if ex.zero >= 2 else 1)
-    opt = local * OPTIMIZERS[ex.optimizer] / (ex.dp if ex.zero >= 1 else 1)
-    if ex.precision == "fp32":
-        opt = local * (OPTIMIZERS[ex.optimizer] - 4) / (ex.dp if ex.zero >= 1 else 1)
-    if ex.offload:
-        opt = 0.0  # in host memory (ZeRO-Offload, Ren et al. 2021)
-    # activations (Korthikanti et al. 2022, eq. 1-4), per layer, 16-bit activations:
-    s, b, h = ex.seq_len / ex.cp, ex.micro_batch, spec.hidden_size
-    t = ex.tp
-    flash = 0.0  # attention scores are never stored with flash attention (the 5as/h term)
-    if ex.recompute == "full":
-        per_layer = 2 * s * b * h / (t if ex.sequence_parallel else 1)
-    elif ex.sequence_parallel or t == 1:
-        per_layer = s * b * h * (34 + flash) / t
-    else:
-        per_layer = s * b * h * (10 + 24 / t + flash)
-    if ex.recompute == "selective":
-        per_layer = min(per_layer, s * b * h * 34 / t)
-    # the first stage holds pp microbatches in flight (1F1B), interleaving adds (p-1)/(p v)
-    inflight_layers = spec.num_layers / ex.pp * min(ex.pp, ex.microbatches)
-    if ex.interleave > 1:
-        inflight_layers *= 1 + (ex.pp - 1) / (ex.pp * ex.interleave)
-    acts = per_layer * inflight_layers * (act_bytes_scale(ex.precision))
-    # the loss on the last stage (vocab-parallel): at the peak (the loss backward) the
-    # fp32 log-probabilities kept for backward (4 B), their gradient (4 B) and its 16-bit
-    # cast for the LM-head backward (2 B) are live together: 10 bytes per logit
-    if spec.vocab_size:
-        acts += 10 * s * b * spec.vocab_size / t
-    cap = int(sysm.device.memory_capacity)
-    total = int(weights + grads + opt + acts)
-    return {
-        "weights_bytes": int(weights),
-        "grads_bytes": int(grads),
-        "optimizer_bytes": int(opt),
-        "activation_bytes": int(acts),
-        "total_bytes": total,
-        "capacity_bytes": cap,
-    }
-
-
-def act_bytes_scale(precision: str) -> float:
-    return {"fp32": 2.0, "fp8": 1.0}.get(precision, 1.0)
+LAYOUT_OPTIONS = (
+    "micro_batch",
+    "tp",
+    "pp",
+    "dp",
+    "ep",
+    "cp",
+    "sequence_parallel",
+    "interleave",
+    "zero",
+    "schedule",
+    "stage_layers",
+    "fsdp",
+    "shard_group",
+)
 
 
 def plan_training(
@@ -391,169 +325,61 @@ def plan_training(
     global_batch: int,
     seq_len: int,
     *,
-    micro_batch: int | None = None,
-    tp: int = 1,
-    pp: int = 1,
-    dp: int | None = None,
-    ep: int = 1,
-    cp: int = 1,
-    sequence_parallel: bool = False,
-    interleave: int = 1,
-    zero: int = 0,
-    recompute: str = "none",
-    precision: str = "bf16-mixed",
-    optimizer: str = "adamw",
-    offload: bool = False,
     tokens: int | None = None,
     price_per_hour: float | None = None,
     execution: str = "eager",
+    precision: str | None = None,
+    optimizer: str = "adamw",
+    optimizer_impl: str | None = None,
+    recompute: str = "none",
+    offload: bool = False,
+    overlap: str | None = None,
+    **layout: Any,
 ) -> TrainPlan:
-    from ..frontends import load_model_spec
-
+    """Keyword convenience over estimate_training: `model` a spec, file or built-in name,
+    `hardware` a system or device; layout options micro_batch, tp, pp, dp, ep, cp,
+    sequence_parallel, interleave, zero, schedule, stage_layers, fsdp, shard_group
+    (make_layout); `execution` the dispatch mode ("eager" framework dispatch or "graph"
+    replay); `precision` defaults to bf16-autocast on one eager device, bf16-mixed
+    otherwise. Without a micro-batch the largest that fits is taken (and said); a layout
+    that does not fit carries the nearest one that does."""
     spec = load_model_spec(model)
     if spec is None:
         raise PlanError(f"{model!r} is not a model spec, config.json or built-in model name")
-    sysm = get_system(hardware)
-    hw = sysm.device
-    ex = make_execution(
-        spec,
-        gpus,
+    system = get_system(hardware)
+    unknown = set(layout) - set(LAYOUT_OPTIONS)
+    if unknown:
+        raise PlanError(f"unknown layout option(s): {', '.join(sorted(unknown))}")
+    if precision is None:
+        precision = default_precision(gpus, execution)
+    chosen_mb = layout.get("micro_batch") is None
+    lay = make_layout(spec, gpus, global_batch, seq_len, **layout)
+    recipe = make_recipe(
         global_batch,
         seq_len,
-        micro_batch=micro_batch,
-        tp=tp,
-        pp=pp,
-        dp=dp,
-        ep=ep,
-        cp=cp,
-        sequence_parallel=sequence_parallel,
-        interleave=interleave,
-        zero=zero,
-        recompute=recompute,
         precision=precision,
         optimizer=optimizer,
+        recompute=recompute,
         offload=offload,
+        optimizer_impl=optimizer_impl,
+        overlap=overlap,
+        schedule=lay.schedule,
     )
-    act = to_dtype(PRECISIONS[ex.precision][0])
-    params = param_count(spec)
-    w = _fwd_bwd(spec, ex, hw)
-    chunks = ex.interleave
-    fwd, bwd = w["fwd_s"], w["bwd_s"]
-    if execution == "eager" and w["host_s"] > fwd + bwd:
-        # host-bound: the GPU waits for the framework's dispatch
-        scale = w["host_s"] / (fwd + bwd)
-        fwd, bwd = fwd * scale, bwd * scale
-    rec = {"none": 0.0, "selective": w["attn_s"], "full": fwd}[ex.recompute]
-    # tensor parallel: 2 all-reduces per layer forward, 2 backward (+2 in a full-recompute
-    # forward); sequence parallelism replaces each by reduce-scatter + all-gather (same bytes)
-    layers_dev = spec.num_layers / ex.pp
-    msg = act.nbytes(ex.micro_batch * ex.seq_len // ex.cp * spec.hidden_size)
-    tp_tier = sysm.tier_for(ex.tp)
-    n_ar = 4 + (2 if ex.recompute == "full" else 0)
-    if ex.sequence_parallel:
-        one = reduce_scatter(msg, ex.tp, tp_tier) + all_gather(msg, ex.tp, tp_tier)
+    from .training_fit import describe, largest_fitting_micro_batch, nearest_fitting
+
+    kw: dict[str, Any] = {"dispatch": execution, "tokens": tokens, "price_per_hour": price_per_hour}
+    if chosen_mb:
+        plan = largest_fitting_micro_batch(spec, system, lay, recipe, kw)
     else:
-        one = all_reduce(msg, ex.tp, tp_tier)
-    tp_comm = n_ar * layers_dev * one if ex.tp > 1 else 0.0
-    # context parallel: K/V all-gather per layer (forward) and reduce-scatter of their grads
-    cp_comm = 0.0
-    if ex.cp > 1:
-        kvb = act.nbytes(2 * ex.micro_batch * ex.seq_len * spec.kv_heads * spec.hd // ex.tp)
-        cp_comm = layers_dev * 2 * all_gather(kvb, ex.cp, sysm.tier_for(ex.cp, ex.tp))
-    # pipeline: activations sent forward and gradients backward per microbatch and chunk
-    pp_tier = sysm.tier_for(ex.pp, ex.tp * ex.cp * ex.dp) if ex.pp > 1 else sysm.intra
-    p2p = 2 * chunks * send_recv(msg / (ex.tp if ex.sequence_parallel else 1), pp_tier) if ex.pp > 1 else 0.0
-    # expert parallel: two all-to-alls per MoE layer forward and two backward
-    ep_comm = 0.0
-    if ex.ep > 1 and spec.moe is not None:
-        moe_layers = sum(1 for i in range(spec.num_layers) if spec.is_moe_layer(i)) / ex.pp
-        routed = act.nbytes(ex.micro_batch * ex.seq_len * spec.hidden_size * spec.moe.top_k)
-        ep_comm = 4 * moe_layers * all_to_all_time(routed, ex.ep, sysm)
-    per_mb = fwd + bwd + rec + tp_comm + cp_comm + ep_comm + p2p
-    m = ex.microbatches
-    bubble = (ex.pp - 1) / ex.interleave * per_mb if ex.pp > 1 else 0.0
-    compute = m * (fwd + bwd + rec)
-    comm_exposed = m * (tp_comm + cp_comm + ep_comm + p2p)
-    # data parallel: gradient reduction after the last microbatch's backward (ZeRO-2/3:
-    # reduce-scatter; ZeRO-3 also all-gathers weights forward and backward)
-    local_params = params / (ex.tp * ex.pp)
-    gb = PRECISIONS[ex.precision][2]
-    dp_tier = sysm.tier_for(ex.dp, ex.tp * ex.pp * ex.cp)
-    if ex.zero >= 2:
-        dp_comm = reduce_scatter(local_params * gb, ex.dp, dp_tier)
-    else:
-        dp_comm = all_reduce(local_params * gb, ex.dp, dp_tier)
-    if ex.zero >= 1:
-        dp_comm += all_gather(local_params * PRECISIONS[ex.precision][1], ex.dp, dp_tier)
-    if ex.zero == 3:
-        comm_exposed += 2 * m * all_gather(local_params * PRECISIONS[ex.precision][1], ex.dp, dp_tier) * 0.3
-    # the optimizer step streams the local master weights, grads and states once
-    opt_bytes = local_params / (ex.dp if ex.zero >= 1 else 1) * (OPTIMIZERS[ex.optimizer] * 2 + 4 + 4 + 2)
-    from ..engine.calibration import for_profile
-
-    optimizer_s = opt_bytes / (hw.memory_bandwidth * for_profile(hw).stream_bandwidth_fraction)
-    if ex.offload:
-        # ZeRO-Offload (Ren et al. 2021): gradients go to the host and updated 16-bit weights
-        # come back over PCIe each step; the CPU optimizer overlaps with those transfers, so
-        # the step waits for PCIe (a CPU slower than the link would add its own time)
-        shard = local_params / (ex.dp if ex.zero >= 1 else 1)
-        pcie = hw.pcie.bandwidth if hw.pcie is not None else 25e9
-        optimizer_s = shard * (PRECISIONS[ex.precision][2] + PRECISIONS[ex.precision][1]) / (0.8 * pcie)
-    step = compute + comm_exposed + bubble + dp_comm + optimizer_s
-    # FLOPs of the step over all devices: model FLOPs (no recompute) and hardware FLOPs
-    f_fwd, f_bwd, f_attn = _model_flops(spec, ex, hw)
-    mbs = m * ex.dp
-    model_flops = (f_fwd + f_bwd) * mbs
-    hw_flops = model_flops + {"none": 0.0, "selective": f_attn, "full": f_fwd}[ex.recompute] * mbs
-    peak = hw.matrix_peak(PRECISIONS[ex.precision][0]) * ex.gpus
-    mem = _memory(spec, ex, sysm, params)
-    notes = []
-    if mem["total_bytes"] > mem["capacity_bytes"]:
-        notes.append(f"needs {mem['total_bytes'] / 2**30:.1f} GiB per device of {mem['capacity_bytes'] / 2**30:.1f}")
-    breakdown = {
-        "compute_s": compute,
-        "recompute_s": m * rec,
-        "exposed_comm_s": comm_exposed + dp_comm,
-        "tp_comm_s": m * tp_comm,
-        "pp_p2p_s": m * p2p,
-        "dp_comm_s": dp_comm,
-        "bubble_s": bubble,
-        "optimizer_s": optimizer_s,
-    }
-    return TrainPlan(
-        spec.name,
-        sysm.name,
-        ex,
-        step,
-        model_flops,
-        hw_flops,
-        model_flops / (step * peak),
-        hw_flops / (step * peak),
-        breakdown,
-        mem,
-        params,
-        tokens,
-        price_per_hour if price_per_hour is not None else hw.price_per_hour,
-        tuple(notes),
-    )
-
-
-def all_to_all_time(nbytes: float, n: int, sysm: System) -> float:
-    from ..engine.collectives import all_to_all
-
-    return all_to_all(nbytes, n, sysm.tier_for(n))
-
-
-# -- helpers: Chinchilla and 6ND --------------------------------------------------------
-
-
-def six_nd(params: float, tokens: float) -> float:
-    """Training compute C = 6 N D (Kaplan et al. 2020; Hoffmann et al. 2022)."""
-    return 6.0 * params * tokens
-
-
-def chinchilla_optimal(compute_flops: float) -> dict[str, float]:
-    """Compute-optimal model size and tokens for a budget C with D = 20 N and C = 6 N D
-    (Hoffmann et al. 2022): N = sqrt(C / 120), D = 20 N."""
-    n = math.sqrt(compute_flops / 120.0)
-    return {"params": n, "tokens": 20.0 * n, "flops": compute_flops}
+        plan = estimate_training(spec, system, lay, recipe, **kw)
+    if not plan.fits:
+        near = nearest_fitting(spec, system, plan.layout, recipe, kw)
+        if near is not None:
+            plan = replace(
+                plan,
+                nearest=near,
+                notes=plan.notes + (f"nearest layout that fits: {describe(near)}",),
+            )
+        else:
+            plan = replace(plan, notes=plan.notes + ("no layout near this one fits on these devices",))
+    return plan

@@ -20,6 +20,13 @@ _BREAKDOWN_LABELS = {
     "bubble_s": "pipeline bubble",
     "optimizer_s": "optimizer step",
 }
+_COMM_LABELS = {
+    "tp": "tensor parallel",
+    "cp": "context parallel (ring attention)",
+    "ep": "expert parallel all-to-all",
+    "pp": "pipeline sends",
+    "dp": "data parallel / ZeRO",
+}
 _MEMORY_LABELS = {
     "weights_bytes": "weights",
     "grads_bytes": "gradients",
@@ -44,9 +51,15 @@ def train_document(plan: Any) -> Document:
             f"tp {e['tp']} x pp {e['pp']} x dp {e['dp']} x cp {e['cp']} (ep {e['ep']}), "
             f"interleave {e['interleave']}, sequence parallel {'on' if e['sequence_parallel'] else 'off'}",
         ),
+        Field("schedule", "pipeline schedule", e.get("schedule", "1f1b")),
+        Field("stage_layers", "layers per stage", ", ".join(str(n) for n in e.get("stage_layers", []))),
         Field("zero", "ZeRO stage", e["zero"], "count"),
         Field("recompute", "recompute", e["recompute"]),
-        Field("precision", "precision / optimizer", f"{e['precision']} / {e['optimizer']}"),
+        Field(
+            "precision",
+            "precision / optimizer",
+            f"{e['precision']} / {e['optimizer']} ({e.get('optimizer_impl', 'fused')})",
+        ),
         Field("global_batch", "global batch (sequences)", e["global_batch"], "count"),
         Field("seq_len", "sequence length", e["seq_len"], "count"),
         Field("micro_batch", "micro-batch", e["micro_batch"], "count"),
@@ -82,8 +95,27 @@ def train_document(plan: Any) -> Document:
         tuple(
             (_BREAKDOWN_LABELS.get(k, k.removesuffix("_s").replace("_", " ")), v, fraction(v, step))
             for k, v in d["breakdown"].items()
+            if not isinstance(v, dict)
         ),
         note="parts overlap (communication runs partly under compute), so they need not add up to the step",
+    )
+    comm = d["breakdown"].get("comm", {})
+    ct = Table(
+        "communication",
+        "communication per step: exposed vs hidden behind compute",
+        (
+            Column("kind", "communication", "text", 0),
+            Column("time_s", "time / step", "seconds", 0),
+            Column("exposed_s", "exposed", "seconds", 0),
+            Column("hidden_s", "hidden", "seconds", 1),
+            Column("bytes", "bytes / device", "bytes", 2),
+        ),
+        tuple(
+            (_COMM_LABELS.get(k, k), c["time_s"], c["exposed_s"], c["hidden_s"], integral(c["bytes"]))
+            for k, c in comm.items()
+            if c["time_s"] > 0
+        ),
+        note="overlap: " + (", ".join(e.get("overlap", [])) or "none"),
     )
     cap = d["memory"]["capacity_bytes"]
     mt = Table(
@@ -101,7 +133,8 @@ def train_document(plan: Any) -> Document:
         )
         + (("total", d["memory"]["total_bytes"], fraction(d["memory"]["total_bytes"], cap)),),
     )
-    sections = [Section("", (KeyValues("plan", "", tuple(f)),)), Section("", (bt, mt))]
+    tables = (bt, ct, mt) if ct.rows else (bt, mt)
+    sections = [Section("", (KeyValues("plan", "", tuple(f)),)), Section("", tables)]
     if d["notes"]:
         sections.append(Section("", (Notes("notes", "notes", tuple(d["notes"]), warning=not d["fits"]),)))
     return Document(f"training plan: {plan.model} on {plan.system}", "train", tuple(sections), d)
@@ -161,7 +194,22 @@ def _label_text(c: Any) -> str:
     return ", ".join(f"{k} {v}" for k, v in c.label.items())
 
 
-def plan_document(kind: str, cands: Sequence[Any], top: int, goal: str = "time", charts: bool = False) -> Document:
+def plan_document(
+    kind: str,
+    cands: Sequence[Any],
+    top: int,
+    goal: str = "time",
+    charts: bool = False,
+    *,
+    evaluated: int | None = None,
+    rejected: dict[str, int] | None = None,
+) -> Document:
+    """The best `top` feasible configurations (in every format: JSON lists those too,
+    with how many were evaluated and why the others were rejected). `cands` holds the
+    feasible ones ranked and any rejected ones; `evaluated` / `rejected` give the counts
+    when the caller kept only examples of the rejected."""
+    import re
+
     ok = [c for c in cands if c.ok]
     bad = [c for c in cands if not c.ok]
     keys = list(ok[0].label) if ok else (list(bad[0].label) if bad else [])
@@ -171,7 +219,7 @@ def plan_document(kind: str, cands: Sequence[Any], top: int, goal: str = "time",
         Column(
             k,
             k.replace("_", "-"),
-            "count" if isinstance(first.get(k), int) else "text",
+            "count" if isinstance(first.get(k), int) and not isinstance(first.get(k), bool) else "text",
             _LABEL_PRIORITY.get(k, 3),
             elide=k == "hardware",
         )
@@ -180,20 +228,24 @@ def plan_document(kind: str, cands: Sequence[Any], top: int, goal: str = "time",
     # a metric no configuration has (cost without prices) is left out, not shown as "-"
     cols += [m for m in metrics if any(_metric(kind, c, m.key) is not None for c in ok)]
     metrics = tuple(c for c in cols if c in metrics)
-    rows = [tuple([c.label[k] for k in keys] + [_metric(kind, c, m.key) for m in metrics]) for c in ok[:top]]
+    shown = ok[:top]
+    rows = [tuple([_cell(c.label[k]) for k in keys] + [_metric(kind, c, m.key) for m in metrics]) for c in shown]
+    n_eval = evaluated if evaluated is not None else len(cands)
+    if rejected is None:
+        reasons: dict[str, int] = {}
+        for c in bad:
+            r = re.sub(r"\d[\d.,]*", "N", c.reason.split(" (")[0])[:70]
+            reasons[r] = reasons.get(r, 0) + 1
+    else:
+        reasons = dict(rejected)
+    n_bad = sum(reasons.values())
     what = "time" if kind == "train" and goal == "time" else ("cost" if kind == "train" else "devices or $ / hour")
     t = Table(
         "candidates",
-        f"best {len(rows)} of {len(cands)} configurations by {what} ({len(bad)} rejected)",
+        f"best {len(rows)} of {n_eval} configurations by {what} ({n_bad} rejected)",
         tuple(cols),
         tuple(rows),
     )
-    reasons: dict[str, int] = {}
-    import re
-
-    for c in bad:
-        r = re.sub(r"\d[\d.,]*", "N", c.reason.split(" (")[0])[:70]
-        reasons[r] = reasons.get(r, 0) + 1
     rt = Table(
         "rejected",
         "why the rejected configurations failed",
@@ -206,9 +258,19 @@ def plan_document(kind: str, cands: Sequence[Any], top: int, goal: str = "time",
     chart = _plan_chart(kind, ok) if charts else None
     if chart is not None:
         sections.append(Section("Pareto front", (chart,)))
-    data = {"evaluated": len(cands), "candidates": [c.to_dict() for c in cands]}
-    title = f"plan {kind}: {len(ok)} feasible of {len(cands)} configurations"
+    data = {
+        "evaluated": n_eval,
+        "feasible": len(ok) if evaluated is None else n_eval - n_bad,
+        "rejected": reasons,
+        "top": top,
+        "candidates": [c.to_dict() for c in shown],
+    }
+    title = f"plan {kind}: {data['feasible']} feasible of {n_eval} configurations"
     return Document(title, f"plan-{kind}", tuple(sections), data, csv_blocks=("candidates",))
+
+
+def _cell(v: Any) -> Any:
+    return ("yes" if v else "no") if isinstance(v, bool) else v
 
 
 def _plan_chart(kind: str, ok: Sequence[Any]) -> Chart | None:

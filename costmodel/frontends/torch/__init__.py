@@ -1,11 +1,12 @@
 """PyTorch front end: a module traced by fvcore's JIT tracer, each traced aten op
-translated to the ONNX op(s) an export would produce and costed by costmodel's own rules.
+translated to the ONNX op(s) an export would produce, as one IR graph.
 
-Translate only: every number comes from a registered rule (`costmodel/ops/*`) run on the
-traced tensor types, so FLOPs, MACs, transcendentals, bytes and engine hints (gemm, conv,
-attention, rowwise) follow exactly the ONNX conventions. The rows are `NodeCost`s in a
-`GraphCost` (a `TorchGraphCost`, which adds the module tree), so reports, JSON and
-`engine.latency.graph_latency` work unchanged.
+Translate only: nothing here costs. The graph holds the ONNX ops (and `costmodel`-domain
+ops where one eager kernel covers what ONNX splits: a linear layer with its bias, a view,
+a copy, a tensor factory, a fused elementwise chain), its parameters and buffers as
+initializers; `analyze_graph` costs it like every other graph, so FLOPs, MACs,
+transcendentals, bytes, parameters, liveness and kernel records follow exactly the ONNX
+conventions, and costmodel/traced.py rolls the costs up into the module tree.
 
 fvcore (`fvcore.nn.FlopCountAnalysis`) traces the module with submodule scopes, dispatches
 every traced op to a handle, attributes counts to the module tree (`by_module`) and
@@ -36,12 +37,12 @@ as flash kernels do and as costmodel's fused Attention rule does for opset 23+ g
 torch and fvcore are imported lazily (`pip install costmodel[torch]`).
 
 The pipeline, one module per step:
-- trace.py: `analyze_module` checks its arguments, traces through fvcore on a meta copy
+- trace.py: `trace_module` checks its arguments, traces through fvcore on a meta copy
   (falling back to a real CPU trace) with one handle for every op;
-- walker.py: on fvcore's first handle call, walks the whole traced graph, node by node;
-- op.py: `_Op`, one traced node → NodeCost rows, by running costmodel's ONNX rules;
-- table.py and translate_*.py: the aten op → rule(s) handlers, by op family;
-- graphcost.py: the rows rolled up into a TorchGraphCost with its module tree;
+- walker.py: on fvcore's first handle call, walks the whole traced graph, node by node,
+  into one IR graph;
+- op.py: `_Op`, one traced node -> the IR nodes that stand for it;
+- table.py and translate_*.py: the aten op -> IR handlers, by op family;
 - cli.py: helpers for the command line (`--torch package.module:factory`).
 """
 
@@ -49,22 +50,18 @@ from __future__ import annotations
 
 from .base import CAUSAL_MODES, DEVICES, OPSET
 from .cli import load_factory, make_inputs, parse_shape
-from .graphcost import TorchGraphCost, render_modules
 from .table import TABLE
-from .trace import analyze_module, is_torch_module
-from .values import const_info
+from .trace import TorchTrace, is_torch_module, trace_module
 
 __all__ = [
     "CAUSAL_MODES",
     "DEVICES",
     "OPSET",
     "TABLE",
-    "TorchGraphCost",
-    "analyze_module",
-    "const_info",
+    "TorchTrace",
     "is_torch_module",
     "load_factory",
     "make_inputs",
     "parse_shape",
-    "render_modules",
+    "trace_module",
 ]

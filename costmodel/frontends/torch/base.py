@@ -1,12 +1,14 @@
-"""Shared by the torch front end: the opset the rules are looked up at, the option
-values, the JIT vocabularies (scalar types, bookkeeping ops, views, reshapes), and the
-lazy import of torch and fvcore."""
+"""Shared by the torch front end: the opset its graphs declare, the option values, the
+JIT vocabularies (scalar types, bookkeeping ops, views, reshapes), and the lazy import of
+torch and fvcore."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from ...errors import CostModelError
 
-OPSET = 23  # rules are looked up at this opset (Attention, RMSNormalization, ...)
+OPSET = 23  # the graphs' ONNX opset: Attention, RMSNormalization... exist from 23
 CAUSAL_MODES = ("dense", "skip")
 DEVICES = ("auto", "meta", "cpu")
 
@@ -115,7 +117,14 @@ _VIEWS = {
 _RESHAPES = {"aten::reshape", "aten::flatten", "aten::reshape_as", "aten::contiguous"}
 
 
-def _imports():
+class UntranslatableOp(Exception):
+    """A traced op the front end cannot express as IR nodes (its arguments are not what
+    the translation needs); the op is listed as unsupported with this reason."""
+
+
+def _imports() -> tuple[Any, Any]:
+    """torch and fvcore.nn, imported on first use: they take seconds to import and are an
+    optional extra (`pip install costmodel[torch]`)."""
     try:
         import torch
         import fvcore.nn as fvcore_nn

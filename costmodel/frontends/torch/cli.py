@@ -3,6 +3,10 @@ from --input-shape / --input-dtype."""
 
 from __future__ import annotations
 
+
+import importlib
+import os
+import sys
 from typing import Any
 
 from ...errors import CostModelError, ModelLoadError
@@ -35,10 +39,6 @@ def load_factory(spec: str) -> Any:
     """'package.module:factory' → a module. The factory (a function, an nn.Module class or
     an nn.Module instance) is called with no arguments, on the meta device when it can be
     (no weight memory), else normally. The working directory is importable."""
-    import importlib
-    import os
-    import sys
-
     torch, _ = _imports()
     mod_name, sep, attr = spec.partition(":")
     if not sep or not mod_name or not attr:
@@ -84,7 +84,7 @@ def parse_shape(text: str) -> tuple[int, ...]:
     return dims
 
 
-def make_inputs(shapes: list[str], dtypes: list[str] | None = None) -> tuple:
+def make_inputs(shapes: list[str], dtypes: list[str] | None = None) -> tuple[Any, ...]:
     """Meta tensors of the given shapes ('1,3,224,224') and dtypes (one for all, or one
     per input; default float32)."""
     torch, _ = _imports()

@@ -1,43 +1,46 @@
-"""One traced op → rows: `_Op` reads a traced node's arguments, runs ONNX rules on
-TensorInfos, and emits NodeCost rows (one per kernel) into its walker."""
+"""One traced op -> IR nodes: `_Op` reads a traced node's arguments and emits the ONNX
+(or `costmodel`-domain) nodes an export would hold for it, into its walker's graph. It
+never costs anything: the analysis runs the nodes' rules."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from ...symbolic import Shape
 
-from ...analysis import NodeCost, Unsupported
-from ...errors import CostModelError, UnsupportedOpError
-from ...ir.dtypes import FP32
-from ...ir.graph import Node, Role, TensorInfo
-from ...ops import registry as R
-from ...ops.context import NodeContext, UnknownShape
-from ...ops.cost import ZERO, Cost
-from ...symbolic import norm, prod
-from .base import OPSET
-from .values import (
-    _V,
-    _const,
-    _contiguous,
-    _is_tensor,
-    _list_tensors,
-    _node_key,
-    _row_dtype,
-    _sum,
-    _tensor_info,
-    _vname,
-    const_info,
-)
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from .walker import _Walker
+import numpy as np
+
+from ...ir.dtypes import BOOL, FP32, INT64, DType
+from ...ir.graph import Graph, Node, TensorInfo
+from .base import OPSET, UntranslatableOp
+from .values import JitNode, JitValue, _const, _contiguous, _is_tensor, _list_tensors, _strides_perm, _V, _vname
+
+
+class Builder(Protocol):
+    """What a translation needs of the walk that builds the graph (walker.py)."""
+
+    names: Counter[str]
+    list_base: dict[int, str]
+    causal: str
+
+    def get(self, v: JitValue) -> _V: ...
+    def traced(self, v: JitValue) -> TensorInfo: ...
+    def constant(self, data: np.ndarray, dt: DType) -> str: ...
+    def stored(self, shape: tuple[int, ...], dt: DType) -> str: ...
+    def add(self, node: Node) -> None: ...
+
+
+def shape_attr(info: TensorInfo) -> list[int] | None:
+    return list(info.shape) if info.shape is not None else None
 
 
 class _Op:
-    """Translation of one traced node: helpers to read its arguments, run ONNX rules on
-    TensorInfos, and emit NodeCost rows (one per kernel)."""
+    """Translation of one traced node: helpers to read its arguments and to emit the IR
+    nodes that stand for it (named after its module scope and aten op)."""
 
-    def __init__(self, w: _Walker, node, kind: str, scope: str) -> None:
+    def __init__(self, w: Builder, node: JitNode, kind: str, scope: str) -> None:
         self.w = w
         self.node = node
         self.kind = kind
@@ -50,12 +53,10 @@ class _Op:
         k = w.names[base]
         w.names[base] += 1
         self.base = base if k == 0 else f"{base}_{k}"
-        self.rows: list[NodeCost] = []
-        self.macs = 0
-        self.aliases: dict[int, _V] = {}
+        self.emitted: list[str] = []
 
     # -- arguments ------------------------------------------------------------------------
-    def v(self, i: int):
+    def v(self, i: int) -> JitValue | None:
         return self.ins[i] if i < len(self.ins) else None
 
     def is_none(self, i: int) -> bool:
@@ -67,32 +68,40 @@ class _Op:
         return v is not None and _is_tensor(v)
 
     def info(self, i: int) -> TensorInfo:
+        """The traced type of tensor input i."""
         if not self.tensor(i):
-            raise UnknownShape(f"input {i} is not a tensor")
+            raise UntranslatableOp(f"input {i} is not a tensor")
         return self.w.get(self.ins[i]).info
 
-    def req(self, i: int) -> TensorInfo:
-        return self.info(i)
-
-    def shape(self, i: int) -> tuple:
-        inf = self.info(i)
-        if inf.shape is None:
-            raise UnknownShape(f"shape of input {i} unknown")
-        return inf.shape
-
-    def out_info(self, k: int = 0) -> TensorInfo:
-        return _tensor_info(self.outs[k], self.w.dtype)
-
-    def out_shape(self, k: int = 0) -> tuple:
-        s = self.out_info(k).shape
+    def shape(self, i: int) -> Shape:
+        s = self.info(i).shape
         if s is None:
-            raise UnknownShape(f"shape of output {k} unknown")
+            raise UntranslatableOp(f"shape of input {i} unknown")
         return s
 
-    def shape_of(self, v) -> tuple:
-        s = self.w.get(v).info.shape
+    def val(self, i: int) -> str:
+        """The IR value of tensor input i."""
+        if not self.tensor(i):
+            raise UntranslatableOp(f"input {i} is not a tensor")
+        return self.w.get(self.ins[i]).name
+
+    def opt(self, i: int) -> str | None:
+        """The IR value of optional tensor input i (None when absent)."""
+        return None if self.is_none(i) else self.val(i)
+
+    def name_of(self, v: JitValue) -> str:
+        return self.w.get(v).name
+
+    def info_of(self, v: JitValue) -> TensorInfo:
+        return self.w.get(v).info
+
+    def out_info(self, k: int = 0) -> TensorInfo:
+        return self.w.traced(self.outs[k])
+
+    def out_shape(self, k: int = 0) -> Shape:
+        s = self.out_info(k).shape
         if s is None:
-            raise UnknownShape(f"shape of {_vname(v)} unknown")
+            raise UntranslatableOp(f"shape of output {k} unknown")
         return s
 
     def const(self, i: int, default: Any = None) -> Any:
@@ -102,233 +111,211 @@ class _Op:
         c = _const(v)
         return default if c is None else c
 
-    def list_values(self, i: int) -> list:
+    def list_values(self, i: int) -> list[JitValue]:
         """Tensor values of a Tensor[] argument (prim::ListConstruct)."""
         v = self.v(i)
-        n = v.node()
-        if n.kind() != "prim::ListConstruct":
-            raise UnknownShape(f"input {i} is not a literal tensor list")
-        return list(n.inputs())
+        if v is None or v.node().kind() != "prim::ListConstruct":
+            raise UntranslatableOp(f"input {i} is not a literal tensor list")
+        return list(v.node().inputs())
 
-    def scalar_info(self, i: int, like: TensorInfo | None = None) -> TensorInfo:
-        """A tensor input as it is; a Python number as a 0-d constant (known value)."""
+    def all_tensor_inputs(self) -> list[str]:
+        """The node's tensor inputs, then the tensors inside its Tensor[] arguments."""
+        names = [self.w.get(v).name for v in self.ins if _is_tensor(v)]
+        for v in self.ins:
+            names += [self.w.get(x).name for x in _list_tensors(v)]
+        return names
+
+    # -- values ---------------------------------------------------------------------------
+    def constant(self, value: Any, dt: DType = FP32) -> str:
+        """A known constant (0-d for a number, 1-d int64 for a list of ints)."""
+        if isinstance(value, (list, tuple)):
+            return self.w.constant(np.array([int(x) for x in value], dtype=np.int64), INT64)
+        if isinstance(value, bool):
+            return self.w.constant(np.asarray(value), BOOL)
+        if isinstance(value, int) and not dt.is_float:
+            return self.w.constant(np.asarray(value, dtype=np.int64), dt)
+        return self.w.constant(np.asarray(float(value) if value is not None else 0.0), dt)
+
+    def scalar(self, i: int, like: TensorInfo | None = None) -> str:
+        """Tensor input i as it is; a Python number as a 0-d constant of `like`'s dtype."""
         if self.tensor(i):
-            return self.info(i)
-        return const_info(self.const(i, 0), like.dtype if like is not None and like.dtype is not None else FP32)
+            return self.val(i)
+        dt = like.dtype if like is not None and like.dtype is not None else FP32
+        return self.constant(self.const(i, 0), dt)
 
-    # -- rules ----------------------------------------------------------------------------
-    def rule(
-        self, op_type: str, infos: list, attrs: Mapping[str, Any] | None = None, domain: str = "", n_out: int = 1
-    ) -> tuple[Cost, NodeContext, Any]:
-        opdef = self.w.reg.lookup(domain, op_type, OPSET)
-        if opdef is None:
-            raise CostModelError(f"no rule for {domain or 'ai.onnx'}::{op_type}")
-        node = Node(
-            self.base,
-            op_type,
-            domain,
-            tuple(f"i{k}" if x is not None else "" for k, x in enumerate(infos)),
-            tuple(f"o{k}" for k in range(n_out)),
-            dict(attrs or {}),
-        )
-        ctx = NodeContext(node, list(infos), OPSET, None, self.w.dtype, self.w.lim)
-        cost = opdef.rule(ctx)
-        return (cost if isinstance(cost, Cost) else ZERO), ctx, opdef
+    def tmp(self, label: str) -> str:
+        """A fresh IR value name for an intermediate of this op."""
+        return f"{self.base}/{label}"
 
-    # -- rows -----------------------------------------------------------------------------
+    def out_names(self) -> list[str]:
+        """IR names of the traced node's tensor outputs (defined by what this op emits)."""
+        return [_vname(o) for o in self.outs if _is_tensor(o)]
+
+    # -- nodes ----------------------------------------------------------------------------
     def emit(
         self,
         op_type: str,
-        kind: str,
-        cost: Cost,
+        inputs: Sequence[str | None],
+        attrs: Mapping[str, Any] | None = None,
         *,
         domain: str = "",
-        hints: Mapping | None = None,
-        reads: list | None = None,
-        writes: list | None = None,
-        byte_cost: Cost | None = None,
+        outputs: Sequence[str] | None = None,
+        subgraphs: Mapping[str, Graph] | None = None,
         suffix: str = "",
-        out_shapes: tuple | None = None,
-        status: str = "costed",
-        reason: str = "",
-    ) -> None:
-        """One kernel. reads: (key, TensorInfo) pairs (default: the node's tensor inputs);
-        writes: TensorInfos (default: its tensor outputs); byte_cost replaces the traffic
-        (a rule's own, e.g. a gather reading only the rows it selects)."""
-        w = self.w
-        if reads is None:
-            reads = []
-            for v in self.ins:
-                if _is_tensor(v):
-                    e = w.get(v)
-                    reads.append((e, e.info))
-            for v in self.ins:  # tensors inside Tensor[] arguments (cat, lstm params...)
-                for x in _list_tensors(v):
-                    e = w.get(x)
-                    reads.append((e, e.info))
-        if writes is None:
-            writes = [self.out_info(k) for k, o in enumerate(self.outs) if _is_tensor(o)]
-        params: Any = 0
-        rw = ra = wa = 0
-        seen: set = set()
-        in_names, in_shapes = [], []
-        for e, info in reads:
-            key = e.name if isinstance(e, _V) else e
-            in_names.append(key)
-            in_shapes.append(info.shape if info is not None else None)
-            if key in seen or info is None or info.shape is None or info.dtype is None:
-                continue
-            seen.add(key)
-            b = info.dtype.nbytes(prod(info.shape))
-            if info.role is Role.WEIGHT:
-                rw = rw + b
-                root = e.root if isinstance(e, _V) else None
-                if root is not None:
-                    if root not in w.params_seen and root in w.param_numel:
-                        w.params_seen.add(root)
-                        params = params + w.param_numel[root]
-                    if status == "costed" and root not in w.weight_bytes:
-                        w.weight_bytes[root] = b
-            else:
-                ra = ra + b
-        for info in writes:
-            if info is not None and info.shape is not None and info.dtype is not None:
-                wa = wa + info.dtype.nbytes(prod(info.shape))
-        if status != "costed":
-            traffic = ZERO
-        elif byte_cost is not None:
-            traffic = byte_cost
-        else:
-            traffic = Cost(read_weights=norm(rw), read_activations=norm(ra), write_activations=norm(wa))
-        cost = Cost(
-            cost.flops,
-            cost.macs,
-            cost.transcendentals,
-            traffic.read_weights,
-            traffic.read_activations,
-            traffic.read_kv,
-            traffic.write_activations,
-            traffic.write_kv,
-            norm(params),
-        )
-        out_names = [f"{self.base}{suffix}"] if suffix else [_vname(o) for o in self.outs if _is_tensor(o)]
-        dt = _row_dtype([i for _, i in reads], writes)
-        self.rows.append(
-            NodeCost(
-                self.base + suffix,
+        untranslated: str = "",
+    ) -> tuple[str, ...]:
+        """One IR node; outputs default to the traced node's tensor outputs."""
+        name = self.base + suffix
+        if name in self.emitted:
+            name = f"{name}/{len(self.emitted)}"
+        outs = tuple(outputs) if outputs is not None else tuple(self.out_names())
+        self.w.add(
+            Node(
+                name,
                 op_type,
                 domain,
-                kind,
-                status,
-                cost,
-                reason,
-                tuple(in_shapes),
-                out_shapes if out_shapes is not None else tuple(i.shape for i in writes),
-                dt,
-                dict(hints or {}),
-                tuple(in_names),
-                tuple(out_names),
+                tuple(x or "" for x in inputs),
+                outs,
+                dict(attrs or {}),
+                dict(subgraphs or {}),
+                untranslated,
             )
         )
-        if status == "costed":
-            self.macs += int(cost.macs) if type(cost.macs) is int else 0
+        self.emitted.append(name)
+        return outs
 
     def run(
         self,
         op_type: str,
-        infos: list,
+        inputs: Sequence[str | None],
         attrs: Mapping[str, Any] | None = None,
         domain: str = "",
-        n_out: int = 1,
-        extra: Cost = ZERO,
-        use_rule_bytes: bool = False,
-        **kw: Any,
-    ) -> NodeContext:
-        """Cost one kernel with one rule on `infos` (default traffic: the node's own tensors)."""
-        cost, ctx, opdef = self.rule(op_type, infos, attrs, domain, n_out)
-        if opdef.zero is not None:
-            self.view(reason=opdef.zero)
-            return ctx
-        self.emit(
-            op_type,
-            opdef.kind,
-            cost + extra,
-            domain=domain,
-            hints=ctx.hints,
-            byte_cost=ctx.bytes_override if use_rule_bytes else None,
-            **kw,
-        )
-        return ctx
+        n_out: int | None = None,
+    ) -> tuple[str, ...]:
+        """One ONNX op whose outputs are the traced outputs (the first `n_out`, the rest of
+        the op's outputs left unused)."""
+        outs = self.out_names()
+        if n_out is not None:
+            outs = outs[:n_out]
+        return self.emit(op_type, inputs, attrs, domain=domain, outputs=outs)
 
-    def steps(self, op_type: str, kind: str, steps: list[tuple], hints_from: int = 0, **kw: Any) -> list:
-        """One kernel whose arithmetic is several ONNX ops (an export's decomposition):
-        steps = [(op_type, infos, attrs)], where an info may be ("out", j) for step j's
-        output. Costs add; traffic is the node's own inputs and outputs (fused)."""
-        total: list[Cost] = []
-        outs: list[TensorInfo | None] = []
-        hints: dict = {}
-        for j, (t, infos, attrs) in enumerate(steps):
-            infos = [outs[x[1]] if isinstance(x, tuple) and x and x[0] == "out" else x for x in infos]
-            cost, ctx, _ = self.rule(t, infos, attrs)
-            total.append(cost)
-            outs.append(ctx.outputs[0])
-            if j == hints_from:
-                hints = dict(ctx.hints)
-        self.emit(op_type, kind, _sum(total), hints=hints, **kw)
-        return outs
-
-    def view(self, reason: str = "view: no data movement (shares the input's storage)") -> None:
-        src = None
-        for v in self.ins:
-            if _is_tensor(v):
-                src = self.w.get(v)
-                break
-        for o in self.outs:
-            if _is_tensor(o) and src is not None:
-                self.aliases[o.unique()] = src
+    def alias(self, src: str, outputs: Sequence[str], infos: Sequence[TensorInfo], suffix: str = "") -> None:
+        """Views of `src` with the given types."""
         self.emit(
-            "View",
-            R.VIEW,
-            ZERO,
+            "Alias",
+            [src],
+            {"shapes": [shape_attr(i) for i in infos], "dtypes": [_dt(i) for i in infos]},
             domain="costmodel",
-            status="zero",
-            reason=reason,
-            reads=[(src, src.info)] if src is not None else [],
-            writes=[],
+            outputs=outputs,
+            suffix=suffix,
         )
+
+    def view(self) -> None:
+        """The traced node is a view of its first tensor input."""
+        src = next((v for v in self.ins if _is_tensor(v)), None)
+        outs = [o for o in self.outs if _is_tensor(o)]
+        if src is None:
+            raise UntranslatableOp("a view of no tensor")
+        if not outs:
+            for o in self.outs:  # unbind / chunk / split: a list of views, unpacked later
+                self.w.list_base[o.unique()] = self.w.get(src).name
+            return
+        self.alias(self.w.get(src).name, [_vname(o) for o in outs], [self.w.traced(o) for o in outs])
 
     def reshape(self) -> None:
+        """A view of a contiguous input; a copy of a strided one (PyTorch lays it out
+        again): as an export, a Transpose to the input's memory order, then a view."""
         if not self.tensor(0):
-            self.unsupported("reshape of a non-tensor")
-            return
+            raise UntranslatableOp("reshape of a non-tensor")
         t = self.ins[0].type()
-        if _contiguous(t) or not _contiguous(self.outs[0].type()):
+        perm = _strides_perm(t)
+        if _contiguous(t) or not _contiguous(self.outs[0].type()) or perm is None:
             self.view()
-        else:
-            # a strided input laid out again: one read and one write (PyTorch's copy kernel)
-            self.emit("Transpose", R.MOVEMENT, ZERO, reads=[(self.w.get(self.ins[0]), self.info(0))])
+            return
+        x = self.info(0)
+        assert x.shape is not None  # a strided input has known sizes (perm is not None)
+        permuted = self.emit("Transpose", [self.val(0)], {"perm": list(perm)}, outputs=[self.tmp("contiguous")])
+        self.alias(permuted[0], self.out_names(), [self.out_info(0)], suffix="/view")
 
-    def copy(self, op_type: str = "Identity", kind: str = R.MOVEMENT, reads: list | None = None, **kw: Any) -> None:
-        """0 FLOPs: reads its inputs, writes its outputs."""
-        self.emit(op_type, kind, ZERO, reads=reads, **kw)
+    def copy(self, inputs: Sequence[str], *, strided: bool = False) -> None:
+        """A data-movement kernel: reads `inputs`, writes the traced outputs."""
+        self.copy_like("Copy", inputs, {"strided": int(strided)})
 
-    def unsupported(self, reason: str) -> None:
-        w = self.w
-        if w.strict:
-            raise UnsupportedOpError(reason, where=f"node {self.base!r}")
-        w.unsupported.append(Unsupported(self.base, self.kind, "aten", reason))
-        self.emit(self.kind, "unknown", ZERO, domain="", status="unsupported", reason=reason)
+    def copy_like(self, op_type: str, inputs: Sequence[str], attrs: Mapping[str, Any] | None = None) -> None:
+        """A `costmodel` op told its output types (the traced outputs) by attributes."""
+        infos = [self.w.traced(o) for o in self.outs if _is_tensor(o)]
+        types = {"shapes": [shape_attr(i) for i in infos], "dtypes": [_dt(i) for i in infos]}
+        self.emit(op_type, inputs, {**types, **(attrs or {})}, domain="costmodel")
 
-    def commit(self) -> None:
-        w = self.w
-        for o in self.outs:
-            src = self.aliases.get(o.unique())
-            if src is not None:
-                w.set(o, role=src.info.role, root=src.root, name=src.name, view=True)
-            else:
-                role = Role.ACTIVATION
-                w.set(o, role=role)
-        for r in self.rows:
-            w.rows.append(r)
-            w.row_module.append(self.scope)
-        w.macs_by_node[_node_key(self.node)] = self.macs
+    def factory(
+        self,
+        op_type: str = "Fill",
+        *,
+        outputs: Sequence[str] | None = None,
+        infos: Sequence[TensorInfo] | None = None,
+        suffix: str = "",
+    ) -> None:
+        """A tensor made in the forward (zeros, arange, rand: Fill; empty: Empty); by
+        default the traced outputs."""
+        if infos is None:
+            infos = [self.w.traced(o) for o in self.outs if _is_tensor(o)]
+        self.emit(
+            op_type,
+            [],
+            {"shapes": [shape_attr(i) for i in infos], "dtypes": [_dt(i) for i in infos]},
+            domain="costmodel",
+            outputs=outputs,
+            suffix=suffix,
+        )
+
+    def fused(
+        self,
+        op_type: str,
+        inputs: Sequence[str | None],
+        steps: Sequence[tuple[str, Sequence[Any], Mapping[str, Any] | None]],
+        *,
+        outputs_from: Sequence[int] | None = None,
+        principal: int = 0,
+    ) -> None:
+        """One kernel (FusedElementwise / FusedContraction / FusedReduction) whose
+        arithmetic is several ONNX ops, as an export writes them: `steps` are
+        (op_type, inputs, attrs) where an input is ("in", k) for the kernel's input k,
+        ("out", j) for step j's output, a value name (a constant), or None. The kernel's
+        outputs are the outputs of steps `outputs_from` (default: the last step)."""
+        b = self.base
+        body_inputs = [f"{b}/in{k}" for k in range(len(inputs))]
+        nodes: list[Node] = []
+        for j, (t, args, attrs) in enumerate(steps):
+            names: list[str] = []
+            for a in args:
+                if a is None:
+                    names.append("")
+                elif isinstance(a, tuple) and a[0] == "in":
+                    names.append(body_inputs[a[1]])
+                elif isinstance(a, tuple) and a[0] == "out":
+                    names.append(f"{b}/s{a[1]}")
+                else:
+                    names.append(a)  # a constant of the graph (the body sees the outer scope)
+            domain, _, op = t.rpartition("::")
+            nodes.append(Node(f"{op.lower()}{j}", op, domain, tuple(names), (f"{b}/s{j}",), dict(attrs or {})))
+        last = outputs_from if outputs_from is not None else [len(steps) - 1]
+        body = Graph(
+            f"{b}/body",
+            nodes,
+            [x for x, v in zip(body_inputs, inputs) if v],
+            [f"{b}/s{j}" for j in last],
+            {},
+            {},
+            {"": OPSET, "costmodel": 1},
+        )
+        self.emit(
+            op_type,
+            [v for v in inputs if v],
+            {"principal": principal},
+            domain="costmodel",
+            subgraphs={"body": body},
+        )
+
+
+def _dt(info: TensorInfo) -> str | None:
+    return info.dtype.name if info.dtype is not None else None

@@ -1,5 +1,5 @@
-"""The translation table: aten op → rule(s). Each translate_*.py module registers its
-handlers here with `_reg` when imported (trace.py imports them all)."""
+"""The translation table: aten op -> the IR nodes it stands for. Each translate_*.py
+module registers its handlers here with `_reg` when imported (trace.py imports them all)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from collections.abc import Callable
 
 from .op import _Op
 
-TABLE: dict[str, Callable[[_Op], None]] = {}
+Handler = Callable[[_Op], None]
+TABLE: dict[str, Handler] = {}
 
 
-def _reg(*kinds: str):
-    def deco(fn):
+def _reg(*kinds: str) -> Callable[[Handler], Handler]:
+    def deco(fn: Handler) -> Handler:
         for k in kinds:
             TABLE[k] = fn
         return fn

@@ -5,72 +5,81 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...ops import registry as R
 from .op import _Op
 from .table import _reg
-from .values import _ints, const_info
+from .values import _ints
 
 
 # -- contractions ------------------------------------------------------------------------
 @_reg("aten::linear")
 def _linear(t: _Op) -> None:
     """y = x W^T + b: one GEMM with the bias in its epilogue (costmodel::Linear)."""
-    infos = [t.info(0), t.info(1), None if t.is_none(2) else t.info(2)]
-    t.run("Linear", infos, {"transB": 1}, domain="costmodel")
+    t.run("Linear", [t.val(0), t.val(1), t.opt(2)], {"transB": 1}, domain="costmodel")
 
 
 @_reg("aten::matmul", "aten::mm", "aten::bmm", "aten::mv", "aten::dot", "aten::vdot", "aten::inner")
 def _matmul(t: _Op) -> None:
-    t.run("MatMul", [t.info(0), t.info(1)])
+    t.run("MatMul", [t.val(0), t.val(1)])
 
 
 @_reg("aten::outer", "aten::ger")
 def _outer(t: _Op) -> None:
-    a, b = t.shape(0), t.shape(1)
-    t.run("MatMul", [t.req(0)._replace(shape=(a[0], 1)), t.req(1)._replace(shape=(1, b[0]))])
+    """a (n) x b (m): MatMul of the (n, 1) and (1, m) views."""
+    a, b = t.info(0), t.info(1)
+    col, row = t.tmp("col"), t.tmp("row")
+    t.alias(t.val(0), [col], [a._replace(shape=(t.shape(0)[0], 1))], suffix="/col")
+    t.alias(t.val(1), [row], [b._replace(shape=(1, t.shape(1)[0]))], suffix="/row")
+    t.run("MatMul", [col, row])
 
 
 @_reg("aten::addmm", "aten::addmv")
 def _addmm(t: _Op) -> None:
-    """beta*C + alpha*(A @ B): Gemm (bias add, and alpha/beta scaling when not 1)."""
+    """beta*C + alpha*(A @ B): Gemm (bias add, and alpha/beta scaling when not 1); addmv's
+    vectors as (n, 1) columns."""
     beta, alpha = float(t.const(3, 1)), float(t.const(4, 1))
-    a, b = t.info(1), t.info(2)
-    if t.kind == "aten::addmv":
-        b = b._replace(shape=(b.shape[0], 1)) if b.shape else b
+    a, b = t.val(1), t.val(2)
+    c = t.val(0) if beta != 0 else None
     attrs = {"alpha": alpha, "beta": beta}
-    c = t.info(0) if beta != 0 else None
-    if c is not None and t.kind == "aten::addmv" and c.shape is not None and len(c.shape) == 1:
-        c = c._replace(shape=(c.shape[0], 1))
+    if t.kind == "aten::addmv":
+        vec = t.tmp("vec")
+        t.alias(b, [vec], [t.info(2)._replace(shape=(t.shape(2)[0], 1))], suffix="/vec")
+        b = vec
+        if c is not None and len(t.shape(0)) == 1:
+            col = t.tmp("bias")
+            t.alias(c, [col], [t.info(0)._replace(shape=(t.shape(0)[0], 1))], suffix="/bias")
+            c = col
+        out = t.tmp("gemm")
+        t.emit("Gemm", [a, b, c], attrs, outputs=[out])
+        t.alias(out, t.out_names(), [t.out_info(0)], suffix="/out")
+        return
     t.run("Gemm", [a, b, c], attrs)
 
 
 @_reg("aten::baddbmm", "aten::addbmm")
 def _baddbmm(t: _Op) -> None:
-    """beta*C + alpha*(A @ B) batched: MatMul, then (as an export writes it) Mul by alpha,
-    Mul by beta and the Add of C, each costed by its elementwise rule."""
+    """beta*C + alpha*(A @ B) batched: one kernel doing MatMul, then (as an export writes
+    it) Mul by alpha, Mul by beta and the Add of C, each costed by its elementwise rule."""
     beta, alpha = float(t.const(3, 1)), float(t.const(4, 1))
-    steps: list[tuple] = [("MatMul", [t.info(1), t.info(2)], None)]
+    steps: list[tuple[str, list[Any], dict[str, Any] | None]] = [("MatMul", [("in", 0), ("in", 1)], None)]
     if t.kind == "aten::addbmm":
-        steps.append(("ReduceSum", [("out", 0), const_info([0])], {"keepdims": 0}))
+        steps.append(("ReduceSum", [("out", 0), t.constant([0])], {"keepdims": 0}))
     if alpha != 1:
-        steps.append(("Mul", [("out", len(steps) - 1), const_info(alpha)], None))
+        steps.append(("Mul", [("out", len(steps) - 1), t.constant(alpha)], None))
     if beta != 0:
         last = len(steps) - 1
-        c: Any = t.info(0)
+        c: Any = ("in", 2)
         if beta != 1:
-            steps.append(("Mul", [c, const_info(beta)], None))
+            steps.append(("Mul", [c, t.constant(beta)], None))
             c = ("out", len(steps) - 1)
         steps.append(("Add", [("out", last), c], None))
-    t.steps("MatMul", R.CONTRACTION, steps)
+    inputs = [t.val(1), t.val(2)] + ([t.val(0)] if beta != 0 else [])
+    t.fused("FusedContraction", inputs, steps)
 
 
 @_reg("aten::einsum")
 def _einsum(t: _Op) -> None:
     eq = t.const(0)
-    vals = t.list_values(1)
-    infos = [t.w.get(v).info for v in vals]
-    reads = [(t.w.get(v), t.w.get(v).info) for v in vals]
-    t.run("Einsum", infos, {"equation": eq}, reads=reads)
+    t.run("Einsum", [t.name_of(v) for v in t.list_values(1)], {"equation": eq})
 
 
 # -- convolution ---------------------------------------------------------------------------
@@ -86,7 +95,6 @@ def _einsum(t: _Op) -> None:
     "aten::conv_transpose3d",
 )
 def _conv(t: _Op) -> None:
-    x, w = t.info(0), t.info(1)
     nsp = len(t.shape(0)) - 2
     k = t.kind
     if k in ("aten::_convolution", "aten::convolution"):
@@ -127,9 +135,9 @@ def _conv(t: _Op) -> None:
     else:
         p = _ints(pad, nsp, 0)
         attrs["pads"] = p + p
-    bias = None if t.is_none(2) else t.info(2)
+    inputs = [t.val(0), t.val(1), t.opt(2)]
     if transposed:
         attrs["output_padding"] = _ints(outpad, nsp, 0)
-        t.run("ConvTranspose", [x, w, bias], attrs)
+        t.run("ConvTranspose", inputs, attrs)
     else:
-        t.run("Conv", [x, w, bias], attrs)
+        t.run("Conv", inputs, attrs)

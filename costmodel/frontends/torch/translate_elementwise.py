@@ -1,13 +1,18 @@
 """Elementwise ops: unary functions and activations, binary arithmetic and comparisons
 (scalar operands, alpha, rounding modes), where/masked_fill, fused multiply-adds, and
-dtype casts."""
+dtype casts. Ops PyTorch runs as one kernel but an export splits are one
+FusedElementwise node whose body holds the export's ops."""
 
 from __future__ import annotations
 
-from ...ops import registry as R
-from .op import _Op
-from .table import TABLE, _reg
-from .values import const_info
+from typing import Any
+
+from ...ir.dtypes import ONNX_CODES
+from .base import UntranslatableOp
+from .op import _Op, shape_attr
+from .table import TABLE, Handler, _reg
+
+Steps = list[tuple[str, list[Any], dict[str, Any] | None]]
 
 
 # -- elementwise ------------------------------------------------------------------------
@@ -59,9 +64,9 @@ for _n, _o in _UNARY.items():
     if _o is None:
         continue
 
-    def _make(op_type: str):
+    def _make(op_type: str) -> Handler:
         def tr(t: _Op) -> None:
-            t.run(op_type, [t.info(0)])
+            t.run(op_type, [t.val(0)])
 
         return tr
 
@@ -71,42 +76,42 @@ for _n, _o in _UNARY.items():
 @_reg("aten::gelu", "aten::gelu_")
 def _gelu(t: _Op) -> None:
     approx = t.const(1, "none") or "none"
-    t.run("Gelu", [t.info(0)], {"approximate": approx})
+    t.run("Gelu", [t.val(0)], {"approximate": approx})
 
 
 @_reg("aten::silu", "aten::silu_")
 def _silu(t: _Op) -> None:
     """x * sigmoid(x): Sigmoid and Mul, as an ONNX export writes it."""
-    x = t.info(0)
-    t.steps("Sigmoid", R.ELEMENTWISE, [("Sigmoid", [x], None), ("Mul", [x, ("out", 0)], None)])
+    x = ("in", 0)
+    t.fused("FusedElementwise", [t.val(0)], [("Sigmoid", [x], None), ("Mul", [x, ("out", 0)], None)])
 
 
 @_reg("aten::log_sigmoid")
 def _log_sigmoid(t: _Op) -> None:
-    t.steps("Sigmoid", R.ELEMENTWISE, [("Sigmoid", [t.info(0)], None), ("Log", [("out", 0)], None)])
+    t.fused("FusedElementwise", [t.val(0)], [("Sigmoid", [("in", 0)], None), ("Log", [("out", 0)], None)])
 
 
 @_reg("aten::rsqrt", "aten::rsqrt_")
 def _rsqrt(t: _Op) -> None:
-    t.steps("Sqrt", R.ELEMENTWISE, [("Sqrt", [t.info(0)], None), ("Reciprocal", [("out", 0)], None)])
+    t.fused("FusedElementwise", [t.val(0)], [("Sqrt", [("in", 0)], None), ("Reciprocal", [("out", 0)], None)])
 
 
 @_reg("aten::expm1", "aten::log1p", "aten::log2", "aten::log10", "aten::exp2", "aten::sigmoid_backward")
 def _unary_plus(t: _Op) -> None:
     """exp/log and one scaling or offset op per element."""
     base = {"aten::expm1": "Exp", "aten::exp2": "Exp"}.get(t.kind, "Log")
-    x = t.info(0)
-    t.steps(base, R.ELEMENTWISE, [(base, [x], None), ("Add", [("out", 0), const_info(1.0)], None)])
+    one = t.constant(1.0)
+    t.fused("FusedElementwise", [t.val(0)], [(base, [("in", 0)], None), ("Add", [("out", 0), one], None)])
 
 
 @_reg("aten::square", "aten::square_")
 def _square(t: _Op) -> None:
-    t.run("Mul", [t.info(0), t.info(0)])
+    t.run("Mul", [t.val(0), t.val(0)])
 
 
 @_reg("aten::relu6", "aten::hardtanh", "aten::hardtanh_", "aten::clamp", "aten::clamp_", "aten::clip", "aten::clip_")
 def _clip(t: _Op) -> None:
-    x = t.info(0)
+    x = t.val(0)
     if t.kind == "aten::relu6":
         lo: int | None = 0
         hi: int | None = 6
@@ -115,13 +120,12 @@ def _clip(t: _Op) -> None:
     if lo is not None and hi is not None:
         t.run("Clip", [x])
     else:
-        t.run("Max" if lo is not None else "Min", [x, t.scalar_info(1 if lo is not None else 2, x)])
+        t.run("Max" if lo is not None else "Min", [x, t.scalar(1 if lo is not None else 2, t.info(0))])
 
 
 @_reg("aten::clamp_min", "aten::clamp_min_", "aten::clamp_max", "aten::clamp_max_")
 def _clamp1(t: _Op) -> None:
-    x = t.info(0)
-    t.run("Max" if "min" in t.kind else "Min", [x, t.scalar_info(1, x)])
+    t.run("Max" if "min" in t.kind else "Min", [t.val(0), t.scalar(1, t.info(0))])
 
 
 _BINARY = {
@@ -163,23 +167,28 @@ _BINARY = {
 }
 
 
-def _binary(op_type: str):
+def _binary(op_type: str) -> Handler:
     def tr(t: _Op) -> None:
-        x = t.info(0) if t.tensor(0) else None
-        a = x if x is not None else t.scalar_info(0, t.info(1))
-        b = t.scalar_info(1, a)
+        like = t.info(0) if t.tensor(0) else t.info(1)
+        ops = [(t.scalar(0, like), t.tensor(0)), (t.scalar(1, like), t.tensor(1))]
         if t.kind in ("aten::rsub",):
-            a, b = b, a
-        steps: list[tuple] = [(op_type, [a, b], None)]
+            ops.reverse()
+        (a, _), (b, _) = ops
         alpha = t.const(2, 1) if t.kind.rstrip("_").split("::")[1] in ("add", "sub", "rsub") else 1
-        if isinstance(alpha, (int, float)) and alpha != 1:
-            steps = [("Mul", [b, const_info(alpha)], None), (op_type, [a, ("out", 0)], None)]
-        if t.kind.startswith("aten::div") and isinstance(t.const(2), str):
-            steps.append(("Floor", [("out", len(steps) - 1)], None))  # rounding_mode
-        if len(steps) == 1:
+        scaled = isinstance(alpha, (int, float)) and alpha != 1
+        rounding = t.kind.startswith("aten::div") and isinstance(t.const(2), str)
+        if not scaled and not rounding:
             t.run(op_type, [a, b])
-        else:
-            t.steps(op_type, R.ELEMENTWISE, steps, hints_from=len(steps) - 1)
+            return
+        # one kernel: its tensor operands are its inputs, Python scalars stay arguments
+        tensors = [x for x, is_tensor in ops if is_tensor]
+        arg = {x: (("in", tensors.index(x)) if is_tensor else x) for x, is_tensor in ops}
+        steps: Steps = [(op_type, [arg[a], arg[b]], None)]
+        if scaled:
+            steps = [("Mul", [arg[b], t.constant(alpha)], None), (op_type, [arg[a], ("out", 0)], None)]
+        if rounding:
+            steps.append(("Floor", [("out", len(steps) - 1)], None))  # rounding_mode
+        t.fused("FusedElementwise", tensors, steps, principal=len(steps) - 1)
 
     return tr
 
@@ -190,63 +199,76 @@ for _n, _o in _BINARY.items():
 
 @_reg("aten::ne", "aten::ne_", "aten::not_equal")
 def _ne(t: _Op) -> None:
-    a = t.info(0)
-    t.steps("Equal", R.ELEMENTWISE, [("Equal", [a, t.scalar_info(1, a)], None), ("Not", [("out", 0)], None)])
+    _fused_pair(t, "Equal", "Not")
 
 
 @_reg("aten::floor_divide", "aten::floor_divide_")
 def _floordiv(t: _Op) -> None:
-    a = t.info(0)
-    t.steps("Div", R.ELEMENTWISE, [("Div", [a, t.scalar_info(1, a)], None), ("Floor", [("out", 0)], None)])
+    _fused_pair(t, "Div", "Floor")
+
+
+def _fused_pair(t: _Op, first: str, then: str) -> None:
+    """first(x, y) then a unary op on its result, as one kernel (y a tensor or a scalar)."""
+    y = t.scalar(1, t.info(0))
+    inputs = [t.val(0)] + ([y] if t.tensor(1) else [])
+    other: Any = ("in", 1) if t.tensor(1) else y
+    t.fused("FusedElementwise", inputs, [(first, [("in", 0), other], None), (then, [("out", 0)], None)])
 
 
 @_reg("aten::where")
 def _where(t: _Op) -> None:
     if len(t.ins) < 3:
-        t.unsupported("where(condition) returns indices (data-dependent)")
-        return
+        raise UntranslatableOp("where(condition) returns indices (data-dependent)")
     x = t.info(1) if t.tensor(1) else t.info(2)
-    t.run("Where", [t.info(0), t.scalar_info(1, x), t.scalar_info(2, x)])
+    t.run("Where", [t.val(0), t.scalar(1, x), t.scalar(2, x)])
 
 
 @_reg("aten::masked_fill", "aten::masked_fill_")
 def _masked_fill(t: _Op) -> None:
-    x = t.info(0)
-    t.run("Where", [t.info(1), t.scalar_info(2, x), x])
+    t.run("Where", [t.val(1), t.scalar(2, t.info(0)), t.val(0)])
 
 
 @_reg("aten::addcmul", "aten::addcmul_", "aten::addcdiv", "aten::addcdiv_")
 def _addc(t: _Op) -> None:
-    x = t.info(0)
     op = "Mul" if "addcmul" in t.kind else "Div"
-    steps: list[tuple] = [(op, [t.info(1), t.info(2)], None)]
+    steps: Steps = [(op, [("in", 1), ("in", 2)], None)]
     value = t.const(3, 1)
     if value != 1:
-        steps.append(("Mul", [("out", 0), const_info(value)], None))
-    steps.append(("Add", [x, ("out", len(steps) - 1)], None))
-    t.steps(op, R.ELEMENTWISE, steps)
+        steps.append(("Mul", [("out", 0), t.constant(value)], None))
+    steps.append(("Add", [("in", 0), ("out", len(steps) - 1)], None))
+    t.fused("FusedElementwise", [t.val(0), t.val(1), t.val(2)], steps)
 
 
 @_reg("aten::lerp", "aten::lerp_")
 def _lerp(t: _Op) -> None:
     """start + weight * (end - start): Sub, Mul, Add."""
-    a = t.info(0)
-    t.steps(
-        "Add",
-        R.ELEMENTWISE,
+    weight = t.scalar(2, t.info(0))
+    inputs = [t.val(0), t.val(1)] + ([weight] if t.tensor(2) else [])
+    w: Any = ("in", 2) if t.tensor(2) else weight
+    t.fused(
+        "FusedElementwise",
+        inputs,
         [
-            ("Sub", [t.info(1), a], None),
-            ("Mul", [("out", 0), t.scalar_info(2, a)], None),
-            ("Add", [a, ("out", 1)], None),
+            ("Sub", [("in", 1), ("in", 0)], None),
+            ("Mul", [("out", 0), w], None),
+            ("Add", [("in", 0), ("out", 1)], None),
         ],
     )
 
 
 @_reg("aten::glu")
 def _glu(t: _Op) -> None:
-    s = t.out_shape(0)
-    half = t.req(0)._replace(shape=s)
-    t.steps("Mul", R.ELEMENTWISE, [("Sigmoid", [half], None), ("Mul", [half, ("out", 0)], None)])
+    """Reads x, writes half of it: sigmoid(b) * a over the two halves (a view of each)."""
+    half = {"shapes": [shape_attr(t.out_info(0))]}
+    t.fused(
+        "FusedElementwise",
+        [t.val(0)],
+        [
+            ("costmodel::Alias", [("in", 0)], half),
+            ("Sigmoid", [("out", 0)], None),
+            ("Mul", [("out", 0), ("out", 1)], None),
+        ],
+    )
 
 
 @_reg(
@@ -262,8 +284,12 @@ def _glu(t: _Op) -> None:
     "aten::_to_copy",
 )
 def _to(t: _Op) -> None:
+    """Same dtype: a view (no copy); else Cast, a read and a write in the new type."""
     a, b = t.ins[0].type(), t.outs[0].type()
     if a.kind() == "TensorType" and a.scalarType() == b.scalarType():
-        t.view("view: same dtype and device (no copy)")
-    else:
-        t.copy("Cast", R.ELEMENTWISE, reads=[(t.w.get(t.ins[0]), t.info(0))])
+        t.view()
+        return
+    to = t.out_info(0).dtype
+    if to is None or to.name not in ONNX_CODES:
+        raise UntranslatableOp(f"cast to {b.scalarType()}")
+    t.run("Cast", [t.val(0)], {"to": ONNX_CODES[to.name]})

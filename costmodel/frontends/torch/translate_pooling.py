@@ -7,7 +7,7 @@ from typing import Any
 
 from .op import _Op
 from .table import _reg
-from .values import _ints, const_info
+from .values import _ints
 
 
 # -- pooling and resampling ---------------------------------------------------------------
@@ -34,14 +34,14 @@ def _max_pool(t: _Op) -> None:
     nsp, attrs = _window(t)
     attrs["dilations"] = _ints(t.const(4), nsp, 1)
     attrs["ceil_mode"] = int(bool(t.const(5, False)))
-    t.run("MaxPool", [t.info(0)], attrs)
+    t.run("MaxPool", [t.val(0)], attrs)
 
 
 @_reg("aten::avg_pool1d", "aten::avg_pool2d", "aten::avg_pool3d")
 def _avg_pool(t: _Op) -> None:
     _, attrs = _window(t)
     attrs["ceil_mode"] = int(bool(t.const(4, False)))
-    t.run("AveragePool", [t.info(0)], attrs)
+    t.run("AveragePool", [t.val(0)], attrs)
 
 
 @_reg(
@@ -54,21 +54,21 @@ def _avg_pool(t: _Op) -> None:
 )
 def _adaptive_pool(t: _Op) -> None:
     """Global pooling when the output is 1x1; else the fixed window an export uses
-    (stride in // out, kernel in - (out - 1) * stride)."""
+    (stride in // out, kernel in - (out - 1) * stride). Adaptive max pooling's indices
+    output is not computed by an inference export: allocated only."""
     x = t.shape(0)
     out = t.out_shape(0)
     avg = "avg" in t.kind
+    names = t.out_names()
     if all(o == 1 for o in out[2:]):
-        t.run("GlobalAveragePool" if avg else "GlobalMaxPool", [t.info(0)], writes=[t.out_info(0)])
-        return
-    strides = tuple(max(i // o, 1) for i, o in zip(x[2:], out[2:]))
-    kernel = tuple(i - (o - 1) * s for i, o, s in zip(x[2:], out[2:], strides))
-    t.run(
-        "AveragePool" if avg else "MaxPool",
-        [t.info(0)],
-        {"kernel_shape": kernel, "strides": strides},
-        writes=[t.out_info(0)],
-    )
+        t.emit("GlobalAveragePool" if avg else "GlobalMaxPool", [t.val(0)], outputs=names[:1])
+    else:
+        strides = tuple(max(i // o, 1) for i, o in zip(x[2:], out[2:]))
+        kernel = tuple(i - (o - 1) * s for i, o, s in zip(x[2:], out[2:], strides))
+        attrs = {"kernel_shape": kernel, "strides": strides}
+        t.emit("AveragePool" if avg else "MaxPool", [t.val(0)], attrs, outputs=names[:1])
+    if len(names) > 1:
+        t.factory("Empty", outputs=names[1:], infos=[t.out_info(1)], suffix="/indices")
 
 
 @_reg(
@@ -87,16 +87,10 @@ def _adaptive_pool(t: _Op) -> None:
 )
 def _upsample(t: _Op) -> None:
     mode = "cubic" if "bicubic" in t.kind else ("linear" if "linear" in t.kind else "nearest")
-    sizes = const_info(list(t.out_shape(0)))
-    t.run(
-        "Resize",
-        [t.info(0), None, None, sizes],
-        {"mode": mode},
-        writes=[t.out_info(0)],
-        reads=[(t.w.get(t.ins[0]), t.info(0))],
-    )
+    sizes = t.constant(list(t.out_shape(0)))
+    t.run("Resize", [t.val(0), None, None, sizes], {"mode": mode})
 
 
 @_reg("aten::grid_sampler", "aten::grid_sampler_2d")
 def _grid_sample(t: _Op) -> None:
-    t.run("GridSample", [t.info(0), t.info(1)], {"mode": "linear"})
+    t.run("GridSample", [t.val(0), t.val(1)], {"mode": "linear"})

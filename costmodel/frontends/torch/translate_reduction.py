@@ -3,11 +3,11 @@ elementwise), argmax, cumsum, var/std, norms and topk."""
 
 from __future__ import annotations
 
-from ...ops import registry as R
+from typing import Any
+
 from ...symbolic import prod
 from .op import _Op
-from .table import TABLE, _reg
-from .values import const_info
+from .table import TABLE, Handler, _reg
 
 
 # -- reductions -------------------------------------------------------------------------
@@ -25,20 +25,19 @@ _REDUCE = {
 }
 
 
-def _axes(t: _Op, i: int) -> list | None:
+def _axes(t: _Op, i: int) -> list[int] | None:
     d = t.const(i) if not t.tensor(i) else None
     if d is None or isinstance(d, bool):
         return None
     return [d] if isinstance(d, int) else list(d)
 
 
-def _reduce(op_type: str):
+def _reduce(op_type: str) -> Handler:
     def tr(t: _Op) -> None:
         # sum(x, dtype) / all(x) reduce everything; sum(x, dim, keepdim, dtype) the given dims
         axes = _axes(t, 1) if len(t.ins) >= 3 else None
         keep = bool(t.const(2, False)) if axes else False
-        infos = [t.info(0), const_info(axes) if axes else None]
-        t.run(op_type, infos, {"keepdims": int(keep)})
+        t.run(op_type, [t.val(0), t.constant(axes) if axes else None], {"keepdims": int(keep)})
 
     return tr
 
@@ -53,51 +52,58 @@ def _max(t: _Op) -> None:
     max(x, y): elementwise Max."""
     red, arg, ew = ("ReduceMax", "ArgMax", "Max") if t.kind == "aten::max" else ("ReduceMin", "ArgMin", "Min")
     if len(t.ins) == 1:
-        t.run(red, [t.info(0)], {"keepdims": 0})
+        t.run(red, [t.val(0)], {"keepdims": 0})
     elif t.tensor(1):
-        t.run(ew, [t.info(0), t.info(1)])
+        t.run(ew, [t.val(0), t.val(1)])
     else:
         dim, keep = int(t.const(1)), int(bool(t.const(2, False)))
-        x = t.info(0)
-        t.steps(
-            red,
-            R.REDUCTION,
-            [(red, [x, const_info([dim])], {"keepdims": keep}), (arg, [x], {"axis": dim, "keepdims": keep})],
+        x = ("in", 0)
+        t.fused(
+            "FusedReduction",
+            [t.val(0)],
+            [(red, [x, t.constant([dim])], {"keepdims": keep}), (arg, [x], {"axis": dim, "keepdims": keep})],
+            outputs_from=[0, 1],
         )
 
 
 @_reg("aten::argmax", "aten::argmin")
 def _argmax(t: _Op) -> None:
+    """argmax(x) over every element: ArgMax of the flat view."""
     dim = t.const(1)
-    x = t.info(0)
+    x = t.val(0)
+    op = "ArgMax" if t.kind == "aten::argmax" else "ArgMin"
     if dim is None:
-        x = x._replace(shape=(int(prod(x.shape)),)) if x.shape is not None else x
-        dim = 0
-    t.run("ArgMax", [x], {"axis": int(dim), "keepdims": int(bool(t.const(2, False)))})
+        flat = t.tmp("flat")
+        t.alias(x, [flat], [t.info(0)._replace(shape=(int(prod(t.shape(0))),))], suffix="/flat")
+        x, dim = flat, 0
+    t.run(op, [x], {"axis": int(dim), "keepdims": int(bool(t.const(2, False)))})
 
 
 @_reg("aten::cumsum", "aten::cumsum_", "aten::cumprod")
 def _cumsum(t: _Op) -> None:
-    t.run("CumSum", [t.info(0)])
+    t.run("CumSum", [t.val(0)])
 
 
 @_reg("aten::var", "aten::std", "aten::var_mean", "aten::std_mean")
 def _var(t: _Op) -> None:
     """mean, subtract, square, sum, divide (+ sqrt for std), as an export writes it."""
-    x = t.info(0)
+    x = ("in", 0)
     axes = _axes(t, 1)
     keep = bool(t.const(3, False)) if len(t.ins) > 3 else False
-    a = const_info(axes) if axes else None
-    steps = [
+    a = t.constant(axes) if axes else None
+    steps: list[tuple[str, list[Any], dict[str, Any] | None]] = [
         ("ReduceMean", [x, a], {"keepdims": 1}),
         ("Sub", [x, ("out", 0)], None),
         ("Mul", [("out", 1), ("out", 1)], None),
         ("ReduceSum", [("out", 2), a], {"keepdims": int(keep)}),
-        ("Div", [("out", 3), const_info(1.0)], None),
+        ("Div", [("out", 3), t.constant(1.0)], None),
     ]
     if "std" in t.kind:
         steps.append(("Sqrt", [("out", 4)], None))
-    t.steps("ReduceMean", R.REDUCTION, steps)
+    n_out = len([o for o in t.outs if o.type().kind() == "TensorType"])
+    # var_mean / std_mean also return the mean (the first step's output)
+    outputs = [len(steps) - 1, 0] if n_out == 2 else None
+    t.fused("FusedReduction", [t.val(0)], steps, outputs_from=outputs)
 
 
 @_reg("aten::norm", "aten::linalg_vector_norm", "aten::frobenius_norm")
@@ -106,10 +112,10 @@ def _norm(t: _Op) -> None:
     axes = _axes(t, 2)
     keep = bool(t.const(3, False))
     op = "ReduceL1" if p == 1 else "ReduceL2"
-    t.run(op, [t.info(0), const_info(axes) if axes else None], {"keepdims": int(keep)})
+    t.run(op, [t.val(0), t.constant(axes) if axes else None], {"keepdims": int(keep)})
 
 
 @_reg("aten::topk")
 def _topk(t: _Op) -> None:
     k = int(t.const(1))
-    t.run("TopK", [t.info(0), const_info([k])], {"axis": int(t.const(2, -1))}, n_out=2)
+    t.run("TopK", [t.val(0), t.constant([k])], {"axis": int(t.const(2, -1))}, n_out=2)

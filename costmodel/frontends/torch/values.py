@@ -1,63 +1,67 @@
 """Traced JIT values: what the walker records for each (`_V`), and small helpers to read
-TorchScript values and types (names, tensor types, constants, int tuples) and to add
-costs."""
+TorchScript values and types (names, tensor types, constants, int tuples)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
-from ...ir.dtypes import BOOL, DTYPES, FP32, INT64, DType
+from ...ir.dtypes import DTYPES, DType
 from ...ir.graph import Role, TensorInfo
-from ...ops.cost import ZERO, Cost
-from ...passes.bind import retype
 from ...symbolic import prod
 from .base import _SCALAR
 
+# The JIT values and nodes these helpers read are torch._C objects (torch is imported
+# lazily, so they are typed Any).
+JitValue = Any
+JitNode = Any
 
-@dataclass
+
+@dataclass(slots=True)
 class _V:
+    """One traced value: its IR name and its traced type (a view's IR name is its own;
+    the Alias node that makes it says whose storage it shares)."""
+
+    name: str
     info: TensorInfo
-    root: str | None  # state-dict name of the parameter/buffer this value views
-    name: str  # canonical name (a view shares its base's name)
-    view: bool = False
-    const: bool = False  # made from sizes and traced constants only (folds away)
 
 
-def _node_key(node) -> tuple:
+def _node_key(node: JitNode) -> tuple[Any, ...]:
     outs = [o.unique() for o in node.outputs()]
     return (node.kind(), *outs) if outs else (node.kind(), *[i.unique() for i in node.inputs()])
 
 
-def _vname(v) -> str:
+def _vname(v: JitValue) -> str:
     return f"%{v.debugName()}"
 
 
-def _is_tensor(v) -> bool:
-    return v.type().kind() == "TensorType"
+def _is_tensor(v: JitValue) -> bool:
+    return bool(v.type().kind() == "TensorType")
 
 
-def _numel(v) -> int:
+def _numel(v: JitValue) -> int:
     try:
         return int(prod(v.type().sizes()))
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - sizes unknown to the tracer
         return 0
 
 
-def _tensor_info(v, override: DType | None, role: Role = Role.ACTIVATION) -> TensorInfo:
+def _dtype(v: JitValue) -> DType | None:
+    st = v.type().scalarType()
+    return DTYPES.get(_SCALAR.get(st or "", ""), None)
+
+
+def _tensor_info(v: JitValue, role: Role = Role.ACTIVATION) -> TensorInfo:
+    """The traced type of a value (None shape/dtype where the tracer does not know)."""
     t = v.type()
     if t.kind() != "TensorType":
         return TensorInfo(None, None, role)
-    st = t.scalarType()
-    dt = DTYPES.get(_SCALAR.get(st or "", ""), None)
     sizes = t.sizes()
     shape = tuple(int(s) for s in sizes) if sizes is not None and all(s is not None for s in sizes) else None
-    return TensorInfo(retype(dt, override), shape, role, None, role is Role.WEIGHT)
+    return TensorInfo(_dtype(v), shape, role)
 
 
-def _contiguous(t) -> bool:
+def _contiguous(t: Any) -> bool:
     sizes, strides = t.sizes(), t.strides()
     if sizes is None or strides is None or any(s is None for s in sizes) or any(s is None for s in strides):
         return True
@@ -69,7 +73,16 @@ def _contiguous(t) -> bool:
     return True
 
 
-def _list_tensors(v) -> list:
+def _strides_perm(t: Any) -> tuple[int, ...] | None:
+    """The permutation that lays a strided tensor out contiguously (dims by decreasing
+    stride), or None when the strides are unknown."""
+    sizes, strides = t.sizes(), t.strides()
+    if sizes is None or strides is None or any(s is None for s in sizes) or any(s is None for s in strides):
+        return None
+    return tuple(sorted(range(len(sizes)), key=lambda i: (-strides[i], i)))
+
+
+def _list_tensors(v: JitValue) -> list[JitValue]:
     """The tensors inside a Tensor[] argument written as a literal list (prim::ListConstruct)."""
     n = v.node()
     if v.type().kind() == "ListType" and n.kind() == "prim::ListConstruct":
@@ -77,13 +90,13 @@ def _list_tensors(v) -> list:
     return []
 
 
-def _const(v) -> Any:
+def _const(v: JitValue) -> Any:
     n = v.node()
     k = n.kind()
     if k == "prim::Constant":
         try:
             return v.toIValue()
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - a constant the JIT cannot hand back
             return None
     if k == "prim::ListConstruct":
         return [_const(i) for i in n.inputs()]
@@ -96,28 +109,7 @@ def _const(v) -> Any:
     return None
 
 
-def const_info(value: Any, dt: DType = FP32) -> TensorInfo:
-    """A known constant (0-d for a number, 1-d for a list of ints)."""
-    if isinstance(value, (list, tuple)):
-        return TensorInfo(INT64, (len(value),), Role.CONSTANT, np.array(list(value), dtype=np.int64), True)
-    if isinstance(value, bool):
-        return TensorInfo(BOOL, (), Role.CONSTANT, np.asarray(value), True)
-    if isinstance(value, int) and not dt.is_float:
-        return TensorInfo(dt, (), Role.CONSTANT, np.asarray(value, dtype=np.int64), True)
-    return TensorInfo(dt, (), Role.CONSTANT, np.asarray(float(value) if value is not None else 0.0), True)
-
-
-def _row_dtype(ins: list, outs: list) -> str | None:
-    for i in list(outs) + list(ins):
-        if i is not None and i.dtype is not None and i.dtype.is_float:
-            return i.dtype.name
-    for i in ins:
-        if i is not None and i.dtype is not None:
-            return i.dtype.name
-    return None
-
-
-def _ints(x: Any, n: int, default: int = 0) -> tuple:
+def _ints(x: Any, n: int, default: int = 0) -> tuple[int, ...]:
     if x is None:
         return (default,) * n
     if isinstance(x, int):
@@ -128,10 +120,3 @@ def _ints(x: Any, n: int, default: int = 0) -> tuple:
     if len(x) == 1:
         return (int(x[0]),) * n
     return tuple(int(a) for a in x)
-
-
-def _sum(costs) -> Cost:
-    total = ZERO
-    for c in costs:
-        total = total + c
-    return total

@@ -1,0 +1,149 @@
+"""Peak live activation memory by liveness, over a graph whose value types are known.
+
+A tensor is live from the step that makes it (graph inputs: from the start) until the
+last node that reads it has run; weights and constants are not activations. A value that
+shares another's storage (a view: `aliases` maps it to the value it views) allocates
+nothing and keeps that value alive while it is read.
+
+With symbolic sizes the peak is the live total at the step that is largest when every
+symbol is large (1024): the formula of the dominant step, not a Max over thousands of
+expressions. Steps are compared by exact integer values at 1024 (each distinct tensor
+size is evaluated once) and only the winning step's live tensors are summed symbolically,
+so the pass stays linear in the node count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from itertools import chain
+from typing import Any
+
+from ..ir.graph import Graph, Node, TensorInfo, tensor_bytes
+from ..symbolic import add_all, norm
+
+_LARGE = 1024  # the value every symbol takes when symbolic steps are compared
+
+
+def peak_live_bytes(
+    graph: Graph,
+    order: Sequence[Node],
+    env: Mapping[str, TensorInfo],
+    aliases: Mapping[str, str] | None = None,
+) -> Any:
+    """Peak bytes of live activations (graph inputs and intermediates) over `order`."""
+    root = _roots(aliases or {})
+    last = _last_use(graph, order, root)
+    at_large: dict[Any, Any] = {}
+
+    def value(b: Any) -> Any:
+        if type(b) is int:
+            return b
+        v = at_large.get(b)
+        if v is None:
+            v = b.subs({s: _LARGE for s in b.free_symbols})
+            v = at_large[b] = int(v) if v.is_Integer else v
+        return v
+
+    live: dict[str, Any] = {}
+    cur: Any = 0  # live total, symbolic sizes counted at 1024 (exact while n_sym is 0)
+    n_sym = 0  # live tensors of symbolic size
+    concrete = True
+    peak: Any = 0
+    best_i, best_v = -2, -1.0  # the symbolic phase's largest step, by its value at 1024
+    for nm in graph.inputs:
+        b = tensor_bytes(env.get(nm))
+        if b:
+            live[nm] = b
+    for b in live.values() if order else ():  # a graph without nodes has no step
+        if type(b) is int:
+            cur += b
+        else:
+            cur, n_sym = cur + value(b), n_sym + 1
+    for i, n in enumerate(order):
+        for o in n.outputs:
+            if not o or o in root:
+                continue
+            info = env.get(o)
+            if info is not None and not info.const:
+                b = tensor_bytes(info)
+                if b:
+                    live[o] = b
+                    if type(b) is int:
+                        cur += b
+                    else:
+                        cur, n_sym = cur + value(b), n_sym + 1
+        if concrete and not n_sym:
+            if cur > peak:
+                peak = cur
+        else:
+            concrete = False
+            if float(cur) > best_v:
+                best_i, best_v = i, float(cur)
+        for x in chain(n.inputs, n.outputs):  # a name listed twice is popped once
+            x = root.get(x, x)
+            if x in live and last.get(x, -1) <= i:
+                b = live.pop(x)
+                if type(b) is int:
+                    cur -= b
+                else:
+                    cur, n_sym = cur - value(b), n_sym - 1
+    if concrete:
+        return peak
+    if float(peak) > best_v:
+        return norm(peak)
+    return norm(add_all(_live_at(graph, order, env, last, root, best_i)))
+
+
+def _roots(aliases: Mapping[str, str]) -> dict[str, str]:
+    """Each aliasing value -> the value that owns its storage (chains of views resolved)."""
+    root: dict[str, str] = {}
+    for a in aliases:
+        r, seen = aliases[a], {a}
+        while r in aliases and r not in seen:
+            seen.add(r)
+            r = aliases[r]
+        root[a] = r
+    return root
+
+
+def _last_use(graph: Graph, order: Sequence[Node], root: Mapping[str, str]) -> dict[str, int]:
+    """Index in `order` of the last node reading each storage-owning value."""
+    last = graph.last_use(list(order))
+    if root:
+        for x, i in list(last.items()):
+            r = root.get(x)
+            if r is not None and last.get(r, -1) < i:
+                last[r] = i
+    return last
+
+
+def _live_at(
+    graph: Graph,
+    order: Sequence[Node],
+    env: Mapping[str, TensorInfo],
+    last: Mapping[str, int],
+    root: Mapping[str, str],
+    step: int,
+) -> list[Any]:
+    """Sizes of the tensors live at `step` (after its outputs are made, before frees)."""
+    live: dict[str, Any] = {}
+    for nm in graph.inputs:
+        b = tensor_bytes(env.get(nm))
+        if b:
+            live[nm] = b
+    for i, n in enumerate(order[: step + 1]):
+        for o in n.outputs:
+            if not o or o in root:
+                continue
+            info = env.get(o)
+            if info is not None and not info.const:
+                b = tensor_bytes(info)
+                if b:
+                    live[o] = b
+        if i == step:
+            break
+        for x in chain(n.inputs, n.outputs):
+            x = root.get(x, x)
+            if x in live and last.get(x, -1) <= i:
+                live.pop(x)
+    return list(live.values())
