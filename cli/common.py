@@ -30,6 +30,7 @@ MAX_DIFFUSION_STEPS = 1 << 20  # denoising steps (samplers use 1 to 1,000)
 MAX_GUIDANCE = 1e3  # classifier-free guidance scale (pipelines use 1 to ~30)
 MAX_FRAME_RATE = 1e4  # frames per second of generated video
 MAX_JOBS = 1024  # worker processes on one machine: a pool forks them all at its start
+MAX_SIMULATED = 1_000_000  # requests simulated step by step (llm --simulate)
 _MAX_DIGITS = 30  # digits read before a number is refused as far out of range
 
 
@@ -102,6 +103,7 @@ price = bounded_float(0.0, MAX_PRICE, "USD per device-hour", low_open=True)
 fraction = bounded_float(0.0, 1.0, low_open=True)  # an MFU, an efficiency
 metric = bounded_float(0.0, 100.0)  # a ranking metric: a score in [0, 1] or a percentage
 workers = bounded_int(1, MAX_JOBS, "worker processes")
+percentile = bounded_float(50.0, 100.0, "%", high_open=True)  # an SLO percentile
 
 
 def binding(text: str) -> tuple[str, int]:

@@ -6,6 +6,9 @@ import argparse
 from typing import TYPE_CHECKING
 
 from .common import (
+    MAX_SIMULATED,
+    percentile,
+    slo_seconds,
     add_spec_limits,
     _inputs,
     add_report_output,
@@ -38,6 +41,13 @@ def add_parser(sub) -> None:
     p.add_argument("--output-len", type=tokens, default=128)
     p.add_argument("--tp", type=devices, default=1, help="tensor-parallel devices")
     p.add_argument("--pp", type=devices, default=1, help="pipeline-parallel stages")
+    p.add_argument(
+        "--dp",
+        type=devices,
+        default=1,
+        help="MoE: data-parallel attention groups of --tp devices each (the replica holds dp x tp devices)",
+    )
+    p.add_argument("--ep", type=devices, default=1, help="MoE: devices the routed experts are split over (= dp x tp)")
     p.add_argument("--dtype", default="bf16", help="activation / compute dtype (default bf16)")
     p.add_argument("--weight-dtype", help="weight storage dtype (int4, int8, fp8 ...); default = --dtype")
     p.add_argument("--kv-dtype", help="KV-cache dtype (e.g. fp8); default = --dtype")
@@ -61,7 +71,32 @@ def add_parser(sub) -> None:
     p.add_argument("--per-op", action="store_true", help="every op of a decode step and of the prefill")
     p.add_argument("--no-breakdown", action="store_true", help="skip the split of prefill and decode time by component")
     x = p.add_argument_group("beyond one request")
-    x.add_argument("--rate", type=rate, help="continuous batching: requests per second -> TTFT/TPOT")
+    x.add_argument(
+        "--rate",
+        type=rate,
+        help="continuous batching with chunked prefill: Poisson requests per second -> TTFT/TPOT percentiles",
+    )
+    x.add_argument(
+        "--capacity",
+        action="store_true",
+        help="the highest request rate one replica sustains (continuous batching, memory-limited batch)",
+    )
+    x.add_argument("--replicas", type=devices, default=1, help="with --rate: replicas sharing the rate")
+    x.add_argument("--ttft", type=slo_seconds, help="with --rate: TTFT SLO (s): does it hold, how many replicas")
+    x.add_argument("--tpot", type=slo_seconds, help="with --rate: TPOT SLO (s)")
+    x.add_argument("--percentile", type=percentile, default=99.0, help="with --rate: SLO percentile (99)")
+    x.add_argument(
+        "--prompt-lens", metavar="LENS", help="with --rate / --capacity: prompt lengths 256,1024 or 256:0.7,4096:0.3"
+    )
+    x.add_argument(
+        "--batch-cap", type=batch_size, help="with --rate / --capacity: most sequences a replica runs at once"
+    )
+    x.add_argument(
+        "--simulate",
+        type=bounded_int(1, MAX_SIMULATED, "requests"),
+        metavar="REQUESTS",
+        help="with --rate: also simulate this many requests step by step (the load model's check)",
+    )
     x.add_argument(
         "--helm",
         nargs="?",
@@ -98,7 +133,8 @@ def add_parser(sub) -> None:
     x.add_argument(
         "--output-lens",
         metavar="LEN[:WEIGHT],...",
-        help="a distribution of output lengths (reasoning models): expected FLOPs, latency and cost per query",
+        help="a distribution of output lengths, e.g. 10,100 or 10:0.9,4000:0.1 (reasoning models): expected "
+        "FLOPs, latency and cost per query; with --rate / --capacity, the requests' output lengths",
     )
     x.add_argument(
         "--reranker-docs",
@@ -144,10 +180,40 @@ def _tree(text: str) -> list[int]:
 def _extras(args: argparse.Namespace, case: ServingCase) -> dict:
     from costmodel.errors import CostModelError
     from costmodel.planners import llm_extras as X
+    from costmodel.planners.serving_load import Lengths
 
     out: dict = {}
+    outputs = Lengths.parse(args.output_lens, "--output-lens") if args.output_lens is not None else None
     if args.rate:
-        out["continuous_batching"] = X.continuous_batching(case, args.rate, args.prompt_len, args.output_len)
+        if not 50 <= args.percentile < 100:
+            raise CostModelError(f"--percentile must be in [50, 100), got {args.percentile:g}")
+        out["continuous_batching"] = X.continuous_batching(
+            case,
+            args.rate,
+            args.prompt_len,
+            args.output_len,
+            args.batch_cap,
+            prompt=Lengths.parse(args.prompt_lens, "--prompt-lens") if args.prompt_lens is not None else None,
+            output=outputs,
+            replicas=args.replicas,
+            ttft=args.ttft,
+            tpot=args.tpot,
+            percentile=args.percentile / 100,
+            simulate_requests=args.simulate or 0,
+        )
+    elif any(v is not None for v in (args.ttft, args.tpot, args.simulate)) or args.replicas != 1:
+        raise CostModelError("--replicas, --ttft, --tpot and --simulate go with --rate")
+    if args.capacity:
+        out["capacity"] = X.capacity(
+            case,
+            Lengths.parse(args.prompt_lens, "--prompt-lens")
+            if args.prompt_lens is not None
+            else Lengths.fixed(args.prompt_len),
+            outputs or Lengths.fixed(args.output_len),
+            args.batch_cap,
+        )
+    elif not args.rate and (args.prompt_lens is not None or args.batch_cap):
+        raise CostModelError("--prompt-lens and --batch-cap go with --rate or --capacity")
     if args.draft or args.spec_heads:
         from costmodel.planners import speculative as SP
 
@@ -166,42 +232,15 @@ def _extras(args: argparse.Namespace, case: ServingCase) -> dict:
             )
     if args.shared_prefix:
         out["shared_prefix"] = X.shared_prefix(case, args.shared_prefix, args.prompt_len, args.calls, args.output_len)
-    if args.output_lens is not None:
-        lens, weights = _length_distribution(args.output_lens)
-        out["output_distribution"] = X.output_length_distribution(case, args.prompt_len, lens, weights)
+    if outputs is not None:
+        out["output_distribution"] = X.output_length_distribution(
+            case, args.prompt_len, list(outputs.values), list(outputs.weights)
+        )
     if args.reranker_docs:
         out["reranker"] = X.reranker_flops(
             case.spec, args.prompt_len, args.doc_len, args.reranker_docs, args.metric, args.output_len
         )
     return out
-
-
-def _length_distribution(text: str) -> tuple[list[int], list[float] | None]:
-    """`1000,8000` (equally likely) or `1000:0.6,8000:0.3,32000:0.1` (LEN:WEIGHT)."""
-    import math
-
-    from costmodel.errors import CostModelError
-
-    lens: list[int] = []
-    weights: list[float] = []
-    items = [x.strip() for x in text.split(",") if x.strip()]
-    if not items or len(items) > MAX_OUTPUT_LENS:
-        raise CostModelError(f"--output-lens must list 1 to {MAX_OUTPUT_LENS:,} lengths")
-    try:
-        for item in items:
-            n, sep, w = item.partition(":")
-            lens.append(tokens(n))
-            weights.append(float(w) if sep else 1.0)
-    except argparse.ArgumentTypeError as e:
-        raise CostModelError(f"--output-lens: {e}") from None
-    except ValueError:
-        raise CostModelError(f"--output-lens {text[:200]!r} is not a list of LEN or LEN:WEIGHT") from None
-    if not all(math.isfinite(w) and w >= 0 for w in weights) or not 0 < sum(weights) < math.inf:
-        raise CostModelError("--output-lens must list positive lengths with finite non-negative weights")
-    return lens, weights
-
-
-MAX_OUTPUT_LENS = 100_000  # lengths in one --output-lens distribution
 
 
 def _helm(args: argparse.Namespace, fmt: str) -> int:
@@ -212,7 +251,7 @@ def _helm(args: argparse.Namespace, fmt: str) -> int:
 
     others = [
         f
-        for f in ("sweep", "rate", "draft", "spec_heads", "shared_prefix", "output_lens", "reranker_docs")
+        for f in ("sweep", "rate", "capacity", "draft", "spec_heads", "shared_prefix", "output_lens", "reranker_docs")
         if getattr(args, f)
     ]
     if others:
@@ -242,6 +281,8 @@ def _kw(args: argparse.Namespace) -> dict:
         output_len=args.output_len,
         tp=args.tp,
         pp=args.pp,
+        dp=args.dp,
+        ep=args.ep,
         dtype=args.dtype,
         weight_dtype=args.weight_dtype,
         kv_dtype=args.kv_dtype,
@@ -285,7 +326,7 @@ def run(args: argparse.Namespace) -> int:
     extras = _extras(args, case)
     breakdown = None
     hw = None
-    if not args.no_breakdown:
+    if not args.no_breakdown and case.layout.ep == 1:  # the breakdown splits a tp x pp replica
         from costmodel.planners.breakdown import llm_breakdown
 
         hw = case.system.device

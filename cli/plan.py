@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from .common import (
+    percentile,
     add_spec_limits,
     MAX_DEVICES,
     add_report_output,
@@ -105,17 +106,45 @@ def add_parser(sub) -> None:
     where.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
     where.add_argument("--cluster", choices=("local",), help="a Dask LocalCluster of --jobs workers for this run")
     t.add_argument("--no-progress", action="store_true", help="no progress bar (it is drawn only on a terminal)")
-    s = ps.add_parser("serve", help="search TP x batch x quantization to serve a request rate under SLOs")
+    s = ps.add_parser(
+        "serve",
+        help="search replicas x TP x batch cap x quantization to serve a request rate under SLOs",
+        description="The fewest devices (or dollars) whose replicas serve Poisson arrivals at --rate "
+        "within the TTFT / TPOT SLOs at a percentile, judged by the continuous-batching load model "
+        "of `costmodel llm --rate` (chunked prefill mixed with decode).",
+    )
     s.add_argument("model")
     s.add_argument("--hardware", "-H", type=_names, required=True)
-    s.add_argument("--prompt-len", type=tokens, required=True)
-    s.add_argument("--output-len", type=tokens, required=True)
+    s.add_argument(
+        "--prompt-len",
+        required=True,
+        metavar="LENS",
+        help="prompt tokens: 1024, or a distribution 256,1024 / 256:0.7,4096:0.3 (LEN:WEIGHT)",
+    )
+    s.add_argument("--output-len", required=True, metavar="LENS", help="output tokens, as --prompt-len")
     s.add_argument("--rate", type=rate, required=True, help="requests per second")
     s.add_argument("--ttft", type=slo_seconds, default=2.0, help="time-to-first-token SLO, seconds")
     s.add_argument("--tpot", type=slo_seconds, default=0.05, help="time-per-output-token SLO, seconds")
     s.add_argument(
+        "--percentile",
+        type=percentile,
+        default=99.0,
+        help="the SLOs hold at this percentile of requests (default 99, as MLPerf's server scenario)",
+    )
+    s.add_argument("--goal", choices=("devices", "cost"), default="devices")
+    s.add_argument(
         "--price", action="append", type=_price, default=[], metavar="NAME=USD", help="price per device-hour"
     )
+    s.add_argument("--tp", type=_ints, default=[1, 2, 4, 8], help="tensor-parallel sizes (default 1,2,4,8)")
+    s.add_argument("--weights", type=_names, default=["bf16", "fp8", "int4"], help="weight dtypes to try")
+    s.add_argument(
+        "--batch-caps",
+        type=_ints,
+        default=None,
+        help="largest batches a replica may run (default 16,...,512 and what memory holds)",
+    )
+    s.add_argument("--max-devices", type=devices, default=512, help="most devices to consider (default 512)")
+    s.add_argument("--allow-past-context", action="store_true", help="plan lengths past the model's context")
     s.add_argument("--top", type=positive_int, default=10)
     add_report_output(s)
     add_spec_limits(s)
@@ -162,7 +191,6 @@ def _search_training(args: argparse.Namespace, prices: dict[str, float]) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from costmodel.errors import CostModelError
-    from costmodel.planners.search import search_serving
     from costmodel.report.train_report import plan_document
 
     kind = getattr(args, "plan_kind", None)
@@ -185,16 +213,38 @@ def run(args: argparse.Namespace) -> int:
         )
         emit(doc, args, fmt)
         return 0
-    cands = search_serving(
+    return _serve(args, prices, fmt)
+
+
+def _serve(args: argparse.Namespace, prices: dict[str, float], fmt: str) -> int:
+    from costmodel.errors import CostModelError
+    from costmodel.planners.search_serving import DEFAULT_CAPS, search_serving
+    from costmodel.planners.serving_load import Lengths, Load
+    from costmodel.report.serve_report import plan_serve_document
+
+    if not 50 <= args.percentile < 100:
+        raise CostModelError(f"--percentile must be in [50, 100), got {args.percentile:g}")
+    prompt = Lengths.parse(args.prompt_len, "--prompt-len")
+    output = Lengths.parse(args.output_len, "--output-len")
+    weights = tuple(None if w.lower() in ("bf16", "none") else w.lower() for w in args.weights)
+    search = search_serving(
         args.model,
         args.hardware,
-        args.prompt_len,
-        args.output_len,
+        prompt,
+        output,
         args.rate,
         args.ttft,
         args.tpot,
         price_per_hour=prices,
+        goal=args.goal,
+        percentile=args.percentile / 100,
+        tps=tuple(args.tp),
+        weight_dtypes=weights,
+        caps=tuple(args.batch_caps) if args.batch_caps else DEFAULT_CAPS,
+        max_devices=args.max_devices,
+        allow_past_context=args.allow_past_context,
     )
-    doc = plan_document(kind, cands, args.top, getattr(args, "goal", "time"), charts=fmt == "html")
+    load = Load(args.rate, prompt, output, args.percentile / 100)
+    doc = plan_serve_document(search, load, args.top, args.goal, charts=fmt == "html")
     emit(doc, args, fmt)
     return 0

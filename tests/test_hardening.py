@@ -637,7 +637,44 @@ def symbol_of(name: str):
                 "0",
             ],
             "--shard-group",
-        ),  # fmt: skip
+        ),
+        (["llm", "llama-3-8b", "-H", "h100", "--rate", "5", "--percentile", "100"], "--percentile"),
+        (["llm", "llama-3-8b", "-H", "h100", "--rate", "5", "--replicas", "0"], "--replicas"),
+        (["llm", "llama-3-8b", "-H", "h100", "--rate", "5", "--simulate", str(10**7)], "--simulate"),
+        (
+            [
+                "plan",
+                "serve",
+                "llama-3-8b",
+                "-H",
+                "h100",
+                "--prompt-len",
+                "9" * 5000,
+                "--output-len",
+                "8",
+                "--rate",
+                "1",
+            ],
+            "--prompt-len",
+        ),
+        (
+            [
+                "plan",
+                "serve",
+                "llama-3-8b",
+                "-H",
+                "h100",
+                "--prompt-len",
+                "512",
+                "--output-len",
+                "8",
+                "--rate",
+                "1",
+                "--price",
+                "h200=3",
+            ],
+            "h200",
+        ),
     ],
 )
 def test_newer_commands_refuse_implausible_numbers(capsys, argv, flag):
@@ -750,3 +787,14 @@ def test_batch_workers_get_the_raised_spec_limits(monkeypatch):
         list(batch.iter_summaries(["a.yaml"], jobs=1))
     list(batch.iter_summaries(["a.yaml"], jobs=1))
     assert seen == [SpecLimits(max_layers=4096), None]
+
+
+def test_a_simulation_past_its_token_budget_is_refused_before_it_runs():
+    """One request of 2^30 output tokens is 2^30 steps of the simulator's loop."""
+    from costmodel.planners import serving_sim
+    from costmodel.planners.serving_load import Lengths, Load
+
+    load = Load(1.0, Lengths.fixed(512), Lengths.fixed(1 << 30), 0.99)
+    with pytest.raises(PlanError, match="simulate fewer requests"):
+        serving_sim.simulate(None, load, requests=1)  # type: ignore[arg-type]  # refused before the table is read
+    assert 2000 * (512 + 128) <= serving_sim.MAX_SIMULATED_TOKENS  # the default run of llm --simulate fits

@@ -185,9 +185,10 @@ class ServingSetup:
     decode_dispatch: str = "graph"
     mode: str = "calibrated"
     memory_utilization: float = 0.95  # fraction of device memory a serving engine may use
-    prefill_chunk: int = 2048  # tokens per prefill step for activation memory (vLLM's
-    # max_num_batched_tokens default under chunked prefill)
-    allow_past_context: bool = False  # cost a request longer than the model's max_position
+    prefill_chunk: int = 2048  # tokens per engine step (vLLM's max_num_batched_tokens
+    # default under chunked prefill): the chunk a prompt is prefilled in, and the step
+    # whose activations the engine reserves memory for
+    allow_past_context: bool = False  # plan prompt + output beyond the model's context
     attention: str = "fused"  # "unfused": scores through memory (eager math path, Megatron-LM 2022)
 
     def but(self, **changes: Any) -> ServingSetup:

@@ -1,7 +1,7 @@
 """Beyond one request: continuous batching at a load, reranker FLOPs per query
-(E2R-FLOPs), speculative decoding, shared-prefix caching, and the cost of a distribution
-of output lengths (HELM's idealized runtimes: helm.py). All are built on the serving planner, on one
-ServingCase (model x execution x system)."""
+(E2R-FLOPs), speculative decoding, shared-prefix caching, and the cost of a
+distribution of output lengths (HELM's idealized runtimes: helm.py). All are built on
+the serving planner, on one ServingCase (model x execution x system)."""
 
 from __future__ import annotations
 
@@ -9,50 +9,98 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from ..errors import PlanError
 from ..frontends.lower import Logits, Phase, Workload
 from ..frontends.spec import ModelSpec
+from .context_limit import check_context
 from .llm import ServingCase
+from .serving_load import REASONS, Lengths, Load, at_rate, evaluate, meets, replicas_needed
+from .serving_table import step_table
 from .workload import request_flops, run_workload
 
 
 def continuous_batching(
-    case: ServingCase, rate: float, prompt_len: int, output_len: int, max_batch: int | None = None
+    case: ServingCase,
+    rate: float,
+    prompt_len: int,
+    output_len: int,
+    max_batch: int | None = None,
+    *,
+    prompt: Lengths | None = None,
+    output: Lengths | None = None,
+    replicas: int = 1,
+    ttft: float | None = None,
+    tpot: float | None = None,
+    percentile: float = 0.99,
+    simulate_requests: int = 0,
 ) -> dict[str, Any]:
-    """Steady state of an engine that admits requests every iteration (Orca / vLLM):
-    with R requests/s each generating N tokens, Little's law puts B = R N T requests in
-    flight for an iteration time T, and each iteration also prefills the R T P prompt
-    tokens that arrived meanwhile (chunked prefill piggybacks on decode). Solve the fixed
-    point T = t_decode(B) + R T P c_prefill, where c_prefill is the prefill cost per token.
-    TTFT ~ the prefill of one prompt plus half an iteration of waiting."""
-    if rate <= 0:
-        raise PlanError("--rate must be positive")
-    one = case.plan(batch=1, prompt_len=prompt_len, output_len=2)
-    c_pf = one.prefill.latency_s / prompt_len
-    cap = max_batch or max(one.max_batch, 1)
-    t = one.decode.latency_s
-    b = 1
-    for _ in range(50):
-        b = max(1, min(cap, math.ceil(rate * output_len * t)))
-        ctx = prompt_len + output_len // 2
-        dec = case.plan(batch=b, prompt_len=ctx, output_len=1).decode.latency_s
-        load = rate * prompt_len * c_pf
-        if load >= 1:
-            return {"stable": False, "reason": f"prefill alone needs {load:.2f}x the device time", "batch": cap}
-        t_new = dec / (1 - load)
-        if abs(t_new - t) <= 1e-4 * t:
-            t = t_new
+    """Replicas of this case serving Poisson arrivals of `rate` requests/s with
+    chunked-prefill continuous batching (serving_load.py): mean and percentile TTFT and
+    TPOT, the decoding batch, whether the load is stable; with SLOs, whether they hold at
+    `percentile` and the fewest replicas that meet them (the answer plan serve gives for
+    this configuration); with simulate_requests, the step-by-step simulation of the same
+    engine beside it (serving_sim.py)."""
+    lp = prompt or Lengths.fixed(prompt_len)
+    lo = output or Lengths.fixed(output_len)
+    for p in lp.values:
+        for n in lo.values:
+            check_context(case.spec, p, n, allow=case.setup.allow_past_context)
+    load = Load(rate, lp, lo, percentile)
+    table = step_table(case, lp, lo)
+    out = at_rate(table, load, max_batch, replicas)
+    out["percentile"] = percentile
+    if ttft is not None or tpot is not None:
+        r = evaluate(table, load, np.asarray([out["max_batch"]]), np.asarray([replicas]))
+        need = replicas_needed(table, load, ttft, tpot, out["max_batch"])
+        out["meets_slo"] = bool(meets(r, ttft, tpot)[0])
+        out["replicas_needed"] = need
+        out["devices_needed"] = need * table.devices if need is not None else None
+    if simulate_requests:
+        from .serving_sim import simulate
+
+        out["simulated"] = simulate(table, load, max_batch, replicas, requests=simulate_requests)
+    return out
+
+
+def capacity(
+    case: ServingCase,
+    prompt: Lengths,
+    output: Lengths,
+    max_batch: int | None = None,
+    table: Any = None,
+) -> dict[str, Any]:
+    """The most one replica sustains: the highest request rate the load model of
+    continuous_batching calls stable (the offline "maximum throughput" benchmarks
+    measure this: every request queued at once, the engine always full), found by a
+    geometric scan of rates and a second, finer one between the last stable rate and the
+    first unstable. Returns the rate, the output and total token throughput, and what
+    limits it there (prefill compute, the prefill token budget, or memory)."""
+    tab = table if table is not None else step_table(case, prompt, output)
+    cap = tab.max_batch if max_batch is None else min(max_batch, tab.max_batch)
+    lo_rate, hi_rate = 1e-4, 1e6
+    limit = ""
+    for points in (241, 121):
+        rates = np.geomspace(lo_rate, hi_rate, points)
+        load = Load(1.0, prompt, output)
+        r = evaluate(tab, load, np.full(points, cap), 1.0 / rates, detail=False)
+        stable = r["stable"]
+        if not stable[0]:
+            return {"stable": False, "rate": 0.0, "output_tokens_per_s": 0.0, "limit": REASONS[int(r["reason"][0])]}
+        k = int(np.flatnonzero(stable)[-1])
+        if k == points - 1:
             break
-        t = t_new
-    stable = rate * output_len * t <= cap
+        lo_rate, hi_rate = float(rates[k]), float(rates[k + 1])
+        limit = REASONS[int(r["reason"][k + 1])]
+    rate = lo_rate
     return {
-        "stable": stable,
-        "batch": b,
-        "tpot_s": t,
-        "ttft_s": one.prefill.latency_s + t / 2,
-        "throughput_tokens_per_s": b / t,
-        "prefill_share": rate * prompt_len * c_pf,
-        "reason": "" if stable else f"needs more than {cap} requests in flight (memory)",
+        "stable": True,
+        "rate": rate,
+        "output_tokens_per_s": rate * output.mean,
+        "total_tokens_per_s": rate * (output.mean + prompt.mean),
+        "max_batch": cap,
+        "limit": limit,
     }
 
 

@@ -1,6 +1,7 @@
-"""`costmodel train` (one training layout) and `costmodel plan train|serve` (a search
-over layouts) as report Documents: key numbers as typed columns, never a raw
-`step_s 2.16, mfu 0.375` blob, and (HTML) the plans' Pareto charts."""
+"""`costmodel train` (one training layout) and `costmodel plan train` (a search over
+layouts) as report Documents: key numbers as typed columns, never a raw
+`step_s 2.16, mfu 0.375` blob, and (HTML) the plan's Pareto chart. (`plan serve` has its
+own: serve_report.py.)"""
 
 from __future__ import annotations
 
@@ -140,7 +141,7 @@ def train_document(plan: Any) -> Document:
     return Document(f"training plan: {plan.model} on {plan.system}", "train", tuple(sections), d)
 
 
-# -- plan train / plan serve ------------------------------------------------------------
+# -- plan train -------------------------------------------------------------------------
 
 _TRAIN_METRICS = (
     Column("step_s", "step", "seconds", 3),
@@ -148,13 +149,6 @@ _TRAIN_METRICS = (
     Column("time_s", "time to train", "seconds", 0),
     Column("memory_bytes", "memory / device", "bytes", 3),
     Column("cost_usd", "cost", "usd", 1),
-)
-_SERVE_METRICS = (
-    Column("ttft_s", "TTFT", "seconds", 1),
-    Column("tpot_s", "TPOT", "seconds", 0),
-    Column("replicas", "replicas", "count", 2),
-    Column("devices", "devices", "count", 0),
-    Column("usd_per_hour", "$ / hour", "usd", 1),
 )
 _LABEL_PRIORITY = {
     "hardware": 0,
@@ -165,18 +159,15 @@ _LABEL_PRIORITY = {
     "micro_batch": 1,
     "recompute": 1,
     "zero": 2,
-    "batch": 0,
-    "weights": 1,
 }
 
 
-def _metric(kind: str, c: Any, key: str) -> Any:
+def _metric(c: Any, key: str) -> Any:
     s = c.summary
-    if kind == "train":
-        if key == "time_s":
-            return s["days"] * 86400 if s.get("days") is not None else None
-        if key == "memory_bytes":
-            return s["memory_gib"] * 2**30 if s.get("memory_gib") is not None else None
+    if key == "time_s":
+        return s["days"] * 86400 if s.get("days") is not None else None
+    if key == "memory_bytes":
+        return s["memory_gib"] * 2**30 if s.get("memory_gib") is not None else None
     v = s.get(key)
     return None if isinstance(v, float) and not math.isfinite(v) else v
 
@@ -207,13 +198,14 @@ def plan_document(
     """The best `top` feasible configurations (in every format: JSON lists those too,
     with how many were evaluated and why the others were rejected). `cands` holds the
     feasible ones ranked and any rejected ones; `evaluated` / `rejected` give the counts
-    when the caller kept only examples of the rejected."""
+    when the caller kept only examples of the rejected. `kind` names the document
+    ("train": plan-train)."""
     import re
 
     ok = [c for c in cands if c.ok]
     bad = [c for c in cands if not c.ok]
     keys = list(ok[0].label) if ok else (list(bad[0].label) if bad else [])
-    metrics: tuple[Column, ...] = _TRAIN_METRICS if kind == "train" else _SERVE_METRICS
+    metrics: tuple[Column, ...] = _TRAIN_METRICS
     first = (ok or bad)[0].label if (ok or bad) else {}
     cols = [
         Column(
@@ -226,10 +218,10 @@ def plan_document(
         for k in keys
     ]
     # a metric no configuration has (cost without prices) is left out, not shown as "-"
-    cols += [m for m in metrics if any(_metric(kind, c, m.key) is not None for c in ok)]
+    cols += [m for m in metrics if any(_metric(c, m.key) is not None for c in ok)]
     metrics = tuple(c for c in cols if c in metrics)
     shown = ok[:top]
-    rows = [tuple([_cell(c.label[k]) for k in keys] + [_metric(kind, c, m.key) for m in metrics]) for c in shown]
+    rows = [tuple([_cell(c.label[k]) for k in keys] + [_metric(c, m.key) for m in metrics]) for c in shown]
     n_eval = evaluated if evaluated is not None else len(cands)
     if rejected is None:
         reasons: dict[str, int] = {}
@@ -239,7 +231,7 @@ def plan_document(
     else:
         reasons = dict(rejected)
     n_bad = sum(reasons.values())
-    what = "time" if kind == "train" and goal == "time" else ("cost" if kind == "train" else "devices or $ / hour")
+    what = "time" if goal == "time" else "cost"
     t = Table(
         "candidates",
         f"best {len(rows)} of {n_eval} configurations by {what} ({n_bad} rejected)",
@@ -255,7 +247,7 @@ def plan_document(
     sections = [Section("", (t,))]
     if reasons:
         sections.append(Section("", (rt,)))
-    chart = _plan_chart(kind, ok) if charts else None
+    chart = _plan_chart(ok) if charts else None
     if chart is not None:
         sections.append(Section("Pareto front", (chart,)))
     data = {
@@ -273,29 +265,20 @@ def _cell(v: Any) -> Any:
     return ("yes" if v else "no") if isinstance(v, bool) else v
 
 
-def _plan_chart(kind: str, ok: Sequence[Any]) -> Chart | None:
-    """train: cost (or device-hours) vs time to train; serve: throughput per replica vs
-    time per output token. The Pareto front is drawn as a line over the points."""
+def _plan_chart(ok: Sequence[Any]) -> Chart | None:
+    """Cost (or device-hours) vs time to train; the Pareto front is drawn as a line over
+    the points."""
     pts = []
-    if kind == "train":
-        for c in ok:
-            t = c.summary.get("days")
-            if t is None:
-                continue
-            cost = c.summary.get("cost_usd")
-            y = cost if cost is not None else c.label.get("gpus", 1) * t * 24
-            pts.append((t * 86400, float(y), _label_text(c)))
-        ylab = "cost (USD)" if any(c.summary.get("cost_usd") is not None for c in ok) else "device-hours"
-        xlab, title = "time to train (s)", "cost vs time to train"
-        front = _pareto(pts)
-    else:
-        for c in ok:
-            tpot = c.summary.get("tpot_s")
-            if tpot:
-                pts.append((tpot, c.label.get("batch", 1) / tpot, _label_text(c)))
-        xlab, ylab, title = "time per output token (s)", "tokens/s per replica", "throughput vs latency"
-        neg = _pareto([(x, -y, lab) for x, y, lab in pts])  # low latency and high throughput
-        front = [(x, -y, lab) for x, y, lab in neg]
+    for c in ok:
+        t = c.summary.get("days")
+        if t is None:
+            continue
+        cost = c.summary.get("cost_usd")
+        y = cost if cost is not None else c.label.get("gpus", 1) * t * 24
+        pts.append((t * 86400, float(y), _label_text(c)))
+    ylab = "cost (USD)" if any(c.summary.get("cost_usd") is not None for c in ok) else "device-hours"
+    xlab, title = "time to train (s)", "cost vs time to train"
+    front = _pareto(pts)
     if not pts:
         return None
     return Chart(
