@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         "import_numpy_s": statistics.median(times["numpy"]),
         "runs": args.runs,
     }
-    print(json.dumps(out, indent=1))
+    print(json.dumps(out, indent=1, allow_nan=False))
     return 0
 
 

@@ -121,7 +121,12 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"machine": platform.platform(), "python": sys.version, "results": results}, f, indent=1)
+            json.dump(
+                {"machine": platform.platform(), "python": sys.version, "results": results},
+                f,
+                indent=1,
+                allow_nan=False,
+            )
     return 0
 
 

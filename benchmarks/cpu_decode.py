@@ -126,7 +126,7 @@ def main() -> None:
     ap.add_argument("--output-len", type=int, default=16)
     ap.add_argument("--repeats", type=int, default=3)
     a = ap.parse_args()
-    print(json.dumps(measure(a.prompt_len, a.output_len, a.repeats), indent=1))
+    print(json.dumps(measure(a.prompt_len, a.output_len, a.repeats), indent=1, allow_nan=False))
 
 
 if __name__ == "__main__":

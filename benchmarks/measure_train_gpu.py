@@ -216,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
                 },
                 f,
                 indent=1,
+                allow_nan=False,
             )
     return 0
 

@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         for r in rs:
             print(f"{r.id:55s} {r.measured_s:10.3f} {r.predicted_s:10.3f} {r.error * 100:+7.1f}%  fits={r.fits}")
-    print(json.dumps(summary(rs)))
+    print(json.dumps(summary(rs), allow_nan=False))
     return 0
 
 

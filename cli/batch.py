@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Iterator
 
-from .common import add_hardware_options, binding, positive_int
+from .common import add_hardware_options, add_spec_limits, binding, workers
 
 STDOUT_FORMATS = ("table", "json", "jsonl", "csv")
 
@@ -27,7 +27,7 @@ def add_parser(sub) -> None:
     p.add_argument("files", nargs="*", metavar="FILE", help="ONNX files (or spec files / names)")
     p.add_argument("--files-from", metavar="LIST", help="read more FILEs from LIST, one per line ('-': stdin)")
     where = p.add_argument_group("where the work runs")
-    where.add_argument("--jobs", "-j", type=positive_int, help="worker processes (default: all cores)")
+    where.add_argument("--jobs", "-j", type=workers, help="worker processes (default: all cores)")
     where.add_argument(
         "--scheduler",
         metavar="ADDRESS",
@@ -54,6 +54,7 @@ def add_parser(sub) -> None:
     p.add_argument("--format", choices=STDOUT_FORMATS, help="stdout format (default: table)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (it is drawn only on a terminal)")
     add_hardware_options(p)
+    add_spec_limits(p)
     p.set_defaults(run=run)
 
 
@@ -146,16 +147,35 @@ def run(args: argparse.Namespace) -> int:
         **opts,
     )
     table_rows: list[dict] = []
+    written = 0
+
+    def counted(it: Iterator[dict]) -> Iterator[dict]:
+        nonlocal written
+        for r in it:
+            yield r
+            written += 1  # resumed once the row is written
+
+    finished = False
     try:
         if args.output:
-            n = write_rows(rows, SUMMARY_KEYS, fmt, path=args.output, inputs=args.files)
+            n = write_rows(counted(rows), SUMMARY_KEYS, fmt, path=args.output, inputs=args.files)
         elif fmt == "table":
-            table_rows = list(rows)  # a table needs every row; the other formats stream
+            for r in counted(rows):  # a table needs every row to size its columns; the rest stream
+                table_rows.append(r)
         else:
-            n = write_rows(rows, SUMMARY_KEYS, fmt, stream=sys.stdout)
+            n = write_rows(counted(rows), SUMMARY_KEYS, fmt, stream=sys.stdout)
+        finished = True
     finally:
         if bar is not None:
             bar.close()
+        if not finished and written:  # an interruption or a late failure: say what finished, show it
+            if fmt == "table" and not args.output and table_rows:
+                _table(table_rows)
+            of = f" of {total}" if total is not None else ""
+            from costmodel.report.text import inert
+
+            kept = f"; {inert(args.output)} was left as it was" if args.output else ""
+            sys.stderr.write(f"costmodel: batch stopped after {written}{of} files{kept}\n")
     if fmt == "table" and not args.output:
         _table(table_rows)
     if args.output:

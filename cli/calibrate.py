@@ -52,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
     from costmodel.report.progress import ProgressBar
     from costmodel.report.text import inert
 
+    # everything that can be refused is refused before the minutes of measuring
+    profile_from_dict({"name": args.name, "vector": {"fp32_gflops": 1}, "memory": _PROBE_MEMORY}, where="--name")
     if args.output:
         check_output_path(args.output, suffixes=(".toml",), what="--output")
     if args.measurements:
@@ -64,9 +66,17 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
+    # validate what will be written or printed first: a measured figure out of range is an
+    # error here, not a broken profile left behind
     import tomllib
 
-    profile_from_dict(tomllib.loads(text), where="measured profile")  # validate before writing anything
+    from costmodel.engine.calibration import Calibration
+
+    try:
+        measured = profile_from_dict(tomllib.loads(text), where="measured profile")
+        Calibration.from_mapping(measured.calibration, where="measured profile [calibration]")
+    except CostModelError as e:
+        raise CostModelError(f"the measurements do not make a valid profile ({e}); nothing was written") from None
     if args.measurements:
         if raw.get("gpu") is None:
             raise CostModelError("--measurements needs a GPU run (no GPU was measured)")
@@ -79,8 +89,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.output:
         sys.stdout.write(text)
         return 0
-    write_atomic(args.output, text, suffixes=(".toml",), what="--output")
-    prof = load_profile_file(args.output)
+    path = write_atomic(args.output, text, suffixes=(".toml",), what="--output")
+    prof = load_profile_file(path)
     console().print(
         f"wrote {inert(args.output)}: {inert(prof.display_name)}, "
         f"{max(prof.peak_flops.values()) / 1e9:,.1f} GFLOP/s, {prof.memory_bandwidth / 1e9:,.1f} GB/s; "
@@ -172,3 +182,6 @@ def _run_from(args: argparse.Namespace) -> int:
         load_profile_file(args.output)  # validates what was written
     con.print(f"wrote {markup(args.output)}; use it with --hardware {markup(args.output)}", highlight=False)
     return 0
+
+
+_PROBE_MEMORY = {"capacity_GiB": 1, "bandwidth_GBps": 1}

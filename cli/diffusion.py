@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_report_output, emit, positive_float, positive_int, report_format
-
-
-def _scale(text: str) -> float:
-    import math
-
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(v) or v < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number >= 0")
-    return v
+from .common import (
+    MAX_DIFFUSION_STEPS,
+    MAX_FRAME_RATE,
+    MAX_GUIDANCE,
+    add_report_output,
+    add_spec_limits,
+    batch_size,
+    bounded_float,
+    bounded_int,
+    emit,
+    price,
+    report_format,
+)
 
 
 def add_parser(sub) -> None:
@@ -33,10 +33,14 @@ def add_parser(sub) -> None:
         "model", help="a diffusion denoiser: built-in (sd-1.5-unet, sdxl-unet, dit-xl-2, latte-xl-2) or spec"
     )
     p.add_argument("--hardware", "-H", required=True, help="hardware profile name or file")
-    p.add_argument("--steps", type=positive_int, help="denoising steps (default: the spec's diffusion_steps)")
+    p.add_argument(
+        "--steps",
+        type=bounded_int(1, MAX_DIFFUSION_STEPS, "steps"),
+        help="denoising steps (default: the spec's diffusion_steps)",
+    )
     p.add_argument(
         "--guidance-scale",
-        type=_scale,
+        type=bounded_float(0.0, MAX_GUIDANCE),
         help="classifier-free guidance scale; above 1 runs the unconditional input too (default: the spec's)",
     )
     p.add_argument(
@@ -45,7 +49,7 @@ def add_parser(sub) -> None:
         default="batch",
         help="guidance as one forward on a doubled batch (default, as diffusers) or two forwards",
     )
-    p.add_argument("--batch", type=positive_int, default=1, help="images (clips) generated together")
+    p.add_argument("--batch", type=batch_size, default=1, help="images (clips) generated together")
     p.add_argument("--dtype", default="fp16", help="compute dtype (default fp16)")
     p.add_argument(
         "--execution",
@@ -55,9 +59,14 @@ def add_parser(sub) -> None:
         "eager: plain diffusers, host dispatch per op",
     )
     p.add_argument("--mode", choices=("calibrated", "ideal"), default="calibrated")
-    p.add_argument("--frame-rate", type=positive_float, help="video models: frames per second (default: the spec's)")
-    p.add_argument("--price-per-hour", type=positive_float, help="USD per device-hour (adds cost per image)")
+    p.add_argument(
+        "--frame-rate",
+        type=bounded_float(0.0, MAX_FRAME_RATE, "frames/s", low_open=True),
+        help="video models: frames per second (default: the spec's)",
+    )
+    p.add_argument("--price-per-hour", type=price, help="USD per device-hour (adds cost per image)")
     add_report_output(p)
+    add_spec_limits(p)
     p.set_defaults(run=run)
 
 

@@ -5,7 +5,23 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from .common import add_report_output, emit, positive_float, positive_int, report_format
+from .common import (
+    MAX_SIMULATED,
+    percentile,
+    slo_seconds,
+    add_spec_limits,
+    _inputs,
+    add_report_output,
+    batch_size,
+    bounded_float,
+    bounded_int,
+    devices,
+    emit,
+    price,
+    rate,
+    report_format,
+    tokens,
+)
 
 if TYPE_CHECKING:  # the planners load when the command runs (start-up speed)
     from costmodel.planners.llm import ServingCase
@@ -20,30 +36,28 @@ def add_parser(sub) -> None:
     )
     p.add_argument("model", help="built-in model name (costmodel specs), spec file or HF config.json")
     p.add_argument("--hardware", "-H", help="hardware profile name or file (required, except with --helm)")
-    p.add_argument("--batch", type=positive_int, default=1)
-    p.add_argument("--prompt-len", type=positive_int, default=512)
-    p.add_argument("--output-len", type=positive_int, default=128)
-    p.add_argument("--tp", type=positive_int, default=1, help="tensor-parallel devices")
-    p.add_argument("--pp", type=positive_int, default=1, help="pipeline-parallel stages")
+    p.add_argument("--batch", type=batch_size, default=1)
+    p.add_argument("--prompt-len", type=tokens, default=512)
+    p.add_argument("--output-len", type=tokens, default=128)
+    p.add_argument("--tp", type=devices, default=1, help="tensor-parallel devices")
+    p.add_argument("--pp", type=devices, default=1, help="pipeline-parallel stages")
     p.add_argument(
         "--dp",
-        type=positive_int,
+        type=devices,
         default=1,
         help="MoE: data-parallel attention groups of --tp devices each (the replica holds dp x tp devices)",
     )
-    p.add_argument(
-        "--ep", type=positive_int, default=1, help="MoE: devices the routed experts are split over (= dp x tp)"
-    )
+    p.add_argument("--ep", type=devices, default=1, help="MoE: devices the routed experts are split over (= dp x tp)")
     p.add_argument("--dtype", default="bf16", help="activation / compute dtype (default bf16)")
     p.add_argument("--weight-dtype", help="weight storage dtype (int4, int8, fp8 ...); default = --dtype")
     p.add_argument("--kv-dtype", help="KV-cache dtype (e.g. fp8); default = --dtype")
-    p.add_argument("--price-per-hour", type=positive_float, help="USD per device-hour (for cost per token)")
+    p.add_argument("--price-per-hour", type=price, help="USD per device-hour (for cost per token)")
     p.add_argument("--prefill-execution", choices=("eager", "graph"), default="eager")
     p.add_argument("--decode-execution", choices=("graph", "eager"), default="graph")
     p.add_argument("--mode", choices=("calibrated", "ideal"), default="calibrated")
     p.add_argument(
         "--prefill-chunk",
-        type=positive_int,
+        type=tokens,
         default=2048,
         help="tokens per prefill chunk for activation memory (default 2048)",
     )
@@ -59,7 +73,7 @@ def add_parser(sub) -> None:
     x = p.add_argument_group("beyond one request")
     x.add_argument(
         "--rate",
-        type=positive_float,
+        type=rate,
         help="continuous batching with chunked prefill: Poisson requests per second -> TTFT/TPOT percentiles",
     )
     x.add_argument(
@@ -67,19 +81,19 @@ def add_parser(sub) -> None:
         action="store_true",
         help="the highest request rate one replica sustains (continuous batching, memory-limited batch)",
     )
-    x.add_argument("--replicas", type=positive_int, default=1, help="with --rate: replicas sharing the rate")
-    x.add_argument("--ttft", type=positive_float, help="with --rate: TTFT SLO (s): does it hold, how many replicas")
-    x.add_argument("--tpot", type=positive_float, help="with --rate: TPOT SLO (s)")
-    x.add_argument("--percentile", type=positive_float, default=99.0, help="with --rate: SLO percentile (99)")
+    x.add_argument("--replicas", type=devices, default=1, help="with --rate: replicas sharing the rate")
+    x.add_argument("--ttft", type=slo_seconds, help="with --rate: TTFT SLO (s): does it hold, how many replicas")
+    x.add_argument("--tpot", type=slo_seconds, help="with --rate: TPOT SLO (s)")
+    x.add_argument("--percentile", type=percentile, default=99.0, help="with --rate: SLO percentile (99)")
     x.add_argument(
         "--prompt-lens", metavar="LENS", help="with --rate / --capacity: prompt lengths 256,1024 or 256:0.7,4096:0.3"
     )
     x.add_argument(
-        "--batch-cap", type=positive_int, help="with --rate / --capacity: most sequences a replica runs at once"
+        "--batch-cap", type=batch_size, help="with --rate / --capacity: most sequences a replica runs at once"
     )
     x.add_argument(
         "--simulate",
-        type=positive_int,
+        type=bounded_int(1, MAX_SIMULATED, "requests"),
         metavar="REQUESTS",
         help="with --rate: also simulate this many requests step by step (the load model's check)",
     )
@@ -94,7 +108,7 @@ def add_parser(sub) -> None:
     )
     x.add_argument("--helm-name", help="with --helm: the model's key in the table (default: the spec's name)")
     x.add_argument("--draft", help="speculative decoding: the draft model")
-    x.add_argument("--spec-k", type=positive_int, default=4, help="draft tokens per step (default 4)")
+    x.add_argument("--spec-k", type=bounded_int(1, 64, "tokens"), default=4, help="draft tokens per step (default 4)")
     x.add_argument(
         "--spec-heads",
         choices=("medusa", "eagle"),
@@ -107,15 +121,15 @@ def add_parser(sub) -> None:
     x.add_argument(
         "--acceptance",
         default="0.7",
-        help="acceptance rate (default 0.7), or one per depth / draft position: 0.8,0.6,0.5",
+        help="acceptance rate in [0, 1) (default 0.7), or one per depth / draft position: 0.8,0.6,0.5",
     )
     x.add_argument(
         "--shared-prefix",
-        type=positive_int,
+        type=tokens,
         metavar="TOKENS",
         help="many calls over one context of this length (prompt-len = each call's question)",
     )
-    x.add_argument("--calls", type=positive_int, default=16, help="calls sharing the prefix (default 16)")
+    x.add_argument("--calls", type=batch_size, default=16, help="calls sharing the prefix (default 16)")
     x.add_argument(
         "--output-lens",
         metavar="LEN[:WEIGHT],...",
@@ -124,23 +138,43 @@ def add_parser(sub) -> None:
     )
     x.add_argument(
         "--reranker-docs",
-        type=positive_int,
+        type=batch_size,
         help="pointwise reranking (E2R-FLOPs): documents per query, each call generating --output-len "
         "tokens (`costmodel rerank` has every strategy)",
     )
-    x.add_argument("--doc-len", type=positive_int, default=256, help="tokens per document (default 256)")
-    x.add_argument("--metric", type=float, help="E2R: retrieval metric (e.g. nDCG@10) for RPP")
+    x.add_argument("--doc-len", type=tokens, default=256, help="tokens per document (default 256)")
+    x.add_argument(
+        "--metric",
+        type=bounded_float(0.0, 100.0),
+        help="E2R: retrieval metric for RPP (e.g. nDCG@10: a score in [0, 1], or a percentage up to 100)",
+    )
     add_report_output(p)
+    add_spec_limits(p)
     p.set_defaults(run=run)
 
 
-def _ints(text: str, flag: str) -> list[int]:
+_branching = bounded_int(1, 64, "candidates")
+MAX_TREE_NODES = 1 << 16  # verified in one forward: Medusa's and EAGLE's trees have ~60
+
+
+def _tree(text: str) -> list[int]:
+    """--tree: candidates per node at each depth (1 to 64 each, at most 64 depths and
+    MAX_TREE_NODES nodes in all)."""
     from costmodel.errors import CostModelError
 
     try:
-        return [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise CostModelError(f"{flag} {text!r} is not a comma-separated list of integers") from None
+        vals = [_branching(x) for x in text.split(",") if x.strip()]
+    except argparse.ArgumentTypeError as e:
+        raise CostModelError(f"--tree: {e}") from None
+    nodes, width = 0, 1
+    for v in vals:
+        width *= v
+        nodes += width
+        if nodes > MAX_TREE_NODES:
+            raise CostModelError(f"--tree {text[:200]!r} has more than {MAX_TREE_NODES:,} nodes")
+    if not 0 < len(vals) <= 64:
+        raise CostModelError("--tree must list 1 to 64 depths")
+    return vals
 
 
 def _extras(args: argparse.Namespace, case: ServingCase) -> dict:
@@ -192,7 +226,7 @@ def _extras(args: argparse.Namespace, case: ServingCase) -> dict:
             draft = ServingCase.of(args.draft, args.hardware, batch=args.batch, **_kw(args))
             out["speculative"] = X.speculative(case, draft, args.spec_k, rates, args.prompt_len, args.output_len)
         else:
-            tree = _ints(args.tree, "--tree") if args.tree else [1] * args.spec_k
+            tree = _tree(args.tree) if args.tree else [1] * args.spec_k
             out["speculative"] = SP.speculative_tree(
                 case, args.spec_heads, tree, rates, args.prompt_len, args.output_len
             )
@@ -277,7 +311,7 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         from costmodel.report.files import check_output_path
 
-        check_output_path(args.plot, inputs=[args.model], suffixes=(".png", ".svg"), what="plot")
+        check_output_path(args.plot, inputs=_inputs(args), suffixes=(".png", ".svg"), what="plot")
     if "," in args.hardware:  # a comparison across devices
         from .compare import compare_hardware_shortcut
 
@@ -309,7 +343,7 @@ def run(args: argparse.Namespace) -> int:
     if args.plot and sweep:
         from costmodel.report.roofline import write_plot
 
-        write_plot(sweep_chart(sweep), args.plot, inputs=[args.model])
+        write_plot(sweep_chart(sweep), args.plot, inputs=_inputs(args))
     doc = document(
         plan,
         sweep=sweep,

@@ -10,7 +10,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 from types import ModuleType
-from typing import NoReturn
+from typing import Any, NoReturn
 
 # Command name -> module of this package that defines `add_parser(sub)` (its options) and
 # `run(args)` (imported inside, so defining the options stays cheap). Order is --help's.
@@ -44,7 +44,8 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # usage errors: one line, exit 2
         from .suggest import suggestion
 
-        sys.stderr.write(f"costmodel: error: {message}{suggestion(self, message)}\n")
+        # argparse quotes the offending argument: a hostile value is shown inert
+        sys.stderr.write(f"costmodel: error: {_one_line(message + suggestion(self, message))}\n")
         raise SystemExit(2)
 
 
@@ -102,11 +103,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.run(args) or 0)
+        with _spec_limits(args):
+            return int(args.run(args) or 0)
     except CostModelError as e:
         if debug:
             raise
-        sys.stderr.write(f"costmodel: error: {_one_line(str(e))}\n")
+        sys.stderr.write(f"costmodel: error: {_one_line(_naming_input(str(e), args))}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("costmodel: interrupted\n")
@@ -126,6 +128,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             "(rerun with --debug for the traceback)\n"
         )
         return 1
+
+
+def _spec_limits(args: argparse.Namespace) -> Any:
+    """The spec size limits a command's --max-layers / --max-width / --max-experts raise."""
+    from contextlib import nullcontext
+
+    asked = {k: getattr(args, k, None) for k in ("max_layers", "max_width", "max_experts")}
+    if not any(asked.values()):
+        return nullcontext()
+    from costmodel.limits import SpecLimits, raised_spec_limits
+
+    d = SpecLimits()
+    return raised_spec_limits(**{k: v or getattr(d, k) for k, v in asked.items()})
+
+
+def _naming_input(message: str, args: argparse.Namespace) -> str:
+    """The message, led by the model it is about when it names none of the command's inputs
+    (an error deep in an analysis names a node, not the file the node came from)."""
+    model = getattr(args, "model", None)
+    if not isinstance(model, str) or not model:
+        return message
+    others = [getattr(args, k, None) for k in ("hardware", "draft", "output", "plot")]
+    if any(isinstance(x, str) and x and x in message for x in [model, *others]):
+        return message
+    return f"{model}: {message}"
 
 
 def _one_line(s: str) -> str:

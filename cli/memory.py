@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_report_output, emit, report_format
+from .common import add_report_output, add_spec_limits, emit, report_format, tokens
 
 
 def _contexts(text: str) -> list[int]:
-    try:
-        vals = [int(x.replace("_", "")) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") from None
-    if not vals or min(vals) < 1 or len(vals) > 64:
-        raise argparse.ArgumentTypeError(f"{text!r} must list 1 to 64 positive integers")
+    vals = [tokens(x) for x in text.split(",") if x.strip()]
+    if not vals or len(vals) > 64:
+        raise argparse.ArgumentTypeError(f"{text[:200]!r} must list 1 to 64 context lengths")
     return vals
 
 
@@ -37,6 +34,7 @@ def add_parser(sub) -> None:
     p.add_argument("--kv-dtype", default="bf16", help="KV-cache dtype (default bf16)")
     p.add_argument("--dtype", default="bf16", help="activation dtype of the conv windows (default bf16)")
     add_report_output(p)
+    add_spec_limits(p)
     p.set_defaults(run=run)
 
 

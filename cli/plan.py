@@ -6,16 +6,32 @@ import argparse
 import sys
 from typing import Any
 
-from .common import add_report_output, emit, positive_float, positive_int, report_format
+from .common import (
+    percentile,
+    add_spec_limits,
+    MAX_DEVICES,
+    add_report_output,
+    batch_size,
+    devices,
+    emit,
+    positive_int,
+    workers,
+    price,
+    rate,
+    report_format,
+    slo_seconds,
+    tokens,
+    train_tokens,
+)
 
 
 def _ints(text: str) -> list[int]:
     try:
-        vals = [int(x) for x in text.split(",") if x.strip()]
+        vals = [devices(x) for x in text.split(",") if x.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") from None
-    if not vals or any(v <= 0 for v in vals):
-        raise argparse.ArgumentTypeError(f"{text!r} must list positive integers")
+    if not vals or any(not 0 < v <= MAX_DEVICES for v in vals):
+        raise argparse.ArgumentTypeError(f"{text!r} must list integers from 1 to {MAX_DEVICES:,}")
     return vals
 
 
@@ -26,14 +42,26 @@ def _names(text: str) -> list[str]:
     return vals
 
 
-def _prices(items: list[str]) -> dict[str, float]:
-    out = {}
-    for it in items:
-        name, _, v = it.partition("=")
-        try:
-            out[name.strip().lower()] = float(v)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"--price expects NAME=USD_PER_HOUR, got {it!r}") from None
+def _price(text: str) -> tuple[str, float]:
+    """--price NAME=USD_PER_HOUR: a positive finite price, at most MAX_PRICE."""
+    name, eq, v = text.partition("=")
+    name = name.strip().lower()
+    if not eq or not name or not v.strip():
+        raise argparse.ArgumentTypeError(f"expects NAME=USD_PER_HOUR (e.g. h100=2.5), got {text!r}")
+    try:
+        return name, price(v.strip())
+    except argparse.ArgumentTypeError as e:
+        raise argparse.ArgumentTypeError(f"{name}: {e}") from None
+
+
+def _prices(items: list[tuple[str, float]]) -> dict[str, float]:
+    from costmodel.errors import CostModelError
+
+    out: dict[str, float] = {}
+    for name, v in items:
+        if name in out and out[name] != v:
+            raise CostModelError(f"--price {name} given twice with different values")
+        out[name] = v
     return out
 
 
@@ -44,11 +72,13 @@ def add_parser(sub) -> None:
     t.add_argument("model")
     t.add_argument("--hardware", "-H", type=_names, required=True, help="comma-separated systems/devices")
     t.add_argument("--gpus", type=_ints, required=True, help="comma-separated GPU counts to consider")
-    t.add_argument("--batch", type=positive_int, required=True)
-    t.add_argument("--seq-len", type=positive_int, required=True)
-    t.add_argument("--tokens", type=positive_float, required=True)
+    t.add_argument("--batch", type=batch_size, required=True)
+    t.add_argument("--seq-len", type=tokens, required=True)
+    t.add_argument("--tokens", type=train_tokens, required=True, help="tokens to train on (e.g. 2e12)")
     t.add_argument("--goal", choices=("time", "cost"), default="time")
-    t.add_argument("--price", action="append", default=[], metavar="NAME=USD", help="price per device-hour")
+    t.add_argument(
+        "--price", action="append", type=_price, default=[], metavar="NAME=USD", help="price per device-hour"
+    )
     t.add_argument(
         "--precision",
         choices=(
@@ -70,8 +100,9 @@ def add_parser(sub) -> None:
     t.add_argument("--execution", choices=("eager", "graph"), default="eager")
     t.add_argument("--top", type=positive_int, default=10, help="configurations shown (every format)")
     add_report_output(t)
+    add_spec_limits(t)
     where = t.add_argument_group("where the candidates are evaluated (default: here)")
-    where.add_argument("--jobs", "-j", type=positive_int, help="a local process pool of N workers")
+    where.add_argument("--jobs", "-j", type=workers, help="a local process pool of N workers")
     where.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
     where.add_argument("--cluster", choices=("local",), help="a Dask LocalCluster of --jobs workers for this run")
     t.add_argument("--no-progress", action="store_true", help="no progress bar (it is drawn only on a terminal)")
@@ -91,17 +122,19 @@ def add_parser(sub) -> None:
         help="prompt tokens: 1024, or a distribution 256,1024 / 256:0.7,4096:0.3 (LEN:WEIGHT)",
     )
     s.add_argument("--output-len", required=True, metavar="LENS", help="output tokens, as --prompt-len")
-    s.add_argument("--rate", type=positive_float, required=True, help="requests per second")
-    s.add_argument("--ttft", type=positive_float, default=2.0, help="time-to-first-token SLO, seconds")
-    s.add_argument("--tpot", type=positive_float, default=0.05, help="time-per-output-token SLO, seconds")
+    s.add_argument("--rate", type=rate, required=True, help="requests per second")
+    s.add_argument("--ttft", type=slo_seconds, default=2.0, help="time-to-first-token SLO, seconds")
+    s.add_argument("--tpot", type=slo_seconds, default=0.05, help="time-per-output-token SLO, seconds")
     s.add_argument(
         "--percentile",
-        type=positive_float,
+        type=percentile,
         default=99.0,
         help="the SLOs hold at this percentile of requests (default 99, as MLPerf's server scenario)",
     )
     s.add_argument("--goal", choices=("devices", "cost"), default="devices")
-    s.add_argument("--price", action="append", default=[], metavar="NAME=USD", help="price per device-hour")
+    s.add_argument(
+        "--price", action="append", type=_price, default=[], metavar="NAME=USD", help="price per device-hour"
+    )
     s.add_argument("--tp", type=_ints, default=[1, 2, 4, 8], help="tensor-parallel sizes (default 1,2,4,8)")
     s.add_argument("--weights", type=_names, default=["bf16", "fp8", "int4"], help="weight dtypes to try")
     s.add_argument(
@@ -110,10 +143,11 @@ def add_parser(sub) -> None:
         default=None,
         help="largest batches a replica may run (default 16,...,512 and what memory holds)",
     )
-    s.add_argument("--max-devices", type=positive_int, default=512, help="most devices to consider (default 512)")
+    s.add_argument("--max-devices", type=devices, default=512, help="most devices to consider (default 512)")
     s.add_argument("--allow-past-context", action="store_true", help="plan lengths past the model's context")
     s.add_argument("--top", type=positive_int, default=10)
     add_report_output(s)
+    add_spec_limits(s)
     p.set_defaults(run=run)
 
 

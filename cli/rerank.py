@@ -6,7 +6,18 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import add_report_output, emit, nonneg_int, positive_float, positive_int, report_format
+from .common import (
+    add_report_output,
+    add_spec_limits,
+    batch_size,
+    devices,
+    emit,
+    metric,
+    price,
+    report_format,
+    some_tokens,
+    tokens,
+)
 
 
 def add_parser(sub) -> None:
@@ -20,18 +31,18 @@ def add_parser(sub) -> None:
     )
     p.add_argument("model", help="built-in model, spec file or config.json (decoder, encoder-decoder or encoder)")
     p.add_argument("--strategy", choices=("pointwise", "pairwise", "listwise", "setwise"), required=True)
-    p.add_argument("--docs", type=positive_int, required=True, help="documents reranked per query")
-    p.add_argument("--doc-len", type=positive_int, required=True, help="tokens per document")
-    p.add_argument("--query-len", type=positive_int, required=True, help="tokens per query")
-    p.add_argument("--output-len", type=nonneg_int, help="generated tokens per call (default 1; listwise 4 per doc)")
-    p.add_argument("--instruction-len", type=nonneg_int, default=0, help="prompt-template tokens per call")
-    p.add_argument("--window", type=positive_int, default=20, help="listwise: documents per window (default 20)")
-    p.add_argument("--step", type=positive_int, default=10, help="listwise: window step (default 10)")
-    p.add_argument("--set-size", type=positive_int, default=3, help="setwise: children per comparison (default 3)")
-    p.add_argument("--top-k", type=positive_int, default=10, help="setwise: documents to extract (default 10)")
+    p.add_argument("--docs", type=batch_size, required=True, help="documents reranked per query")
+    p.add_argument("--doc-len", type=tokens, required=True, help="tokens per document")
+    p.add_argument("--query-len", type=tokens, required=True, help="tokens per query")
+    p.add_argument("--output-len", type=some_tokens, help="generated tokens per call (default 1; listwise 4 per doc)")
+    p.add_argument("--instruction-len", type=some_tokens, default=0, help="prompt-template tokens per call")
+    p.add_argument("--window", type=batch_size, default=20, help="listwise: documents per window (default 20)")
+    p.add_argument("--step", type=batch_size, default=10, help="listwise: window step (default 10)")
+    p.add_argument("--set-size", type=batch_size, default=3, help="setwise: children per comparison (default 3)")
+    p.add_argument("--top-k", type=batch_size, default=10, help="setwise: documents to extract (default 10)")
     p.add_argument("--pairwise", choices=("allpair", "sliding"), default="allpair", help="pairwise method")
-    p.add_argument("--passes", type=positive_int, default=10, help="pairwise sliding: bubble-sort passes")
-    p.add_argument("--metric", type=float, help="ranking metric per query (e.g. nDCG@10 = 0.7): adds RPP")
+    p.add_argument("--passes", type=batch_size, default=10, help="pairwise sliding: bubble-sort passes")
+    p.add_argument("--metric", type=metric, help="ranking metric per query (e.g. nDCG@10 = 0.7): adds RPP")
     p.add_argument(
         "--counting",
         choices=("exact", "e2r"),
@@ -40,11 +51,12 @@ def add_parser(sub) -> None:
     )
     h = p.add_argument_group("latency and cost")
     h.add_argument("--hardware", "-H", help="hardware profile: adds latency and cost per query")
-    h.add_argument("--tp", type=positive_int, default=1)
+    h.add_argument("--tp", type=devices, default=1)
     h.add_argument("--dtype", default="bf16")
-    h.add_argument("--batch", type=positive_int, default=1, help="pointwise/pairwise: calls run together")
-    h.add_argument("--price-per-hour", type=positive_float, help="USD per device-hour")
+    h.add_argument("--batch", type=batch_size, default=1, help="pointwise/pairwise: calls run together")
+    h.add_argument("--price-per-hour", type=price, help="USD per device-hour")
     add_report_output(p)
+    add_spec_limits(p)
     p.set_defaults(run=run)
 
 

@@ -8,7 +8,24 @@ import argparse
 import math
 from typing import Any
 
-from .common import add_report_output, emit, positive_float, positive_int, report_format
+from .common import (
+    MAX_BUDGET_USD,
+    MAX_DEVICE_HOURS,
+    MAX_PARAMS,
+    MAX_TOKENS_PER_PARAM,
+    MAX_TRAIN_FLOPS,
+    add_report_output,
+    add_spec_limits,
+    batch_size,
+    bounded_float,
+    devices,
+    emit,
+    fraction,
+    price,
+    report_format,
+    tokens,
+    train_tokens,
+)
 
 
 def add_parser(sub) -> None:
@@ -21,27 +38,47 @@ def add_parser(sub) -> None:
         "the training planner.",
     )
     b = p.add_argument_group("budget (one of)")
-    b.add_argument("--flops", type=positive_float, help="training compute budget, FLOPs (e.g. 5.76e23)")
-    b.add_argument("--gpu-hours", type=positive_float, help="budget in device-hours on --hardware")
-    b.add_argument("--budget-usd", type=positive_float, help="budget in USD on --hardware (at --price-per-hour)")
+    b.add_argument(
+        "--flops",
+        type=bounded_float(0.0, MAX_TRAIN_FLOPS, "FLOPs", low_open=True),
+        help="training compute budget, FLOPs (e.g. 5.76e23)",
+    )
+    b.add_argument(
+        "--gpu-hours",
+        type=bounded_float(0.0, MAX_DEVICE_HOURS, "device-hours", low_open=True),
+        help="budget in device-hours on --hardware",
+    )
+    b.add_argument(
+        "--budget-usd",
+        type=bounded_float(0.0, MAX_BUDGET_USD, "USD", low_open=True),
+        help="budget in USD on --hardware (at --price-per-hour)",
+    )
     m = p.add_argument_group("or a given run")
     m.add_argument("--model", help="built-in model, spec file or config.json: its params and exact FLOPs")
-    m.add_argument("--params", type=positive_float, help="parameters N (a Chinchilla-shaped decoder is assumed)")
-    m.add_argument("--tokens", type=positive_float, help="training tokens D (default: compute-optimal for N)")
+    m.add_argument(
+        "--params",
+        type=bounded_float(1.0, MAX_PARAMS, "parameters"),
+        help="parameters N (a Chinchilla-shaped decoder is assumed)",
+    )
+    m.add_argument("--tokens", type=train_tokens, help="training tokens D (default: compute-optimal for N)")
     p.add_argument(
-        "--tokens-per-param", type=positive_float, default=20.0, help="compute-optimal D / N (default 20, Chinchilla)"
+        "--tokens-per-param",
+        type=bounded_float(0.0, MAX_TOKENS_PER_PARAM, low_open=True),
+        default=20.0,
+        help="compute-optimal D / N (default 20, Chinchilla)",
     )
     c = p.add_argument_group("cluster (adds days)")
     c.add_argument("--hardware", "-H", help="system or device profile")
-    c.add_argument("--gpus", type=positive_int, help="devices in the cluster")
-    c.add_argument("--tp", type=positive_int, help="tensor parallel (default: searched)")
-    c.add_argument("--pp", type=positive_int, help="pipeline stages (default: searched)")
-    c.add_argument("--seq-len", type=positive_int, default=2048, help="training sequence length (default 2048)")
-    c.add_argument("--batch", type=positive_int, default=1024, help="global batch in sequences (default 1024)")
+    c.add_argument("--gpus", type=devices, help="devices in the cluster")
+    c.add_argument("--tp", type=devices, help="tensor parallel (default: searched)")
+    c.add_argument("--pp", type=devices, help="pipeline stages (default: searched)")
+    c.add_argument("--seq-len", type=tokens, default=2048, help="training sequence length (default 2048)")
+    c.add_argument("--batch", type=batch_size, default=1024, help="global batch in sequences (default 1024)")
     c.add_argument("--precision", choices=("bf16-mixed", "fp16-mixed", "fp8", "fp32"), default="bf16-mixed")
-    c.add_argument("--price-per-hour", type=positive_float, help="USD per device-hour")
-    c.add_argument("--mfu", type=positive_float, help="with --gpu-hours / --budget-usd: a fixed MFU (0-1)")
+    c.add_argument("--price-per-hour", type=price, help="USD per device-hour")
+    c.add_argument("--mfu", type=fraction, help="with --gpu-hours / --budget-usd: a fixed MFU (0-1)")
     add_report_output(p)
+    add_spec_limits(p)
     p.set_defaults(run=run)
 
 

@@ -22,10 +22,11 @@ key, with the closest known key."""
 from __future__ import annotations
 
 import argparse
-import math
 import os
 from pathlib import Path
 from typing import Any
+
+from .common import MAX_PRICE
 
 # cli/main.py loads this before parsing every command line: it is kept apart from the
 # `config` command module (main imports only the command it runs) and imports nothing
@@ -82,21 +83,12 @@ def _error(msg: str, where: str):
 
 
 def _read(path: Path, table: str | None) -> dict[str, Any] | None:
-    import tomllib
+    from costmodel.datafile import read_data_file
+    from costmodel.errors import CostModelError
 
     where = str(path)
-    try:
-        raw = path.read_bytes()[: _MAX_BYTES + 1]
-    except FileNotFoundError:
-        return None
-    except OSError as e:
-        raise _error(f"cannot read config file: {e.strerror or e}", where) from None
-    if len(raw) > _MAX_BYTES:
-        raise _error("config file larger than 1 MiB", where)
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise _error(f"invalid TOML: {e}", where) from None
+    # the one safe reader: a regular file of at most 1 MiB, UTF-8, no absurd numbers
+    data = read_data_file(path, error=CostModelError, fmt="toml", max_bytes=_MAX_BYTES, what="config file")
     if table:
         node: Any = data
         for part in table.split("."):
@@ -121,8 +113,11 @@ def _validate(data: dict[str, Any], where: str) -> dict[str, Any]:
                 raise _error("prices must be a table of hardware name = USD per device-hour", where)
             prices = {}
             for name, usd in v.items():
-                if isinstance(usd, bool) or not isinstance(usd, (int, float)) or not math.isfinite(usd) or usd <= 0:
-                    raise _error(f"prices.{name} must be a positive number (USD per device-hour)", where)
+                if isinstance(usd, bool) or not isinstance(usd, (int, float)) or not 0 < usd <= MAX_PRICE:
+                    raise _error(
+                        f"prices.{name} must be a positive number (USD per device-hour) of at most {MAX_PRICE:g}",
+                        where,
+                    )
                 prices[str(name).strip().lower()] = float(usd)
             out[k] = prices
             continue
@@ -188,4 +183,7 @@ def apply_after_parse(args: argparse.Namespace, s: Settings) -> None:
     if hasattr(args, "price_per_hour") and args.price_per_hour is None:
         args.price_per_hour = s.price_for(getattr(args, "hardware", None))
     if hasattr(args, "price") and isinstance(args.price, list) and not args.price:
-        args.price = [f"{k}={v}" for k, v in s.values["prices"].items()]
+        # plan's --price NAME=USD pairs, for the hardware searched only (a price for other
+        # hardware on the command line is an error; in a config file it is just unused)
+        names = args.hardware if isinstance(getattr(args, "hardware", None), list) else []
+        args.price = [(h.strip().lower(), p) for h in names if (p := s.price_for(h)) is not None]

@@ -4,16 +4,31 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_report_output, emit, nonneg_int, positive_float, positive_int, report_format
+from .common import (
+    MAX_DEVICES,
+    MAX_LAYERS,
+    add_report_output,
+    add_spec_limits,
+    batch_size,
+    bounded_int,
+    devices,
+    emit,
+    nonneg_int,
+    price,
+    report_format,
+    tokens,
+    train_tokens,
+)
+
+
+_stage_layers = bounded_int(1, MAX_LAYERS, "layers")
 
 
 def _counts(text: str) -> list[int]:
-    try:
-        vals = [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") from None
-    if not vals or any(v <= 0 for v in vals):
-        raise argparse.ArgumentTypeError(f"{text!r} must list positive integers")
+    """Layers per pipeline stage, each a plausible layer count, at most one per device."""
+    vals = [_stage_layers(x) for x in text.split(",") if x.strip()]
+    if not vals or len(vals) > MAX_DEVICES:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} must list 1 to {MAX_DEVICES:,} stage sizes")
     return vals
 
 
@@ -34,20 +49,20 @@ def add_parser(sub) -> None:
         help="system (dgx-a100-40gb, dgx-a100-80gb, aws-p4d, aws-p5, dgx-h100, h800-node, hgx-h200, "
         "mi300x-node, frontier, tpu-v5p-slice), a system file, or a device profile",
     )
-    p.add_argument("--gpus", type=positive_int, required=True)
-    p.add_argument("--batch", type=positive_int, required=True, help="global batch (sequences per step)")
-    p.add_argument("--seq-len", type=positive_int, required=True)
+    p.add_argument("--gpus", type=devices, required=True)
+    p.add_argument("--batch", type=batch_size, required=True, help="global batch (sequences per step)")
+    p.add_argument("--seq-len", type=tokens, required=True)
     p.add_argument(
-        "--micro-batch", type=positive_int, help="default: the largest that fits (under pipelining, leaving >= pp)"
+        "--micro-batch", type=batch_size, help="default: the largest that fits (under pipelining, leaving >= pp)"
     )
     for k in ("tp", "pp", "cp"):
-        p.add_argument(f"--{k}", type=positive_int, default=1)
+        p.add_argument(f"--{k}", type=devices, default=1)
     p.add_argument(
-        "--ep", type=positive_int, help="expert-parallel degree (default: the spec's moe.expert_parallel, else 1)"
+        "--ep", type=devices, help="expert-parallel degree (default: the spec's moe.expert_parallel, else 1)"
     )
-    p.add_argument("--dp", type=positive_int, help="default: gpus / (tp x pp x cp)")
+    p.add_argument("--dp", type=devices, help="default: gpus / (tp x pp x cp)")
     p.add_argument("--sequence-parallel", action="store_true")
-    p.add_argument("--interleave", type=positive_int, default=1, help="virtual pipeline chunks per stage")
+    p.add_argument("--interleave", type=devices, default=1, help="virtual pipeline chunks per stage")
     p.add_argument(
         "--schedule",
         choices=("auto", "1f1b", "interleaved", "zb-h1", "dualpipe"),
@@ -62,7 +77,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--zero", type=nonneg_int, default=0, choices=(0, 1, 2, 3))
     p.add_argument("--fsdp", choices=("full", "hybrid"), help="FSDP sharding (ZeRO-3; hybrid: shard inside a node)")
-    p.add_argument("--shard-group", type=positive_int, help="ranks a ZeRO stage shards over (hybrid sharding)")
+    p.add_argument("--shard-group", type=devices, help="ranks a ZeRO stage shards over (hybrid sharding)")
     p.add_argument("--recompute", choices=("none", "selective", "full"), default="none")
     p.add_argument(
         "--precision",
@@ -94,18 +109,16 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--offload", action="store_true", help="optimizer states in host memory (ZeRO-Offload)")
     p.add_argument("--execution", choices=("eager", "graph"), default="eager")
-    p.add_argument("--tokens", type=float, help="tokens to train on (e.g. 2e12)")
-    p.add_argument("--price-per-hour", type=positive_float, help="USD per device-hour")
+    p.add_argument("--tokens", type=train_tokens, help="tokens to train on (e.g. 2e12)")
+    p.add_argument("--price-per-hour", type=price, help="USD per device-hour")
     add_report_output(p)
+    add_spec_limits(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from costmodel.errors import CostModelError
     from costmodel.planners.training import plan_training
 
-    if args.tokens is not None and not (args.tokens > 0 and args.tokens < 1e18):
-        raise CostModelError("--tokens must be a positive number below 1e18")
     fmt = report_format(args)
     plan = plan_training(
         args.model,

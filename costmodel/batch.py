@@ -12,8 +12,10 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import nullcontext
 from typing import Any
 
+from .limits import SpecLimits, raised_spec_limits, spec_limits
 from .parallel import default_jobs
 
 SUMMARY_KEYS = (
@@ -46,17 +48,21 @@ def summarize(
     hardware: Any = None,
     dtype: str | None = None,
     strict: bool = False,
+    spec_limits: SpecLimits | None = None,
     **engine_options: Any,
 ) -> dict[str, Any]:
     """Analyse one model and reduce it to a summary; errors become an error entry.
-    `bindings` may name symbols a model does not have: each model takes those it has."""
+    `bindings` may name symbols a model does not have: each model takes those it has.
+    `spec_limits` are the spec sizes accepted (a worker process does not share the
+    caller's raised limits; iter_summaries passes them)."""
     from .symbolic import to_json_number
 
     t0 = time.perf_counter()
     try:
         from .api import analyze, load_graph
 
-        graph, _ = load_graph(path)
+        with raised_spec_limits(**vars(spec_limits)) if spec_limits else nullcontext():
+            graph, _ = load_graph(path)
         if bindings:  # each model takes the symbols it has (none, for a static graph)
             bindings = {k: v for k, v in bindings.items() if k in graph.symbols}
         r = analyze(graph, hardware=hardware, bindings=bindings, dtype=dtype, strict=strict, **engine_options)
@@ -143,6 +149,8 @@ def iter_summaries(
     from .parallel import make_executor, map_ordered
 
     kw = {"bindings": dict(bindings or {}), "hardware": hardware, "dtype": dtype, "strict": strict, **engine_options}
+    if spec_limits() != SpecLimits():
+        kw["spec_limits"] = spec_limits()
     ex = executor or make_executor(jobs, scheduler, cluster, warm=_warm)
     with ex:
         yield from map_ordered(

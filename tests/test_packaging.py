@@ -23,6 +23,8 @@ LAYERS = [
     "datafile",
     "resources",
     "parallel",
+    "symnames",
+    "symbudget",
     "symbolic",
     "limits",
     "ir",

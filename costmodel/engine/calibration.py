@@ -131,7 +131,7 @@ class Calibration:
                 kw[k] = merged
             elif isinstance(cur, int) and not isinstance(cur, bool):
                 kw[k] = int(v)
-            else:
+            else:  # numbers, booleans and choices, checked by check_calibration
                 kw[k] = v
         out = replace(base, **kw)
         if data.get("refine"):

@@ -79,7 +79,15 @@ def concrete(x: Any, what: str, name: str) -> float:
             f"{what} of {name} depends on {sorted(s.name for s in x.free_symbols)}; "
             "bind them (bindings={...} or --set NAME=INT) to predict time"
         )
-    return float(x)
+    try:
+        return float(x)
+    except OverflowError:  # an exact count past 1.8e308: no time in seconds can be computed
+        from ..errors import LimitExceeded
+
+        digits = len(str(int(x))) if int(x).bit_length() < 14000 else int(int(x).bit_length() * 0.30103) + 1
+        raise LimitExceeded(
+            f"{what} of {name} is a {digits}-digit number, beyond the float range (1.8e308) that times are computed in"
+        ) from None
 
 
 def matrix_dtype(node: NodeCost, cal: Calibration) -> str:

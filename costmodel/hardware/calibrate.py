@@ -226,86 +226,91 @@ def measure_gpu(quick: bool = False) -> dict[str, Any] | None:
 
 
 def profile_toml(name: str, cpu: dict[str, Any], gpu: dict[str, Any] | None) -> str:
+    """The profile as TOML text, written by tomli_w: a name or device string is data, never
+    markup (a quote or newline in --name cannot add keys or tables)."""
+    import tomli_w
+
     today = _dt.date.today().isoformat()
-    lines = [
-        f"# Measured by `costmodel calibrate` on {today} ({platform.platform()}, numpy {np.__version__}).",
-        "# [calibration] holds the efficiency the measurements imply for the engine"
+    header = [
+        f"Measured by `costmodel calibrate` on {today} ({platform.platform()}, numpy {np.__version__}).",
+        "[calibration] holds the efficiency the measurements imply for the engine"
         + (
             " (engine/cpu.py: a CPU is modelled as a CPU; docs/cpu.md)."
             if gpu is None
             else "; peaks are the sweep's best."
         ),
-        f'name = "{name}"',
     ]
-    if gpu is not None:
-        g = gpu
-        best = {k: max(v for _, v in rows) for k, rows in g["gemm"].items()}
-        lines += [f'display_name = "{g["name"]} (measured)"', 'kind = "gpu"', "", "[matrix]"]
-        lines += [f"{k}_tflops = {v / 1e12:.6g}" for k, v in best.items() if k != "fp32"]
-        lines += [
-            "",
-            "[vector]",
-            f"fp32_tflops = {best['fp32'] / 1e12:.6g}",
-            "",
-            "[memory]",
-            f"capacity_GiB = {g['memory'] / 2**30:.6g}",
-            f"bandwidth_GBps = {g['stream_bandwidth'] / 1e9:.6g}",
-            "",
-            "[compute]",
-            f"units = {g['sm_count']}",
-            "",
-            "[calibration]",
-            f'date = "{today}"',
-            f'software = "torch {g["torch"]}"',
-            'method = "median CUDA-event time; square GEMMs 1024-8192, 256 MiB device copy, tiny op"',
-            "gemm_fraction = { " + ", ".join(f"{k} = 1.0" for k in best) + " }",
-            "stream_bandwidth_fraction = 1.0",
-            f"kernel_overhead_s = {g['kernel_s']:.6g}",
-        ]
-        return "\n".join(lines) + "\n"
-    mem = _total_memory()
-    c = cpu
-    bw = max(c["gemv_bandwidth"], c["stream_bandwidth"])
-    fp32 = c["gemm_peak"]
-    sweep = ", ".join(f"{n}: {a / 1e9:.3g}" for n, a in c["gemm"]["fp32"])
-    lines += [
-        f"# fp32 GEMM GFLOP/s by size ({c['threads']} threads): {sweep}",
-        f"# load average when measuring started: {c['load_before']:.2f} on {c['threads']} cores"
-        + (
+    if gpu is None:
+        c = cpu
+        sweep = ", ".join(f"{n}: {a / 1e9:.3g}" for n, a in c["gemm"]["fp32"])
+        busy = (
             " (busy: figures may be pessimistic; rerun on a quiet machine)"
             if c["load_before"] > 0.5 * c["threads"]
             else ""
-        ),
-        f"# matrix-vector {c['gemv_bandwidth'] / 1e9:.3g} GB/s, copy {c['stream_bandwidth'] / 1e9:.3g} GB/s,"
-        f" elementwise {c['elementwise_flops'] / 1e9:.3g} GFLOP/s, tiny op {c['op_overhead_s'] * 1e6:.3g} us",
-        f'display_name = "{platform.processor() or platform.machine()} (measured, {c["threads"]} threads)"',
-        'kind = "cpu"',
-        "",
-        "[vector]   # fp32: the large-GEMM asymptote of the sweep; fp64: best GEMM measured",
-        f"fp32_gflops = {fp32 / 1e9:.6g}",
-        f"fp64_gflops = {c['fp64_flops'] / 1e9:.6g}",
-        "",
-        "[memory]",
-        f"capacity_GiB = {mem / 2**30:.6g}",
-        f"bandwidth_GBps = {bw / 1e9:.6g}",
-        "",
-        "[compute]",
-        f"units = {c['threads']}",
-        'unit_name = "core"',
-        "",
-        "[calibration]",
-        f'date = "{today}"',
-        f'software = "numpy {np.__version__}"',
-        'method = "best wall time of numpy square GEMMs (fit w/(w+half), w = FLOPs per core), matrix-vector'
-        ' products over 11 layer-sized matrices (272 MiB), a 256 MiB copy, an in-cache multiply, a tiny matmul"',
-        "gemm_fraction = { fp32 = 1.0, fp64 = 1.0 }",
-        f"cpu_gemm_half_flops = {c['gemm_half_flops']:.6g}",
-        f"gemm_bandwidth_fraction = {c['gemv_bandwidth'] / bw:.6g}",
-        f"stream_bandwidth_fraction = {c['stream_bandwidth'] / bw:.6g}",
-        f"vector_fraction = {min(1.0, c['elementwise_flops'] / fp32):.6g}",
-        f"kernel_overhead_s = {c['op_overhead_s']:.6g}",
-    ]
-    return "\n".join(lines) + "\n"
+        )
+        header += [
+            f"fp32 GEMM GFLOP/s by size ({c['threads']} threads): {sweep}",
+            f"load average when measuring started: {c['load_before']:.2f} on {c['threads']} cores{busy}",
+            f"matrix-vector {c['gemv_bandwidth'] / 1e9:.3g} GB/s, copy {c['stream_bandwidth'] / 1e9:.3g} GB/s,"
+            f" elementwise {c['elementwise_flops'] / 1e9:.3g} GFLOP/s, tiny op {c['op_overhead_s'] * 1e6:.3g} us",
+            "[vector] fp32: the large-GEMM asymptote of the sweep; fp64: the best GEMM measured",
+        ]
+    text = "".join(f"# {_comment(line)}\n" for line in header)
+    return text + tomli_w.dumps(profile_data(name, cpu, gpu, today))
+
+
+def _comment(text: str) -> str:
+    """One comment line: platform strings are the machine's, not ours to trust."""
+    return " ".join(text.split())[:300]
+
+
+def profile_data(name: str, cpu: dict[str, Any], gpu: dict[str, Any] | None, today: str) -> dict[str, Any]:
+    """The profile as the structure load_profile_file reads (units in keys)."""
+    d: dict[str, Any] = {"name": name}
+    if gpu is not None:
+        g = gpu
+        best = {k: max(v for _, v in rows) for k, rows in g["gemm"].items()}
+        d["display_name"] = f"{g['name']} (measured)"
+        d["kind"] = "gpu"
+        d["matrix"] = {f"{k}_tflops": _g(v / 1e12) for k, v in best.items() if k != "fp32"}
+        d["vector"] = {"fp32_tflops": _g(best["fp32"] / 1e12)}
+        d["memory"] = {"capacity_GiB": _g(g["memory"] / 2**30), "bandwidth_GBps": _g(g["stream_bandwidth"] / 1e9)}
+        d["compute"] = {"units": int(g["sm_count"])}
+        d["calibration"] = {
+            "date": today,
+            "software": f"torch {g['torch']}",
+            "method": "median CUDA-event time; square GEMMs 1024-8192, 256 MiB device copy, tiny op",
+            "gemm_fraction": {k: 1.0 for k in best},
+            "stream_bandwidth_fraction": 1.0,
+            "kernel_overhead_s": _g(g["kernel_s"]),
+        }
+        return d
+    c = cpu
+    bw = max(c["gemv_bandwidth"], c["stream_bandwidth"])
+    fp32 = c["gemm_peak"]
+    d["display_name"] = f"{platform.processor() or platform.machine()} (measured, {c['threads']} threads)"
+    d["kind"] = "cpu"
+    d["vector"] = {"fp32_gflops": _g(fp32 / 1e9), "fp64_gflops": _g(c["fp64_flops"] / 1e9)}
+    d["memory"] = {"capacity_GiB": _g(_total_memory() / 2**30), "bandwidth_GBps": _g(bw / 1e9)}
+    d["compute"] = {"units": int(c["threads"]), "unit_name": "core"}
+    d["calibration"] = {
+        "date": today,
+        "software": f"numpy {np.__version__}",
+        "method": "best wall time of numpy square GEMMs (fit w/(w+half), w = FLOPs per core), matrix-vector"
+        " products over 11 layer-sized matrices (272 MiB), a 256 MiB copy, an in-cache multiply, a tiny matmul",
+        "gemm_fraction": {"fp32": 1.0, "fp64": 1.0},
+        "cpu_gemm_half_flops": _g(c["gemm_half_flops"]),
+        "gemm_bandwidth_fraction": _g(c["gemv_bandwidth"] / bw),
+        "stream_bandwidth_fraction": _g(c["stream_bandwidth"] / bw),
+        "vector_fraction": _g(min(1.0, c["elementwise_flops"] / fp32)),
+        "kernel_overhead_s": _g(c["op_overhead_s"]),
+    }
+    return d
+
+
+def _g(x: float) -> float:
+    """Six significant digits, as measured figures deserve."""
+    return float(f"{x:.6g}")
 
 
 def _total_memory() -> int:

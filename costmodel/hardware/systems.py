@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -90,76 +91,108 @@ def list_systems() -> list[System]:
 
 
 def find_system(name: str) -> System | None:
-    """A built-in system by name (case-insensitive), or a system file (.toml with
-    `devices_per_node`); None when `name` is neither (it may still be a device)."""
+    """A built-in system by name (case-insensitive), or a system file (a .toml file with a
+    system's keys: device, devices_per_node or a tier table); None when `name` is neither
+    (it may still be a device). The path is used as given: file names keep their capitals."""
     key = name.strip().lower()
     if key in system_names():
         return _load(str(_dir() / f"{key}.toml"))
-    p = Path(name.strip())
-    if p.suffix.lower() == ".toml" and p.is_file():
-        try:
-            head = p.read_bytes()[: 1 << 20]
-        except OSError:
-            return None
-        if b"devices_per_node" in head:
-            return _load(str(p))
+    path = name.strip()
+    if key.endswith(".toml") and os.path.lexists(path) and _is_system(_parse(path)):
+        return _load(path)
     return None
 
 
-def _num(table: dict[str, Any], key: str, where: str, default: float | None = None) -> float:
+# Plausible ranges (SI units after conversion): a node holds 1 to 2^16 devices (an NVL576
+# rack is 576); links run from a slow NIC to well past NVLink 5 (900 GB/s per direction);
+# latencies from 100 ns to 1 s; a bus efficiency is a fraction of the link's bandwidth.
+_DEVICES_PER_NODE = (1, 1 << 16)
+_BANDWIDTH_GBPS = (1e-3, 1e6)
+_LATENCY_US = (0.1, 1e6)
+_EFFICIENCY = (1e-3, 1.0)
+
+
+def _num(table: dict[str, Any], key: str, where: str, lo: float, hi: float, default: float | None = None) -> float:
     v = table.get(key, default)
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-        raise HardwareError(f"{key} must be a positive number", where=where)
-    return float(v)
+    if v is None:
+        raise HardwareError(f"missing required key {key!r}", where=where)
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise HardwareError(f"{key} must be a number, got {type(v).__name__}", where=where)
+    try:
+        f = float(v)
+    except OverflowError:
+        f = math.inf
+    if not (math.isfinite(f) and lo <= f <= hi):
+        raise HardwareError(f"{key} = {v!r:.40} is outside the plausible range {lo:g} to {hi:g}", where=where)
+    return f
 
 
-def _tier(table: Any, bandwidth_key: str, default_name: str, where: str) -> Tier:
+def _text(d: dict[str, Any], key: str, default: str, where: str) -> str:
+    v = d.get(key, default)
+    if not isinstance(v, str) or len(v) > 200:
+        raise HardwareError(f"{key} must be text of at most 200 characters", where=where)
+    return v
+
+
+def _parse(path: str) -> dict[str, Any]:
+    d = read_data_file(path, error=HardwareError, fmt="toml", what="system file")
+    assert isinstance(d, dict)  # a TOML document is a table
+    return d
+
+
+def _is_system(d: dict[str, Any]) -> bool:
+    return "device" in d or "devices_per_node" in d or "intra_node" in d
+
+
+def _tier(table: Any, bandwidth_key: str, default_name: str, path: str) -> Tier:
     if table is None:
         raise HardwareError(
-            f"[{default_name}] table missing (keys: name, {bandwidth_key}, latency_us, efficiency)", where=where
+            f"[{default_name}] table missing (keys: name, {bandwidth_key}, latency_us, efficiency)", where=path
         )
     if not isinstance(table, dict):
-        raise HardwareError(f"[{default_name}] must be a table", where=where)
+        raise HardwareError(f"[{default_name}] must be a table", where=path)
+    where = f"{path}: [{default_name}]"
     allowed = {"name", bandwidth_key, "latency_us", "efficiency"}
     unknown = set(table) - allowed
     if unknown:
-        raise HardwareError(
-            f"[{default_name}]: unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}", where=where
-        )
-    eff = _num(table, "efficiency", where, BUS_EFFICIENCY)
-    if eff > 1:
-        raise HardwareError(f"[{default_name}] efficiency must be at most 1", where=where)
+        raise HardwareError(f"unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}", where=where)
     return Tier(
-        str(table.get("name", default_name)),
-        _num(table, bandwidth_key, where) * 1e9,
-        _num(table, "latency_us", where) * 1e-6,
-        eff,
+        _text(table, "name", default_name, where),
+        _num(table, bandwidth_key, where, *_BANDWIDTH_GBPS) * 1e9,
+        _num(table, "latency_us", where, *_LATENCY_US) * 1e-6,
+        _num(table, "efficiency", where, *_EFFICIENCY, default=BUS_EFFICIENCY),
     )
 
 
 @lru_cache(maxsize=32)
 def _load(path: str) -> System:
-    d = read_data_file(path, error=HardwareError, fmt="toml")
+    d = _parse(path)
     allowed = {"name", "display_name", "device", "devices_per_node", "intra_node", "inter_node"}
     unknown = set(d) - allowed
     if unknown:
         raise HardwareError(f"unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}", where=path)
     device = d.get("device")
     if not isinstance(device, str) or not device.strip():
-        raise HardwareError("device must name a hardware profile (a built-in name or a file)", where=path)
-    per_node = d.get("devices_per_node")
-    if isinstance(per_node, bool) or not isinstance(per_node, int) or per_node <= 0:
-        raise HardwareError("devices_per_node must be a positive integer", where=path)
+        raise HardwareError(
+            'device must name a hardware profile (a built-in name such as "h100", or a file)', where=path
+        )
+    n = d.get("devices_per_node")
+    lo, hi = _DEVICES_PER_NODE
+    if isinstance(n, (int, float)) and not isinstance(n, bool) and n > hi:
+        raise HardwareError(f"devices_per_node = {n!r:.40} is outside the plausible range {lo} to {hi}", where=path)
+    if isinstance(n, bool) or not isinstance(n, int) or n < lo:
+        raise HardwareError(f"devices_per_node must be a positive integer, got {n!r:.40}", where=path)
     ref = Path(device.strip())
     if ref.suffix.lower() in (".toml", ".yaml", ".yml") and not ref.is_absolute():
         beside = Path(path).parent / ref  # a device file named relative to the system file
         if beside.is_file():
             device = str(beside)
+    name = _text(d, "name", Path(path).stem, path)
     return System(
-        str(d.get("name", Path(path).stem)),
-        str(d.get("display_name", d.get("name", Path(path).stem))),
+        name,
+        _text(d, "display_name", name, path),
         get_profile(device),
-        per_node,
+        n,
         _tier(d.get("intra_node"), "bandwidth_per_direction_GBps", "intra_node", path),
         _tier(d.get("inter_node"), "bandwidth_per_direction_per_device_GBps", "inter_node", path),
     )

@@ -114,6 +114,8 @@ def reranker_flops(
     metric per PetaFLOP."""
     from .workload import request_flops
 
+    if metric is not None and (isinstance(metric, bool) or not 0 <= metric < math.inf):
+        raise PlanError(f"metric must be a finite number >= 0, got {metric!r}")
     flops, macs = request_flops(spec, query_len + doc_len, output_len if spec.arch.generates else 0)
     per_query = flops * docs
     out = {

@@ -22,13 +22,14 @@ import numpy as np
 from ..errors import CostModelError, PlanError
 from ..frontends import load_model_spec
 from ..frontends.spec import ModelSpec
-from ..hardware.systems import System, get_system
+from ..hardware.systems import System
 from ..ir.dtypes import dtype as to_dtype
 from .layout import ParallelLayout, ServingSetup
 from .context_limit import check_context
 from .llm import ServingCase
 from .serving_load import REASONS, Lengths, Load, evaluate, meets
 from .serving_table import StepTable, step_table
+from .training_search import search_systems
 
 GOALS = ("devices", "cost")
 DEFAULT_CAPS = (16, 32, 64, 128, 256, 512, 0)  # 0: as many as memory holds
@@ -108,14 +109,15 @@ def search_serving(
         raise PlanError(f"--goal must be one of {', '.join(GOALS)}, got {goal!r}")
     lp = prompt if isinstance(prompt, Lengths) else Lengths.fixed(prompt)
     lo = output if isinstance(output, Lengths) else Lengths.fixed(output)
-    for p in lp.values:
-        for n in lo.values:
-            check_context(spec, p, n, allow=allow_past_context)
+    # the limit is on prompt + output: the longest pair is the one to check (the
+    # distributions may list 100,000 lengths each)
+    check_context(spec, max(lp.values), max(lo.values), allow=allow_past_context)
     load = Load(rate, lp, lo, percentile)
     for wd in weight_dtypes:
         if wd is not None:
             to_dtype(wd)  # an unknown dtype is a usage error, not a rejected configuration
-    systems = [(hw, get_system(hw)) for hw in hardware]  # unknown hardware: exit 2 here
+    # unknown hardware, a bad price or one for hardware not searched: exit 2 here
+    systems = list(zip(hardware, search_systems(hardware, price_per_hour)))
     # A configuration meeting the TPOT SLO keeps at most rate x (E[N] - 1) x tpot_slo
     # sequences decoding (Little's law; twice that bounds its mean TPOT for any SLO
     # percentile >= 50): step tables need no larger batches.

@@ -10,6 +10,13 @@ from typing import Any
 
 from ..errors import PlanError
 
+# Plausible bounds (docs/robustness.md): a length is at most 2^30 tokens (the CLI's token
+# range; the longest advertised context is ~1e7), and a distribution lists at most 100,000
+# lengths (its moments are sums over them, recomputed for every configuration searched).
+MAX_LENGTH = 1 << 30
+MAX_VALUES = 100_000
+_MAX_DIGITS = 30  # digits read before a length is refused as far out of range
+
 
 @dataclass(frozen=True)
 class Lengths:
@@ -27,10 +34,12 @@ class Lengths:
         w = list(weights) if weights is not None else [1.0] * len(values)
         if not values or len(w) != len(values):
             raise PlanError(f"{what}: give at least one length, and one weight per length")
-        if any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values):
-            raise PlanError(f"{what}: lengths must be positive integers")
-        if any(not math.isfinite(x) or x < 0 for x in w) or sum(w) <= 0:
-            raise PlanError(f"{what}: weights must be non-negative with a positive sum")
+        if len(values) > MAX_VALUES:
+            raise PlanError(f"{what}: at most {MAX_VALUES:,} lengths")
+        if any(isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_LENGTH for v in values):
+            raise PlanError(f"{what}: lengths must be integers from 1 to {MAX_LENGTH:,} tokens")
+        if any(not math.isfinite(x) or x < 0 for x in w) or not 0 < sum(w) < math.inf:
+            raise PlanError(f"{what}: weights must be finite and non-negative with a positive sum")
         total = sum(w)
         return cls(tuple(values), tuple(x / total for x in w))
 
@@ -43,11 +52,16 @@ class Lengths:
             if not item.strip():
                 continue
             n, _, w = item.partition(":")
+            if len(n.strip()) > _MAX_DIGITS:  # never handed to int(): no 4300-digit ValueError
+                raise PlanError(f"{what}: lengths must be integers from 1 to {MAX_LENGTH:,} tokens")
             try:
                 vals.append(int(n))
                 wts.append(float(w) if w.strip() else 1.0)
             except ValueError:
-                raise PlanError(f"{what} {text!r}: expected LEN or LEN:WEIGHT items separated by commas") from None
+                shown = str(text)[:200]
+                raise PlanError(f"{what} {shown!r}: expected LEN or LEN:WEIGHT items separated by commas") from None
+            if len(vals) > MAX_VALUES:
+                raise PlanError(f"{what}: at most {MAX_VALUES:,} lengths")
         return cls.of(vals, wts, what)
 
     def moment(self, k: int) -> float:

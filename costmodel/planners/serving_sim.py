@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import PlanError
 from .serving_load import QUANTILES, Lengths, Load
 from .serving_table import StepTable
 
@@ -108,6 +109,23 @@ def _run(
     return first, done, steps, batch_sum
 
 
+# Tokens a simulation may process (requests x mean prompt + output length): every decode
+# step is one pass of the Python loop above, and 6.4e7 tokens (100,000 requests of 512 + 128)
+# took 12 s on the 2-core development machine; past this bound a run would take minutes
+# to hours (one request of 2^30 output tokens is 2^30 steps), the analytic model does not.
+MAX_SIMULATED_TOKENS = 2e8
+
+
+def _check_work(requests: int, prompt: Lengths, output: Lengths) -> None:
+    tokens = requests * (prompt.mean + output.mean)
+    if tokens > MAX_SIMULATED_TOKENS:
+        raise PlanError(
+            f"simulating {requests:,} requests of {prompt.mean + output.mean:,.0f} tokens on average is "
+            f"{tokens:.3g} tokens, past the {MAX_SIMULATED_TOKENS:.0e} a simulation may process; "
+            "simulate fewer requests (the analytic load model has no such limit)"
+        )
+
+
 def _cap(table: StepTable, cap: int | None) -> int:
     return table.max_batch if cap is None else min(cap, table.max_batch)
 
@@ -125,6 +143,7 @@ def simulate(
     """Serve `requests` Poisson arrivals at load.rate / replicas on one replica; TTFT and
     TPOT statistics over the requests after the first `warmup` fraction (with `samples`,
     the per-request arrays too)."""
+    _check_work(requests, load.prompt, load.output)
     rng = np.random.default_rng(seed)
     arrive = np.cumsum(rng.exponential(replicas / load.rate, requests))
     prompt = rng.choice(np.asarray(load.prompt.values), size=requests, p=load.prompt.weights)
@@ -158,6 +177,7 @@ def simulate_offline(
     engine until the last finishes. Its throughput includes the engine filling up and
     draining, which a steady-state rate does not (a run of a few batches' worth of
     requests ends with a shrinking batch)."""
+    _check_work(requests, prompt, output)
     rng = np.random.default_rng(seed)
     p = rng.choice(np.asarray(prompt.values), size=requests, p=prompt.weights)
     n = rng.choice(np.asarray(output.values), size=requests, p=output.weights)

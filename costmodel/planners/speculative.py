@@ -17,7 +17,6 @@ path, so the expected tokens per step are
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -155,7 +154,7 @@ def parse_rates(text: str) -> list[float]:
     try:
         vals = [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
-        raise PlanError(f"--acceptance {text!r} is not a comma-separated list of numbers") from None
-    if not vals or any(not math.isfinite(v) for v in vals):
-        raise PlanError(f"--acceptance {text!r} must list finite numbers")
+        raise PlanError(f"--acceptance {text[:200]!r} is not a comma-separated list of numbers") from None
+    if not 0 < len(vals) <= 64 or any(not 0 <= v < 1 for v in vals):
+        raise PlanError(f"--acceptance {text[:200]!r} must list 1 to 64 rates, each in [0, 1)")
     return vals

@@ -125,6 +125,25 @@ def _structures(spec: ModelSpec, system: System, g: int, global_batch: int, seq_
     return out
 
 
+def search_systems(hardware: list[str], prices: dict[str, float] | None) -> list[System]:
+    """The systems searched, checked before any search on what no candidate could fix: an
+    unknown hardware name (else every candidate is rejected with the same error and the
+    search "succeeds" with none), a price that is not a positive finite number (a negative
+    one would rank first) or a price for hardware not searched (a typo)."""
+    if not hardware:
+        raise PlanError("no hardware to search over")
+    systems = [get_system(h) for h in hardware]
+    searched = {h.lower() for h in hardware}
+    for name, price in (prices or {}).items():
+        if isinstance(price, bool) or not isinstance(price, (int, float)) or not 0 < price < math.inf:
+            raise PlanError(f"price for {name!r} must be a positive finite USD per device-hour, got {price!r}")
+        if name.lower() not in searched:
+            raise PlanError(
+                f"price given for {name!r}, which is not among the hardware searched: {', '.join(hardware)}"
+            )
+    return systems
+
+
 def search_training(
     model: Any,
     hardware: list[str],
@@ -155,7 +174,7 @@ def search_training(
     if goal not in ("time", "cost"):
         raise PlanError(f"--goal must be time or cost, got {goal!r}")
     spec = _spec(model)
-    systems = [get_system(h) for h in hardware]
+    systems = search_systems(hardware, price_per_hour)
     prices: dict[str, float | None] = {}
     for h, s in zip(hardware, systems):
         prices[h] = (price_per_hour or {}).get(h.lower()) or s.device.price_per_hour

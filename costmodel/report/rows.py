@@ -89,7 +89,7 @@ class _JsonArray:
 
 class _Csv:
     def __init__(self, f: IO[str], columns: Sequence[str]) -> None:
-        self.w = csv.writer(f)
+        self.w = csv.writer(f, lineterminator="\n")  # as every other CSV costmodel writes
         self.columns = list(columns)
         self.w.writerow(self.columns)
 
@@ -98,7 +98,7 @@ class _Csv:
         for k in self.columns:
             v = row.get(k)
             if isinstance(v, (list, dict)):
-                v = json.dumps(v)
+                v = json.dumps(v, allow_nan=False)
             cells.append("" if v is None else csv_cell(v))
         self.w.writerow(cells)
 
@@ -154,7 +154,7 @@ class _Parquet:
             elif k not in ("nodes", "unsupported", "ok", "latency_s", "coverage", "seconds") and v is not None:
                 v = str(v)
             out[k] = v
-        out["formulas"] = json.dumps(formulas) if formulas else None
+        out["formulas"] = json.dumps(formulas, allow_nan=False) if formulas else None
         self.buf.append(out)
         if len(self.buf) >= self.batch:
             self._flush()
@@ -182,12 +182,20 @@ def write_rows(
     inputs: Iterable[str | os.PathLike[str]] = (),
 ) -> int:
     """Write every row as it arrives, to `path` (a transaction) or to the text `stream`;
-    return how many were written."""
+    return how many were written. On a stream each row is flushed as it is written, and a
+    run that stops early still closes what it wrote (a JSON array of the finished rows)."""
     require_format(fmt)
     if path is None:
         if fmt == "parquet" or stream is None:
             raise OutputError("Parquet is written to a file: give --output FILE.parquet")
-        return _drain(rows, _SINKS[fmt](stream, columns))
+        sink: Any = _SINKS[fmt](stream, columns)
+        stream.flush()  # the header or the opening bracket, before the first result
+        try:
+            return _drain(rows, sink, stream.flush)
+        except BaseException:
+            sink.close()
+            stream.flush()
+            raise
     from .files import open_atomic
 
     with open_atomic(path, binary=fmt == "parquet", inputs=inputs, what="output") as f:
@@ -195,10 +203,12 @@ def write_rows(
         return _drain(rows, sink)
 
 
-def _drain(rows: Iterable[dict[str, Any]], sink: Any) -> int:
+def _drain(rows: Iterable[dict[str, Any]], sink: Any, flush: Any = None) -> int:
     n = 0
     for row in rows:
         sink.write(row)
         n += 1
+        if flush is not None:
+            flush()
     sink.close()
     return n

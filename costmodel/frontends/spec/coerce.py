@@ -17,6 +17,7 @@ from typing import Any
 
 from ...errors import ExpressionError, SpecError
 from ...ir.activations import EAGER_FORMULAS
+from ...limits import spec_limits
 from .architectures import ARCHITECTURES, Head, LayerKind, Lowering
 from .expr import evaluate_int, names_in
 from .records import NESTED, LinearSpec, ModelSpec, RGLRUSpec, RWKVSpec, SSMSpec
@@ -100,6 +101,8 @@ def _coerce(cls: type, data: dict[str, Any], where: str) -> dict[str, Any]:
                 raise SpecError("must be a list of integers", where=fw)
             if any(x < 0 for x in v) or len(v) > 64:
                 raise SpecError("must list at most 64 integers >= 0", where=fw)
+            for x in v:
+                spec_limits().check(key, x, fw)
             out[key] = tuple(v)
         elif kind == "float":
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
@@ -145,10 +148,22 @@ def _integers(pending: dict[str, Any], where: str) -> dict[str, int]:
                 out[k] = evaluate_int(pending.pop(k), out, where=f"{where}: {k}")
             except ExpressionError:
                 raise
+    limits = spec_limits()
     for k, val in out.items():
         if val < 0:
             raise SpecError(f"must be >= 0, got {val}", where=f"{where}: {k}")
+        limits.check(k, val, f"{where}: {k}")
     return out
+
+
+def plausible(key: str) -> str | None:
+    """The plausible range of an integer spec or config.json field, for error messages
+    (None for a key that is no integer field)."""
+    name = ALIASES.get(key, key)
+    for cls in (ModelSpec, *NESTED.values()):
+        if field_kinds(cls).get(name) in ("int", "ints"):
+            return spec_limits().describe(name)
+    return None
 
 
 def spec_from_dict(data: Any, where: str = "spec") -> ModelSpec:

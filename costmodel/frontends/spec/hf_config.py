@@ -25,7 +25,7 @@ def spec_from_hf(cfg: Any, where: str = "config.json", name: str | None = None) 
     try:
         c = Config(cfg, where)
         data = {**MODEL_TYPES[mt].read(c), **hf_common(c)}
-    except (TypeError, ValueError, AttributeError) as e:
+    except (TypeError, ValueError, AttributeError, OverflowError) as e:
         raise SpecError(f"invalid {mt} config: {e}", where=where) from None
     title = name or cfg.get("_name_or_path") or cfg.get("name") or mt
     data["name"] = title if isinstance(title, str) else mt
