@@ -268,7 +268,7 @@ t = time.perf_counter()
 r = costmodel.analyze({path!r}, bindings={bind!r})
 dt = time.perf_counter() - t
 print(json.dumps({{"seconds": dt, "nodes": len(r.ops), "rss_before_mb": base, "peak_rss_mb": vm("VmHWM"),
-                  "flops": str(r.flops)}}))
+                  "flops": str(r.flops)}}, allow_nan=False))
 """
 
 
@@ -411,12 +411,12 @@ def main(argv: list[str]) -> int:
         results["synthetic"] = synthetic(args.synthetic, args.work, args.symbolic_up_to)
         if args.json:
             with open(args.json, "w") as f:
-                json.dump(results, f, indent=1, default=str)
+                json.dump(results, f, indent=1, default=str, allow_nan=False)
         return 0
     gs = graphs(args)
     if args.only is not None:
         gs = [g for g in gs if g["id"] in args.only]
-    print(json.dumps(results["machine"]), flush=True)
+    print(json.dumps(results["machine"], allow_nan=False), flush=True)
     rows = compare(gs, args)
     results["graphs"] = rows
     by = {r["graph"]: r for r in rows}
@@ -449,7 +449,7 @@ def main(argv: list[str]) -> int:
         results["synthetic"] = synthetic(args.synthetic, args.work, args.symbolic_up_to)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(results, f, indent=1, default=str)
+            json.dump(results, f, indent=1, default=str, allow_nan=False)
     sys.stdout.write("\n" + markdown(results))
     return 0
 

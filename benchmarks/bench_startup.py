@@ -116,7 +116,7 @@ for _ in range(runs):
     del m
 med = statistics.median
 print(json.dumps({"to_graph_s": med(ours), "onnx_load_s": med(load), "infer_shapes_s": med(infer),
-                  "nodes": len(to_graph(path).nodes)}))
+                  "nodes": len(to_graph(path).nodes)}, allow_nan=False))
 """
 
 
@@ -196,7 +196,7 @@ def main(argv: list[str]) -> int:
         )
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"machine": info, "rows": rows, "loader": load}, f, indent=1)
+            json.dump({"machine": info, "rows": rows, "loader": load}, f, indent=1, allow_nan=False)
     return 0
 
 

@@ -86,7 +86,7 @@ def main(argv: list[str]) -> int:
             "torchvision": torchvision.__version__,
         }
         with open(os.path.join(out, f"{name}.meta.json"), "w") as f:
-            json.dump(info, f, indent=1)
+            json.dump(info, f, indent=1, allow_nan=False)
         print(name, info, flush=True)
     return 0
 

@@ -252,7 +252,7 @@ def _write(args, cases, dev) -> int:
         "cases": cases,
     }
     with open(args.out, "w") as f:
-        json.dump(out, f, indent=1)
+        json.dump(out, f, indent=1, allow_nan=False)
     print(f"{len(cases)} cases -> {args.out}", file=sys.stderr)
     return 0 if math.isfinite(len(cases)) else 1
 

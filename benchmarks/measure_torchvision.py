@@ -38,7 +38,7 @@ def main(argv: list[str]) -> int:
 
     def save() -> None:
         with open(os.path.join(out, "tv.json"), "w") as f:
-            json.dump(result, f)
+            json.dump(result, f, allow_nan=False)
 
     def size(name: str) -> int:
         return 299 if name == "inception_v3" else 224

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .common import (
+    add_spec_limits,
     add_hardware_options,
     add_report_output,
     binding,
@@ -71,10 +72,16 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--max-expr-nodes",
         type=positive_int,
-        help="size limit of one symbolic dimension, in sympy tree nodes (default 2000)",
+        help="size limit of one symbolic dimension, in sympy tree nodes (default 500)",
+    )
+    p.add_argument(
+        "--max-file-mib",
+        type=positive_int,
+        help="size limit of an ONNX file, in MiB (default 2048: protobuf's own limit)",
     )
     add_hardware_options(p)
     add_report_output(p)
+    add_spec_limits(p)
     p.set_defaults(run=run)
 
 
@@ -120,6 +127,8 @@ def run(args: argparse.Namespace) -> int:
         limits.max_seconds = float(args.max_seconds)
     if args.max_expr_nodes:
         limits.max_expr_nodes = args.max_expr_nodes
+    if args.max_file_mib:
+        limits.max_file_bytes = args.max_file_mib << 20
     opts = engine_options(args) if args.hardware else ({"fusion": args.fusion} if args.fusion else {})
     r = analyze(
         model,

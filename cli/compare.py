@@ -6,7 +6,18 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_hardware_options, add_report_output, binding, emit, engine_options, positive_int, report_format
+from .common import (
+    add_spec_limits,
+    add_hardware_options,
+    add_report_output,
+    batch_size,
+    binding,
+    devices,
+    emit,
+    engine_options,
+    report_format,
+    tokens,
+)
 
 
 def add_parser(sub) -> None:
@@ -23,12 +34,13 @@ def add_parser(sub) -> None:
     p.add_argument("--llm", action="store_true", help="compare LLM serving plans (prefill, decode, memory)")
     g = p.add_argument_group("with --llm")
     g.add_argument("--weight-dtype", help="comma-separated weight dtypes (bf16,fp8,int4)")
-    g.add_argument("--batch", type=positive_int, default=1)
-    g.add_argument("--prompt-len", type=positive_int, default=512)
-    g.add_argument("--output-len", type=positive_int, default=128)
-    g.add_argument("--tp", type=positive_int, default=1)
+    g.add_argument("--batch", type=batch_size, default=1)
+    g.add_argument("--prompt-len", type=tokens, default=512)
+    g.add_argument("--output-len", type=tokens, default=128)
+    g.add_argument("--tp", type=devices, default=1)
     add_hardware_options(p)
     add_report_output(p)
+    add_spec_limits(p)
     p.set_defaults(run=run)
 
 

@@ -1,4 +1,5 @@
-"""`costmodel hardware list|show NAME`."""
+"""`costmodel hardware list|show NAME`: device profiles and systems (nodes of devices with
+their network tiers)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from .common import emit
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("hardware", help="list or show hardware profiles")
+    p = sub.add_parser("hardware", help="list or show hardware profiles and systems")
     hs = p.add_subparsers(dest="hw_command", metavar="{list,show}")
-    pl = hs.add_parser("list", help="list built-in profiles")
+    pl = hs.add_parser("list", help="list built-in device profiles and systems")
     pl.add_argument("--format", choices=("table", "json"), default="table")
-    ps = hs.add_parser("show", help="show one profile (name, alias or file)")
+    ps = hs.add_parser("show", help="show one device profile or system (name, alias or file)")
     ps.add_argument("name")
     ps.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(run=run)
@@ -27,14 +28,25 @@ def run(args: argparse.Namespace) -> int:
     cmd = getattr(args, "hw_command", None)
     if cmd is None:
         raise CostModelError("use `costmodel hardware list` or `costmodel hardware show NAME`")
-    from costmodel.report.catalog_report import hardware_list, hardware_show
+    from costmodel.hardware.systems import find_system, list_systems
+    from costmodel.report.catalog_report import hardware_list, hardware_show, system_show
 
     if cmd == "list":
         profiles = list_profiles()
+        systems = list_systems()
         if args.format == "json":
-            sys.stdout.write(json.dumps([p.to_dict() for p in profiles], indent=1, allow_nan=False) + "\n")
+            # one list: device profiles, then systems (kind "system"; peaks per device)
+            rows = [p.to_dict() for p in profiles] + [s.to_dict() for s in systems]
+            sys.stdout.write(json.dumps(rows, indent=1, allow_nan=False) + "\n")
             return 0
-        emit(hardware_list(profiles), args, "table")
+        emit(hardware_list(profiles, systems), args, "table")
+        return 0
+    system = find_system(args.name)
+    if system is not None:
+        if args.format == "json":
+            sys.stdout.write(json.dumps(system.to_dict(), indent=1, allow_nan=False) + "\n")
+            return 0
+        emit(system_show(system), args, "table")
         return 0
     p = get_profile(args.name)
     if args.format == "json":

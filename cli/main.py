@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import NoReturn
 from collections.abc import Sequence
 from types import ModuleType
+from typing import Any, NoReturn
 
 # Command name -> module of this package that defines `add_parser(sub)` (its options) and
 # `run(args)` (imported inside, so defining the options stays cheap). Order is --help's.
@@ -27,15 +27,25 @@ COMMANDS: dict[str, str] = {
     "plan": "plan",
     "specs": "specs",
     "calibrate": "calibrate",
+    "validate": "validate",
     "batch": "batch",
     "compare": "compare",
+    "config": "config",
+    "completion": "completion",
+    "scale": "scale",
+    "rerank": "rerank",
+    "diffusion": "diffusion",
+    "memory": "memory",
 }
 GLOBAL_FLAGS = ("--version", "--debug")  # options of `costmodel` itself (they take no value)
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # usage errors: one line, exit 2
-        sys.stderr.write(f"costmodel: error: {message}\n")
+        from .suggest import suggestion
+
+        # argparse quotes the offending argument: a hostile value is shown inert
+        sys.stderr.write(f"costmodel: error: {_one_line(message + suggestion(self, message))}\n")
         raise SystemExit(2)
 
 
@@ -68,10 +78,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(command_in(argv))
     debug = "--debug" in argv
+    from costmodel.errors import CostModelError
+
+    from . import settings
+
     try:
+        settings_ = settings.load()
+        settings.apply_defaults(parser, settings_)
         args = parser.parse_args(argv)
+        settings.apply_after_parse(args, settings_)
     except SystemExit as e:
         return int(e.code or 0)
+    except CostModelError as e:  # a bad config file: one line, exit 2
+        if debug:
+            raise
+        sys.stderr.write(f"costmodel: error: {_one_line(str(e))}\n")
+        return 2
     if args.version:
         from costmodel import __version__
 
@@ -80,14 +102,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
-    from costmodel.errors import CostModelError
-
     try:
-        return int(args.run(args) or 0)
+        with _spec_limits(args):
+            return int(args.run(args) or 0)
     except CostModelError as e:
         if debug:
             raise
-        sys.stderr.write(f"costmodel: error: {_one_line(str(e))}\n")
+        sys.stderr.write(f"costmodel: error: {_one_line(_naming_input(str(e), args))}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("costmodel: interrupted\n")
@@ -107,6 +128,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             "(rerun with --debug for the traceback)\n"
         )
         return 1
+
+
+def _spec_limits(args: argparse.Namespace) -> Any:
+    """The spec size limits a command's --max-layers / --max-width / --max-experts raise."""
+    from contextlib import nullcontext
+
+    asked = {k: getattr(args, k, None) for k in ("max_layers", "max_width", "max_experts")}
+    if not any(asked.values()):
+        return nullcontext()
+    from costmodel.limits import SpecLimits, raised_spec_limits
+
+    d = SpecLimits()
+    return raised_spec_limits(**{k: v or getattr(d, k) for k, v in asked.items()})
+
+
+def _naming_input(message: str, args: argparse.Namespace) -> str:
+    """The message, led by the model it is about when it names none of the command's inputs
+    (an error deep in an analysis names a node, not the file the node came from)."""
+    model = getattr(args, "model", None)
+    if not isinstance(model, str) or not model:
+        return message
+    others = [getattr(args, k, None) for k in ("hardware", "draft", "output", "plot")]
+    if any(isinstance(x, str) and x and x in message for x in [model, *others]):
+        return message
+    return f"{model}: {message}"
 
 
 def _one_line(s: str) -> str:

@@ -21,6 +21,15 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from costmodel.ops.coverage import coverage
 
+    if args.domain is not None:
+        from costmodel.errors import CostModelError, did_you_mean
+        from costmodel.ops.registry import load_all
+
+        known = sorted({"ai.onnx"} | {d.domain for d in load_all() if d.domain})
+        if args.domain not in known:
+            raise CostModelError(
+                f"unknown domain {args.domain!r}{did_you_mean(args.domain, known)}; known domains: {', '.join(known)}"
+            )
     rows, summary = coverage(args.opset, args.domain)
     if args.missing:
         rows = [r for r in rows if r["status"] == "unsupported"]

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_report_output, add_runtime_option, binding, emit, positive_int, report_format, runtime_option
+from .common import (
+    _inputs,
+    add_report_output,
+    add_runtime_option,
+    add_spec_limits,
+    binding,
+    emit,
+    positive_int,
+    report_format,
+    runtime_option,
+)
 
 
 def add_parser(sub) -> None:
@@ -24,6 +34,7 @@ def add_parser(sub) -> None:
     p.add_argument("--plot", help="write the roofline plot (.png or .svg; needs matplotlib)")
     p.add_argument("--top", type=positive_int, help="ops listed (default 10 in a table, all otherwise)")
     add_report_output(p)
+    add_spec_limits(p)
     p.set_defaults(run=run)
 
 
@@ -35,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         from costmodel.report.files import check_output_path
 
-        check_output_path(args.plot, inputs=[args.model], suffixes=(".png", ".svg"), what="plot")
+        check_output_path(args.plot, inputs=_inputs(args), suffixes=(".png", ".svg"), what="plot")
     r = analyze(
         args.model,
         hardware=args.hardware,
@@ -48,6 +59,6 @@ def run(args: argparse.Namespace) -> int:
     doc = document(r, top=args.top or (10 if fmt == "table" else None))
     if args.plot:
         rl = of_report(r)
-        write_plot(chart(rl, doc.title), args.plot, inputs=[args.model])
+        write_plot(chart(rl, doc.title), args.plot, inputs=_inputs(args))
     emit(doc, args, fmt)
     return 0

@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     if args.schema:
         from costmodel.frontends.spec.schema import json_schema
 
-        sys.stdout.write(json.dumps(json_schema(), indent=1) + "\n")
+        sys.stdout.write(json.dumps(json_schema(), indent=1, allow_nan=False) + "\n")
         return 0
     from costmodel.planners.workload import param_count
 
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         s = get_spec(n)
         rows.append({"name": n, "architecture": s.architecture, "params": param_count(s), "source": s.source})
     if args.format == "json":
-        sys.stdout.write(json.dumps(rows, indent=1) + "\n")
+        sys.stdout.write(json.dumps(rows, indent=1, allow_nan=False) + "\n")
         return 0
     from costmodel.report.catalog_report import specs_list
 

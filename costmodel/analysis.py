@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from .errors import BindingError, CostModelError, UnsupportedOpError
+from .errors import BindingError, CostModelError, UnsupportedOpError, did_you_mean, name_list
 from .ir.dtypes import DType
 from .ir.graph import Graph, Node, Role, TensorInfo, tensor_bytes
 from .limits import Limits, gc_paused
@@ -546,14 +546,19 @@ def analyze_graph(
     bindings = dict(bindings or {})
     known = set(graph.symbols)
     for k, v in bindings.items():
-        if known and k not in known:
-            raise BindingError(f"unknown symbol {k!r}; the model's symbols are: {', '.join(sorted(known)) or 'none'}")
+        if k not in known and not known:
+            raise BindingError(f"unknown symbol {k!r}: the model has no symbolic dims (every shape is fixed)")
+        if k not in known:
+            raise BindingError(
+                f"unknown symbol {k!r}{did_you_mean(k, known)}; the model's symbols are: {name_list(known)}"
+            )
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
             raise BindingError(f"binding {k}={v!r} must be a positive integer")
     lim = (limits or Limits()).start()
     binds = {k: int(v) for k, v in bindings.items()}
     gc = _analyze(graph, reg, dtype, strict, lim, binds)
-    if not rt.rewrites:
+    if not rt.rewrites or (graph.eager_code and rt.runs_code_eagerly):
+        # an eager runtime runs a graph of the model's own eager code as it is written
         return replace(gc, runtime=rt.name)
     facts = Facts(gc.values, {n.output_names: NodeFacts(n.status, n.kind) for n in gc.nodes})
     rewritten = run_rewrites(graph, rt.rewrites, facts)

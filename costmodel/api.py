@@ -13,11 +13,11 @@ from typing import Any
 
 from .analysis import GraphCost, NodeCost, analyze_graph
 from .engine.latency import graph_latency
-from .errors import BindingError, CostModelError
+from .errors import BindingError, CostModelError, name_list
 from .hardware import get_profile
 from .ir.dtypes import dtype as _dtype
 from .ir.graph import Graph
-from .limits import Limits
+from .limits import Limits, check_count
 from .symbolic import evaluate_many, to_json_number
 
 SCHEMA_VERSION = 1
@@ -64,6 +64,12 @@ class Report:
         return None if self.timing is None else self.timing.latency_s
 
     @property
+    def latency_band_s(self) -> list[float] | None:
+        """80% prediction interval [p10, p90] of latency_s (None without hardware)."""
+        band = None if self.timing is None else getattr(self.timing, "band", None)
+        return list(band) if band else None
+
+    @property
     def unsupported(self) -> list[dict[str, str]]:
         return [u.to_dict() for u in self.graph_cost.unsupported]
 
@@ -98,8 +104,7 @@ class Report:
         unknown = sorted(set(grid) - set(self.symbols))
         if unknown:
             raise BindingError(
-                f"unknown symbol(s) {', '.join(unknown)}; the analysis's free symbols are: "
-                f"{', '.join(self.symbols) or 'none'}"
+                f"unknown symbol(s) {name_list(unknown)}; the analysis's free symbols are: {name_list(self.symbols)}"
             )
         t = self.graph_cost.total
         fields = {
@@ -135,6 +140,7 @@ class Report:
             "weight_bytes": to_json_number(gc.weight_bytes),
             "peak_activation_bytes": to_json_number(gc.peak_activation_bytes),
             "latency_s": self.latency_s,
+            "latency_band_s": self.latency_band_s,
             "unsupported": self.unsupported,
             "coverage": round(gc.coverage, 6),
             "symbols": list(gc.symbols),
@@ -157,9 +163,12 @@ class Report:
         return d
 
 
-def load_graph(model: Any, bindings: Mapping[str, int] | None = None) -> tuple[Graph, str]:
+def load_graph(
+    model: Any, bindings: Mapping[str, int] | None = None, limits: Limits | None = None
+) -> tuple[Graph, str]:
     """Any supported model input → (IR graph, display name). Specs are lowered with the
-    bindings applied (their dims appear in attributes, not only in input shapes)."""
+    bindings applied (their dims appear in attributes, not only in input shapes). An ONNX
+    file is read only if it is a regular file within `limits.max_file_bytes`."""
     from .frontends.onnx_proto import is_model_proto
 
     # paths and ModelProtos first: an ONNX model never needs the spec front end's imports
@@ -169,7 +178,7 @@ def load_graph(model: Any, bindings: Mapping[str, int] | None = None) -> tuple[G
         if low.endswith(".onnx") or (os.path.exists(path) and not low.endswith((".yaml", ".yml", ".toml", ".json"))):
             from .frontends.onnx import to_graph
 
-            return to_graph(path), os.path.basename(path)
+            return to_graph(path, (limits or Limits()).max_file_bytes), os.path.basename(path)
         from .frontends import resolve_other
 
         return resolve_other(path, bindings)
@@ -189,6 +198,22 @@ def load_graph(model: Any, bindings: Mapping[str, int] | None = None) -> tuple[G
     if type(model).__module__.startswith("torch"):
         raise CostModelError("torch modules need example_inputs=(...)")
     raise CostModelError(f"cannot analyze a {type(model).__name__}; pass a path, an onnx.ModelProto or a spec name")
+
+
+def _check_reportable(gc: GraphCost) -> None:
+    """Totals bound every per-node count (costs are never negative): checking them is enough."""
+    t = gc.total
+    for what, v in (
+        ("FLOPs", t.flops),
+        ("MACs", t.macs),
+        ("transcendentals", t.transcendentals),
+        ("bytes read", t.bytes_read),
+        ("bytes written", t.bytes_written),
+        ("params", gc.params),
+        ("weight bytes", gc.weight_bytes),
+        ("peak activation bytes", gc.peak_activation_bytes),
+    ):
+        check_count(v, what)
 
 
 def analyze(
@@ -230,10 +255,11 @@ def analyze(
             model, example_inputs, dtype=dt, strict=strict, limits=limits, registry=registry, runtime=runtime, **opts
         )
     else:
-        graph, name = load_graph(model, bindings)
+        graph, name = load_graph(model, bindings, limits)
         gc = analyze_graph(
             graph, bindings=bindings, dtype=dt, strict=strict, registry=registry, limits=limits, runtime=runtime
         )
+    _check_reportable(gc)
     hw = None
     timing = None
     if hardware is not None:

@@ -1,18 +1,22 @@
-"""Analyse many models at once on all cores: `analyze_many(paths, jobs=...)`.
+"""Analyse many models at once: `analyze_many(paths, jobs=...)` (a list) or
+`iter_summaries(paths, ...)` (a stream), on all cores or on a Dask distributed cluster.
 
-For dataset-scale jobs (a model zoo, every checkpoint of a sweep). Each file is analysed
-in a worker process and reduced to a small JSON-ready summary; a file that fails (missing,
-corrupt, an op the strict mode rejects) yields an error entry instead of stopping the run.
-Results come back in the order of `paths`.
+For dataset-scale jobs (a model zoo, every checkpoint of a sweep, a NAS space). Each file
+is analysed in a worker and reduced to a small JSON-ready summary; a file that fails
+(missing, corrupt, an op the strict mode rejects) yields an error entry instead of
+stopping the run. Results come back in the order of `paths` (costmodel/parallel.py).
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import nullcontext
 from typing import Any
+
+from .limits import SpecLimits, raised_spec_limits, spec_limits
+from .parallel import default_jobs
 
 SUMMARY_KEYS = (
     "model",
@@ -44,18 +48,22 @@ def summarize(
     hardware: Any = None,
     dtype: str | None = None,
     strict: bool = False,
+    spec_limits: SpecLimits | None = None,
     **engine_options: Any,
 ) -> dict[str, Any]:
     """Analyse one model and reduce it to a summary; errors become an error entry.
-    `bindings` may name symbols a model does not have: each model takes those it has."""
+    `bindings` may name symbols a model does not have: each model takes those it has.
+    `spec_limits` are the spec sizes accepted (a worker process does not share the
+    caller's raised limits; iter_summaries passes them)."""
     from .symbolic import to_json_number
 
     t0 = time.perf_counter()
     try:
         from .api import analyze, load_graph
 
-        graph, _ = load_graph(path)
-        if bindings and graph.symbols:
+        with raised_spec_limits(**vars(spec_limits)) if spec_limits else nullcontext():
+            graph, _ = load_graph(path)
+        if bindings:  # each model takes the symbols it has (none, for a static graph)
             bindings = {k: v for k, v in bindings.items() if k in graph.symbols}
         r = analyze(graph, hardware=hardware, bindings=bindings, dtype=dtype, strict=strict, **engine_options)
         gc = r.graph_cost
@@ -90,16 +98,69 @@ def summarize(
         }
 
 
-def _worker(args: tuple[str, dict[str, Any]]) -> dict[str, Any]:
+def summarize_task(args: tuple[str, dict[str, Any]]) -> dict[str, Any]:
+    """`summarize` for an executor: one picklable argument."""
     path, kw = args
     return summarize(path, **kw)
 
 
-def default_jobs() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+def _worker_failed(args: tuple[str, dict[str, Any]], e: BaseException) -> dict[str, Any]:
+    return {
+        "model": args[0],
+        "ok": False,
+        "error": f"worker failed: {' '.join(str(e).split())[:2000] or type(e).__name__}",
+        "error_type": type(e).__name__,
+    }
+
+
+def _warm() -> None:
+    """Import the analyser and its rules once, before a process pool forks."""
+    from . import api  # noqa: F401
+    from .ops.registry import load_all
+
+    load_all()
+
+
+def iter_summaries(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    cluster: str | None = None,
+    executor: Any = None,
+    window: int | None = None,
+    bindings: Mapping[str, int] | None = None,
+    hardware: Any = None,
+    dtype: str | None = None,
+    strict: bool = False,
+    on_result: Callable[[int, dict[str, Any]], None] | None = None,
+    **engine_options: Any,
+) -> Iterator[dict[str, Any]]:
+    """Summaries of many models, yielded in the order of `paths` as they complete; `paths`
+    may be a lazy iterable (a million-line file list is never held in memory).
+
+    Where the work runs: `jobs=1` in this process; `jobs=N` a local process pool
+    (default: all cores); `scheduler="tcp://HOST:PORT"` an existing Dask distributed
+    cluster; `cluster="local"` a Dask LocalCluster of `jobs` workers started for this run;
+    or any `executor` from `costmodel.parallel`. At most `window` results wait in memory
+    for their turn (see `costmodel.parallel.map_ordered`). `on_result(index, summary)` is
+    called as each file finishes, in completion order.
+    """
+    from .parallel import make_executor, map_ordered
+
+    kw = {"bindings": dict(bindings or {}), "hardware": hardware, "dtype": dtype, "strict": strict, **engine_options}
+    if spec_limits() != SpecLimits():
+        kw["spec_limits"] = spec_limits()
+    ex = executor or make_executor(jobs, scheduler, cluster, warm=_warm)
+    with ex:
+        yield from map_ordered(
+            summarize_task,
+            ((os.fspath(p), kw) for p in paths),
+            ex,
+            window=window,
+            on_error=_worker_failed,
+            on_done=on_result,
+        )
 
 
 def analyze_many(
@@ -112,11 +173,15 @@ def analyze_many(
     strict: bool = False,
     progress: bool = False,
     on_result: Callable[[int, dict[str, Any]], None] | None = None,
+    scheduler: str | None = None,
+    cluster: str | None = None,
     **engine_options: Any,
 ) -> list[dict[str, Any]]:
-    """Summaries of many models, analysed in a process pool (`jobs` workers, default: all
-    cores; `jobs=1` runs in this process). `progress=True` draws a rich progress bar on
-    stderr; `on_result(index, summary)` is called as each file finishes.
+    """Summaries of many models as a list in the order of `paths`, analysed in a process
+    pool (`jobs` workers, default: all cores; `jobs=1` runs in this process) or on Dask
+    (`scheduler`, `cluster`: see `iter_summaries`, which streams instead of collecting).
+    `progress=True` draws a rich progress bar on stderr; `on_result(index, summary)` is
+    called as each file finishes.
 
     Each summary has `model`, `ok` and, when ok, `flops, macs, transcendentals, params,
     bytes_read, bytes_written, weight_bytes, peak_activation_bytes, latency_s, symbols,
@@ -124,65 +189,37 @@ def analyze_many(
     strings for symbols left unbound); when not ok, `error` and `error_type`.
     """
     items = [os.fspath(p) for p in paths]
-    kw = {"bindings": dict(bindings or {}), "hardware": hardware, "dtype": dtype, "strict": strict, **engine_options}
-    n_jobs = min(jobs or default_jobs(), max(len(items), 1))
-    results: list[dict[str, Any] | None] = [None] * len(items)
+    bar = None
     if progress and items:
         from .report.progress import ProgressBar
 
         bar = ProgressBar(len(items))
-    else:
-        bar = None
+
+    def done(i: int, summary: dict[str, Any]) -> None:
+        if bar is not None:
+            bar.advance(summary)
+        if on_result is not None:
+            on_result(i, summary)
+
+    n_jobs = min(jobs or default_jobs(), max(len(items), 1))
     try:
-        if n_jobs <= 1:
-            for i, p in enumerate(items):
-                summary = summarize(p, **kw)
-                results[i] = summary
-                _done(i, summary, bar, on_result)
-        else:
-            _run_pool(items, kw, n_jobs, results, bar, on_result)
+        return list(
+            iter_summaries(
+                items,
+                jobs=n_jobs,
+                scheduler=scheduler,
+                cluster=cluster,
+                bindings=bindings,
+                hardware=hardware,
+                dtype=dtype,
+                strict=strict,
+                on_result=done,
+                **engine_options,
+            )
+        )
     finally:
         if bar is not None:
             bar.close()
-    return results  # type: ignore[return-value]
 
 
-def _run_pool(
-    items: list[str], kw: dict[str, Any], n_jobs: int, results: list[dict[str, Any] | None], bar: Any, on_result: Any
-) -> None:
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    # fork starts workers that already hold the imported analyser; the executor forks them
-    # all before its own thread starts, and the progress bar draws without a thread.
-    ctx = mp.get_context("fork") if sys.platform.startswith("linux") else None
-    if ctx is not None:  # import the analyser and its rules once, before forking
-        from . import api  # noqa: F401
-        from .ops.registry import load_all
-
-        load_all()
-    with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
-        futures = {pool.submit(_worker, (p, kw)): i for i, p in enumerate(items)}
-        for f in as_completed(futures):
-            i = futures[f]
-            try:
-                summary: dict[str, Any] = f.result()
-            except Exception as e:  # a worker killed (out of memory, a crash in a C library)
-                summary = {
-                    "model": items[i],
-                    "ok": False,
-                    "error": f"worker failed: {e}",
-                    "error_type": type(e).__name__,
-                }
-            results[i] = summary
-            _done(i, summary, bar, on_result)
-
-
-def _done(i: int, summary: dict[str, Any], bar: Any, on_result: Any) -> None:
-    if bar is not None:
-        bar.advance(summary)
-    if on_result is not None:
-        on_result(i, summary)
-
-
-__all__ = ["SUMMARY_KEYS", "analyze_many", "default_jobs", "summarize"]
+__all__ = ["SUMMARY_KEYS", "analyze_many", "default_jobs", "iter_summaries", "summarize", "summarize_task"]

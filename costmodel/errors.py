@@ -3,6 +3,26 @@ exit status 2 and one line on stderr."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+
+def name_list(names: Iterable[object], limit: int = 12) -> str:
+    """Names for an error message, short: the first `limit` (sorted), then how many more.
+    A graph exported with per-node dims can have hundreds of symbols."""
+    items = sorted(str(n) for n in names)
+    if not items:
+        return "none"
+    shown = ", ".join(items[:limit])
+    return shown if len(items) <= limit else f"{shown} and {len(items) - limit} more"
+
+
+def did_you_mean(word: str, choices: Iterable[object], n: int = 3) -> str:
+    """'; did you mean X?' when a choice is close to `word` (difflib), else ''."""
+    import difflib
+
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=n, cutoff=0.6)
+    return f"; did you mean {' or '.join(close)}?" if close else ""
+
 
 class CostModelError(Exception):
     """Base class for every error caused by input (files, arguments, configuration)."""
@@ -48,6 +68,11 @@ class HardwareError(CostModelError):
 
 class PlanError(CostModelError):
     """An execution plan (parallel layout, batch...) is invalid."""
+
+
+class MeasurementError(CostModelError):
+    """A measurement file (kernel timings for calibration) is unreadable or holds an
+    invalid value; the message names the file, the row and the column."""
 
 
 class OutputError(CostModelError):

@@ -137,13 +137,24 @@ def ceildiv(a: Any, b: Any) -> Any:
 def smax(a: Any, b: Any) -> Any:
     if type(a) is int and type(b) is int:
         return max(a, b)
-    return norm(sp().Max(a, b))
+    m = sp().Max
+    return _bounded_call(m, lambda: m(a, b, evaluate=False), a, b)
 
 
 def smin(a: Any, b: Any) -> Any:
     if type(a) is int and type(b) is int:
         return min(a, b)
-    return norm(sp().Min(a, b))
+    m = sp().Min
+    return _bounded_call(m, lambda: m(a, b, evaluate=False), a, b)
+
+
+def _bounded_call(fn: Any, fallback: Any, *args: Any) -> Any:
+    """fn(*args) for the sympy calls that compare or simplify their arguments, which can run
+    for minutes on large expressions: within symbudget's size and time budget, else
+    fallback() (the same value left unevaluated: exact, only not simplified)."""
+    from .symbudget import bounded
+
+    return norm(bounded(fn, fallback, *args))
 
 
 def known_eq(a: Any, b: Any) -> bool | None:
@@ -151,7 +162,9 @@ def known_eq(a: Any, b: Any) -> bool | None:
     if type(a) is int and type(b) is int:
         return a == b
     s = sp()
-    d = s.simplify(s.sympify(a) - b)
+    d = s.sympify(a) - b
+    if d != 0:  # past the budget the difference stays unsimplified: "not known" below
+        d = _bounded_call(s.simplify, lambda: d, d)
     if d == 0:
         return True
     if d.is_zero is False:

@@ -1,11 +1,13 @@
 """Roofline / latency engine: the datasheet roofline written as arithmetic from the
-profiles' own figures, a known kernel's calibrated time from the H200 calibration table,
+profiles' own figures, a known kernel's calibrated time from the shipped device model and
+the H200's refinement table,
 the matrix-rate fallbacks, the wired calibration knobs, and measured H200 accuracy
 (held-out cases)."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
 import sys
@@ -62,16 +64,27 @@ def test_ideal_time_is_the_datasheet_roofline(m, k, n, dt, hw):
     assert calibrated.latency_s >= roofline * (1 - 1e-12)
 
 
+def fitted_params() -> dict:
+    """The cross-device model's fitted parameters, as the shipped file states them."""
+    return json.loads((PROFILES / "device-model.json").read_text(encoding="utf-8"))["params"]
+
+
 def test_stream_kernel_time_from_the_h200_calibration_table():
     """A large fp16 Add on the H200, timed as one kernel of a CUDA graph: it reads two
-    64 x 2^20 tensors and writes one (3 x 64 x 2^20 x 2 B = 402,653,184 B) at the
-    calibrated fraction of the 4.8 TB/s datasheet bandwidth, plus the per-kernel overhead.
-    Its 1 FLOP per element is ~2e-8 of that time (the smooth max adds less than 1e-7)."""
+    64 x 2^20 tensors and writes one (3 x 64 x 2^20 x 2 B = 402,653,184 B) at the stream
+    fraction of the 4.8 TB/s datasheet bandwidth, plus the per-kernel overhead. The device
+    model gives HBM parts the fitted `bandwidth_hbm` fraction and the fitted
+    `kernel_overhead_s` (the profile lists no launch latency); the H200's [calibration]
+    table scales them by its `bandwidth` and `overhead` multipliers. Its 1 FLOP per
+    element is ~2e-8 of that time (the smooth max adds less than 1e-7)."""
     sheet = datasheet("h200-sxm-141gb")
-    cal = sheet["calibration"]
+    refine = sheet["calibration"]["refine"]
+    params = fitted_params()
+    assert sheet["memory"]["type"].startswith("HBM") and "launch_latency_s" not in sheet["compute"]
     nbytes = 3 * 64 * 2**20 * 2
-    expected = nbytes / (sheet["memory"]["bandwidth_GBps"] * 1e9 * cal["stream_bandwidth_fraction"])
-    expected += cal["kernel_overhead_s"]
+    fraction = min(params["bandwidth_hbm"] * refine["bandwidth"], 1.0)
+    expected = nbytes / (sheet["memory"]["bandwidth_GBps"] * 1e9 * fraction)
+    expected += params["kernel_overhead_s"] * refine["overhead"]
     r = costmodel.analyze(
         one_op("Add", [(64, 1 << 20), (64, 1 << 20)], dtype="fp16"), hardware="h200", execution="graph"
     )
@@ -96,14 +109,19 @@ def test_fp64_matmul_runs_on_the_fp64_path_the_device_has():
 
 def test_host_dispatch_from_the_h200_calibration_table():
     """A training step dispatches each forward op and ~2 backward ops: a MatMul and a
-    Relu cost 3 x (contraction + elementwise dispatch times) of host time."""
-    cal = datasheet("h200-sxm-141gb")["calibration"]["eager_dispatch_s"]
+    Relu cost 3 x their dispatch times of host time. The fitted dispatch of a matmul is
+    `dispatch_contraction_s`, of an activation with a functor (Relu) its own
+    `dispatch_activation_s`; the H200's table scales every dispatch by `dispatch` and the
+    matmuls' by `dispatch_gemm` too."""
+    refine = datasheet("h200-sxm-141gb")["calibration"]["refine"]
+    params = fitted_params()
     hw = get_profile("h200")
     mm = analyze_graph(to_graph(one_op("MatMul", [(64, 64), (64, 64)])))
     relu = analyze_graph(to_graph(one_op("Relu", [(64, 64)])))
     got = host_dispatch_s(mm, for_profile(hw), 3) + host_dispatch_s(relu, for_profile(hw), 3)
-    elementwise = cal.get("elementwise", cal["default"])
-    assert math.isclose(got, 3 * (cal["contraction"] + elementwise), rel_tol=1e-12)
+    matmul = params["dispatch_contraction_s"] * refine["dispatch"] * refine["dispatch_gemm"]
+    activation = params["dispatch_activation_s"] * refine["dispatch"]
+    assert math.isclose(got, 3 * (matmul + activation), rel_tol=1e-12)
 
 
 def test_wired_calibration_knobs_change_predictions():

@@ -70,6 +70,27 @@ NAMES = [
     "m4-max",
     "xeon-8480",
     "epyc-9654",
+    # added for the cross-device hardware model (sources in each file, not in the reference)
+    "v100-pcie-32gb",
+    "v100-pcie-16gb",
+    "p100-pcie-16gb",
+    "p4",
+    "a100-pcie-40gb",
+    "a40",
+    "a10",
+    "l40",
+    "rtx-a6000",
+    "h800",
+    "h20",
+    "mi100",
+    "mi210",
+    "mi250-gcd",
+    "mi250",
+    "mi300a",
+    "jetson-orin-agx",
+    "jetson-orin-nano",
+    "apple-m3",
+    "snapdragon-x-elite",
 ]
 ALIASES = {"h100": "h100-sxm5-80gb", "h200": "h200-sxm-141gb", "a100": "a100-sxm4-80gb"}
 
@@ -345,8 +366,9 @@ usd_per_hour = 1.25
 "matrix.bf16_tflops" = "my measurements"
 
 [calibration]
-matmul_efficiency = 0.7
-table = { sizes = [1, 2, 3], note = "x" }
+method = "my measurements"
+stream_bandwidth_fraction = 0.7
+gemm_fraction = { bf16 = 0.8, fp32 = 0.75 }
 """
 
 
@@ -365,7 +387,11 @@ def _check_user(p: HardwareProfile):
     assert p.pcie is None
     assert p.tdp_watts == 300 and p.price_per_hour == 1.25
     assert p.sources == {"matrix.bf16_tflops": "my measurements"}
-    assert p.calibration == {"matmul_efficiency": 0.7, "table": {"sizes": [1, 2, 3], "note": "x"}}
+    assert p.calibration == {
+        "method": "my measurements",
+        "stream_bandwidth_fraction": 0.7,
+        "gemm_fraction": {"bf16": 0.8, "fp32": 0.75},
+    }
 
 
 def test_user_toml_and_yaml_files(tmp_path):
@@ -425,7 +451,11 @@ def _same(a: HardwareProfile, b: HardwareProfile):
 @pytest.mark.parametrize("name", ["h200", "mi300x", "tpu-v5p", "xeon-8480", "mi250x"])
 def test_round_trip_through_user_files(tmp_path, name):
     p = get_profile(name)
-    p = dataclasses.replace(p, calibration={"gemm": {"bf16": [0.5, 0.8]}, "note": "measured"}, price_per_hour=3.5)
+    p = dataclasses.replace(
+        p,
+        calibration={"gemm_fraction": {"bf16": 0.5}, "notes": "measured", "refine": {"gemm": 1.1}},
+        price_per_hour=3.5,
+    )
     d = profile_to_dict(p)
     t = tmp_path / "p.toml"
     t.write_text(_to_toml(d), encoding="utf-8")
@@ -559,7 +589,7 @@ def test_invalid_yaml_files(tmp_path):
     _bad(tmp_path, "a: [\n", ".yaml", "invalid YAML")
     _bad(tmp_path, YAML_GOOD + "---\nname: z\n", ".yml", "invalid YAML")
     _bad(tmp_path, YAML_GOOD + "sources: {1: x}\n", ".yaml", "sources")
-    _bad(tmp_path, YAML_GOOD + "calibration: {when: 2024-13-45}\n", ".yaml")
+    _bad(tmp_path, YAML_GOOD + "calibration: {date: 2024-13-45}\n", ".yaml")
     _bad(tmp_path, YAML_GOOD + "notes: &a [*a]\n", ".yaml", "notes", "recursive")
 
 

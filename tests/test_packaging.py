@@ -21,6 +21,10 @@ PKG = os.path.join(ROOT, "costmodel")
 LAYERS = [
     "errors",
     "datafile",
+    "resources",
+    "parallel",
+    "symnames",
+    "symbudget",
     "symbolic",
     "limits",
     "ir",
@@ -143,3 +147,40 @@ def test_readme_quickstart_has_two_commands_and_ci_runs_the_test_one():
     assert len(cmds) == 2
     ci = open(os.path.join(ROOT, ".ci", "run")).read()
     assert cmds[1].strip() in ci
+
+
+def test_readme_operator_counts_match_the_registry():
+    """The README's coverage claims hold for the onnx release pyproject allows."""
+    import onnx.defs
+
+    from costmodel.ops.coverage import coverage
+
+    readme = " ".join(open(os.path.join(ROOT, "README.md")).read().split())
+    m = re.search(r"any opset 7–(\d+): all (\d+) default-domain operators", readme)
+    assert m, "README no longer states the opset range and operator count"
+    opset, n = int(m.group(1)), int(m.group(2))
+    _, summary = coverage(opset)
+    assert summary["onnx_ops"] == summary["covered"] == n
+    m = re.search(r"at opset (\d+), (\d+) of (\d+), with ([A-Za-z, ]+?) listed as unsupported", readme)
+    assert m, "README no longer states the coverage at the newest opset"
+    newest, covered, total = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    assert onnx.defs.onnx_opset_version() == newest, "onnx moved: update the README and the bound in pyproject"
+    rows, summary = coverage(newest)
+    assert (summary["covered"], summary["onnx_ops"]) == (covered, total)
+    missing = {r["op_type"] for r in rows if r["status"] == "unsupported"}
+    named = {w.strip() for w in re.split(r",|\band\b", m.group(4)) if w.strip()}
+    assert missing == named
+
+
+def test_pytest_addopts_do_not_silence_the_readme_summary():
+    """`python -m pytest -q` (the README command) must print its summary line: addopts
+    with another -q would make it -qq, which prints none."""
+    conf = tomllib.load(open(os.path.join(ROOT, "pyproject.toml"), "rb"))
+    addopts = conf["tool"]["pytest"]["ini_options"].get("addopts", "")
+    assert "-q" not in addopts.split() and "--quiet" not in addopts
+
+
+def test_py_typed_ships_with_the_package():
+    conf = tomllib.load(open(os.path.join(ROOT, "pyproject.toml"), "rb"))
+    assert os.path.isfile(os.path.join(ROOT, "costmodel", "py.typed"))
+    assert "py.typed" in conf["tool"]["setuptools"]["package-data"]["costmodel"]

@@ -196,7 +196,6 @@ def llm_outputs():
         "8",
         "--rate",
         "2",
-        "--helm",
         "--draft",
         "llama-3.2-1b",
         "--shared-prefix",
@@ -217,7 +216,7 @@ def llm_outputs():
     return outs
 
 
-TITLES = ("continuous batching", "HELM", "speculative decoding", "shared-prefix", "output-length", "reranker")
+TITLES = ("continuous batching", "speculative decoding", "shared-prefix", "output-length", "reranker")
 
 
 def test_llm_json_counts_are_exact_ints_and_breakdown_adds_up(llm_outputs):
@@ -230,7 +229,6 @@ def test_llm_json_counts_are_exact_ints_and_breakdown_adds_up(llm_outputs):
         assert "unattributed" not in comps
     assert set(d["extras"]) == {
         "continuous_batching",
-        "helm",
         "speculative",
         "shared_prefix",
         "output_distribution",
@@ -360,6 +358,28 @@ def test_roofline_convs_use_the_tf32_roof(capsys):
     convs = [o for o in d["ops"] if o["op_type"] == "Conv"]
     assert convs and all(o["roof"] == "matrix tf32" for o in convs)
     assert d["roofs"]["matrix tf32"] == 494.5e12  # H100 SXM dense TF32 (hardware_profiles/h100-sxm5-80gb.toml)
+
+
+def test_roofline_says_why_each_op_is_bound(capsys):
+    """Each op names the term that bounds it: its compute at a fraction of its roof's peak,
+    its traffic at a fraction of the bandwidth, or a launch overhead longer than the kernel;
+    the fraction is its own FLOPs (bytes) over its compute (memory) time, over the roof.
+    Every timed op carries its 80% band."""
+    d = strict_json(ok(capsys, "roofline", RESNET, "-H", "h100", "--format", "json"))
+    seen = set()
+    for o in d["ops"]:
+        lo, hi = o["latency_band_s"]
+        assert lo <= o["time_s"] <= hi
+        seen.add(o["bound"])
+        if o["bound"] == "compute":
+            assert o["why"].endswith("of peak") and 0 < float(o["why"].split("%")[0]) <= 100
+        elif o["bound"] == "memory":
+            assert o["why"].endswith("of bandwidth") and 0 < float(o["why"].split("%")[0]) <= 100
+        elif o["bound"] == "overhead":
+            assert o["why"].startswith("launch ") and "> kernel" in o["why"]
+    assert {"compute", "memory"} <= seen
+    table = ok(capsys, "roofline", RESNET, "-H", "h100", "--format", "csv")
+    assert table.splitlines()[0].split(",")[-2:] == ["bound", "why"]
 
 
 def test_roofline_plot_refuses_its_input(capsys, tmp_path):

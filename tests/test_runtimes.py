@@ -371,6 +371,8 @@ def test_fusion_option_is_a_deprecated_alias_of_torch_compile():
 
 
 def test_vllm_serving_fuses_decode_kernels_and_pytorch_training_pays_autocast_casts():
+    from costmodel.engine.calibration import for_profile
+    from costmodel.hardware import get_profile
     from costmodel.planners.llm import plan_llm
     from costmodel.planners.training import plan_training
 
@@ -378,19 +380,58 @@ def test_vllm_serving_fuses_decode_kernels_and_pytorch_training_pays_autocast_ca
     vllm = plan_llm("llama-3-8b", "h200", batch=8, prompt_len=256, output_len=32, runtime="vllm")
     assert vllm.decode.latency_s < none.decode.latency_s
     assert vllm.prefill.flops == none.prefill.flops
-    kw = dict(tp=8)
+    # plain PyTorch's mixed precision is autocast (the bf16-autocast recipe of precision.py),
+    # on 8 devices too, where the default is otherwise Megatron's bf16-mixed
+    kw = dict(tp=8, micro_batch=1, optimizer_impl="fused")
     base = plan_training("llama-3-8b", "h200", 8, 64, 2048, **kw)
     amp = plan_training("llama-3-8b", "h200", 8, 64, 2048, runtime="pytorch", **kw)
-    assert base.breakdown.autocast_s == 0
-    # per device: params / tp, 4+2 B forward and 2+4 B backward per parameter, at the
-    # calibrated streaming bandwidth
-    from costmodel.engine.calibration import for_profile
-    from costmodel.hardware import get_profile
-
+    mixed = plan_training("llama-3-8b", "h200", 8, 64, 2048, runtime="pytorch", precision="bf16-mixed", **kw)
+    assert (base.recipe.precision, amp.recipe.precision, mixed.recipe.precision) == (
+        "bf16-mixed",
+        "bf16-autocast",
+        "bf16-mixed",
+    )
+    assert amp.recipe.runtime == mixed.recipe.runtime == "pytorch"
+    # at least autocast's weight casts: each micro-batch's forward reads every fp32 GEMM
+    # weight (4 B) and writes its bf16 copy (2 B), its backward reads the bf16 gradient
+    # (2 B) and writes it in fp32 (4 B). Llama-3-8B's layer GEMM weights: q, o 4096 x 4096,
+    # k, v 4096 x 1024, gate / up / down 4096 x 14336 -> 218,103,808 per layer, x 32 layers,
+    # / tp 8; 64 micro-batches of 1 on dp 1
     hw = get_profile("h200")
-    want = base.params / 8 * 12 / (hw.memory_bandwidth * for_profile(hw).stream_bandwidth_fraction)
-    assert amp.breakdown.autocast_s == pytest.approx(want)
-    assert amp.step_latency_s == pytest.approx(base.step_latency_s + want, rel=1e-9)
+    gemm_params = (2 * 4096 * 4096 + 2 * 4096 * 1024 + 3 * 4096 * 14336) * 32 / 8
+    casts = 64 * 12 * gemm_params / (hw.memory_bandwidth * for_profile(hw).stream_bandwidth_fraction)
+    assert amp.breakdown.compute_s - mixed.breakdown.compute_s >= casts
+
+
+def test_pytorch_runs_a_hf_classs_eager_code_as_written():
+    """A Hugging Face class with attn_implementation="eager" runs its own Python op by op
+    (frontends/lower/attention.py eager_attention): eager PyTorch launches those kernels,
+    so the pytorch runtime must not fuse the written-out attention into SDPA nor turn
+    the copies torch.matmul makes of the head-split operands into views."""
+    from costmodel.frontends.spec import spec_from_hf
+    from costmodel.planners.training import plan_training
+
+    cfg = dict(model_type="gpt2", vocab_size=1000, n_embd=256, n_layer=2, n_head=4, n_positions=512)
+    spec = spec_from_hf({**cfg, "architectures": ["GPT2LMHeadModel"], "attn_implementation": "eager"})
+    binds = {"batch": 2, "seq": 64}
+    none = run(spec, bindings=binds, hardware="h200")
+    eager = run(spec, "pytorch", bindings=binds, hardware="h200")
+    assert [(n.name, n.op_type) for n in kernels(eager)] == [(n.name, n.op_type) for n in kernels(none)]
+    assert eager.latency_s == none.latency_s
+    # q, k and v copied for the batched matmuls, scores, scale, mask add, softmax, P V:
+    # per layer, 2 layers
+    names = [n.name for n in kernels(eager)]
+    for tag, per_layer in (("q_copy", 1), ("k_copy", 1), ("v_copy", 1), ("softmax", 1), ("scale_scores", 1)):
+        assert sum(x.endswith(f"attn.{tag}") for x in names) == 2 * per_layer, tag
+    assert "FusedAttention" not in by_type(eager)
+    # a compiling runtime still rewrites the same code (Inductor fuses the norms' residual
+    # adds and the formula GELU's pointwise chain)
+    assert len(kernels(run(spec, "torch-compile", bindings=binds))) < len(kernels(none))
+    # and in training: the per-layer work under pytorch is the eager code's
+    kw = dict(micro_batch=1, precision="bf16-mixed")
+    t_none = plan_training(spec, "h200", 1, 4, 64, **kw)
+    t_eager = plan_training(spec, "h200", 1, 4, 64, runtime="pytorch", **kw)
+    assert t_eager.step_latency_s == t_none.step_latency_s
 
 
 @given(fuzz_graphs(), st.sampled_from(NAMES))

@@ -49,6 +49,28 @@ def valid_specs(draw) -> dict:
     if arch == "hybrid":
         kinds = ["attention", "mamba", "linear", "rwkv"]
         spec["layer_types"] = [draw(st.sampled_from(kinds)) for _ in range(spec["num_layers"])]
+    if arch == "cnn":
+        w = draw(st.sampled_from([8, 16]))
+        depths = [draw(st.integers(1, 2)) for _ in range(draw(st.integers(1, 3)))]
+        block = draw(st.sampled_from(["basic", "bottleneck", "inverted-residual", "fasternet"]))
+        stem = draw(st.sampled_from(["resnet", "patch"]))
+        widths = [w * 2**i for i in range(len(depths))]
+        spec |= {"hidden_size": w, "num_layers": sum(depths), "image_size": 32, "num_classes": 10}
+        spec["cnn"] = {"block": block, "stem": stem, "depths": depths, "widths": widths, "expansion": 2}
+    if arch in ("unet", "vae-decoder"):
+        levels = draw(st.integers(1, 3))
+        ch = [8 * 2**i for i in range(levels)]
+        spec |= {"hidden_size": 8, "num_layers": draw(st.integers(1, 2)), "image_size": 2 ** (levels - 1) * 2}
+        spec |= {"num_channels": 4}
+        spec["unet"] = {
+            "block_out_channels": ch,
+            "transformers": [draw(st.integers(0, 1)) for _ in ch],
+            "heads": [2] * levels,
+            "norm_groups": 4,
+            "cross_attention_dim": 16,
+            "context_len": 4,
+            "linear_projection": draw(st.booleans()),
+        }
     spec["rwkv"] = {"head_size": hd, "time_mix_extra_dim": 4, "time_decay_extra_dim": 8}
     spec["ssm"] = {"d_state": 4, "d_conv": 2, "expand": 2, "headdim": hd}
     if arch in ("decoder", "hybrid") and draw(st.booleans()):
@@ -65,7 +87,7 @@ BREAKS = [
     ("hidden_size", float("nan")),
     ("num_heads", True),
     ("norm", "batchnorm"),
-    ("architecture", "cnn"),
+    ("architecture", "rnn"),
     ("bogus", 1),
     ("intermediate_size", "hidden_size ** 2"),
     ("moe", {"num_experts": 2, "top_k": 3, "expert_intermediate_size": 8}),

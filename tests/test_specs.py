@@ -51,6 +51,10 @@ PUBLISHED = {
     "qwen1.5-moe-a2.7b": 14_315_784_192,
     "vit-b-16": 86_567_656,
     "dit-xl-2": 675_129_632,
+    # transformers num_parameters() of the model cards' classes (tests/test_hf_heads.py)
+    "switch-base-8": 619_339_008,
+    "mpt-7b": 6_649_286_656,
+    "qwen3-30b-a3b": 30_532_122_624,
 }
 
 

@@ -75,14 +75,17 @@ def defs_json(data: dict) -> str:
     head = {k: v for k, v in data.items() if k != "schemas"}
     lines = ["{"]
     for k, v in head.items():
-        lines.append(f"{json.dumps(k)}: {json.dumps(v)},")
+        lines.append(f"{json.dumps(k, allow_nan=False)}: {json.dumps(v, allow_nan=False)},")
     lines.append('"schemas": {')
     domains = list(data["schemas"].items())
     for i, (domain, ops) in enumerate(domains):
-        lines.append(f"{json.dumps(domain)}: {{")
+        lines.append(f"{json.dumps(domain, allow_nan=False)}: {{")
         items = list(ops.items())
         for j, (op, versions) in enumerate(items):
-            lines.append(f"{json.dumps(op)}: {json.dumps(versions)}" + ("," if j < len(items) - 1 else ""))
+            lines.append(
+                f"{json.dumps(op, allow_nan=False)}: {json.dumps(versions, allow_nan=False)}"
+                + ("," if j < len(items) - 1 else "")
+            )
         lines.append("}" + ("," if i < len(domains) - 1 else ""))
     lines.append("}")
     lines.append("}")

@@ -1,11 +1,16 @@
 """Efficiency parameters of the calibrated engine, per device.
 
-A profile's `[calibration]` table (measured on the device, with provenance) overrides
-these defaults. The defaults are generic for a modern data-centre GPU driven by PyTorch
-and cuBLAS/cuDNN; they come from the H200 fit (benchmarks/fit_calibration.py) and the
-published A100 spreads in shared anchors (decode GEMVs at 0.52-0.80 of HBM bandwidth,
-prefill GEMMs at 0.63-0.91 of peak), so an uncalibrated profile still lands near measured
-behaviour rather than at its datasheet roofline.
+`for_profile(hw)` builds them in three layers:
+1. the dataclass defaults below: the priors of the cross-device model (a generic
+   data-centre GPU under PyTorch and cuBLAS/cuDNN, from the first H200 fit and the A100
+   spreads in the project's anchors: decode GEMVs at 0.52-0.80 of HBM bandwidth, prefill
+   GEMMs at 0.63-0.91 of peak);
+2. the cross-device model (devicemodel.py): every device-dependent field predicted from
+   the profile's datasheet features with the parameters fitted jointly on every measured
+   device (hardware_profiles/device-model.json);
+3. the profile's [calibration] table, when the device was measured: absolute values
+   override fields, `refine` multipliers scale the model's figures (gemm, conv,
+   attention, bandwidth, rows, dispatch, overhead).
 """
 
 from __future__ import annotations
@@ -16,14 +21,18 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from ..errors import HardwareError
-from .device import Device
+from ..hardware.calibration_schema import check_calibration
+from ..hardware.profile import HardwareProfile
+from ..hardware.schema import CALIBRATION_META, FieldError
+from .device import CPU_KINDS, Device
 
 
 @dataclass(frozen=True, kw_only=True)
 class Calibration:
     # -- provenance ---------------------------------------------------------------------
     source: str = "generic defaults (no measurements for this device)"
-    measured: bool = False
+    measured: bool = False  # the profile's [calibration] table refined the model
+    features_missing: tuple[str, ...] = ()  # datasheet features the model had to assume
     # -- GEMM (cuBLAS) ------------------------------------------------------------------
     # Achievable fraction of the dense matrix peak for large, 16-byte-aligned GEMMs.
     gemm_fraction: Mapping[str, float] = field(
@@ -47,6 +56,9 @@ class Calibration:
         default_factory=lambda: {"bf16": 0.50, "fp16": 0.50, "fp32": 0.40, "tf32": 0.40, "fp8": 0.40, "int8": 0.40}
     )
     conv_fp32_math: str = "tf32"  # PyTorch default: torch.backends.cudnn.allow_tf32 = True
+    # speed-up of 3x3 stride-1 convolutions over their direct FLOPs (Winograd), per dtype
+    conv_winograd_gain: Mapping[str, float] = field(default_factory=dict)
+    conv_winograd_overhead_s: float = 0.0  # fixed cost of the transform kernels per Winograd conv
     depthwise_bandwidth_fraction: float = 0.40
     conv_channel_ramp: float = 32.0
     conv_bias_separate_kernel: bool = True  # PyTorch eager + cuDNN: bias added in its own kernel
@@ -79,6 +91,12 @@ class Calibration:
             "normalization": 20e-6,
         }
     )
+    # -- CPUs (engine/cpu.py) -------------------------------------------------------------
+    # FLOPs per core at which a BLAS GEMM reaches half its large-size efficiency. Default:
+    # hardware/calibrate.py's fit of a full sweep on a 2-core AMD EPYC VM (numpy 2.4,
+    # OpenBLAS 0.3.31, 2026-12-04; fp32 GFLOP/s at n = 64..2048: 34.8, 94.8, 157, 188, 201,
+    # 203). A calibrated profile carries its own.
+    cpu_gemm_half_flops: float = 1.33e6
     # -- vector / special-function units ------------------------------------------------
     # Achieved fractions of the vector (FMA) peak and of the special-function rate
     # (transcendentals); a kernel's vector time is the slower of the two.
@@ -86,40 +104,40 @@ class Calibration:
     sfu_fraction: float = 0.6
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any] | None, where: str = "calibration") -> Calibration:
-        base = cls()
+    def from_mapping(
+        cls, data: Mapping[str, Any] | None, where: str = "calibration", base: Calibration | None = None
+    ) -> Calibration:
+        """`base` (default: the dataclass defaults) with a [calibration] table applied:
+        absolute fields replace, `refine` multipliers scale. The table is validated first
+        (the same check the profile loader runs), so a bad value is a HardwareError."""
+        base = base or cls()
         if not data:
             return base
+        try:
+            data = check_calibration(data)
+        except FieldError as e:
+            raise HardwareError(str(e), where=where) from None
         names = {f.name for f in fields(cls)}
         kw: dict[str, Any] = {}
         for k, v in data.items():
-            if k in ("date", "device", "software", "method", "holdout", "notes", "fit"):
+            if k in CALIBRATION_META or k == "refine":
                 continue
-            if k not in names:
-                raise HardwareError(f"unknown calibration key {k!r}", where=where)
+            if k not in names:  # a schema key this engine has no field for
+                raise HardwareError(f"calibration key {k!r} is not used by this engine", where=where)
             cur = getattr(base, k)
             if isinstance(cur, Mapping):
-                if not isinstance(v, Mapping):
-                    raise HardwareError(f"calibration {k} must be a table", where=where)
                 merged = dict(cur)
                 merged.update({str(a): float(b) for a, b in v.items()})
                 kw[k] = merged
-            elif isinstance(cur, bool):
-                kw[k] = bool(v)
-            elif isinstance(cur, (int, float)) and not isinstance(cur, bool):
-                try:
-                    fv = float(v)
-                except (TypeError, ValueError):
-                    raise HardwareError(f"calibration {k} must be a number", where=where) from None
-                if not math.isfinite(fv) or fv < 0:
-                    raise HardwareError(f"calibration {k} must be a non-negative number", where=where)
-                kw[k] = type(cur)(fv) if isinstance(cur, int) else fv
-            else:
+            elif isinstance(cur, int) and not isinstance(cur, bool):
+                kw[k] = int(v)
+            else:  # numbers, booleans and choices, checked by check_calibration
                 kw[k] = v
-        kw.setdefault("measured", True)
-        if "source" not in kw:
-            kw["source"] = str(data.get("method") or data.get("date") or "measured")
-        return replace(base, **kw)
+        out = replace(base, **kw)
+        if data.get("refine"):
+            out = refine(out, data["refine"])
+        src = str(data.get("source") or data.get("method") or data.get("date") or "measured")
+        return replace(out, measured=True, source=f"{base.source}; refined: {src}")
 
     def frac(self, table: Mapping[str, float], dtype: str) -> float:
         for d in (dtype, _family(dtype), "bf16"):
@@ -127,8 +145,13 @@ class Calibration:
                 return float(table[d])
         return 0.5
 
-    def dispatch(self, kind: str) -> float:
-        return float(self.eager_dispatch_s.get(kind, self.eager_dispatch_s.get("default", 16e-6)))
+    def dispatch(self, kind: str, op_type: str = "") -> float:
+        """Host time to dispatch one op in an eager framework: by op type when the table
+        has it (activations with functors, linear with bias), else by op kind."""
+        d = self.eager_dispatch_s
+        if op_type and op_type in d:
+            return float(d[op_type])
+        return float(d.get(kind, d.get("default", 16e-6)))
 
 
 def _family(dtype: str) -> str:
@@ -139,11 +162,77 @@ def _family(dtype: str) -> str:
     return dtype
 
 
+# refine key -> the fields it scales
+_REFINE_FIELDS = {
+    "gemm": ("gemm_fraction", "gemm_misaligned_fraction"),
+    "gemm_tiles": ("gemm_small_tile_exponent",),
+    "gemm_k_ramp": ("gemm_k_ramp",),
+    "conv": ("conv_fraction",),
+    "attention": ("attention_fraction",),
+    "bandwidth": (
+        "stream_bandwidth_fraction",
+        "gemm_bandwidth_fraction",
+        "gemm_misaligned_bandwidth_fraction",
+        "depthwise_bandwidth_fraction",
+        "decode_bandwidth_fraction",
+        "transpose_bandwidth_fraction",
+        "unaligned_row_bandwidth_fraction",
+    ),
+    "rows": ("row_cost_s", "unaligned_row_cost_s"),
+    "dispatch": ("eager_dispatch_s", "eager_gap_s"),
+    "dispatch_gemm": ("eager_dispatch_s:contraction", "eager_dispatch_s:Gemm"),
+    "dispatch_conv": ("eager_dispatch_s:conv", "conv_winograd_overhead_s"),
+    "dispatch_norm": ("eager_dispatch_s:normalization", "eager_dispatch_s:Softmax", "eager_dispatch_s:LogSoftmax"),
+    "overhead": ("kernel_overhead_s",),
+}
+_FRACTION_CAP = 1.0  # no kernel beats its datasheet peak or bandwidth
+
+
+def refine(cal: Calibration, multipliers: Mapping[str, float]) -> Calibration:
+    """Scale groups of fields by per-device multipliers (fractions stay <= 1)."""
+    kw: dict[str, Any] = {}
+    for key, m in multipliers.items():
+        for name in _REFINE_FIELDS[key]:
+            name, _, entry = name.partition(":")
+            cur = kw.get(name, getattr(cal, name))
+            if entry:  # one entry of a table
+                if entry in cur:
+                    kw[name] = {**cur, entry: float(cur[entry]) * m}
+                continue
+            cap = _FRACTION_CAP if "fraction" in name else math.inf
+            if isinstance(cur, Mapping):
+                kw[name] = {k: min(float(v) * m, cap) for k, v in cur.items()}
+            else:
+                kw[name] = min(float(cur) * m, cap)
+    return replace(cal, **kw)
+
+
+def model_calibration(profile: HardwareProfile, params: Mapping[str, float] | None = None) -> Calibration:
+    """The cross-device model's Calibration for a profile (no per-device refinement).
+    `params` defaults to the shipped fit."""
+    from . import devicemodel as dm
+
+    model = dm.load_model()
+    f = dm.features(profile)
+    values = dm.calibration_fields(f, model.params if params is None else params)
+    src = model.source if params is None else "device model (given parameters)"
+    return replace(Calibration(), source=src, features_missing=f.missing, **values)
+
+
 def for_profile(profile: Device) -> Calibration:
+    """The engine's Calibration for a profile: the device model from its datasheet
+    features, refined by its [calibration] table when it has one. CPUs and SoCs (kinds
+    cpu/soc, timed by cpu.py) take the generic defaults and their own measured table: the
+    cross-device model is fitted on GPU kernels."""
     cached = _CACHE.get(id(profile))
     if cached is not None and cached[0] is profile:
         return cached[1]
-    cal = Calibration.from_mapping(getattr(profile, "calibration", None), where=getattr(profile, "name", "profile"))
+    table = getattr(profile, "calibration", None)
+    where = str(getattr(profile, "path", None) or getattr(profile, "name", "profile"))
+    if isinstance(profile, HardwareProfile) and profile.kind not in CPU_KINDS:
+        cal = Calibration.from_mapping(table, where=where, base=model_calibration(profile))
+    else:  # CPUs/SoCs, and a duck-typed device in tests: the generic defaults
+        cal = Calibration.from_mapping(table, where=where)
     _CACHE[id(profile)] = (profile, cal)
     return cal
 

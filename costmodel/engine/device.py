@@ -7,6 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+# Profile kinds the engine times as a CPU (engine/cpu.py): BLAS on cores, not GPU kernels
+CPU_KINDS = ("cpu", "soc")
+
 
 class Device(Protocol):
     @property

@@ -115,7 +115,9 @@ def conv_time(
     units: int,
 ) -> tuple[float, float]:
     """Implicit-GEMM convolution. Depthwise/very thin grouped convolutions do not use the
-    tensor cores well: they run at the vector rate and are bandwidth-limited."""
+    tensor cores well: they run at the vector rate and are bandwidth-limited. Dense 3x3
+    stride-1 convolutions on the CUDA cores run cuDNN's Winograd algorithms, which do
+    fewer multiplies than the direct FLOP count (winograd_gain)."""
     group = int(conv.group)
     c = float(conv.c) if _concrete(conv.c) and conv.c else 1.0
     cin_per_group = c / group if group else c
@@ -129,7 +131,33 @@ def conv_time(
         ch = min(n, cin_per_group)
         thin = ch / (ch + cal.conv_channel_ramp) * (1 + cal.conv_channel_ramp / 256.0)
         eff = frac * min(thin, 1.0) * tile_efficiency(batch, m, n, k, units, cal) * (k / (k + cal.gemm_k_ramp))
-    return flops / (peak * max(eff, 1e-4)), bytes_ / (bw * cal.stream_bandwidth_fraction)
+    gain = winograd_gain(conv, cal, dtype)
+    # the non-fused Winograd path is several kernels (input, filter and output transforms
+    # around a batched GEMM): their launch and ramp time is a fixed cost per convolution
+    extra = cal.conv_winograd_overhead_s if gain > 1.0 else 0.0
+    return flops / (peak * max(eff * gain, 1e-4)) + extra, bytes_ / (bw * cal.stream_bandwidth_fraction)
+
+
+def winograd_gain(conv: ConvShape, cal: Calibration, dtype: str) -> float:
+    """Speed-up over the direct FLOP count of a dense 3x3, stride-1, undilated convolution
+    where the calibration gives one for the dtype: cuDNN's Winograd kernels compute a 4x4
+    output tile of a 3x3 filter with 36 element-wise products instead of 144 (F(4x4,3x3),
+    Lavin & Gray, 'Fast Algorithms for Convolutional Neural Networks', CVPR 2016), at the
+    price of input/output transforms; the fitted gain is the net effect. 1 elsewhere
+    (tensor-core convolutions run implicit GEMM)."""
+    gain = float(cal.conv_winograd_gain.get(dtype, 1.0))
+    if gain == 1.0:
+        return 1.0
+    ones = (1,) * len(conv.kernel)
+    if (
+        tuple(conv.kernel) == (3, 3)
+        and conv.group == 1
+        and tuple(conv.strides) == ones
+        and tuple(conv.dilations) == ones
+        and not conv.transposed
+    ):
+        return gain
+    return 1.0
 
 
 def attention_time(

@@ -33,7 +33,9 @@ from ..ops.registry import OpKind
 from ..passes.runtimes import get_runtime
 from ..symbolic import Shape, prod
 from . import kernels as K
+from . import uncertainty
 from .calibration import Calibration, for_profile
+from .cpu import is_cpu
 from .device import Device
 from .modes import Execution, Fusion, Mode, parse_execution, parse_fusion, parse_mode
 from .roofline import NodeTiming, concrete, ideal_times, node_time
@@ -58,6 +60,7 @@ class GraphTiming:
     ideal_s: float
     hardware: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    band: tuple[float, float] | None = None  # 80% prediction interval of latency_s
 
     def by_bound(self) -> dict[str, float]:
         out: dict[str, float] = {}
@@ -75,6 +78,7 @@ class GraphTiming:
     def to_dict(self) -> dict[str, Any]:
         return {
             "latency_s": self.latency_s,
+            "latency_band_s": list(self.band) if self.band else None,
             "mode": self.mode,
             "runtime": self.runtime,
             "execution": self.execution,
@@ -96,6 +100,7 @@ def graph_latency(
     fusion: str = Fusion.NONE,
     execution: str = Execution.AUTO,
     calibration: Calibration | None = None,
+    bands: bool = True,
 ) -> GraphTiming:
     """Latency of an analysed graph (a GraphCost, whose nodes are its runtime's kernels)
     on a hardware profile. The options take their enums or the same strings
@@ -108,6 +113,7 @@ def graph_latency(
     rt = get_runtime(gc.runtime)
     cal = calibration or for_profile(hw)
     bias_kernel = cal.conv_bias_separate_kernel if rt.conv_bias_kernel is None else rt.conv_bias_kernel
+    on_cpu = is_cpu(hw)
     nodes = gc.nodes
     costed = [n for n in nodes if n.status == "costed"]
     if execution is Execution.AUTO:
@@ -137,7 +143,7 @@ def graph_latency(
             extra_kernels = 1
         over = 0.0
         if mode is not Mode.IDEAL and kernel > 0:
-            if execution is Execution.GRAPH:
+            if execution is Execution.GRAPH or on_cpu:  # a CPU runs op after op: no launch queue
                 over = cal.kernel_overhead_s * (1 + extra_kernels)
             else:
                 host += cal.dispatch(OpKind.ELEMENTWISE) * extra_kernels
@@ -145,7 +151,7 @@ def graph_latency(
                 # kernel starts when both it has been dispatched and the previous one ended
                 # (the host-to-GPU launch latency separates dispatch from start; back to back
                 # on a busy GPU, kernels are spaced by the same per-kernel overhead as a graph)
-                host += cal.dispatch(n.kind)
+                host += cal.dispatch(n.kind, n.op_type)
                 start = max(gpu + cal.kernel_overhead_s, host + cal.eager_gap_s)
                 over = start - gpu
                 gpu = start + kernel
@@ -172,6 +178,8 @@ def graph_latency(
                 bytes=nbytes,
             )
         )
+    # 80% bands come from the GPU validation residuals; the CPU engine has none (no band)
+    timings, band = uncertainty.attach(timings, nodes, cal, mode) if bands and not on_cpu else (timings, None)
     notes = []
     if gc.unsupported:
         notes.append(f"{len(gc.unsupported)} unsupported op(s) not timed")
@@ -188,6 +196,7 @@ def graph_latency(
         ideal_s=ideal_tot,
         hardware=getattr(hw, "name", ""),
         notes=tuple(notes),
+        band=band,
     )
 
 
@@ -226,9 +235,10 @@ def _tensor_bytes(n: NodeCost, shapes: tuple[Shape | None, ...], i: int) -> floa
 
 def host_dispatch_s(gc: GraphCost, cal: Calibration, dispatches_per_kernel: float = 1.0) -> float:
     """Host time an eager framework spends dispatching a graph's kernels: the calibrated
-    dispatch time of each costed node's kind (Calibration.eager_dispatch_s), times
-    `dispatches_per_kernel` (a training step dispatches each forward op and ~2 backward
-    ops). The one model of eager dispatch: graph_latency's eager pipeline charges the same
-    per-kind times (and one elementwise dispatch more for a separate conv-bias kernel)."""
-    total = sum(cal.dispatch(n.kind) for n in gc.nodes if n.status == NodeStatus.COSTED)
+    dispatch time of each costed node (Calibration.dispatch: by op type where the fitted
+    table has one, else by op kind), times `dispatches_per_kernel` (a training step
+    dispatches each forward op and ~2 backward ops). The one model of eager dispatch:
+    graph_latency's eager pipeline charges the same per-node times (and one elementwise
+    dispatch more for a separate conv-bias kernel)."""
+    total = sum(cal.dispatch(n.kind, n.op_type) for n in gc.nodes if n.status == NodeStatus.COSTED)
     return total * dispatches_per_kernel

@@ -17,6 +17,7 @@ from ..ir.dtypes import DTYPES, dtype as to_dtype
 from ..ops.kernel import AttentionShape, ConvShape, CopyShape, Kernel, RowwiseShape, gemm_of
 from ..ops.registry import OpKind
 from ..symbolic import is_expr
+from . import cpu
 from . import kernels as K
 from .calibration import Calibration
 from .device import Device
@@ -37,6 +38,7 @@ class NodeTiming:
     unit: str  # "matrix" | "vector" | "sfu" | "memory" | "none"
     flops: float
     bytes: float
+    band: tuple[float, float] | None = None  # 80% prediction interval of time_s (uncertainty.py)
 
     @property
     def arithmetic_intensity(self) -> float | None:
@@ -57,6 +59,7 @@ class NodeTiming:
             "unit": self.unit,
             "attainable_flops": self.attainable_flops,
             "arithmetic_intensity": self.arithmetic_intensity,
+            "latency_band_s": list(self.band) if self.band else None,
         }
 
 
@@ -74,7 +77,15 @@ def concrete(x: Any, what: str, name: str) -> float:
             f"{what} of {name} depends on {sorted(s.name for s in x.free_symbols)}; "
             "bind them (bindings={...} or --set NAME=INT) to predict time"
         )
-    return float(x)
+    try:
+        return float(x)
+    except OverflowError:  # an exact count past 1.8e308: no time in seconds can be computed
+        from ..errors import LimitExceeded
+
+        digits = len(str(int(x))) if int(x).bit_length() < 14000 else int(int(x).bit_length() * 0.30103) + 1
+        raise LimitExceeded(
+            f"{what} of {name} is a {digits}-digit number, beyond the float range (1.8e308) that times are computed in"
+        ) from None
 
 
 def matrix_dtype(node: NodeCost, cal: Calibration) -> str:
@@ -120,6 +131,8 @@ def node_time(node: NodeCost, hw: Device, cal: Calibration, mode: str) -> tuple[
     nbytes = concrete(node.cost.bytes, "bytes", node.name)
     if flops == 0 and nbytes == 0:
         return 0.0, 0.0, "none", "none"
+    if cpu.is_cpu(hw):  # CPUs/SoCs: BLAS efficiency and bandwidth, no GPU tiles or waves
+        return cpu.node_time(node, hw, cal, flops, float(node.cost.macs), nbytes, vector, compute, mem, unit)
     dt = node.dtype or "fp32"
     eb = elem_bytes(dt)
     bw = hw.memory_bandwidth
@@ -151,6 +164,8 @@ def node_time(node: NodeCost, hw: Device, cal: Calibration, mode: str) -> tuple[
             units,
         )
         c += vector_cal
+        # Winograd does fewer multiplies than the direct count: lower the roofline floor too
+        compute /= K.winograd_gain(k, cal, mdt)
     elif node.kind == OpKind.CONTRACTION and gemm is not None and _all_concrete(gemm.dims()):
         mdt = matrix_dtype(node, cal)
         c, m = K.gemm_time(2 * float(node.cost.macs), nbytes, gemm, hw.matrix_peak(mdt), bw, cal, mdt, units, eb)

@@ -42,26 +42,42 @@ def load_model_spec(model: object) -> ModelSpec | None:
 
 
 def spec_graph(spec: ModelSpec, bindings: Any = None) -> Graph:
-    """A spec as one IR graph (every layer unrolled), for `costmodel analyze`: a prefill
-    over `batch` x `seq` tokens (logits for the last position), symbolic unless bound;
-    image models (ViT, one DiT step) a forward pass over `batch` images."""
+    """A spec as one IR graph (every layer unrolled), for `costmodel analyze`, symbolic in
+    `batch` and `seq` unless bound:
+    - a model whose head was given (a Hugging Face config's `architectures`, a spec's
+      `head`), and any encoder-decoder: a plain forward over `batch` x `seq` tokens, as the
+      model's forward() runs it (a causal LM's logits for every position; a named class
+      runs its own eager PyTorch code: lower.workload.runs_own_code); an
+      encoder-decoder's decoder over `dec_seq` target positions (default: `seq`);
+    - otherwise a decoder is a serving prefill (logits for the last position only);
+    - image models (ViT, one DiT step): a forward pass over `batch` images."""
     from ..symbolic import symbol
     from .lower import Logits, Phase, Workload, lower, unroll
+    from .lower.workload import runs_own_code
+    from .spec.architectures import Head, Lowering
 
+    enc_dec = spec.arch.lowering is Lowering.ENCODER_DECODER
+    names = ("batch", "seq", "dec_seq") if enc_dec else ("batch", "seq")
     b = dict(bindings or {})
     for k, v in b.items():
-        if k not in ("batch", "seq"):
-            raise BindingError(f"unknown symbol {k!r}; a spec's symbols are: batch, seq")
+        if k not in names:
+            if k == "dec_seq":
+                raise BindingError("dec_seq (decoder positions) applies to encoder-decoder models only")
+            raise BindingError(f"unknown symbol {k!r}; a spec's symbols are: {', '.join(names)}")
         if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
             raise BindingError(f"binding {k}={v!r} must be a positive integer")
     batch = b.get("batch", symbol("batch"))
     seq = b.get("seq", symbol("seq"))
     if spec.arch.image_input:
         wl = Workload(Phase.FORWARD, batch, 1, 0, Logits.NONE)
+    elif spec.head is not Head.AUTO or enc_dec:
+        wl = Workload(
+            Phase.FORWARD, batch, seq, 0, Logits.ALL, decoder_len=b.get("dec_seq", seq), eager_code=runs_own_code(spec)
+        )
     else:
         wl = Workload(Phase.PREFILL, batch, seq, 0, Logits.LAST)
     g = unroll(lower(spec, wl), spec.name)
-    g.symbols = ("batch", "seq")
+    g.symbols = names
     return g
 
 

@@ -12,17 +12,11 @@ from ..errors import SpecError
 from .spec import ModelSpec, load_spec
 
 
-@lru_cache(maxsize=1)
 def spec_dir() -> Path:
-    try:
-        from importlib import resources
+    """The folder of built-in specs, in every install mode (see costmodel/resources.py)."""
+    from ..resources import data_dir
 
-        p = Path(str(resources.files("costmodel.data.model_specs")))
-        if p.is_dir() and any(p.glob("*.yaml")):
-            return p
-    except (ModuleNotFoundError, TypeError):
-        pass
-    return Path(__file__).resolve().parent.parent.parent / "model_specs"
+    return data_dir("model_specs")
 
 
 def names() -> list[str]:

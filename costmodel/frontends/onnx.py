@@ -21,14 +21,15 @@ from collections.abc import Iterator
 
 import math
 import os
-import re
 from typing import Any
 
 from ..errors import ModelLoadError
 from ..ir.dtypes import ONNX_DTYPES, DType
 from ..ir.graph import Graph, Initializer, Node
-from ..limits import gc_paused
+from ..datafile import open_regular
+from ..limits import MAX_FILE_BYTES, gc_paused
 from ..symbolic import Shape, symbol
+from ..symnames import symbol_name
 from .onnx_defs import attribute_defaults
 from .onnx_proto import is_model_proto, parse_model
 from .onnx_tensor import small_array
@@ -37,19 +38,17 @@ SMALL_TENSOR = 4096  # elements decoded eagerly (shape arithmetic, scalars); wei
 DEFAULT_OPSET = 1
 
 
-def load_model(model: Any) -> Any:
-    """Path or ModelProto → ModelProto, with typed errors for anything unreadable."""
+def load_model(model: Any, max_bytes: int = MAX_FILE_BYTES) -> Any:
+    """Path or ModelProto → ModelProto, with typed errors for anything unreadable. Only a
+    regular file of at most `max_bytes` is read (datafile.open_regular)."""
     if is_model_proto(model):
         return model
     path = os.fspath(model)
-    if not os.path.exists(path):
-        raise ModelLoadError("file not found", where=path)
-    if os.path.isdir(path):
-        raise ModelLoadError("is a directory, not an ONNX file", where=path)
+    f, size = open_regular(path, max_bytes=max_bytes, error=ModelLoadError, what="ONNX file", flag="--max-file-mib")
     try:
-        with open(path, "rb") as f:
-            if os.fstat(f.fileno()).st_size >= SCAN_ABOVE:
-                blob = _without_weight_data(f)
+        with f:
+            if size >= SCAN_ABOVE:
+                blob = _without_weight_data(f, path)
             else:
                 blob = f.read()
     except OSError as e:
@@ -102,6 +101,8 @@ def _fields(buf: Any, i: int, end: int) -> Iterator[tuple[int, int, int, int, in
         start = i
         key, i = _varint(buf, i, end)
         wt = key & 7
+        if key >> 3 == 0:  # field number 0 is invalid in protobuf (zero-filled bytes)
+            raise _Truncated
         if wt == 0:
             _, j = _varint(buf, i, end)
         elif wt == 1:
@@ -155,15 +156,15 @@ def _tensor_header(buf: Any, start: int, end: int) -> bytes | None:
     return b"".join(buf[s:e] for s, e in kept)
 
 
-def _without_weight_data(f: Any) -> bytes:
+def _without_weight_data(f: Any, where: str) -> bytes:
     """The ModelProto bytes of an open file, minus the data of large initializers."""
     import mmap
 
     with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
         try:
             return _strip_model(buf, len(buf))
-        except _Truncated:
-            return buf[:]  # let the protobuf parser report what is wrong
+        except _Truncated:  # not copied whole: a large corrupt file would cost its size in memory
+            raise ModelLoadError("not a valid ONNX protobuf (corrupt or truncated)", where=where) from None
 
 
 def _strip_model(buf: Any, size: int) -> bytes:
@@ -189,10 +190,20 @@ def _strip_model(buf: Any, size: int) -> bytes:
     return b"".join(out)
 
 
+def _text(x: Any, what: str, where: str | None = None) -> str:
+    """A protobuf string field. Protobuf returns a proto2 string that is not valid UTF-8
+    as bytes; ONNX requires UTF-8, so such a file is refused here, before bytes reach
+    code (and reports) that expect text."""
+    if type(x) is str:
+        return x
+    raise ModelLoadError(f"{what} is not valid UTF-8 text: {x!r:.80}", where=where)
+
+
 def opsets_of(model: Any) -> dict[str, int]:
     ops: dict[str, int] = {}
     for o in model.opset_import:
-        dom = "" if o.domain in ("", "ai.onnx") else o.domain
+        d = _text(o.domain, "an opset domain")
+        dom = "" if d in ("", "ai.onnx") else d
         ops[dom] = int(o.version)
     ops.setdefault("", DEFAULT_OPSET if not model.opset_import else ops.get("", 1))
     return ops
@@ -230,10 +241,7 @@ def _tensor(t: Any, ctx: _Converter | None) -> Initializer:
     data = None
     if t.data_location != 1 and numel <= SMALL_TENSOR and dt.kind != "string":
         data = small_array(t, shape, numel)
-    return Initializer(t.name, dt, shape, data)
-
-
-_SAFE = re.compile(r"[^A-Za-z0-9_]")
+    return Initializer(_text(t.name, "a tensor name"), dt, shape, data)
 
 
 class _Converter:
@@ -260,10 +268,12 @@ class _Converter:
                     raise ModelLoadError(f"value {name!r} has a negative dimension {v}", where=self.where)
                 out.append(v)
             else:
-                p = d.dim_param if which == "dim_param" and d.dim_param else f"{name}_d{i}"
-                p = _SAFE.sub("_", p)
-                if not p or p[0].isdigit():
-                    p = "d_" + p
+                # distinct dim_params stay distinct symbols (`n!` and `n?` are not one size)
+                p = symbol_name(
+                    _text(d.dim_param, "a dim_param", self.where)
+                    if which == "dim_param" and d.dim_param
+                    else f"{name}_d{i}"
+                )
                 self.symbols[p] = None
                 out.append(symbol(p))
         return dt, tuple(out)
@@ -278,21 +288,23 @@ class _Converter:
         for st in g.sparse_initializer:
             v = st.values
             init = _tensor(v, self)
-            inits[v.name] = Initializer(v.name, init.dtype, tuple(int(d) for d in st.dims), None)
+            inits[init.name] = Initializer(init.name, init.dtype, tuple(int(d) for d in st.dims), None)
         declared: dict[str, tuple[DType | None, Shape | None]] = {}
         inputs = []
         for vi in g.input:
-            if vi.name in inits:
+            vname = _text(vi.name, "a graph input name", self.where)
+            if vname in inits:
                 continue
-            declared[vi.name] = self.dims(vi.type, vi.name)
-            inputs.append(vi.name)
+            declared[vname] = self.dims(vi.type, vname)
+            inputs.append(vname)
         for vi in list(g.output) + list(g.value_info):
-            if vi.name not in declared:
-                declared[vi.name] = self.dims(vi.type, vi.name)
+            vname = _text(vi.name, "a value name", self.where)
+            if vname not in declared:
+                declared[vname] = self.dims(vi.type, vname)
         nodes = self.nodes(g.node)
         self.depth -= 1
         return Graph(
-            name=g.name or name,
+            name=_text(g.name, "a graph name", self.where) or name,
             nodes=nodes,
             inputs=inputs,
             outputs=[o.name for o in g.output],
@@ -300,7 +312,7 @@ class _Converter:
             declared=declared,
             opsets=self.opsets,
             symbols=tuple(self.symbols),
-            doc=g.doc_string,
+            doc=_text(g.doc_string, "a graph doc_string", self.where),
         )
 
     def nodes(self, protos: Any) -> list[Node]:
@@ -321,16 +333,24 @@ class _Converter:
             if n.attribute:
                 self.attributes(n, attrs, subgraphs)
             # [:] copies a repeated field to a list in C: faster than tuple() iterating it
-            append(
-                Node(
-                    n.name or f"{op_type}_{i}", op_type, domain, tuple(n.input[:]), tuple(n.output[:]), attrs, subgraphs
-                )
-            )
+            ins, outs, name = n.input[:], n.output[:], n.name
+            try:  # str.join refuses bytes (a name that is not UTF-8; see _text), in C
+                "".join(ins)
+                "".join(outs)
+                "".join((name,))
+            except TypeError:
+                raise ModelLoadError(
+                    f"node {i} ({op_type}) has a name or input/output name that is not valid UTF-8 text",
+                    where=self.where,
+                ) from None
+            append(Node(name or f"{op_type}_{i}", op_type, domain, tuple(ins), tuple(outs), attrs, subgraphs))
         return out
 
     def op_info(self, raw_domain: str, op_type: str) -> tuple[str, tuple[tuple[str, Any], ...]]:
         """The node domain ("" for ai.onnx) and the schema's attribute defaults at the
         model's opset for that domain (ONNX domains only)."""
+        raw_domain = _text(raw_domain, "a node domain", self.where)
+        op_type = _text(op_type, "an op type", self.where)
         domain = "" if raw_domain in ("", "ai.onnx") else raw_domain
         if domain and not domain.startswith("ai.onnx"):
             return domain, ()
@@ -339,6 +359,7 @@ class _Converter:
 
     def attributes(self, n: Any, attrs: dict[str, Any], subgraphs: dict[str, Graph]) -> None:
         for a in n.attribute:
+            _text(a.name, "an attribute name", self.where)
             if a.type == 5:
                 subgraphs[a.name] = self.graph(a.g, f"{n.name or n.op_type}.{a.name}")
             elif a.type == 10:
@@ -348,10 +369,10 @@ class _Converter:
                 attrs[a.name] = _attr_value(a, self)
 
 
-def to_graph(model: Any) -> Graph:
-    """An ONNX model (path or ModelProto) as an IR graph."""
+def to_graph(model: Any, max_bytes: int = MAX_FILE_BYTES) -> Graph:
+    """An ONNX model (path or ModelProto) as an IR graph; a file is at most `max_bytes`."""
     where = None if not isinstance(model, (str, os.PathLike)) else os.fspath(model)
-    m = load_model(model)
+    m = load_model(model, max_bytes)
     opsets = opsets_of(m)
     conv = _Converter(opsets, where or "model")
     try:

@@ -43,7 +43,13 @@ class HardwareProfile:
     last_level_cache_bytes: int | None = None
     compute_units: int | None = None
     compute_unit_name: str = ""
-    clock_hz: float | None = None
+    clock_hz: float | None = None  # boost / max clock: the clock the datasheet peaks are quoted at
+    base_clock_hz: float | None = None
+    sustained_clock_hz: float | None = None  # held under sustained matrix work at the default power limit
+    architecture: str = ""  # e.g. "ampere", "hopper", "cdna3": the matrix-unit generation's family
+    matrix_generation: int | None = None  # tensor-core / matrix-core generation within its vendor
+    launch_latency_s: float | None = None  # GPU time of an empty kernel launch
+    memory_type: str = ""  # "HBM3e", "GDDR6", "LPDDR5 (unified)", ...
     interconnect: Link | None = None  # scale-up: NVLink / xGMI / ICI
     pcie: Link | None = None
     network: Link | None = None  # scale-out NIC per device, when part of a system
@@ -106,6 +112,12 @@ class HardwareProfile:
             "compute_units": self.compute_units,
             "compute_unit_name": self.compute_unit_name,
             "clock_hz": self.clock_hz,
+            "base_clock_hz": self.base_clock_hz,
+            "sustained_clock_hz": self.sustained_clock_hz,
+            "architecture": self.architecture,
+            "matrix_generation": self.matrix_generation,
+            "launch_latency_s": self.launch_latency_s,
+            "memory_type": self.memory_type,
             "interconnect": _link(self.interconnect),
             "pcie": _link(self.pcie),
             "network": _link(self.network),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 
 from ..datafile import read_data_file
 from ..errors import HardwareError
-from .loader import _builtin_dir, get_profile
+from .loader import builtin_dir, get_profile
 from .network import (
     ASSUMED_NIC_BANDWIDTH,
     ASSUMED_NIC_NAME,
@@ -45,10 +46,38 @@ class System:
         """The slowest tier a group of `group` ranks spaced `stride` apart crosses."""
         return self.intra if group * stride <= self.devices_per_node else self.inter
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, SI units. `peak_flops`, `memory_bandwidth` and `memory_capacity` are
+        per device (the keys of a device profile), so a reader of `hardware show` gets the
+        same keys for a system as for a device."""
+        dev = self.device
+        return {
+            "name": self.name,
+            "display_name": self.display_name,
+            "kind": "system",
+            "device": dev.name,
+            "devices_per_node": self.devices_per_node,
+            "peak_flops": dev.peak_flops,
+            "memory_bandwidth": dev.memory_bandwidth,
+            "memory_capacity": dev.memory_capacity,
+            "intra_node": _tier_dict(self.intra),
+            "inter_node": _tier_dict(self.inter),
+            "device_profile": dev.to_dict(),
+        }
+
+
+def _tier_dict(t: Tier) -> dict[str, Any]:
+    return {
+        "name": t.name,
+        "bandwidth_per_direction_per_device": t.bandwidth,
+        "latency_s": t.latency_s,
+        "efficiency": t.efficiency,
+    }
+
 
 @lru_cache(maxsize=1)
 def _dir() -> Path:
-    return Path(_builtin_dir()) / "systems"
+    return builtin_dir() / "systems"
 
 
 def system_names() -> list[str]:
@@ -56,52 +85,116 @@ def system_names() -> list[str]:
     return sorted(p.stem for p in d.glob("*.toml")) if d.is_dir() else []
 
 
-def _num(table: dict[str, Any], key: str, where: str, default: float | None = None) -> float:
+def list_systems() -> list[System]:
+    """Every built-in system, loaded and validated, sorted by name."""
+    return [_load(str(_dir() / f"{n}.toml")) for n in system_names()]
+
+
+def find_system(name: str) -> System | None:
+    """A built-in system by name (case-insensitive), or a system file (a .toml file with a
+    system's keys: device, devices_per_node or a tier table); None when `name` is neither
+    (it may still be a device). The path is used as given: file names keep their capitals."""
+    key = name.strip().lower()
+    if key in system_names():
+        return _load(str(_dir() / f"{key}.toml"))
+    path = name.strip()
+    if key.endswith(".toml") and os.path.lexists(path) and _is_system(_parse(path)):
+        return _load(path)
+    return None
+
+
+# Plausible ranges (SI units after conversion): a node holds 1 to 2^16 devices (an NVL576
+# rack is 576); links run from a slow NIC to well past NVLink 5 (900 GB/s per direction);
+# latencies from 100 ns to 1 s; a bus efficiency is a fraction of the link's bandwidth.
+_DEVICES_PER_NODE = (1, 1 << 16)
+_BANDWIDTH_GBPS = (1e-3, 1e6)
+_LATENCY_US = (0.1, 1e6)
+_EFFICIENCY = (1e-3, 1.0)
+
+
+def _num(table: dict[str, Any], key: str, where: str, lo: float, hi: float, default: float | None = None) -> float:
     v = table.get(key, default)
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-        raise HardwareError(f"{key} must be a positive number", where=where)
-    return float(v)
+    if v is None:
+        raise HardwareError(f"missing required key {key!r}", where=where)
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise HardwareError(f"{key} must be a number, got {type(v).__name__}", where=where)
+    try:
+        f = float(v)
+    except OverflowError:
+        f = math.inf
+    if not (math.isfinite(f) and lo <= f <= hi):
+        raise HardwareError(f"{key} = {v!r:.40} is outside the plausible range {lo:g} to {hi:g}", where=where)
+    return f
 
 
-def _tier(table: Any, bandwidth_key: str, default_name: str, where: str) -> Tier:
+def _text(d: dict[str, Any], key: str, default: str, where: str) -> str:
+    v = d.get(key, default)
+    if not isinstance(v, str) or len(v) > 200:
+        raise HardwareError(f"{key} must be text of at most 200 characters", where=where)
+    return v
+
+
+def _parse(path: str) -> dict[str, Any]:
+    d = read_data_file(path, error=HardwareError, fmt="toml", what="system file")
+    assert isinstance(d, dict)  # a TOML document is a table
+    return d
+
+
+def _is_system(d: dict[str, Any]) -> bool:
+    return "device" in d or "devices_per_node" in d or "intra_node" in d
+
+
+def _tier(table: Any, bandwidth_key: str, default_name: str, path: str) -> Tier:
+    if table is None:
+        raise HardwareError(
+            f"[{default_name}] table missing (keys: name, {bandwidth_key}, latency_us, efficiency)", where=path
+        )
     if not isinstance(table, dict):
-        raise HardwareError(f"[{default_name}] must be a table", where=where)
+        raise HardwareError(f"[{default_name}] must be a table", where=path)
+    where = f"{path}: [{default_name}]"
     allowed = {"name", bandwidth_key, "latency_us", "efficiency"}
     unknown = set(table) - allowed
     if unknown:
-        raise HardwareError(
-            f"[{default_name}]: unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}", where=where
-        )
-    eff = _num(table, "efficiency", where, BUS_EFFICIENCY)
-    if eff > 1:
-        raise HardwareError(f"[{default_name}] efficiency must be at most 1", where=where)
+        raise HardwareError(f"unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}", where=where)
     return Tier(
-        str(table.get("name", default_name)),
-        _num(table, bandwidth_key, where) * 1e9,
-        _num(table, "latency_us", where) * 1e-6,
-        eff,
+        _text(table, "name", default_name, where),
+        _num(table, bandwidth_key, where, *_BANDWIDTH_GBPS) * 1e9,
+        _num(table, "latency_us", where, *_LATENCY_US) * 1e-6,
+        _num(table, "efficiency", where, *_EFFICIENCY, default=BUS_EFFICIENCY),
     )
 
 
 @lru_cache(maxsize=32)
 def _load(path: str) -> System:
-    d = read_data_file(path, error=HardwareError, fmt="toml")
+    d = _parse(path)
     allowed = {"name", "display_name", "device", "devices_per_node", "intra_node", "inter_node"}
     unknown = set(d) - allowed
     if unknown:
         raise HardwareError(f"unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}", where=path)
-    if not isinstance(d.get("device"), str):
-        raise HardwareError("device must name a hardware profile", where=path)
-    per_node = _num(d, "devices_per_node", path)
-    if not per_node.is_integer():
-        raise HardwareError("devices_per_node must be an integer", where=path)
+    device = d.get("device")
+    if not isinstance(device, str) or not device.strip():
+        raise HardwareError(
+            'device must name a hardware profile (a built-in name such as "h100", or a file)', where=path
+        )
+    n = d.get("devices_per_node")
+    lo, hi = _DEVICES_PER_NODE
+    if isinstance(n, (int, float)) and not isinstance(n, bool) and n > hi:
+        raise HardwareError(f"devices_per_node = {n!r:.40} is outside the plausible range {lo} to {hi}", where=path)
+    if isinstance(n, bool) or not isinstance(n, int) or n < lo:
+        raise HardwareError(f"devices_per_node must be a positive integer, got {n!r:.40}", where=path)
+    ref = Path(device.strip())
+    if ref.suffix.lower() in (".toml", ".yaml", ".yml") and not ref.is_absolute():
+        beside = Path(path).parent / ref  # a device file named relative to the system file
+        if beside.is_file():
+            device = str(beside)
+    name = _text(d, "name", Path(path).stem, path)
     return System(
-        str(d.get("name", Path(path).stem)),
-        str(d.get("display_name", d.get("name", ""))),
-        get_profile(d["device"]),
-        int(per_node),
-        _tier(d.get("intra_node") or {}, "bandwidth_per_direction_GBps", "intra_node", path),
-        _tier(d.get("inter_node") or {}, "bandwidth_per_direction_per_device_GBps", "inter_node", path),
+        name,
+        _text(d, "display_name", name, path),
+        get_profile(device),
+        n,
+        _tier(d.get("intra_node"), "bandwidth_per_direction_GBps", "intra_node", path),
+        _tier(d.get("inter_node"), "bandwidth_per_direction_per_device_GBps", "inter_node", path),
     )
 
 
@@ -130,11 +223,9 @@ def get_system(name_or_device: Any) -> System:
     if isinstance(name_or_device, HardwareProfile):
         return device_system(name_or_device)
     if isinstance(name_or_device, str):
-        key = name_or_device.strip().lower()
-        if key in system_names():
-            return _load(str(_dir() / f"{key}.toml"))
-        if key.endswith(".toml") and Path(key).exists() and "devices_per_node" in Path(key).read_text():
-            return _load(name_or_device)
+        found = find_system(name_or_device)
+        if found is not None:
+            return found
     try:
         dev = get_profile(name_or_device)
     except HardwareError as e:

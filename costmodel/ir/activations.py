@@ -56,3 +56,44 @@ HF_ACTIVATIONS: dict[str, Activation] = {
     "relu2": Activation.RELU2,
     "quick_gelu": Activation.QUICK_GELU,
 }
+
+
+# Activations whose transformers class (activations.py) is a Python formula: eager PyTorch
+# runs one kernel per operation. Each step is (op_type, first operand, second operand):
+# "x" the input, "c" a Python scalar, a digit the output of that earlier step; the last
+# step is the result. The order is Python's evaluation order of the formula.
+EAGER_FORMULAS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    # NewGELUActivation: 0.5 * x * (1.0 + tanh(sqrt(2 / pi) * (x + 0.044715 * pow(x, 3.0))))
+    "gelu_new": (
+        ("Mul", "x", "c"),
+        ("Pow", "x", "c"),
+        ("Mul", "1", "c"),
+        ("Add", "x", "2"),
+        ("Mul", "3", "c"),
+        ("Tanh", "4", ""),
+        ("Add", "5", "c"),
+        ("Mul", "0", "6"),
+    ),
+    # FastGELUActivation: 0.5 * x * (1.0 + tanh(x * 0.7978845608 * (1.0 + 0.044715 * x * x)))
+    "gelu_fast": (
+        ("Mul", "x", "c"),
+        ("Mul", "x", "c"),
+        ("Mul", "x", "c"),
+        ("Mul", "2", "x"),
+        ("Add", "3", "c"),
+        ("Mul", "1", "4"),
+        ("Tanh", "5", ""),
+        ("Add", "6", "c"),
+        ("Mul", "0", "7"),
+    ),
+    # GELUActivation(use_gelu_python=True): x * 0.5 * (1.0 + erf(x / sqrt(2.0)))
+    "gelu_python": (
+        ("Mul", "x", "c"),
+        ("Div", "x", "c"),
+        ("Erf", "1", ""),
+        ("Add", "2", "c"),
+        ("Mul", "0", "3"),
+    ),
+    # QuickGELUActivation: x * sigmoid(1.702 * x)
+    "quick_gelu": (("Mul", "x", "c"), ("Sigmoid", "0", ""), ("Mul", "x", "1")),
+}

@@ -91,6 +91,10 @@ class Graph:
     opsets: dict[str, int]
     symbols: tuple[str, ...] = ()
     doc: str = ""
+    # lowered from a model's own PyTorch code run eagerly (frontends/lower, Workload.
+    # eager_code): each node is already a kernel eager PyTorch launches, as the code is
+    # written, so a runtime that runs that code eagerly rewrites nothing (passes/runtimes.py)
+    eager_code: bool = False
 
     def __iter__(self) -> Iterator[Node]:
         return iter(self.nodes)

@@ -159,13 +159,27 @@ def wkv(ctx: NodeContext) -> Cost:
 
 @op("LinearAttention", kind=RECURRENT, domain=DOMAIN)
 def linear_attention(ctx: NodeContext) -> Cost:
-    """Causal linear attention (Katharopoulos et al. 2020) as a recurrence: per token and
-    head with key dim K and value dim V, state update S += phi(k)^T v (K·V MACs) and
-    output phi(q) S (K·V MACs), feature map on q and k (2 per element)."""
+    """Causal linear attention (Katharopoulos et al. 2020), per token and head with key
+    dim K and value dim V. Recurrent form (chunk_size 0, and every decode step): state
+    update S += phi(k)^T v and output phi(q) S, 2 K V MACs; feature map on q and k (2 per
+    element). Chunkwise form (chunk_size C > 0; Sun et al. 2023 sec. 2.4, Yang et al.
+    2024): inside a chunk causal q k^T and its product with v, (C + 1)/2 (K + V) MACs per
+    token on average; across chunks the output from the carried state (K V) and the
+    state's update (K V). With decay (RetNet's retention, gamma per head): one more
+    multiply per state element per token (recurrent) or per masked score (chunkwise)."""
     q = ctx.shape(0)
     b, length, h, kd = q
     vd = ctx.shape(2)[3]
     ctx.set_output(0, ctx.dtype(0), (b, length, h, vd))
     th = norm(b * length * h)
-    macs = norm(2 * th * kd * vd)
-    return Cost(flops=norm(2 * macs + 4 * th * kd), macs=macs)
+    chunk = ctx.attr("chunk_size", 0)
+    decay = ctx.attr("decay", 0)
+    if chunk and not (type(length) is int and length == 1):
+        c = chunk if type(length) is not int else min(chunk, length)
+        pairs = norm(th * (c + 1) / 2)
+        macs = norm(pairs * (kd + vd) + 2 * th * kd * vd)
+        extra = pairs if decay else 0
+    else:
+        macs = norm(2 * th * kd * vd)
+        extra = norm(th * kd * vd) if decay else 0
+    return Cost(flops=norm(2 * macs + 4 * th * kd + extra), macs=macs)

@@ -171,6 +171,7 @@ FAMILIES = (
     "misc",
     "internal",
     "framework",
+    "sequence_mixers",
 )
 
 REGISTRY = Registry()

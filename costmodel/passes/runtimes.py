@@ -21,6 +21,12 @@ class Runtime:
     (or the batch norm an exporter folded into it) runs as an elementwise kernel of its
     own (None: the device calibration's figure, measured under PyTorch + cuDNN).
     `execution`: the default execution mode (engine/modes.py Execution value).
+    `runs_code_eagerly`: the runtime executes a model's own Python code op by op, so a
+    graph lowered from that code (Graph.eager_code: a Hugging Face class's forward with
+    attn_implementation="eager", its hand-written RMSNorm, its Python-formula GELU) is
+    already the runtime's kernels and no pass applies: eager PyTorch does not turn
+    `torch.matmul(q, k.transpose(2, 3))`, a scale, a mask add, softmax and a second matmul
+    into SDPA, nor the copies that bmm makes of head-split operands into views.
     `summary`: one line for listings and reports."""
 
     name: str
@@ -28,6 +34,7 @@ class Runtime:
     rewrites: tuple[Rewrite, ...] = ()
     conv_bias_kernel: bool | None = None
     execution: str = "auto"
+    runs_code_eagerly: bool = False
 
 
 LINEAR_TORCH = Rewrite(
@@ -109,6 +116,7 @@ RUNTIMES: dict[str, Runtime] = {
             "PyTorch eager (CUDA graphs with --execution graph): folded Linear GEMMs with bias epilogues, "
             "SDPA where the model calls it, one kernel per GELU / SiLU / LayerNorm / RMSNorm, views",
             (SDPA, LINEAR_TORCH, GELU_LN, NORMS, EAGER_VIEWS),
+            runs_code_eagerly=True,
         ),
         Runtime(
             "torch-compile",

@@ -193,8 +193,10 @@ def llm_breakdown(
     it) by component."""
     from ..frontends import load_model_spec
     from ..hardware import get_profile
-    from .llm import _decode_wl, _sample_contexts
+    from .layout import ServingSetup
+    from .llm import _sample_contexts
     from .serving_memory import shard
+    from .serving_steps import decode_workload
 
     spec = load_model_spec(model)
     hw = get_profile(hardware)
@@ -216,8 +218,9 @@ def llm_breakdown(
     steps = max(plan.output_len - 1, 1)
     ctxs = _sample_contexts(plan.prompt_len + 1, plan.prompt_len + steps)
     weights = _weights(ctxs)
+    setup = ServingSetup(dtype=plan.dtype, weight_dtype=plan.weight_dtype, kv_dtype=plan.kv_dtype)
     runs = [
-        _run(dev, _decode_wl(spec, plan.batch, c, act, wdt, kvdt, plan.prompt_len), hw, decode_execution, mode, runtime)
+        _run(dev, decode_workload(spec, plan.batch, c, setup, plan.prompt_len), hw, decode_execution, mode, runtime)
         for c in ctxs
     ]
     mid = len(ctxs) // 2

@@ -7,7 +7,7 @@ make_recipe validate the CLI's options into these records."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -15,7 +15,29 @@ from ..errors import PlanError
 from ..frontends.spec import ModelSpec
 from ..frontends.spec.architectures import Lowering
 from ..passes.runtimes import get_runtime
-from .pipeline import stage_layers
+from .pipeline import Schedule, resolve_schedule
+from .pipeline import stage_layers as _stage_layers
+from .precision import MASTER_COPY_BYTES, OPTIMIZERS, PRECISIONS, Precision, PrecisionFacts
+
+__all__ = [
+    "MASTER_COPY_BYTES",
+    "OPTIMIZERS",
+    "PRECISIONS",
+    "OptimizerImpl",
+    "Overlap",
+    "ParallelLayout",
+    "Precision",
+    "PrecisionFacts",
+    "Recompute",
+    "Schedule",
+    "ServingSetup",
+    "TrainingRecipe",
+    "choice",
+    "make_layout",
+    "make_recipe",
+    "parse_overlap",
+    "require_positive",
+]
 
 
 def require_positive(**options: Any) -> None:
@@ -40,54 +62,59 @@ class Recompute(StrEnum):
     FULL = "full"  # the whole forward of every layer
 
 
-class Precision(StrEnum):
-    BF16_MIXED = "bf16-mixed"
-    FP16_MIXED = "fp16-mixed"
-    FP8 = "fp8"
-    FP32 = "fp32"
+class OptimizerImpl(StrEnum):
+    """How the optimizer step runs: one fused kernel over all tensors (Apex / Transformer
+    Engine FusedAdam, torch fused=True), torch.optim's multi-tensor foreach kernels (its
+    default on CUDA), or one small kernel per tensor and operation (foreach=False)."""
+
+    FUSED = "fused"
+    FOREACH = "foreach"
+    PER_TENSOR = "per-tensor"
+
+
+OVERLAP_KINDS = ("dp", "fsdp", "tp", "pp", "ep")
 
 
 @dataclass(frozen=True, kw_only=True)
-class PrecisionFacts:
-    compute_dtype: str  # the dtype the matrix units run
-    weight_bytes: int  # per parameter, the working copy
-    grad_bytes: int  # per parameter
-    master_weights: bool  # an fp32 master copy lives with the optimizer states
-    activation_scale: float  # activation bytes relative to 16-bit activations
+class Overlap:
+    """Which communication runs behind compute (each can be turned off):
+    dp: data-parallel gradient reduction in buckets behind the backward, and the ZeRO
+        parameter all-gather behind the next forward (DDP, Megatron --overlap-grad-reduce
+        / --overlap-param-gather);
+    fsdp: ZeRO-3 / FSDP all-gather of the next layer prefetched behind this one, and the
+        gradient reduce-scatter behind the backward;
+    tp: tensor-parallel all-gather / reduce-scatter split and pipelined with the GEMMs
+        (Megatron --tp-comm-overlap, Transformer Engine userbuffers); off by default, as
+        in Megatron-LM;
+    pp: pipeline sends behind compute (Megatron's overlapped p2p of the interleaved
+        schedule; plain 1F1B waits for them);
+    ep: expert-parallel all-to-all behind another micro-batch's compute (DualPipe-style);
+        on by default only under the dualpipe schedule."""
+
+    dp: bool = True
+    fsdp: bool = True
+    tp: bool = False
+    pp: bool = True
+    ep: bool = False
+
+    def names(self) -> list[str]:
+        return [k for k in OVERLAP_KINDS if getattr(self, k)]
 
 
-PRECISIONS: dict[Precision, PrecisionFacts] = {
-    # mixed precision (Micikevicius et al. 2018): 16-bit working weights, gradients
-    # accumulated and reduced in fp32 (Megatron-LM's main_grad buffers, 4 B), the fp32
-    # master copy with the optimizer states
-    Precision.BF16_MIXED: PrecisionFacts(
-        compute_dtype="bf16", weight_bytes=2, grad_bytes=4, master_weights=True, activation_scale=1.0
-    ),
-    Precision.FP16_MIXED: PrecisionFacts(
-        compute_dtype="fp16", weight_bytes=2, grad_bytes=4, master_weights=True, activation_scale=1.0
-    ),
-    # FP8 GEMMs (Transformer Engine) keep 16-bit activations between kernels
-    Precision.FP8: PrecisionFacts(
-        compute_dtype="fp8_e4m3", weight_bytes=1, grad_bytes=4, master_weights=True, activation_scale=1.0
-    ),
-    Precision.FP32: PrecisionFacts(
-        compute_dtype="fp32", weight_bytes=4, grad_bytes=4, master_weights=False, activation_scale=2.0
-    ),
-}
-
-# optimizer state bytes per parameter beyond the weights and grads, including the fp32
-# master copy of mixed precision (ZeRO, Rajbhandari et al. 2020, sec. 3.1: Adam 12 =
-# master 4 + momentum 4 + variance 4); without a master copy 4 fewer
-OPTIMIZERS: dict[str, int] = {
-    "adamw": 12,
-    "adam": 12,
-    "sgd": 4,  # master copy only
-    "sgd-momentum": 8,
-    "adafactor": 4,  # master copy + factored second moments (O(rows + cols), not counted)
-    "adam8bit": 6,  # master copy + two 8-bit moments (Dettmers et al. 2022)
-    "lion": 8,  # master copy + momentum (Chen et al. 2023)
-}
-MASTER_COPY_BYTES = 4
+def parse_overlap(text: str | None, schedule: Schedule = Schedule.ONE_F_ONE_B) -> Overlap:
+    """`--overlap`: a comma list of dp, fsdp, tp, pp, ep; "none"; "all"; or None for the
+    defaults (dp, fsdp, pp, and ep under dualpipe)."""
+    if text is None or text == "default":
+        return Overlap(ep=schedule is Schedule.DUALPIPE)
+    items = {t.strip() for t in text.split(",") if t.strip()}
+    if items == {"none"}:
+        return Overlap(dp=False, fsdp=False, tp=False, pp=False, ep=False)
+    if items == {"all"}:
+        return Overlap(dp=True, fsdp=True, tp=True, pp=True, ep=True)
+    bad = items - set(OVERLAP_KINDS)
+    if bad or not items:
+        raise PlanError(f"--overlap takes none, all or a list of {', '.join(OVERLAP_KINDS)}; got {text!r}")
+    return Overlap(**{k: k in items for k in OVERLAP_KINDS})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,10 +133,19 @@ class ParallelLayout:
     interleave: int = 1
     zero: int = 0
     micro_batch: int = 1
+    schedule: Schedule = Schedule.ONE_F_ONE_B
+    stage_split: tuple[int, ...] | None = None  # layers per virtual stage; None: pipeline.py's rule
+    shard_group: int = 0  # ZeRO / FSDP shard group; 0: every data-parallel rank (x cp)
 
     @property
     def devices(self) -> int:
         return self.tp * self.pp * self.dp * self.cp
+
+    @property
+    def shard(self) -> int:
+        """Ranks the ZeRO stage shards over: all dp x cp ranks (full shard) or the hybrid
+        shard group (FSDP HYBRID_SHARD: shard inside, replicate across)."""
+        return self.shard_group or self.dp * self.cp
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,7 +156,9 @@ class TrainingRecipe:
     optimizer: str = "adamw"
     recompute: Recompute = Recompute.NONE
     offload: bool = False  # optimizer states and master weights in host memory (ZeRO-Offload)
-    runtime: str = "none"  # whose kernels are priced (passes/runtimes.py); pytorch + mixed = autocast
+    optimizer_impl: OptimizerImpl = OptimizerImpl.FUSED
+    overlap: Overlap = field(default_factory=Overlap)
+    runtime: str = "none"  # whose kernels are priced (passes/runtimes.py)
 
     @property
     def facts(self) -> PrecisionFacts:
@@ -150,8 +188,11 @@ class ServingSetup:
     mode: str = "calibrated"
     memory_utilization: float = 0.95  # fraction of device memory a serving engine may use
     runtime: str = "none"  # whose kernels are priced (passes/runtimes.py), e.g. "vllm"
-    prefill_chunk: int = 2048  # tokens per prefill step for activation memory (vLLM's
-    # max_num_batched_tokens default under chunked prefill)
+    prefill_chunk: int = 2048  # tokens per engine step (vLLM's max_num_batched_tokens
+    # default under chunked prefill): the chunk a prompt is prefilled in, and the step
+    # whose activations the engine reserves memory for
+    allow_past_context: bool = False  # plan prompt + output beyond the model's context
+    attention: str = "fused"  # "unfused": scores through memory (eager math path, Megatron-LM 2022)
 
     def but(self, **changes: Any) -> ServingSetup:
         return replace(self, **changes)
@@ -172,11 +213,18 @@ def make_layout(
     sequence_parallel: bool = False,
     interleave: int = 1,
     zero: int = 0,
+    schedule: str | None = None,
+    stage_layers: Any = None,
+    fsdp: str | None = None,
+    shard_group: int | None = None,
 ) -> ParallelLayout:
     """A validated layout from the CLI's options; every inconsistency is a PlanError
     naming the option. `ep` defaults to the spec's moe.expert_parallel; `dp` to
     gpus / (tp x pp x cp); the micro-batch to no gradient accumulation (one sample per
-    micro-batch under pipelining)."""
+    micro-batch under pipelining). `stage_layers`: layer counts per (virtual) stage;
+    `fsdp` "full" (= ZeRO-3 over every data-parallel rank) or "hybrid" (ZeRO-3 inside a
+    node, replicated across nodes: the shard group is the data-parallel ranks of one node
+    unless `shard_group` says)."""
     if ep is None:
         ep = spec.moe.expert_parallel if spec.moe is not None else 1
     require_positive(gpus=gpus, batch=global_batch, seq_len=seq_len, tp=tp, pp=pp, ep=ep, cp=cp, interleave=interleave)
@@ -196,7 +244,9 @@ def make_layout(
         raise PlanError("--interleave needs pipeline parallelism (--pp > 1)")
     if pp > 1 and spec.arch.lowering is Lowering.ENCODER_DECODER:
         raise PlanError(f"{spec.name}: pipeline stages of an encoder-decoder model are not modelled")
-    stage_layers(spec.num_layers, pp, interleave)  # Megatron's split must exist
+    sched = resolve_schedule(schedule, pp, interleave)
+    split = tuple(stage_layers) if stage_layers is not None else None
+    _stage_layers(spec.num_layers, pp, interleave, split)  # the split must exist
     if global_batch % (micro_batch * dp):
         raise PlanError(f"--batch {global_batch} is not divisible by micro-batch x dp = {micro_batch * dp}")
     if ep > 1 and (spec.moe is None or spec.moe.num_experts % ep or dp % ep):
@@ -205,6 +255,25 @@ def make_layout(
         raise PlanError(f"--seq-len {seq_len} is not divisible by --cp {cp}")
     if zero not in (0, 1, 2, 3):
         raise PlanError(f"--zero must be 0-3, got {zero}")
+    group = 0
+    if fsdp is not None:
+        if fsdp not in ("full", "hybrid"):
+            raise PlanError(f"--fsdp must be full or hybrid, got {fsdp!r}")
+        if zero not in (0, 3):
+            raise PlanError(f"--fsdp shards like ZeRO-3; it does not combine with --zero {zero}")
+        zero = 3
+        if fsdp == "hybrid":
+            group = shard_group or max(1, min(dp * cp, 8 // max(tp, 1)))
+    elif shard_group:
+        group = shard_group
+    if group:
+        require_positive(shard_group=group)
+        if (dp * cp) % group:
+            raise PlanError(f"--shard-group {group} must divide dp x cp = {dp * cp}")
+        if zero == 0:
+            raise PlanError("--shard-group needs a ZeRO stage (--zero 1-3 or --fsdp)")
+        if group == dp * cp:
+            group = 0
     return ParallelLayout(
         tp=tp,
         pp=pp,
@@ -215,7 +284,20 @@ def make_layout(
         interleave=interleave,
         zero=zero,
         micro_batch=micro_batch,
+        schedule=sched,
+        stage_split=split,
+        shard_group=group,
     )
+
+
+def default_precision(devices: int, dispatch: str, runtime: str | None = None) -> str:
+    """One device driven eagerly is PyTorch AMP (bf16 autocast over fp32 parameters), and
+    so is any training under runtime "pytorch" (plain PyTorch's mixed precision is
+    torch.autocast on any number of devices, DDP and FSDP alike); anything else is taken
+    to run a Megatron-style bf16 recipe."""
+    if runtime == "pytorch" or (devices == 1 and dispatch == "eager"):
+        return "bf16-autocast"
+    return "bf16-mixed"
 
 
 def make_recipe(
@@ -226,16 +308,29 @@ def make_recipe(
     optimizer: str = "adamw",
     recompute: str = "none",
     offload: bool = False,
+    optimizer_impl: str | None = None,
+    overlap: str | Overlap | None = None,
+    schedule: Schedule = Schedule.ONE_F_ONE_B,
     runtime: str | None = None,
 ) -> TrainingRecipe:
+    """`optimizer_impl` defaults to what the recipe's framework runs: torch.optim's foreach
+    kernels under PyTorch autocast, a fused Adam (Apex / Transformer Engine) otherwise."""
     if optimizer not in OPTIMIZERS:
         raise PlanError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}")
+    prec = choice(Precision, precision, "precision")
+    if optimizer_impl is None:
+        impl = OptimizerImpl.FOREACH if PRECISIONS[prec].autocast_casts else OptimizerImpl.FUSED
+    else:
+        impl = choice(OptimizerImpl, optimizer_impl, "optimizer-impl")
+    ov = overlap if isinstance(overlap, Overlap) else parse_overlap(overlap, schedule)
     return TrainingRecipe(
         global_batch=global_batch,
         seq_len=seq_len,
-        precision=choice(Precision, precision, "precision"),
+        precision=prec,
         optimizer=optimizer,
         recompute=choice(Recompute, recompute, "recompute"),
         offload=offload,
+        optimizer_impl=impl,
+        overlap=ov,
         runtime=get_runtime(runtime).name,
     )

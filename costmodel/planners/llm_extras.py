@@ -1,7 +1,7 @@
-"""Beyond one request: continuous batching at a load, HELM idealized runtime, reranker
-FLOPs per query (E2R-FLOPs), speculative decoding, shared-prefix caching, and the cost
-of a distribution of output lengths. All are built on the serving planner, on one
-ServingCase (model x execution x system)."""
+"""Beyond one request: continuous batching at a load, reranker FLOPs per query
+(E2R-FLOPs), speculative decoding, shared-prefix caching, and the cost of a
+distribution of output lengths (HELM's idealized runtimes: helm.py). All are built on
+the serving planner, on one ServingCase (model x execution x system)."""
 
 from __future__ import annotations
 
@@ -9,84 +9,119 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from ..errors import PlanError
 from ..frontends.lower import Logits, Phase, Workload
 from ..frontends.spec import ModelSpec
+from .context_limit import check_context
 from .llm import ServingCase
-from .workload import run_workload
+from .serving_load import REASONS, Lengths, Load, at_rate, evaluate, meets, replicas_needed
+from .serving_table import step_table
+from .workload import request_flops, run_workload
 
 
 def continuous_batching(
-    case: ServingCase, rate: float, prompt_len: int, output_len: int, max_batch: int | None = None
+    case: ServingCase,
+    rate: float,
+    prompt_len: int,
+    output_len: int,
+    max_batch: int | None = None,
+    *,
+    prompt: Lengths | None = None,
+    output: Lengths | None = None,
+    replicas: int = 1,
+    ttft: float | None = None,
+    tpot: float | None = None,
+    percentile: float = 0.99,
+    simulate_requests: int = 0,
 ) -> dict[str, Any]:
-    """Steady state of an engine that admits requests every iteration (Orca / vLLM):
-    with R requests/s each generating N tokens, Little's law puts B = R N T requests in
-    flight for an iteration time T, and each iteration also prefills the R T P prompt
-    tokens that arrived meanwhile (chunked prefill piggybacks on decode). Solve the fixed
-    point T = t_decode(B) + R T P c_prefill, where c_prefill is the prefill cost per token.
-    TTFT ~ the prefill of one prompt plus half an iteration of waiting."""
-    if rate <= 0:
-        raise PlanError("--rate must be positive")
-    one = case.plan(batch=1, prompt_len=prompt_len, output_len=2)
-    c_pf = one.prefill.latency_s / prompt_len
-    cap = max_batch or max(one.max_batch, 1)
-    t = one.decode.latency_s
-    b = 1
-    for _ in range(50):
-        b = max(1, min(cap, math.ceil(rate * output_len * t)))
-        ctx = prompt_len + output_len // 2
-        dec = case.plan(batch=b, prompt_len=ctx, output_len=1).decode.latency_s
-        load = rate * prompt_len * c_pf
-        if load >= 1:
-            return {"stable": False, "reason": f"prefill alone needs {load:.2f}x the device time", "batch": cap}
-        t_new = dec / (1 - load)
-        if abs(t_new - t) <= 1e-4 * t:
-            t = t_new
+    """Replicas of this case serving Poisson arrivals of `rate` requests/s with
+    chunked-prefill continuous batching (serving_load.py): mean and percentile TTFT and
+    TPOT, the decoding batch, whether the load is stable; with SLOs, whether they hold at
+    `percentile` and the fewest replicas that meet them (the answer plan serve gives for
+    this configuration); with simulate_requests, the step-by-step simulation of the same
+    engine beside it (serving_sim.py)."""
+    lp = prompt or Lengths.fixed(prompt_len)
+    lo = output or Lengths.fixed(output_len)
+    for p in lp.values:
+        for n in lo.values:
+            check_context(case.spec, p, n, allow=case.setup.allow_past_context)
+    load = Load(rate, lp, lo, percentile)
+    table = step_table(case, lp, lo)
+    out = at_rate(table, load, max_batch, replicas)
+    out["percentile"] = percentile
+    if ttft is not None or tpot is not None:
+        r = evaluate(table, load, np.asarray([out["max_batch"]]), np.asarray([replicas]))
+        need = replicas_needed(table, load, ttft, tpot, out["max_batch"])
+        out["meets_slo"] = bool(meets(r, ttft, tpot)[0])
+        out["replicas_needed"] = need
+        out["devices_needed"] = need * table.devices if need is not None else None
+    if simulate_requests:
+        from .serving_sim import simulate
+
+        out["simulated"] = simulate(table, load, max_batch, replicas, requests=simulate_requests)
+    return out
+
+
+def capacity(
+    case: ServingCase,
+    prompt: Lengths,
+    output: Lengths,
+    max_batch: int | None = None,
+    table: Any = None,
+) -> dict[str, Any]:
+    """The most one replica sustains: the highest request rate the load model of
+    continuous_batching calls stable (the offline "maximum throughput" benchmarks
+    measure this: every request queued at once, the engine always full), found by a
+    geometric scan of rates and a second, finer one between the last stable rate and the
+    first unstable. Returns the rate, the output and total token throughput, and what
+    limits it there (prefill compute, the prefill token budget, or memory)."""
+    tab = table if table is not None else step_table(case, prompt, output)
+    cap = tab.max_batch if max_batch is None else min(max_batch, tab.max_batch)
+    lo_rate, hi_rate = 1e-4, 1e6
+    limit = ""
+    for points in (241, 121):
+        rates = np.geomspace(lo_rate, hi_rate, points)
+        load = Load(1.0, prompt, output)
+        r = evaluate(tab, load, np.full(points, cap), 1.0 / rates, detail=False)
+        stable = r["stable"]
+        if not stable[0]:
+            return {"stable": False, "rate": 0.0, "output_tokens_per_s": 0.0, "limit": REASONS[int(r["reason"][0])]}
+        k = int(np.flatnonzero(stable)[-1])
+        if k == points - 1:
             break
-        t = t_new
-    stable = rate * output_len * t <= cap
+        lo_rate, hi_rate = float(rates[k]), float(rates[k + 1])
+        limit = REASONS[int(r["reason"][k + 1])]
+    rate = lo_rate
     return {
-        "stable": stable,
-        "batch": b,
-        "tpot_s": t,
-        "ttft_s": one.prefill.latency_s + t / 2,
-        "throughput_tokens_per_s": b / t,
-        "prefill_share": rate * prompt_len * c_pf,
-        "reason": "" if stable else f"needs more than {cap} requests in flight (memory)",
-    }
-
-
-def helm_runtime(case: ServingCase, prompt_lens: Sequence[int] = (1, 16, 64, 256, 1024, 2048)) -> dict[str, Any]:
-    """HELM's idealized runtime (Liang et al. 2022, sec. 4.4 / Narayanan et al. 2023):
-    runtime(p, o) = R_prompt(p) + g (o - 1), with a table of prompt costs and a per-token
-    slope at batch 1. The cost-aware variant is accelerator-seconds (x devices)."""
-    table = {}
-    g = None
-    for p in prompt_lens:
-        plan = case.plan(batch=1, prompt_len=p, output_len=2)
-        table[p] = plan.prefill.latency_s
-        g = plan.decode.latency_s if g is None else g
-    return {
-        "prompt_runtime_s": table,
-        "per_output_token_s": g,
-        "devices": case.layout.tp * case.layout.pp,
-        "formula": "runtime(p, o) = R_prompt(p) + g * (o - 1)",
+        "stable": True,
+        "rate": rate,
+        "output_tokens_per_s": rate * output.mean,
+        "total_tokens_per_s": rate * (output.mean + prompt.mean),
+        "max_batch": cap,
+        "limit": limit,
     }
 
 
 def reranker_flops(
-    spec: ModelSpec, query_len: int, doc_len: int, docs: int, metric: float | None = None
+    spec: ModelSpec, query_len: int, doc_len: int, docs: int, metric: float | None = None, output_len: int = 1
 ) -> dict[str, Any]:
-    """E2R-FLOPs (Pradeep et al. 2025): FLOPs per reranking query = documents x one
-    forward over query + document (logits of the last position). Counted exactly from
-    the graph: the gated MLP's three matrices and full attention FLOPs (the paper's
-    estimate drops the gate matrix and divides attention by the GQA ratio). QPP =
-    queries per PetaFLOP; RPP = metric per PetaFLOP."""
-    r = run_workload(spec, Workload(Phase.PREFILL, 1, query_len + doc_len, 0, Logits.LAST))
-    per_query = float(r.flops) * docs
+    """Pointwise reranking FLOPs per query as E2R-FLOPs defines them (Peng et al. 2025,
+    arXiv 2507.06223): documents x one call over query + document that generates
+    `output_len` tokens, counted exactly from the graph (planners/rerank.py, where the
+    other strategies and E2R's closed form live). QPP = queries per PetaFLOP; RPP =
+    metric per PetaFLOP."""
+    from .workload import request_flops
+
+    if metric is not None and (isinstance(metric, bool) or not 0 <= metric < math.inf):
+        raise PlanError(f"metric must be a finite number >= 0, got {metric!r}")
+    flops, macs = request_flops(spec, query_len + doc_len, output_len if spec.arch.generates else 0)
+    per_query = flops * docs
     out = {
         "flops_per_query": per_query,
-        "macs_per_query": int(r.cost.macs) * docs,
+        "macs_per_query": macs * docs,
+        "output_tokens_per_query": output_len * docs if spec.arch.generates else 0,
         "queries_per_petaflop": 1e15 / per_query,
     }
     if metric is not None:
@@ -95,16 +130,29 @@ def reranker_flops(
 
 
 def speculative(
-    target: ServingCase, draft: ServingCase, k: int, acceptance: float, prompt_len: int, output_len: int
+    target: ServingCase,
+    draft: ServingCase,
+    k: int,
+    acceptance: float | Sequence[float],
+    prompt_len: int,
+    output_len: int,
 ) -> dict[str, Any]:
-    """Speculative decoding (Leviathan et al. 2023, eq. 1): a draft proposes k tokens,
-    the target verifies k + 1 at once; with acceptance rate a the expected tokens per
-    step are (1 - a^(k+1)) / (1 - a). Step time = k draft decode steps + one target
-    forward over k + 1 positions."""
-    if not 0 <= acceptance < 1:
+    """Speculative decoding with a draft model (Leviathan et al. 2023, eq. 1): the draft
+    proposes k tokens, the target verifies k + 1 at once; with acceptance rate a the
+    expected tokens per step are (1 - a^(k+1)) / (1 - a) (one rate per position is the
+    chain case of speculative.expected_tokens). Step time = k draft decode steps + one
+    target forward over k + 1 positions. A draft with another vocabulary is flagged."""
+    from .speculative import expected_tokens, tokenizer_warning
+
+    rates = [acceptance] * k if isinstance(acceptance, (int, float)) else list(acceptance)
+    if len(rates) == 1:
+        rates = rates * k
+    if any(not 0 <= a < 1 for a in rates):
         raise PlanError("--acceptance must be in [0, 1)")
     if k < 1:
         raise PlanError("--spec-k must be >= 1")
+    if len(rates) != k:
+        raise PlanError(f"give one acceptance rate, or one per draft position ({k})")
     tgt = target.plan(prompt_len=prompt_len, output_len=output_len)
     dft = draft.plan(prompt_len=prompt_len, output_len=output_len)
     ctx = prompt_len + output_len // 2
@@ -113,17 +161,22 @@ def speculative(
         Workload(Phase.DECODE, tgt.batch, k + 1, ctx - 1, Logits.ALL),
         target.system.device,
         dispatch="graph",
+        runtime=target.setup.runtime,
     )
-    tokens = (1 - acceptance ** (k + 1)) / (1 - acceptance)
+    tokens = expected_tokens(rates)
     step = k * dft.decode.latency_s + (verify.latency_s or 0.0)
     per_token = step / tokens
-    return {
+    out: dict[str, Any] = {
         "expected_tokens_per_step": tokens,
         "step_s": step,
         "per_token_s": per_token,
         "baseline_per_token_s": tgt.decode.latency_s,
         "speedup": tgt.decode.latency_s / per_token,
     }
+    warning = tokenizer_warning(target.spec, draft.spec)
+    if warning:
+        out["warning"] = warning
+    return out
 
 
 def shared_prefix(
@@ -139,6 +192,7 @@ def shared_prefix(
         Workload(Phase.PREFILL, calls, question_len, context_len, Logits.LAST),
         case.system.device,
         dispatch="eager",
+        runtime=case.setup.runtime,
     )
     cached_prefill = ctx.prefill.latency_s + (q.latency_s or 0.0)
     cached = cached_prefill + naive.decode.latency_s * (output_len - 1)
@@ -154,20 +208,26 @@ def shared_prefix(
 def output_length_distribution(
     case: ServingCase, prompt_len: int, lengths: Sequence[int], weights: Sequence[float] | None = None
 ) -> dict[str, Any]:
-    """Expected request latency (and cost) when the output length follows a distribution
-    (reasoning models): the mean over the given lengths (optionally weighted)."""
+    """Expected cost of a query when the output length follows a distribution (reasoning
+    models): FLOPs per query (from the graph, one sequence), request latency at the
+    case's batch, and cost, each the weighted mean over the given lengths. A length past
+    the model's context is refused unless the case allows it (context_limit)."""
     if not lengths:
         raise PlanError("give at least one output length")
     w = list(weights) if weights else [1.0] * len(lengths)
-    if len(w) != len(lengths) or any(x < 0 for x in w) or sum(w) <= 0:
+    if len(w) != len(lengths) or any(not math.isfinite(x) or x < 0 for x in w) or sum(w) <= 0:
         raise PlanError("weights must be non-negative, one per length")
     total = sum(w)
     plans = [case.plan(prompt_len=prompt_len, output_len=n) for n in lengths]
+    flops = [request_flops(case.spec, prompt_len, n)[0] for n in lengths]
     exp_latency = sum(wi * p.request_latency_s for wi, p in zip(w, plans)) / total
     out: dict[str, Any] = {
         "expected_latency_s": exp_latency,
         "expected_output_tokens": sum(wi * n for wi, n in zip(w, lengths)) / total,
+        "expected_flops": sum(wi * f for wi, f in zip(w, flops)) / total,
         "p_latency_s": {n: p.request_latency_s for n, p in zip(lengths, plans)},
+        "p_flops": dict(zip(lengths, flops)),
+        "weights": dict(zip(lengths, (wi / total for wi in w))),
     }
     price = plans[0].price_per_hour
     if price:

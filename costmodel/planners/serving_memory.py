@@ -73,9 +73,26 @@ def kv_bytes_per_token(
     return int(math.ceil(total))
 
 
+def kv_bytes(spec: ModelSpec, kv: DType, context: int, layers: Sequence[int] | None = None) -> int:
+    """KV-cache bytes of one sequence at `context` positions, exactly: each attention
+    layer keeps every position, a sliding-window layer at most its window (MLA: its
+    latent). The encoder-decoder's decoder self-attention cache as kv_bytes_per_token."""
+    if spec.arch.decode is DecodeState.CROSS:
+        return kv_bytes_per_token(spec, kv) * context
+    total = 0
+    for i in _layers(spec, layers):
+        if spec.layer_kind(i) is not LayerKind.ATTENTION:
+            continue
+        per = spec.mla.kv_lora_rank + spec.mla.qk_rope_head_dim if spec.mla is not None else 2 * spec.kv_heads * spec.hd
+        kept = min(context, spec.sliding_window) if spec.is_sliding(i) else context
+        total += int(kv.nbytes(per * kept))
+    return total
+
+
 def state_bytes(spec: ModelSpec, act: DType, layers: Sequence[int] | None = None) -> int:
     """Per-sequence recurrent state: Mamba (fp32 SSM state + conv window), RWKV (WKV state
-    + two token-shift vectors), linear attention (its K x V state per head)."""
+    + two token-shift vectors), linear attention / retention (its K x V state per head,
+    fp32), Griffin's RG-LRU (fp32 state + the conv window)."""
     total = 0
     for i in _layers(spec, layers):
         kind = spec.layer_kind(i)
@@ -87,7 +104,11 @@ def state_bytes(spec: ModelSpec, act: DType, layers: Sequence[int] | None = None
             h = spec.hidden_size // spec.rwkv.head_size
             total += 4 * h * spec.rwkv.head_size**2 + act.nbytes(2 * spec.hidden_size)
         elif kind is LayerKind.LINEAR:
-            total += 4 * spec.num_heads * spec.hd * spec.hd
+            vf = spec.linear.value_factor if spec.linear is not None else 1
+            total += 4 * spec.num_heads * spec.hd * spec.hd * vf
+        elif kind is LayerKind.RGLRU and spec.rglru is not None:
+            width = spec.rglru.lru_width or spec.hidden_size
+            total += 4 * width + act.nbytes(width * (spec.rglru.conv_width - 1))
     return total
 
 
@@ -100,8 +121,7 @@ def kv_cache_bytes(
     encoder_len: int = 0,
     layers: Sequence[int] | None = None,
 ) -> int:
-    per_tok = kv_bytes_per_token(spec, kv, context, layers)
-    total = per_tok * context * batch + state_bytes(spec, act, layers) * batch
+    total = kv_bytes(spec, kv, context, layers) * batch + state_bytes(spec, act, layers) * batch
     if spec.arch.decode is DecodeState.CROSS and encoder_len:
         total += kv.nbytes(2 * spec.kv_heads * spec.hd) * spec.num_decoder_layers * encoder_len * batch
     return int(total)

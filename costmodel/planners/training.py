@@ -1,11 +1,13 @@
 """Training step model: per-op forward, activation-gradient and weight-gradient work,
 recompute, 3D parallelism (data, tensor with sequence parallelism, pipeline 1F1B /
-interleaved, expert, context), ZeRO / FSDP, communication by network tier, memory per
-device, MFU and HFU (PaLM's definitions), time and cost to train on N tokens.
+interleaved / ZB-H1 / DualPipe over even or uneven stages, expert, context), ZeRO / FSDP
+(full or hybrid shard), communication by network tier with what overlap hides, precision
+recipes, memory per device, MFU and HFU (PaLM's definitions), time and cost to train on
+N tokens.
 
-Sources: Narayanan et al. 2021 (Megatron-LM 3D parallelism, interleaved schedule,
-bubble (p-1)/(v m)); Korthikanti et al. 2022 (sequence parallelism, selective
-recompute); Rajbhandari et al. 2020 (ZeRO); Chowdhery et al. 2022 (PaLM MFU).
+Sources: Narayanan et al. 2021 (Megatron-LM 3D parallelism, interleaved schedule);
+Korthikanti et al. 2022 (sequence parallelism, selective recompute); Rajbhandari et al.
+2020 (ZeRO); Chowdhery et al. 2022 (PaLM MFU); the step formulas: training_core.py.
 
 Entry points: `estimate_training(spec, system, layout, recipe)` on typed records
 (model x execution x system), and `plan_training(model, hardware, gpus, batch, seq_len,
@@ -15,27 +17,38 @@ tp=..., ...)`, the keyword convenience over it (what `costmodel train` parses in
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..engine.calibration import for_profile
-from ..engine.collectives import all_gather, all_reduce, all_to_all, reduce_scatter, send_recv
 from ..errors import PlanError
 from ..frontends import load_model_spec
 from ..frontends.spec import ModelSpec
-from ..hardware.network import ASSUMED_PCIE_BANDWIDTH, BUS_EFFICIENCY
 from ..hardware.systems import System, get_system
-from ..ir.dtypes import dtype as to_dtype
-from .comm import TP_COLLECTIVES_BACKWARD, TP_COLLECTIVES_FORWARD, tensor_parallel_s
-from .layout import OPTIMIZERS, ParallelLayout, Precision, Recompute, TrainingRecipe, make_layout, make_recipe
+from .layout import ParallelLayout, Recompute, TrainingRecipe, default_precision, make_layout, make_recipe
 from .pipeline import stage_layers
-from .training_cost import TrainMemory, memory, model_flops, model_work
+from .training_core import evaluate
+from .training_cost import model_flops
+from .training_inputs import single
 from .workload import param_count
 
-# ZeRO-3 all-gathers the weights again in the forward and the backward of every
-# micro-batch; prefetching hides most of it behind compute: the exposed share is an
-# assumption of this model, not a measurement
-ZERO3_EXPOSED = 0.3
+COMM_KINDS = ("tp", "cp", "ep", "pp", "dp")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommPart:
+    """One kind of communication over a step on the busiest device: its time, the part
+    of it compute does not hide, and the bytes each device sends."""
+
+    time_s: float
+    exposed_s: float
+    bytes: float
+
+    @property
+    def hidden_s(self) -> float:
+        return max(self.time_s - self.exposed_s, 0.0)
+
+    def to_dict(self) -> dict[str, float]:
+        return {"time_s": self.time_s, "exposed_s": self.exposed_s, "hidden_s": self.hidden_s, "bytes": self.bytes}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,9 +63,9 @@ class StepBreakdown:
     dp_comm_s: float
     bubble_s: float
     optimizer_s: float
-    autocast_s: float = 0.0  # weight casts under PyTorch autocast (runtime "pytorch", mixed precision)
+    comm: dict[str, CommPart] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, float]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "compute_s": self.compute_s,
             "recompute_s": self.recompute_s,
@@ -62,7 +75,36 @@ class StepBreakdown:
             "dp_comm_s": self.dp_comm_s,
             "bubble_s": self.bubble_s,
             "optimizer_s": self.optimizer_s,
-            "autocast_s": self.autocast_s,
+            "comm": {k: v.to_dict() for k, v in self.comm.items()},
+        }
+
+
+@dataclass(frozen=True)
+class TrainMemory:
+    """Bytes per device."""
+
+    weights_bytes: int
+    grads_bytes: int
+    optimizer_bytes: int
+    activation_bytes: int
+    capacity_bytes: int
+
+    @property
+    def total_bytes(self) -> int:
+        return self.weights_bytes + self.grads_bytes + self.optimizer_bytes + self.activation_bytes
+
+    @property
+    def fits(self) -> bool:
+        return self.total_bytes <= self.capacity_bytes
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "weights_bytes": self.weights_bytes,
+            "grads_bytes": self.grads_bytes,
+            "optimizer_bytes": self.optimizer_bytes,
+            "activation_bytes": self.activation_bytes,
+            "total_bytes": self.total_bytes,
+            "capacity_bytes": self.capacity_bytes,
         }
 
 
@@ -98,6 +140,8 @@ class TrainPlan:
     tokens: int | None = None
     price_per_hour: float | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    nearest: dict[str, Any] | None = None  # when it does not fit: the closest layout that does
+    stage_sizes: tuple[int, ...] = ()  # layers per pipeline stage
 
     @property
     def microbatches(self) -> int:
@@ -145,11 +189,16 @@ class TrainPlan:
                 "seq_len": rec.seq_len,
                 "sequence_parallel": lay.sp,
                 "interleave": lay.interleave,
+                "schedule": lay.schedule.value,
+                "stage_layers": list(self.stage_sizes),
                 "zero": lay.zero,
+                "shard_group": lay.shard,
                 "recompute": rec.recompute.value,
                 "precision": rec.precision.value,
                 "optimizer": rec.optimizer,
+                "optimizer_impl": rec.optimizer_impl.value,
                 "offload": rec.offload,
+                "overlap": rec.overlap.names(),
             },
             "microbatches": self.microbatches,
             "step": {
@@ -157,6 +206,7 @@ class TrainPlan:
                 "flops": self.model_flops,
                 "hardware_flops": self.hardware_flops,
                 "tokens_per_s": self.tokens_per_step / self.step_latency_s,
+                "tokens_per_s_per_device": self.tokens_per_step / self.step_latency_s / lay.devices,
             },
             "mfu": self.mfu,
             "hfu": self.hfu,
@@ -165,6 +215,8 @@ class TrainPlan:
             "fits": self.fits,
             "notes": list(self.notes),
         }
+        if self.nearest is not None:
+            d["nearest_fitting"] = self.nearest
         run = self.training
         if run is not None:
             d["training"] = {
@@ -189,98 +241,48 @@ def estimate_training(
     tokens: int | None = None,
     price_per_hour: float | None = None,
 ) -> TrainPlan:
-    """One optimizer step of `recipe` under `layout` on `system` (see the module notes)."""
+    """One optimizer step of `recipe` under `layout` on `system` (see training_core.py)."""
     hw = system.device
-    facts = recipe.facts
-    act = to_dtype(facts.compute_dtype)
-    params = param_count(spec)
     lay = layout
+    r = evaluate(single(spec, system, lay, recipe, dispatch == "eager"), system)
     m = recipe.global_batch // (lay.micro_batch * lay.dp)
-    stages = stage_layers(spec.num_layers, lay.pp, lay.interleave)
-    work = model_work(spec, lay, recipe, hw, eager=dispatch == "eager")
-    last = len(stages) - 1
-    dev = max(
-        (work.stage(s, k == 0, k == last) for k, s in enumerate(stages)), key=lambda w: (w.fwd_s + w.bwd_s, w.fwd_s)
-    )
-    fwd, bwd = dev.fwd_s, dev.bwd_s
-    if dispatch == "eager" and dev.fwd_s > 0:
-        # the engine's eager-dispatch model (engine/latency.py) on the forward; the
-        # backward dispatches ~2 kernels per op, each ~ the forward op's GPU time, so it
-        # is host-bound in the same proportion
-        k = max(dev.eager_s / dev.fwd_s, 1.0)
-        fwd, bwd = fwd * k, bwd * k
-    rec = {Recompute.NONE: 0.0, Recompute.SELECTIVE: dev.attn_s, Recompute.FULL: fwd}[recipe.recompute]
-    layers_dev = spec.num_layers / lay.pp
-    seq = recipe.seq_len // lay.cp
-    msg = act.nbytes(lay.micro_batch * seq * spec.hidden_size)
-    n_tp = (TP_COLLECTIVES_FORWARD + TP_COLLECTIVES_BACKWARD) * layers_dev
-    if recipe.recompute is Recompute.FULL:
-        n_tp += TP_COLLECTIVES_FORWARD * layers_dev
-    tp_comm = tensor_parallel_s(msg, lay.tp, system.tier_for(lay.tp), 1, lay.sp) * n_tp
-    # context parallel: K/V all-gather per layer (forward) and reduce-scatter of their grads
-    cp_comm = 0.0
-    if lay.cp > 1:
-        kvb = act.nbytes(2 * lay.micro_batch * recipe.seq_len * spec.kv_heads * spec.hd // lay.tp)
-        cp_comm = layers_dev * 2 * all_gather(kvb, lay.cp, system.tier_for(lay.cp, lay.tp))
-    # pipeline: activations sent forward and gradients backward per micro-batch and chunk
-    pp_tier = system.tier_for(lay.pp, lay.tp * lay.cp * lay.dp) if lay.pp > 1 else system.intra
-    p2p = 2 * lay.interleave * send_recv(msg / (lay.tp if lay.sp else 1), pp_tier) if lay.pp > 1 else 0.0
-    # expert parallel: two all-to-alls per MoE layer forward and two backward
-    ep_comm = 0.0
-    if lay.ep > 1 and spec.moe is not None:
-        routed = act.nbytes(lay.micro_batch * recipe.seq_len * spec.hidden_size * spec.moe.top_k)
-        ep_comm = 4 * spec.moe_layers() / lay.pp * all_to_all(routed, lay.ep, system.tier_for(lay.ep))
-    per_mb = fwd + bwd + rec + tp_comm + cp_comm + ep_comm + p2p
-    bubble = (lay.pp - 1) / lay.interleave * per_mb if lay.pp > 1 else 0.0
-    compute = m * (fwd + bwd + rec)
-    comm_exposed = m * (tp_comm + cp_comm + ep_comm + p2p)
-    # data parallel: gradient reduction after the last micro-batch's backward (ZeRO-2/3:
-    # reduce-scatter; ZeRO-1+ all-gathers the updated weights)
-    local = params / (lay.tp * lay.pp)
-    dp_tier = system.tier_for(lay.dp, lay.tp * lay.pp * lay.cp)
-    if lay.zero >= 2:
-        dp_comm = reduce_scatter(local * facts.grad_bytes, lay.dp, dp_tier)
-    else:
-        dp_comm = all_reduce(local * facts.grad_bytes, lay.dp, dp_tier)
-    if lay.zero >= 1:
-        dp_comm += all_gather(local * facts.weight_bytes, lay.dp, dp_tier)
-    if lay.zero == 3:
-        comm_exposed += 2 * m * all_gather(local * facts.weight_bytes, lay.dp, dp_tier) * ZERO3_EXPOSED
-    opt_shard = local / (lay.dp if lay.zero >= 1 else 1)
-    if recipe.offload:
-        # ZeRO-Offload (Ren et al. 2021): gradients go to the host and updated weights come
-        # back over PCIe each step; the CPU optimizer overlaps with those transfers
-        pcie = float(hw.pcie.bandwidth) if hw.pcie is not None else ASSUMED_PCIE_BANDWIDTH
-        optimizer_s = opt_shard * (facts.grad_bytes + facts.weight_bytes) / (BUS_EFFICIENCY * pcie)
-    else:
-        # the update streams the master weights, grads and states once (read + write)
-        opt_bytes = opt_shard * (OPTIMIZERS[recipe.optimizer] * 2 + 4 + 4 + 2)
-        optimizer_s = opt_bytes / (hw.memory_bandwidth * for_profile(hw).stream_bandwidth_fraction)
-    autocast_s = autocast_casts_s(recipe, local, hw)
-    step = compute + comm_exposed + bubble + dp_comm + optimizer_s + autocast_s
+    params = param_count(spec)
+    step = float(r.step_s[0])
     f_fwd, f_bwd, f_attn = model_flops(spec, lay.micro_batch, recipe)
     mbs = m * lay.dp
     mflops = (f_fwd + f_bwd) * mbs
-    hflops = mflops + {Recompute.NONE: 0.0, Recompute.SELECTIVE: f_attn, Recompute.FULL: f_fwd}[recipe.recompute] * mbs
-    peak = hw.matrix_peak(facts.compute_dtype) * lay.devices
-    mem = memory(spec, lay, recipe, params, m, int(hw.memory_capacity))
+    extra = {Recompute.NONE: 0.0, Recompute.SELECTIVE: f_attn, Recompute.FULL: f_fwd}[recipe.recompute]
+    hflops = mflops + extra * mbs
+    peak = hw.matrix_peak(recipe.facts.compute_dtype) * lay.devices
+    mem = TrainMemory(
+        int(r.weights_bytes[0]),
+        int(r.grads_bytes[0]),
+        int(r.optimizer_bytes[0]),
+        int(r.activation_bytes[0]),
+        int(hw.memory_capacity),
+    )
     notes = []
     if not mem.fits:
         notes.append(f"needs {mem.total_bytes / 2**30:.1f} GiB per device of {mem.capacity_bytes / 2**30:.1f}")
+    comm = {
+        k: CommPart(
+            time_s=float(r.comm_total[k][0]), exposed_s=float(r.comm_exposed[k][0]), bytes=float(r.comm_bytes[k][0])
+        )
+        for k in COMM_KINDS
+    }
     breakdown = StepBreakdown(
-        compute_s=compute,
-        recompute_s=m * rec,
-        exposed_comm_s=comm_exposed + dp_comm,
-        tp_comm_s=m * tp_comm,
-        pp_p2p_s=m * p2p,
-        dp_comm_s=dp_comm,
-        bubble_s=bubble,
-        optimizer_s=optimizer_s,
-        autocast_s=autocast_s,
+        compute_s=float(r.compute_s[0]),
+        recompute_s=float(r.recompute_s[0]),
+        exposed_comm_s=sum(c.exposed_s for c in comm.values()),
+        tp_comm_s=comm["tp"].time_s,
+        pp_p2p_s=comm["pp"].time_s,
+        dp_comm_s=comm["dp"].time_s,
+        bubble_s=float(r.bubble_s[0]),
+        optimizer_s=float(r.optimizer_s[0]),
+        comm=comm,
     )
-    if autocast_s:
-        notes.append("PyTorch autocast: fp32 weights cast to the compute dtype each step (and their grads back)")
     return TrainPlan(
+        stage_sizes=tuple(len(s) for s in stage_layers(spec.num_layers, lay.pp, lay.interleave, lay.stage_split)),
         model=spec.name,
         system=system.name,
         layout=lay,
@@ -299,22 +301,21 @@ def estimate_training(
     )
 
 
-# Under torch.autocast the parameters stay fp32; each autocast-eligible op casts its fp32
-# weight to the compute dtype, once per forward thanks to autocast's cast cache (leaf
-# tensors that require grad: aten/src/ATen/autocast_mode.cpp `cached_cast`), and the
-# backward casts that copy's gradient back to fp32: per parameter, a 4-byte read and
-# 2-byte write forward, a 2-byte read and 4-byte write backward.
-AUTOCAST_BYTES_PER_PARAM = 4 + 2 + 2 + 4
-
-
-def autocast_casts_s(recipe: TrainingRecipe, params_per_device: float, hw: Any) -> float:
-    """Seconds per step of autocast's weight casts: PyTorch (runtime "pytorch") with a
-    16-bit mixed precision; zero otherwise (Megatron-style mixed precision keeps 16-bit
-    working weights and casts nothing per op)."""
-    if recipe.runtime != "pytorch" or recipe.precision not in (Precision.BF16_MIXED, Precision.FP16_MIXED):
-        return 0.0
-    cal = for_profile(hw)
-    return params_per_device * AUTOCAST_BYTES_PER_PARAM / (hw.memory_bandwidth * cal.stream_bandwidth_fraction)
+LAYOUT_OPTIONS = (
+    "micro_batch",
+    "tp",
+    "pp",
+    "dp",
+    "ep",
+    "cp",
+    "sequence_parallel",
+    "interleave",
+    "zero",
+    "schedule",
+    "stage_layers",
+    "fsdp",
+    "shard_group",
+)
 
 
 def plan_training(
@@ -327,26 +328,35 @@ def plan_training(
     tokens: int | None = None,
     price_per_hour: float | None = None,
     execution: str = "eager",
-    precision: str = "bf16-mixed",
+    precision: str | None = None,
     optimizer: str = "adamw",
+    optimizer_impl: str | None = None,
     recompute: str = "none",
     offload: bool = False,
+    overlap: str | None = None,
     runtime: str | None = None,
     **layout: Any,
 ) -> TrainPlan:
     """Keyword convenience over estimate_training: `model` a spec, file or built-in name,
     `hardware` a system or device; layout options micro_batch, tp, pp, dp, ep, cp,
-    sequence_parallel, interleave, zero (make_layout); `execution` the dispatch mode
-    ("eager" framework dispatch or "graph" replay); `runtime` whose kernels are priced
-    (passes/runtimes.py; "pytorch" with a 16-bit mixed precision adds autocast's casts)."""
+    sequence_parallel, interleave, zero, schedule, stage_layers, fsdp, shard_group
+    (make_layout); `execution` the dispatch mode ("eager" framework dispatch or "graph"
+    replay); `runtime` whose kernels are priced (passes/runtimes.py); `precision`
+    defaults to bf16-autocast on one eager device or under runtime "pytorch" (PyTorch
+    AMP: its weight and norm casts are priced), bf16-mixed otherwise. Without a
+    micro-batch the largest that fits is taken (and said); a layout that does not fit
+    carries the nearest one that does."""
     spec = load_model_spec(model)
     if spec is None:
         raise PlanError(f"{model!r} is not a model spec, config.json or built-in model name")
     system = get_system(hardware)
-    try:
-        lay = make_layout(spec, gpus, global_batch, seq_len, **layout)
-    except TypeError as e:
-        raise PlanError(f"unknown layout option: {e}") from None
+    unknown = set(layout) - set(LAYOUT_OPTIONS)
+    if unknown:
+        raise PlanError(f"unknown layout option(s): {', '.join(sorted(unknown))}")
+    if precision is None:
+        precision = default_precision(gpus, execution, runtime)
+    chosen_mb = layout.get("micro_batch") is None
+    lay = make_layout(spec, gpus, global_batch, seq_len, **layout)
     recipe = make_recipe(
         global_batch,
         seq_len,
@@ -354,23 +364,26 @@ def plan_training(
         optimizer=optimizer,
         recompute=recompute,
         offload=offload,
+        optimizer_impl=optimizer_impl,
+        overlap=overlap,
+        schedule=lay.schedule,
         runtime=runtime,
     )
-    return estimate_training(
-        spec, system, lay, recipe, dispatch=execution, tokens=tokens, price_per_hour=price_per_hour
-    )
+    from .training_fit import describe, largest_fitting_micro_batch, nearest_fitting
 
-
-# -- helpers: Chinchilla and 6ND --------------------------------------------------------
-
-
-def six_nd(params: float, tokens: float) -> float:
-    """Training compute C = 6 N D (Kaplan et al. 2020; Hoffmann et al. 2022)."""
-    return 6.0 * params * tokens
-
-
-def chinchilla_optimal(compute_flops: float) -> dict[str, float]:
-    """Compute-optimal model size and tokens for a budget C with D = 20 N and C = 6 N D
-    (Hoffmann et al. 2022): N = sqrt(C / 120), D = 20 N."""
-    n = math.sqrt(compute_flops / 120.0)
-    return {"params": n, "tokens": 20.0 * n, "flops": compute_flops}
+    kw: dict[str, Any] = {"dispatch": execution, "tokens": tokens, "price_per_hour": price_per_hour}
+    if chosen_mb:
+        plan = largest_fitting_micro_batch(spec, system, lay, recipe, kw)
+    else:
+        plan = estimate_training(spec, system, lay, recipe, **kw)
+    if not plan.fits:
+        near = nearest_fitting(spec, system, plan.layout, recipe, kw)
+        if near is not None:
+            plan = replace(
+                plan,
+                nearest=near,
+                notes=plan.notes + (f"nearest layout that fits: {describe(near)}",),
+            )
+        else:
+            plan = replace(plan, notes=plan.notes + ("no layout near this one fits on these devices",))
+    return plan

@@ -1,11 +1,21 @@
 """The work of one training micro-batch per device: forward, activation-gradient and
 weight-gradient time and FLOPs of each layer (computed once per model shard and reused
-for every pipeline split and data-parallel degree), the device's pipeline stage, the
-model FLOPs for MFU, and the memory per device.
+for every pipeline split and data-parallel degree), the parameters each layer holds
+(dense and expert), and the model FLOPs for MFU.
 
-Sources: Dao 2023 (FlashAttention-2 backward = 2.5x forward matmul FLOPs); Korthikanti
-et al. 2022 (activation memory s b h (34 + 5 a s / h), sequence parallelism, selective
-recompute); Rajbhandari et al. 2020 (ZeRO memory); Ren et al. 2021 (ZeRO-Offload).
+Precision recipes (precision.py) choose the dtype each kernel's time comes from: GEMMs in
+the recipe's GEMM dtype (fp8 under Transformer Engine), norms and residual adds in fp32
+under PyTorch autocast (autocast runs layer_norm in fp32 and the residual stream stays in
+the fp32 of the embedding), everything else in the compute dtype; and they add the cast
+kernels their frameworks launch (autocast: each fp32 weight and each fp32 norm output cast
+to bf16 before its GEMM, and the gradients cast back; Transformer Engine: GEMM inputs cast
+to fp8, output gradients cast-transposed, saved fp8 inputs transposed for the weight
+gradient, weights cast to fp8 once per step).
+
+Sources: Dao 2023 (FlashAttention-2 backward = 2.5x forward matmul FLOPs); the PyTorch
+autocast op reference (CUDA ops that autocast to float32: layer_norm, group_norm,
+cross_entropy, log_softmax, ...); NVIDIA Transformer Engine documentation (FP8 delayed
+scaling, LayerNormLinear fusing the norm with the cast of the GEMM input).
 """
 
 from __future__ import annotations
@@ -14,13 +24,16 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..analysis import analyze_graph
-from ..engine.latency import graph_latency
-from ..frontends.lower import Logits, Phase, Segment, Workload, lower, unroll
+from ..engine.calibration import for_profile
+from ..engine.latency import graph_latency, host_dispatch_s
+from ..frontends.lower import SHARED_WEIGHTS, Logits, Phase, Segment, Workload, lower, unroll
+from ..frontends.lower.workload import runs_own_code
 from ..frontends.spec import ModelSpec
 from ..ir.dtypes import dtype as to_dtype
 from ..ops import registry as R
-from .layout import ParallelLayout, Recompute, TrainingRecipe
-from .serving_memory import expert_params, shard
+from .layout import ParallelLayout, TrainingRecipe
+from .precision import PrecisionFacts
+from .serving_memory import shard
 
 # backward time and FLOPs as multiples of the forward: a contraction's dgrad + wgrad are
 # two products of its size; attention's backward recomputes QK^T (FlashAttention-2: 2.5x)
@@ -31,16 +44,27 @@ BACKWARD_OTHER_FLOPS = 1.0  # ~ the forward's arithmetic
 
 @dataclass(frozen=True)
 class Work:
-    """Forward / backward seconds and FLOPs of some layers for one micro-batch; eager_s is
-    the forward under the engine's eager-dispatch model (graph replay: fwd_s)."""
+    """Seconds and FLOPs of some layers for one micro-batch. bwd_s is the whole backward
+    (activation and weight gradients), wgrad_s its weight-gradient part; gemm_s the
+    forward GEMMs (what tensor-parallel overlap hides communication behind); attn_s the
+    attention core (what selective recompute repeats); eager_s the forward under the
+    engine's eager-dispatch model (graph replay: fwd_s); step_cast_s casts paid once per
+    optimizer step (fp8 weight casts); params / expert_params the parameters held."""
 
     fwd_s: float = 0.0
     bwd_s: float = 0.0
+    wgrad_s: float = 0.0
     attn_s: float = 0.0
+    gemm_s: float = 0.0
     fwd_flops: float = 0.0
     bwd_flops: float = 0.0
     attn_flops: float = 0.0
     eager_s: float = 0.0
+    step_cast_s: float = 0.0
+    params: float = 0.0
+    expert_params: float = 0.0
+    gemm_params: float = 0.0  # parameters that are GEMM weights (cast by autocast / fp8)
+    tensors: float = 0.0  # parameter tensors
 
     def __add__(self, o: Work) -> Work:
         return Work(*(a + b for a, b in zip(self._t(), o._t())))
@@ -49,16 +73,34 @@ class Work:
         return Work(*(a * k for a in self._t()))
 
     def _t(self) -> tuple[float, ...]:
-        return (self.fwd_s, self.bwd_s, self.attn_s, self.fwd_flops, self.bwd_flops, self.attn_flops, self.eager_s)
+        return (
+            self.fwd_s,
+            self.bwd_s,
+            self.wgrad_s,
+            self.attn_s,
+            self.gemm_s,
+            self.fwd_flops,
+            self.bwd_flops,
+            self.attn_flops,
+            self.eager_s,
+            self.step_cast_s,
+            self.params,
+            self.expert_params,
+            self.gemm_params,
+            self.tensors,
+        )
 
 
 @dataclass(frozen=True)
 class ModelWork:
-    """Work of the embedding, of each layer (by index) and of the head."""
+    """Work of the embedding, of each layer (by index) and of the head; `shared` the
+    parameters the head and the embedding share (tied embeddings), counted once when one
+    stage holds both."""
 
     embed: Work
     layers: tuple[Work, ...]
     head: Work
+    shared: float = 0.0
 
     def stage(self, layers: tuple[int, ...], first: bool, last: bool) -> Work:
         w = Work()
@@ -68,6 +110,10 @@ class ModelWork:
             w = w + self.embed
         if last:
             w = w + self.head
+        if first and last and self.shared:
+            w = replace(
+                w, params=w.params - self.shared, gemm_params=w.gemm_params - self.shared, tensors=w.tensors - 1
+            )
         return w
 
 
@@ -92,55 +138,203 @@ def _eager_per_copy(seg: Segment, gc: Any, hw: Any, runtime: str = "none") -> fl
     return graph_latency(two, hw, execution="eager").latency_s - one
 
 
-def _segment_work(seg: Segment, gc: Any, hw: Any, eager: bool, runtime: str = "none") -> Work:
-    gt = graph_latency(gc, hw, execution="graph")
-    fwd = bwd = attn = ff = bf = af = 0.0
-    for n, t in zip(gc.nodes, gt.nodes):
+def _numel(shape: Any) -> float:
+    n = 1.0
+    for d in shape or ():
+        n *= float(d)
+    return n
+
+
+def _params(seg: Segment) -> tuple[float, float, float, float]:
+    """(all, expert, GEMM-weight) parameters and parameter tensors of one copy of a
+    segment (scalar constants are no parameters)."""
+    total = expert = gemm = tensors = 0.0
+    for name, init in seg.graph.initializers.items():
+        n = _numel(init.shape)
+        if n <= 1:
+            continue
+        tensors += 1
+        total += n
+        if "experts" in name:
+            expert += n
+        if len(init.shape or ()) >= 2:
+            gemm += n
+    return total, expert, gemm, tensors
+
+
+def _shared(seg: Segment) -> float:
+    return sum(_numel(i.shape) for k, i in seg.graph.initializers.items() if k in SHARED_WEIGHTS)
+
+
+def _segment_work(
+    seg: Segment,
+    graphs: dict[str, Any],
+    facts: PrecisionFacts,
+    hw: Any,
+    eager: bool,
+    first: bool,
+    seq_split: int = 1,
+    runtime: str = "none",
+) -> Work:
+    """`graphs`: the segment analysed in each dtype the recipe times kernels in
+    ("compute", "gemm", "fp32"). `seq_split`: under sequence parallelism the norms and
+    residual adds, which tensor parallelism alone replicates on every rank, run on
+    1 / tp of the sequence (Korthikanti et al. 2022, sec. 4.2.2)."""
+    cal = for_profile(hw)
+    bw = hw.memory_bandwidth * cal.stream_bandwidth_fraction
+    gc = graphs["compute"]
+    timed: dict[int, Any] = {}
+    for g in graphs.values():
+        if id(g) not in timed:
+            timed[id(g)] = graph_latency(g, hw, execution="graph").nodes
+    times = {k: timed[id(g)] for k, g in graphs.items()}
+    fwd = bwd = wgrad = attn = gemm = ff = bf = af = 0.0
+    fwd_cast = bwd_cast = 0.0  # bytes of the cast kernels of each pass
+    fwd_casts = bwd_casts = 0
+    act_b = to_dtype(facts.compute_dtype).nbytes(1)
+    produced_by_norm: set[str] = set()
+    for i, n in enumerate(gc.nodes):
         if n.status != "costed":
             continue
+        if n.kind == R.NORMALIZATION:
+            produced_by_norm.update(n.output_names)
+        src = "compute"
+        if n.kind == R.CONTRACTION:
+            src = "gemm"
+        elif facts.autocast_casts and (n.kind == R.NORMALIZATION or n.op_type == "Add" or first):
+            src = "fp32"  # autocast: norms in fp32, the residual stream in the embedding's fp32
+        t = times[src][i].time_s
         f = float(n.cost.flops)
+        if seq_split > 1 and (n.kind == R.NORMALIZATION or n.op_type == "Add"):
+            t, f = t / seq_split, f / seq_split
         k = BACKWARD.get(n.kind)
-        fwd += t.time_s
-        bwd += t.time_s * (k or BACKWARD_OTHER_TIME)
+        fwd += t
+        bwd += t * (k or BACKWARD_OTHER_TIME)
         ff += f
         bf += f * (k or BACKWARD_OTHER_FLOPS)
         if n.kind == R.ATTENTION:
-            attn += t.time_s
+            attn += t
             af += f
-    eager_s = _eager_per_copy(seg, gc, hw, runtime) if eager else fwd
-    return Work(fwd, bwd, attn, ff, bf, af, eager_s)
+        if n.kind != R.CONTRACTION:
+            continue
+        gemm += t
+        wgrad += t  # the weight gradient: one product the size of the forward's
+        x = _numel(n.input_shapes[0]) if n.input_shapes else 0.0
+        y = _numel(n.output_shapes[0]) if n.output_shapes else 0.0
+        after_norm = bool(n.input_names) and n.input_names[0] in produced_by_norm
+        if facts.autocast_casts and after_norm:
+            # the fp32 norm output cast to bf16 (read 4, write 2); in the backward its
+            # gradient cast back (read 2, write 4)
+            fwd_cast += 6 * x
+            bwd_cast += 6 * x
+            fwd_casts += 1
+            bwd_casts += 1
+        if facts.fp8_casts:
+            # forward: the input cast to fp8 (read 2, write 1) unless the norm before it
+            # writes fp8 itself (LayerNormLinear); backward: the output gradient
+            # cast-transposed (read 2, write 1 + 1) and the saved fp8 input transposed for
+            # the weight gradient (read 1, write 1)
+            if not after_norm:
+                fwd_cast += (act_b + 1) * x
+                fwd_casts += 1
+            bwd_cast += (act_b + 2) * y + 2 * x
+            bwd_casts += 2
+    params, expert, gemm_params, tensors = _params(seg)
+    gemms = sum(1 for n in gc.nodes if n.status == "costed" and n.kind == R.CONTRACTION)
+    step_cast_s = 0.0
+    if facts.autocast_casts:
+        # every forward casts each fp32 GEMM weight to bf16 (read 4, write 2); the backward
+        # casts its bf16 gradient to fp32 (read 2, write 4) for AccumulateGrad
+        fwd_cast += 6 * gemm_params
+        bwd_cast += 6 * gemm_params
+        fwd_casts += gemms
+        bwd_casts += gemms
+    if facts.fp8_casts:
+        # once per step: each GEMM weight cast to fp8 and transposed (read 2, write 1 + 1)
+        step_cast_s = (act_b + 2) * gemm_params / bw + gemms * cal.kernel_overhead_s
+    fwd += fwd_cast / bw + fwd_casts * cal.kernel_overhead_s
+    bwd += bwd_cast / bw + bwd_casts * cal.kernel_overhead_s
+    eager_s = fwd
+    if eager:
+        # the host time eager dispatch exposes, from the compute-dtype graph (the dtype of
+        # the GEMMs changes their GPU time, not how the host dispatches them)
+        graph_c = sum(t.time_s for n, t in zip(gc.nodes, times["compute"]) if n.status == "costed")
+        eager_s = fwd + max(_eager_per_copy(seg, gc, hw, runtime) - graph_c, 0.0)
+        # the recipe's cast kernels are dispatched ops too: a long stream of copies runs at
+        # the slower of the GPU and the host, whose clock now also carries the casts
+        host = host_dispatch_s(gc, cal)
+        eager_s = max(eager_s, host + fwd_casts * cal.dispatch(R.ELEMENTWISE))
+    return Work(
+        fwd_s=fwd,
+        bwd_s=bwd,
+        wgrad_s=wgrad,
+        attn_s=attn,
+        gemm_s=gemm,
+        fwd_flops=ff,
+        bwd_flops=bf,
+        attn_flops=af,
+        eager_s=eager_s,
+        step_cast_s=step_cast_s,
+        params=params,
+        expert_params=expert,
+        gemm_params=gemm_params,
+        tensors=tensors,
+    )
 
 
 _CACHE: dict[tuple[Any, ...], ModelWork] = {}
 
 
+def _dtypes(facts: PrecisionFacts) -> dict[str, str]:
+    d = {"compute": facts.compute_dtype, "gemm": facts.gemm_dtype}
+    if facts.autocast_casts:
+        d["fp32"] = "fp32"
+    return d
+
+
 def model_work(spec: ModelSpec, layout: ParallelLayout, recipe: TrainingRecipe, hw: Any, eager: bool) -> ModelWork:
     """Per-layer work of one micro-batch on one device's shard (sequence / cp positions):
-    each distinct layer graph is analysed (as the recipe's runtime runs it) and timed
-    once, for every layout that shares the shard (tensor / expert degree, micro-batch,
-    context split, precision, runtime, device)."""
-    key = (
-        spec,
-        layout.tp,
-        layout.ep,
-        layout.micro_batch,
-        recipe.seq_len // layout.cp,
-        recipe.precision,
-        recipe.runtime,
-        id(hw),
-        eager,
-    )
+    each distinct layer graph is analysed (as the recipe's runtime runs it) and timed once
+    per dtype the recipe uses, for every layout that shares the shard (tensor / expert
+    degree, sequence parallelism, micro-batch, context split, precision, runtime, device)."""
+    split = layout.tp if layout.sp else 1
+    key: tuple[Any, ...] = (spec, layout.tp, layout.ep, split, layout.micro_batch, layout.cp, recipe.seq_len)
+    key += (recipe.precision, recipe.runtime, id(hw), eager)
     hit = _CACHE.get(key)
     if hit is not None:
         return hit
-    act = to_dtype(recipe.facts.compute_dtype)
-    wl = Workload(Phase.TRAIN, layout.micro_batch, recipe.seq_len // layout.cp, 0, Logits.ALL, act)
+    facts = recipe.facts
+    dev = device_spec(spec, layout)
+    lowered: dict[str, Any] = {}
+    for role, dt in _dtypes(facts).items():
+        if dt in lowered.values():
+            lowered[role] = next(v for k, v in lowered.items() if _dtypes(facts)[k] == dt)
+            continue
+        wl = Workload(
+            Phase.TRAIN,
+            layout.micro_batch,
+            recipe.seq_len // layout.cp,
+            0,
+            Logits.ALL,
+            to_dtype(dt),
+            eager_code=runs_own_code(spec),
+        )
+        lowered[role] = lower(dev, wl)
+    base = lowered["compute"]
     embed = head = Work()
+    shared = 0.0
     per_layer: list[Work] = [Work()] * spec.num_layers
     main = ""  # the stack the layer indices count in (an encoder-decoder's decoder stack
     # runs whole on the last stage, with the head)
-    for k, seg in enumerate(lower(device_spec(spec, layout), wl)):
-        w = _segment_work(seg, analyze_graph(seg.graph, runtime=recipe.runtime), hw, eager, recipe.runtime)
+    analysed: dict[int, Any] = {}
+    for k, seg in enumerate(base):
+        graphs = {}
+        for role, low in lowered.items():
+            g = low[k].graph
+            if id(g) not in analysed:
+                analysed[id(g)] = analyze_graph(g, runtime=recipe.runtime)
+            graphs[role] = analysed[id(g)]
+        w = _segment_work(seg, graphs, facts, hw, eager, first=k == 0, seq_split=split, runtime=recipe.runtime)
         if seg.layers and main in ("", seg.stack):
             main = seg.stack
             for i in seg.layers:
@@ -149,9 +343,10 @@ def model_work(spec: ModelSpec, layout: ParallelLayout, recipe: TrainingRecipe, 
             embed = w
         else:
             head = head + w.scale(seg.repeat)
+            shared += _shared(seg)
     if len(_CACHE) > 4096:
         _CACHE.clear()
-    hit = _CACHE[key] = ModelWork(embed, tuple(per_layer), head)
+    hit = _CACHE[key] = ModelWork(embed, tuple(per_layer), head, min(shared, _shared(base[0])))
     return hit
 
 
@@ -161,13 +356,15 @@ _FLOPS: dict[tuple[Any, ...], tuple[float, float, float]] = {}
 def model_flops(spec: ModelSpec, micro_batch: int, recipe: TrainingRecipe) -> tuple[float, float, float]:
     """(forward, backward, attention-forward) FLOPs of one micro-batch over the whole
     model (every layer once, embedding and head once, full sequence): MFU's numerator."""
-    key = (spec, micro_batch, recipe.seq_len, recipe.precision)
+    key = (spec, micro_batch, recipe.seq_len)
     hit = _FLOPS.get(key)
     if hit is not None:
         return hit
     act = to_dtype(recipe.facts.compute_dtype)
     fwd = bwd = attn = 0.0
-    for seg in lower(spec, Workload(Phase.TRAIN, micro_batch, recipe.seq_len, 0, Logits.ALL, act)):
+    for seg in lower(
+        spec, Workload(Phase.TRAIN, micro_batch, recipe.seq_len, 0, Logits.ALL, act, eager_code=runs_own_code(spec))
+    ):
         for n in analyze_graph(seg.graph).nodes:
             if n.status != "costed":
                 continue
@@ -180,74 +377,3 @@ def model_flops(spec: ModelSpec, micro_batch: int, recipe: TrainingRecipe) -> tu
         _FLOPS.clear()
     hit = _FLOPS[key] = (fwd, bwd, attn)
     return hit
-
-
-@dataclass(frozen=True)
-class TrainMemory:
-    """Bytes per device."""
-
-    weights_bytes: int
-    grads_bytes: int
-    optimizer_bytes: int
-    activation_bytes: int
-    capacity_bytes: int
-
-    @property
-    def total_bytes(self) -> int:
-        return self.weights_bytes + self.grads_bytes + self.optimizer_bytes + self.activation_bytes
-
-    @property
-    def fits(self) -> bool:
-        return self.total_bytes <= self.capacity_bytes
-
-    def to_dict(self) -> dict[str, int]:
-        return {
-            "weights_bytes": self.weights_bytes,
-            "grads_bytes": self.grads_bytes,
-            "optimizer_bytes": self.optimizer_bytes,
-            "activation_bytes": self.activation_bytes,
-            "total_bytes": self.total_bytes,
-            "capacity_bytes": self.capacity_bytes,
-        }
-
-
-def activation_bytes_per_layer(spec: ModelSpec, layout: ParallelLayout, recipe: TrainingRecipe) -> float:
-    """Korthikanti et al. 2022 (eq. 1-4) for 16-bit activations: s b h (34 + 5 a s / h)
-    per layer without parallelism; flash attention never stores the scores (the 5as/h
-    term); tensor parallelism divides 24 of the 34 (all 34 with sequence parallelism);
-    full recompute keeps only the layer input (2 s b h)."""
-    s, b, h, t = recipe.seq_len / layout.cp, layout.micro_batch, spec.hidden_size, layout.tp
-    if recipe.recompute is Recompute.FULL:
-        return 2 * s * b * h / (t if layout.sp else 1)
-    if layout.sp or t == 1:
-        per = s * b * h * 34 / t
-    else:
-        per = s * b * h * (10 + 24 / t)
-    if recipe.recompute is Recompute.SELECTIVE:
-        per = min(per, s * b * h * 34 / t)
-    return per
-
-
-def memory(
-    spec: ModelSpec, layout: ParallelLayout, recipe: TrainingRecipe, params: int, microbatches: int, capacity: int
-) -> TrainMemory:
-    facts = recipe.facts
-    local = params / (layout.tp * layout.pp)
-    if spec.moe is not None and layout.ep > 1:
-        expert = expert_params(spec)
-        local = (params - expert) / (layout.tp * layout.pp) + expert / (layout.tp * layout.pp * layout.ep)
-    dp = layout.dp
-    weights = local * facts.weight_bytes / (dp if layout.zero >= 3 else 1)
-    grads = local * facts.grad_bytes / (dp if layout.zero >= 2 else 1)
-    opt = 0.0 if recipe.offload else local * recipe.optimizer_bytes / (dp if layout.zero >= 1 else 1)
-    # the first stage holds pp micro-batches in flight (1F1B); interleaving adds (p-1)/(p v)
-    inflight = spec.num_layers / layout.pp * min(layout.pp, microbatches)
-    if layout.interleave > 1:
-        inflight *= 1 + (layout.pp - 1) / (layout.pp * layout.interleave)
-    acts = activation_bytes_per_layer(spec, layout, recipe) * inflight * facts.activation_scale
-    # the loss on the last stage (vocab-parallel): at the peak (the loss backward) the
-    # fp32 log-probabilities kept for backward (4 B), their gradient (4 B) and its 16-bit
-    # cast for the LM-head backward (2 B) are live together: 10 bytes per logit
-    if spec.vocab_size:
-        acts += 10 * recipe.seq_len / layout.cp * layout.micro_batch * spec.vocab_size / layout.tp
-    return TrainMemory(int(weights), int(grads), int(opt), int(acts), capacity)

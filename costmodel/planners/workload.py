@@ -13,6 +13,7 @@ from ..analysis import analyze_graph
 from ..engine.latency import graph_latency
 from ..frontends.lower import SHARED_WEIGHTS, Logits, Lowered, Phase, Segment, Workload, lower
 from ..frontends.spec import ModelSpec
+from ..frontends.spec.architectures import DecodeState
 from ..ir.dtypes import dtype as to_dtype
 from ..ops.cost import ZERO, Cost
 from ..symbolic import norm
@@ -199,3 +200,39 @@ def param_count(spec: ModelSpec) -> int:
     """Parameters of the model (exact): the weights of its lowered prefill graph."""
     r = run_workload(spec, Workload(Phase.PREFILL, 1, 2, 0, Logits.LAST, to_dtype("bf16")))
     return int(r.params)
+
+
+def request_flops(spec: ModelSpec, prompt: int, output: int) -> tuple[int, int]:
+    """(FLOPs, MACs) of one request of one sequence, from the graph: an encoder's
+    forward over the prompt; a generator's prefill (which yields the first token) plus
+    output - 1 decode steps. A decode step's cost is linear in its context (attention;
+    constant for a recurrent state), so the steps sum exactly from two of them."""
+    arch = spec.arch
+    if not arch.generates:
+        r = run_workload(spec, Workload(Phase.FORWARD, 1, prompt, 0, Logits.NONE))
+        return int(r.cost.flops), int(r.cost.macs)
+    if output == 0:
+        r = run_workload(spec, Workload(Phase.PREFILL, 1, prompt, 0, Logits.NONE))
+        return int(r.cost.flops), int(r.cost.macs)
+    pre = run_workload(spec, Workload(Phase.PREFILL, 1, prompt, 0, Logits.LAST))
+    flops, macs = int(pre.cost.flops), int(pre.cost.macs)
+    steps = output - 1
+    if steps:
+        if arch.decode is DecodeState.CROSS:  # past: generated tokens; the encoder states are the prompt
+
+            def step(j: int) -> Workload:
+                return Workload(Phase.DECODE, 1, 1, j, Logits.LAST, encoder_len=prompt)
+
+            first = 1
+        else:
+
+            def step(j: int) -> Workload:
+                return Workload(Phase.DECODE, 1, 1, j, Logits.LAST)
+
+            first = prompt
+        a, b = (run_workload(spec, step(first + j)).cost for j in (0, 1))
+        df, dm = int(b.flops) - int(a.flops), int(b.macs) - int(a.macs)
+        # sum_{j<steps} (a + j d) = steps a + d steps (steps - 1) / 2
+        flops += steps * int(a.flops) + df * steps * (steps - 1) // 2
+        macs += steps * int(a.macs) + dm * steps * (steps - 1) // 2
+    return flops, macs

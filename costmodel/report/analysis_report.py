@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..ops.cost import ZERO
+from . import fmt
 from . import tree as _tree
 from .model import Column, Document, Field, KeyValues, Notes, Section, Table, fraction
 
@@ -58,19 +59,31 @@ def summary(r: Any) -> KeyValues:
         f += [
             Field("hardware", "hardware", r.hardware.display_name),
             Field("latency_s", "latency", t.latency_s, "seconds"),
+        ]
+        if t.band:  # the 80% prediction interval (engine/uncertainty.py)
+            f.append(Field("latency_band_s", "80% band", f"{fmt.seconds(t.band[0])} .. {fmt.seconds(t.band[1])}"))
+        f += [
             Field("mode", "mode", f"{t.mode}, {t.execution} execution"),
             Field("kernels", "kernels", t.kernels, "count"),
         ]
         for bound, secs in sorted(t.by_bound().items(), key=lambda kv: -kv[1]):
             f.append(Field(f"time_{bound}_s", f"{bound}-bound ops", secs, "seconds"))
     if r.symbols:
-        f.append(Field("symbols", "free symbols", ", ".join(r.symbols)))
+        f.append(Field("symbols", "free symbols", ", ".join(_with_original(s) for s in r.symbols)))
     if r.bindings:
         f.append(Field("bindings", "bindings", ", ".join(f"{k}={v}" for k, v in r.bindings.items())))
     f.append(Field("coverage", "ops costed", gc.coverage, "percent"))
     if gc.unsupported:
         f.append(Field("unsupported", "unsupported ops (not counted)", len(gc.unsupported), "count"))
     return KeyValues("summary", "", tuple(f))
+
+
+def _with_original(name: str) -> str:
+    """A symbol and, when the file's dim name was escaped to make it, that name."""
+    from ..symnames import original_name
+
+    orig = original_name(name)
+    return name if orig == name else f"{name} (dim {orig!r})"
 
 
 def by_type_table(r: Any) -> Table:

@@ -11,7 +11,7 @@ from typing import Any
 from .model import Column, Document, Field, KeyValues, Section, Table
 
 
-def hardware_list(profiles: Sequence[Any]) -> Document:
+def hardware_list(profiles: Sequence[Any], systems: Sequence[Any] = ()) -> Document:
     cols = (
         Column("name", "name", "text", 0, elide=True),
         Column("device", "device", "text", 4, elide=True),
@@ -40,9 +40,21 @@ def hardware_list(profiles: Sequence[Any]) -> Document:
         for p in profiles
     )
     t = Table("profiles", "hardware profiles (dense peaks)", cols, rows)
-    return Document(
-        "hardware profiles", "hardware", (Section("", (t,)),), {"profiles": [p.to_dict() for p in profiles]}
-    )
+    blocks: tuple[Table, ...] = (t,)
+    if systems:
+        scols = (
+            Column("name", "name", "text", 0, elide=True),
+            Column("device", "device", "text", 1, elide=True),
+            Column("devices_per_node", "per node", "count", 0),
+            Column("intra_node_bandwidth", "scale-up", "rate", 0, "B/s"),
+            Column("inter_node_bandwidth", "scale-out", "rate", 0, "B/s"),
+        )
+        srows = tuple(
+            (s.name, s.device.name, s.devices_per_node, s.intra.bandwidth, s.inter.bandwidth) for s in systems
+        )
+        blocks += (Table("systems", "systems (per-device link bandwidth; `hardware show NAME`)", scols, srows),)
+    data = {"profiles": [p.to_dict() for p in profiles], "systems": [s.to_dict() for s in systems]}
+    return Document("hardware profiles", "hardware", (Section("", blocks),), data)
 
 
 def hardware_show(p: Any) -> Document:
@@ -78,6 +90,45 @@ def hardware_show(p: Any) -> Document:
     f.append(Field("calibrated", "calibrated", p.calibration is not None, "bool"))
     kv = KeyValues("profile", "", tuple(f))
     return Document(f"{p.display_name} ({p.name})", "hardware", (Section("", (kv,)),), p.to_dict())
+
+
+def system_show(s: Any) -> Document:
+    """A system (a node of devices and its network tiers): per-node totals with the
+    per-device figures beside them, then each tier."""
+    dev, n = s.device, s.devices_per_node
+    f = [
+        Field("name", "name", s.name),
+        Field("display_name", "system", s.display_name),
+        Field("device", "device", f"{n} x {dev.display_name} ({dev.name})"),
+        Field("devices_per_node", "devices per node", n, "count"),
+    ]
+    for dt in ("bf16", "fp8", "fp32"):
+        if dev.peak_flops.get(dt):
+            f.append(Field(f"peak_flops_{dt}_per_node", f"{dt} per node", n * dev.peak_flops[dt], "rate", "FLOP/s"))
+            f.append(Field(f"peak_flops_{dt}", f"{dt} per device", dev.peak_flops[dt], "rate", "FLOP/s"))
+    f += [
+        Field("memory_capacity_per_node", "memory per node", n * dev.memory_capacity, "bytes"),
+        Field("memory_capacity", "memory per device", dev.memory_capacity, "bytes"),
+        Field("memory_bandwidth", "memory bandwidth per device", dev.memory_bandwidth, "rate", "B/s"),
+    ]
+    tiers = []
+    for key, label, tier in (
+        ("intra_node", "scale-up (in node)", s.intra),
+        ("inter_node", "scale-out (between nodes)", s.inter),
+    ):
+        tiers.append(
+            KeyValues(
+                key,
+                f"{label}: {tier.name}",
+                (
+                    Field(f"{key}_bandwidth", "bandwidth per device per direction", tier.bandwidth, "rate", "B/s"),
+                    Field(f"{key}_latency_s", "latency per step", tier.latency_s, "seconds"),
+                    Field(f"{key}_efficiency", "achievable fraction", tier.efficiency, "percent"),
+                ),
+            )
+        )
+    kv = KeyValues("system", "", tuple(f))
+    return Document(f"{s.display_name} ({s.name})", "hardware", (Section("", (kv, *tiers)),), s.to_dict())
 
 
 def specs_list(rows: Sequence[Mapping[str, Any]]) -> Document:
@@ -116,6 +167,9 @@ _SPEC_MAIN = {
 }
 
 
+_TRANSFORMER_ONLY = ("mlp", "norm", "position")
+
+
 def _flat(prefix: str, v: Any) -> list[tuple[str, Any]]:
     """Nested settings (moe, mla, ssm) as dotted keys, leaving out their defaults."""
     if is_dataclass(v) and not isinstance(v, type):
@@ -134,10 +188,13 @@ def spec_show(spec: Any, params: int | None) -> Document:
     f = [Field("name", "name", spec.name)]
     if params is not None:
         f.append(Field("params", "params", params, "count"))
+    convolutional = getattr(spec, "cnn", None) is not None or getattr(spec, "unet", None) is not None
     for k, label in _SPEC_MAIN.items():
         v = getattr(spec, k, None)
         if v in (None, 0, "", ()) and k not in ("num_layers",):
             continue
+        if convolutional and k in _TRANSFORMER_ONLY:
+            continue  # the block decides (cnn / unet); these transformer settings are unused
         kind = "bool" if isinstance(v, bool) else ("count" if isinstance(v, int) else "text")
         f.append(Field(k, label, v, kind))
     rest = []
@@ -171,6 +228,35 @@ def spec_show(spec: Any, params: int | None) -> Document:
     if src:
         blocks.append(KeyValues("source", "", tuple(src)))
     return Document(f"model spec: {spec.name}", "specs", (Section("", tuple(blocks)),), asdict(spec))
+
+
+def config_show(
+    values: Mapping[str, Any], origin: Mapping[str, str], searched: Sequence[tuple[str, bool]], data: Mapping[str, Any]
+) -> Document:
+    """`costmodel config show`: each configured default and the file it came from, then
+    the files searched in the order they apply (`searched`: (file, read))."""
+    blocks: list[Any] = []
+    if values:
+        cols = (
+            Column("key", "key", "text", 0),
+            Column("value", "value", "text", 0, elide=True),
+            Column("from", "from", "text", 1, elide=True),
+        )
+        rows = []
+        for k, v in values.items():
+            text = ", ".join(f"{n} = {p:g} USD/h" for n, p in v.items()) if isinstance(v, Mapping) else str(v)
+            rows.append((k, text, origin.get(k, "")))
+        blocks.append(Table("values", "configured defaults (flags on the command line win)", cols, tuple(rows)))
+    files = Table(
+        "files",
+        "files searched (later ones win)"
+        if values
+        else "no configuration: built-in defaults apply. Files searched (later ones win)",
+        (Column("read", "read", "bool", 0), Column("file", "file", "text", 0, elide=True)),
+        tuple((read, f) for f, read in searched),
+    )
+    blocks.append(files)
+    return Document("costmodel configuration", "config", (Section("", tuple(blocks)),), data)
 
 
 def batch_table(rows: Sequence[Mapping[str, Any]]) -> Document:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, Any
 
 from ..errors import OutputError
 
@@ -87,4 +89,38 @@ def write_atomic(
     return p
 
 
-__all__ = ["check_output_path", "write_atomic"]
+@contextmanager
+def open_atomic(
+    path: str | os.PathLike[str],
+    *,
+    binary: bool = False,
+    inputs: Iterable[str | os.PathLike[str]] = (),
+    suffixes: Iterable[str] | None = None,
+    what: str = "output",
+) -> Iterator[IO[Any]]:
+    """A file to stream into, as one transaction: what is written goes to a temporary file
+    beside `path`, renamed into place only when the block ends normally; on an exception
+    (an interrupt included) the temporary file is removed and `path` is left as it was."""
+    p = check_output_path(path, inputs=inputs, suffixes=suffixes, what=what)
+    parent = p.parent if str(p.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=parent)
+    f: IO[Any] = os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="")
+    try:
+        yield f
+        f.flush()
+        os.fsync(f.fileno())
+        f.close()
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, p)
+    except BaseException as e:
+        f.close()
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(e, OSError):
+            raise OutputError(f"cannot write {what} {str(path)!r}: {e.strerror or e}") from None
+        raise
+
+
+__all__ = ["check_output_path", "open_atomic", "write_atomic"]

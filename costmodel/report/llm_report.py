@@ -1,7 +1,7 @@
 """`costmodel llm` as a report Document: the serving plan, prefill by segment, the
 prefill and decode breakdown by component (attention / MLP / norms / embedding / head /
 communication) with bound and intensity, per-op tables on request, the decode roofline,
-the throughput-latency sweep, and every extra analysis (--rate, --helm, --draft,
+the throughput-latency sweep, and every extra analysis (--rate, --draft,
 --shared-prefix, --output-lens, --reranker-docs) with readable labels and units."""
 
 from __future__ import annotations

@@ -181,9 +181,15 @@ def integral(x: Any) -> Any:
 
 def fraction(part: Any, total: Any) -> float | None:
     """part / total as a float, None when either is symbolic or the total is zero."""
+    if type(part) is int and type(total) is int:  # exact counts past 1e308 divide exactly
+        return part / total if total else None
+    from ..symbolic import is_symbolic
+
+    if is_symbolic(part) or is_symbolic(total):  # float() would first try to evaluate a formula
+        return None
     try:
         p, t = float(part), float(total)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     if not t or not math.isfinite(p) or not math.isfinite(t):
         return None

@@ -25,6 +25,8 @@ class OpPoint:
     bytes: float
     time_s: float
     bound: str
+    why: str = ""  # which term bounds the kernel, in words (why_bound)
+    band: tuple[float, float] | None = None  # 80% prediction interval of time_s
 
     @property
     def intensity(self) -> float:
@@ -42,6 +44,8 @@ class OpPoint:
             "flops_per_s": self.flops_per_s,
             "time_s": self.time_s,
             "bound": self.bound,
+            "why": self.why,
+            "latency_band_s": list(self.band) if self.band else None,
             "roof": self.roof,
             "flops": self.flops,
             "bytes": self.bytes,
@@ -78,6 +82,19 @@ def roof_of(node: Any, hw: Any, cal: Any) -> tuple[str, float]:
     return f"vector {dt}", hw.vector_peak(dt)
 
 
+def why_bound(t: Any, peak: float, bandwidth: float) -> str:
+    """Which term bounds a kernel and by how much, in words: the compute time at its
+    attained fraction of the roof's peak, the memory time at its fraction of the
+    bandwidth, or the per-kernel launch/dispatch overhead that exceeds both."""
+    if t.bound == "overhead":
+        return f"launch {t.overhead_s * 1e6:.1f} us > kernel {max(t.compute_s, t.memory_s) * 1e6:.1f} us"
+    if t.bound == "compute" and t.compute_s > 0 and peak:
+        return f"{t.flops / t.compute_s / peak:.0%} of peak"
+    if t.bound == "memory" and t.memory_s > 0 and bandwidth:
+        return f"{t.bytes / t.memory_s / bandwidth:.0%} of bandwidth"
+    return str(t.bound)
+
+
 def from_ops(ops: Iterable[Any], timings: Iterable[Any], hw: Any, main_dtype: str) -> Roofline:
     from ..engine.calibration import for_profile
 
@@ -94,7 +111,19 @@ def from_ops(ops: Iterable[Any], timings: Iterable[Any], hw: Any, main_dtype: st
             continue
         label, peak = roof_of(n, hw, cal)
         roofs[label] = peak
-        pts.append(OpPoint(n.name, n.op_type, label, float(t.flops), float(t.bytes), t.time_s, t.bound))
+        pts.append(
+            OpPoint(
+                n.name,
+                n.op_type,
+                label,
+                float(t.flops),
+                float(t.bytes),
+                t.time_s,
+                t.bound,
+                why_bound(t, peak, float(hw.memory_bandwidth)),
+                getattr(t, "band", None),
+            )
+        )
     main = f"matrix {main_dtype}"
     roofs.setdefault(main, hw.matrix_peak(main_dtype))
     return Roofline(hw.name, float(hw.memory_bandwidth), roofs, main, tuple(pts), mem_only, mem_s)
@@ -147,6 +176,7 @@ def points_table(rl: Roofline, top: int | None = None, key: str = "roofline_ops"
         Column("peak_fraction", "of roof", "percent", 2),
         Column("time_s", "time", "seconds", 1),
         Column("bound", "bound", "text", 1),
+        Column("why", "why", "text", 2),
     )
     rows = tuple(
         (
@@ -158,6 +188,7 @@ def points_table(rl: Roofline, top: int | None = None, key: str = "roofline_ops"
             p.flops_per_s / min(rl.roofs[p.roof], rl.bandwidth * p.intensity),
             p.time_s,
             p.bound,
+            p.why,
         )
         for p in shown
     )

@@ -22,7 +22,9 @@ from ..builder import OPSETS
 from ..spec import ModelSpec
 from ..spec.architectures import Lowering
 from .context import Ctx
+from .conv import lower_cnn
 from .encoder_decoder import lower_t5
+from .unet import lower_unet, lower_vae_decoder
 from .stack import group_layers, layer_graph, layer_signature, lower_stack
 from .vision import lower_dit, lower_vit, sampling
 from .workload import DiffusionSampling, Logits, Lowered, Phase, Segment, Workload, layers_label
@@ -40,6 +42,14 @@ def lower(
 ) -> Lowered:
     """The model (or, with `layers`, those layers of its stack, with or without the
     embedding and head: one pipeline stage) as segments for this workload."""
+    lowered = _lower(spec, wl, layers, embed, head)
+    if wl.eager_code:  # the model's own code: its nodes are eager PyTorch's kernels as written
+        for seg in lowered:
+            seg.graph.eager_code = True
+    return lowered
+
+
+def _lower(spec: ModelSpec, wl: Workload, layers: Sequence[int] | None, embed: bool, head: bool) -> Lowered:
     kind = spec.arch.lowering
     idx = tuple(range(spec.num_layers)) if layers is None else tuple(layers)
     if kind is Lowering.ENCODER_DECODER:
@@ -50,6 +60,14 @@ def lower(
         return Lowered(tuple(lower_vit(spec, wl, idx, embed, head)))
     if kind is Lowering.DIFFUSION:
         return Lowered(tuple(lower_dit(spec, wl, idx, embed, head)), sampling(spec))
+    if kind in (Lowering.CONVNET, Lowering.UNET, Lowering.VAE_DECODER):
+        if layers is not None or not (embed and head):
+            raise ValueError(f"a {spec.architecture} model lowers whole (no pipeline stages)")
+        if kind is Lowering.CONVNET:
+            return Lowered(tuple(lower_cnn(spec, wl)))
+        if kind is Lowering.UNET:
+            return Lowered(tuple(lower_unet(spec, wl)), sampling(spec))
+        return Lowered(tuple(lower_vae_decoder(spec, wl)))
     return Lowered(tuple(lower_stack(spec, wl, idx, embed, head)))
 
 
@@ -92,7 +110,8 @@ def unroll(segments: Sequence[Segment] | Lowered, name: str) -> Graph:
                     )
                 )
             prev_out = ren[g.outputs[0]] if g.outputs else prev_out
-    return Graph(name, nodes, inputs, [prev_out] if prev_out else [], inits, declared, dict(OPSETS))
+    eager = any(seg.graph.eager_code for seg in segments)
+    return Graph(name, nodes, inputs, [prev_out] if prev_out else [], inits, declared, dict(OPSETS), eager_code=eager)
 
 
 __all__ = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...ir.activations import ACTIVATION_OPS, Activation
+from ...ir.activations import ACTIVATION_OPS, EAGER_FORMULAS, Activation
 from ...ir.dtypes import DType
 from ..builder import GraphBuilder
 from ..spec import ModelSpec
@@ -30,11 +30,32 @@ class Ctx:
         kind = kind or self.s.norm
         g = self.b.weight(f"{name}.weight", (d,), self.w.dtype)
         if kind is Norm.RMSNORM:
+            if self.w.eager_code:
+                return self._eager_rms_norm(x, g, name)
             return self.b.node("RMSNormalization", [x, g], name=name, axis=-1)
         ins = [x, g]
         if self.s.norm_bias:
             ins.append(self.b.weight(f"{name}.bias", (d,), self.w.dtype))
         return self.b.node("LayerNormalization", ins, name=name, axis=-1)
+
+    def _eager_rms_norm(self, x: str, g: str, name: str) -> str:
+        """transformers' RMSNorm modules (T5LayerNorm, LlamaRMSNorm ...) are Python:
+        x.pow(2).mean(-1, keepdim=True), + eps, rsqrt, x * that, weight * that: six
+        kernels, three of them over the whole tensor (rsqrt and the product stand as Sqrt
+        and Div: one kernel each, same traffic)."""
+        b, dt = self.b, self.w.dtype
+        var = b.node(
+            "ReduceMean",
+            [b.node("Pow", [x, b.input(f"{name}.two", (), dt)], name=f"{name}.square"), b.ints(f"{name}.axes", [-1])],
+            name=f"{name}.mean",
+            keepdims=1,
+        )
+        root = b.node(
+            "Sqrt", [b.node("Add", [var, b.input(f"{name}.eps", (), dt)], name=f"{name}.add_eps")], name=f"{name}.rsqrt"
+        )
+        y = b.node("Div", [x, root], name=f"{name}.normalize")
+        out: str = b.node("Mul", [g, y], name=f"{name}.scale")
+        return out
 
     def linear(
         self,
@@ -55,13 +76,31 @@ class Ctx:
         return out
 
     def act(self, x: str, name: str, activation: Activation | None = None) -> str:
-        """The activation as its IR op (ir/activations.py), squared for relu2."""
+        """The activation as its IR op (ir/activations.py), squared for relu2; in the
+        model's own eager code a Python-formula activation is one kernel per operation."""
+        if activation is None and self.w.eager_code and self.s.activation_formula:
+            return self._formula(x, name, EAGER_FORMULAS[self.s.activation_formula])
         spec = ACTIVATION_OPS[activation or self.s.activation]
         attrs: dict[str, Any] = dict(spec.attrs)
         y: str = self.b.node(spec.op_type, [x], name=name, domain=spec.domain, **attrs)
         if spec.squared:
             y = self.b.node("Mul", [y, y], name=name + ".square")
         return y
+
+    def _formula(self, x: str, name: str, steps: tuple[tuple[str, str, str], ...]) -> str:
+        vals: list[str] = []
+
+        def operand(ref: str, k: int) -> str:
+            if ref == "x":
+                return x
+            if ref == "c":  # a Python float: a 0-d operand, no parameter
+                return self.b.input(f"{name}.c{k}", (), self.w.dtype)
+            return vals[int(ref)]
+
+        for k, (op_type, a, b) in enumerate(steps):
+            ins = [operand(a, k)] + ([operand(b, k)] if b else [])
+            vals.append(self.b.node(op_type, ins, name=f"{name}.{k}"))
+        return vals[-1]
 
     def split(self, x: str, sizes: list[int], name: str) -> tuple[str, ...]:
         out: tuple[str, ...] = self.b.node(

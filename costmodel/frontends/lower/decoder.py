@@ -1,6 +1,6 @@
 """The transformer stack's pieces: an attention layer (pre- or post-norm, parallel or
-sequential, Gemma-2 sandwich norms), its feed-forward (dense MLP or routed experts),
-the token embedding and the head (final norm, pooler or LM head, training loss)."""
+sequential, Gemma-2 sandwich norms), its feed-forward (dense MLP or routed experts) and
+the token embedding. The heads are in heads.py."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from ..spec import ModelSpec
 from ..spec.architectures import MLPKind, NormPosition, Position
 from .attention import self_attention
 from .context import Ctx
-from .workload import Logits, Phase, Workload
+from .workload import Workload
 
 
 def attention_layer(spec: ModelSpec, wl: Workload, i: int, name: str) -> Graph:
@@ -61,17 +61,22 @@ def ffn(c: Ctx, x: str, i: int, name: str) -> str:
     c.b.node("TopK", [probs, topk], n_out=2, name=f"{name}.topk", axis=-1)
     gated = s.mlp is MLPKind.GATED
     mult = 2 if gated else 1
-    w_in = c.b.weight(f"{name}.experts.w_in", (m.num_experts, d, mult * m.expert_intermediate_size), c.w.wdt)
-    w_out = c.b.weight(f"{name}.experts.w_out", (m.num_experts, m.expert_intermediate_size, d), c.w.wdt)
-    y = c.b.node(
-        "ExpertMLP",
-        [x, w_in, w_out],
-        domain="costmodel",
-        name=f"{name}.experts",
-        top_k=m.top_k,
-        gated=int(gated),
-        activation=s.activation.value,
-    )
+    bsz, seq = c.bs
+    tokens = bsz * seq
+    if c.w.eager_code and type(tokens) is int and tokens * m.top_k >= m.num_experts:
+        y = _expert_loop(c, x, tokens, name)
+    else:
+        w_in = c.b.weight(f"{name}.experts.w_in", (m.num_experts, d, mult * m.expert_intermediate_size), c.w.wdt)
+        w_out = c.b.weight(f"{name}.experts.w_out", (m.num_experts, m.expert_intermediate_size, d), c.w.wdt)
+        y = c.b.node(
+            "ExpertMLP",
+            [x, w_in, w_out],
+            domain="costmodel",
+            name=f"{name}.experts",
+            top_k=m.top_k,
+            gated=int(gated),
+            activation=s.activation.value,
+        )
     if m.num_shared_experts or m.shared_intermediate_size:
         width = m.shared_intermediate_size or m.num_shared_experts * m.expert_intermediate_size
         sh = c.mlp(x, width, f"{name}.shared")
@@ -80,6 +85,41 @@ def ffn(c: Ctx, x: str, i: int, name: str) -> str:
             sh = c.b.node("Mul", [sh, g], name=f"{name}.shared_scale")
         y = c.b.node("Add", [y, sh], name=f"{name}.combine")
     return str(y)
+
+
+def _expert_loop(c: Ctx, x: str, tokens: int, name: str) -> str:
+    """transformers' eager MoE code (SwitchTransformersExperts, MixtralExperts, the Qwen
+    MoE experts): a Python loop over the experts, each gathering its tokens, running its
+    own MLP, scaling by the routing weight and index_add-ing the rows back into a zeroed
+    output. The tokens spread evenly over the experts (the balance the routers are trained
+    towards); with fewer routed tokens than experts the caller keeps the one-kernel form,
+    so every expert here reads its weights."""
+    s, b, wl = c.s, c.b, c.w
+    m = s.moe
+    assert m is not None
+    d, inter = s.hidden_size, m.expert_intermediate_size
+    rows = -(-tokens * m.top_k // m.num_experts)
+    bsz, seq = c.bs
+    flat = c.view(x, (tokens, d), f"{name}.flat")
+    out = b.input(f"{name}.zeros", (tokens, d), wl.dtype)
+    for e in range(m.num_experts):
+        tag = f"{name}.experts.{e}"
+        idx = b.input(f"{tag}.index", (rows,), to_dtype("int64"))
+        xe = b.node("Gather", [flat, idx], name=f"{tag}.gather", axis=0)
+        if s.mlp is MLPKind.GATED and s.fused_gate_up:
+            gate, up = c.split(c.linear(xe, d, 2 * inter, f"{tag}.gate_up", wdt=wl.wdt), [inter, inter], f"{tag}.split")
+            h = b.node("Mul", [c.act(gate, f"{tag}.act"), up], name=f"{tag}.mul")
+        elif s.mlp is MLPKind.GATED:
+            gate = c.linear(xe, d, inter, f"{tag}.gate", wdt=wl.wdt)
+            h = b.node(
+                "Mul", [c.act(gate, f"{tag}.act"), c.linear(xe, d, inter, f"{tag}.up", wdt=wl.wdt)], name=f"{tag}.mul"
+            )
+        else:
+            h = c.act(c.linear(xe, d, inter, f"{tag}.wi", wdt=wl.wdt), f"{tag}.act")
+        ye = c.linear(h, inter, d, f"{tag}.down", wdt=wl.wdt)
+        ye = b.node("Mul", [ye, b.input(f"{tag}.routing_weight", (rows, 1), wl.dtype)], name=f"{tag}.scale")
+        out = b.node("Scatter", [out, idx, ye], domain="costmodel", name=f"{tag}.index_add")
+    return c.view(out, (bsz, seq, d), f"{name}.unflat")
 
 
 def embedding(spec: ModelSpec, wl: Workload, name: str = "embed") -> Graph:
@@ -100,42 +140,4 @@ def embedding(spec: ModelSpec, wl: Workload, name: str = "embed") -> Graph:
     if s.embedding_norm:
         x = c.norm(x, d, "embed_norm")
     c.b.output(x)
-    return c.b.build()
-
-
-def head(spec: ModelSpec, wl: Workload, name: str = "head") -> Graph:
-    """Final norm and LM head; logits for the last position only unless asked."""
-    c = Ctx(spec, wl, name)
-    s, d = spec, spec.hidden_size
-    bsz, seq = c.bs
-    x = c.b.input("h", (bsz, seq, d), wl.dtype)
-    if s.final_norm:
-        x = c.norm(x, d, "final_norm")
-    if s.pooler:
-        first = c.b.node("Gather", [x, c.b.ints("first", [0])], name="cls", axis=1)
-        x = c.b.node("Tanh", [c.linear(first, d, d, "pooler", True)], name="pooler_tanh")
-    elif wl.logits is not Logits.NONE and s.vocab_size:
-        if wl.logits is Logits.LAST and seq != 1:
-            x = c.b.node("Gather", [x, c.b.ints("last", [-1])], name="last_position", axis=1)
-        if s.tie_embeddings:
-            table = c.b.shared_weight("embed_tokens.weight", (s.vocab_size, d), wl.dtype)
-            x = c.linear(x, d, s.vocab_size, "lm_head", s.lm_head_bias, weight=table, trans=True)
-        else:
-            x = c.linear(x, d, s.vocab_size, "lm_head", s.lm_head_bias, wdt=wl.dtype)
-        if wl.phase is Phase.TRAIN:
-            # the loss runs in fp32 (autocast upcasts cross-entropy): cast, log-softmax, NLL
-            labels = c.b.input("labels", (bsz, seq), to_dtype("int64"))
-            x = c.b.node("Cast", [x], name="logits_fp32", to=1)
-            logits = x if seq == 1 else c.view(x, (bsz * seq, s.vocab_size), "logits_nc")
-            flat = c.view(labels, (bsz * seq,), "labels_flat")
-            x = c.b.node("SoftmaxCrossEntropyLoss", [logits, flat], name="loss", reduction="mean")
-    c.b.output(x)
-    return c.b.build()
-
-
-def final_norm(spec: ModelSpec, wl: Workload, name: str) -> Graph:
-    c = Ctx(spec, wl, name)
-    bsz, seq = c.bs
-    x = c.b.input("h", (bsz, seq, spec.hidden_size), wl.dtype)
-    c.b.output(c.norm(x, spec.hidden_size, "final_norm"))
     return c.b.build()

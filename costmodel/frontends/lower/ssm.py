@@ -14,12 +14,17 @@ from .workload import Phase
 FP32 = to_dtype("fp32")
 
 
-def causal_conv(c: Ctx, u: str, channels: int, name: str, bias: bool) -> str:
+def causal_conv(
+    c: Ctx, u: str, channels: int, name: str, bias: bool, width: int | None = None, silu: bool = True
+) -> str:
     """Depthwise causal conv1d over the sequence (prefill), or over the cached window of
-    d_conv positions (decode: the conv state is read and rewritten)."""
+    `width` positions (decode: the conv state is read and rewritten); Mamba's d_conv and
+    SiLU unless told otherwise."""
     s, w, b = c.s, c.w, c.b
-    assert s.ssm is not None
-    k = s.ssm.d_conv
+    if width is None:
+        assert s.ssm is not None
+        width = s.ssm.d_conv
+    k = width
     bsz, seq = c.bs
     ut = c.view(u, (bsz, channels, seq), f"{name}.chw")
     ins = [ut, b.weight(f"{name}.weight", (channels, 1, k), w.dtype)]
@@ -31,7 +36,9 @@ def causal_conv(c: Ctx, u: str, channels: int, name: str, bias: bool) -> str:
         y = b.node("Conv", ins, name=name, group=channels, kernel_shape=[k])
     else:
         y = b.node("Conv", ins, name=name, group=channels, kernel_shape=[k], pads=[k - 1, 0])
-    return c.view(b.node("Swish", [y], name=f"{name}.silu"), (bsz, seq, channels), f"{name}.bsc")
+    if silu:
+        y = b.node("Swish", [y], name=f"{name}.silu")
+    return c.view(y, (bsz, seq, channels), f"{name}.bsc")
 
 
 def mamba1(c: Ctx, x: str, name: str) -> str:

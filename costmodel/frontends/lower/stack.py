@@ -11,7 +11,9 @@ from ..spec import ModelSpec
 from ..spec.architectures import LayerKind
 from .attention import linear_attention
 from .context import Ctx
-from .decoder import attention_layer, embedding, ffn, head
+from .decoder import attention_layer, embedding, ffn
+from .griffin import rglru_block
+from .heads import head
 from .rwkv import rwkv6_layer
 from .ssm import mamba1, mamba2
 from .workload import Segment, Workload, layers_label
@@ -39,6 +41,8 @@ def layer_graph(spec: ModelSpec, wl: Workload, i: int, name: str = "layer") -> G
     if kind is LayerKind.MAMBA:
         mixer = mamba2 if spec.ssm_version() == 2 else mamba1
         y = mixer(c, c.norm(x, d, "norm"), "mixer")
+    elif kind is LayerKind.RGLRU:
+        y = rglru_block(c, c.norm(x, d, "temporal_pre_norm"), "temporal_block")
     else:
         y = linear_attention(c, c.norm(x, d, "norm"), "mixer")
     x = c.b.node("Add", [x, y], name="residual_1")

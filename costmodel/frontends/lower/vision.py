@@ -80,24 +80,33 @@ def lower_vit(spec: ModelSpec, wl: Workload, layers: Sequence[int], with_embed: 
 
 def sampling(spec: ModelSpec) -> DiffusionSampling | None:
     """The network evaluations per generated sample the spec asks for (None when it
-    gives no step count): diffusion_steps, each on a doubled batch under guidance."""
+    gives no step count): diffusion_steps, each on a doubled batch under classifier-free
+    guidance (a guidance_scale above 1, or `guidance` when no scale is given)."""
     if not spec.diffusion_steps:
         return None
-    return DiffusionSampling(steps=spec.diffusion_steps, batch_factor=2 if spec.guidance else 1)
+    return DiffusionSampling(steps=spec.diffusion_steps, batch_factor=2 if guided(spec) else 1)
+
+
+def guided(spec: ModelSpec) -> bool:
+    return spec.guidance_scale > 1 if spec.guidance_scale else spec.guidance
 
 
 def lower_dit(spec: ModelSpec, wl: Workload, layers: Sequence[int], with_embed: bool, with_head: bool) -> list[Segment]:
     """One denoising step at the workload's batch; `sampling(spec)` says how many steps
-    a sample takes and on what batch multiple."""
+    a sample takes and on what batch multiple. A video DiT (num_frames > 0; Latte, Ma et
+    al. 2024, variant 1) patchifies every frame, adds a temporal position embedding, and
+    alternates blocks: even ones attend within a frame, odd ones across the frames at
+    one spatial position."""
     s, d, p = spec, spec.hidden_size, spec.patch_size
     n = (s.image_size // p) ** 2
     out_ch = s.num_channels * (2 if s.learn_sigma else 1)
-    fw = _forward(wl, n)
+    frames = s.num_frames or 1
+    fw = _forward(Workload(wl.phase, wl.batch * frames, 1, 0, wl.logits, wl.dtype, wl.weight_dtype), n)
     segs: list[Segment] = []
     if with_embed:
         c = Ctx(spec, fw, "embed")
         b = c.b
-        img = b.input("latent", (wl.batch, s.num_channels, s.image_size, s.image_size), wl.dtype)
+        img = b.input("latent", (fw.batch, s.num_channels, s.image_size, s.image_size), wl.dtype)
         x = b.node(
             "Conv",
             [
@@ -111,8 +120,12 @@ def lower_dit(spec: ModelSpec, wl: Workload, layers: Sequence[int], with_embed: 
         )
         # fixed sin-cos table, stored as a (frozen) nn.Parameter in the reference code
         x = b.node(
-            "Add", [c.view(x, (wl.batch, n, d), "tokens"), b.weight("pos_embed", (1, n, d), wl.dtype)], name="add_pos"
+            "Add", [c.view(x, (fw.batch, n, d), "tokens"), b.weight("pos_embed", (1, n, d), wl.dtype)], name="add_pos"
         )
+        if s.num_frames:  # fixed sin-cos table over the frames (Latte's temp_embed)
+            per_clip = c.view(x, (wl.batch, frames, n, d), "clips")
+            x = b.node("Add", [per_clip, b.weight("temp_embed", (1, frames, 1, d), wl.dtype)], name="add_temporal")
+            x = c.view(x, (fw.batch, n, d), "frames")
         freq = b.input("t_freq", (wl.batch, 256), wl.dtype)
         t = c.linear(
             b.node("Swish", [c.linear(freq, 256, d, "t_embedder.0", True)], name="t_silu"), d, d, "t_embedder.2", True
@@ -123,19 +136,39 @@ def lower_dit(spec: ModelSpec, wl: Workload, layers: Sequence[int], with_embed: 
         b.output(x)
         segs.append(Segment("embed", b.build()))
     idx = tuple(layers)
-    if idx:
+    if idx and s.num_frames:
+        spatial = tuple(i for i in idx if i % 2 == 0)
+        temporal = tuple(i for i in idx if i % 2 == 1)
+        if spatial:
+            segs.append(Segment(layers_label("blocks", spatial), _dit_block(spec, fw, n), spatial, "blocks"))
+        if temporal:
+            tg = _dit_block(spec, fw, n, frames=frames, clips=wl.batch)
+            segs.append(Segment(layers_label("blocks", temporal), tg, temporal, "blocks"))
+    elif idx:
         segs.append(Segment(layers_label("blocks", idx), _dit_block(spec, fw, n), idx, "blocks"))
     if with_head:
         segs.append(Segment("final_layer", _dit_final(spec, fw, n, p * p * out_ch)))
     return segs
 
 
-def _dit_block(spec: ModelSpec, fw: Workload, n: int) -> Graph:
+def _dit_block(spec: ModelSpec, fw: Workload, n: int, frames: int = 0, clips: int = 1) -> Graph:
+    """One adaLN-Zero block over (frames x clips, n, d) tokens; with `frames`, a temporal
+    block: rearranged to (clips x n, frames, d) around it (einops' "(b f) t d ->
+    (b t) f d", a copy each way)."""
     d = spec.hidden_size
-    blk = Ctx(spec, fw, "block")
+    if frames:
+        tw = Workload(fw.phase, clips * n, frames, 0, fw.logits, fw.dtype, fw.weight_dtype)
+        blk = Ctx(spec, tw, "temporal_block")
+    else:
+        blk = Ctx(spec, fw, "block")
     bb = blk.b
     x = bb.input("h", (fw.batch, n, d), fw.dtype)
-    cond = bb.input("c", (fw.batch, 1, d), fw.dtype)
+    if frames:
+        x = blk.view(x, (clips, frames, n, d), "to_clips")
+        x = bb.node("Transpose", [x], name="to_temporal", perm=[0, 2, 1, 3])
+        x = blk.view(x, (clips * n, frames, d), "temporal_tokens")
+    rows = clips * n if frames else fw.batch
+    cond = bb.input("c", (rows, 1, d), fw.dtype)
     ones = bb.input("unit_scale", (d,), fw.dtype)
     mod = blk.linear(bb.node("Swish", [cond], name="adaln_silu"), d, 6 * d, "adaLN_modulation", True)
     parts = blk.split(mod, [d] * 6, "adaln_split")
@@ -153,6 +186,10 @@ def _dit_block(spec: ModelSpec, fw: Workload, n: int) -> Graph:
         [x, bb.node("Mul", [blk.mlp(h2, spec.intermediate_size, "mlp"), parts[5]], name="gate_mlp")],
         name="residual_2",
     )
+    if frames:
+        x = blk.view(x, (clips, n, frames, d), "from_temporal")
+        x = bb.node("Transpose", [x], name="to_frames", perm=[0, 2, 1, 3])
+        x = blk.view(x, (fw.batch, n, d), "frame_tokens")
     bb.output(x)
     return bb.build()
 

@@ -36,10 +36,18 @@ class Workload:
     weight_dtype: DType | None = None
     kv_dtype: DType | None = None
     encoder_len: Any = 0  # encoder-decoder: cross-attention length
+    # "fused": one attention kernel (flash / SDPA, causal work halved); "unfused": scores
+    # materialized as eager PyTorch's math path and Megatron-LM 2022 run them (QK^T bmm,
+    # a scale-mask-softmax kernel, the PV bmm, the context's transpose copy)
+    attention: str = "fused"
+    decoder_len: Any = 0  # encoder-decoder forward / training: target positions (0: as many as seq)
+    eager_code: bool = False  # the model's own PyTorch code, eagerly (see runs_own_code)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "phase", Phase(self.phase))
         object.__setattr__(self, "logits", Logits(self.logits))
+        if self.attention not in ("fused", "unfused"):
+            raise ValueError(f"attention must be fused or unfused, got {self.attention!r}")
 
     @property
     def wdt(self) -> DType:
@@ -48,6 +56,18 @@ class Workload:
     @property
     def kvdt(self) -> DType:
         return self.kv_dtype or self.dtype
+
+
+def runs_own_code(spec: Any) -> bool:
+    """Whether a plain forward or a training step of this spec runs its model class's own
+    PyTorch code eagerly: a spec that names its head (a Hugging Face config's
+    `architectures` class) describes that class, whose forward() runs attention as its
+    attn_implementation says and Python-formula activations one operation per kernel.
+    Otherwise (and always in serving) the lowering is the fused kernels serving engines
+    run."""
+    from ..spec.architectures import Head
+
+    return bool(spec.head is not Head.AUTO)
 
 
 @dataclass(frozen=True)

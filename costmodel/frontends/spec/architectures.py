@@ -22,6 +22,8 @@ class LayerKind(StrEnum):
     MAMBA = "mamba"  # a selective state-space layer (Mamba-1 or Mamba-2, per the architecture)
     LINEAR = "linear"  # causal linear attention (Katharopoulos et al. 2020)
     RWKV = "rwkv"  # an RWKV-6 block (time mix + channel mix)
+    CONV = "conv"  # convolution blocks (CNN stages, UNet levels)
+    RGLRU = "rglru"  # Griffin's recurrent block: gated real-valued linear recurrence (De et al. 2024)
 
 
 class Lowering(StrEnum):
@@ -31,6 +33,9 @@ class Lowering(StrEnum):
     ENCODER_DECODER = "encoder-decoder"  # T5: encoder stack, decoder stack with cross-attention
     VISION = "vision"  # ViT: patch embedding, encoder stack, classification head
     DIFFUSION = "diffusion"  # DiT: one denoising step (adaLN-Zero blocks)
+    CONVNET = "convnet"  # CNN classifier: stem, stages of residual blocks, pooled head
+    UNET = "unet"  # diffusion UNet, one denoising step (ResNet + transformer blocks, skips)
+    VAE_DECODER = "vae-decoder"  # latent diffusion's VAE decoder (latents -> pixels)
 
 
 class DecodeState(StrEnum):
@@ -57,6 +62,26 @@ class MLPKind(StrEnum):
     PLAIN = "plain"  # act(x W_up) W_down
 
 
+class Head(StrEnum):
+    """What the model computes on top of its last hidden states (Hugging Face: the class
+    in config.json `architectures`, e.g. GPT2LMHeadModel, BertForPreTraining)."""
+
+    AUTO = "auto"  # the architecture's usual one: LM for decoders / T5, none for encoders
+    NONE = "none"  # the base model's hidden states (BertModel: with its pooler)
+    LM = "lm"  # token logits over the vocabulary (causal or masked LM, seq2seq generation)
+    PRETRAINING = "pretraining"  # BERT: masked-LM logits + next-sentence logits on the pooled [CLS]
+    SEQUENCE_CLASSIFICATION = "sequence-classification"  # num_labels logits per sequence
+    TOKEN_CLASSIFICATION = "token-classification"  # num_labels logits per position
+    QUESTION_ANSWERING = "question-answering"  # start / end logits per position
+
+
+class AttentionImpl(StrEnum):
+    """How the model's code runs attention (Hugging Face `attn_implementation`)."""
+
+    SDPA = "sdpa"  # one fused kernel (F.scaled_dot_product_attention, flash / memory-efficient)
+    EAGER = "eager"  # explicit matmul, scale, mask, softmax, matmul: the scores go through memory
+
+
 class Position(StrEnum):
     ROPE = "rope"
     LEARNED = "learned"
@@ -79,6 +104,13 @@ class Architecture:
     ssm_version: int = 0  # Mamba generation of its mamba layers: 1 (Gu & Dao 2023), 2 (SSD)
     first_layer_norm: bool = False  # layer 0 normalises the embedding first (RWKV ln0)
     summary: str = ""
+    heads: frozenset[Head] = frozenset({Head.AUTO, Head.NONE, Head.LM})  # heads a spec may ask for
+    default_head: Head = Head.LM  # what AUTO means
+
+    @property
+    def patches(self) -> bool:
+        """The input is cut into patches (ViT, DiT): image_size / patch_size tokens."""
+        return self.lowering in (Lowering.VISION, Lowering.DIFFUSION)
 
     def kinds(self, layer_types: tuple[str, ...]) -> frozenset[LayerKind]:
         """The layer kinds a model of this architecture uses."""
@@ -102,6 +134,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             layer_kinds=_ATT,
             decode=DecodeState.KV_CACHE,
             summary="decoder-only transformer (GPT, Llama, Mistral, Gemma, DeepSeek ...)",
+            heads=frozenset(Head) - {Head.PRETRAINING},
         ),
         Architecture(
             name="encoder",
@@ -111,6 +144,8 @@ ARCHITECTURES: dict[str, Architecture] = {
             decode=DecodeState.NONE,
             causal=False,
             summary="bidirectional encoder (BERT)",
+            heads=frozenset(Head),
+            default_head=Head.NONE,
         ),
         Architecture(
             name="encoder-decoder",
@@ -130,6 +165,8 @@ ARCHITECTURES: dict[str, Architecture] = {
             needs_vocab=False,
             image_input=True,
             summary="vision transformer classifier (ViT)",
+            heads=frozenset({Head.AUTO}),  # the image model's own head
+            default_head=Head.NONE,
         ),
         Architecture(
             name="dit",
@@ -141,6 +178,8 @@ ARCHITECTURES: dict[str, Architecture] = {
             needs_vocab=False,
             image_input=True,
             summary="diffusion transformer, one denoising step (DiT)",
+            heads=frozenset({Head.AUTO}),  # the image model's own head
+            default_head=Head.NONE,
         ),
         Architecture(
             name="mamba",
@@ -188,6 +227,60 @@ ARCHITECTURES: dict[str, Architecture] = {
             decode=DecodeState.KV_CACHE,
             ssm_version=1,  # Jamba's Mamba layers are Mamba-1 (Lieber et al. 2024, sec. 2)
             summary="layers of different kinds (layer_types), e.g. Jamba: attention + Mamba",
+        ),
+        Architecture(
+            name="griffin",
+            lowering=Lowering.STACK,
+            mixer=LayerKind.RGLRU,
+            layer_kinds=frozenset({LayerKind.RGLRU, LayerKind.ATTENTION}),
+            decode=DecodeState.KV_CACHE,  # local attention: a cache capped at the sliding window
+            summary="Griffin / Hawk (De et al. 2024): RG-LRU recurrent blocks, with local attention "
+            "layers (layer_types) for Griffin and RecurrentGemma",
+        ),
+        Architecture(
+            name="retnet",
+            lowering=Lowering.STACK,
+            mixer=LayerKind.LINEAR,
+            layer_kinds=frozenset({LayerKind.LINEAR}),
+            decode=DecodeState.RECURRENT,
+            summary="RetNet (Sun et al. 2023): multi-scale retention (decayed linear attention, "
+            "chunkwise in prefill, recurrent in decode)",
+        ),
+        Architecture(
+            name="cnn",
+            lowering=Lowering.CONVNET,
+            mixer=LayerKind.CONV,
+            layer_kinds=frozenset({LayerKind.CONV}),
+            decode=DecodeState.NONE,
+            causal=False,
+            mlp_after_mixer=False,
+            needs_vocab=False,
+            image_input=True,
+            summary="convolutional classifier (ResNet, MobileNetV2, FasterNet): the cnn block",
+        ),
+        Architecture(
+            name="unet",
+            lowering=Lowering.UNET,
+            mixer=LayerKind.CONV,
+            layer_kinds=frozenset({LayerKind.CONV}),
+            decode=DecodeState.NONE,
+            causal=False,
+            mlp_after_mixer=False,
+            needs_vocab=False,
+            image_input=True,
+            summary="diffusion UNet, one denoising step (Stable Diffusion 1.x / XL): the unet block",
+        ),
+        Architecture(
+            name="vae-decoder",
+            lowering=Lowering.VAE_DECODER,
+            mixer=LayerKind.CONV,
+            layer_kinds=frozenset({LayerKind.CONV}),
+            decode=DecodeState.NONE,
+            causal=False,
+            mlp_after_mixer=False,
+            needs_vocab=False,
+            image_input=True,
+            summary="latent-diffusion VAE decoder (latents -> image): the unet block",
         ),
     )
 }

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ...errors import SpecError
-from ...ir.activations import HF_ACTIVATIONS
+from ...ir.activations import EAGER_FORMULAS, HF_ACTIVATIONS
+from .architectures import AttentionImpl, Head
 
 _REQ = object()
 
@@ -39,6 +40,76 @@ def activation(name: Any) -> str:
     if key not in HF_ACTIVATIONS:
         raise SpecError(f"unsupported activation {key!r}; known: {', '.join(sorted(HF_ACTIVATIONS))}")
     return HF_ACTIVATIONS[key].value
+
+
+# Hugging Face model classes by name suffix (config.json `architectures`), most specific
+# first: GPT2LMHeadModel and BertLMHeadModel are LM heads, BertModel / T5Model the base.
+HEAD_SUFFIXES: tuple[tuple[str, Head | None], ...] = (
+    ("EncoderModel", None),  # T5EncoderModel: the encoder stack alone (not modelled)
+    ("DoubleHeadsModel", None),  # GPT2DoubleHeadsModel: LM + multiple-choice heads (not modelled)
+    ("ForCausalLM", Head.LM),
+    ("LMHeadModel", Head.LM),
+    ("ForMaskedLM", Head.LM),
+    ("ForConditionalGeneration", Head.LM),
+    ("ForPreTraining", Head.PRETRAINING),
+    ("ForSequenceClassification", Head.SEQUENCE_CLASSIFICATION),
+    ("ForTokenClassification", Head.TOKEN_CLASSIFICATION),
+    ("ForQuestionAnswering", Head.QUESTION_ANSWERING),
+    ("Model", Head.NONE),
+)
+
+
+def hf_head(c: Config) -> Head | None:
+    """The head of the config's first `architectures` class (the one AutoModel loads);
+    None when the config names none."""
+    archs = c.cfg.get("architectures")
+    if archs is None:
+        return None
+    if not isinstance(archs, list) or not archs or not isinstance(archs[0], str):
+        raise SpecError("architectures must be a list of class names", where=c.where)
+    cls = archs[0]
+    for suffix, kind in HEAD_SUFFIXES:
+        if cls.endswith(suffix):
+            if kind is None:
+                break
+            return kind
+    known = ", ".join(f"*{sfx}" for sfx, k in HEAD_SUFFIXES if k is not None)
+    raise SpecError(f"unsupported architectures class {cls[:80]!r}; supported: {known}", where=c.where)
+
+
+# attn_implementation values of transformers: "eager" runs matmul / softmax explicitly,
+# the others one fused kernel
+ATTN_IMPLEMENTATIONS = {
+    "eager": AttentionImpl.EAGER,
+    "sdpa": AttentionImpl.SDPA,
+    "flash_attention_2": AttentionImpl.SDPA,
+    "flash_attention_3": AttentionImpl.SDPA,
+    "flex_attention": AttentionImpl.SDPA,
+}
+
+
+def hf_common(c: Config) -> dict[str, Any]:
+    """Spec fields every model type reads the same way: the head (`architectures`), its
+    label count (num_labels, else the size of id2label, else transformers' default 2) and
+    an attn_implementation the config pins."""
+    out: dict[str, Any] = {}
+    kind = hf_head(c)
+    if kind is not None:
+        out["head"] = kind.value
+    labels = c.cfg.get("num_labels")
+    if labels is None and isinstance(c.cfg.get("id2label"), dict):
+        labels = len(c.cfg["id2label"])
+    if labels is not None:
+        out["num_labels"] = labels
+    impl = c.cfg.get("attn_implementation", c.cfg.get("_attn_implementation"))
+    if impl is not None:
+        if impl not in ATTN_IMPLEMENTATIONS:
+            raise SpecError(
+                f"unsupported attn_implementation {str(impl)[:40]!r}; known: {', '.join(ATTN_IMPLEMENTATIONS)}",
+                where=c.where,
+            )
+        out["attn_implementation"] = ATTN_IMPLEMENTATIONS[impl].value
+    return out
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,6 +173,11 @@ class ModelType:
             if v is not None and k.convert is not None:
                 v = k.convert(v)
             _put(out, name, v)
+        act = self.keys.get("activation")
+        if act is not None:
+            raw = str(c.get(*act.names, default=act.default)).lower()
+            if raw in EAGER_FORMULAS:
+                out["activation_formula"] = raw
         for name, v in self.fixed.items():
             _put(out, name, v)
         if self.derive is not None:

@@ -8,14 +8,15 @@ from typing import Any
 
 from ...datafile import read_data_file
 from ...errors import SpecError
-from .coerce import spec_from_dict
+from .coerce import plausible, spec_from_dict
 from .hf_config import spec_from_hf
 from .records import ModelSpec
 
 
 def read_mapping(path: str) -> Any:
-    """A YAML / TOML / JSON file as plain data, safely and with a size limit."""
-    return read_data_file(path, error=SpecError)
+    """A YAML / TOML / JSON file as plain data, safely and with a size limit; a number
+    literal far too long is refused naming its key and the key's plausible range."""
+    return read_data_file(path, error=SpecError, what="spec file", plausible=plausible)
 
 
 def is_hf_config(data: Any) -> bool:

@@ -15,7 +15,8 @@ import math
 from typing import Any
 
 from ...errors import SpecError
-from .hf_types import Config, ModelType, activation, key
+from .architectures import Head
+from .hf_types import Config, ModelType, activation, hf_head, key
 
 # -- decoder families --------------------------------------------------------------------
 
@@ -49,10 +50,16 @@ def _qwen2_window(c: Config) -> dict[str, Any]:
     return {}
 
 
-def _qwen2_moe(c: Config) -> dict[str, Any]:
+def _qwen_moe(c: Config) -> dict[str, Any]:
+    """Qwen2-MoE / Qwen3-MoE: layer i is sparse when (i + 1) % decoder_sparse_step == 0
+    (modeling_qwen2_moe.py / modeling_qwen3_moe.py), i.e. from layer step - 1 on, every
+    step-th one."""
     if c.get("mlp_only_layers", default=[]):
-        raise SpecError("qwen2_moe with mlp_only_layers is not supported yet", where=c.where)
-    return _qwen2_window(c)
+        raise SpecError(f"{c.cfg.get('model_type')} with mlp_only_layers is not supported yet", where=c.where)
+    step = int(c.get("decoder_sparse_step", default=1))
+    if step < 1:
+        raise SpecError(f"decoder_sparse_step must be >= 1, got {step}", where=c.where)
+    return {**_qwen2_window(c), "moe.first_dense_layers": step - 1, "moe.layer_freq": step}
 
 
 def _gemma2_window(c: Config) -> dict[str, Any]:
@@ -127,6 +134,13 @@ def _opt(c: Config) -> dict[str, Any]:
     return {"qkv_bias": bias, "o_bias": bias, "mlp_bias": bias, "norm_position": "pre" if pre else "post"}
 
 
+def _bert(c: Config) -> dict[str, Any]:
+    """BertModel, BertForPreTraining and BertForSequenceClassification build the pooler;
+    the masked / causal LM, token-classification and QA classes do not
+    (add_pooling_layer=False in modeling_bert.py)."""
+    return {"pooler": hf_head(c) in (None, Head.NONE, Head.PRETRAINING, Head.SEQUENCE_CLASSIFICATION)}
+
+
 def _t5(c: Config) -> dict[str, Any]:
     """feed_forward_proj "relu" | "gated-gelu" ... (configuration_t5.py); T5's "gelu" is
     the tanh approximation (gelu_new)."""
@@ -136,8 +150,75 @@ def _t5(c: Config) -> dict[str, Any]:
     return {
         "mlp": "gated" if ff.startswith("gated-") else "plain",
         "activation": activation("gelu_new" if act == "gelu" else act),
+        **({"activation_formula": "gelu_new"} if act == "gelu" else {}),
         "num_decoder_layers": c.get("num_decoder_layers", default=n) or n,
     }
+
+
+def _switch(c: Config) -> dict[str, Any]:
+    """Switch Transformers (modeling_switch_transformers.py): T5 v1.0 blocks whose
+    feed-forward is, in every sparse_step-th layer of each stack, a top-1 router (d x
+    num_experts) over num_experts T5DenseActDense experts of width d_ff: layer i is sparse
+    when i % step == 1 (every layer when step is 1). config.json stores each stack's step
+    (encoder_sparse_step = num_layers // num_sparse_encoder_layers, 0: no sparse layer)."""
+    n = c.get("num_layers", default=12)
+    nd = c.get("num_decoder_layers", default=n) or n
+
+    def step(stack: str, layers: int) -> int:
+        saved = c.get(f"{stack}_sparse_step", default=None)
+        if saved is not None:
+            return int(saved)
+        sparse = int(c.get(f"num_sparse_{stack}_layers", default=3))
+        return layers // sparse if sparse > 0 else 0
+
+    enc, dec = step("encoder", n), step("decoder", nd)
+    if enc != dec:
+        raise SpecError(
+            f"switch_transformers with different encoder ({enc}) and decoder ({dec}) sparse steps is not supported",
+            where=c.where,
+        )
+    act = activation(c.get("dense_act_fn", default="relu"))
+    out: dict[str, Any] = {"num_decoder_layers": nd, "mlp": "plain", "activation": act}
+    if enc > 0:
+        out.update(
+            {
+                "moe.num_experts": c.get("num_experts", default=8),
+                "moe.top_k": 1,
+                "moe.expert_intermediate_size": c.get("d_ff", default=2048),
+                "moe.router_bias": bool(c.get("router_bias", default=False)),
+                "moe.first_dense_layers": 1 if enc > 1 else 0,
+                "moe.layer_freq": enc,
+            }
+        )
+    return out
+
+
+def _mpt(c: Config) -> dict[str, Any]:
+    """MPT (MosaicML; transformers MptConfig / modeling_mpt.py): fused Wqkv, GELU MLP of
+    expansion_ratio x d_model, LayerNorms and projections without biases when no_bias
+    (every released MPT), ALiBi unless attn_config.alibi is false (then learned positions
+    over max_seq_len), tied embeddings. Transformers' own MPT code runs eager attention;
+    attn_config.attn_impl "flash" / "triton" (MosaicML's remote code) is a fused kernel."""
+    ac = c.get("attn_config", default={})
+    if not isinstance(ac, dict):
+        raise SpecError("attn_config must be a mapping", where=c.where)
+    if ac.get("qk_ln"):
+        raise SpecError("mpt with attn_config.qk_ln is not supported", where=c.where)
+    bias = not bool(c.get("no_bias", default=True))
+    alibi = bool(ac.get("alibi", True))
+    d = c.get("d_model")
+    out: dict[str, Any] = {
+        "intermediate_size": int(c.get("expansion_ratio", default=4)) * d,
+        "qkv_bias": bias,
+        "o_bias": bias,
+        "mlp_bias": bias,
+        "norm_bias": bias,
+        "position": "alibi" if alibi else "learned",
+        "attn_implementation": "sdpa" if ac.get("attn_impl") in ("flash", "triton") else "eager",
+    }
+    if not alibi:
+        out["max_position"] = c.get("max_seq_len", default=2048)
+    return out
 
 
 def _deepseek(c: Config) -> dict[str, Any]:
@@ -201,12 +282,27 @@ MODEL_TYPES: dict[str, ModelType] = {
                 "moe.top_k": key("num_experts_per_tok"),
                 "moe.expert_intermediate_size": key("moe_intermediate_size"),
                 "moe.shared_intermediate_size": key("shared_expert_intermediate_size", default=0),
-                "moe.layer_freq": key("decoder_sparse_step", default=1, convert=int),
             },
-            derive=_qwen2_moe,
+            derive=_qwen_moe,
             source="transformers Qwen2MoeConfig",
         ),
-        LLAMA.but("qwen3", fixed={"qk_norm": True}, source="transformers Qwen3Config"),
+        LLAMA.but(
+            "qwen3",
+            keys={"head_dim": key("head_dim", default=128)},  # Qwen3Config's default
+            fixed={"qk_norm": True},
+            source="transformers Qwen3Config",
+        ),
+        LLAMA.but(
+            "qwen3_moe",
+            fixed={"qk_norm": True},
+            keys={
+                "moe.num_experts": key("num_experts", default=128),
+                "moe.top_k": key("num_experts_per_tok", default=8),
+                "moe.expert_intermediate_size": key("moe_intermediate_size", default=768),
+            },
+            derive=_qwen_moe,
+            source="transformers Qwen3MoeConfig (configuration_qwen3_moe.py, modeling_qwen3_moe.py)",
+        ),
         GEMMA,
         GEMMA.but("gemma2", fixed={"sandwich_norms": True}, derive=_gemma2_window, source="transformers Gemma2Config"),
         LLAMA.but("phi3", keys=SLIDING, source="transformers Phi3Config"),
@@ -322,6 +418,7 @@ MODEL_TYPES: dict[str, ModelType] = {
                 "activation": key("hidden_act", default="gelu", convert=activation),
                 "max_position": key("max_position_embeddings"),
                 "token_types": key("type_vocab_size", default=2),
+                "tie_embeddings": key("tie_word_embeddings", default=True, convert=bool),  # the LM decoder
             },
             fixed={
                 "architecture": "encoder",
@@ -333,9 +430,11 @@ MODEL_TYPES: dict[str, ModelType] = {
                 "mlp_bias": True,
                 "position": "learned",
                 "embedding_norm": True,
-                "pooler": True,
                 "final_norm": False,
+                "lm_transform": True,  # BertPredictionHeadTransform
+                "lm_head_bias": True,  # BertLMPredictionHead.bias, one per vocabulary entry
             },
+            derive=_bert,
         ),
         ModelType(
             model_type="t5",
@@ -358,6 +457,42 @@ MODEL_TYPES: dict[str, ModelType] = {
                 "fused_gate_up": False,
             },
             derive=_t5,
+        ),
+        ModelType(
+            model_type="switch_transformers",
+            source="transformers SwitchTransformersConfig (configuration_switch_transformers.py)",
+            keys={
+                "vocab_size": key("vocab_size", default=32128),
+                "hidden_size": key("d_model", default=768),
+                "num_layers": key("num_layers", default=12),
+                "num_heads": key("num_heads", default=12),
+                "head_dim": key("d_kv", default=64),
+                "intermediate_size": key("d_ff", default=2048),
+                "relative_buckets": key("relative_attention_num_buckets", default=32),
+                "tie_embeddings": key("tie_word_embeddings", default=True, convert=bool),
+            },
+            fixed={
+                "architecture": "encoder-decoder",
+                "norm": "rmsnorm",
+                "position": "relative",
+                "fused_qkv": False,
+                "fused_gate_up": False,
+                "attn_implementation": "eager",  # no SDPA path in transformers' Switch code
+            },
+            derive=_switch,
+        ),
+        ModelType(
+            model_type="mpt",
+            source="transformers MptConfig (configuration_mpt.py, modeling_mpt.py)",
+            keys={
+                "vocab_size": key("vocab_size", default=50368),
+                "hidden_size": key("d_model"),
+                "num_layers": key("n_layers"),
+                "num_heads": key("n_heads"),
+                "tie_embeddings": key("tie_word_embeddings", default=True, convert=bool),
+            },
+            fixed={"architecture": "decoder", "mlp": "plain", "activation": "gelu", "norm": "layernorm"},
+            derive=_mpt,
         ),
         *(
             ModelType(

@@ -7,7 +7,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...ir.activations import Activation
-from .architectures import ARCHITECTURES, Architecture, LayerKind, MLPKind, Norm, NormPosition, Position
+from .architectures import (
+    ARCHITECTURES,
+    Architecture,
+    AttentionImpl,
+    Head,
+    LayerKind,
+    MLPKind,
+    Norm,
+    NormPosition,
+    Position,
+)
 
 
 @dataclass(frozen=True)
@@ -20,7 +30,7 @@ class MoESpec:
     shared_expert_gate: bool = False  # Qwen2-MoE: sigmoid gate d -> 1 on the shared expert
     first_dense_layers: int = 0  # DeepSeek first_k_dense_replace
     layer_freq: int = 1  # every layer_freq-th layer (after the dense ones) is MoE
-    router_bias: bool = False  # DeepSeek-V3 e_score_correction_bias (one per expert)
+    router_bias: bool = False  # one bias per expert: DeepSeek-V3 e_score_correction_bias, Switch router bias
     expert_parallel: int = 1  # the expert-parallel degree the planners use unless told otherwise
 
 
@@ -55,6 +65,77 @@ class RWKVSpec:
 
 
 @dataclass(frozen=True)
+class LinearSpec:
+    """Linear-attention layers (Katharopoulos et al. 2020) and RetNet's retention (Sun et
+    al. 2023: a per-head decay, values `value_factor` x wider than keys, a swish output
+    gate and a per-head norm). `chunk_size` > 0 computes a prefill chunkwise (attention
+    inside each chunk, the state carried between chunks: the form training and prefill
+    kernels use); 0: the token-by-token recurrence."""
+
+    chunk_size: int = 0
+    decay: bool = False
+    value_factor: int = 1
+    output_gate: bool = False
+    head_norm: bool = False
+
+
+@dataclass(frozen=True)
+class RGLRUSpec:
+    """Griffin's recurrent block (De et al. 2024, sec. 2.4; HF RecurrentGemmaRecurrentBlock):
+    two branches of width lru_width (0: hidden_size), GELU on one, a causal depthwise
+    conv1d of conv_width and the RG-LRU on the other; block-diagonal recurrence and input
+    gates with `heads` blocks (0: num_heads); biases on the projections."""
+
+    lru_width: int = 0
+    conv_width: int = 4
+    heads: int = 0
+
+
+@dataclass(frozen=True)
+class CNNSpec:
+    """A convolutional network as stages of one block kind (lower/conv.py):
+    `basic` / `bottleneck` residual blocks (He et al. 2016; torchvision v1.5 strides the
+    3x3), `inverted-residual` (MobileNetV2, Sandler et al. 2018: expand 1x1, depthwise
+    3x3, project 1x1) or `fasternet` (Chen et al. 2023: PConv on 1/partial_ratio of the
+    channels, then a 1x1 MLP of `expansion` x width)."""
+
+    block: str = "bottleneck"
+    depths: tuple[int, ...] = ()  # blocks per stage
+    widths: tuple[int, ...] = ()  # output channels per stage
+    strides: tuple[int, ...] = ()  # first block's stride per stage (default 1, then 2s)
+    stem: str = (
+        "resnet"  # resnet: 7x7/2 conv, BN, act, 3x3/2 max pool (to hidden_size channels); patch: k x k / k conv, BN
+    )
+    stem_kernel: int = 4  # patch stem: kernel = stride
+    expansion: int = 4  # bottleneck: width / inner width; inverted-residual, fasternet: MLP width / width
+    partial_ratio: int = 4  # fasternet: the 3x3 PConv sees channels / partial_ratio
+    merge_kernel: int = 2  # fasternet: patch-merging conv between stages (kernel = stride)
+    head_width: int = 0  # a 1x1 conv after pooling before the classifier (FasterNet 1280); 0: none
+    head_bias: bool = True  # classifier bias
+
+
+@dataclass(frozen=True)
+class UNetSpec:
+    """A diffusion UNet (Rombach et al. 2022; diffusers UNet2DConditionModel): per level
+    `layers` ResNet blocks with `transformers[level]` transformer layers after each
+    (0: none), down-sampling between levels, a mid block, and the mirrored up path with
+    skip concatenation. The VAE decoder uses the same blocks without time or text."""
+
+    block_out_channels: tuple[int, ...] = ()
+    transformers: tuple[int, ...] = ()  # transformer layers per block at each level (0: no attention)
+    heads: tuple[int, ...] = ()  # attention heads at each level
+    mid_transformers: int = 1
+    cross_attention_dim: int = 768
+    context_len: int = 77  # text tokens cross-attended (the text encoder's length)
+    norm_groups: int = 32
+    linear_projection: bool = False  # proj_in / proj_out as Linear (SDXL) instead of 1x1 conv
+    time_embed_dim: int = 0  # 0: 4 x block_out_channels[0]
+    addition_embed_dim: int = 0  # SDXL text_time: pooled text + 6 size/crop conditions projected
+    addition_time_dim: int = 256  # SDXL: sinusoidal features per size/crop condition
+    out_channels: int = 0  # 0: num_channels
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     name: str
     architecture: str  # a key of architectures.ARCHITECTURES
@@ -85,7 +166,12 @@ class ModelSpec:
     sandwich_norms: bool = False  # extra norms after attention and MLP (Gemma-2)
     qk_norm: bool = False  # per-head RMSNorm on q and k (Qwen3, OLMo-2)
     final_norm: bool = True
-    pooler: bool = False  # BERT pooler (d x d + bias)
+    pooler: bool = False  # BERT pooler (d x d + bias): the base model's, used by the heads that read it
+    head: Head = Head.AUTO  # what runs on the last hidden states (architectures.Head)
+    num_labels: int = 2  # classification heads (Hugging Face's default num_labels)
+    lm_transform: bool = False  # BERT LM head: dense + activation + LayerNorm before the decoder
+    attn_implementation: AttentionImpl = AttentionImpl.SDPA  # fused kernel, or eager matmul/softmax
+    activation_formula: str = ""  # a transformers activation written as a Python formula (gelu_new ...)
     sliding_window: int = 0  # keys a sliding-window layer attends, the query's own included
     global_every: int = 0  # with sliding_window: every N-th layer is global
     layer_types: tuple[str, ...] = ()  # per layer, a LayerKind the architecture allows
@@ -101,10 +187,19 @@ class ModelSpec:
     diffusion_steps: int = 0  # DiT: denoising steps per sample (the sampler's, 0: not given)
     learn_sigma: bool = True  # DiT: output channels doubled
     guidance: bool = True  # DiT: classifier-free guidance runs each step on a doubled batch
+    guidance_scale: float = 0.0  # diffusion: the sampler's default classifier-free guidance scale (0: not given)
+    num_frames: int = 0  # video DiT (Latte): frames per clip; blocks alternate spatial and temporal attention
+    frame_rate: int = 0  # video: frames per second of the generated clip
+    text_encoder: str = ""  # diffusion: built-in spec(s) of the text encoder(s), comma-separated
+    vae_decoder: str = ""  # diffusion: built-in spec of the VAE decoder
     moe: MoESpec | None = None
     mla: MLASpec | None = None
     ssm: SSMSpec | None = None
     rwkv: RWKVSpec | None = None
+    linear: LinearSpec | None = None
+    rglru: RGLRUSpec | None = None
+    cnn: CNNSpec | None = None
+    unet: UNetSpec | None = None
     source: str = ""
     notes: str = ""
 
@@ -136,11 +231,27 @@ class ModelSpec:
             return (i + 1) % self.global_every != 0
         return True
 
+    @property
+    def resolved_head(self) -> Head:
+        """The head, AUTO replaced by the architecture's usual one."""
+        return self.arch.default_head if self.head is Head.AUTO else self.head
+
     def ssm_version(self) -> int:
         return (self.ssm.version if self.ssm is not None and self.ssm.version else 0) or self.arch.ssm_version
 
     def moe_layers(self) -> int:
-        return sum(1 for i in range(self.num_layers) if self.is_moe_layer(i))
+        """Routed layers in every stack (an encoder-decoder's decoder stack counts too)."""
+        stacks = (self.num_layers, self.num_decoder_layers) if self.num_decoder_layers else (self.num_layers,)
+        return sum(1 for n in stacks for i in range(n) if self.is_moe_layer(i))
 
 
-NESTED: dict[str, type] = {"moe": MoESpec, "mla": MLASpec, "ssm": SSMSpec, "rwkv": RWKVSpec}
+NESTED: dict[str, type] = {
+    "moe": MoESpec,
+    "mla": MLASpec,
+    "ssm": SSMSpec,
+    "rwkv": RWKVSpec,
+    "linear": LinearSpec,
+    "rglru": RGLRUSpec,
+    "cnn": CNNSpec,
+    "unet": UNetSpec,
+}

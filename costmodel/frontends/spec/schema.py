@@ -31,6 +31,10 @@ def _schema(cls: type) -> dict[str, Any]:
             props[f.name] = dict(_INT_OR_EXPR)
         elif kind == "strings":
             props[f.name] = {"type": "array", "items": {"type": "string"}}
+        elif kind == "ints":
+            props[f.name] = {"type": "array", "items": {"type": "integer", "minimum": 0}, "maxItems": 64}
+        elif kind == "float":
+            props[f.name] = {"type": "number", "minimum": 0}
         else:
             props[f.name] = {"type": "string"}
             allowed = choices(f.name, kind)
