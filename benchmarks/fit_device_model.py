@@ -216,10 +216,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             d: {k: (round(v, 4) if isinstance(v, float) else v) for k, v in s.items()} for d, s in per_device.items()
         },
     }
-    print(json.dumps({k: doc[k] for k in ("sample", "fit", "per_device")}, indent=1))
+    print(json.dumps({k: doc[k] for k in ("sample", "fit", "per_device")}, indent=1, allow_nan=False))
     if args.write:
         with open(MODEL_FILE, "w", encoding="utf-8") as f:
-            json.dump(doc, f, indent=1, sort_keys=False)
+            json.dump(doc, f, indent=1, sort_keys=False, allow_nan=False)
             f.write("\n")
         for d, ref in full.refines.items():
             write_profile_table(d, calibration_table(profiles[d].display_name, set_of[d], ref, per_device[d], today))

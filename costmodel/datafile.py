@@ -178,12 +178,32 @@ def read_data_file(
     if kind is None:
         raise error(f"unsupported file type; use one of {', '.join(sorted(SUFFIXES))}", where=where)
     raw = read_regular(where, max_bytes=max_bytes, error=error, what=what)
+    return data_from_text(
+        decode_data(raw, where, error=error, what=what), kind, where, error=error, plausible=plausible
+    )
+
+
+def decode_data(raw: bytes, where: str, *, error: type[CostModelError] = CostModelError, what: str = "file") -> str:
+    """The text of a data file's bytes, which must be UTF-8 (a byte-order mark is dropped)."""
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise error(f"{what} is not UTF-8 text ({e.reason} at byte {e.start})", where=where) from None
+
+
+def data_from_text(
+    text: str,
+    fmt: str,
+    where: str,
+    *,
+    error: type[CostModelError] = CostModelError,
+    plausible: Callable[[str], str | None] | None = None,
+) -> Any:
+    """Data-file text as plain data: number literals far too long refused naming their key
+    (see check_long_numbers), then parsed (see parse_data_text). For text that did not come
+    from read_data_file (a packaged resource, a test's string)."""
     check_long_numbers(text, where, error, plausible)
-    return parse_data_text(text, kind, where, error=error)
+    return parse_data_text(text, fmt, where, error=error)
 
 
 def parse_data_text(text: str, fmt: str, where: str, *, error: type[CostModelError] = CostModelError) -> Any:
@@ -217,8 +237,9 @@ def _reject_constant(name: str) -> Any:
 def _yaml(text: str, where: str, error: type[CostModelError]) -> Any:
     import yaml
 
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)  # its reader refuses control characters at once
         node = loader.get_single_node()
         if node is None:
             return None
@@ -234,7 +255,8 @@ def _yaml(text: str, where: str, error: type[CostModelError]) -> Any:
     except (ValueError, TypeError, OverflowError) as e:  # e.g. an impossible timestamp
         raise error(f"invalid YAML value: {e}", where=where) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     _check_finite(data, where, error)
     return data
 
@@ -282,13 +304,20 @@ def _check_nodes(root: Any, mapping: Any, sequence: Any, scalar: Any) -> None:
 
 
 def _check_finite(data: Any, where: str, error: type[CostModelError]) -> None:
-    """YAML spells infinities and NaN (.inf, .nan): plain data here means finite numbers."""
-    stack = [data]
+    """YAML spells infinities and NaN (.inf, .nan): plain data here means finite numbers.
+    The message names the value's path (`memory.bandwidth_GBps`, `layers[3]`); each value
+    keeps only a link to its parent's, so aliases expanded many times cost no path strings."""
+    stack: list[tuple[Any, Any]] = [(None, data)]  # (crumb, value); crumb = (parent crumb, ".key" | "[i]")
     while stack:
-        x = stack.pop()
+        crumb, x = stack.pop()
         if isinstance(x, dict):
-            stack.extend(x.values())
+            stack.extend(((crumb, f".{k}"), v) for k, v in x.items())
         elif isinstance(x, list):
-            stack.extend(x)
+            stack.extend(((crumb, f"[{i}]"), v) for i, v in enumerate(x))
         elif isinstance(x, float) and not math.isfinite(x):
-            raise error(f"{x!r} is not a finite number", where=where)
+            parts: list[str] = []
+            while crumb is not None:
+                crumb, part = crumb
+                parts.append(part)
+            path = "".join(reversed(parts)).lstrip(".")
+            raise error(f"{path + ': ' if path else ''}{x!r} is not a finite number", where=where)

@@ -39,6 +39,8 @@ def test_alias_bomb_refused_without_expanding(tmp_path):
     [
         ("evil.yaml", "name: !!python/object/apply:os.system ['echo hacked']\n", "invalid YAML.*not allowed"),
         ("inf.yaml", "x: .inf\n", "not a finite number"),
+        ("nan.yaml", "a: {b: [1, .nan]}\n", r"a\.b\[1\]: nan is not a finite number"),
+        ("ctl.yaml", "name: \x1f\n", "invalid YAML: unacceptable character"),  # PyYAML's reader refuses it
         ("nan.json", '{"x": NaN}', "invalid JSON"),
         ("bad.toml", "x = = 1", "invalid TOML"),
         ("deep.json", "[" * 100_000 + "]" * 100_000, "invalid JSON"),

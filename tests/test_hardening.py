@@ -193,7 +193,8 @@ GOOD_PROFILE = {
 @FAST
 @given(st.floats(allow_nan=True, allow_infinity=True))
 def test_profile_bandwidth_is_finite_and_plausible_or_refused(bw):
-    from costmodel.hardware.loader import PLAUSIBLE, profile_from_dict
+    from costmodel.hardware.loader import profile_from_dict
+    from costmodel.hardware.schema import PLAUSIBLE
 
     data = {**GOOD_PROFILE, "memory": {"bandwidth_GBps": bw, "capacity_GiB": 16}}
     try:
@@ -201,8 +202,40 @@ def test_profile_bandwidth_is_finite_and_plausible_or_refused(bw):
     except HardwareError as e:
         assert "bandwidth_GBps" in str(e)
         return
-    lo, hi = PLAUSIBLE["bandwidth"]
+    lo, hi, _unit = PLAUSIBLE["bandwidth"]
     assert lo <= p.memory_bandwidth <= hi
+
+
+def test_profile_files_are_read_as_regular_files_with_long_numbers_refused(tmp_path):
+    from costmodel.hardware.loader import load_profile_file
+
+    fifo = tmp_path / "hw.toml"
+    os.mkfifo(fifo)
+    with pytest.raises(HardwareError, match="hw.toml.*regular file"):
+        load_profile_file(fifo)  # refused at once: nothing ever writes to this FIFO
+    long = tmp_path / "long.toml"
+    long.write_text(
+        'name = "p"\n[vector]\nfp32_tflops = 20\n[memory]\nbandwidth_GBps = 1000\ncapacity_GiB = 1' + "0" * 200
+    )
+    # the range in the key's unit: 1e6 B / 2^30 = 0.000931323 GiB, 1e14 B / 2^30 = 93132.3 GiB
+    with pytest.raises(HardwareError, match=r"capacity_GiB: a number of 201 digits; .*0\.000931323 to 93132\.3 GiB"):
+        load_profile_file(long)
+    cal = tmp_path / "cal.toml"
+    cal.write_text(
+        long.read_text().replace("1" + "0" * 200, "16") + "\n[calibration]\nkernel_overhead_s = " + "9" * 150
+    )
+    with pytest.raises(HardwareError, match=r"kernel_overhead_s: a number of 150 digits; .*0 to 0\.1 s"):
+        load_profile_file(cal)
+
+
+def test_profile_ranges_are_stated_in_the_unit_of_the_key():
+    from costmodel.hardware.loader import profile_from_dict
+
+    # 5e-324 GB/s is below 1e8 B/s = 0.1 GB/s; the top is 1e14 B/s = 100000 GB/s
+    with pytest.raises(
+        HardwareError, match=r"bandwidth_GBps = 5e-324 is outside the plausible range 0\.1 to 100000 GBps"
+    ):
+        profile_from_dict({**GOOD_PROFILE, "memory": {"bandwidth_GBps": 5e-324, "capacity_GiB": 16}})
 
 
 def test_denormal_and_huge_peaks_are_refused():

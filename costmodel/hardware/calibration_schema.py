@@ -18,7 +18,7 @@ from typing import Any
 
 from .schema import CALIBRATION_META, FieldError, describe, string, table
 
-__all__ = ["CALIBRATION_FIELDS", "REFINE_KEYS", "check_calibration"]
+__all__ = ["CALIBRATION_FIELDS", "REFINE_KEYS", "calibration_plausible_text", "check_calibration"]
 
 # kind, low, high (inclusive), unit
 _FRAC = ("number", 1e-4, 2.0, "of the datasheet figure")
@@ -108,6 +108,16 @@ def _num(field: str, v: Any, lo: float, hi: float, unit: str) -> float:
     if not lo <= f <= hi or (lo == 0.0 and f != 0.0 and abs(f) < 1e-300):
         raise FieldError(f"{field} = {v!r} is outside the plausible range {lo:g}..{hi:g} {unit}".rstrip())
     return f
+
+
+def calibration_plausible_text(key: str) -> str | None:
+    """The plausible range of a scalar [calibration] key, for the message that refuses a
+    number literal far too long to parse; None for any other key."""
+    spec = CALIBRATION_FIELDS.get(key)
+    if spec is None or spec[0] not in ("number", "int"):
+        return None
+    lo, hi, unit = spec[1:]
+    return f"the plausible range is {lo:g} to {hi:g} {unit}".rstrip()
 
 
 def check_calibration(data: Any, where: str = "calibration") -> dict[str, Any]:

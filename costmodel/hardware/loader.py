@@ -39,8 +39,11 @@ its key; the loader converts to SI base units (FLOP/s, bytes, bytes/s, Hz, W):
 
 At least one [matrix] or [vector] peak is required. Numbers must be finite, > 0 and inside
 the plausible range of their field (hardware/schema.py PLAUSIBLE). Every problem raises
-`HardwareError` naming the file and the field. The schema lives in schema.py, file decoding
-in textio.py, the dict <-> profile conversion in build.py; this module finds files.
+`HardwareError` naming the file and the field. Files are read by datafile.py, the one
+capped reader of every input (regular files only, at most 1 MiB, UTF-8, YAML restricted to
+plain data, number literals of 100+ digits refused naming the key and its plausible range).
+The schema and its ranges live in schema.py and calibration_schema.py, the dict <->
+profile conversion in build.py; this module finds files.
 """
 
 from __future__ import annotations
@@ -54,12 +57,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ..datafile import MAX_FILE_BYTES, MAX_YAML_NODES, data_from_text, decode_data, read_data_file
 from ..errors import HardwareError
 from .build import profile_from_dict, profile_to_dict
+from .calibration_schema import calibration_plausible_text
 from .profile import HardwareProfile
 from .schema import ALL_TOP as _ALL_TOP  # noqa: F401 - tests fuzz with the allowed top-level keys
-from .schema import KINDS, describe
-from .textio import MAX_FILE_BYTES, MAX_YAML_NODES, decode, parse_toml, parse_yaml
+from .schema import KINDS, describe, plausible_text
 
 __all__ = [
     "KINDS",
@@ -76,8 +80,18 @@ __all__ = [
 PROFILE_SUFFIXES = (".toml", ".yaml", ".yml")
 
 
+def _plausible(key: str) -> str | None:
+    """The plausible range of a profile or [calibration] key as written, for datafile's
+    refusal of a number literal far too long."""
+    return plausible_text(key) or calibration_plausible_text(key)
+
+
+def _format(suffix: str) -> str:
+    return "toml" if suffix == ".toml" else "yaml"
+
+
 def _parse_text(text: str, suffix: str, where: str, path: str | None) -> HardwareProfile:
-    data = parse_toml(text, where) if suffix == ".toml" else parse_yaml(text, where)
+    data = data_from_text(text, _format(suffix), where, error=HardwareError, plausible=_plausible)
     return profile_from_dict(data, where=where, path=path)
 
 
@@ -93,17 +107,15 @@ def load_profile_file(path: str | os.PathLike[str]) -> HardwareProfile:
         raise HardwareError(
             f"unsupported profile file type '{p.suffix or '(none)'}'; use .toml, .yaml or .yml", where=where
         )
-    try:
-        with open(p, "rb") as fh:
-            raw = fh.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise HardwareError("no such profile file", where=where) from None
-    except IsADirectoryError:
-        raise HardwareError("is a directory, not a profile file", where=where) from None
-    except OSError as e:
-        raise HardwareError(f"cannot read profile file: {e.strerror or e}", where=where) from None
-    text = decode(raw, where)
-    return _parse_text(text, suffix, where, str(p.resolve()))
+    data = read_data_file(
+        where,
+        error=HardwareError,
+        max_bytes=MAX_FILE_BYTES,
+        fmt=_format(suffix),
+        what="profile file",
+        plausible=_plausible,
+    )
+    return profile_from_dict(data, where=where, path=str(p.resolve()))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -161,7 +173,8 @@ def _load_builtin(stem: str) -> HardwareProfile:
     _, files = _index()
     res = files[stem]
     where = f"built-in profile {res.name}"
-    return _parse_text(decode(res.read_bytes(), where), ".toml", where, str(res))
+    text = decode_data(res.read_bytes(), where, error=HardwareError, what="profile file")
+    return _parse_text(text, ".toml", where, str(res))
 
 
 def profile_names() -> list[str]:

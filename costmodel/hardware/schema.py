@@ -24,6 +24,8 @@ __all__ = [
     "FieldError",
     "describe",
     "parse_table",
+    "plausible_text",
+    "range_text",
     "split_key",
 ]
 
@@ -184,14 +186,38 @@ def positive(field: str, v: Any) -> float:
     return f
 
 
-def in_range(field: str, value: float, what: str, written: Any = None) -> None:
-    lo, hi, unit = PLAUSIBLE[what]
+def range_text(what: str, mult: float = 1.0, unit: str = "") -> str:
+    """The plausible range of a field kind (a PLAUSIBLE key) in the unit of the key as
+    written (`GBps`, with `mult` its SI multiplier), or in SI units for a key without one."""
+    lo, hi, si = PLAUSIBLE[what]
+    if unit:
+        return f"{lo / mult:g} to {hi / mult:g} {unit}"
+    return f"{lo:g} to {hi:g} {si}".rstrip()
+
+
+def in_range(field: str, value: float, what: str, written: Any = None, *, mult: float = 1.0, unit: str = "") -> None:
+    """Refuse `value` (SI units) outside PLAUSIBLE[what], naming the field, the value as
+    written and the range in the key's unit."""
+    lo, hi, _ = PLAUSIBLE[what]
     if not lo <= value <= hi:
         shown = written if written is not None else value
-        raise FieldError(
-            f"{field} = {shown!r} is outside the plausible range {lo:g}..{hi:g} {unit}".rstrip()
-            + " (check the unit in the key)"
-        )
+        hint = " (check the unit in the key)" if unit else ""
+        raise FieldError(f"{field} = {shown!r} is outside the plausible range {range_text(what, mult, unit)}{hint}")
+
+
+def plausible_text(key: str) -> str | None:
+    """The plausible range of a profile key as written (`capacity_GiB`, `units`) in any
+    table, for the message that refuses a number literal far too long to parse (see
+    datafile.check_long_numbers); None for a key that is no number of a profile table."""
+    for name in SCHEMA:
+        try:
+            base, kind, mult = split_key(name, key)
+        except FieldError:
+            continue
+        if isinstance(kind, tuple):
+            unit = key[len(base) + 1 :] if kind[0] == "q" else ""
+            return f"the plausible range is {range_text(kind[-1], mult, unit)}"
+    return None
 
 
 def pos_int(field: str, v: Any, what: str | None = None) -> int:
@@ -239,7 +265,7 @@ def parse_table(name: str, raw: Any) -> dict[str, tuple[str, Any]]:
             value = positive(field, v) * mult
             if not math.isfinite(value):
                 raise FieldError(f"{field} is too large: {v!r}")
-            in_range(field, value, kind[-1], v)
+            in_range(field, value, kind[-1], v, mult=mult, unit=key[len(base) + 1 :] if kind[0] == "q" else "")
         elif isinstance(kind, tuple) and kind[0] == "int":
             value = pos_int(field, v, kind[1])
         elif kind == "str":
