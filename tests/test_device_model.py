@@ -222,3 +222,64 @@ def test_cpu_and_soc_profiles_take_the_cpu_engine_not_the_gpu_model():
         hw = get_profile(name)
         assert hw.kind == "gpu"
         assert for_profile(hw) == model_calibration(hw)  # no measured table: the model's figures
+
+
+def test_a_measured_twin_lends_its_hardware_refinements():
+    """An H100 SXM and the measured H200 SXM have the same compute features (GH100, 132 SMs
+    at 1980 MHz, 700 W, the same peaks); only the memory differs (HBM3 3.35 TB/s vs HBM3e
+    4.8 TB/s). The H100 takes the H200's compute-side multipliers, not its memory-side or
+    host-side ones, and stays an unmeasured device (its band is the LODO one)."""
+    h100_hw, h200_hw = get_profile("h100"), get_profile("h200")
+    h100, h200, model = for_profile(h100_hw), for_profile(h200_hw), model_calibration(h100_hw)
+    refine_h200 = h200_hw.calibration["refine"]
+    assert not h100.measured and "h200-sxm-141gb" in h100.source
+    for dt in ("bf16", "fp8", "fp32"):
+        assert h100.gemm_fraction[dt] == pytest.approx(model.gemm_fraction[dt] * refine_h200["gemm"])
+        assert h100.gemm_fraction[dt] == pytest.approx(h200.gemm_fraction[dt])  # one compute model
+    assert h100.attention_fraction == pytest.approx(h200.attention_fraction)
+    assert h100.row_cost_s == pytest.approx(h200.row_cost_s)
+    assert h100.gemm_small_tile_exponent == pytest.approx(h200.gemm_small_tile_exponent)
+    # memory (HBM3 vs HBM3e) and host (dispatch, per-kernel overhead) stay the model's
+    assert h100.stream_bandwidth_fraction == model.stream_bandwidth_fraction
+    assert h100.gemm_bandwidth_fraction == model.gemm_bandwidth_fraction
+    assert h100.eager_dispatch_s == model.eager_dispatch_s
+    assert h100.kernel_overhead_s == model.kernel_overhead_s
+    # V100 PCIe 16GB vs the measured 32GB: same chip and the same HBM2 at 900 GB/s, so the
+    # memory-side multiplier transfers too
+    v16, v32 = for_profile(get_profile("v100-pcie-16gb")), for_profile(get_profile("v100-pcie-32gb"))
+    assert v16.stream_bandwidth_fraction == pytest.approx(v32.stream_bandwidth_fraction)
+    assert v16.gemm_fraction == pytest.approx(v32.gemm_fraction)
+    assert v16.eager_dispatch_s != v32.eager_dispatch_s  # the NeuSight host's dispatch is not the GPU's
+
+
+def test_no_twin_when_a_compute_feature_differs(tmp_path):
+    """A power limit (or any peak, clock or unit count) that differs makes another part."""
+    text = (ROOT / "hardware_profiles" / "h100-sxm5-80gb.toml").read_text(encoding="utf-8")
+    assert "tdp_W = 700" in text
+    p = tmp_path / "h100-350w.toml"
+    p.write_text(text.replace('name = "h100-sxm5-80gb"', 'name = "h100-350w"').replace("tdp_W = 700", "tdp_W = 350"))
+    hw = load_profile_file(p)
+    assert for_profile(hw) == model_calibration(hw)
+    # the same chip with the H200's memory but no table of its own: every hardware multiplier
+    h200_text = (ROOT / "hardware_profiles" / "h200-sxm-141gb.toml").read_text(encoding="utf-8")
+    q = tmp_path / "h200-copy.toml"
+    q.write_text(h200_text.split("[calibration]")[0].replace('name = "h200-sxm-141gb"', 'name = "h200-copy"'))
+    copy, h200 = for_profile(load_profile_file(q)), for_profile(get_profile("h200"))
+    assert not copy.measured
+    assert copy.gemm_fraction == pytest.approx(h200.gemm_fraction)
+    assert copy.stream_bandwidth_fraction == pytest.approx(h200.stream_bandwidth_fraction)
+    assert copy.eager_dispatch_s != h200.eager_dispatch_s
+
+
+def test_fp8_attention_has_its_own_prior_not_the_16_bit_fit():
+    """No measured set times fp8 attention, so its fraction stays at its prior (0.55, the
+    engine's fp8 default: FlashAttention-3 reports ~0.8x its 16-bit fraction in fp8) rather
+    than taking the fitted 16-bit value; a part with no fp8 matrix units runs it as 16-bit."""
+    assert dm.load_model().value("attention_fp8") == dm.PARAMS["attention_fp8"].prior == 0.55
+    mma16 = dm.load_model().value("attention_mma16")
+    assert mma16 != 0.55
+    h100 = model_calibration(get_profile("h100"))  # fp8 tensor cores; no sustained-clock figure: ratio 1
+    assert h100.attention_fraction["fp8"] == pytest.approx(0.55)
+    assert h100.attention_fraction["bf16"] == pytest.approx(mma16)
+    a100 = model_calibration(get_profile("a100"))  # no fp8 units: fp8 attention runs as fp16
+    assert a100.attention_fraction["fp8"] == a100.attention_fraction["fp16"]

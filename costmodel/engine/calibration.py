@@ -10,7 +10,12 @@
    device (hardware_profiles/device-model.json);
 3. the profile's [calibration] table, when the device was measured: absolute values
    override fields, `refine` multipliers scale the model's figures (gemm, conv,
-   attention, bandwidth, rows, dispatch, overhead).
+   attention, bandwidth, rows, dispatch, overhead). A profile with no table whose compute
+   features are exactly a measured built-in profile's (the same chip at the same clocks
+   and power limit, e.g. an H100 SXM and the measured H200 SXM) takes that profile's
+   compute-side multipliers, and its memory-side ones too when the memory is the same
+   (twin_refine); host-side ones (dispatch, overhead) describe the machine that timed the
+   device and never transfer.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 import math
 from dataclasses import dataclass, field, fields, replace
+from functools import cache
 from typing import Any
 
 from ..errors import HardwareError
@@ -219,10 +225,71 @@ def model_calibration(profile: HardwareProfile, params: Mapping[str, float] | No
     return replace(Calibration(), source=src, features_missing=f.missing, **values)
 
 
+# Refine multipliers (hardware/calibration_schema.REFINE_KEYS) by what they describe: the
+# chip's matrix units and SMs, its memory system, or (the rest: dispatch, overhead) the host
+# and framework that timed it.
+COMPUTE_REFINES = ("gemm", "gemm_tiles", "gemm_k_ramp", "conv", "attention", "rows")
+MEMORY_REFINES = ("bandwidth",)
+
+
+def _compute_key(hw: HardwareProfile) -> tuple[Any, ...] | None:
+    """What fixes a GPU's kernel efficiency on the compute side: matrix-unit generation,
+    units, clocks, every peak and the power limit. None when a feature is missing (two
+    profiles that both lack a clock are not thereby the same chip)."""
+    if not (hw.architecture and hw.compute_units and hw.clock_hz and hw.tdp_watts and hw.matrix_flops):
+        return None
+    return (
+        hw.vendor,
+        hw.kind,
+        hw.architecture,
+        hw.matrix_generation,
+        hw.compute_units,
+        hw.clock_hz,
+        hw.sustained_clock_hz,
+        tuple(sorted(hw.matrix_flops.items())),
+        tuple(sorted(hw.vector_flops.items())),
+        hw.special_function_rate,
+        hw.tdp_watts,
+    )
+
+
+@cache
+def _measured_builtins() -> tuple[HardwareProfile, ...]:
+    from ..hardware.loader import list_profiles
+
+    return tuple(
+        p for p in list_profiles() if p.kind not in CPU_KINDS and p.calibration and p.calibration.get("refine")
+    )
+
+
+def twin_refine(profile: HardwareProfile) -> tuple[str, dict[str, float]]:
+    """(name, multipliers) of the measured built-in profile whose compute features equal
+    this one's: its compute-side refine multipliers, and its memory-side ones when the
+    memory type and bandwidth match too; ("", {}) when there is none. The device model
+    reads nothing that tells such twins apart (an H100 SXM 80GB and an H200 SXM 141GB are
+    one GH100 configuration of 132 SMs at 1980 MHz and 700 W with the same peaks; only the
+    memory differs), so the measurement of one is the best estimate of the other's kernels,
+    where the cross-device parameters alone are the estimate for a device of another
+    family (their leave-one-device-out error on the H200 is 41%, docs/calibration.md)."""
+    key = _compute_key(profile)
+    if key is None:
+        return "", {}
+    memory = (profile.memory_type.lower(), profile.memory_bandwidth) if profile.memory_type else None
+    for m in _measured_builtins():
+        if m.name == profile.name or _compute_key(m) != key:
+            continue
+        same_memory = memory is not None and (m.memory_type.lower(), m.memory_bandwidth) == memory
+        keys = COMPUTE_REFINES + (MEMORY_REFINES if same_memory else ())
+        assert m.calibration is not None  # _measured_builtins holds profiles with a refine table
+        return m.name, {k: float(v) for k, v in m.calibration["refine"].items() if k in keys}
+    return "", {}
+
+
 def for_profile(profile: Device) -> Calibration:
     """The engine's Calibration for a profile: the device model from its datasheet
-    features, refined by its [calibration] table when it has one. CPUs and SoCs (kinds
-    cpu/soc, timed by cpu.py) take the generic defaults and their own measured table: the
+    features, refined by its [calibration] table when it has one (or, with none, by a
+    measured twin's hardware multipliers: twin_refine). CPUs and SoCs (kinds cpu/soc,
+    timed by cpu.py) take the generic defaults and their own measured table: the
     cross-device model is fitted on GPU kernels."""
     cached = _CACHE.get(id(profile))
     if cached is not None and cached[0] is profile:
@@ -230,7 +297,14 @@ def for_profile(profile: Device) -> Calibration:
     table = getattr(profile, "calibration", None)
     where = str(getattr(profile, "path", None) or getattr(profile, "name", "profile"))
     if isinstance(profile, HardwareProfile) and profile.kind not in CPU_KINDS:
-        cal = Calibration.from_mapping(table, where=where, base=model_calibration(profile))
+        base = model_calibration(profile)
+        twin, mult = ("", {}) if table else twin_refine(profile)
+        if mult:
+            shared = ", ".join(f"{k} x{v:.3g}" for k, v in sorted(mult.items()))
+            base = replace(
+                refine(base, mult), source=f"{base.source}; as measured on {twin} (same compute features): {shared}"
+            )
+        cal = Calibration.from_mapping(table, where=where, base=base)
     else:  # CPUs/SoCs, and a duck-typed device in tests: the generic defaults
         cal = Calibration.from_mapping(table, where=where)
     _CACHE[id(profile)] = (profile, cal)
