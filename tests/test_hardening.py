@@ -542,12 +542,6 @@ BASE_SPEC_FOR_LAYERS = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="frontends/lower/stack.py (grouping layers by signature) and planners/serving_memory.py still ask "
-    "layer_kind / is_moe_layer / is_sliding once per layer (cheap, and spec sizes are bounded by --max-layers); "
-    "counting the layers of each signature in closed form is not done yet",
-)
 def test_llm_planning_work_does_not_grow_with_num_layers(monkeypatch):
     from costmodel.planners.llm import plan_llm
 

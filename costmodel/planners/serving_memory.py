@@ -52,6 +52,20 @@ def _layers(spec: ModelSpec, layers: Sequence[int] | None) -> Sequence[int]:
     return range(spec.num_layers) if layers is None else layers
 
 
+def _attention_layers(spec: ModelSpec, layers: Sequence[int] | None) -> tuple[int, int]:
+    """(global, sliding-window) attention layers among `layers`, asking the spec once per
+    distinct layer (ModelSpec.representative_layer)."""
+    kinds: dict[int, int] = {}  # 0: no KV cache, 1: global, 2: sliding
+    counts = [0, 0, 0]
+    for i in _layers(spec, layers):
+        r = spec.representative_layer(i)
+        k = kinds.get(r)
+        if k is None:
+            k = kinds[r] = 0 if spec.layer_kind(r) is not LayerKind.ATTENTION else 2 if spec.is_sliding(r) else 1
+        counts[k] += 1
+    return counts[1], counts[2]
+
+
 def kv_bytes_per_token(
     spec: ModelSpec, kv: DType, context: int | None = None, layers: Sequence[int] | None = None
 ) -> int:
@@ -61,15 +75,13 @@ def kv_bytes_per_token(
     instead (see state_bytes)."""
     if spec.arch.decode is DecodeState.CROSS:
         return int(kv.nbytes(2 * spec.kv_heads * spec.hd) * spec.num_decoder_layers)
-    total = 0.0
-    for i in _layers(spec, layers):
-        if spec.layer_kind(i) is not LayerKind.ATTENTION:
-            continue
-        per = spec.mla.kv_lora_rank + spec.mla.qk_rope_head_dim if spec.mla is not None else 2 * spec.kv_heads * spec.hd
-        if context is not None and spec.is_sliding(i):
-            total += kv.nbytes(per) * min(context, spec.sliding_window) / context
-        else:
-            total += kv.nbytes(per)
+    n_global, n_sliding = _attention_layers(spec, layers)
+    per = spec.mla.kv_lora_rank + spec.mla.qk_rope_head_dim if spec.mla is not None else 2 * spec.kv_heads * spec.hd
+    total = kv.nbytes(per) * n_global
+    if context is not None:
+        total += kv.nbytes(per) * min(context, spec.sliding_window) / context * n_sliding
+    else:
+        total += kv.nbytes(per) * n_sliding
     return int(math.ceil(total))
 
 
@@ -79,37 +91,40 @@ def kv_bytes(spec: ModelSpec, kv: DType, context: int, layers: Sequence[int] | N
     latent). The encoder-decoder's decoder self-attention cache as kv_bytes_per_token."""
     if spec.arch.decode is DecodeState.CROSS:
         return kv_bytes_per_token(spec, kv) * context
-    total = 0
-    for i in _layers(spec, layers):
-        if spec.layer_kind(i) is not LayerKind.ATTENTION:
-            continue
-        per = spec.mla.kv_lora_rank + spec.mla.qk_rope_head_dim if spec.mla is not None else 2 * spec.kv_heads * spec.hd
-        kept = min(context, spec.sliding_window) if spec.is_sliding(i) else context
-        total += int(kv.nbytes(per * kept))
-    return total
+    n_global, n_sliding = _attention_layers(spec, layers)
+    per = spec.mla.kv_lora_rank + spec.mla.qk_rope_head_dim if spec.mla is not None else 2 * spec.kv_heads * spec.hd
+    return (
+        int(kv.nbytes(per * context)) * n_global + int(kv.nbytes(per * min(context, spec.sliding_window))) * n_sliding
+    )
 
 
 def state_bytes(spec: ModelSpec, act: DType, layers: Sequence[int] | None = None) -> int:
     """Per-sequence recurrent state: Mamba (fp32 SSM state + conv window), RWKV (WKV state
     + two token-shift vectors), linear attention / retention (its K x V state per head,
     fp32), Griffin's RG-LRU (fp32 state + the conv window)."""
-    total = 0
+    reps: dict[int, int] = {}
     for i in _layers(spec, layers):
-        kind = spec.layer_kind(i)
-        if kind is LayerKind.MAMBA and spec.ssm is not None:
-            m, di = spec.ssm, spec.ssm.expand * spec.hidden_size
-            conv_ch = di + (2 * m.ngroups * m.d_state if spec.ssm_version() == 2 else 0)
-            total += 4 * di * m.d_state + act.nbytes(conv_ch * (m.d_conv - 1))
-        elif kind is LayerKind.RWKV and spec.rwkv is not None:
-            h = spec.hidden_size // spec.rwkv.head_size
-            total += 4 * h * spec.rwkv.head_size**2 + act.nbytes(2 * spec.hidden_size)
-        elif kind is LayerKind.LINEAR:
-            vf = spec.linear.value_factor if spec.linear is not None else 1
-            total += 4 * spec.num_heads * spec.hd * spec.hd * vf
-        elif kind is LayerKind.RGLRU and spec.rglru is not None:
-            width = spec.rglru.lru_width or spec.hidden_size
-            total += 4 * width + act.nbytes(width * (spec.rglru.conv_width - 1))
-    return total
+        r = spec.representative_layer(i)
+        reps[r] = reps.get(r, 0) + 1
+    return sum(_layer_state_bytes(spec, act, r) * n for r, n in reps.items())
+
+
+def _layer_state_bytes(spec: ModelSpec, act: DType, i: int) -> int:
+    kind = spec.layer_kind(i)
+    if kind is LayerKind.MAMBA and spec.ssm is not None:
+        m, di = spec.ssm, spec.ssm.expand * spec.hidden_size
+        conv_ch = di + (2 * m.ngroups * m.d_state if spec.ssm_version() == 2 else 0)
+        return int(4 * di * m.d_state + act.nbytes(conv_ch * (m.d_conv - 1)))
+    if kind is LayerKind.RWKV and spec.rwkv is not None:
+        h = spec.hidden_size // spec.rwkv.head_size
+        return int(4 * h * spec.rwkv.head_size**2 + act.nbytes(2 * spec.hidden_size))
+    if kind is LayerKind.LINEAR:
+        vf = spec.linear.value_factor if spec.linear is not None else 1
+        return int(4 * spec.num_heads * spec.hd * spec.hd * vf)
+    if kind is LayerKind.RGLRU and spec.rglru is not None:
+        width = spec.rglru.lru_width or spec.hidden_size
+        return int(4 * width + act.nbytes(width * (spec.rglru.conv_width - 1)))
+    return 0
 
 
 def kv_cache_bytes(

@@ -54,9 +54,14 @@ def layer_graph(spec: ModelSpec, wl: Workload, i: int, name: str = "layer") -> G
 
 def group_layers(spec: ModelSpec, layers: Sequence[int]) -> list[tuple[int, ...]]:
     """The layers grouped by signature, groups in order of first appearance."""
+    sigs: dict[int, Signature] = {}
     groups: dict[Signature, list[int]] = {}
     for i in layers:
-        groups.setdefault(layer_signature(spec, i), []).append(i)
+        r = spec.representative_layer(i)
+        sig = sigs.get(r)
+        if sig is None:
+            sig = sigs[r] = layer_signature(spec, r)
+        groups.setdefault(sig, []).append(i)
     return [tuple(g) for g in groups.values()]
 
 

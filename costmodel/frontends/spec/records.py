@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ...ir.activations import Activation
@@ -231,6 +232,23 @@ class ModelSpec:
             return (i + 1) % self.global_every != 0
         return True
 
+    def representative_layer(self, i: int) -> int:
+        """A layer with the same mixer kind, MoE/dense choice, window and first-layer norm
+        as layer i, among the first `offset + period` layers: the stack is periodic after
+        layer max(1, first dense layers) with the period lcm(MoE layer frequency, global
+        every), so planners ask the spec once per distinct layer, not once per layer.
+        An explicit `layer_types` list is its own representative."""
+        if self.layer_types:
+            return i
+        m = self.moe
+        offset = max(1, m.first_dense_layers if m is not None else 0)
+        if i < offset:
+            return i
+        period = m.layer_freq if m is not None and m.layer_freq > 1 else 1
+        if self.sliding_window and self.global_every:
+            period = math.lcm(period, self.global_every)
+        return offset + (i - offset) % period
+
     @property
     def resolved_head(self) -> Head:
         """The head, AUTO replaced by the architecture's usual one."""
@@ -242,7 +260,15 @@ class ModelSpec:
     def moe_layers(self) -> int:
         """Routed layers in every stack (an encoder-decoder's decoder stack counts too)."""
         stacks = (self.num_layers, self.num_decoder_layers) if self.num_decoder_layers else (self.num_layers,)
-        return sum(1 for n in stacks for i in range(n) if self.is_moe_layer(i))
+        moe: dict[int, bool] = {}
+        count = 0
+        for n in stacks:
+            for i in range(n):
+                r = self.representative_layer(i)
+                if r not in moe:
+                    moe[r] = self.is_moe_layer(r)
+                count += moe[r]
+        return count
 
 
 NESTED: dict[str, type] = {
