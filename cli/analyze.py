@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 
 from .common import (
-    add_spec_limits,
+    Subparsers,
     add_hardware_options,
     add_report_output,
+    add_spec_limits,
     binding,
     emit,
     engine_options,
@@ -19,7 +20,7 @@ from .common import (
 EXAMPLES = {"resnet50": "resnet50.onnx"}
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser(
         "analyze",
         help="count FLOPs/MACs/params/bytes of a model (and its latency on hardware)",

@@ -10,13 +10,14 @@ import argparse
 import os
 import sys
 from collections.abc import Iterator
+from typing import Any
 
-from .common import add_hardware_options, add_spec_limits, binding, workers
+from .common import Subparsers, add_hardware_options, add_spec_limits, binding, workers
 
 STDOUT_FORMATS = ("table", "json", "jsonl", "csv")
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser(
         "batch",
         help="analyse many models at once on all cores or a Dask cluster (one summary per file)",
@@ -136,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
         bar = ProgressBar(total)
     failed = 0
 
-    def done(_i: int, summary: dict) -> None:
+    def done(_i: int, summary: dict[str, Any]) -> None:
         nonlocal failed
         failed += 0 if summary.get("ok") else 1
         if bar is not None:
@@ -154,10 +155,10 @@ def run(args: argparse.Namespace) -> int:
         on_result=done,
         **opts,
     )
-    table_rows: list[dict] = []
+    table_rows: list[dict[str, Any]] = []
     written = 0
 
-    def counted(it: Iterator[dict]) -> Iterator[dict]:
+    def counted(it: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         nonlocal written
         for r in it:
             yield r
@@ -214,7 +215,7 @@ def _refuse_output_among(paths: Iterator[str], output: str) -> Iterator[str]:
         yield p
 
 
-def _table(rows: list[dict]) -> None:
+def _table(rows: list[dict[str, Any]]) -> None:
     from costmodel.report.catalog_report import batch_table
     from costmodel.report.output import console
     from costmodel.report.render_terminal import render

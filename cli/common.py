@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from costmodel.report.model import Document
+
+# What main.py hands each command's add_parser: argparse's subparsers action (generic in
+# typeshed only, so the alias is a string).
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 # Plausible ranges of command-line numbers, inclusive, with their units. A value outside
 # is a typo (10^200 tokens, a NaN price) and is refused by argparse, which names the option
@@ -50,7 +60,7 @@ def _shown(text: str) -> str:
     return repr(text) if len(text) <= 40 else repr(text[:37] + "...")
 
 
-def bounded_int(lo: int, hi: int, unit: str = ""):
+def bounded_int(lo: int, hi: int, unit: str = "") -> Callable[[str], int]:
     """An argparse type: an integer in [lo, hi] (underscores allowed, at most 30 digits read)."""
 
     def parse(text: str) -> int:
@@ -60,7 +70,9 @@ def bounded_int(lo: int, hi: int, unit: str = ""):
     return parse
 
 
-def bounded_float(lo: float, hi: float, unit: str = "", *, low_open: bool = False, high_open: bool = False):
+def bounded_float(
+    lo: float, hi: float, unit: str = "", *, low_open: bool = False, high_open: bool = False
+) -> Callable[[str], float]:
     """An argparse type: a finite number in [lo, hi] (open ends as asked)."""
     import math
 
@@ -145,11 +157,11 @@ FORMATS = ("table", "json", "csv", "markdown")
 REPORT_FORMATS = ("table", "json", "csv", "markdown", "html")
 
 
-def add_format(p: argparse.ArgumentParser, choices=FORMATS) -> None:
+def add_format(p: argparse.ArgumentParser, choices: Sequence[str] = FORMATS) -> None:
     p.add_argument("--format", choices=choices, default="table", help="output format (default: table)")
 
 
-def add_report_output(p: argparse.ArgumentParser, choices=REPORT_FORMATS) -> None:
+def add_report_output(p: argparse.ArgumentParser, choices: Sequence[str] = REPORT_FORMATS) -> None:
     """--format (default: from the --output suffix, else table) and --output FILE."""
     p.add_argument(
         "--format",
@@ -165,7 +177,7 @@ def add_report_output(p: argparse.ArgumentParser, choices=REPORT_FORMATS) -> Non
     )
 
 
-def report_format(args: argparse.Namespace, choices=REPORT_FORMATS) -> str:
+def report_format(args: argparse.Namespace, choices: Sequence[str] = REPORT_FORMATS) -> str:
     """The format asked for, checked against the --output target before any work runs."""
     from costmodel.report.output import check, resolve_format
 
@@ -188,13 +200,13 @@ def _inputs(args: argparse.Namespace) -> list[str]:
     return out
 
 
-def emit(doc, args: argparse.Namespace, fmt: str, *, symbolic: bool = False) -> None:
+def emit(doc: Document, args: argparse.Namespace, fmt: str, *, symbolic: bool = False) -> None:
     from costmodel.report.output import emit as _emit
 
     _emit(doc, fmt, getattr(args, "output", None), inputs=_inputs(args), symbolic=symbolic)
 
 
-def console():
+def console() -> Console:
     from rich.console import Console
 
     return Console()
@@ -256,8 +268,8 @@ def runtime_option(args: argparse.Namespace) -> str | None:
     return get_runtime(r).name
 
 
-def engine_options(args: argparse.Namespace) -> dict:
-    opts = {"mode": args.mode, "execution": args.execution}
+def engine_options(args: argparse.Namespace) -> dict[str, Any]:
+    opts: dict[str, Any] = {"mode": args.mode, "execution": args.execution}
     if getattr(args, "fusion", None) is not None:
         opts["fusion"] = args.fusion
     return opts

@@ -5,11 +5,13 @@ reached from `analyze`/`llm` by giving `--hardware` or `--runtime` a comma-separ
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from .common import (
-    add_spec_limits,
+    Subparsers,
     add_hardware_options,
     add_report_output,
+    add_spec_limits,
     batch_size,
     binding,
     devices,
@@ -19,8 +21,11 @@ from .common import (
     tokens,
 )
 
+if TYPE_CHECKING:
+    from costmodel.compare import Comparison
 
-def add_parser(sub) -> None:
+
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser(
         "compare",
         help="compare models, devices, dtypes or runtimes side by side (ratios to the first)",
@@ -80,7 +85,7 @@ def split_runtimes(text: str | None) -> tuple[str | None, ...]:
     return tuple(None if r is None else get_runtime(r).name for r in split_list(text))
 
 
-def _emit(comp, args: argparse.Namespace, fmt: str) -> None:
+def _emit(comp: Comparison, args: argparse.Namespace, fmt: str) -> None:
     from costmodel.report.compare_report import document
 
     emit(document(comp, charts=fmt == "html"), args, fmt)

@@ -16,7 +16,10 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+
+from .common import Subparsers
 
 SHELLS = ("bash", "zsh", "fish")
 _SAFE = re.compile(r"^[A-Za-z0-9_.:+/=@%-]+$")
@@ -61,7 +64,7 @@ def _tree(parser: argparse.ArgumentParser, path: tuple[str, ...] = (), help_: st
     return cmd
 
 
-def _walk(cmd: Command):
+def _walk(cmd: Command) -> Iterator[Command]:
     yield cmd
     for ch in cmd.children.values():
         yield from _walk(ch)
@@ -78,7 +81,7 @@ def _hardware_names() -> list[str]:
         return []
 
 
-def _words(ws) -> str:
+def _words(ws: Iterable[str]) -> str:
     """Words safe to put inside a shell word list (names are ours, but be strict)."""
     return " ".join(w for w in ws if _SAFE.match(w))
 
@@ -181,7 +184,7 @@ def script(shell: str, parser: argparse.ArgumentParser | None = None) -> str:
     return {"bash": bash_script, "zsh": zsh_script, "fish": fish_script}[shell](root, hw)
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser(
         "completion",
         help="print a shell completion script (bash, zsh or fish)",

@@ -6,10 +6,11 @@ from __future__ import annotations
 import argparse
 
 from . import settings
+from .common import Subparsers
 from .settings import KEYS, candidate_files, load
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser(
         "config",
         help="show the defaults read from config files (costmodel.toml, [tool.costmodel], user config)",

@@ -9,6 +9,7 @@ from .common import (
     MAX_DIFFUSION_STEPS,
     MAX_FRAME_RATE,
     MAX_GUIDANCE,
+    Subparsers,
     add_report_output,
     add_spec_limits,
     batch_size,
@@ -20,7 +21,7 @@ from .common import (
 )
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser(
         "diffusion",
         help="diffusion sampling: time and FLOPs per image or per second of video",

@@ -7,10 +7,10 @@ import argparse
 import json
 import sys
 
-from .common import emit
+from .common import Subparsers, emit
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("hardware", help="list or show hardware profiles and systems")
     hs = p.add_subparsers(dest="hw_command", metavar="{list,show}")
     pl = hs.add_parser("list", help="list built-in device profiles and systems")

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .common import (
     MAX_SIMULATED,
-    percentile,
-    slo_seconds,
-    add_spec_limits,
+    Subparsers,
     _inputs,
     add_report_output,
     add_runtime_option,
+    add_spec_limits,
     batch_size,
     bounded_float,
     bounded_int,
     devices,
     emit,
+    percentile,
     price,
     rate,
     report_format,
+    slo_seconds,
     tokens,
 )
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:  # the planners load when the command runs (start-up speed)
     from costmodel.planners.llm import ServingCase
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser(
         "llm",
         help="plan LLM inference: latency, throughput, memory, cost",
@@ -179,12 +180,12 @@ def _tree(text: str) -> list[int]:
     return vals
 
 
-def _extras(args: argparse.Namespace, case: ServingCase) -> dict:
+def _extras(args: argparse.Namespace, case: ServingCase) -> dict[str, Any]:
     from costmodel.errors import CostModelError
     from costmodel.planners import llm_extras as X
-    from costmodel.planners.serving_load import Lengths
+    from costmodel.planners.serving_lengths import Lengths
 
-    out: dict = {}
+    out: dict[str, Any] = {}
     outputs = Lengths.parse(args.output_lens, "--output-lens") if args.output_lens is not None else None
     if args.rate:
         if not 50 <= args.percentile < 100:
@@ -277,7 +278,7 @@ def _helm(args: argparse.Namespace, fmt: str) -> int:
     return 0
 
 
-def _kw(args: argparse.Namespace) -> dict:
+def _kw(args: argparse.Namespace) -> dict[str, Any]:
     return dict(
         prompt_len=args.prompt_len,
         output_len=args.output_len,

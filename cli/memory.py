@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_report_output, add_spec_limits, emit, report_format, tokens
+from .common import Subparsers, add_report_output, add_spec_limits, emit, report_format, tokens
 
 
 def _contexts(text: str) -> list[int]:
@@ -16,7 +16,7 @@ def _contexts(text: str) -> list[int]:
     return vals
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser(
         "memory",
         help="state bytes vs KV-cache bytes per sequence as the context grows",

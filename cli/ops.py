@@ -6,10 +6,10 @@ import argparse
 import json
 import sys
 
-from .common import add_format, positive_int
+from .common import Subparsers, add_format, positive_int
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("ops", help="list operator coverage (cost rule / zero-cost / unsupported)")
     p.add_argument("--opset", type=positive_int, default=None, help="default-domain opset (default: latest known)")
     p.add_argument("--domain", default=None, help="only this domain (e.g. com.microsoft)")

@@ -7,16 +7,16 @@ import sys
 from typing import Any
 
 from .common import (
-    percentile,
-    add_spec_limits,
     MAX_DEVICES,
+    Subparsers,
     add_report_output,
     add_runtime_option,
+    add_spec_limits,
     batch_size,
     devices,
     emit,
+    percentile,
     positive_int,
-    workers,
     price,
     rate,
     report_format,
@@ -24,6 +24,7 @@ from .common import (
     slo_seconds,
     tokens,
     train_tokens,
+    workers,
 )
 
 
@@ -67,7 +68,7 @@ def _prices(items: list[tuple[str, float]]) -> dict[str, float]:
     return out
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("plan", help="search configurations: cheapest/fastest training or serving under constraints")
     ps = p.add_subparsers(dest="plan_kind", metavar="{train,serve}")
     t = ps.add_parser("train", help="search parallel layouts for training on N tokens")
@@ -225,7 +226,8 @@ def run(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace, prices: dict[str, float], fmt: str) -> int:
     from costmodel.errors import CostModelError
     from costmodel.planners.search_serving import DEFAULT_CAPS, search_serving
-    from costmodel.planners.serving_load import Lengths, Load
+    from costmodel.planners.serving_lengths import Lengths
+    from costmodel.planners.serving_load import Load
     from costmodel.report.serve_report import plan_serve_document
 
     if not 50 <= args.percentile < 100:

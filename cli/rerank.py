@@ -7,6 +7,7 @@ import argparse
 from typing import Any
 
 from .common import (
+    Subparsers,
     add_report_output,
     add_spec_limits,
     batch_size,
@@ -20,7 +21,7 @@ from .common import (
 )
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser(
         "rerank",
         help="LLM reranking per query: calls, tokens, FLOPs, QPP/RPP (E2R-FLOPs), latency, cost",

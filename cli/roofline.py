@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .common import (
+    Subparsers,
     _inputs,
     add_report_output,
     add_runtime_option,
@@ -17,7 +18,7 @@ from .common import (
 )
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("roofline", help="place every op of a model on the hardware's roofline")
     p.add_argument("model")
     p.add_argument("--hardware", "-H", required=True)

@@ -14,6 +14,7 @@ from .common import (
     MAX_PARAMS,
     MAX_TOKENS_PER_PARAM,
     MAX_TRAIN_FLOPS,
+    Subparsers,
     add_report_output,
     add_spec_limits,
     batch_size,
@@ -28,7 +29,7 @@ from .common import (
 )
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser(
         "scale",
         help="compute-optimal training: N and D for a budget (Chinchilla), 6ND, days on a cluster",

@@ -23,10 +23,14 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .common import MAX_PRICE
+
+if TYPE_CHECKING:
+    from costmodel.errors import CostModelError
 
 # cli/main.py loads this before parsing every command line: it is kept apart from the
 # `config` command module (main imports only the command it runs) and imports nothing
@@ -47,7 +51,7 @@ class Settings:
         self.files: list[str] = []  # files read, in order
 
     def price_for(self, hardware: str | None) -> float | None:
-        prices = self.values.get("prices") or {}
+        prices: dict[str, float] = self.values.get("prices") or {}
         if not hardware or not prices:
             return None
         key = hardware.strip().lower()
@@ -76,7 +80,7 @@ def candidate_files(cwd: str | None = None) -> list[tuple[Path, str | None]]:
     ]
 
 
-def _error(msg: str, where: str):
+def _error(msg: str, where: str) -> CostModelError:
     from costmodel.errors import CostModelError
 
     return CostModelError(msg, where=where)
@@ -147,7 +151,7 @@ def load(cwd: str | None = None) -> Settings:
     return s
 
 
-def _walk(parser: argparse.ArgumentParser):
+def _walk(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
     yield parser
     for a in parser._actions:
         if isinstance(a, argparse._SubParsersAction):

@@ -6,10 +6,10 @@ import argparse
 import json
 import sys
 
-from .common import emit
+from .common import Subparsers, emit
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("specs", help="list built-in model specs, or show one; --schema prints the JSON Schema")
     p.add_argument("name", nargs="?")
     p.add_argument("--schema", action="store_true", help="print the spec JSON Schema (for editors)")

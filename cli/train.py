@@ -7,6 +7,7 @@ import argparse
 from .common import (
     MAX_DEVICES,
     MAX_LAYERS,
+    Subparsers,
     add_report_output,
     add_runtime_option,
     add_spec_limits,
@@ -34,7 +35,7 @@ def _counts(text: str) -> list[int]:
     return vals
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser(
         "train",
         help="plan a training run: step time, MFU, memory per device, time and cost",

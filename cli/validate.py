@@ -5,9 +5,13 @@ leave-one-device-out, per set, device and op family."""
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .common import add_report_output, emit, positive_int, report_format
+
+if TYPE_CHECKING:
+    from costmodel.engine.measured import Case
+    from costmodel.engine.validation import Row
 
 QUICK_PER_GROUP = 6  # cases per (set, device, op, dtype) in --quick: seconds, for CI
 QUICK_ROWS_PER_FILE = 240
@@ -74,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _refit(cases: list) -> dict[str, dict[str, float]]:
+def _refit(cases: list[tuple[str, Case]]) -> dict[str, dict[str, float]]:
     """Leave-one-device-out: refit the global parameters on the training cases of every
     other device (no data of the device enters its fit)."""
     from costmodel.engine import fitting
@@ -99,7 +103,7 @@ def _md_pct(s: dict[str, Any]) -> str:
     return f"{s['median']:.1%}" if s.get("n") else "-"
 
 
-def _markdown(summary: dict[str, Any], rows: list) -> str:
+def _markdown(summary: dict[str, Any], rows: list[Row]) -> str:
     """The validation report (docs/calibration.md)."""
     from costmodel.engine import datasets
     from costmodel.engine.devicemodel import load_model

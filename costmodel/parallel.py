@@ -199,7 +199,12 @@ class DaskExecutor:
             handle.release()
 
 
-def make_executor(jobs: int | None = None, scheduler: str | None = None, cluster: str | None = None, warm=None):
+def make_executor(
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    cluster: str | None = None,
+    warm: Callable[[], None] | None = None,
+) -> Executor:
     """The executor for the CLI options `--jobs N`, `--scheduler ADDRESS`, `--cluster local`."""
     if scheduler:
         return DaskExecutor(address=scheduler)

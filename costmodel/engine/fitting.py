@@ -91,7 +91,8 @@ def predict(
 
 def residual_logs(cases: Sequence[Case], predicted: np.ndarray) -> np.ndarray:
     meas = np.array([c.measured_s for c in cases])
-    return np.log(np.maximum(predicted, 1e-12) / meas)
+    res: np.ndarray = np.log(np.maximum(predicted, 1e-12) / meas)
+    return res
 
 
 def case_weights(cases: Sequence[Case]) -> np.ndarray:
@@ -105,7 +106,8 @@ def case_weights(cases: Sequence[Case]) -> np.ndarray:
     w = np.array([FAMILY_WEIGHT.get(c.m.family, 1.0) / math.sqrt(groups[(c.m.profile, c.m.family)]) for c in cases])
     spread = np.array([float(c.m.condition("run_spread") or 0.0) for c in cases])
     w /= 1.0 + 4.0 * spread  # noisy measurements (large run-to-run spread) count less
-    return w * (len(cases) / w.sum())
+    weights: np.ndarray = w * (len(cases) / w.sum())
+    return weights
 
 
 class _Layout:
@@ -173,7 +175,8 @@ def fit(
         params, refines = lay.unpack(x)
         idx = np.arange(len(cases)) if subset is None else subset
         pred = predict([cases[int(i)] for i in idx], profiles, params, refines)
-        return np.log(np.maximum(pred, 1e-12)) - meas[idx]
+        res: np.ndarray = np.log(np.maximum(pred, 1e-12)) - meas[idx]
+        return res
 
     depends = find_depends(residuals, x0, len(cases))
     res = levenberg_marquardt(residuals, x0, lo, hi, weights, prior, sigma, max_iter=max_iter, depends=depends, log=log)

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..ir.dtypes import DType, INT64
 from ..ir.graph import Graph, Initializer, Node
+from ..symbolic import Shape
 
 OPSETS = {"": 23, "com.microsoft": 1, "costmodel": 1}
 
@@ -20,7 +21,7 @@ class GraphBuilder:
         self.nodes: list[Node] = []
         self.inits: dict[str, Initializer] = {}
         self.inputs: list[str] = []
-        self.declared: dict[str, tuple] = {}
+        self.declared: dict[str, tuple[DType | None, Shape | None]] = {}
         self.outputs: list[str] = []
         self._n = 0
 
@@ -28,18 +29,18 @@ class GraphBuilder:
         self._n += 1
         return f"{self.prefix}{base}_{self._n}"
 
-    def input(self, name: str, shape: tuple, dtype: DType) -> str:
+    def input(self, name: str, shape: Shape, dtype: DType) -> str:
         self.inputs.append(name)
         self.declared[name] = (dtype, tuple(shape))
         return name
 
-    def weight(self, name: str, shape: tuple, dtype: DType) -> str:
+    def weight(self, name: str, shape: Shape, dtype: DType) -> str:
         full = self.prefix + name
         if full not in self.inits:
             self.inits[full] = Initializer(full, dtype, tuple(int(d) for d in shape), None)
         return full
 
-    def shared_weight(self, full_name: str, shape: tuple, dtype: DType) -> str:
+    def shared_weight(self, full_name: str, shape: Shape, dtype: DType) -> str:
         """A weight shared across layers/segments under one global name (tied embeddings)."""
         if full_name not in self.inits:
             self.inits[full_name] = Initializer(full_name, dtype, tuple(int(d) for d in shape), None)

@@ -28,7 +28,8 @@ class Schema(NamedTuple):
 @cache
 def _data() -> dict[str, Any]:
     with open(_PATH, encoding="utf-8") as f:
-        return json.load(f)
+        data: dict[str, Any] = json.load(f)
+    return data
 
 
 @cache

@@ -61,7 +61,7 @@ _MINIFLOATS = {
 }
 
 
-def small_array(t: Any, shape: tuple, numel: int) -> Any:
+def small_array(t: Any, shape: tuple[int, ...], numel: int) -> Any:
     """The content of tensor `t` (a TensorProto) as a numpy array of `shape`, or None."""
     if t.HasField("segment"):
         return None
@@ -74,7 +74,7 @@ def small_array(t: Any, shape: tuple, numel: int) -> Any:
         return None
 
 
-def _from_raw(code: int, raw: bytes, shape: tuple, numel: int) -> Any:
+def _from_raw(code: int, raw: bytes, shape: tuple[int, ...], numel: int) -> Any:
     import numpy as np
 
     np_type = _RAW.get(code)
@@ -95,7 +95,7 @@ def _from_raw(code: int, raw: bytes, shape: tuple, numel: int) -> Any:
     return None
 
 
-def _from_typed(code: int, t: Any, shape: tuple, numel: int) -> Any:
+def _from_typed(code: int, t: Any, shape: tuple[int, ...], numel: int) -> Any:
     import numpy as np
 
     typed = _TYPED.get(code)
@@ -130,14 +130,14 @@ def _from_typed(code: int, t: Any, shape: tuple, numel: int) -> Any:
     return None
 
 
-def _bf16(bits: Any, shape: tuple) -> Any:
+def _bf16(bits: Any, shape: tuple[int, ...]) -> Any:
     """bfloat16 bit patterns as float32 (bfloat16 is the top half of a float32)."""
     import numpy as np
 
     return (bits.astype(np.uint32) << 16).view(np.float32).reshape(shape)
 
 
-def _packed(code: int, data: Any, shape: tuple, numel: int) -> Any:
+def _packed(code: int, data: Any, shape: tuple[int, ...], numel: int) -> Any:
     """4-bit (two per byte) or 2-bit (four per byte) elements, low bits first; extra
     padding elements at the end are dropped, as numpy_helper does."""
     import numpy as np

@@ -65,7 +65,7 @@ def fit_gemm(points: list[tuple[int, float]], cores: int) -> tuple[float, float]
 
 
 def _probe_rounds(
-    probes: list[tuple[str, Callable[[], Any], int]], budget_s: float, min_rounds: int, step
+    probes: list[tuple[str, Callable[[], Any], int]], budget_s: float, min_rounds: int, step: Callable[[int, str], None]
 ) -> list[float]:
     """The best time of each probe over rounds that run every probe in turn (`reps` times
     back to back: small probes need their data back in cache after a big one flushed it),

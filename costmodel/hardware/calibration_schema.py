@@ -171,7 +171,7 @@ def check_calibration(data: Any, where: str = "calibration") -> dict[str, Any]:
             out[key] = inner
         else:  # refine
             sub = table(field, v)
-            inner = {}  # type: ignore[no-redef]  # the same shape as a dtype table
+            inner = {}
             for k, x in sub.items():
                 if k not in REFINE_KEYS:
                     raise FieldError(f"unknown key {field}.{k}; allowed: {', '.join(REFINE_KEYS)}")

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from ..symbolic import norm, prod
 from .cost import Cost
+from .context import NodeContext
 from .registry import RECURRENT, op
 
 DOMAIN = "costmodel"
 
 
 @op("RGLRU", kind=RECURRENT, domain=DOMAIN)
-def rg_lru(ctx):
+def rg_lru(ctx: NodeContext) -> Cost:
     """Real-gated linear recurrent unit (De et al. 2024, eq. 1-4) over x (B, L, D), given
     the pre-activation recurrence and input gates (B, L, D) (their block-diagonal
     projections are MatMuls before this op) and the per-channel parameter Lambda (D).

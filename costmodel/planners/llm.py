@@ -199,7 +199,7 @@ def _average(steps: list[StepCost], contexts: list[int]) -> StepCost:
         w = [1 / 6, 4 / 6, 1 / 6]
 
     def avg(attr: str) -> float:
-        return sum(wi * getattr(p, attr) for wi, p in zip(w, steps))
+        return float(sum(wi * getattr(p, attr) for wi, p in zip(w, steps)))
 
     return StepCost(
         avg("latency_s"), avg("flops"), avg("bytes"), avg("compute_s"), avg("comm_s"), int(round(avg("kernels")))

@@ -16,7 +16,8 @@ from ..frontends.lower import Logits, Phase, Workload
 from ..frontends.spec import ModelSpec
 from .context_limit import check_context
 from .llm import ServingCase
-from .serving_load import REASONS, Lengths, Load, at_rate, evaluate, meets, replicas_needed
+from .serving_lengths import Lengths
+from .serving_load import REASONS, Load, at_rate, evaluate, meets, replicas_needed
 from .serving_table import step_table
 from .workload import request_flops, run_workload
 

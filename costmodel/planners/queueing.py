@@ -46,7 +46,8 @@ def _phi_cdf(x: np.ndarray) -> np.ndarray:
     t = 1 / (1 + 0.3275911 * z)
     poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
     erf = 1 - poly * np.exp(-z * z)
-    return 0.5 * (1 + np.sign(x) * erf)
+    cdf: np.ndarray = 0.5 * (1 + np.sign(x) * erf)
+    return cdf
 
 
 def ttft_quantile(
@@ -75,7 +76,8 @@ def ttft_quantile(
                 tail = (m - (np.exp(-theta * (y - m)) - np.exp(-theta * np.maximum(y, 0))) / theta) / dd
             tail = np.where(np.isfinite(theta), np.clip(np.nan_to_num(tail), 0, 1), u)
             h += share * np.where(y > 0, (1 - p_wait) * u + p_wait * tail, 0.0)
-        return (w * h).sum(axis=0)
+        p: np.ndarray = (w * h).sum(axis=0)
+        return p
 
     longest = np.max(np.stack([np.nan_to_num(length) for _, length in residual]), axis=0)
     tail_mean = np.where(p_wait > 0, m_wait / np.maximum(p_wait, 1e-12), 0)
@@ -104,7 +106,9 @@ def tpot_quantile(
     if not comps:
         return np.zeros_like(mean)
     tot = sum(w for _, w in comps)
-    sds, gammas, ws = [], [], []
+    sds: list[np.ndarray] = []
+    gammas: list[np.ndarray] = []
+    ws: list[float] = []
     bvar = 2 / 3 * np.nan_to_num(batch)
     for n, w in comps:
         arrivals = lam * (n - 1) * np.nan_to_num(mean)

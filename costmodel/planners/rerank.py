@@ -31,6 +31,7 @@ attention over the context, the LM head at the positions that produce tokens.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -104,7 +105,7 @@ def _setwise_heapsort_calls(n: int, c: int, k: int, reverse: bool) -> list[int]:
     """Documents per call of the reference setwise heapsort with an oracle comparator
     (relevance = position in the retrieved list, or its reverse)."""
     arr = list(range(n))
-    rel = (lambda d: d) if reverse else (lambda d: -d)  # larger is more relevant
+    rel: Callable[[int], int] = (lambda d: d) if reverse else (lambda d: -d)  # larger is more relevant
     sizes: list[int] = []
 
     def heapify(m: int, i: int) -> None:

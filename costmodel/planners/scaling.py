@@ -58,7 +58,7 @@ def chinchilla_optimal(compute_flops: float) -> dict[str, float]:
 def parametric_loss(params: float, tokens: float) -> float:
     """Hoffmann et al. 2022's Approach-3 fit of the final training loss (nats/token on
     MassiveText): a guide to the trade-off, not a prediction for another data set."""
-    return LOSS_E + LOSS_A / params**LOSS_ALPHA + LOSS_B / tokens**LOSS_BETA
+    return float(LOSS_E + LOSS_A / params**LOSS_ALPHA + LOSS_B / tokens**LOSS_BETA)
 
 
 def synthesize_spec(params: float, name: str | None = None) -> ModelSpec:

@@ -28,7 +28,8 @@ from ..passes.runtimes import get_runtime
 from .layout import ParallelLayout, ServingSetup
 from .context_limit import check_context
 from .llm import ServingCase
-from .serving_load import REASONS, Lengths, Load, evaluate, meets
+from .serving_lengths import Lengths
+from .serving_load import REASONS, Load, evaluate, meets
 from .serving_table import StepTable, step_table
 from .training_search import search_systems
 

@@ -94,7 +94,8 @@ def _evaluate(
         return np.clip(batch + 1.0, 1.0, np.maximum(cap, 1.0))
 
     def marginal(batch: np.ndarray) -> np.ndarray:
-        return (table.forward_s(batch + x_typ) - table.forward_s(batch)) / x_typ
+        slope: np.ndarray = (table.forward_s(batch + x_typ) - table.forward_s(batch)) / x_typ
+        return slope
 
     # each configuration iterates on its own until it converges (and then stays put), so
     # a configuration's answer does not depend on the others evaluated with it

@@ -79,7 +79,15 @@ _EXPERTS_CACHE: dict[tuple[Any, ...], tuple[Any, tuple[float, float, float]]] = 
 
 
 def _experts(
-    spec: ModelSpec, experts: int, width: int, slots: int, top_k: int, act: DType, wdt: DType, hw: Any, how: tuple
+    spec: ModelSpec,
+    experts: int,
+    width: int,
+    slots: int,
+    top_k: int,
+    act: DType,
+    wdt: DType,
+    hw: Any,
+    how: tuple[str, str],
 ) -> tuple[float, float, float]:
     """(seconds, FLOPs, bytes) of one routed-experts kernel: `slots` token rows over
     `experts` experts of intermediate `width`, top_k each (the lowering's ExpertMLP
@@ -97,7 +105,15 @@ def _experts(
 
 
 def _expert_kernel(
-    spec: ModelSpec, experts: int, width: int, slots: int, top_k: int, act: DType, wdt: DType, hw: Any, how: tuple
+    spec: ModelSpec,
+    experts: int,
+    width: int,
+    slots: int,
+    top_k: int,
+    act: DType,
+    wdt: DType,
+    hw: Any,
+    how: tuple[str, str],
 ) -> tuple[float, float, float]:
     d = spec.hidden_size
     gated = spec.mlp is MLPKind.GATED
@@ -203,7 +219,7 @@ def ep_weights_bytes(spec: ModelSpec, layout: ParallelLayout, setup: ServingSetu
     the routed experts (1 / tp of each) swapped for E / ep whole experts."""
     wdt = dtypes(setup)[1]
     experts = expert_params(spec)
-    return int(r.weight_bytes) - wdt.nbytes(experts // layout.tp) + wdt.nbytes(experts // layout.ep)
+    return int(r.weight_bytes) - int(wdt.nbytes(experts // layout.tp)) + int(wdt.nbytes(experts // layout.ep))
 
 
 def ep_sequence_bytes(

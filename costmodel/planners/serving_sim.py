@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import PlanError
-from .serving_load import QUANTILES, Lengths, Load
+from .serving_lengths import Lengths
+from .serving_load import QUANTILES, Load
 from .serving_table import StepTable
 
 

@@ -95,7 +95,8 @@ class StepTable:
         if self.ctx_hi == self.ctx_lo:
             return hi
         f = (np.asarray(ctx, dtype=float) - self.ctx_lo) / (self.ctx_hi - self.ctx_lo)
-        return lo + f * (hi - lo)
+        step: np.ndarray = lo + f * (hi - lo)
+        return step
 
     def forward_s(self, tokens: np.ndarray) -> np.ndarray:
         return interp(tokens, self.tokens, self.forward)
@@ -103,11 +104,12 @@ class StepTable:
     def mixed_s(self, batch: np.ndarray, prompt_tokens: np.ndarray, ctx: np.ndarray | float) -> np.ndarray:
         """One engine step of `batch` decodes and `prompt_tokens` prompt tokens."""
         b = np.asarray(batch, dtype=float)
-        return (
+        step: np.ndarray = (
             np.where(b > 0, self.decode_s(np.maximum(b, 1.0), ctx), 0.0)
             + self.forward_s(b + prompt_tokens)
             - self.forward_s(b)
         )
+        return step
 
 
 def _interp1(x: float, xs: list[float], ys: list[float]) -> float:
@@ -155,11 +157,12 @@ def interp(x: np.ndarray | float, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     """Piecewise-linear through the samples, extended linearly past the last one (a
     configuration beyond the sampled range still gets a growing step time)."""
     x = np.asarray(x, dtype=float)
-    y = np.interp(x, xs, ys)
+    y: np.ndarray = np.interp(x, xs, ys)
     if len(xs) < 2:
         return y
     slope = (ys[-1] - ys[-2]) / (xs[-1] - xs[-2])
-    return np.where(x > xs[-1], ys[-1] + (x - xs[-1]) * slope, y)
+    extended: np.ndarray = np.where(x > xs[-1], ys[-1] + (x - xs[-1]) * slope, y)
+    return extended
 
 
 def chunk_offset(prompt: Lengths, budget: int) -> int:

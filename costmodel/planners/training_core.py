@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..engine.calibration import for_profile
 from ..engine.collectives import all_gather_a, all_reduce_a, exposed, send_recv_a
@@ -170,7 +171,10 @@ def evaluate(c: Columns, system: Any) -> Results:
     dparams = params - eparams
     tp, cp, dp, ep, pp = (np.asarray(x, dtype=float) for x in (c.tp, c.cp, c.dp, c.ep, c.pp))
     mb, m, v = (np.asarray(x, dtype=float) for x in (c.mb, c.m, c.v))
-    col = lambda x: np.asarray(x, dtype=float)[:, None]  # noqa: E731
+
+    def col(x: npt.ArrayLike) -> np.ndarray:
+        return np.asarray(x, dtype=float)[:, None]
+
     seq_l = c.seq / c.cp
     sp = c.sp > 0
     rc = c.recompute

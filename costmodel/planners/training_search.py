@@ -77,7 +77,7 @@ class SearchResult:
 
 
 def _spec(model: Any) -> ModelSpec:
-    spec = load_model_spec(model)
+    spec: ModelSpec | None = load_model_spec(model)
     if spec is None:
         raise CostModelError(f"{model!r} is not a model spec, config.json or built-in model name")
     return spec

@@ -233,7 +233,7 @@ def pareto_chart(sweep: Sequence[Any]) -> Chart:
 
 def plan_json(p: Any) -> dict[str, Any]:
     """LLMPlan.to_dict with exact integer counts (FLOPs and bytes are averaged as floats)."""
-    d = p.to_dict()
+    d: dict[str, Any] = p.to_dict()
     for phase in ("prefill", "decode"):
         for k in ("flops", "bytes"):
             d[phase][k] = integral(d[phase][k])

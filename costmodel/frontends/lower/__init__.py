@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ...ir.dtypes import DType
 from ...ir.graph import Graph, Initializer, Node
+from ...symbolic import Shape
 from ..builder import OPSETS
 from ..spec import ModelSpec
 from ..spec.architectures import Lowering
@@ -77,7 +79,7 @@ def unroll(segments: Sequence[Segment] | Lowered, name: str) -> Graph:
     nodes: list[Node] = []
     inits: dict[str, Initializer] = {}
     inputs: list[str] = []
-    declared: dict = {}
+    declared: dict[str, tuple[DType | None, Shape | None]] = {}
     prev_out: str | None = None
     for seg in segments:
         g = seg.graph

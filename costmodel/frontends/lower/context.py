@@ -32,11 +32,13 @@ class Ctx:
         if kind is Norm.RMSNORM:
             if self.w.eager_code:
                 return self._eager_rms_norm(x, g, name)
-            return self.b.node("RMSNormalization", [x, g], name=name, axis=-1)
+            out: str = self.b.node("RMSNormalization", [x, g], name=name, axis=-1)
+            return out
         ins = [x, g]
         if self.s.norm_bias:
             ins.append(self.b.weight(f"{name}.bias", (d,), self.w.dtype))
-        return self.b.node("LayerNormalization", ins, name=name, axis=-1)
+        out = self.b.node("LayerNormalization", ins, name=name, axis=-1)
+        return out
 
     def _eager_rms_norm(self, x: str, g: str, name: str) -> str:
         """transformers' RMSNorm modules (T5LayerNorm, LlamaRMSNorm ...) are Python:

@@ -115,7 +115,8 @@ def _fasternet(c: ConvCtx, x: str, dim: int, name: str) -> str:
     hidden = dim * cnn.expansion
     y = _cbn(c, y, dim, hidden, 1, f"{name}.mlp.0")
     y = c.conv(y, hidden, dim, 1, f"{name}.mlp.3")
-    return c.b.node("Add", [x, y], name=f"{name}.add")
+    out: str = c.b.node("Add", [x, y], name=f"{name}.add")
+    return out
 
 
 def lower_cnn(spec: ModelSpec, wl: Workload) -> list[Segment]:

@@ -127,7 +127,7 @@ def _eval(node: ast.AST, names: Mapping[str, Any], where: str) -> Fraction:
             if len(args) != 1:
                 raise ExpressionError(f"{fn} takes one argument", where=where or None)
             return Fraction(_FUNCS[fn](args[0]))
-        return _FUNCS[fn](args)
+        return min(args) if fn == "min" else max(args)
     raise ExpressionError("invalid expression", where=where or None)  # pragma: no cover
 
 
