@@ -252,7 +252,7 @@ def helm_entry(case: Any, prompt_lens: tuple[int, ...] = PROMPT_TOKENS, stages: 
         if not plan.fits:
             raise PlanError(
                 f"{case.spec.name} does not fit on {devices} x {case.system.device.name} at a {p}-token prompt "
-                f"({plan.memory.total_bytes / 2**30:.1f} GiB per device): use more devices (--tp)"
+                f"({plan.memory.total_bytes / 2**30:.1f} GiB per device): use more devices (--tp, --pp)"
             )
         prompt[str(p)] = r * stages
     _, g, _ = phase_times(case, prompt_lens[len(prompt_lens) // 2])
