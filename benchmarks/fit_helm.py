@@ -7,10 +7,13 @@ engine's) on two of HELM's published rows, and report every row.
     python benchmarks/fit_helm.py --fit    # grid-search the constants on the held-in rows
 
 HELM's rows (tests/data/helm_inference_idealized_runtimes.json) were measured by running
-Megatron-LM models "of the right size": each is modelled here as a GPT-style decoder of
-the published dimensions (layers, width, heads, vocabulary; sources below) through the
-product's pipeline (planners/helm.py reference_case). Held in: openai/curie (one GPU)
-and ai21/j1-jumbo (eight GPUs); every other row is held out.
+Megatron-LM GPTs "of the right size"; planners/helm.py HELM_RUNS gives each row's run
+as HELM's profiling scripts and A100 logs document it (dimensions, GPT-2 vocabulary,
+tensor-parallel degree, MT-NLG's three stages), and each is costed through the
+product's pipeline (planners/helm.py reference_case at the run's GPU count). Held in:
+openai/curie (J1-Large's run, one GPU) and ai21/j1-jumbo (eight GPUs); every other
+row is held out. Rows HELM fills from another row's run (j1-large and TNLGv2_7B from
+curie's, opt-175b from davinci's, ...) are reported once, under the row they belong to.
 """
 
 from __future__ import annotations
@@ -23,68 +26,41 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from costmodel.frontends.spec import ModelSpec, spec_from_dict
 from costmodel.planners import helm as H
 
 DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "data")
 HELD_IN = ("openai/curie", "ai21/j1-jumbo")
 
-# HELM row -> (layers, width, heads, vocabulary), from the models' papers
-PROXIES: dict[str, tuple[int, int, int, int]] = {
-    # Brown et al. 2020, Table 2.1 (GPT-3 350M, 6.7B, 175B); GPT-2 BPE, 50,257 tokens
-    "openai/ada": (24, 1024, 16, 50257),
-    "openai/curie": (32, 4096, 32, 50257),
-    "openai/davinci": (96, 12288, 96, 50257),
-    # Zhang et al. 2022, Table 1 (OPT-66B, OPT-175B); 50,272 tokens
-    "together/opt-66b": (64, 9216, 72, 50272),
-    "together/opt-175b": (96, 12288, 96, 50272),
-    # Lieber et al. 2021, Jurassic-1 (J1-Large 7.5B, J1-Jumbo 178B); 256K vocabulary
-    "ai21/j1-large": (32, 4096, 32, 256000),
-    "ai21/j1-jumbo": (76, 13824, 96, 256000),
-    # Wang & Komatsuzaki 2021 (GPT-J-6B); Black et al. 2022 (GPT-NeoX-20B)
-    "huggingface/gptj_6b": (28, 4096, 16, 50400),
-    "together/gpt-neox-20b": (44, 6144, 64, 50432),
-    # Askell et al. 2021 (the 52B model: 64 layers, width 8192); 65,536 tokens
-    "anthropic/stanford-online-all-v4-s3": (64, 8192, 64, 65536),
-    # BigScience 2022 (BLOOM 176B); Yandex YaLM-100B; Smith et al. 2022 (MT-NLG 530B)
-    "together/bloom": (70, 14336, 112, 250880),
-    "together/yalm": (80, 10240, 128, 128000),
-    "microsoft/TNLGv2_530B": (105, 20480, 128, 51200),
-}
-
-
-def proxy(name: str) -> ModelSpec:
-    layers, d, heads, vocab = PROXIES[name]
-    return spec_from_dict(
-        {
-            "name": name.replace("/", "_"),
-            "architecture": "decoder",
-            "vocab_size": vocab,
-            "hidden_size": d,
-            "num_layers": layers,
-            "num_heads": heads,
-            "intermediate_size": 4 * d,
-            "mlp": "plain",
-            "activation": "gelu",
-            "norm": "layernorm",
-            "qkv_bias": True,
-            "o_bias": True,
-            "mlp_bias": True,
-            "position": "learned",
-            "max_position": 2048,
-        }
-    )
+# the rows reported: one per distinct run (HELM_RUNS), fit rows first
+ROWS: tuple[str, ...] = (
+    "openai/curie",
+    "ai21/j1-jumbo",
+    "openai/ada",
+    "openai/davinci",
+    "ai21/j1-grande",
+    "huggingface/gptj_6b",
+    "together/gpt-neox-20b",
+    "anthropic/stanford-online-all-v4-s3",
+    "together/opt-66b",
+    "together/yalm",
+    "together/bloom",
+    "microsoft/TNLGv2_530B",
+)
 
 
 def gpu_times(name: str) -> tuple[int, list[tuple[float, int]], tuple[float, int]]:
-    """(devices, (GPU seconds, kernels) per prompt size, the same for a decode step)."""
-    case = H.reference_case(proxy(name))
+    """(devices, (GPU seconds, kernels) per prompt size, the same for a decode step): the
+    run's model on its documented GPUs, times its stages (HELM's MT-NLG row is three
+    times a 35-layer stage)."""
+    run = H.HELM_RUNS[name]
+    case = H.reference_case(H.megatron_spec(name, run), tp=run.tp)
+    n = run.stages
     prompts = []
     for p in H.PROMPT_TOKENS:
         plan = case.plan(batch=1, prompt_len=p, output_len=2)
-        prompts.append((plan.prefill.latency_s, plan.prefill.kernels))
+        prompts.append((plan.prefill.latency_s * n, plan.prefill.kernels * n))
     mid = case.plan(batch=1, prompt_len=H.PROMPT_TOKENS[len(H.PROMPT_TOKENS) // 2], output_len=2)
-    return case.layout.tp, prompts, (mid.decode.latency_s, mid.decode.kernels)
+    return run.gpus, prompts, (mid.decode.latency_s * n, mid.decode.kernels * n)
 
 
 def errors(row: dict, times: tuple, host: float, k: float, scale: float) -> list[float]:
@@ -102,7 +78,7 @@ def main() -> int:
     args = ap.parse_args()
     with open(os.path.join(DATA, "helm_inference_idealized_runtimes.json")) as f:
         helm = json.load(f)
-    times = {name: gpu_times(name) for name in PROXIES}
+    times = {name: gpu_times(name) for name in ROWS}
     host, k, scale = H.MEGATRON_HOST_S, H.OVERLAP_K, H.MEGATRON_GPU_SCALE
     if args.fit:
         best = None
@@ -122,7 +98,7 @@ def main() -> int:
     print("| HELM row | GPUs | median error | worst error | g error | R(1920) error | held |")
     print("|---|---:|---:|---:|---:|---:|---|")
     held_out: list[float] = []
-    for name in PROXIES:
+    for name in ROWS:
         e = errors(helm[name], times[name], host, k, scale)
         a = [abs(x) for x in e]
         tag = "in" if name in HELD_IN else "out"

@@ -106,8 +106,9 @@ def add_parser(sub: Subparsers) -> None:
         const="reference",
         choices=("reference", "given"),
         help="HELM's idealized runtimes (inference_idealized_runtimes.json structure) instead of the plan: "
-        "'reference' (default) in HELM's reference setup (Megatron-LM, A100 80GB, fp16, the fewest GPUs that "
-        "hold the weights; --hardware replaces the device), 'given' on this command's hardware, --tp and dtype",
+        "'reference' (default) in HELM's reference setup (Megatron-LM, A100 80GB, fp16, GPUs as HELM's runs "
+        "chose them: weights in at most 55%% of each, tensor parallel within 8, then pipeline stages; --tp/--pp "
+        "override, --hardware replaces the device), 'given' on this command's hardware, --tp and dtype",
     )
     x.add_argument("--helm-name", help="with --helm: the model's key in the table (default: the spec's name)")
     x.add_argument("--draft", help="speculative decoding: the draft model")
@@ -263,7 +264,12 @@ def _helm(args: argparse.Namespace, fmt: str) -> int:
     if spec is None:
         raise CostModelError(f"{args.model!r} is not a model spec, config.json or built-in model name")
     if args.helm == "reference":
-        case = H.reference_case(spec, args.hardware or H.REFERENCE_DEVICE, args.tp if args.tp > 1 else None)
+        case = H.reference_case(
+            spec,
+            args.hardware or H.REFERENCE_DEVICE,
+            args.tp if args.tp > 1 else None,
+            args.pp if args.pp > 1 else None,
+        )
         setup = "HELM reference: Megatron-LM 2022, fp16, batch 1, unfused attention"
     else:
         if not args.hardware:
