@@ -118,3 +118,17 @@ def test_a_small_calibration_makes_a_valid_cpu_profile():
     assert d["calibration"]["cpu_gemm_half_flops"] == pytest.approx(cpu["gemm_half_flops"], rel=1e-5)
     assert prof.memory_bandwidth == pytest.approx(max(cpu["gemv_bandwidth"], cpu["stream_bandwidth"]), rel=1e-5)
     assert prof.compute_units == cpu["threads"]
+
+
+def test_a_flat_sweep_fits_no_ramp_and_still_makes_a_valid_profile():
+    # a loaded machine can measure every size at the same rate: the fit's grid starts at
+    # half = 0 (no ramp), which the calibration schema must accept and the engine evaluate
+    pts = [(n, 80e9) for n in (64, 128, 256, 512, 1024, 2048)]
+    peak, half = fit_gemm(pts, 4)
+    assert (peak, half) == (pytest.approx(80e9), 0.0)
+    hw = _cpu(cpu_gemm_half_flops=half)
+    cal = Calibration(cpu_gemm_half_flops=0.0)
+    assert gemm_efficiency(0.0, 4, cal, "fp32") == 1e-4
+    r = costmodel.analyze(one_op("MatMul", [(64, 64), (64, 64)]), hardware=hw)
+    node = [t for t in r.timing.nodes if t.time_s][0]
+    assert node.compute_s == pytest.approx(2 * 64**3 / 100e9, rel=1e-9)

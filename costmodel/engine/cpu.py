@@ -35,6 +35,8 @@ def is_cpu(hw: object) -> bool:
 def gemm_efficiency(flops: float, cores: int, cal: Calibration, dtype: str) -> float:
     """Fraction of the profile's peak a BLAS call of `flops` reaches on `cores` cores."""
     work = flops / max(cores, 1)
+    if work + cal.cpu_gemm_half_flops <= 0:  # an empty GEMM with no measured ramp
+        return 1e-4
     return max(cal.frac(cal.gemm_fraction, dtype) * work / (work + cal.cpu_gemm_half_flops), 1e-4)
 
 
