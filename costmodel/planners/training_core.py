@@ -113,6 +113,7 @@ class Columns:
     hidden: Any
     vocab: Any
     kv_dim: Any  # kv_heads x head_dim (full model)
+    heads: Any
     top_k: Any
     act_bytes: Any  # activation dtype bytes
     weight_bytes: Any
@@ -123,6 +124,7 @@ class Columns:
     opt_bytes: Any  # optimizer-state bytes per parameter (master copy included if any)
     master: Any  # 0 / 1
     act_scale: Any
+    unfused: Any  # 0 / 1: attention scores through memory (recipe.attention)
     capacity: Any  # device memory, bytes
 
 

@@ -40,6 +40,16 @@ from .serving_memory import shard
 BACKWARD = {R.CONTRACTION: 2.0, R.CONV: 2.0, R.ATTENTION: 2.5}
 BACKWARD_OTHER_TIME = 2.0  # elementwise / norm backward: read the saved input and the gradient
 BACKWARD_OTHER_FLOPS = 1.0  # ~ the forward's arithmetic
+# the attention core of the unfused lowering (frontends/lower/attention.py,
+# unfused_attention): what selective recompute repeats, and products without weights
+UNFUSED_CORE = (".scores", ".softmax", ".context")
+
+
+def _replicated(n: Any) -> bool:
+    """Work tensor parallelism alone repeats on every rank (the layer norms and residual
+    adds; Korthikanti et al. 2022, sec. 4.2.2), which sequence parallelism splits. The
+    attention's softmax is already split by heads and the loss by the vocabulary."""
+    return n.op_type == "Add" or (n.kind == R.NORMALIZATION and "Softmax" not in n.op_type)
 
 
 @dataclass(frozen=True)
@@ -205,17 +215,18 @@ def _segment_work(
             src = "fp32"  # autocast: norms in fp32, the residual stream in the embedding's fp32
         t = times[src][i].time_s
         f = float(n.cost.flops)
-        if seq_split > 1 and (n.kind == R.NORMALIZATION or n.op_type == "Add"):
+        if seq_split > 1 and _replicated(n):
             t, f = t / seq_split, f / seq_split
         k = BACKWARD.get(n.kind)
         fwd += t
         bwd += t * (k or BACKWARD_OTHER_TIME)
         ff += f
         bf += f * (k or BACKWARD_OTHER_FLOPS)
-        if n.kind == R.ATTENTION:
+        core = n.kind == R.ATTENTION or n.name.endswith(UNFUSED_CORE)
+        if core:
             attn += t
             af += f
-        if n.kind != R.CONTRACTION:
+        if n.kind != R.CONTRACTION or core:
             continue
         gemm += t
         wgrad += t  # the weight gradient: one product the size of the forward's
@@ -299,7 +310,7 @@ def model_work(spec: ModelSpec, layout: ParallelLayout, recipe: TrainingRecipe, 
     degree, sequence parallelism, micro-batch, context split, precision, runtime, device)."""
     split = layout.tp if layout.sp else 1
     key: tuple[Any, ...] = (spec, layout.tp, layout.ep, split, layout.micro_batch, layout.cp, recipe.seq_len)
-    key += (recipe.precision, recipe.runtime, id(hw), eager)
+    key += (recipe.precision, recipe.runtime, recipe.attention, id(hw), eager)
     hit = _CACHE.get(key)
     if hit is not None:
         return hit
@@ -318,6 +329,7 @@ def model_work(spec: ModelSpec, layout: ParallelLayout, recipe: TrainingRecipe, 
             Logits.ALL,
             to_dtype(dt),
             eager_code=runs_own_code(spec),
+            attention=recipe.attention,
         )
         lowered[role] = lower(dev, wl)
     base = lowered["compute"]

@@ -106,6 +106,7 @@ def model_facts(spec: ModelSpec) -> dict[str, float]:
         "hidden": float(spec.hidden_size),
         "vocab": float(spec.vocab_size),
         "kv_dim": float(kv_dim),
+        "heads": float(spec.num_heads),
         "top_k": float(spec.moe.top_k if spec.moe is not None else 0),
     }
 
@@ -123,6 +124,7 @@ def recipe_facts(recipe: TrainingRecipe) -> dict[str, float]:
         "opt_bytes": float(recipe.optimizer_bytes),
         "master": 1.0 if f.master_weights else 0.0,
         "act_scale": float(f.activation_scale),
+        "unfused": 1.0 if recipe.attention == "unfused" else 0.0,
         "recompute": float(RECOMPUTE_CODES[recipe.recompute.value]),
         "offload": 1.0 if recipe.offload else 0.0,
         "impl": float(IMPL_CODES[recipe.optimizer_impl.value]),

@@ -2,7 +2,7 @@
 weights, gradients and optimizer states divided by the ZeRO stage's shard group (ZeRO-3
 also holds the layers in use gathered), cast copies, activations of the micro-batches in
 flight under the schedule (Korthikanti et al. 2022, s b h (34 + 5 a s / h) per layer,
-flash attention dropping the score term), the loss's fp32 logits on the last stage."""
+flash attention dropping the score term, unfused attention keeping it), the loss's fp32 logits on the last stage."""
 
 from __future__ import annotations
 
@@ -43,6 +43,11 @@ def memory(c: Columns) -> tuple[Any, Any, Any, Any]:
     t = c.tp[:, None].astype(float)
     per = np.where((c.sp[:, None] > 0) | (t == 1), sbh * 34 / t, sbh * (10 + 24 / t))
     rc = c.recompute[:, None]
+    # unfused attention keeps its scores: 5 a s / h more (the softmax output and its
+    # dropout mask, 2 + 1 bytes, and the dropout output, 2), split by heads over the TP
+    # ranks; selective recompute drops them
+    scores = sbh * 5 * c.heads[:, None] * s / c.hidden[:, None] / t
+    per = per + np.where((c.unfused[:, None] > 0) & (rc == 0), scores, 0.0)
     per = np.where(rc == 2, 2 * sbh / np.where(c.sp[:, None] > 0, t, 1.0), per)
     pp = c.pp[:, None].astype(float)
     m = c.m[:, None].astype(float)
