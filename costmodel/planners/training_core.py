@@ -22,8 +22,10 @@ group from the system file, ranks ordered tp, cp, dp (ep inside dp), pp as in Me
   backward, each step behind the attention of the block in hand.
 - expert parallel: 2 all-to-alls of the routed tokens (x top-k) per MoE layer forward, 2
   backward; hidden behind another micro-batch's compute with EP overlap (DualPipe).
-- pipeline: an activation forward and a gradient back per micro-batch and chunk; hidden
-  with PP overlap under the interleaved, ZB-H1 and DualPipe schedules.
+- pipeline: an activation forward and a gradient back per micro-batch and chunk, 1 / tp
+  of it from each TP rank (Megatron's scatter/gather: the receivers all-gather it over
+  the TP group unless sequence parallelism keeps it split); hidden with PP overlap under
+  the interleaved, ZB-H1 and DualPipe schedules.
 - data parallel (Rajbhandari et al. 2020): ZeRO-0 all-reduces the gradients once per
   step; ZeRO-1 reduce-scatters them and all-gathers the updated weights (the same bytes
   as the all-reduce); ZeRO-2 reduce-scatters every micro-batch's gradients (DeepSpeed
@@ -203,8 +205,12 @@ def evaluate(c: Columns, system: Any) -> Results:
     ep_exp = exposed(ep_tot, fwd + bwd, 0.0, col(c.ov_ep) > 0)
 
     # -- pipeline sends ----------------------------------------------------------------
+    # Megatron's scatter/gather (Narayanan et al. 2021, sec. 4.1): each TP rank sends its
+    # 1 / tp of the activation and the receiving ranks all-gather it over their own tier;
+    # under sequence parallelism the activation is already split
     bw_pp, lat_pp = _tier(system, pp, tp * cp * dp)
-    p2p = np.where(pp > 1, 2 * v * send_recv_a(msg / np.where(sp, tp, 1.0), bw_pp, lat_pp), 0.0)
+    regather = np.where(sp | (tp <= 1), 0.0, all_gather_a(msg, tp, bw_tp, lat_tp))
+    p2p = np.where(pp > 1, 2 * v * (send_recv_a(msg / tp, bw_pp, lat_pp) + regather), 0.0)
     pp_tot = np.broadcast_to(col(p2p), fwd.shape) * valid
     hide_pp = (c.ov_pp > 0) & (c.schedule != SCHEDULE_CODES["1f1b"])
     pp_exp = np.where(col(hide_pp), 0.0, pp_tot)
@@ -348,7 +354,7 @@ def evaluate(c: Columns, system: Any) -> Results:
         "tp": m * busy(layers * col(msg * n_tp * 2 * np.where(tp > 1, (tp - 1) / tp, 0.0))),
         "cp": m * busy(layers * col(3 * np.where(cp > 1, (cp - 1) * kv_local, 0.0))),
         "ep": m * busy(moe * col(4 * routed * np.where(ep > 1, (ep - 1) / ep, 0.0))),
-        "pp": m * np.where(pp > 1, 2 * v * msg / np.where(sp, tp, 1.0), 0.0),
+        "pp": m * np.where(pp > 1, 2 * v * msg / tp, 0.0),
         "dp": busy(dp_bytes) * np.where(dpcp > 1, (dpcp - 1) / dpcp, 0.0),
     }
     from .training_memory import memory
