@@ -94,7 +94,8 @@ def main() -> int:
         h = part - g / n if part - g / n >= g else n * (part - g)
         opt[impl] = h / tensors
     zg = statistics.median(c["parts_s"]["zero_grad"] for c in hf) / tensors
-    print(json.dumps({"FORWARD_HOST": kf, "BACKWARD_HOST": kb, "OPTIMIZER_HOST_PER_TENSOR": opt, "ZERO_GRAD": zg}))
+    out = {"FORWARD_HOST": kf, "BACKWARD_HOST": kb, "OPTIMIZER_HOST_PER_TENSOR": opt, "ZERO_GRAD_PER_TENSOR": zg}
+    print(json.dumps(out, allow_nan=False))
     return 0
 
 
