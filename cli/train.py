@@ -83,6 +83,12 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument("--shard-group", type=devices, help="ranks a ZeRO stage shards over (hybrid sharding)")
     p.add_argument("--recompute", choices=("none", "selective", "full"), default="none")
     p.add_argument(
+        "--attention",
+        choices=("fused", "unfused"),
+        default="fused",
+        help="fused: one FlashAttention kernel; unfused: the scores through memory (Megatron-LM before FlashAttention)",
+    )
+    p.add_argument(
         "--precision",
         choices=(
             "bf16-mixed",
@@ -145,6 +151,7 @@ def run(args: argparse.Namespace) -> int:
         fsdp=args.fsdp,
         shard_group=args.shard_group,
         recompute=args.recompute,
+        attention=args.attention,
         precision=args.precision,
         optimizer=args.optimizer,
         optimizer_impl=args.optimizer_impl,

@@ -1,10 +1,11 @@
 """Single-GPU eager training (PyTorch eager, bf16 autocast, AdamW) against the GPT-2 steps
-measured on one H200 (benchmarks/data/h200-train-2026-12-04.json, a check set: nothing in
-the model is fitted to it). The nanoGPT-style rows are the `gpt-2` spec as written (no
-dropout); the Hugging Face rows run the default config's dropout, which the spec does not
-have, and are not compared. Where the GPU is busy (32 x 1024 tokens) the step is within
-the issue's 15%; at 8 x 1024 and below the host's eager dispatch, which the engine models
-from inference measurements, leaves the step under-predicted (docs/training.md)."""
+measured on one H200 (benchmarks/data/h200-train-2026-12-04.json). The nanoGPT-style rows
+are the `gpt-2` spec as written (no dropout); the Hugging Face rows run the default
+config's dropout, which the spec does not have, and their steps are not compared. The
+host constants of training_host.py were fitted on the nanoGPT-style 1 x 1024 row's
+forward and backward parts and on the Hugging Face rows' optimizer and zero_grad parts
+(benchmarks/fit_train_host.py); the other nanoGPT-style rows are held out and carry the
+issue's bars (step 15%, peak memory 10%)."""
 
 from __future__ import annotations
 
@@ -38,29 +39,54 @@ def test_eager_recipe_is_the_pytorch_one():
     assert (m.weights_bytes + m.grads_bytes + m.optimizer_bytes) / p.params == pytest.approx(18, abs=0.05)
 
 
-def test_gpu_bound_gpt2_step_and_peak_memory_on_h200():
-    big = [c for c in _cases() if c["batch"] * c["seq_len"] >= 32 * 1024]
-    assert big
-    for c in big:
+def _held_out(c: dict) -> bool:
+    return not (c["batch"] == 1 and c["optimizer"] == "adamw-foreach")
+
+
+def test_held_out_gpt2_steps_on_h200():
+    held = [c for c in _cases() if _held_out(c)]
+    assert len(held) == 3
+    for c in held:
         p = _plan(c)
-        assert abs(p.step_latency_s / c["step_s"] - 1) <= 0.15
+        assert abs(p.step_latency_s / c["step_s"] - 1) <= 0.15, (c["batch"], c["optimizer"])
+
+
+def test_host_bound_step_is_the_host_timeline():
+    """At 1 x 1024 the GPU idles most of the step (the fit row: its forward and backward
+    parts fixed the host multipliers, the optimizer and zero_grad came from the Hugging
+    Face rows): the step is their sum within a few percent, where GPU time alone is a
+    quarter of it."""
+    c = next(c for c in _cases() if not _held_out(c))
+    p = _plan(c)
+    assert abs(p.step_latency_s / c["step_s"] - 1) <= 0.05
+    graph = plan_training("gpt-2", "h200", 1, 1, 1024, micro_batch=1, execution="graph", precision="bf16-autocast")
+    assert graph.step_latency_s < 0.5 * p.step_latency_s
+
+
+def test_gpt2_peak_memory_on_h200():
     for c in _cases():
-        if c["batch"] >= 8:
-            p = _plan(c)
-            assert abs(p.memory.total_bytes / c["peak_memory_bytes"] - 1) <= 0.10
+        p = _plan(c)
+        assert abs(p.memory.total_bytes / c["peak_memory_bytes"] - 1) <= 0.10, c["batch"]
 
 
 def test_optimizer_implementations_rank_as_measured():
-    """Measured on the H200: fused 2.5-2.9 ms < foreach 4.4-5.1 ms < per-tensor 22 ms for
-    GPT-2's 148 tensors. The per-tensor loop is host-bound: 148 tensors x 10 dispatches at
-    the profile's calibrated eager dispatch cost (its inference fit: 13.7 ms predicted)."""
-    from costmodel.engine.calibration import for_profile
-    from costmodel.hardware import get_profile
+    """Measured on the H200: fused 2.5-2.9 ms < foreach 4.4-6.0 ms < per-tensor 22-23 ms
+    for GPT-2's 148 tensors. At 1 x 1024 (host-bound) the update's host time is exposed:
+    the per-tensor loop's 148 x 154 us (its fitted host time per tensor) at least."""
+    from costmodel.planners.training_host import OPTIMIZER_HOST_PER_TENSOR
 
     times = {}
     for impl in ("fused", "foreach", "per-tensor"):
-        p = plan_training("gpt-2", "h200", 1, 8, 1024, micro_batch=8, optimizer_impl=impl)
+        p = plan_training("gpt-2", "h200", 1, 1, 1024, micro_batch=1, optimizer_impl=impl)
         times[impl] = p.breakdown.optimizer_s
     assert times["fused"] < times["foreach"] < times["per-tensor"]
-    dispatch = for_profile(get_profile("h200")).dispatch("default")
-    assert times["per-tensor"] == pytest.approx(148 * 10 * dispatch, rel=1e-6)
+    assert times["per-tensor"] >= 148 * OPTIMIZER_HOST_PER_TENSOR["per-tensor"]
+
+
+def test_host_lead_is_hidden_when_the_gpu_is_busy():
+    """At 32 x 1024 the GPU is the bottleneck: the host's dispatch hides behind it and the
+    eager step exceeds the graph-replay step by little more than zero_grad's host loop
+    and the first ops' dispatch."""
+    eager = plan_training("gpt-2", "h200", 1, 32, 1024, micro_batch=32)
+    graph = plan_training("gpt-2", "h200", 1, 32, 1024, micro_batch=32, execution="graph", precision="bf16-autocast")
+    assert 0 <= eager.step_latency_s - graph.step_latency_s < 0.05 * graph.step_latency_s

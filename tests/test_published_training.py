@@ -21,6 +21,7 @@ def test_published_runs_median_error():
     print(s)  # reported with -s
     # issue 16's bar for published runs: median |error| <= 12% (goal 5%)
     assert s["median_abs_error"] <= 0.12
-    # the Megatron-LM iterations (Narayanan 2021, Korthikanti 2022): the issue's bar is a 5%
-    # mean; this model reaches 7.4% (docs/training.md) and must not get worse
-    assert s["megatron_mean_abs_error"] <= 0.075
+    # the Megatron-LM iterations (Narayanan 2021, Korthikanti 2022): issue 16's bar is a 5%
+    # mean, met at 4.1% (docs/training.md); the guard holds today's level
+    assert s["megatron_mean_abs_error"] <= 0.05
+    assert s["megatron_mean_abs_error"] <= 0.042

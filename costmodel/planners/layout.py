@@ -159,6 +159,11 @@ class TrainingRecipe:
     optimizer_impl: OptimizerImpl = OptimizerImpl.FUSED
     overlap: Overlap = field(default_factory=Overlap)
     runtime: str = "none"  # whose kernels are priced (passes/runtimes.py)
+    # "fused": one attention kernel (FlashAttention); "unfused": the scores through memory
+    # (Q K^T, a fused scale-mask-softmax kernel, P V), as Megatron-LM ran attention before
+    # FlashAttention (Narayanan et al. 2021; Korthikanti et al. 2022, whose activation
+    # count keeps the 5 a s^2 b score bytes that selective recompute drops)
+    attention: str = "fused"
 
     @property
     def facts(self) -> PrecisionFacts:
@@ -312,11 +317,14 @@ def make_recipe(
     overlap: str | Overlap | None = None,
     schedule: Schedule = Schedule.ONE_F_ONE_B,
     runtime: str | None = None,
+    attention: str = "fused",
 ) -> TrainingRecipe:
     """`optimizer_impl` defaults to what the recipe's framework runs: torch.optim's foreach
     kernels under PyTorch autocast, a fused Adam (Apex / Transformer Engine) otherwise."""
     if optimizer not in OPTIMIZERS:
         raise PlanError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}")
+    if attention not in ("fused", "unfused"):
+        raise PlanError(f"--attention must be fused or unfused, got {attention!r}")
     prec = choice(Precision, precision, "precision")
     if optimizer_impl is None:
         impl = OptimizerImpl.FOREACH if PRECISIONS[prec].autocast_casts else OptimizerImpl.FUSED
@@ -333,4 +341,5 @@ def make_recipe(
         optimizer_impl=impl,
         overlap=ov,
         runtime=get_runtime(runtime).name,
+        attention=attention,
     )

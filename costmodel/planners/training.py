@@ -335,12 +335,14 @@ def plan_training(
     offload: bool = False,
     overlap: str | None = None,
     runtime: str | None = None,
+    attention: str = "fused",
     **layout: Any,
 ) -> TrainPlan:
     """Keyword convenience over estimate_training: `model` a spec, file or built-in name,
     `hardware` a system or device; layout options micro_batch, tp, pp, dp, ep, cp,
     sequence_parallel, interleave, zero, schedule, stage_layers, fsdp, shard_group
-    (make_layout); `execution` the dispatch mode ("eager" framework dispatch or "graph"
+    (make_layout); `attention` fused (FlashAttention) or unfused (the scores through
+    memory, as Megatron-LM ran before it); `execution` the dispatch mode ("eager" framework dispatch or "graph"
     replay); `runtime` whose kernels are priced (passes/runtimes.py); `precision`
     defaults to bf16-autocast on one eager device or under runtime "pytorch" (PyTorch
     AMP: its weight and norm casts are priced), bf16-mixed otherwise. Without a
@@ -368,6 +370,7 @@ def plan_training(
         overlap=overlap,
         schedule=lay.schedule,
         runtime=runtime,
+        attention=attention,
     )
     from .training_fit import describe, largest_fitting_micro_batch, nearest_fitting
 

@@ -22,8 +22,10 @@ group from the system file, ranks ordered tp, cp, dp (ep inside dp), pp as in Me
   backward, each step behind the attention of the block in hand.
 - expert parallel: 2 all-to-alls of the routed tokens (x top-k) per MoE layer forward, 2
   backward; hidden behind another micro-batch's compute with EP overlap (DualPipe).
-- pipeline: an activation forward and a gradient back per micro-batch and chunk; hidden
-  with PP overlap under the interleaved, ZB-H1 and DualPipe schedules.
+- pipeline: an activation forward and a gradient back per micro-batch and chunk, 1 / tp
+  of it from each TP rank (Megatron's scatter/gather: the receivers all-gather it over
+  the TP group unless sequence parallelism keeps it split); hidden with PP overlap under
+  the interleaved, ZB-H1 and DualPipe schedules.
 - data parallel (Rajbhandari et al. 2020): ZeRO-0 all-reduces the gradients once per
   step; ZeRO-1 reduce-scatters them and all-gathers the updated weights (the same bytes
   as the all-reduce); ZeRO-2 reduce-scatters every micro-batch's gradients (DeepSpeed
@@ -53,10 +55,11 @@ import numpy.typing as npt
 from ..engine.calibration import for_profile
 from ..engine.collectives import all_gather_a, all_reduce_a, exposed, send_recv_a
 from ..hardware.network import ASSUMED_PCIE_BANDWIDTH, BUS_EFFICIENCY
+from .training_host import OPTIMIZER_HOST_PER_TENSOR, ZERO_GRAD_PER_TENSOR, optimizer_after_backward
 
 # stage feature columns (training_inputs.py builds them; axis 2 of `stages`)
 FEATURES = (
-    "fwd",  # forward seconds of one micro-batch (eager dispatch applied)
+    "fwd",  # forward seconds of one micro-batch
     "bwd",  # backward seconds
     "wgrad",  # weight-gradient part of bwd
     "attn",  # attention-core forward seconds (selective recompute repeats it)
@@ -69,6 +72,10 @@ FEATURES = (
     "layers",
     "moe_layers",
     "tensors",  # parameter tensors held (the per-tensor optimizer's launches)
+    "host_f",  # eager: host seconds of the forward of one micro-batch
+    "drift",  # eager: host minus GPU seconds over one micro-batch's forward and backward
+    "peak",  # eager: the host's largest lead over the GPU in one micro-batch
+    "eager",  # 1 under eager dispatch
     "valid",  # 1 for a real stage, 0 for padding
 )
 F = {name: i for i, name in enumerate(FEATURES)}
@@ -114,6 +121,7 @@ class Columns:
     hidden: Any
     vocab: Any
     kv_dim: Any  # kv_heads x head_dim (full model)
+    heads: Any
     top_k: Any
     act_bytes: Any  # activation dtype bytes
     weight_bytes: Any
@@ -124,6 +132,7 @@ class Columns:
     opt_bytes: Any  # optimizer-state bytes per parameter (master copy included if any)
     master: Any  # 0 / 1
     act_scale: Any
+    unfused: Any  # 0 / 1: attention scores through memory (recipe.attention)
     capacity: Any  # device memory, bytes
 
 
@@ -144,6 +153,8 @@ class Results:
     optimizer_bytes: Any
     activation_bytes: Any
     fits: Any
+    optimizer_gpu_s: Any = None  # eager: the update's GPU seconds and its host dispatches
+    optimizer_ops: Any = None
 
 
 def _tier(system: Any, group: Any, stride: Any) -> tuple[Any, Any]:
@@ -205,8 +216,12 @@ def evaluate(c: Columns, system: Any) -> Results:
     ep_exp = exposed(ep_tot, fwd + bwd, 0.0, col(c.ov_ep) > 0)
 
     # -- pipeline sends ----------------------------------------------------------------
+    # Megatron's scatter/gather (Narayanan et al. 2021, sec. 4.1): each TP rank sends its
+    # 1 / tp of the activation and the receiving ranks all-gather it over their own tier;
+    # under sequence parallelism the activation is already split
     bw_pp, lat_pp = _tier(system, pp, tp * cp * dp)
-    p2p = np.where(pp > 1, 2 * v * send_recv_a(msg / np.where(sp, tp, 1.0), bw_pp, lat_pp), 0.0)
+    regather = np.where(sp | (tp <= 1), 0.0, all_gather_a(msg, tp, bw_tp, lat_tp))
+    p2p = np.where(pp > 1, 2 * v * (send_recv_a(msg / tp, bw_pp, lat_pp) + regather), 0.0)
     pp_tot = np.broadcast_to(col(p2p), fwd.shape) * valid
     hide_pp = (c.ov_pp > 0) & (c.schedule != SCHEDULE_CODES["1f1b"])
     pp_exp = np.where(col(hide_pp), 0.0, pp_tot)
@@ -259,8 +274,15 @@ def evaluate(c: Columns, system: Any) -> Results:
     z2_exp = np.where(z == 2, exposed(grad_mb, bwd, grad_mb * tail_frac, ov_dp), 0.0)
 
     # -- per micro-batch time per stage, the pipeline ------------------------------------
-    per_mb = fwd + bwd + rec + tp_exp + cp_exp + ep_exp + pp_exp + z3_exp + z2_exp
-    per_mb = per_mb * valid
+    comm_mb = tp_exp + cp_exp + ep_exp + pp_exp + z3_exp + z2_exp
+    per_mb = fwd + bwd + rec + comm_mb
+    # eager dispatch (training_host.py): over m micro-batches the GPU finishes
+    # m (G + max(D, 0)) + P - max(D, 0) after the start, G the GPU time, D the host's
+    # drift and P its peak lead per micro-batch; a full recompute dispatches the forward
+    # again in the backward, and the collectives keep the GPU busy too
+    drift = _col(st, "drift") + np.where(col(rc) == 2, _col(st, "host_f") - rec, 0.0) - comm_mb
+    peak = np.maximum(_col(st, "peak"), drift)
+    per_mb = (per_mb + np.maximum(drift, 0.0)) * valid
     busiest = np.argmax(per_mb, axis=1)
     pick = np.arange(n)
     t_max = per_mb[pick, busiest]
@@ -281,7 +303,8 @@ def evaluate(c: Columns, system: Any) -> Results:
         1.0,
     )
     bubble = np.where(pp > 1, (per_mb.sum(axis=1) - t_max) * ratio, 0.0)
-    pipeline = m * t_max + bubble
+    host_fill = (peak - np.maximum(drift, 0.0))[np.arange(n), busiest]
+    pipeline = m * t_max + bubble + host_fill
 
     # data-parallel sync after the pipeline: a stage's reduction overlaps the backward of
     # the stages still draining before it (its own last backward and theirs)
@@ -321,6 +344,21 @@ def evaluate(c: Columns, system: Any) -> Results:
     )
     pcie = float(hw.pcie.bandwidth) if hw.pcie is not None else ASSUMED_PCIE_BANDWIDTH
     off = (opt_params * (col(c.grad_bytes) + wb) / (BUS_EFFICIENCY * pcie) * valid).max(axis=1)
+    # eager: the optimizer's host time (its n dispatches) trails the host's lead at the
+    # end of the last backward, and zero_grad's Python loop comes before the forward
+    eager = (_col(st, "eager") * valid).max(axis=1) > 0
+    d_b, p_b = drift[pick, busiest], peak[pick, busiest]
+    d_seq, p_seq = m * d_b, p_b + np.maximum((m - 1) * d_b, 0.0)
+    opt_host = tensors * np.select(
+        [c.impl == IMPL_CODES["fused"], c.impl == IMPL_CODES["foreach"]],
+        [OPTIMIZER_HOST_PER_TENSOR["fused"], OPTIMIZER_HOST_PER_TENSOR["foreach"]],
+        OPTIMIZER_HOST_PER_TENSOR["per-tensor"],
+    )
+    opt_gpu_eager = opt_gpu + launches * cal.kernel_overhead_s
+    n_opt = np.maximum(np.where(c.impl == IMPL_CODES["fused"], 1.0, launches), 1.0)
+    opt_eager = optimizer_after_backward(opt_gpu_eager, n_opt, opt_host, d_seq, p_seq)
+    zero_grad = np.where(c.master > 0, 0.0, tensors * ZERO_GRAD_PER_TENSOR)
+    opt_s = np.where(eager, opt_eager + zero_grad, opt_s)
     opt_s = np.where(c.offload > 0, off, opt_s)
     step_cast = (_col(st, "step_cast") * valid).max(axis=1)
 
@@ -350,7 +388,7 @@ def evaluate(c: Columns, system: Any) -> Results:
         "tp": m * busy(layers * col(msg * n_tp * 2 * np.where(tp > 1, (tp - 1) / tp, 0.0))),
         "cp": m * busy(layers * col(3 * np.where(cp > 1, (cp - 1) * kv_local, 0.0))),
         "ep": m * busy(moe * col(4 * routed * np.where(ep > 1, (ep - 1) / ep, 0.0))),
-        "pp": m * np.where(pp > 1, 2 * v * msg / np.where(sp, tp, 1.0), 0.0),
+        "pp": m * np.where(pp > 1, 2 * v * msg / tp, 0.0),
         "dp": busy(dp_bytes) * np.where(dpcp > 1, (dpcp - 1) / dpcp, 0.0),
     }
     from .training_memory import memory
@@ -370,6 +408,8 @@ def evaluate(c: Columns, system: Any) -> Results:
         optimizer_bytes=o,
         activation_bytes=a,
         fits=(w + g + o + a) <= c.capacity,
+        optimizer_gpu_s=opt_gpu_eager,
+        optimizer_ops=n_opt,
     )
 
 

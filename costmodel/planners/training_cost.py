@@ -25,8 +25,8 @@ from typing import Any
 
 from ..analysis import analyze_graph
 from ..engine.calibration import for_profile
-from ..engine.latency import graph_latency, host_dispatch_s
-from ..frontends.lower import SHARED_WEIGHTS, Logits, Phase, Segment, Workload, lower, unroll
+from ..engine.latency import graph_latency
+from ..frontends.lower import SHARED_WEIGHTS, Logits, Phase, Segment, Workload, lower
 from ..frontends.lower.workload import runs_own_code
 from ..frontends.spec import ModelSpec
 from ..ir.dtypes import dtype as to_dtype
@@ -34,12 +34,23 @@ from ..ops import registry as R
 from .layout import ParallelLayout, TrainingRecipe
 from .precision import PrecisionFacts
 from .serving_memory import shard
+from .training_host import BACKWARD_HOST, FORWARD_HOST, lead
 
 # backward time and FLOPs as multiples of the forward: a contraction's dgrad + wgrad are
 # two products of its size; attention's backward recomputes QK^T (FlashAttention-2: 2.5x)
 BACKWARD = {R.CONTRACTION: 2.0, R.CONV: 2.0, R.ATTENTION: 2.5}
 BACKWARD_OTHER_TIME = 2.0  # elementwise / norm backward: read the saved input and the gradient
 BACKWARD_OTHER_FLOPS = 1.0  # ~ the forward's arithmetic
+# the attention core of the unfused lowering (frontends/lower/attention.py,
+# unfused_attention): what selective recompute repeats, and products without weights
+UNFUSED_CORE = (".scores", ".softmax", ".context")
+
+
+def _replicated(n: Any) -> bool:
+    """Work tensor parallelism alone repeats on every rank (the layer norms and residual
+    adds; Korthikanti et al. 2022, sec. 4.2.2), which sequence parallelism splits. The
+    attention's softmax is already split by heads and the loss by the vocabulary."""
+    return n.op_type == "Add" or (n.kind == R.NORMALIZATION and "Softmax" not in n.op_type)
 
 
 @dataclass(frozen=True)
@@ -47,9 +58,11 @@ class Work:
     """Seconds and FLOPs of some layers for one micro-batch. bwd_s is the whole backward
     (activation and weight gradients), wgrad_s its weight-gradient part; gemm_s the
     forward GEMMs (what tensor-parallel overlap hides communication behind); attn_s the
-    attention core (what selective recompute repeats); eager_s the forward under the
-    engine's eager-dispatch model (graph replay: fwd_s); step_cast_s casts paid once per
-    optimizer step (fp8 weight casts); params / expert_params the parameters held."""
+    attention core (what selective recompute repeats); under eager dispatch host_f_s the
+    host time of the forward and (drift, peak lead) of the forward's and the backward's
+    host-vs-GPU streams (training_host.py; one copy of the segment: stage_block chains
+    them); step_cast_s casts paid once per optimizer step (fp8 weight casts);
+    params / expert_params the parameters held."""
 
     fwd_s: float = 0.0
     bwd_s: float = 0.0
@@ -59,7 +72,11 @@ class Work:
     fwd_flops: float = 0.0
     bwd_flops: float = 0.0
     attn_flops: float = 0.0
-    eager_s: float = 0.0
+    host_f_s: float = 0.0
+    drift_f: float = 0.0
+    peak_f: float = 0.0
+    drift_b: float = 0.0
+    peak_b: float = 0.0
     step_cast_s: float = 0.0
     params: float = 0.0
     expert_params: float = 0.0
@@ -82,7 +99,11 @@ class Work:
             self.fwd_flops,
             self.bwd_flops,
             self.attn_flops,
-            self.eager_s,
+            self.host_f_s,
+            self.drift_f,
+            self.peak_f,
+            self.drift_b,
+            self.peak_b,
             self.step_cast_s,
             self.params,
             self.expert_params,
@@ -125,19 +146,6 @@ def device_spec(spec: ModelSpec, layout: ParallelLayout) -> ModelSpec:
     return s
 
 
-def _eager_per_copy(seg: Segment, gc: Any, hw: Any, runtime: str = "none") -> float:
-    """The engine's eager-dispatch time (engine/latency.py) of one more copy of a segment
-    in a stream of them: eager(two copies) - eager(one). In a long stream the host runs
-    ahead of a busy GPU, so the pipeline fill of a lone graph is paid once per step, not
-    once per layer; the marginal copy carries only the steady state (its GPU time, or
-    its host dispatch time when that is longer)."""
-    one = graph_latency(gc, hw, execution="eager").latency_s
-    if not seg.layers:  # the embedding and the head run once per micro-batch
-        return one
-    two = analyze_graph(unroll([Segment(seg.name, seg.graph, (0, 1), "copy")], seg.name), runtime=runtime)
-    return graph_latency(two, hw, execution="eager").latency_s - one
-
-
 def _numel(shape: Any) -> float:
     n = 1.0
     for d in shape or ():
@@ -174,7 +182,6 @@ def _segment_work(
     eager: bool,
     first: bool,
     seq_split: int = 1,
-    runtime: str = "none",
 ) -> Work:
     """`graphs`: the segment analysed in each dtype the recipe times kernels in
     ("compute", "gemm", "fp32"). `seq_split`: under sequence parallelism the norms and
@@ -191,6 +198,7 @@ def _segment_work(
     fwd = bwd = wgrad = attn = gemm = ff = bf = af = 0.0
     fwd_cast = bwd_cast = 0.0  # bytes of the cast kernels of each pass
     fwd_casts = bwd_casts = 0
+    stream: list[tuple[float, float, float]] = []  # (inference dispatch, forward, backward seconds)
     act_b = to_dtype(facts.compute_dtype).nbytes(1)
     produced_by_norm: set[str] = set()
     for i, n in enumerate(gc.nodes):
@@ -205,17 +213,19 @@ def _segment_work(
             src = "fp32"  # autocast: norms in fp32, the residual stream in the embedding's fp32
         t = times[src][i].time_s
         f = float(n.cost.flops)
-        if seq_split > 1 and (n.kind == R.NORMALIZATION or n.op_type == "Add"):
+        if seq_split > 1 and _replicated(n):
             t, f = t / seq_split, f / seq_split
         k = BACKWARD.get(n.kind)
         fwd += t
         bwd += t * (k or BACKWARD_OTHER_TIME)
+        stream.append((cal.dispatch(n.kind, n.op_type), t, t * (k or BACKWARD_OTHER_TIME)))
         ff += f
         bf += f * (k or BACKWARD_OTHER_FLOPS)
-        if n.kind == R.ATTENTION:
+        core = n.kind == R.ATTENTION or n.name.endswith(UNFUSED_CORE)
+        if core:
             attn += t
             af += f
-        if n.kind != R.CONTRACTION:
+        if n.kind != R.CONTRACTION or core:
             continue
         gemm += t
         wgrad += t  # the weight gradient: one product the size of the forward's
@@ -254,16 +264,18 @@ def _segment_work(
         step_cast_s = (act_b + 2) * gemm_params / bw + gemms * cal.kernel_overhead_s
     fwd += fwd_cast / bw + fwd_casts * cal.kernel_overhead_s
     bwd += bwd_cast / bw + bwd_casts * cal.kernel_overhead_s
-    eager_s = fwd
-    if eager:
-        # the host time eager dispatch exposes, from the compute-dtype graph (the dtype of
-        # the GEMMs changes their GPU time, not how the host dispatches them)
-        graph_c = sum(t.time_s for n, t in zip(gc.nodes, times["compute"]) if n.status == "costed")
-        eager_s = fwd + max(_eager_per_copy(seg, gc, hw, runtime) - graph_c, 0.0)
-        # the recipe's cast kernels are dispatched ops too: a long stream of copies runs at
-        # the slower of the GPU and the host, whose clock now also carries the casts
-        host = host_dispatch_s(gc, cal)
-        eager_s = max(eager_s, host + fwd_casts * cal.dispatch(R.ELEMENTWISE))
+    host_f = drift_f = peak_f = drift_b = peak_b = 0.0
+    if eager and stream:
+        # the cast kernels run with the ops that launch them (autocast inside each op)
+        kf = fwd / max(sum(x[1] for x in stream), 1e-30)
+        kb = bwd / max(sum(x[2] for x in stream), 1e-30)
+        # PyTorch AMP's multipliers were measured (training_host.py); other recipes'
+        # frameworks (Megatron-LM, Transformer Engine) keep the engine's dispatch per
+        # forward op and two per backward op
+        hf, hb = (FORWARD_HOST, BACKWARD_HOST) if facts.autocast_casts else (1.0, 2.0)
+        host_f = sum(x[0] for x in stream) * hf
+        drift_f, peak_f = lead((h * hf, f * kf) for h, f, _ in stream)
+        drift_b, peak_b = lead((h * hb, b * kb) for h, _, b in reversed(stream))
     return Work(
         fwd_s=fwd,
         bwd_s=bwd,
@@ -273,7 +285,11 @@ def _segment_work(
         fwd_flops=ff,
         bwd_flops=bf,
         attn_flops=af,
-        eager_s=eager_s,
+        host_f_s=host_f,
+        drift_f=drift_f,
+        peak_f=peak_f,
+        drift_b=drift_b,
+        peak_b=peak_b,
         step_cast_s=step_cast_s,
         params=params,
         expert_params=expert,
@@ -299,7 +315,7 @@ def model_work(spec: ModelSpec, layout: ParallelLayout, recipe: TrainingRecipe, 
     degree, sequence parallelism, micro-batch, context split, precision, runtime, device)."""
     split = layout.tp if layout.sp else 1
     key: tuple[Any, ...] = (spec, layout.tp, layout.ep, split, layout.micro_batch, layout.cp, recipe.seq_len)
-    key += (recipe.precision, recipe.runtime, id(hw), eager)
+    key += (recipe.precision, recipe.runtime, recipe.attention, id(hw), eager)
     hit = _CACHE.get(key)
     if hit is not None:
         return hit
@@ -318,6 +334,7 @@ def model_work(spec: ModelSpec, layout: ParallelLayout, recipe: TrainingRecipe, 
             Logits.ALL,
             to_dtype(dt),
             eager_code=runs_own_code(spec),
+            attention=recipe.attention,
         )
         lowered[role] = lower(dev, wl)
     base = lowered["compute"]
@@ -334,7 +351,7 @@ def model_work(spec: ModelSpec, layout: ParallelLayout, recipe: TrainingRecipe, 
             if id(g) not in analysed:
                 analysed[id(g)] = analyze_graph(g, runtime=recipe.runtime)
             graphs[role] = analysed[id(g)]
-        w = _segment_work(seg, graphs, facts, hw, eager, first=k == 0, seq_split=split, runtime=recipe.runtime)
+        w = _segment_work(seg, graphs, facts, hw, eager, first=k == 0, seq_split=split)
         if seg.layers and main in ("", seg.stack):
             main = seg.stack
             for i in seg.layers:

@@ -15,6 +15,7 @@ from .layout import ParallelLayout, TrainingRecipe
 from .pipeline import stage_layers
 from .training_core import FEATURES, IMPL_CODES, RECOMPUTE_CODES, SCHEDULE_CODES, Columns
 from .training_cost import ModelWork, Work, model_work
+from .training_host import chain
 
 K = len(FEATURES)
 _F = {name: i for i, name in enumerate(FEATURES)}
@@ -35,24 +36,35 @@ def _row(w: Work, layer: bool, moe: bool) -> np.ndarray:
     r[_F["layers"]] = 1.0 if layer else 0.0
     r[_F["moe_layers"]] = 1.0 if moe else 0.0
     r[_F["tensors"]] = w.tensors
+    r[_F["host_f"]] = w.host_f_s
     return r
 
 
-_ROWS: dict[int, tuple[ModelWork, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+_ROWS: dict[int, tuple[ModelWork, np.ndarray, np.ndarray, np.ndarray]] = {}
 
 
-def _rows(spec: ModelSpec, mw: ModelWork) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(layer rows (L, K), embed row, head row, eager seconds per layer/embed/head)."""
+def _rows(spec: ModelSpec, mw: ModelWork) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(layer rows (L, K), embed row, head row)."""
     hit = _ROWS.get(id(mw))
     if hit is not None and hit[0] is mw:
-        return hit[1], hit[2], hit[3], hit[4]
+        return hit[1], hit[2], hit[3]
     layers = np.array([_row(w, True, spec.is_moe_layer(i)) for i, w in enumerate(mw.layers)]).reshape(-1, K)
     embed, head = _row(mw.embed, False, False), _row(mw.head, False, False)
-    eager = np.array([w.eager_s for w in mw.layers] + [mw.embed.eager_s, mw.head.eager_s])
     if len(_ROWS) > 4096:
         _ROWS.clear()
-    _ROWS[id(mw)] = (mw, layers, embed, head, eager)
-    return layers, embed, head, eager
+    _ROWS[id(mw)] = (mw, layers, embed, head)
+    return layers, embed, head
+
+
+def _stage_lead(works: list[Work]) -> tuple[float, float]:
+    """(drift, peak lead) of one micro-batch on a stage: the forward of its segments in
+    order, then their backward in reverse (training_host.py)."""
+    d: tuple[float, float] = (0.0, 0.0)
+    for w in works:
+        d = chain(d, (w.drift_f, w.peak_f))
+    for w in reversed(works):
+        d = chain(d, (w.drift_b, w.peak_b))
+    return d
 
 
 _BLOCKS: dict[tuple[Any, ...], np.ndarray] = {}
@@ -61,37 +73,34 @@ _BLOCKS: dict[tuple[Any, ...], np.ndarray] = {}
 def stage_block(
     spec: ModelSpec, system: System, layout: ParallelLayout, recipe: TrainingRecipe, eager: bool
 ) -> np.ndarray:
-    """(pp, K) per-stage features of one micro-batch on each stage's device. Under eager
-    dispatch a stage's forward and backward stretch by its eager / graph ratio: the engine's
-    host-dispatch model on the forward, the backward dispatching ~2 kernels per op each
-    about the forward op's GPU time, so host-bound in the same proportion."""
+    """(pp, K) per-stage features of one micro-batch on each stage's device; under eager
+    dispatch with the host's side of it (training_host.py)."""
     mw = model_work(spec, layout, recipe, system.device, eager)
     key = (id(mw), layout.pp, layout.interleave, layout.stage_split)
     hit = _BLOCKS.get(key)
     if hit is not None:
         return hit
-    rows, embed, head, eager_s = _rows(spec, mw)
+    rows, embed, head = _rows(spec, mw)
     stages = stage_layers(spec.num_layers, layout.pp, layout.interleave, layout.stage_split)
     out = np.zeros((layout.pp, K))
     last = layout.pp - 1
     for p, idx in enumerate(stages):
         ix = np.asarray(idx, dtype=int)
         r = rows[ix].sum(axis=0) if len(ix) else np.zeros(K)
-        e = eager_s[ix].sum() if len(ix) else 0.0
+        works = [mw.layers[i] for i in idx]
         if p == 0:
             r = r + embed
-            e += eager_s[-2]
+            works.insert(0, mw.embed)
         if p == last:
             r = r + head
-            e += eager_s[-1]
+            works.append(mw.head)
         if p == 0 and p == last and mw.shared:
             r[_F["params"]] -= mw.shared
             r[_F["gemm_params"]] -= mw.shared
             r[_F["tensors"]] -= 1
-        if eager and r[_F["fwd"]] > 0:
-            k = max(e / r[_F["fwd"]], 1.0)
-            for name in ("fwd", "bwd", "layer_fwd"):
-                r[_F[name]] *= k
+        if eager:
+            r[_F["drift"]], r[_F["peak"]] = _stage_lead(works)
+            r[_F["eager"]] = 1.0
         r[_F["valid"]] = 1.0
         out[p] = r
     if len(_BLOCKS) > 16384:
@@ -106,6 +115,7 @@ def model_facts(spec: ModelSpec) -> dict[str, float]:
         "hidden": float(spec.hidden_size),
         "vocab": float(spec.vocab_size),
         "kv_dim": float(kv_dim),
+        "heads": float(spec.num_heads),
         "top_k": float(spec.moe.top_k if spec.moe is not None else 0),
     }
 
@@ -123,6 +133,7 @@ def recipe_facts(recipe: TrainingRecipe) -> dict[str, float]:
         "opt_bytes": float(recipe.optimizer_bytes),
         "master": 1.0 if f.master_weights else 0.0,
         "act_scale": float(f.activation_scale),
+        "unfused": 1.0 if recipe.attention == "unfused" else 0.0,
         "recompute": float(RECOMPUTE_CODES[recipe.recompute.value]),
         "offload": 1.0 if recipe.offload else 0.0,
         "impl": float(IMPL_CODES[recipe.optimizer_impl.value]),

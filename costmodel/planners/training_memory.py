@@ -2,7 +2,8 @@
 weights, gradients and optimizer states divided by the ZeRO stage's shard group (ZeRO-3
 also holds the layers in use gathered), cast copies, activations of the micro-batches in
 flight under the schedule (Korthikanti et al. 2022, s b h (34 + 5 a s / h) per layer,
-flash attention dropping the score term), the loss's fp32 logits on the last stage."""
+flash attention dropping the score term, unfused attention keeping it), the loss's fp32 logits on the last stage; with torch.optim's gradients freed between
+steps, the larger of the backward's and the optimizer's peaks."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .training_core import SCHEDULE_CODES, ZERO3_LIVE_LAYERS, Columns, _col
+from .training_core import IMPL_CODES, SCHEDULE_CODES, ZERO3_LIVE_LAYERS, Columns, _col
 
 
 def memory(c: Columns) -> tuple[Any, Any, Any, Any]:
@@ -43,6 +44,11 @@ def memory(c: Columns) -> tuple[Any, Any, Any, Any]:
     t = c.tp[:, None].astype(float)
     per = np.where((c.sp[:, None] > 0) | (t == 1), sbh * 34 / t, sbh * (10 + 24 / t))
     rc = c.recompute[:, None]
+    # unfused attention keeps its scores: 5 a s / h more (the softmax output and its
+    # dropout mask, 2 + 1 bytes, and the dropout output, 2), split by heads over the TP
+    # ranks; selective recompute drops them
+    scores = sbh * 5 * c.heads[:, None] * s / c.hidden[:, None] / t
+    per = per + np.where((c.unfused[:, None] > 0) & (rc == 0), scores, 0.0)
     per = np.where(rc == 2, 2 * sbh / np.where(c.sp[:, None] > 0, t, 1.0), per)
     pp = c.pp[:, None].astype(float)
     m = c.m[:, None].astype(float)
@@ -58,6 +64,16 @@ def memory(c: Columns) -> tuple[Any, Any, Any, Any]:
     # backward (4 B), their gradient (4 B) and its 16-bit cast for the head's backward (2 B)
     last = stage == (pp - 1)
     acts = acts + np.where(last, 10 * s * c.mb[:, None] * np.ceil(c.vocab[:, None] / t), 0.0)
+    # torch.optim's gradients (no master copy: PyTorch AMP, fp32) are set to None between
+    # steps (zero_grad's default since PyTorch 2.0). With one micro-batch they are
+    # allocated as the backward produces them, while it frees the activations: the peak
+    # is the head's backward (activations, the loss, the head's weight gradient) or the
+    # optimizer step (every gradient and, under foreach AdamW, one fp32 temporary the
+    # size of the parameters: _multi_tensor_adam's _foreach_sqrt of the second moments)
+    freed = ((c.master == 0) & (c.m <= 1) & (c.zero == 0))[:, None]
+    head_grad = np.where(last, c.vocab[:, None] * c.hidden[:, None] / t * c.grad_bytes[:, None], 0.0)
+    temp = np.where(c.impl[:, None] == IMPL_CODES["foreach"], sharded(1) * 4, 0.0)
+    acts = np.where(freed, np.maximum(acts + head_grad, grads + temp) - grads, acts)
     total = (weights + grads + opt + acts) * valid
     k = np.argmax(total, axis=1)
     pick = np.arange(len(k))
