@@ -204,6 +204,11 @@ class _Analyzer:
         self.limits = limits
         self.bindings = dict(bindings)
         self.params_seen: set[int] = set()
+        # Float tensors re-typed to an integer deployment dtype (--dtype int8 / int4) and
+        # the constants folded from them: parameters still, though their dtype is an int
+        # (a natively integer tensor of a quantized model stays no parameter, as in fp32).
+        self.int_deploy = dtype is not None and dtype.kind not in _FLOAT_KINDS
+        self.deployed: dict[int, TensorInfo] = {}  # id -> the tensor, kept alive for its id
         self.runtime_weights: dict[int, Any] = {}
         self.depth = 0
         # value name -> the value whose storage it shares (views), for the liveness pass
@@ -219,7 +224,9 @@ class _Analyzer:
             role = init.role
             if role is None:
                 role = Role.WEIGHT if (init.dtype.is_float or prod(init.shape) > 64) else Role.CONSTANT
-            env[name] = TensorInfo(dt, init.shape, role, init.data, True)
+            info = env[name] = TensorInfo(dt, init.shape, role, init.data, True)
+            if self.int_deploy and dt is not init.dtype and init.dtype.is_float:
+                self.deployed[id(info)] = info
         for name in g.inputs:
             dt, shape = g.declared.get(name, (None, None))
             if shape is not None:
@@ -293,8 +300,11 @@ class _Analyzer:
             if o is None:
                 o = TensorInfo(None, None)
             if fold or (is_shape_op and o.data is not None):
-                role = Role.WEIGHT if (o.dtype is not None and o.dtype.kind in _FLOAT_KINDS) else Role.CONSTANT
-                o = TensorInfo(o.dtype, o.shape, role, o.data, True)
+                deployed = self.int_deploy and fold and self.deployed_output(o, k, ctx.retyped, infos)
+                floats = deployed or (o.dtype is not None and o.dtype.kind in _FLOAT_KINDS)
+                o = TensorInfo(o.dtype, o.shape, Role.WEIGHT if floats else Role.CONSTANT, o.data, True)
+                if deployed:
+                    self.deployed[id(o)] = o
             env[oname] = o
         if ctx.aliases and not fold:
             for k, i in ctx.aliases.items():
@@ -422,6 +432,17 @@ class _Analyzer:
         )
 
     # -- params -----------------------------------------------------------------------
+    def deployed_output(self, o: TensorInfo, k: int, retyped: tuple[int, ...], infos: list[TensorInfo | None]) -> bool:
+        """A folded output in the integer deployment dtype that is a float re-typed (a
+        ConstantOfShape of a float value) or computed from one (a transposed weight)."""
+        if o.dtype is not self.dtype:
+            return False
+        return k in retyped or any(i is not None and id(i) in self.deployed for i in infos)
+
+    def is_float(self, info: TensorInfo) -> bool:
+        """A float tensor, or one re-typed from float to the integer deployment dtype."""
+        return info.dtype is not None and (info.dtype.kind in _FLOAT_KINDS or id(info) in self.deployed)
+
     def note_weights(self, infos: list[TensorInfo | None]) -> None:
         """Weights a runtime keeps resident: every weight tensor a costed node reads."""
         for info in infos:
@@ -432,11 +453,12 @@ class _Analyzer:
         """Float weights read by this node for the first time (each tensor counted once)."""
         total: Any = 0
         seen = self.params_seen
+        deployed = self.deployed
         for info in infos:
             if info is None or info.role is not Role.WEIGHT or info.shape is None:
                 continue
             key = id(info)
-            if key in seen or info.dtype is None or info.dtype.kind not in _FLOAT_KINDS:
+            if key in seen or info.dtype is None or (info.dtype.kind not in _FLOAT_KINDS and key not in deployed):
                 continue
             seen.add(key)
             total = total + prod(info.shape)
@@ -453,13 +475,13 @@ class _Analyzer:
         total: Any = 0
         reads_float = False
         for i in infos:
-            if i is not None and i.dtype is not None and i.dtype.kind in _FLOAT_KINDS and i.shape is not None:
+            if i is not None and i.shape is not None and self.is_float(i):
                 reads_float = True
                 break
         source = kind is OpKind.QUANTIZE or not reads_float
         for o in node.outputs:
             info = env.get(o)
-            if info is None or info.dtype is None or info.dtype.kind not in _FLOAT_KINDS or info.shape is None:
+            if info is None or info.shape is None or not self.is_float(info):
                 continue
             self.params_seen.add(id(info))
             n = prod(info.shape)
