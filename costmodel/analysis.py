@@ -210,6 +210,10 @@ class _Analyzer:
         self.int_deploy = dtype is not None and dtype.kind not in _FLOAT_KINDS
         self.deployed: dict[int, TensorInfo] = {}  # id -> the tensor, kept alive for its id
         self.runtime_weights: dict[int, Any] = {}
+        # A folded constant computed from resident tensors (a transposed tied head, rows
+        # gathered from a position table, a broadcast bias) is a view or recompute of
+        # them: what stays resident is its sources. id -> (the tensor, its sources)
+        self.derived: dict[int, tuple[TensorInfo, tuple[TensorInfo, ...]]] = {}
         self.depth = 0
         # value name -> the value whose storage it shares (views), for the liveness pass
         self.aliases: dict[str, str] = {}
@@ -444,10 +448,27 @@ class _Analyzer:
         return info.dtype is not None and (info.dtype.kind in _FLOAT_KINDS or id(info) in self.deployed)
 
     def note_weights(self, infos: list[TensorInfo | None]) -> None:
-        """Weights a runtime keeps resident: every weight tensor a costed node reads."""
+        """Weights a runtime keeps resident: every weight tensor a costed node reads, and
+        for a folded constant derived from weights, the weights it is made from."""
+        held = self.runtime_weights
         for info in infos:
-            if info is not None and info.role in RESIDENT and id(info) not in self.runtime_weights:
-                self.runtime_weights[id(info)] = tensor_bytes(info)
+            if info is None or info.role not in RESIDENT:
+                continue
+            derived = self.derived.get(id(info))
+            for t in derived[1] if derived is not None else (info,):
+                if id(t) not in held:
+                    held[id(t)] = tensor_bytes(t)
+
+    def resident_sources(self, infos: list[TensorInfo | None]) -> tuple[TensorInfo, ...]:
+        """The resident tensors (initializers, source constants) that `infos` are made of."""
+        found: dict[int, TensorInfo] = {}
+        for i in infos:
+            if i is None or i.role not in RESIDENT:
+                continue
+            derived = self.derived.get(id(i))
+            for t in derived[1] if derived is not None else (i,):
+                found.setdefault(id(t), t)
+        return tuple(found.values())
 
     def new_params(self, node: Node, infos: list[TensorInfo | None]) -> Any:
         """Float weights read by this node for the first time (each tensor counted once)."""
@@ -479,6 +500,7 @@ class _Analyzer:
                 reads_float = True
                 break
         source = kind is OpKind.QUANTIZE or not reads_float
+        sources = () if source else self.resident_sources(infos)
         for o in node.outputs:
             info = env.get(o)
             if info is None or info.shape is None or not self.is_float(info):
@@ -487,6 +509,8 @@ class _Analyzer:
             n = prod(info.shape)
             if source:
                 total = total + n
+            elif sources and info.role in RESIDENT:
+                self.derived[id(info)] = (info, sources)
         # Weights first read by the folded node (e.g. a transposed weight) count here.
         if kind is not OpKind.QUANTIZE:
             total = total + self.new_params(node, infos)

@@ -108,3 +108,87 @@ def test_float_constant_of_shape_is_a_parameter_under_int8():
         r = costmodel.analyze(m, dtype=dtype, bindings={"batch": 1})
         assert r.params == 5 * 9
         assert r.graph_cost.weight_bytes == nbytes
+
+
+def _tied_lm_graph(vocab: int = 50, d: int = 8, ctx: int = 16):
+    """GPT-2's layout in little: token rows gathered from E[vocab, d], positions from
+    P[ctx, d] by Range(seq) (a constant subgraph of the input's shape), and the LM head
+    as Transpose(E), a constant subgraph of the same initializer (tied weights)."""
+    n = helper.make_node
+    nodes = [
+        n("Gather", ["E", "ids"], ["tok"], axis=0),
+        n("Shape", ["ids"], ["shape"]),
+        n("Gather", ["shape", "one"], ["seq"], axis=0),
+        n("Range", ["zero", "seq", "one"], ["pos"]),
+        n("Gather", ["P", "pos"], ["posemb"], axis=0),
+        n("Add", ["tok", "posemb"], ["h"]),
+        n("Transpose", ["E"], ["Et"], perm=[1, 0]),
+        n("MatMul", ["h", "Et"], ["logits"]),
+    ]
+    inits = [
+        big_init("E", [vocab, d]),
+        big_init("P", [ctx, d]),
+        init("zero", np.array(0, dtype=np.int64)),
+        init("one", np.array(1, dtype=np.int64)),
+    ]
+    return model(nodes, [vi("ids", ["batch", "seq"], "int64")], [vi("logits", None)], inits)
+
+
+def test_constant_views_of_weights_add_no_weight_bytes():
+    vocab, d, ctx = 50, 8, 16
+    m = _tied_lm_graph(vocab, d, ctx)
+    r = costmodel.analyze(m)  # batch and seq free: no term of theirs may appear in the weights
+    assert r.params == vocab * d + ctx * d
+    assert r.graph_cost.weight_bytes == 4 * (vocab * d + ctx * d)
+    bound = costmodel.analyze(m, bindings={"batch": 3, "seq": 5})
+    assert bound.graph_cost.weight_bytes == 4 * (vocab * d + ctx * d)
+    # the head still reads the whole (transposed) table each forward: that is traffic
+    head = next(o for o in bound.ops if o.op_type == "MatMul")
+    assert head.cost.read_weights == 4 * vocab * d
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the TorchScript exporter's notice
+def test_gpt2_export_weights_equal_initializer_bytes():
+    """A GPT-2 exported by torch (benchmarks/export_gpt2.py's stack, made tiny) with the
+    tied head left as Transpose(wte) (do_constant_folding=False): the resident weights are
+    the file's initializers plus the exporter's float scalar Constant nodes, with no
+    `seq` term, and the head's transposed copy is not counted again."""
+    torch = pytest.importorskip("torch")
+    import io
+    import sys
+
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "benchmarks"))
+    try:
+        from export_gpt2 import _hand_written
+    finally:
+        sys.path.pop(0)
+
+    vocab, d = 1000, 64
+    torch.manual_seed(0)
+    net, _ = _hand_written(2, d=d, heads=4, vocab=vocab, ctx=128)
+    buf = io.BytesIO()
+    with torch.no_grad():
+        torch.onnx.export(
+            net,
+            (torch.randint(0, vocab, (1, 16)),),
+            buf,
+            opset_version=17,
+            input_names=["input_ids"],
+            output_names=["logits"],
+            dynamic_axes={"input_ids": {0: "batch", 1: "seq"}},
+            dynamo=False,
+            do_constant_folding=False,
+        )
+    m = onnx.load_from_string(buf.getvalue())
+    assert any(nd.op_type == "Transpose" and nd.input[0] == "wte.weight" for nd in m.graph.node)
+    floats = sum(int(np.prod(t.dims)) for t in m.graph.initializer if t.data_type == onnx.TensorProto.FLOAT)
+    scalars = sum(
+        1
+        for nd in m.graph.node
+        if nd.op_type == "Constant"
+        and nd.attribute[0].t.data_type == onnx.TensorProto.FLOAT
+        and not nd.attribute[0].t.dims
+    )
+    r = costmodel.analyze(m)
+    assert r.params == floats + scalars
+    assert r.graph_cost.weight_bytes == 4 * (floats + scalars)
