@@ -329,6 +329,29 @@ def test_sweep_plot_and_missing_folder(capsys, tmp_path):
     assert rc == 2 and "does not exist" in err
 
 
+def test_sweep_chart_labels_both_y_axes():
+    """Issue 18: the sweep plot had two unlabeled y axes."""
+    from costmodel.planners.llm import ServingCase, sweep_batches
+    from costmodel.report.llm_report import sweep_chart
+
+    ch = sweep_chart(sweep_batches(ServingCase.of("llama-3.2-1b", "h100", prompt_len=64, output_len=4), [1, 2]))
+    assert ch.x_label and ch.y_label and ch.y2_label
+    assert {s.axis for s in ch.series} == {"y", "y2"}
+
+
+def test_batch_at_80_columns_keeps_formulas_whole(capsys, monkeypatch, tmp_path):
+    """Issue 18: `batch` wrapped names and broke formulas mid-token at 80 columns."""
+    from tests.graphs import transformer_block
+
+    monkeypatch.setenv("COLUMNS", "80")
+    block = tmp_path / "a_transformer_block_with_a_long_file_name.onnx"
+    block.write_bytes(transformer_block().SerializeToString())
+    out = ok(capsys, "batch", block, RESNET, "--no-progress")
+    assert max(len(line) for line in out.splitlines()) <= 80
+    rows = [line for line in out.splitlines() if "batch*seq" in line]
+    assert len(rows) == 1 and "76*batch*seq**2 + 4392*batch*seq" in rows[0]
+
+
 def test_roofline_plot_with_zero_flop_ops(capsys, tmp_path):
     # llama-3-8b lowers with 0-FLOP ops that move bytes (the embedding gather): no divide by zero
     png = tmp_path / "r.png"

@@ -16,6 +16,7 @@ Entry points: `estimate_serving(spec, system, layout, setup)` on typed records, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -223,6 +224,14 @@ def _average(steps: list[StepCost], contexts: list[int]) -> StepCost:
     )
 
 
-def sweep_batches(case: ServingCase, batches: list[int]) -> list[LLMPlan]:
-    """The throughput-latency curve: one plan per batch size."""
-    return [case.plan(batch=b) for b in batches]
+def sweep_batches(
+    case: ServingCase, batches: list[int], on_progress: Callable[[int, int, str], None] | None = None
+) -> list[LLMPlan]:
+    """The throughput-latency curve: one plan per batch size; `on_progress(done, total,
+    what)` is called after each."""
+    plans = []
+    for b in batches:
+        plans.append(case.plan(batch=b))
+        if on_progress is not None:
+            on_progress(len(plans), len(batches), f"batch {b}")
+    return plans
