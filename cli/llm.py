@@ -332,7 +332,14 @@ def run(args: argparse.Namespace) -> int:
     if args.sweep:
         top = max(plan.max_batch, 1)
         batches = sorted({b for b in (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024) if b <= top} | {top})
-        sweep = sweep_batches(case, batches)
+        from costmodel.report.progress import progress_bar
+
+        bar = progress_bar(len(batches), "sweep", enabled=True)
+        try:
+            sweep = sweep_batches(case, batches, bar.hook() if bar is not None else None)
+        finally:
+            if bar is not None:
+                bar.close()
     extras = _extras(args, case)
     breakdown = None
     hw = None

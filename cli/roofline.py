@@ -1,8 +1,13 @@
-"""`costmodel roofline MODEL --hardware H [--runtime R] [--plot out.png|out.svg] [--format ...] [--output FILE]`."""
+"""`costmodel roofline MODEL --hardware H [--runtime R] [--plot out.png|out.svg] [--format ...] [--output FILE]`.
+
+A model spec's free dims default to batch=1 and seq=2048 (or its context, if shorter),
+with a note on stderr; `--set` overrides either."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
 from .common import (
     Subparsers,
@@ -48,10 +53,16 @@ def run(args: argparse.Namespace) -> int:
         from costmodel.report.files import check_output_path
 
         check_output_path(args.plot, inputs=_inputs(args), suffixes=(".png", ".svg"), what="plot")
+    bindings = dict(args.bindings)
+    assumed = _spec_defaults(args.model, bindings)
+    if assumed:
+        shown = ", ".join(f"{k}={v}" for k, v in assumed.items())
+        sys.stderr.write(f"costmodel: note: assumed {shown} (override with --set NAME=INT)\n")
+        bindings.update(assumed)
     r = analyze(
         args.model,
         hardware=args.hardware,
-        bindings=dict(args.bindings),
+        bindings=bindings,
         dtype=args.dtype,
         mode=args.mode,
         execution=args.execution,
@@ -63,3 +74,17 @@ def run(args: argparse.Namespace) -> int:
         write_plot(chart(rl, doc.title), args.plot, inputs=_inputs(args))
     emit(doc, args, fmt)
     return 0
+
+
+def _spec_defaults(model: str, bound: dict[str, int]) -> dict[str, int]:
+    """A model spec's free symbols bound to their defaults (frontends.default_bindings):
+    every time on a roofline needs numbers. An ONNX file's dims are its own: none assumed."""
+    from costmodel.frontends import SPEC_SUFFIXES
+
+    low = model.lower()
+    if low.endswith(".onnx") or (os.path.exists(model) and not low.endswith(SPEC_SUFFIXES)):
+        return {}
+    from costmodel.frontends import default_bindings, load_model_spec
+
+    spec = load_model_spec(model)
+    return default_bindings(spec, bound) if spec is not None else {}

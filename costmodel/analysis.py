@@ -204,7 +204,16 @@ class _Analyzer:
         self.limits = limits
         self.bindings = dict(bindings)
         self.params_seen: set[int] = set()
+        # Float tensors re-typed to an integer deployment dtype (--dtype int8 / int4) and
+        # the constants folded from them: parameters still, though their dtype is an int
+        # (a natively integer tensor of a quantized model stays no parameter, as in fp32).
+        self.int_deploy = dtype is not None and dtype.kind not in _FLOAT_KINDS
+        self.deployed: dict[int, TensorInfo] = {}  # id -> the tensor, kept alive for its id
         self.runtime_weights: dict[int, Any] = {}
+        # A folded constant computed from resident tensors (a transposed tied head, rows
+        # gathered from a position table, a broadcast bias) is a view or recompute of
+        # them: what stays resident is its sources. id -> (the tensor, its sources)
+        self.derived: dict[int, tuple[TensorInfo, tuple[TensorInfo, ...]]] = {}
         self.depth = 0
         # value name -> the value whose storage it shares (views), for the liveness pass
         self.aliases: dict[str, str] = {}
@@ -219,7 +228,9 @@ class _Analyzer:
             role = init.role
             if role is None:
                 role = Role.WEIGHT if (init.dtype.is_float or prod(init.shape) > 64) else Role.CONSTANT
-            env[name] = TensorInfo(dt, init.shape, role, init.data, True)
+            info = env[name] = TensorInfo(dt, init.shape, role, init.data, True)
+            if self.int_deploy and dt is not init.dtype and init.dtype.is_float:
+                self.deployed[id(info)] = info
         for name in g.inputs:
             dt, shape = g.declared.get(name, (None, None))
             if shape is not None:
@@ -293,8 +304,11 @@ class _Analyzer:
             if o is None:
                 o = TensorInfo(None, None)
             if fold or (is_shape_op and o.data is not None):
-                role = Role.WEIGHT if (o.dtype is not None and o.dtype.kind in _FLOAT_KINDS) else Role.CONSTANT
-                o = TensorInfo(o.dtype, o.shape, role, o.data, True)
+                deployed = self.int_deploy and fold and self.deployed_output(o, k, ctx.retyped, infos)
+                floats = deployed or (o.dtype is not None and o.dtype.kind in _FLOAT_KINDS)
+                o = TensorInfo(o.dtype, o.shape, Role.WEIGHT if floats else Role.CONSTANT, o.data, True)
+                if deployed:
+                    self.deployed[id(o)] = o
             env[oname] = o
         if ctx.aliases and not fold:
             for k, i in ctx.aliases.items():
@@ -422,21 +436,50 @@ class _Analyzer:
         )
 
     # -- params -----------------------------------------------------------------------
+    def deployed_output(self, o: TensorInfo, k: int, retyped: tuple[int, ...], infos: list[TensorInfo | None]) -> bool:
+        """A folded output in the integer deployment dtype that is a float re-typed (a
+        ConstantOfShape of a float value) or computed from one (a transposed weight)."""
+        if o.dtype is not self.dtype:
+            return False
+        return k in retyped or any(i is not None and id(i) in self.deployed for i in infos)
+
+    def is_float(self, info: TensorInfo) -> bool:
+        """A float tensor, or one re-typed from float to the integer deployment dtype."""
+        return info.dtype is not None and (info.dtype.kind in _FLOAT_KINDS or id(info) in self.deployed)
+
     def note_weights(self, infos: list[TensorInfo | None]) -> None:
-        """Weights a runtime keeps resident: every weight tensor a costed node reads."""
+        """Weights a runtime keeps resident: every weight tensor a costed node reads, and
+        for a folded constant derived from weights, the weights it is made from."""
+        held = self.runtime_weights
         for info in infos:
-            if info is not None and info.role in RESIDENT and id(info) not in self.runtime_weights:
-                self.runtime_weights[id(info)] = tensor_bytes(info)
+            if info is None or info.role not in RESIDENT:
+                continue
+            derived = self.derived.get(id(info))
+            for t in derived[1] if derived is not None else (info,):
+                if id(t) not in held:
+                    held[id(t)] = tensor_bytes(t)
+
+    def resident_sources(self, infos: list[TensorInfo | None]) -> tuple[TensorInfo, ...]:
+        """The resident tensors (initializers, source constants) that `infos` are made of."""
+        found: dict[int, TensorInfo] = {}
+        for i in infos:
+            if i is None or i.role not in RESIDENT:
+                continue
+            derived = self.derived.get(id(i))
+            for t in derived[1] if derived is not None else (i,):
+                found.setdefault(id(t), t)
+        return tuple(found.values())
 
     def new_params(self, node: Node, infos: list[TensorInfo | None]) -> Any:
         """Float weights read by this node for the first time (each tensor counted once)."""
         total: Any = 0
         seen = self.params_seen
+        deployed = self.deployed
         for info in infos:
             if info is None or info.role is not Role.WEIGHT or info.shape is None:
                 continue
             key = id(info)
-            if key in seen or info.dtype is None or info.dtype.kind not in _FLOAT_KINDS:
+            if key in seen or info.dtype is None or (info.dtype.kind not in _FLOAT_KINDS and key not in deployed):
                 continue
             seen.add(key)
             total = total + prod(info.shape)
@@ -453,18 +496,21 @@ class _Analyzer:
         total: Any = 0
         reads_float = False
         for i in infos:
-            if i is not None and i.dtype is not None and i.dtype.kind in _FLOAT_KINDS and i.shape is not None:
+            if i is not None and i.shape is not None and self.is_float(i):
                 reads_float = True
                 break
         source = kind is OpKind.QUANTIZE or not reads_float
+        sources = () if source else self.resident_sources(infos)
         for o in node.outputs:
             info = env.get(o)
-            if info is None or info.dtype is None or info.dtype.kind not in _FLOAT_KINDS or info.shape is None:
+            if info is None or info.shape is None or not self.is_float(info):
                 continue
             self.params_seen.add(id(info))
             n = prod(info.shape)
             if source:
                 total = total + n
+            elif sources and info.role in RESIDENT:
+                self.derived[id(info)] = (info, sources)
         # Weights first read by the folded node (e.g. a transposed weight) count here.
         if kind is not OpKind.QUANTIZE:
             total = total + self.new_params(node, infos)

@@ -76,3 +76,79 @@ def test_cpu_engine_profiles_get_no_band():
     assert cpu.latency_s and cpu.to_dict()["latency_band_s"] is None
     soc = costmodel.analyze("costmodel/examples/resnet50.onnx", hardware="apple-m3")
     assert soc.latency_s and soc.to_dict()["latency_band_s"] is None
+
+
+def test_repeated_graph_band_is_the_graph_band_scaled():
+    """A segment run r times in a row (a model's identical layers) is r copies of each
+    kernel: the same relative band, r times the seconds (graph_band is scale-free)."""
+    from costmodel.analysis import analyze_graph
+    from costmodel.api import load_graph
+    from costmodel.engine.latency import graph_latency, repeated_band
+    from costmodel.hardware import get_profile
+
+    hw = get_profile("h100")
+    gc = analyze_graph(load_graph("costmodel/examples/resnet50.onnx")[0])
+    gt = graph_latency(gc, hw)
+    assert repeated_band([(gc, gt, 1)], hw) == pytest.approx(gt.band, rel=1e-12)
+    assert repeated_band([(gc, gt, 3)], hw) == pytest.approx((3 * gt.band[0], 3 * gt.band[1]), rel=1e-12)
+    ideal = graph_latency(gc, hw, mode="ideal")
+    assert repeated_band([(gc, gt, 1), (gc, ideal, 1)], hw) is None  # no band for a datasheet bound
+
+
+def _within(band, point):
+    lo, hi = band
+    return 0 < lo <= point <= hi
+
+
+def test_llm_plan_carries_bands_for_prefill_decode_and_request():
+    from costmodel.planners.llm import plan_llm
+
+    p = plan_llm("llama-3.2-1b", "h100", batch=2, prompt_len=256, output_len=64)
+    d = p.to_dict()
+    assert _within(d["prefill"]["latency_band_s"], d["prefill"]["latency_s"])
+    assert _within(d["decode"]["latency_band_s"], d["decode"]["latency_s"])
+    assert _within(d["request"]["latency_band_s"], d["request"]["latency_s"])
+    # the request is the prefill plus output - 1 decode steps; their errors go together
+    lo, hi = d["request"]["latency_band_s"]
+    assert lo == pytest.approx(p.prefill.band[0] + 63 * p.decode.band[0])
+    assert hi == pytest.approx(p.prefill.band[1] + 63 * p.decode.band[1])
+    ideal = plan_llm("llama-3.2-1b", "h100", batch=2, prompt_len=256, output_len=64, mode="ideal").to_dict()
+    assert ideal["prefill"]["latency_band_s"] is ideal["request"]["latency_band_s"] is None
+    cpu = plan_llm("llama-3.2-1b", "xeon-8480", prompt_len=16, output_len=4).to_dict()
+    assert cpu["decode"]["latency_band_s"] is None  # the CPU engine has no residuals
+
+
+def test_llm_band_adds_the_modelled_communication():
+    """Under tensor parallelism the band is the kernels' band plus the all-reduces' time."""
+    from costmodel.planners.llm import plan_llm
+
+    p = plan_llm("llama-3-8b", "dgx-h100", tp=2, prompt_len=128, output_len=8)
+    assert p.decode.comm_s > 0
+    kernels = p.decode.latency_s - p.decode.comm_s
+    lo, hi = p.decode.band
+    assert p.decode.comm_s < lo and lo - p.decode.comm_s < kernels < hi - p.decode.comm_s
+    from costmodel.planners.serving_records import step_band
+
+    # kernels predicted 2 s in 1..3 s, scaled to 4 s (MoE experts swapped), plus 0.5 s comm
+    assert step_band((1.0, 3.0), 2.0, 4.0, 0.5) == (1.0 * 2 + 0.5, 3.0 * 2 + 0.5)
+    assert step_band(None, 2.0, 4.0, 0.5) is None
+
+
+def test_train_step_carries_a_band():
+    from costmodel.planners.training import plan_training
+
+    p = plan_training("gpt-2", "h100", 1, 8, 1024, micro_batch=8)
+    d = p.to_dict()
+    assert _within(d["step"]["latency_band_s"], d["step"]["latency_s"])
+    cpu = plan_training("gpt-2", "xeon-8480", 1, 1, 64, micro_batch=1).to_dict()
+    assert cpu["step"]["latency_band_s"] is None
+
+
+def test_llm_and_train_tables_show_the_band(capsys):
+    from costmodel_cli.main import main
+
+    assert main(["llm", "llama-3.2-1b", "-H", "h100", "--format", "markdown"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("80% band") == 3 and "%)" in out  # prefill, decode step, request; -x% / +y%
+    assert main(["train", "gpt-2", "-H", "h100", "--gpus", "1", "--batch", "8", "--seq-len", "256"]) == 0
+    assert "80% band" in capsys.readouterr().out

@@ -137,3 +137,10 @@ def test_large_file_loads_without_weight_data(tmp_path, monkeypatch):
 
     with pytest.raises(ModelLoadError):
         front.load_model(str(path))
+
+
+def test_cli_table_of_a_model_with_free_dims_and_no_hardware(files, capsys):
+    """Issue 18: the table's end called float() on a formula (a free dim, no --hardware)."""
+    assert main(["batch", files["block"], files["zoo"], "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "batch*seq" in out and "2 models" in out

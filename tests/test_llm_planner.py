@@ -170,3 +170,14 @@ def test_pipeline_stages_hold_their_layers():
     assert three.memory.weights_bytes == 11 * layers + embed
     with pytest.raises(PlanError, match="empty"):
         plan_llm("llama-3-8b", "h100", pp=33)
+
+
+def test_sweep_reports_progress_after_each_batch():
+    """Issue 18: no progress on --sweep (the CLI draws these calls as a bar on a terminal)."""
+    from costmodel.planners.llm import ServingCase, sweep_batches
+
+    seen = []
+    case = ServingCase.of("llama-3.2-1b", "h100", prompt_len=64, output_len=4)
+    plans = sweep_batches(case, [1, 4], lambda done, total, what: seen.append((done, total, what)))
+    assert [p.batch for p in plans] == [1, 4]
+    assert seen == [(1, 2, "batch 1"), (2, 2, "batch 4")]

@@ -9,6 +9,7 @@ import io
 import json
 import os
 
+import numpy as np
 import pytest
 from onnx import helper
 
@@ -328,6 +329,29 @@ def test_sweep_plot_and_missing_folder(capsys, tmp_path):
     assert rc == 2 and "does not exist" in err
 
 
+def test_sweep_chart_labels_both_y_axes():
+    """Issue 18: the sweep plot had two unlabeled y axes."""
+    from costmodel.planners.llm import ServingCase, sweep_batches
+    from costmodel.report.llm_report import sweep_chart
+
+    ch = sweep_chart(sweep_batches(ServingCase.of("llama-3.2-1b", "h100", prompt_len=64, output_len=4), [1, 2]))
+    assert ch.x_label and ch.y_label and ch.y2_label
+    assert {s.axis for s in ch.series} == {"y", "y2"}
+
+
+def test_batch_at_80_columns_keeps_formulas_whole(capsys, monkeypatch, tmp_path):
+    """Issue 18: `batch` wrapped names and broke formulas mid-token at 80 columns."""
+    from tests.graphs import transformer_block
+
+    monkeypatch.setenv("COLUMNS", "80")
+    block = tmp_path / "a_transformer_block_with_a_long_file_name.onnx"
+    block.write_bytes(transformer_block().SerializeToString())
+    out = ok(capsys, "batch", block, RESNET, "--no-progress")
+    assert max(len(line) for line in out.splitlines()) <= 80
+    rows = [line for line in out.splitlines() if "batch*seq" in line]
+    assert len(rows) == 1 and "76*batch*seq**2 + 4392*batch*seq" in rows[0]
+
+
 def test_roofline_plot_with_zero_flop_ops(capsys, tmp_path):
     # llama-3-8b lowers with 0-FLOP ops that move bytes (the embedding gather): no divide by zero
     png = tmp_path / "r.png"
@@ -350,6 +374,61 @@ def test_roofline_plot_with_zero_flop_ops(capsys, tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert d["memory_only_ops"] >= 1 and all(o["flops"] > 0 for o in d["ops"])
     assert d["dtype"] == "bf16" and "matrix bf16" in d["roofs"]
+
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_roofline_plot_of_a_spec_assumes_documented_bindings(capsys, tmp_path):
+    """Issue 18's acceptance: `roofline llama-3-8b --hardware h100 --plot FILE` writes a PNG.
+    A spec's free dims take batch=1 and seq=min(2048, context) (llama-3-8b: 8192), said
+    on stderr; --set overrides each."""
+    from costmodel.frontends import DEFAULT_SEQ
+
+    png = tmp_path / "r.png"
+    rc, out, err = run(capsys, "roofline", "llama-3-8b", "--hardware", "h100", "--plot", png, "--format", "json")
+    assert rc == 0, err
+    assert png.read_bytes()[:8] == PNG_MAGIC
+    assert strict_json(out)["bindings"] == {"batch": 1, "seq": min(DEFAULT_SEQ, 8192)}
+    assert err.count("\n") == 1 and "assumed batch=1, seq=2048" in err
+    rc, out, err = run(capsys, "roofline", "llama-3-8b", "-H", "h100", "--set", "seq=64", "--format", "json")
+    assert rc == 0 and strict_json(out)["bindings"] == {"batch": 1, "seq": 64}
+    assert "assumed batch=1 " in err and "seq" not in err
+    rc, out, err = run(capsys, "roofline", "llama-3-8b", "-H", "h100", "--set", "seq=64", "--set", "batch=2")
+    assert rc == 0 and err == ""
+
+
+def test_default_seq_is_capped_by_the_context():
+    from costmodel.frontends import DEFAULT_SEQ, default_bindings, load_model_spec
+
+    spec = load_model_spec("gpt-2")
+    assert spec.max_position == 1024 < DEFAULT_SEQ  # model_specs/gpt-2: GPT-2's n_positions
+    assert default_bindings(spec) == {"batch": 1, "seq": 1024}
+    assert default_bindings(spec, {"batch": 4}) == {"seq": 1024}
+
+
+def test_roofline_plot_of_a_graph_with_zero_flop_ops(capsys, tmp_path):
+    """Reshape and Transpose move bytes (or none) with zero FLOPs: the plot is still written."""
+    n = helper.make_node
+    m = model(
+        [
+            n("MatMul", ["x", "w"], ["h"]),
+            n("Reshape", ["h", "shape"], ["r"]),
+            n("Transpose", ["r"], ["y"], perm=[1, 0]),
+        ],
+        [vi("x", [8, 16])],
+        [vi("y", None)],
+        [init("w", np.zeros((16, 32), dtype=np.float32)), init("shape", np.array([16, 16], dtype=np.int64))],
+    )
+    src = tmp_path / "z.onnx"
+    src.write_bytes(m.SerializeToString())
+    png = tmp_path / "z.png"
+    rc, out, err = run(capsys, "roofline", src, "-H", "h100", "--plot", png, "--format", "json")
+    assert rc == 0, err
+    assert png.read_bytes()[:8] == PNG_MAGIC
+    d = strict_json(out)
+    assert d["bindings"] == {} and err == ""  # an ONNX file's dims are its own: nothing assumed
+    assert d["memory_only_ops"] >= 1
 
 
 def test_roofline_convs_use_the_tf32_roof(capsys):

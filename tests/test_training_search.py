@@ -74,3 +74,12 @@ def test_top_is_honoured_in_json(capsys):
     assert d["evaluated"] == d["feasible"] + sum(d["rejected"].values()) > 3
     days = [c["days"] for c in d["candidates"]]
     assert days == sorted(days)
+
+
+def test_plan_search_reports_progress_to_the_end():
+    """Issue 18: progress for `plan train` (the CLI draws these calls as a bar on a terminal)."""
+    from costmodel.planners.training_search import search_training
+
+    seen = []
+    search_training("gpt-2", ["h100"], [1, 2], 8, 256, 1e8, on_progress=lambda d, t, w: seen.append((d, t)))
+    assert seen and seen[-1][0] == seen[-1][1] == len(seen)

@@ -23,6 +23,7 @@ kernels; runtimes replaced it: elementwise and flash now mean `runtime="torch-co
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 from ..analysis import GraphCost, NodeCost, NodeStatus
@@ -242,3 +243,25 @@ def host_dispatch_s(gc: GraphCost, cal: Calibration, dispatches_per_kernel: floa
     dispatch more for a separate conv-bias kernel)."""
     total = sum(cal.dispatch(n.kind, n.op_type) for n in gc.nodes if n.status == NodeStatus.COSTED)
     return total * dispatches_per_kernel
+
+
+def repeated_band(
+    timed: Sequence[tuple[GraphCost, GraphTiming, int]], hw: Device, calibration: Calibration | None = None
+) -> tuple[float, float] | None:
+    """The 80% band of graphs timed on `hw` and run one after another, each `repeat`
+    times (a model's segments: embedding, each distinct layer x its copies, head): every
+    kernel's time times its graph's repeat, combined as one sequence of kernels by
+    uncertainty.graph_band with the calibration graph_latency used. None when a graph
+    has no band (ideal mode, or a profile the CPU engine times)."""
+    if not timed or any(gt.band is None for _, gt, _ in timed):
+        return None
+    from .devicemodel import load_model
+
+    times: list[float] = []
+    fams: list[str] = []
+    for gc, gt, rep in timed:
+        for n, nt in zip(gc.nodes, gt.nodes):
+            if nt.time_s > 0:
+                times.append(nt.time_s * rep)
+                fams.append(uncertainty.family_of(n.kind, n.op_type))
+    return uncertainty.graph_band(times, fams, calibration or for_profile(hw), load_model().residuals)

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from .spec import ModelSpec
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".toml", ".json")
+# The sequence length a spec is timed at when a command needs numbers and none was bound
+# (`roofline`): a common serving prompt length, capped by the model's own context.
+DEFAULT_SEQ = 2048
 
 
 @overload
@@ -81,6 +84,19 @@ def spec_graph(spec: ModelSpec, bindings: Any = None) -> Graph:
     return g
 
 
+def default_bindings(spec: ModelSpec, bound: Any = None) -> dict[str, int]:
+    """Bindings for a spec's symbols left free in `bound`: batch 1 and seq DEFAULT_SEQ,
+    or the spec's context (`max_position`) when shorter; an image model has no seq. An
+    encoder-decoder's dec_seq follows seq (spec_graph)."""
+    given = dict(bound or {})
+    out: dict[str, int] = {}
+    if "batch" not in given:
+        out["batch"] = 1
+    if "seq" not in given and not spec.arch.image_input:
+        out["seq"] = min(DEFAULT_SEQ, spec.max_position) if spec.max_position > 0 else DEFAULT_SEQ
+    return out
+
+
 def resolve_other(path: str, bindings: Any = None) -> tuple[Graph, str]:
     """Non-ONNX inputs (spec files, HF configs, built-in names) as an IR graph."""
     spec = load_model_spec(path)
@@ -89,4 +105,4 @@ def resolve_other(path: str, bindings: Any = None) -> tuple[Graph, str]:
     return spec_graph(spec, bindings), spec.name
 
 
-__all__ = ["load_model_spec", "resolve_other", "spec_graph"]
+__all__ = ["DEFAULT_SEQ", "default_bindings", "load_model_spec", "resolve_other", "spec_graph"]

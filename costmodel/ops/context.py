@@ -74,6 +74,7 @@ class NodeContext:
         "node",
         "opset",
         "outputs",
+        "retyped",
         "subgraph_runner",
     )
 
@@ -101,6 +102,7 @@ class NodeContext:
         self.subgraph_runner = subgraph_runner
         self.dtype_override = dtype_override
         self.limits = limits
+        self.retyped: tuple[int, ...] = ()  # outputs whose float dtype became dtype_override
 
     # -- errors ---------------------------------------------------------------------
     @property
@@ -195,6 +197,8 @@ class NodeContext:
                 elif d < 0:
                     raise self.fail(f"output {i} would have a negative dimension {shape}")
         if self.dtype_override is not None and dtype is not None and dtype.name in RETYPABLE:
+            if dtype is not self.dtype_override:
+                self.retyped += (i,)
             dtype = self.dtype_override
         if symbolic and shape is not None and self.limits is not None:  # int dims are within the limits
             self.limits.check_shape(shape, self.where)

@@ -16,6 +16,7 @@ Entry points: `estimate_serving(spec, system, layout, setup)` on typed records, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -89,6 +90,11 @@ def estimate_serving(
     contexts = _sample_contexts(prompt + 1, prompt + steps)
     decode = _average([decode_step(spec, system, layout, setup, batch, c, prompt) for c in contexts], contexts)
     request = prefill.latency_s + decode.latency_s * (out - 1)
+    # the prefill's and the decode steps' errors on one device go the same way (one
+    # calibration): their quantiles add, as those of comonotonic times do
+    request_band = None
+    if prefill.band and decode.band:
+        request_band = (prefill.band[0] + decode.band[0] * (out - 1), prefill.band[1] + decode.band[1] * (out - 1))
 
     budget = memory_budget(spec, system, layout, setup)
     kv_seq, per_seq = sequence_bytes(spec, layout, setup, prompt + out, prompt)
@@ -134,6 +140,7 @@ def estimate_serving(
         tuple(notes),
         dp=layout.dp,
         ep=layout.ep,
+        request_band_s=request_band,
     )
 
 
@@ -201,11 +208,30 @@ def _average(steps: list[StepCost], contexts: list[int]) -> StepCost:
     def avg(attr: str) -> float:
         return float(sum(wi * getattr(p, attr) for wi, p in zip(w, steps)))
 
+    # the steps err together (one device, one calibration): the mean's band is the mean of theirs
+    bands = [p.band for p in steps if p.band is not None]
+    band = None
+    if len(bands) == len(steps):
+        band = (sum(wi * b[0] for wi, b in zip(w, bands)), sum(wi * b[1] for wi, b in zip(w, bands)))
     return StepCost(
-        avg("latency_s"), avg("flops"), avg("bytes"), avg("compute_s"), avg("comm_s"), int(round(avg("kernels")))
+        avg("latency_s"),
+        avg("flops"),
+        avg("bytes"),
+        avg("compute_s"),
+        avg("comm_s"),
+        int(round(avg("kernels"))),
+        band,
     )
 
 
-def sweep_batches(case: ServingCase, batches: list[int]) -> list[LLMPlan]:
-    """The throughput-latency curve: one plan per batch size."""
-    return [case.plan(batch=b) for b in batches]
+def sweep_batches(
+    case: ServingCase, batches: list[int], on_progress: Callable[[int, int, str], None] | None = None
+) -> list[LLMPlan]:
+    """The throughput-latency curve: one plan per batch size; `on_progress(done, total,
+    what)` is called after each."""
+    plans = []
+    for b in batches:
+        plans.append(case.plan(batch=b))
+        if on_progress is not None:
+            on_progress(len(plans), len(batches), f"batch {b}")
+    return plans

@@ -30,7 +30,7 @@ from ..hardware.systems import System
 from ..ir.dtypes import DType
 from .layout import ParallelLayout, ServingSetup
 from .serving_memory import expert_params, kv_cache_bytes, shard
-from .serving_records import StepCost
+from .serving_records import StepCost, step_band
 from .serving_steps import LOGIT_BYTES, decode_workload, dtypes, tp_comm_s
 from .workload import WorkloadResult, run_workload
 
@@ -175,6 +175,7 @@ def _ep_step(
         t,
         comm,
         r.kernels,
+        step_band(r.band, r.latency_s or 0.0, t, comm),
     )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["LLMPlan", "Memory", "StepCost"]
+__all__ = ["LLMPlan", "Memory", "StepCost", "step_band"]
 
 
 @dataclass(frozen=True)
@@ -20,10 +20,14 @@ class StepCost:
     compute_s: float = 0.0
     comm_s: float = 0.0
     kernels: int = 0
+    # 80% prediction interval of latency_s: the kernels' band (engine/uncertainty.py)
+    # plus the modelled communication, which has no measured residuals of its own
+    band: tuple[float, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "latency_s": self.latency_s,
+            "latency_band_s": list(self.band) if self.band else None,
             "flops": self.flops,
             "bytes": self.bytes,
             "comm_s": self.comm_s,
@@ -77,6 +81,7 @@ class LLMPlan:
     notes: tuple[str, ...] = field(default_factory=tuple)
     dp: int = 1  # data-parallel attention ranks (MoE serving with expert parallelism)
     ep: int = 1  # devices the routed experts are split over
+    request_band_s: tuple[float, float] | None = None  # 80% interval of request_latency_s
 
     @property
     def devices(self) -> int:
@@ -123,6 +128,7 @@ class LLMPlan:
             "decode": self.decode.to_dict(),
             "request": {
                 "latency_s": self.request_latency_s,
+                "latency_band_s": list(self.request_band_s) if self.request_band_s else None,
                 "tokens_per_s": self.tokens_per_s,
                 "ttft_s": self.prefill.latency_s,
             },
@@ -133,3 +139,12 @@ class LLMPlan:
             "layers": list(self.layers),
             "notes": list(self.notes),
         }
+
+
+def step_band(band: tuple[float, float] | None, kernels_s: float, scaled_s: float, comm_s: float) -> Any:
+    """A step's band from its kernels' band (around kernels_s): scaled to the step's
+    kernel time scaled_s (the same relative spread) and shifted by its communication."""
+    if band is None or kernels_s <= 0:
+        return None
+    k = scaled_s / kernels_s
+    return (band[0] * k + comm_s, band[1] * k + comm_s)

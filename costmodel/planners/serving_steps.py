@@ -24,7 +24,7 @@ from .comm import TP_COLLECTIVES_FORWARD, pipeline_sends_s, tensor_parallel_s
 from .layout import ParallelLayout, ServingSetup
 from .pipeline import stage_layers
 from .serving_memory import kv_cache_bytes, shard
-from .serving_records import StepCost
+from .serving_records import StepCost, step_band
 from .workload import WorkloadResult, run_workload
 
 RUNTIME_RESERVED = 96 * 2**20  # CUDA context / cuBLAS workspace / allocator slack, bytes
@@ -67,15 +67,16 @@ def phase_cost(r: WorkloadResult, stage_list: tuple[tuple[int, ...], ...], comm:
     every stage in turn) plus communication; FLOPs, bytes and kernels of the busiest
     stage."""
     t = r.latency_s or 0.0
+    band = step_band(r.band, t, t, comm)
     if len(stage_list) == 1:
-        return StepCost(t + comm, float(r.flops), float(r.bytes), t, comm, r.kernels)
+        return StepCost(t + comm, float(r.flops), float(r.bytes), t, comm, r.kernels, band)
     last = len(stage_list) - 1
     per_stage = [
         (*r.stage_cost(s, k == 0, k == last), r.stage_sum("kernels", s, k == 0, k == last))
         for k, s in enumerate(stage_list)
     ]
     flops, nbytes, kernels = max(per_stage)
-    return StepCost(t + comm, flops, nbytes, t, comm, int(kernels))
+    return StepCost(t + comm, flops, nbytes, t, comm, int(kernels), band)
 
 
 def tp_comm_s(spec: ModelSpec, system: System, layout: ParallelLayout, tokens: int, act: DType) -> float:

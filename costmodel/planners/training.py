@@ -27,7 +27,7 @@ from ..hardware.systems import System, get_system
 from .layout import ParallelLayout, Recompute, TrainingRecipe, default_precision, make_layout, make_recipe
 from .pipeline import stage_layers
 from .training_core import evaluate
-from .training_cost import model_flops
+from .training_cost import model_flops, model_work
 from .training_inputs import single
 from .workload import param_count
 
@@ -141,6 +141,7 @@ class TrainPlan:
     price_per_hour: float | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
     nearest: dict[str, Any] | None = None  # when it does not fit: the closest layout that does
+    step_band_s: tuple[float, float] | None = None  # 80% prediction interval of step_latency_s
     stage_sizes: tuple[int, ...] = ()  # layers per pipeline stage
 
     @property
@@ -203,6 +204,7 @@ class TrainPlan:
             "microbatches": self.microbatches,
             "step": {
                 "latency_s": self.step_latency_s,
+                "latency_band_s": list(self.step_band_s) if self.step_band_s else None,
                 "flops": self.model_flops,
                 "hardware_flops": self.hardware_flops,
                 "tokens_per_s": self.tokens_per_step / self.step_latency_s,
@@ -281,6 +283,15 @@ def estimate_training(
         optimizer_s=float(r.optimizer_s[0]),
         comm=comm,
     )
+    # the kernels' relative band applies to the step's kernel time and the pipeline bubble
+    # (idle time in proportion to it); communication and the optimizer step are added as
+    # modelled (no measured residuals of their own)
+    band = None
+    ratio = model_work(spec, lay, recipe, hw, dispatch == "eager").band_ratio()
+    if ratio is not None:
+        scaled = breakdown.compute_s + breakdown.recompute_s + breakdown.bubble_s
+        rest = max(step - scaled, 0.0)
+        band = (rest + scaled * ratio[0], rest + scaled * ratio[1])
     return TrainPlan(
         stage_sizes=tuple(len(s) for s in stage_layers(spec.num_layers, lay.pp, lay.interleave, lay.stage_split)),
         model=spec.name,
@@ -298,6 +309,7 @@ def estimate_training(
         tokens=tokens,
         price_per_hour=price_per_hour if price_per_hour is not None else hw.price_per_hour,
         notes=tuple(notes),
+        step_band_s=band,
     )
 
 

@@ -25,7 +25,10 @@ from typing import Any
 
 from ..analysis import analyze_graph
 from ..engine.calibration import for_profile
+from ..engine.cpu import is_cpu
+from ..engine.devicemodel import load_model
 from ..engine.latency import graph_latency
+from ..engine.uncertainty import family_of, graph_band
 from ..frontends.lower import SHARED_WEIGHTS, Logits, Phase, Segment, Workload, lower
 from ..frontends.lower.workload import runs_own_code
 from ..frontends.spec import ModelSpec
@@ -82,6 +85,12 @@ class Work:
     expert_params: float = 0.0
     gemm_params: float = 0.0  # parameters that are GEMM weights (cast by autocast / fp8)
     tensors: float = 0.0  # parameter tensors
+    # the forward and backward kernels' time and its 80% band (engine/uncertainty.py; 0
+    # where the device has no band: a CPU); summed over layers, the bands of layers that
+    # err together (one device, one calibration)
+    kernel_s: float = 0.0
+    kernel_lo_s: float = 0.0
+    kernel_hi_s: float = 0.0
 
     def __add__(self, o: Work) -> Work:
         return Work(*(a + b for a, b in zip(self._t(), o._t())))
@@ -109,6 +118,9 @@ class Work:
             self.expert_params,
             self.gemm_params,
             self.tensors,
+            self.kernel_s,
+            self.kernel_lo_s,
+            self.kernel_hi_s,
         )
 
 
@@ -122,6 +134,16 @@ class ModelWork:
     layers: tuple[Work, ...]
     head: Work
     shared: float = 0.0
+
+    def band_ratio(self) -> tuple[float, float] | None:
+        """The 80% band of the model's forward and backward kernels (every layer, the
+        embedding and the head) relative to their time; None without a band."""
+        w = self.embed + self.head
+        for layer in self.layers:
+            w = w + layer
+        if w.kernel_s <= 0 or w.kernel_hi_s <= 0:
+            return None
+        return (w.kernel_lo_s / w.kernel_s, w.kernel_hi_s / w.kernel_s)
 
     def stage(self, layers: tuple[int, ...], first: bool, last: bool) -> Work:
         w = Work()
@@ -199,6 +221,8 @@ def _segment_work(
     fwd_cast = bwd_cast = 0.0  # bytes of the cast kernels of each pass
     fwd_casts = bwd_casts = 0
     stream: list[tuple[float, float, float]] = []  # (inference dispatch, forward, backward seconds)
+    kernel_times: list[float] = []  # forward + backward of each kernel, and its family
+    kernel_fams: list[str] = []
     act_b = to_dtype(facts.compute_dtype).nbytes(1)
     produced_by_norm: set[str] = set()
     for i, n in enumerate(gc.nodes):
@@ -219,6 +243,8 @@ def _segment_work(
         fwd += t
         bwd += t * (k or BACKWARD_OTHER_TIME)
         stream.append((cal.dispatch(n.kind, n.op_type), t, t * (k or BACKWARD_OTHER_TIME)))
+        kernel_times.append(t * (1 + (k or BACKWARD_OTHER_TIME)))
+        kernel_fams.append(family_of(n.kind, n.op_type))
         ff += f
         bf += f * (k or BACKWARD_OTHER_FLOPS)
         core = n.kind == R.ATTENTION or n.name.endswith(UNFUSED_CORE)
@@ -276,7 +302,14 @@ def _segment_work(
         host_f = sum(x[0] for x in stream) * hf
         drift_f, peak_f = lead((h * hf, f * kf) for h, f, _ in stream)
         drift_b, peak_b = lead((h * hb, b * kb) for h, _, b in reversed(stream))
+    kernel_s = float(sum(kernel_times))
+    lo = hi = 0.0
+    if kernel_s > 0 and not is_cpu(hw):  # the residuals are GPU kernels' (uncertainty.py)
+        lo, hi = graph_band(kernel_times, kernel_fams, cal, load_model().residuals)
     return Work(
+        kernel_s=kernel_s,
+        kernel_lo_s=lo,
+        kernel_hi_s=hi,
         fwd_s=fwd,
         bwd_s=bwd,
         wgrad_s=wgrad,

@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..analysis import analyze_graph
-from ..engine.latency import graph_latency
+from ..engine.latency import graph_latency, repeated_band
 from ..frontends.lower import SHARED_WEIGHTS, Logits, Lowered, Phase, Segment, Workload, lower
 from ..frontends.spec import ModelSpec
 from ..frontends.spec.architectures import DecodeState
@@ -54,6 +54,7 @@ class WorkloadResult:
     peak_activation_bytes: Any
     unsupported: tuple[Any, ...] = ()
     lowered: Lowered | None = None
+    band: tuple[float, float] | None = None  # 80% prediction interval of latency_s
 
     @property
     def flops(self) -> Any:
@@ -137,6 +138,7 @@ def run_workload(
     results = []
     uns: list[Any] = []
     seen = False
+    timed = []
     for seg in lowered:
         gc = analyze_graph(seg.graph, runtime=runtime)
         uns.extend(gc.unsupported)
@@ -152,6 +154,7 @@ def run_workload(
             gt = graph_latency(gc, hardware, mode=mode, execution=dispatch, calibration=calibration)
             t, kern, c, m, o = gt.latency_s, gt.kernels, gt.compute_s, gt.memory_s, gt.overhead_s
             by_type = gt.by_type()
+            timed.append((gc, gt, seg.repeat))
             latency = (latency or 0.0) + t * seg.repeat
             kernels += kern * seg.repeat
         total = total + gc.total.scale(seg.repeat)
@@ -185,7 +188,10 @@ def run_workload(
         total.write_kv,
         params,
     )
-    return WorkloadResult(wl, tuple(results), total, params, wbytes, latency, kernels, peak, tuple(uns), lowered)
+    band = repeated_band(timed, hardware, calibration) if hardware is not None else None
+    return WorkloadResult(
+        wl, tuple(results), total, params, wbytes, latency, kernels, peak, tuple(uns), lowered, band=band
+    )
 
 
 def _lt(a: Any, b: Any) -> bool:

@@ -61,7 +61,7 @@ def summary(r: Any) -> KeyValues:
             Field("latency_s", "latency", t.latency_s, "seconds"),
         ]
         if t.band:  # the 80% prediction interval (engine/uncertainty.py)
-            f.append(Field("latency_band_s", "80% band", f"{fmt.seconds(t.band[0])} .. {fmt.seconds(t.band[1])}"))
+            f.append(Field("latency_band_s", "80% band", fmt.band(t.band, t.latency_s)))
         f += [
             Field("mode", "mode", f"{t.mode}, {t.execution} execution"),
             Field("kernels", "kernels", t.kernels, "count"),

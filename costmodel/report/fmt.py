@@ -104,6 +104,18 @@ def seconds(x: Any) -> str:
     return f"{m} {p}"
 
 
+def band(b: Any, point: Any = None) -> str:
+    """An 80% prediction interval of a time, with its ends relative to the point
+    prediction: 10.6 ms .. 21.2 ms (-33% / +34%)."""
+    if not b:
+        return "-"
+    text = f"{seconds(b[0])} .. {seconds(b[1])}"
+    if point:
+        p = float(point)
+        text += f" ({b[0] / p - 1:+.0%} / {b[1] / p - 1:+.0%})"
+    return text
+
+
 def percent(x: Any) -> str:
     """A fraction (0.123) as a percentage (12.3%)."""
     if x is None:

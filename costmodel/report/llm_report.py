@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .llm_extras_report import extras_blocks
+from . import fmt
 from .model import Chart, Column, Document, Field, KeyValues, Notes, Section, Series, Table, fraction, integral
 
 
@@ -24,12 +25,15 @@ def plan_summary(p: Any) -> KeyValues:
         Field("output_len", "output tokens", p.output_len, "count"),
         Field("dtypes", "dtypes (act / weight / KV)", f"{p.dtype} / {p.weight_dtype} / {p.kv_dtype}"),
         Field("ttft_s", "prefill = time to first token", p.prefill.latency_s, "seconds"),
+        *_band("ttft_band_s", p.prefill.band, p.prefill.latency_s),
         Field("prefill_flops", "prefill FLOPs / device", integral(p.prefill.flops), "count", "FLOP"),
         Field("prefill_bytes", "prefill bytes / device", integral(p.prefill.bytes), "bytes"),
         Field("tpot_s", "decode = time per output token", p.decode.latency_s, "seconds"),
+        *_band("tpot_band_s", p.decode.band, p.decode.latency_s),
         Field("decode_flops", "decode FLOPs / token / device", integral(p.decode.flops), "count", "FLOP"),
         Field("decode_bytes", "decode bytes / token / device", integral(p.decode.bytes), "bytes"),
         Field("request_s", "request latency", p.request_latency_s, "seconds"),
+        *_band("request_band_s", p.request_band_s, p.request_latency_s),
         Field("tokens_per_s", "throughput (whole request)", p.tokens_per_s, "rate", "tokens/s"),
         Field(
             "decode_tokens_per_s",
@@ -54,6 +58,11 @@ def plan_summary(p: Any) -> KeyValues:
             Field("usd_per_request", "$ / request", c["usd_per_request"], "usd"),
         ]
     return KeyValues("plan", "", tuple(f))
+
+
+def _band(key: str, band: Any, point: float) -> tuple[Field, ...]:
+    """The 80% band row under a time (none in ideal mode or on a CPU profile)."""
+    return (Field(key, "  80% band", fmt.band(band, point)),) if band else ()
 
 
 def segments_table(p: Any) -> Table:

@@ -217,11 +217,14 @@ def summary(rl: Roofline, hardware_name: str) -> KeyValues:
 def document(report: Any, top: int | None = None) -> Document:
     rl = of_report(report)
     dt = rl.main.split()[-1]
-    title = f"roofline: {report.model} on {report.hardware.display_name} ({dt})"
+    bound = ", ".join(f"{k}={v}" for k, v in sorted(report.bindings.items()))
+    at = f" ({bound})" if bound else ""
+    title = f"roofline: {report.model}{at} on {report.hardware.display_name} ({dt})"
     data = {
         "schema_version": 1,
         "model": report.model,
         "hardware": report.hardware.name,
+        "bindings": dict(sorted(report.bindings.items())),
         "dtype": dt,
         "ridge": rl.ridge,
         "peak": rl.peak,

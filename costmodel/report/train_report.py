@@ -9,6 +9,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from . import fmt
 from .model import Chart, Column, Document, Field, KeyValues, Notes, Section, Series, Table, fraction, integral
 
 _BREAKDOWN_LABELS = {
@@ -66,6 +67,11 @@ def train_document(plan: Any) -> Document:
         Field("micro_batch", "micro-batch", e["micro_batch"], "count"),
         Field("microbatches", "microbatches per step", d["microbatches"], "count"),
         Field("step_s", "step time", d["step"]["latency_s"], "seconds"),
+        *(
+            (Field("step_band_s", "  80% band", fmt.band(plan.step_band_s, plan.step_latency_s)),)
+            if plan.step_band_s
+            else ()
+        ),
         Field("step_flops", "model FLOPs / step", d["step"]["flops"], "count", "FLOP"),
         Field("tokens_per_s", "throughput", d["step"]["tokens_per_s"], "rate", "tokens/s"),
         Field("mfu", "MFU (model FLOPs utilization)", d["mfu"], "percent"),
