@@ -505,65 +505,6 @@ def test_every_json_dump_is_strict():
     assert not loose
 
 
-# -- per-layer work (left to the lowering/planner refactor: see the reasons) -----------------
-def _count_layer_queries(monkeypatch, fn) -> int:
-    from costmodel.frontends.spec import ModelSpec
-
-    calls = {"n": 0}
-    for name in ("layer_kind", "is_moe_layer", "is_sliding"):
-        orig = getattr(ModelSpec, name)
-
-        def counted(self, i, _orig=orig):
-            calls["n"] += 1
-            return _orig(self, i)
-
-        monkeypatch.setattr(ModelSpec, name, counted)
-    fn()
-    return calls["n"]
-
-
-def _deep(layers: int):
-    from costmodel.frontends.spec import spec_from_dict
-    from costmodel.limits import raised_spec_limits
-
-    with raised_spec_limits(max_layers=layers):
-        return spec_from_dict({**BASE_SPEC_FOR_LAYERS, "num_layers": layers})
-
-
-BASE_SPEC_FOR_LAYERS = {
-    "name": "s",
-    "architecture": "decoder",
-    "vocab_size": 64,
-    "hidden_size": 32,
-    "num_heads": 2,
-    "intermediate_size": 64,
-    "sliding_window": 8,
-    "global_every": 4,
-}
-
-
-def test_llm_planning_work_does_not_grow_with_num_layers(monkeypatch):
-    from costmodel.planners.llm import plan_llm
-
-    small, deep = _deep(64), _deep(4096)
-    n_small = _count_layer_queries(monkeypatch, lambda: plan_llm(small, "h100", prompt_len=16, output_len=4))
-    n_deep = _count_layer_queries(monkeypatch, lambda: plan_llm(deep, "h100", prompt_len=16, output_len=4))
-    assert n_deep <= n_small
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="`analyze SPEC` unrolls every layer into one graph for its per-op report (frontends/lower unroll), "
-    "so its work is proportional to num_layers; analysing each distinct layer once and scaling is not done yet",
-)
-def test_spec_analysis_work_does_not_grow_with_num_layers():
-    from costmodel.frontends import spec_graph
-
-    assert len(spec_graph(_deep(256), {"batch": 1, "seq": 8}).nodes) == len(
-        spec_graph(_deep(8), {"batch": 1, "seq": 8}).nodes
-    )
-
-
 def test_usage_errors_show_hostile_arguments_inert(capsys):
     from costmodel_cli.main import main
 
