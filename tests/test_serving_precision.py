@@ -6,6 +6,8 @@ in --dtype."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from cli.llm import PRECISIONS
@@ -116,3 +118,16 @@ def test_recipe_sits_between_all_fp8_and_bf16():
 def test_recipe_errors(kw, message):
     with pytest.raises(PlanError, match=message):
         plan_llm("llama-3-8b", "h100", **kw)
+
+
+def test_cli_precision(capsys):
+    from costmodel_cli.main import main
+
+    rc = main(["llm", "llama-3.2-1b", "--hardware", "h100", "--precision", "fp8", "--format", "json"])
+    out, _ = capsys.readouterr()
+    d = json.loads(out)
+    assert rc == 0
+    assert (d["precision"], d["dtype"], d["weight_dtype"], d["kv_dtype"]) == ("fp8", "bf16", "fp8_e4m3", "fp8_e4m3")
+    rc = main(["llm", "llama-3.2-1b", "--hardware", "h100", "--precision", "fp8", "--weight-dtype", "int4"])
+    _, err = capsys.readouterr()
+    assert rc == 2 and "drop --weight-dtype" in err
