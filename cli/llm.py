@@ -28,6 +28,9 @@ from .common import (
 if TYPE_CHECKING:  # the planners load when the command runs (start-up speed)
     from costmodel.planners.llm import ServingCase
 
+# costmodel/planners/serving_precision.py SERVING_PRECISIONS (tests/test_serving_precision.py checks)
+PRECISIONS = ("fp8", "fp4")
+
 
 def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser(
@@ -53,6 +56,12 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument("--dtype", default="bf16", help="activation / compute dtype (default bf16)")
     p.add_argument("--weight-dtype", help="weight storage dtype (int4, int8, fp8 ...); default = --dtype")
     p.add_argument("--kv-dtype", help="KV-cache dtype (e.g. fp8); default = --dtype")
+    p.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        help="a quantized checkpoint's recipe: fp8 / fp4 (NVFP4) block linears, fp8 attention and KV cache; "
+        "embedding, LM head, norms and residual stream in --dtype",
+    )
     p.add_argument("--price-per-hour", type=price, help="USD per device-hour (for cost per token)")
     p.add_argument("--prefill-execution", choices=("eager", "graph"), default="eager")
     p.add_argument("--decode-execution", choices=("graph", "eager"), default="graph")
@@ -295,6 +304,7 @@ def _kw(args: argparse.Namespace) -> dict[str, Any]:
         dtype=args.dtype,
         weight_dtype=args.weight_dtype,
         kv_dtype=args.kv_dtype,
+        precision=args.precision,
         price_per_hour=args.price_per_hour,
         prefill_execution=args.prefill_execution,
         decode_execution=args.decode_execution,

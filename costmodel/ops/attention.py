@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..ir.dtypes import ONNX_DTYPES
 from ..symbolic import norm, prod, Shape, smax, smin
 from .context import NodeContext
 from .cost import Cost
@@ -292,7 +293,10 @@ def ms_group_query_attention(ctx: NodeContext) -> Cost:
     q/k_norm_weight an RMSNorm per head (normalization.py convention); head_sink or
     smooth_softmax 3 FLOPs + 1 exp per query row. KV reads are the valid past positions
     (a shared max-length buffer is read only up to the total length); quantized-cache
-    scaling FLOPs are not counted (its bytes are, through the cache dtype)."""
+    scaling FLOPs are not counted (its bytes are, through the cache dtype).
+    `output_dtype` (an ONNX type code; not ORT's): the kernel writes its output already
+    quantized for the next GEMM and computes in that dtype (TensorRT-LLM's attention with
+    `out_scale`, the FP8 context FMHA)."""
     hq, hkv = ctx.attr("num_heads"), ctx.attr("kv_num_heads")
     check_groups(ctx, hq, hkv)
     q = ctx.shape(0)
@@ -318,7 +322,10 @@ def ms_group_query_attention(ctx: NodeContext) -> Cost:
     dt = ctx.dtype(0)
     cdt = ctx.dtype(3) if ctx.has(3) else dt
     dc = ctx.shape(3)[3] if ctx.has(3) else d
-    ctx.set_output(0, dt, (b, sq, norm(hq * d)))
+    code = int(ctx.attr("output_dtype", 0) or 0)
+    if code and code not in ONNX_DTYPES:
+        raise ctx.fail(f"unknown output_dtype {code}")
+    ctx.set_output(0, ONNX_DTYPES[code] if code else dt, (b, sq, norm(hq * d)))
     ctx.set_output(1, cdt, (b, hkv, present_len, dc))
     ctx.set_output(2, cdt, (b, hkv, present_len, dc))
     ctx.set_output(3, dt, (b, hq, sq, total))

@@ -63,6 +63,7 @@ class NodeContext:
         "aliases",
         "attrs",
         "bytes_override",
+        "compute_dtype",
         "dtype_override",
         "inputs",
         "kernel",
@@ -97,6 +98,7 @@ class NodeContext:
         self.nested_unsupported: tuple[Unsupported, ...] = ()
         self.aliases: dict[int, int] | None = None  # made on first use: most nodes have none
         self.bytes_override: Cost | None = None
+        self.compute_dtype: DType | None = None  # the node's math dtype when not its output's
         self.kv_inputs: tuple[int, ...] = ()
         self.kv_outputs: tuple[int, ...] = ()
         self.subgraph_runner = subgraph_runner
@@ -229,6 +231,11 @@ class NodeContext:
     def set_kernel(self, kernel: Kernel) -> None:
         """The kernel record the engine times this node with."""
         self.kernel = kernel
+
+    def set_compute_dtype(self, dtype: DType) -> None:
+        """The dtype the kernel computes in when it is not the output's: a quantized GEMM
+        multiplies fp8 inputs and writes 16-bit results (cuBLASLt scaled matmul)."""
+        self.compute_dtype = dtype
 
     def never_fold(self) -> None:
         """The node runs at every call even when its inputs are constants (random numbers,

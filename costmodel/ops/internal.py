@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..ir.activations import ACTIVATION_OPS
+from ..ir.dtypes import ONNX_DTYPES, DType
 from ..symbolic import norm, prod
 from .context import NodeContext
 from .cost import Cost
@@ -35,15 +36,32 @@ def _per_element(op_type: str, attrs: tuple[tuple[str, str], ...], squared: bool
 ACT = {str(a): _per_element(o.op_type, o.attrs, o.squared) for a, o in ACTIVATION_OPS.items()}
 
 
+def _output_dtype(ctx: NodeContext) -> DType:
+    """Output 0's dtype: the `output_dtype` attribute (an ONNX type code), else input 0's;
+    when they differ the node computes in input 0's."""
+    code = int(ctx.attr("output_dtype", 0) or 0)
+    if not code:
+        return ctx.dtype(0)
+    dt = ONNX_DTYPES.get(code)
+    if dt is None:
+        raise ctx.fail(f"unknown output_dtype {code}")
+    if dt != ctx.dtype(0):
+        ctx.set_compute_dtype(ctx.dtype(0))
+    return dt
+
+
 @op("Linear", kind=CONTRACTION, domain=DOMAIN)
 def linear(ctx: NodeContext) -> Cost:
     """y = x W (+ b), W stored (K, N) or with transB=1 (N, K) (a tied embedding).
-    MACs = rows x K x N; FLOPs = 2 x MACs + rows x N for the bias (GEMM epilogue)."""
+    MACs = rows x K x N; FLOPs = 2 x MACs + rows x N for the bias (GEMM epilogue).
+    `output_dtype` (an ONNX type code, as QuantizeLinear's): a quantized GEMM that
+    multiplies x's dtype (fp8 inputs) and writes y in this one (cuBLASLt scaled matmul,
+    `out_dtype`); the node computes in x's dtype."""
     x, w = ctx.shape(0), ctx.shape(1)
     if ctx.attr("transB", 0):
         w = (w[1], w[0])
     out, batch, m, n, k = matmul_shapes(x, w, ctx.where)
-    ctx.set_output(0, ctx.dtype(0), out)
+    ctx.set_output(0, _output_dtype(ctx), out)
     macs = norm(batch * m * n * k)
     ctx.set_kernel(GemmShape(batch=1, m=norm(batch * m), n=n, k=k))
     return Cost(flops=norm(2 * macs + (batch * m * n if ctx.has(2) else 0)), macs=macs)
@@ -83,14 +101,16 @@ def expert_mlp(ctx: NodeContext) -> Cost:
     for gated MLPs, W_out (E, I, d). MACs = tokens x top_k x (d·m·I + I·d); activation
     per routed hidden element (gated: +1 multiply); the routing-weight scale and the
     top_k sum, 2 per routed output element. Weight traffic: the experts the tokens touch
-    (expected_unique_experts), not all E."""
+    (expected_unique_experts), not all E. `output_dtype` as Linear's (quantized experts:
+    x in the GEMM dtype, y 16-bit)."""
     x, w_in, w_out = ctx.shape(0), ctx.shape(1), ctx.shape(2)
     e, d, mi = w_in
     i = w_out[1]
     k = ctx.attr("top_k")
     gated = bool(ctx.attr("gated", 1))
     tokens = prod(x[:-1])
-    ctx.set_output(0, ctx.dtype(0), x)
+    ydt = _output_dtype(ctx)
+    ctx.set_output(0, ydt, x)
     routed = norm(tokens * k)
     macs = norm(routed * (d * mi + i * d))
     act = ACT.get(ctx.attr("activation", "silu"), (1, 0))
@@ -107,7 +127,7 @@ def expert_mlp(ctx: NodeContext) -> Cost:
     ctx.bytes_override = Cost(
         read_weights=read_w,
         read_activations=norm(xb * 2),
-        write_activations=norm(xb + ctx.dtype(0).nbytes(routed * mi)),
+        write_activations=norm(ydt.nbytes(prod(x)) + ctx.dtype(0).nbytes(routed * mi)),
     )
     ctx.set_kernel(MoEShape(tokens=tokens, experts=e, top_k=k, gemm=GemmShape(batch=1, m=routed, n=mi, k=d)))
     return Cost(flops=flops, macs=macs, transcendentals=norm(routed * i * act[1]))

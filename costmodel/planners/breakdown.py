@@ -196,7 +196,7 @@ def llm_breakdown(
     from .layout import ServingSetup
     from .llm import _sample_contexts
     from .serving_memory import shard
-    from .serving_steps import decode_workload
+    from .serving_steps import decode_workload, quantized
 
     spec = load_model_spec(model)
     hw = get_profile(hardware)
@@ -206,9 +206,15 @@ def llm_breakdown(
     # Under pipeline parallelism one batch passes every stage in turn (the serving
     # planner's latency): the whole sharded model's kernels, not one stage's.
     dev = shard(spec, plan.tp)
+    setup = ServingSetup(
+        dtype=plan.dtype,
+        weight_dtype=None if plan.precision else plan.weight_dtype,
+        kv_dtype=plan.kv_dtype,
+        precision=plan.precision,
+    )
     pre = _run(
         dev,
-        Workload(Phase.PREFILL, plan.batch, plan.prompt_len, 0, Logits(logits), act, wdt, kvdt),
+        quantized(Workload(Phase.PREFILL, plan.batch, plan.prompt_len, 0, Logits(logits), act, wdt, kvdt), setup),
         hw,
         prefill_execution,
         mode,
@@ -218,7 +224,6 @@ def llm_breakdown(
     steps = max(plan.output_len - 1, 1)
     ctxs = _sample_contexts(plan.prompt_len + 1, plan.prompt_len + steps)
     weights = _weights(ctxs)
-    setup = ServingSetup(dtype=plan.dtype, weight_dtype=plan.weight_dtype, kv_dtype=plan.kv_dtype)
     runs = [
         _run(dev, decode_workload(spec, plan.batch, c, setup, plan.prompt_len), hw, decode_execution, mode, runtime)
         for c in ctxs

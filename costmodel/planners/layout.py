@@ -198,6 +198,9 @@ class ServingSetup:
     # whose activations the engine reserves memory for
     allow_past_context: bool = False  # plan prompt + output beyond the model's context
     attention: str = "fused"  # "unfused": scores through memory (eager math path, Megatron-LM 2022)
+    # a quantized checkpoint's recipe (serving_precision.py: fp8, fp4): block linears,
+    # attention and KV cache quantized, the rest in `dtype`; None: the dtypes above alone
+    precision: str | None = None
 
     def but(self, **changes: Any) -> ServingSetup:
         return replace(self, **changes)

@@ -141,6 +141,7 @@ def estimate_serving(
         dp=layout.dp,
         ep=layout.ep,
         request_band_s=request_band,
+        precision=setup.precision,
     )
 
 
@@ -186,7 +187,7 @@ class ServingCase:
 def plan_llm(model: Any, hardware: Any, **kw: Any) -> LLMPlan:
     """Keyword convenience over estimate_serving (see ServingCase.of for the options:
     batch, prompt_len, output_len, tp, pp, dp, ep, dtype, weight_dtype, kv_dtype,
-    price_per_hour, prefill_execution, decode_execution, mode, memory_utilization,
+    precision, price_per_hour, prefill_execution, decode_execution, mode, memory_utilization,
     logits, prefill_chunk, allow_past_context, runtime)."""
     return ServingCase.of(model, hardware, **kw).plan()
 

@@ -82,6 +82,7 @@ class LLMPlan:
     dp: int = 1  # data-parallel attention ranks (MoE serving with expert parallelism)
     ep: int = 1  # devices the routed experts are split over
     request_band_s: tuple[float, float] | None = None  # 80% interval of request_latency_s
+    precision: str | None = None  # the quantized checkpoint's recipe (serving_precision.py)
 
     @property
     def devices(self) -> int:
@@ -122,6 +123,7 @@ class LLMPlan:
             "dtype": self.dtype,
             "weight_dtype": self.weight_dtype,
             "kv_dtype": self.kv_dtype,
+            "precision": self.precision,
             "params": self.params,
             "active_params": self.active_params,
             "prefill": self.prefill.to_dict(),

@@ -11,7 +11,7 @@ fullest stage's."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..errors import PlanError
 from ..frontends.lower import Logits, Phase, Workload
@@ -24,6 +24,7 @@ from .comm import TP_COLLECTIVES_FORWARD, pipeline_sends_s, tensor_parallel_s
 from .layout import ParallelLayout, ServingSetup
 from .pipeline import stage_layers
 from .serving_memory import kv_cache_bytes, shard
+from .serving_precision import recipe_dtypes
 from .serving_records import StepCost, step_band
 from .workload import WorkloadResult, run_workload
 
@@ -34,11 +35,25 @@ LOGIT_BYTES = 4  # serving engines sample from fp32 logits (vLLM's sampler upcas
 
 
 def dtypes(setup: ServingSetup) -> tuple[DType, DType, DType]:
-    """(activations, weights, KV cache) of a serving setup."""
+    """(activations, weights, KV cache) of a serving setup; under a precision recipe the
+    weights are its block linears' and the KV cache its own unless kv_dtype is given."""
     act = to_dtype(setup.dtype)
+    if setup.precision is not None:
+        if setup.weight_dtype:
+            raise PlanError(f"--precision {setup.precision} sets the weight dtype: drop --weight-dtype")
+        wdt, _, _, kvdt = recipe_dtypes(setup.precision, act)
+        return act, wdt, to_dtype(setup.kv_dtype) if setup.kv_dtype else kvdt
     wdt = to_dtype(setup.weight_dtype) if setup.weight_dtype else act
     kvdt = to_dtype(setup.kv_dtype) if setup.kv_dtype else act
     return act, wdt, kvdt
+
+
+def quantized(wl: Workload, setup: ServingSetup) -> Workload:
+    """The workload with the setup's precision recipe's GEMM and attention dtypes."""
+    if setup.precision is None:
+        return wl
+    _, gemm, attention, _ = recipe_dtypes(setup.precision, wl.dtype)
+    return replace(wl, gemm_dtype=gemm, attention_dtype=attention)
 
 
 def stages(spec: ModelSpec, pp: int) -> tuple[tuple[int, ...], ...]:
@@ -95,10 +110,12 @@ def decode_workload(spec: ModelSpec, batch: int, context: int, setup: ServingSet
     act, wdt, kvdt = dtypes(setup)
     if spec.arch.decode is DecodeState.CROSS:
         past = max(context - prompt_len - 1, 0) or 1
-        return Workload(Phase.DECODE, batch, 1, past, Logits.LAST, act, wdt, kvdt, prompt_len, setup.attention)
-    if spec.arch.decode is DecodeState.RECURRENT:
-        return Workload(Phase.DECODE, batch, 1, 0, Logits.LAST, act, wdt, kvdt, attention=setup.attention)
-    return Workload(Phase.DECODE, batch, 1, context - 1, Logits.LAST, act, wdt, kvdt, attention=setup.attention)
+        wl = Workload(Phase.DECODE, batch, 1, past, Logits.LAST, act, wdt, kvdt, prompt_len, setup.attention)
+    elif spec.arch.decode is DecodeState.RECURRENT:
+        wl = Workload(Phase.DECODE, batch, 1, 0, Logits.LAST, act, wdt, kvdt, attention=setup.attention)
+    else:
+        wl = Workload(Phase.DECODE, batch, 1, context - 1, Logits.LAST, act, wdt, kvdt, attention=setup.attention)
+    return quantized(wl, setup)
 
 
 def decode_step(
@@ -139,6 +156,7 @@ def prefill_run(
     prompt, or one chunk of it), with the workload result it came from."""
     act, wdt, kvdt = dtypes(setup)
     wl = Workload(Phase.PREFILL, batch, tokens, past, Logits(setup.logits), act, wdt, kvdt, attention=setup.attention)
+    wl = quantized(wl, setup)
     if layout.ep > 1:
         from .serving_moe import ep_prefill_run
 

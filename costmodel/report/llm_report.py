@@ -23,7 +23,11 @@ def plan_summary(p: Any) -> KeyValues:
         Field("batch", "batch", p.batch, "count"),
         Field("prompt_len", "prompt tokens", p.prompt_len, "count"),
         Field("output_len", "output tokens", p.output_len, "count"),
-        Field("dtypes", "dtypes (act / weight / KV)", f"{p.dtype} / {p.weight_dtype} / {p.kv_dtype}"),
+        Field(
+            "dtypes",
+            "dtypes (act / weight / KV)",
+            f"{p.dtype} / {p.weight_dtype} / {p.kv_dtype}" + (f" ({p.precision} recipe)" if p.precision else ""),
+        ),
         Field("ttft_s", "prefill = time to first token", p.prefill.latency_s, "seconds"),
         *_band("ttft_band_s", p.prefill.band, p.prefill.latency_s),
         Field("prefill_flops", "prefill FLOPs / device", integral(p.prefill.flops), "count", "FLOP"),

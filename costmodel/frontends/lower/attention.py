@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...ir.dtypes import ONNX_CODES
 from ...symbolic import smin
 from ..spec.architectures import AttentionImpl, Norm, Position
 from .context import Ctx
@@ -73,8 +74,10 @@ def self_attention(c: Ctx, x: str, i: int, name: str, causal: bool = True, bias:
         attrs["local_window_size"] = s.sliding_window - 1
     if s.position is Position.ALIBI:
         attrs["alibi"] = 1
+    if w.attention_dtype is not None:
+        attrs["output_dtype"] = ONNX_CODES[w.attention_dtype.name]
     y = b.node("GroupQueryAttention", ins, n_out=3, domain="com.microsoft", name=f"{name}.attn", **attrs)[0]
-    return c.linear(y, h * hd, d, f"{name}.o", s.o_bias)
+    return c.linear(y, h * hd, d, f"{name}.o", s.o_bias, x_dtype=w.attention_dtype)
 
 
 def unfused_attention(c: Ctx, q: str, k: str, v: str, past: Any, name: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...ir.activations import ACTIVATION_OPS, EAGER_FORMULAS, Activation
-from ...ir.dtypes import DType
+from ...ir.dtypes import FP32, ONNX_CODES, DType
 from ..builder import GraphBuilder
 from ..spec import ModelSpec
 from ..spec.architectures import MLPKind, Norm
@@ -69,13 +69,43 @@ class Ctx:
         weight: str | None = None,
         trans: bool = False,
         wdt: DType | None = None,
+        x_dtype: DType | None = None,
+        quantizable: bool = True,
     ) -> str:
-        w = weight or self.b.weight(f"{name}.weight", (k, n), wdt or self.w.wdt)
+        """A linear layer. Under a workload's gemm_dtype a block linear (its own weight in
+        the workload's weight dtype) is a quantized GEMM: x (in x_dtype, default the
+        activations') is quantized by a kernel of its own unless it already is in the GEMM
+        dtype, as TensorRT-LLM's FP8 linear does (tensorrt_llm/_torch/modules/linear.py,
+        FP8QDQLinearMethod.apply: static_quantize_e4m3_per_tensor of a non-fp8 input, then
+        cublas_scaled_mm with out_dtype the module's 16-bit dtype). `quantizable=False`:
+        a block linear checkpoints keep 16-bit (a MoE router)."""
+        quantized = self.w.gemm_dtype is not None and weight is None and quantizable
+        quantized = quantized and (wdt is None or wdt == self.w.wdt)
+        kept = not quantizable and self.w.gemm_dtype is not None  # 16-bit in a quantized checkpoint
+        w = weight or self.b.weight(f"{name}.weight", (k, n), wdt or (self.w.dtype if kept else self.w.wdt))
+        attrs: dict[str, Any] = {"transB": 1} if trans else {}
+        if quantized:
+            x = self.quantize(x, name, x_dtype)
+            attrs["output_dtype"] = ONNX_CODES[self.w.dtype.name]
         ins = [x, w]
         if bias:
             ins.append(self.b.weight(f"{name}.bias", (n,), self.w.dtype))
-        out: str = self.b.node("Linear", ins, domain="costmodel", name=name, **({"transB": 1} if trans else {}))
+        out: str = self.b.node("Linear", ins, domain="costmodel", name=name, **attrs)
         return out
+
+    def quantize(self, x: str, name: str, x_dtype: DType | None = None) -> str:
+        """x (in x_dtype, default the activations') in the workload's GEMM dtype: as it is
+        when it already is, else through a per-tensor quantize kernel."""
+        gdt = self.w.gemm_dtype
+        if gdt is None or (x_dtype or self.w.dtype) == gdt:
+            return x
+        y: str = self.b.node(
+            "QuantizeLinear",
+            [x, self.b.input(f"{name}.input_scale", (), FP32)],
+            name=f"{name}.quantize",
+            output_dtype=ONNX_CODES[gdt.name],
+        )
+        return y
 
     def act(self, x: str, name: str, activation: Activation | None = None) -> str:
         """The activation as its IR op (ir/activations.py), squared for relu2; in the

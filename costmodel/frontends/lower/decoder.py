@@ -4,6 +4,7 @@ the token embedding. The heads are in heads.py."""
 
 from __future__ import annotations
 
+from ...ir.dtypes import ONNX_CODES
 from ...ir.dtypes import dtype as to_dtype
 from ...ir.graph import Graph
 from ..spec import ModelSpec
@@ -52,7 +53,7 @@ def ffn(c: Ctx, x: str, i: int, name: str) -> str:
     if m is None or not s.is_moe_layer(i):
         return c.mlp(x, s.intermediate_size, name)
     d = s.hidden_size
-    logits = c.linear(x, d, m.num_experts, f"{name}.router")
+    logits = c.linear(x, d, m.num_experts, f"{name}.router", quantizable=False)
     if m.router_bias:
         score_bias = c.b.weight(f"{name}.router.score_bias", (m.num_experts,), c.w.dtype)
         logits = c.b.node("Add", [logits, score_bias], name=f"{name}.router_bias")
@@ -68,14 +69,16 @@ def ffn(c: Ctx, x: str, i: int, name: str) -> str:
     else:
         w_in = c.b.weight(f"{name}.experts.w_in", (m.num_experts, d, mult * m.expert_intermediate_size), c.w.wdt)
         w_out = c.b.weight(f"{name}.experts.w_out", (m.num_experts, m.expert_intermediate_size, d), c.w.wdt)
+        quant = {"output_dtype": ONNX_CODES[c.w.dtype.name]} if c.w.gemm_dtype is not None else {}
         y = c.b.node(
             "ExpertMLP",
-            [x, w_in, w_out],
+            [c.quantize(x, f"{name}.experts"), w_in, w_out],
             domain="costmodel",
             name=f"{name}.experts",
             top_k=m.top_k,
             gated=int(gated),
             activation=s.activation.value,
+            **quant,
         )
     if m.num_shared_experts or m.shared_intermediate_size:
         width = m.shared_intermediate_size or m.num_shared_experts * m.expert_intermediate_size

@@ -42,6 +42,13 @@ class Workload:
     attention: str = "fused"
     decoder_len: Any = 0  # encoder-decoder forward / training: target positions (0: as many as seq)
     eager_code: bool = False  # the model's own PyTorch code, eagerly (see runs_own_code)
+    # Quantized linears (W8A8 / W4A4 checkpoints): the dtype each transformer-block linear
+    # multiplies in; its input is quantized to it by a kernel of its own unless it already
+    # is, and it writes `dtype`. Heads and embeddings stay in `dtype` (None: no such GEMMs)
+    gemm_dtype: DType | None = None
+    # the dtype the fused attention kernel computes in and writes its output in, the output
+    # projection's input (None: the activations')
+    attention_dtype: DType | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "phase", Phase(self.phase))
