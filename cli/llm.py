@@ -28,8 +28,8 @@ from .common import (
 if TYPE_CHECKING:  # the planners load when the command runs (start-up speed)
     from costmodel.planners.llm import ServingCase
 
-# costmodel/planners/serving_precision.py SERVING_PRECISIONS (tests/test_serving_precision.py checks)
-PRECISIONS = ("fp8", "fp4")
+# costmodel/planners/serving_precision.py SERVING_PRECISIONS and "none" (tests/test_serving_precision.py checks)
+PRECISIONS = ("fp8", "fp4", "none")
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -60,7 +60,8 @@ def add_parser(sub: Subparsers) -> None:
         "--precision",
         choices=PRECISIONS,
         help="a quantized checkpoint's recipe: fp8 / fp4 (NVFP4) block linears, fp8 attention and KV cache; "
-        "embedding, LM head, norms and residual stream in --dtype",
+        "embedding, LM head, norms and residual stream in --dtype (default: the recipe --dtype fp8|fp4 names; "
+        "none: every tensor in --dtype)",
     )
     p.add_argument("--price-per-hour", type=price, help="USD per device-hour (for cost per token)")
     p.add_argument("--prefill-execution", choices=("eager", "graph"), default="eager")

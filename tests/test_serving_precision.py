@@ -45,7 +45,7 @@ def _layer_nodes(model: str, batch: int, gemm: bool = True) -> dict[str, object]
 
 
 def test_cli_choices_are_the_recipes():
-    assert PRECISIONS == tuple(SERVING_PRECISIONS)
+    assert PRECISIONS == (*SERVING_PRECISIONS, "none")
 
 
 def test_block_linears_are_quantized_and_the_head_stays_16_bit():
@@ -101,7 +101,7 @@ def test_recipe_weights_in_memory():
 def test_recipe_sits_between_all_fp8_and_bf16():
     kw = dict(batch=256, prompt_len=1024, output_len=256)
     recipe = plan_llm("llama-3-8b", "h100", precision="fp8", **kw)
-    all_fp8 = plan_llm("llama-3-8b", "h100", dtype="fp8", **kw)
+    all_fp8 = plan_llm("llama-3-8b", "h100", dtype="fp8", precision="none", **kw)
     bf16 = plan_llm("llama-3-8b", "h100", kv_dtype="fp8", **kw)
     assert all_fp8.decode.latency_s < recipe.decode.latency_s < bf16.decode.latency_s
     assert all_fp8.prefill.latency_s < recipe.prefill.latency_s < bf16.prefill.latency_s
@@ -131,3 +131,30 @@ def test_cli_precision(capsys):
     rc = main(["llm", "llama-3.2-1b", "--hardware", "h100", "--precision", "fp8", "--weight-dtype", "int4"])
     _, err = capsys.readouterr()
     assert rc == 2 and "drop --weight-dtype" in err
+
+
+def test_an_fp8_dtype_is_served_as_the_fp8_checkpoint_is():
+    """`--dtype fp8` (no weight dtype) means the FP8 recipe with bf16 activations, the same
+    plan as `--dtype bf16 --precision fp8`, with a note; `--precision none` keeps every
+    tensor in fp8 (smaller weights: the embedding and LM head in 1 byte too)."""
+    kw = dict(batch=8, prompt_len=512, output_len=64)
+    implied = plan_llm("llama-3-8b", "h100", dtype="fp8", **kw)
+    explicit = plan_llm("llama-3-8b", "h100", dtype="bf16", precision="fp8", **kw)
+    literal = plan_llm("llama-3-8b", "h100", dtype="fp8", precision="none", **kw)
+    assert implied.precision == "fp8" and implied.dtype == "bf16"
+    assert implied.decode.latency_s == explicit.decode.latency_s
+    assert implied.memory.weights_bytes == explicit.memory.weights_bytes
+    assert any("--precision none" in n for n in implied.notes)
+    assert literal.precision is None and literal.dtype == "fp8_e4m3"
+    spec = load_model_spec("llama-3-8b")
+    assert spec is not None
+    # embedding + LM head (untied) are 16-bit under the recipe, 8-bit literally
+    head_and_embedding = 2 * spec.vocab_size * spec.hidden_size
+    assert implied.memory.weights_bytes - literal.memory.weights_bytes >= head_and_embedding
+    fp4 = plan_llm("llama-3-8b", "b200", dtype="fp4", **kw)
+    assert fp4.precision == "fp4"
+
+
+def test_a_weight_dtype_keeps_the_dtypes_literal():
+    p = plan_llm("llama-3-8b", "h100", dtype="fp8", weight_dtype="fp8", batch=1, prompt_len=64, output_len=4)
+    assert p.precision is None and p.dtype == "fp8_e4m3"

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from ..errors import PlanError
+from ..errors import CostModelError, PlanError
 from ..frontends.spec import ModelSpec
+from ..ir.dtypes import dtype as to_dtype
 from ..frontends.spec.architectures import Lowering
 from ..passes.runtimes import get_runtime
 from .pipeline import Schedule, resolve_schedule
@@ -199,11 +200,46 @@ class ServingSetup:
     allow_past_context: bool = False  # plan prompt + output beyond the model's context
     attention: str = "fused"  # "unfused": scores through memory (eager math path, Megatron-LM 2022)
     # a quantized checkpoint's recipe (serving_precision.py: fp8, fp4): block linears,
-    # attention and KV cache quantized, the rest in `dtype`; None: the dtypes above alone
+    # attention and KV cache quantized, the rest in `dtype`; None: implied by `dtype` (an
+    # fp8 / fp4 `dtype` without a weight dtype is served as that checkpoint is, below);
+    # "none": every tensor in the dtypes above, literally
     precision: str | None = None
+    implied_from: str | None = None  # the fp8 / fp4 `dtype` a recipe was implied from
+
+    def __post_init__(self) -> None:
+        # No serving engine runs an FP8 / NVFP4 checkpoint with every tensor in 8 or 4 bits:
+        # the embedding, LM head, norms and residual stream stay 16-bit (ModelOpt model
+        # cards; vLLM's fp8 quantization skips lm_head), so `--dtype fp8` means that recipe
+        recipe = implied_recipe(self.dtype) if self.precision is None and not self.weight_dtype else None
+        if recipe is not None:
+            object.__setattr__(self, "implied_from", self.dtype)
+            object.__setattr__(self, "dtype", "bf16")
+            object.__setattr__(self, "precision", recipe)
+
+    @property
+    def recipe(self) -> str | None:
+        """The precision recipe in force (None: every tensor in its own dtype)."""
+        return None if self.precision in (None, "none") else self.precision
 
     def but(self, **changes: Any) -> ServingSetup:
+        if "dtype" in changes and "precision" not in changes and self.implied_from is not None:
+            changes = {**changes, "precision": None, "implied_from": None}  # re-derive from the new dtype
         return replace(self, **changes)
+
+
+def implied_recipe(dtype_name: str) -> str | None:
+    """The serving recipe (serving_precision.py) a quantized activation dtype names."""
+    try:
+        d = to_dtype(dtype_name)
+    except CostModelError:
+        return None  # reported where the dtype is used
+    if d.kind != "float":
+        return None
+    if d.bits == 8 and d.name != "fp8_e8m0":
+        return "fp8"
+    if d.bits == 4:
+        return "fp4"
+    return None
 
 
 def make_layout(

@@ -85,6 +85,12 @@ def estimate_serving(
     past = check_context(spec, prompt, out, allow=setup.allow_past_context)
     if past:
         notes.append(past)
+    if setup.implied_from is not None:
+        notes.append(
+            f"dtype {setup.implied_from} served as a {setup.recipe} checkpoint is: {setup.recipe} block linears, "
+            f"{setup.dtype} embedding, LM head, norms and residual stream (--precision none: every tensor in "
+            f"{setup.implied_from})"
+        )
     prefill, pre = prefill_run(spec, system, layout, setup, batch, prompt)
     steps = max(out - 1, 1)
     contexts = _sample_contexts(prompt + 1, prompt + steps)
@@ -141,7 +147,7 @@ def estimate_serving(
         dp=layout.dp,
         ep=layout.ep,
         request_band_s=request_band,
-        precision=setup.precision,
+        precision=setup.recipe,
     )
 
 

@@ -38,10 +38,10 @@ def dtypes(setup: ServingSetup) -> tuple[DType, DType, DType]:
     """(activations, weights, KV cache) of a serving setup; under a precision recipe the
     weights are its block linears' and the KV cache its own unless kv_dtype is given."""
     act = to_dtype(setup.dtype)
-    if setup.precision is not None:
+    if setup.recipe is not None:
         if setup.weight_dtype:
-            raise PlanError(f"--precision {setup.precision} sets the weight dtype: drop --weight-dtype")
-        wdt, _, _, kvdt = recipe_dtypes(setup.precision, act)
+            raise PlanError(f"--precision {setup.recipe} sets the weight dtype: drop --weight-dtype")
+        wdt, _, _, kvdt = recipe_dtypes(setup.recipe, act)
         return act, wdt, to_dtype(setup.kv_dtype) if setup.kv_dtype else kvdt
     wdt = to_dtype(setup.weight_dtype) if setup.weight_dtype else act
     kvdt = to_dtype(setup.kv_dtype) if setup.kv_dtype else act
@@ -50,9 +50,9 @@ def dtypes(setup: ServingSetup) -> tuple[DType, DType, DType]:
 
 def quantized(wl: Workload, setup: ServingSetup) -> Workload:
     """The workload with the setup's precision recipe's GEMM and attention dtypes."""
-    if setup.precision is None:
+    if setup.recipe is None:
         return wl
-    _, gemm, attention, _ = recipe_dtypes(setup.precision, wl.dtype)
+    _, gemm, attention, _ = recipe_dtypes(setup.recipe, wl.dtype)
     return replace(wl, gemm_dtype=gemm, attention_dtype=attention)
 
 
