@@ -62,6 +62,17 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def finite(x: object) -> object:
+    """x with NaN / infinite floats as None (strict JSON)."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [finite(v) for v in x]
+    return x
+
+
 def sig6(v: float) -> float:
     """Six significant digits: the parameters in seconds (kernel_overhead_s ~4e-6) lose
     their value to round(v, 6)."""
@@ -245,10 +256,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
     }
     summary = {k: doc[k] for k in ("sample", "fit", "torchvision", "per_device")}
-    print(json.dumps(summary, indent=1, default=str).replace("NaN", "null"))
+    print(json.dumps(finite(summary), indent=1, allow_nan=False))  # NaN (no LODO run) prints as null
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(doc, f, indent=1)
+            json.dump(finite(doc), f, indent=1, allow_nan=False)
     if args.write:
         with open(MODEL_FILE, "w", encoding="utf-8") as f:
             json.dump(doc, f, indent=1, sort_keys=False, allow_nan=False)
