@@ -108,3 +108,31 @@ def test_held_out_classifiers_within_the_issue_bar():
     errs = sorted(abs(c.predict(hw, cal) / c.measured_s - 1) for c in cases)
     assert errs[len(errs) // 2] <= 0.15
     assert errs[-1] <= 0.40
+
+
+def test_conv_bias_kernel_streams_at_its_own_fraction():
+    """A Conv with a bias under the pytorch runtime is the conv plus one elementwise kernel
+    that reads and writes the output (2 x 8 x 64 x 56 x 56 x 2 B in fp16); halving that
+    kernel's bandwidth fraction adds exactly that traffic's time once more."""
+    import numpy as np
+    from onnx import TensorProto, helper
+
+    import costmodel
+    from costmodel.hardware import get_profile
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT16, [8, 64, 56, 56])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT16, [8, 64, 56, 56])
+    w = helper.make_tensor(
+        "w", TensorProto.FLOAT16, [64, 64, 3, 3], np.zeros(64 * 64 * 9, np.float16).tobytes(), raw=True
+    )
+    b = helper.make_tensor("b", TensorProto.FLOAT16, [64], np.zeros(64, np.float16).tobytes(), raw=True)
+    node = helper.make_node("Conv", ["x", "w", "b"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1])
+    m = helper.make_model(helper.make_graph([node], "g", [x], [y], [w, b]), opset_imports=[helper.make_opsetid("", 17)])
+    gc = costmodel.analyze(m, runtime="pytorch").graph_cost
+    hw = get_profile("h200")
+    base = dataclasses.replace(Calibration(), conv_bias_bandwidth_fraction=0.8)
+    half = dataclasses.replace(base, conv_bias_bandwidth_fraction=0.4)
+    t0 = graph_latency(gc, hw, execution="graph", calibration=base, bands=False).latency_s
+    t1 = graph_latency(gc, hw, execution="graph", calibration=half, bands=False).latency_s
+    traffic = 2 * 8 * 64 * 56 * 56 * 2
+    assert t1 - t0 == pytest.approx(traffic / (hw.memory_bandwidth * 0.8), rel=1e-9)

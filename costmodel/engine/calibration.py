@@ -72,6 +72,9 @@ class Calibration:
     conv_grouped_ratio: float = 1.0  # x conv_fraction for grouped (not depthwise) convolutions
     conv_channel_ramp: float = 32.0
     conv_bias_separate_kernel: bool = True  # PyTorch eager + cuDNN: bias added in its own kernel
+    # that kernel's bandwidth (of datasheet BW): a bias add, or the BatchNorm an export folded
+    # into the conv (PyTorch's channels-last BN kernel reads per-channel statistics per element)
+    conv_bias_bandwidth_fraction: float = 0.865
     # -- attention (flash kernels) ------------------------------------------------------
     attention_fraction: Mapping[str, float] = field(
         default_factory=lambda: {"bf16": 0.62, "fp16": 0.62, "fp8": 0.55, "fp32": 0.30}
@@ -190,6 +193,7 @@ _REFINE_FIELDS = {
     "attention": ("attention_fraction",),
     "bandwidth": (
         "stream_bandwidth_fraction",
+        "conv_bias_bandwidth_fraction",
         "gemm_bandwidth_fraction",
         "gemm_misaligned_bandwidth_fraction",
         "depthwise_bandwidth_fraction",

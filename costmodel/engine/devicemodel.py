@@ -86,6 +86,9 @@ PARAMS: dict[str, Param] = {
     # memory instead (sm80_xmma_fprop_implicit_gemm_indexed_wo_smem_..._aligna2 in the H200
     # torchvision kernel lists). Prior: the 16-bit GEMM misalignment penalty.
     "conv_misaligned_ratio": Param(0.20, 0.01, 1.0, "conv on a matrix path, channels/group not 16-B aligned"),
+    "conv_bias_bandwidth_ratio": Param(
+        1.0, 0.2, 1.2, "a conv's separate bias / folded-BatchNorm kernel: x stream fraction"
+    ),
     "conv_grouped_ratio": Param(1.0, 0.05, 1.0, "grouped (not depthwise) convolution: x conv fraction"),
     # attention (flash kernels)
     "attention_mma16": Param(0.62, 0.2, 1.0, "flash attention fraction of the 16-bit matrix peak"),
@@ -348,6 +351,7 @@ def calibration_fields(f: DeviceFeatures, params: Mapping[str, float]) -> dict[s
         "depthwise_bandwidth_fraction": stream * p["depthwise_bandwidth_ratio"],
         "conv_misaligned_ratio": {dt: p["conv_misaligned_ratio"] for dt in dict(f.matrix_paths)},
         "conv_grouped_ratio": p["conv_grouped_ratio"],
+        "conv_bias_bandwidth_fraction": min(stream * p["conv_bias_bandwidth_ratio"], 1.0),
         "conv_channel_ramp": p["conv_channel_ramp"],
         "conv_winograd_overhead_s": p["conv_winograd_overhead_s"],
         "attention_fraction": attn,

@@ -139,7 +139,9 @@ def graph_latency(
             # PyTorch's cuDNN path adds a convolution's bias in a second elementwise kernel
             # (and an exported Conv's bias is usually a BatchNorm the exporter folded in,
             # which eager PyTorch also runs as its own kernel): one more read + write
-            kernel += 2 * _tensor_bytes(n, n.output_shapes, 0) / (hw.memory_bandwidth * cal.stream_bandwidth_fraction)
+            kernel += (
+                2 * _tensor_bytes(n, n.output_shapes, 0) / (hw.memory_bandwidth * cal.conv_bias_bandwidth_fraction)
+            )
             extra_kernels = 1
         over = 0.0
         if mode is not Mode.IDEAL and kernel > 0:

@@ -55,6 +55,7 @@ CALIBRATION_FIELDS: dict[str, tuple[Any, ...]] = {
     "conv_misaligned_ratio": ("table", _DTYPE_KEYS, ("number", 0.01, 1.0, "x the aligned conv fraction")),
     "conv_grouped_ratio": ("number", 0.01, 1.0, "x the conv fraction"),
     "conv_bias_separate_kernel": ("bool",),
+    "conv_bias_bandwidth_fraction": _FRAC,
     "attention_fraction": ("table", _DTYPE_KEYS, _FRAC),
     "attention_q_ramp": _RAMP,
     "attention_head_dim_ramp": _RAMP,
