@@ -35,6 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from costmodel.engine import datasets, fitting  # noqa: E402
 from costmodel.engine.measured import Case  # noqa: E402
 from costmodel.engine.steps import load_steps  # noqa: E402
+from costmodel.engine.vision import HOLDOUT_RULE, load_vision  # noqa: E402
 from costmodel.engine.uncertainty import Z80  # noqa: E402
 from costmodel.hardware import get_profile  # noqa: E402
 
@@ -59,6 +60,23 @@ RUNS = {
 
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
+
+
+def finite(x: object) -> object:
+    """x with NaN / infinite floats as None (strict JSON)."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [finite(v) for v in x]
+    return x
+
+
+def sig6(v: float) -> float:
+    """Six significant digits: the parameters in seconds (kernel_overhead_s ~4e-6) lose
+    their value to round(v, 6)."""
+    return float(f"{v:.6g}")
 
 
 def quantiles(logs: Sequence[float]) -> dict[str, float]:
@@ -146,11 +164,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--per-group", type=int, default=60, help="sample size per (set, device, op, dtype)")
     ap.add_argument("--iters", type=int, default=25)
     ap.add_argument("--no-lodo", action="store_true", help="skip the leave-one-device-out refits")
+    ap.add_argument("--no-vision", action="store_true", help="leave the H200 torchvision classifiers out")
     ap.add_argument("--write", action="store_true")
+    ap.add_argument("--json", help="also write the fitted model document to this file (for inspection)")
     args = ap.parse_args(argv)
     t0 = time.time()
     named = datasets.load_cases(per_group=args.per_group)
     cases: list = [c for _, c in named] + load_steps()  # the H200 whole-model steps, half held out
+    # the H200 torchvision classifiers (CUDA-graph replay), half of the models held out whole
+    vision = [] if args.no_vision else load_vision()
+    cases += vision
     set_of = {c.m.profile: s for s, c in named}
     profiles = {d: get_profile(d) for d in sorted({c.m.profile for c in cases})}
     train = [c for c in cases if not c.holdout]
@@ -168,9 +191,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     lodo_pred: dict[str, np.ndarray] = {}
     if not args.no_lodo:
         for d in profiles:
-            rest = [c for c in train if c.m.profile != d]
+            # one device's whole classifiers say nothing about the others: the LODO refits
+            # use the op sets and the LLM steps, as before the vision set entered the fit
+            rest = [c for c in train if c.m.profile != d and c.m.family != "vision"]
             out = fitting.fit(rest, profiles, max_iter=args.iters)
-            lodo[d] = {k: round(v, 6) for k, v in out.params.items()}
+            lodo[d] = {k: sig6(v) for k, v in out.params.items()}
             mine = [c for c in cases if c.m.profile == d]
             lodo_pred[d] = fitting.predict(mine, profiles, lodo[d])
             log(f"LODO {d}: median {median_err(mine, lodo_pred[d]):.3f} ({len(mine)} cases), {time.time() - t0:.0f} s")
@@ -186,10 +211,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     residuals["graph_correlation"] = graph_correlation(residuals, full.params, full.refines)
 
+    vision_stats = {}
+    if vision:
+        pv = fitting.predict(vision, profiles, full.params, full.refines)
+        for split, pick in (("fit", False), ("heldout", True)):
+            idx = [i for i, c in enumerate(vision) if c.holdout is pick]
+            err = np.abs(pv[idx] / np.array([vision[i].measured_s for i in idx]) - 1)
+            vision_stats[split] = {
+                "cases": len(idx),
+                "models": sorted({vision[i].m.shape_text().split()[0] for i in idx}),
+                "median": round(float(np.median(err)), 4),
+                "p90": round(float(np.quantile(err, 0.9)), 4),
+            }
+            log(f"torchvision {split}: median {np.median(err):.3f} p90 {np.quantile(err, 0.9):.3f} ({len(idx)} cases)")
     today = _dt.date.today().isoformat()
     per_device = {}
     for d in profiles:
-        mine_t = [c for c in test if c.m.profile == d]
+        mine_t = [c for c in test if c.m.profile == d and c.m.family != "vision"]
         per_device[d] = {
             "heldout": median_err(mine_t, fitting.predict(mine_t, profiles, full.params, full.refines)),
             "n_heldout": len(mine_t),
@@ -208,15 +246,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         "sets": sorted(datasets.SETS),
         "sample": {"per_group": args.per_group, "cases": len(cases), "fit": len(train), "heldout": len(test)},
         "fit": {"cost": round(full.cost, 4), "iterations": full.iterations},
-        "params": {k: round(v, 6) for k, v in full.params.items()},
+        "params": {k: sig6(v) for k, v in full.params.items()},
         "refines": full.refines,
         "lodo": lodo,
         "residuals": residuals,
+        "torchvision": {"holdout": HOLDOUT_RULE, **vision_stats} if vision_stats else {},
         "per_device": {
             d: {k: (round(v, 4) if isinstance(v, float) else v) for k, v in s.items()} for d, s in per_device.items()
         },
     }
-    print(json.dumps({k: doc[k] for k in ("sample", "fit", "per_device")}, indent=1, allow_nan=False))
+    summary = {k: doc[k] for k in ("sample", "fit", "torchvision", "per_device")}
+    print(json.dumps(finite(summary), indent=1, allow_nan=False))  # NaN (no LODO run) prints as null
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(finite(doc), f, indent=1, allow_nan=False)
     if args.write:
         with open(MODEL_FILE, "w", encoding="utf-8") as f:
             json.dump(doc, f, indent=1, sort_keys=False, allow_nan=False)

@@ -38,7 +38,8 @@ REFINE_SIGMA = 0.3  # log-normal prior of a per-device multiplier: 1 / e^0.3 .. 
 # PyTorch 2.11 host about 2x faster), so they get a wider prior than hardware multipliers
 HOST_SIGMA = 0.5
 # whole-model steps (steps.py) are few but are what users predict: each counts 3x
-FAMILY_WEIGHT = {"model": 3.0}
+# and so are the H200 torchvision classifiers (vision.py)
+FAMILY_WEIGHT = {"model": 3.0, "vision": 3.0}
 HOST_KEYS = ("dispatch", "dispatch_gemm", "dispatch_conv", "dispatch_norm", "overhead")
 # A convolution's host time depends on the harness's cuDNN setting: with
 # torch.backends.cudnn.benchmark (the H200 set) the algorithm is chosen once; without it
