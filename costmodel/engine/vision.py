@@ -79,7 +79,8 @@ def load_vision(
 ) -> list[VisionCase]:
     """The eager-module (not torch.compile'd) cases of one dtype and memory format (of
     `models` only, when given; the hold-out split is over every measured model)."""
-    from ..frontends.onnx import parse_model, to_graph
+    from ..frontends.onnx import to_graph
+    from ..frontends.onnx_proto import parse_model
     from .datasets import data_dir
 
     data = json.loads((data_dir(root) / MEASURED).read_text(encoding="utf-8"))
