@@ -74,8 +74,7 @@ def test_stream_kernel_time_from_the_h200_calibration_table():
     64 x 2^20 tensors and writes one (3 x 64 x 2^20 x 2 B = 402,653,184 B) at the stream
     fraction of the 4.8 TB/s datasheet bandwidth, plus the per-kernel overhead. The device
     model gives HBM parts the fitted `bandwidth_hbm` fraction and the fitted
-    `kernel_overhead_s` (the profile lists no launch latency) times the fitted ratio of an
-    elementwise kernel (`overhead_ratio_elementwise`); the H200's [calibration]
+    `kernel_overhead_s` (the profile lists no launch latency); the H200's [calibration]
     table scales them by its `bandwidth` and `overhead` multipliers. Its 1 FLOP per
     element is ~2e-8 of that time (the smooth max adds less than 1e-7)."""
     sheet = datasheet("h200-sxm-141gb")
@@ -85,7 +84,7 @@ def test_stream_kernel_time_from_the_h200_calibration_table():
     nbytes = 3 * 64 * 2**20 * 2
     fraction = min(params["bandwidth_hbm"] * refine["bandwidth"], 1.0)
     expected = nbytes / (sheet["memory"]["bandwidth_GBps"] * 1e9 * fraction)
-    expected += params["kernel_overhead_s"] * params["overhead_ratio_elementwise"] * refine["overhead"]
+    expected += params["kernel_overhead_s"] * refine["overhead"]
     r = costmodel.analyze(
         one_op("Add", [(64, 1 << 20), (64, 1 << 20)], dtype="fp16"), hardware="h200", execution="graph"
     )
