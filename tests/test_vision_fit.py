@@ -136,3 +136,42 @@ def test_conv_bias_kernel_streams_at_its_own_fraction():
     t1 = graph_latency(gc, hw, execution="graph", calibration=half, bands=False).latency_s
     traffic = 2 * 8 * 64 * 56 * 56 * 2
     assert t1 - t0 == pytest.approx(traffic / (hw.memory_bandwidth * 0.8), rel=1e-9)
+
+
+def test_stage_two_parameters_leave_the_llm_steps_alone():
+    """Stage 2 of the fit (benchmarks/fit_device_model.py) frees only parameters no LLM
+    kernel reads: moving any of them by 30% leaves every H200 LLM step's prediction (eager
+    and CUDA graph) exactly where it was, and moves a classifier's."""
+    from benchmarks.fit_device_model import STAGE2
+    from costmodel.engine import devicemodel as dm
+    from costmodel.engine import fitting
+    from costmodel.engine.steps import load_steps
+    from costmodel.engine.vision import load_vision
+    from costmodel.hardware import get_profile
+
+    hw = get_profile("h200")
+    params = dict(dm.load_model().params)
+    doc = json.loads((PROFILES / "device-model.json").read_text(encoding="utf-8"))
+    refines = doc["refines"][hw.name]
+    steps = load_steps()
+    nets = load_vision(models={"resnet50", "regnet_y_400mf"})
+    cal = fitting.calibration_for(hw, params, refines)
+    llm = [s.predict(hw, cal) for s in steps]
+    cnn = [c.predict(hw, cal) for c in nets]
+    for k in STAGE2:
+        moved = fitting.calibration_for(hw, {**params, k: params[k] * 0.7}, refines)
+        assert [s.predict(hw, moved) for s in steps] == llm, k
+        assert any(c.predict(hw, moved) != t for c, t in zip(nets, cnn)), k
+
+
+def test_stage_one_values_are_recorded_for_the_refitted_parameters():
+    """The shipped document keeps stage 1's values of exactly the parameters stage 2
+    refits, for the model and for every leave-one-device-out set (`--stage1` reruns
+    stage 2 from them)."""
+    from benchmarks.fit_device_model import STAGE2
+
+    doc = json.loads((PROFILES / "device-model.json").read_text(encoding="utf-8"))
+    st = doc["stage1"]
+    assert set(st["params"]) == set(STAGE2)
+    assert set(st["lodo"]) == set(doc["lodo"]) and all(set(v) == set(STAGE2) for v in st["lodo"].values())
+    assert all(0 < v <= 1.0 for k, v in st["params"].items() if k != "conv_mma16")
