@@ -1,8 +1,18 @@
 """Fit the cross-device model on every measured set the repository ships, refit it without
 each device in turn (leave-one-device-out), and write the result as data:
 
-    python benchmarks/fit_device_model.py                 # fit and print the summary
+    python benchmarks/fit_device_model.py                 # fit both stages and print the summary
     python benchmarks/fit_device_model.py --write         # also write the model and the profiles' tables
+    python benchmarks/fit_device_model.py --stage1 hardware_profiles/device-model.json --write
+                                                          # stage 2 only, on the shipped stage 1
+
+Two stages. Stage 1 fits every parameter and refinement on the op sets and the H200 LLM
+steps, with the convolution-only parameters of stage 2 held where they leave the model as
+it was before them (NEUTRAL). Stage 2 fits only those (STAGE2) on the same cases plus the
+fitted half of the H200 torchvision classifiers, everything else held at stage 1: the
+classifiers teach the model about convolutions, not about the kernels an LLM runs
+(a joint fit let them move row_cycles, softmax_passes and the H200 bandwidth refinement,
+and with them the LLM numbers). The leave-one-device-out sets are made the same way.
 
 Writes (with --write):
 - hardware_profiles/device-model.json: the global parameters, the leave-one-device-out
@@ -26,7 +36,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -35,6 +45,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from costmodel.engine import datasets, fitting  # noqa: E402
 from costmodel.engine.measured import Case  # noqa: E402
 from costmodel.engine.steps import load_steps  # noqa: E402
+from costmodel.engine.vision import HOLDOUT_RULE, load_vision  # noqa: E402
 from costmodel.engine.uncertainty import Z80  # noqa: E402
 from costmodel.hardware import get_profile  # noqa: E402
 
@@ -59,6 +70,23 @@ RUNS = {
 
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
+
+
+def finite(x: object) -> object:
+    """x with NaN / infinite floats as None (strict JSON)."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [finite(v) for v in x]
+    return x
+
+
+def sig6(v: float) -> float:
+    """Six significant digits: the parameters in seconds (kernel_overhead_s ~4e-6) lose
+    their value to round(v, 6)."""
+    return float(f"{v:.6g}")
 
 
 def quantiles(logs: Sequence[float]) -> dict[str, float]:
@@ -141,16 +169,73 @@ def write_profile_table(name: str, table: str) -> None:
         f.write(text)
 
 
+# stage 1 holds these where they leave the model as it was before the torchvision set
+NEUTRAL = {
+    "conv_misaligned_ratio": 1.0,
+    "conv_grouped_ratio": 1.0,
+    "conv_bias_bandwidth_ratio": 1.0,
+    "overhead_ratio_conv": 1.0,
+}
+# stage 2 fits only what a convolution's kernels use (no LLM kernel reads any of them)
+STAGE2 = ("conv_mma16", *NEUTRAL)
+
+
+def stage2(
+    train: Sequence,
+    profiles: dict,
+    stage1: dict[str, float],
+    refines: dict[str, dict[str, float]],
+    iters: int,
+    log_fn: Callable[[str], None] | None = None,
+) -> dict[str, float]:
+    """The STAGE2 parameters fitted on `train` with every other parameter and every
+    device's refinements (`conv` included) as stage 1 left them."""
+    fixed = {k: v for k, v in stage1.items() if k not in STAGE2}
+    out = fitting.fit(
+        train,
+        profiles,
+        start={k: stage1[k] for k in STAGE2},
+        fixed=fixed,
+        refine_devices=[],
+        refine_keys=(),
+        fixed_refines=refines,
+        max_iter=iters,
+        log=log_fn,
+    )
+    return {**stage1, **{k: out.params[k] for k in STAGE2}}
+
+
+def load_stage1(path: str) -> tuple[dict[str, float], dict[str, dict[str, float]], dict[str, dict[str, float]], str]:
+    """Stage 1 of an earlier fit: its parameters, refinements and LODO sets (the STAGE2
+    parameters as recorded in its `stage1` block; a document from before the staged fit
+    has none and held them neutral by not having them)."""
+    with open(path, encoding="utf-8") as f:
+        doc = json.load(f)
+    st = doc.get("stage1") or {}
+    params = {**NEUTRAL, **doc["params"], **st.get("params", {})}
+    lodo = {d: {**NEUTRAL, **p, **st.get("lodo", {}).get(d, {})} for d, p in doc.get("lodo", {}).items()}
+    source = (
+        st.get("source") or f"the fit of {doc.get('date')} (per_group {doc['sample']['per_group']}, no torchvision)"
+    )
+    return params, doc["refines"], lodo, source
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--per-group", type=int, default=60, help="sample size per (set, device, op, dtype)")
+    ap.add_argument("--per-group", type=int, default=40, help="sample size per (set, device, op, dtype)")
     ap.add_argument("--iters", type=int, default=25)
     ap.add_argument("--no-lodo", action="store_true", help="skip the leave-one-device-out refits")
+    ap.add_argument("--no-vision", action="store_true", help="leave the H200 torchvision classifiers out")
     ap.add_argument("--write", action="store_true")
+    ap.add_argument("--json", help="also write the fitted model document to this file (for inspection)")
+    ap.add_argument("--stage1", help="reuse stage 1 (parameters, refinements, LODO sets) of this device-model document")
     args = ap.parse_args(argv)
     t0 = time.time()
     named = datasets.load_cases(per_group=args.per_group)
     cases: list = [c for _, c in named] + load_steps()  # the H200 whole-model steps, half held out
+    # the H200 torchvision classifiers (CUDA-graph replay), half of the models held out whole
+    vision = [] if args.no_vision else load_vision()
+    cases += vision
     set_of = {c.m.profile: s for s, c in named}
     profiles = {d: get_profile(d) for d in sorted({c.m.profile for c in cases})}
     train = [c for c in cases if not c.holdout]
@@ -159,18 +244,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{len(cases)} cases ({len(train)} fit, {len(test)} held out) on {len(profiles)} devices, {time.time() - t0:.0f} s"
     )
 
-    full = fitting.fit(train, profiles, max_iter=args.iters, log=log)
-    log(f"joint fit: cost {full.cost:.3f} in {full.iterations} iterations, {time.time() - t0:.0f} s")
-    pred_test = fitting.predict(test, profiles, full.params, full.refines)
+    llm_train = [c for c in train if c.m.family != "vision"]
+    if args.stage1:
+        p1, refines, lodo1, source = load_stage1(args.stage1)
+        stage1_cost, stage1_iters = None, 0
+        log(f"stage 1 from {args.stage1}: {source}")
+    else:
+        out1 = fitting.fit(llm_train, profiles, fixed=NEUTRAL, max_iter=args.iters, log=log)
+        p1, refines, lodo1 = dict(out1.params), out1.refines, {}
+        stage1_cost, stage1_iters = out1.cost, out1.iterations
+        source = f"fitted {_dt.date.today().isoformat()} (per_group {args.per_group}, no torchvision)"
+        log(f"stage 1: cost {out1.cost:.3f} in {out1.iterations} iterations, {time.time() - t0:.0f} s")
+    params = stage2(train, profiles, p1, refines, args.iters, log) if vision else p1
+    log(f"stage 2: {', '.join(f'{k} {p1[k]:.4g} -> {params[k]:.4g}' for k in STAGE2)}, {time.time() - t0:.0f} s")
+    pred_test = fitting.predict(test, profiles, params, refines)
     measured = by_family(test, pred_test)
 
     lodo: dict[str, dict[str, float]] = {}
+    lodo_stage1: dict[str, dict[str, float]] = {}
     lodo_pred: dict[str, np.ndarray] = {}
     if not args.no_lodo:
         for d in profiles:
+            # both stages again without any case of d (the classifiers are all H200 cases)
+            if d in lodo1:
+                l1 = lodo1[d]
+            else:
+                rest1 = [c for c in llm_train if c.m.profile != d]
+                l1 = dict(fitting.fit(rest1, profiles, fixed=NEUTRAL, max_iter=args.iters).params)
             rest = [c for c in train if c.m.profile != d]
-            out = fitting.fit(rest, profiles, max_iter=args.iters)
-            lodo[d] = {k: round(v, 6) for k, v in out.params.items()}
+            # the other devices keep their refinements of the full fit (the LODO stage-1
+            # refits' ones are not kept); d's play no part
+            others = {k: v for k, v in refines.items() if k != d}
+            full_d = stage2(rest, profiles, l1, others, args.iters) if vision else l1
+            lodo[d] = {k: sig6(v) for k, v in full_d.items()}
+            lodo_stage1[d] = {k: sig6(l1[k]) for k in STAGE2}
             mine = [c for c in cases if c.m.profile == d]
             lodo_pred[d] = fitting.predict(mine, profiles, lodo[d])
             log(f"LODO {d}: median {median_err(mine, lodo_pred[d]):.3f} ({len(mine)} cases), {time.time() - t0:.0f} s")
@@ -184,14 +291,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         "incomplete_widen": 1.5,  # ASSUMED: no measured device lacks a feature; see docs/calibration.md
         "unknown_widen": 1.5,  # ASSUMED: kernels no family covers get the widest band x 1.5
     }
-    residuals["graph_correlation"] = graph_correlation(residuals, full.params, full.refines)
+    residuals["graph_correlation"] = graph_correlation(residuals, params, refines)
 
+    vision_stats = {}
+    if vision:
+        pv = fitting.predict(vision, profiles, params, refines)
+        for split, pick in (("fit", False), ("heldout", True)):
+            idx = [i for i, c in enumerate(vision) if c.holdout is pick]
+            err = np.abs(pv[idx] / np.array([vision[i].measured_s for i in idx]) - 1)
+            vision_stats[split] = {
+                "cases": len(idx),
+                "models": sorted({vision[i].m.shape_text().split()[0] for i in idx}),
+                "median": round(float(np.median(err)), 4),
+                "p90": round(float(np.quantile(err, 0.9)), 4),
+            }
+            log(f"torchvision {split}: median {np.median(err):.3f} p90 {np.quantile(err, 0.9):.3f} ({len(idx)} cases)")
     today = _dt.date.today().isoformat()
     per_device = {}
     for d in profiles:
-        mine_t = [c for c in test if c.m.profile == d]
+        mine_t = [c for c in test if c.m.profile == d and c.m.family != "vision"]
         per_device[d] = {
-            "heldout": median_err(mine_t, fitting.predict(mine_t, profiles, full.params, full.refines)),
+            "heldout": median_err(mine_t, fitting.predict(mine_t, profiles, params, refines)),
             "n_heldout": len(mine_t),
             "lodo": median_err([c for c in cases if c.m.profile == d], lodo_pred[d])
             if d in lodo_pred
@@ -207,23 +327,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         "generated_by": "benchmarks/fit_device_model.py",
         "sets": sorted(datasets.SETS),
         "sample": {"per_group": args.per_group, "cases": len(cases), "fit": len(train), "heldout": len(test)},
-        "fit": {"cost": round(full.cost, 4), "iterations": full.iterations},
-        "params": {k: round(v, 6) for k, v in full.params.items()},
-        "refines": full.refines,
+        "fit": {
+            "stage1_cost": None if stage1_cost is None else round(stage1_cost, 4),
+            "stage1_iterations": stage1_iters,
+        },
+        "params": {k: sig6(v) for k, v in params.items()},
+        "refines": refines,
+        # stage 1's values of the parameters stage 2 refits (the rest are the same), so that
+        # --stage1 on this document reproduces stage 2
+        "stage1": {
+            "source": source,
+            "params": {k: sig6(p1[k]) for k in STAGE2},
+            "lodo": lodo_stage1,
+        },
         "lodo": lodo,
         "residuals": residuals,
+        "torchvision": {"holdout": HOLDOUT_RULE, **vision_stats} if vision_stats else {},
         "per_device": {
             d: {k: (round(v, 4) if isinstance(v, float) else v) for k, v in s.items()} for d, s in per_device.items()
         },
     }
-    print(json.dumps({k: doc[k] for k in ("sample", "fit", "per_device")}, indent=1, allow_nan=False))
+    summary = {k: doc[k] for k in ("sample", "fit", "torchvision", "per_device")}
+    print(json.dumps(finite(summary), indent=1, allow_nan=False))  # NaN (no LODO run) prints as null
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(finite(doc), f, indent=1, allow_nan=False)
     if args.write:
         with open(MODEL_FILE, "w", encoding="utf-8") as f:
             json.dump(doc, f, indent=1, sort_keys=False, allow_nan=False)
             f.write("\n")
-        for d, ref in full.refines.items():
+        for d, ref in refines.items():
             write_profile_table(d, calibration_table(profiles[d].display_name, set_of[d], ref, per_device[d], today))
-        log(f"wrote {MODEL_FILE} and {len(full.refines)} profile tables")
+        log(f"wrote {MODEL_FILE} and {len(refines)} profile tables")
     return 0
 
 

@@ -185,6 +185,28 @@ def _markdown(summary: dict[str, Any], rows: list[Row]) -> str:
                 f"| {md_cell(r.label)} | {'yes' if r.holdout else ''} | {r.measured_s * 1e3:.2f} ms | {r.fitted_s * 1e3:.2f} ms | "
                 f"{r.fitted_s / r.measured_s - 1:+.1%} | {band} | {lodo} | {r.roofline_s / r.measured_s - 1:+.1%} |"
             )
+    tv = model.raw.get("torchvision") or {}
+    if tv.get("heldout"):
+        out += [
+            "",
+            "## H200 torchvision classifiers (whole models, CUDA-graph replay)",
+            "",
+            "36 classifiers exported to ONNX, fp16 channels-last, batch 1/16/64/256, `--runtime pytorch`",
+            f"(`benchmarks/data/h200-torchvision-2026-12-04.json`); {md_cell(tv.get('holdout', ''))}. As scored by",
+            "the fit, as the median and the interpolated 90th percentile of |predicted / measured - 1|",
+            "(`benchmarks/validate_torchvision.py` reproduces the cases from the shipped exports and prints",
+            "order statistics, the upper median and the lower p90, which can differ by a few points):",
+            "",
+            "| split | cases | median | p90 | models |",
+            "|---|---:|---:|---:|---|",
+        ]
+        for split in ("fit", "heldout"):
+            b = tv.get(split) or {}
+            if b:
+                out.append(
+                    f"| {'held out' if split == 'heldout' else 'fitted'} | {b['cases']} | {b['median']:.1%} | "
+                    f"{b['p90']:.1%} | {md_cell(', '.join(b['models']))} |"
+                )
     out += [
         "",
         f"{s['cases']} cases; "

@@ -80,3 +80,18 @@ def test_evaluate_scores_each_device_with_its_lodo_parameters(t4_cases):
     assert t4 and all(y.lodo_s >= x.lodo_s for x, y in t4) and any(y.lodo_s > 1.01 * x.lodo_s for x, y in t4)
     assert p4 and all(y.lodo_s == x.lodo_s for x, y in p4)
     assert all(x.fitted_s == y.fitted_s for x, y in zip(a, b))  # the shipped predictions are untouched
+
+
+def test_a_staged_fit_holds_the_given_refinements(t4_cases):
+    """fitting.fit with `refine_keys` frees only those multipliers; `fixed_refines` keeps
+    the device's others exactly (the second stage of benchmarks/fit_device_model.py)."""
+    t4 = get_profile("t4")
+    mine = [c for c in t4_cases if c.m.profile == "t4"]
+    params = dict(dm.load_model().params)
+    slow = [dataclasses.replace(c, m=dataclasses.replace(c.m, time_s=c.m.time_s * 1.4)) for c in mine]
+    held = {"t4": {"bandwidth": 0.8, "dispatch": 1.25}}
+    out = fitting.fit(slow, {"t4": t4}, fixed=params, refine_keys=("gemm",), fixed_refines=held, max_iter=6).refines[
+        "t4"
+    ]
+    assert out["bandwidth"] == 0.8 and out["dispatch"] == 1.25
+    assert set(out) == {"gemm", "bandwidth", "dispatch"} and out["gemm"] < 1.0  # slower GEMMs: a lower fraction

@@ -66,8 +66,15 @@ class Calibration:
     conv_winograd_gain: Mapping[str, float] = field(default_factory=dict)
     conv_winograd_overhead_s: float = 0.0  # fixed cost of the transform kernels per Winograd conv
     depthwise_bandwidth_fraction: float = 0.40
+    # x conv_fraction when a group's input channels are not a multiple of 16 bytes (cuDNN's
+    # `indexed_wo_smem` / align2 kernels, e.g. a 3-channel image stem), per dtype on a matrix path
+    conv_misaligned_ratio: Mapping[str, float] = field(default_factory=dict)
+    conv_grouped_ratio: float = 1.0  # x conv_fraction for grouped (not depthwise) convolutions
     conv_channel_ramp: float = 32.0
     conv_bias_separate_kernel: bool = True  # PyTorch eager + cuDNN: bias added in its own kernel
+    # that kernel's bandwidth (of datasheet BW): a bias add, or the BatchNorm an export folded
+    # into the conv (PyTorch's channels-last BN kernel reads per-channel statistics per element)
+    conv_bias_bandwidth_fraction: float = 0.865
     # -- attention (flash kernels) ------------------------------------------------------
     attention_fraction: Mapping[str, float] = field(
         default_factory=lambda: {"bf16": 0.62, "fp16": 0.62, "fp8": 0.55, "fp32": 0.30}
@@ -87,6 +94,9 @@ class Calibration:
     softmax_passes: float = 2.5  # traffic multiple: re-reads of the input for max / sum
     # -- per-kernel overheads -----------------------------------------------------------
     kernel_overhead_s: float = 3.0e-6  # GPU time per kernel under CUDA graphs (launch + tail)
+    # x kernel_overhead_s by the kernel's op kind (keys of calibration_schema._KIND_KEYS;
+    # "elementwise" also prices reductions and pools); kinds absent take 1
+    kernel_overhead_ratio: Mapping[str, float] = field(default_factory=dict)
     eager_gap_s: float = 2.0e-6  # eager: GPU-side gap per kernel (launch latency, tail)
     eager_dispatch_s: Mapping[str, float] = field(
         default_factory=lambda: {
@@ -151,6 +161,12 @@ class Calibration:
                 return float(table[d])
         return 0.5
 
+    def overhead(self, kind: str) -> float:
+        """GPU time between back-to-back kernels of this op kind (graph replay, busy eager queue)."""
+        r = self.kernel_overhead_ratio
+        key = "elementwise" if kind in ("reduction", "pool") and kind not in r else kind
+        return self.kernel_overhead_s * float(r.get(key, 1.0))
+
     def dispatch(self, kind: str, op_type: str = "") -> float:
         """Host time to dispatch one op in an eager framework: by op type when the table
         has it (activations with functors, linear with bias), else by op kind."""
@@ -177,6 +193,7 @@ _REFINE_FIELDS = {
     "attention": ("attention_fraction",),
     "bandwidth": (
         "stream_bandwidth_fraction",
+        "conv_bias_bandwidth_fraction",
         "gemm_bandwidth_fraction",
         "gemm_misaligned_bandwidth_fraction",
         "depthwise_bandwidth_fraction",

@@ -38,7 +38,8 @@ REFINE_SIGMA = 0.3  # log-normal prior of a per-device multiplier: 1 / e^0.3 .. 
 # PyTorch 2.11 host about 2x faster), so they get a wider prior than hardware multipliers
 HOST_SIGMA = 0.5
 # whole-model steps (steps.py) are few but are what users predict: each counts 3x
-FAMILY_WEIGHT = {"model": 3.0}
+# and so are the H200 torchvision classifiers (vision.py)
+FAMILY_WEIGHT = {"model": 3.0, "vision": 3.0}
 HOST_KEYS = ("dispatch", "dispatch_gemm", "dispatch_conv", "dispatch_norm", "overhead")
 # A convolution's host time depends on the harness's cuDNN setting: with
 # torch.backends.cudnn.benchmark (the H200 set) the algorithm is chosen once; without it
@@ -111,8 +112,15 @@ def case_weights(cases: Sequence[Case]) -> np.ndarray:
 
 
 class _Layout:
-    def __init__(self, devices: Sequence[str], refine_keys: Sequence[str], fixed: Mapping[str, float] | None):
+    def __init__(
+        self,
+        devices: Sequence[str],
+        refine_keys: Sequence[str],
+        fixed: Mapping[str, float] | None,
+        held: Mapping[str, Mapping[str, float]] | None = None,
+    ):
         self.fixed = dict(fixed or {})
+        self.held = {d: dict(m) for d, m in (held or {}).items()}
         self.globals = [n for n in GLOBAL if n not in self.fixed]
         self.devices = list(devices)
         self.keys = list(refine_keys)
@@ -122,10 +130,10 @@ class _Layout:
         params = dict(self.fixed)
         for i, n in enumerate(self.globals):
             params[n] = math.exp(x[i])
-        refines: dict[str, dict[str, float]] = {}
+        refines: dict[str, dict[str, float]] = {d: dict(m) for d, m in self.held.items()}
         j = len(self.globals)
         for d in self.devices:
-            refines[d] = {k: math.exp(x[j + i]) for i, k in enumerate(self.keys)}
+            refines[d] = {**refines.get(d, {}), **{k: math.exp(x[j + i]) for i, k in enumerate(self.keys)}}
             j += len(self.keys)
         return params, refines
 
@@ -154,15 +162,21 @@ def fit(
     start: Mapping[str, float] | None = None,
     refine_devices: Iterable[str] | None = None,
     fixed: Mapping[str, float] | None = None,
+    refine_keys: Sequence[str] = REFINE_KEYS,
+    fixed_refines: Mapping[str, Mapping[str, float]] | None = None,
     max_iter: int = 25,
     log: Callable[[str], None] | None = None,
 ) -> FitOutput:
-    """Fit the global parameters (except `fixed`) and per-device multipliers for
-    `refine_devices` (default: every device in `cases`) on `cases` (callers pass only the
-    training split). `start` seeds the global parameters (default: the priors)."""
+    """Fit the global parameters (except `fixed`) and the per-device multipliers
+    `refine_keys` for `refine_devices` (default: every device in `cases`) on `cases`
+    (callers pass only the training split). `start` seeds the global parameters (default:
+    the priors). `fixed_refines` holds a device's other multipliers where they are (a
+    staged fit: a later stage frees a few parameters on top of an earlier stage's result);
+    the output's refines are those merged with the fitted ones."""
     devs = sorted({c.m.profile for c in cases})
     rdevs = sorted(set(devs) if refine_devices is None else set(refine_devices) & set(devs))
-    lay = _Layout(rdevs, REFINE_KEYS, fixed)
+    held = {d: {k: float(v) for k, v in m.items() if k not in refine_keys} for d, m in (fixed_refines or {}).items()}
+    lay = _Layout(rdevs, refine_keys, fixed, held)
     lo, hi, prior, sigma = lay.bounds()
     x0 = prior.copy()
     for i, n in enumerate(lay.globals):
@@ -182,8 +196,11 @@ def fit(
     res = levenberg_marquardt(residuals, x0, lo, hi, weights, prior, sigma, max_iter=max_iter, depends=depends, log=log)
     params, refines = lay.unpack(res.x)
     # multipliers no case of the device constrains stay exactly 1 (not a rounding of it)
-    used = {d: {k for k in REFINE_KEYS if len(depends[_index(lay, d, k)])} for d in rdevs}
-    refines = {d: {k: round(v, 6) for k, v in m.items() if k in used[d]} for d, m in refines.items()}
+    used = {d: {k for k in lay.keys if len(depends[_index(lay, d, k)])} for d in rdevs}
+    refines = {
+        d: {k: round(v, 6) for k, v in m.items() if k in lay.held.get(d, {}) or k in used.get(d, ())}
+        for d, m in refines.items()
+    }
     return FitOutput(
         {k: float(v) for k, v in params.items()}, refines, res.cost, res.iterations, len(cases), tuple(devs)
     )

@@ -125,17 +125,32 @@ def conv_time(
     if cin_per_group <= 4 and group > 1:
         return flops / (vpeak * cal.vector_fraction), bytes_ / (bw * cal.depthwise_bandwidth_fraction)
     eff = frac
+    if group > 1:
+        eff *= cal.conv_grouped_ratio
+    misaligned = cal.conv_misaligned_ratio.get(dtype)
+    if misaligned is not None and (cin_per_group * _elem_bytes(dtype)) % 16:
+        eff *= misaligned
     if all(_concrete(x) for x in conv.gemm.dims()):
         batch, m, n, k = (float(x) for x in conv.gemm.dims())
         # thin layers (few output or input channels per group) starve the tensor cores
         ch = min(n, cin_per_group)
         thin = ch / (ch + cal.conv_channel_ramp) * (1 + cal.conv_channel_ramp / 256.0)
-        eff = frac * min(thin, 1.0) * tile_efficiency(batch, m, n, k, units, cal) * (k / (k + cal.gemm_k_ramp))
+        eff = eff * min(thin, 1.0) * tile_efficiency(batch, m, n, k, units, cal) * (k / (k + cal.gemm_k_ramp))
     gain = winograd_gain(conv, cal, dtype)
     # the non-fused Winograd path is several kernels (input, filter and output transforms
     # around a batched GEMM): their launch and ramp time is a fixed cost per convolution
     extra = cal.conv_winograd_overhead_s if gain > 1.0 else 0.0
     return flops / (peak * max(eff * gain, 1e-4)) + extra, bytes_ / (bw * cal.stream_bandwidth_fraction)
+
+
+def _elem_bytes(dtype: str) -> int:
+    if dtype in ("fp32", "tf32"):
+        return 4
+    if dtype == "fp64":
+        return 8
+    if dtype.startswith(("fp8", "int8", "int4", "fp4")):
+        return 1
+    return 2
 
 
 def winograd_gain(conv: ConvShape, cal: Calibration, dtype: str) -> float:

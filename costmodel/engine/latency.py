@@ -140,12 +140,16 @@ def graph_latency(
             # PyTorch's cuDNN path adds a convolution's bias in a second elementwise kernel
             # (and an exported Conv's bias is usually a BatchNorm the exporter folded in,
             # which eager PyTorch also runs as its own kernel): one more read + write
-            kernel += 2 * _tensor_bytes(n, n.output_shapes, 0) / (hw.memory_bandwidth * cal.stream_bandwidth_fraction)
+            kernel += (
+                2 * _tensor_bytes(n, n.output_shapes, 0) / (hw.memory_bandwidth * cal.conv_bias_bandwidth_fraction)
+            )
             extra_kernels = 1
         over = 0.0
         if mode is not Mode.IDEAL and kernel > 0:
-            if execution is Execution.GRAPH or on_cpu:  # a CPU runs op after op: no launch queue
+            if on_cpu:  # a CPU runs op after op: no launch queue
                 over = cal.kernel_overhead_s * (1 + extra_kernels)
+            elif execution is Execution.GRAPH:
+                over = cal.overhead(n.kind) + cal.overhead(OpKind.ELEMENTWISE) * extra_kernels
             else:
                 host += cal.dispatch(OpKind.ELEMENTWISE) * extra_kernels
                 # eager: the host dispatches op by op while the GPU drains its queue; a
@@ -153,7 +157,7 @@ def graph_latency(
                 # (the host-to-GPU launch latency separates dispatch from start; back to back
                 # on a busy GPU, kernels are spaced by the same per-kernel overhead as a graph)
                 host += cal.dispatch(n.kind, n.op_type)
-                start = max(gpu + cal.kernel_overhead_s, host + cal.eager_gap_s)
+                start = max(gpu + cal.overhead(n.kind), host + cal.eager_gap_s)
                 over = start - gpu
                 gpu = start + kernel
         t = kernel + over

@@ -52,7 +52,10 @@ CALIBRATION_FIELDS: dict[str, tuple[Any, ...]] = {
     "conv_winograd_overhead_s": _SECONDS,
     "depthwise_bandwidth_fraction": _FRAC,
     "conv_channel_ramp": _RAMP,
+    "conv_misaligned_ratio": ("table", _DTYPE_KEYS, ("number", 0.01, 1.0, "x the aligned conv fraction")),
+    "conv_grouped_ratio": ("number", 0.01, 1.0, "x the conv fraction"),
     "conv_bias_separate_kernel": ("bool",),
+    "conv_bias_bandwidth_fraction": _FRAC,
     "attention_fraction": ("table", _DTYPE_KEYS, _FRAC),
     "attention_q_ramp": _RAMP,
     "attention_head_dim_ramp": _RAMP,
@@ -67,6 +70,7 @@ CALIBRATION_FIELDS: dict[str, tuple[Any, ...]] = {
     "unaligned_row_cost_s": ("number", 0.0, 1e-3, "s"),
     "softmax_passes": ("number", 1.0, 10.0, ""),
     "kernel_overhead_s": _SECONDS,
+    "kernel_overhead_ratio": ("table", _KIND_KEYS, ("number", 0.05, 10.0, "x kernel_overhead_s")),
     "eager_gap_s": _SECONDS,
     "eager_dispatch_s": ("dispatch", _KIND_KEYS, _SECONDS),
     # 0: the sweep found no size ramp (calibrate.fit_gemm's grid starts at 0; a loaded
