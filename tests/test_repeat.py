@@ -131,9 +131,7 @@ sizes = st.one_of(st.integers(1, 64), st.integers(1, 8).map(lambda k: k * symbol
 @settings(max_examples=60, deadline=None)
 @given(
     blocks=st.lists(
-        st.tuples(
-            st.lists(sizes, max_size=3), st.lists(sizes, max_size=2), st.integers(1, 16), st.integers(1, 5)
-        ),
+        st.tuples(st.lists(sizes, max_size=3), st.lists(sizes, max_size=2), st.integers(1, 16), st.integers(1, 5)),
         min_size=1,
         max_size=3,
     )
@@ -192,7 +190,9 @@ def test_a_billion_layers_lower_to_a_few_and_total_exactly():
     def deep(n):
         base = {"name": "deep", "architecture": "decoder", "vocab_size": 64, "hidden_size": 32, "num_heads": 2}
         with raised_spec_limits(max_layers=n):
-            return spec_from_dict({**base, "intermediate_size": 64, "num_layers": n, "sliding_window": 8, "global_every": 4})
+            return spec_from_dict(
+                {**base, "intermediate_size": 64, "num_layers": n, "sliding_window": 8, "global_every": 4}
+            )
 
     b = {"batch": 1, "seq": 16}
     t0 = time.monotonic()

@@ -142,7 +142,11 @@ def graph_latency(
             extra_kernels = 1
         over = cal.kernel_overhead_s * (1 + extra_kernels) if mode is not Mode.IDEAL and kernel > 0 else 0.0
         static.append(_Kernel(c, m, unit, bound, kernel, extra_kernels, over))
-    overs = _eager_overheads(nodes, static, cal) if eager else [k.over * n.repeat if k else 0.0 for n, k in zip(nodes, static)]
+    overs = (
+        _eager_overheads(nodes, static, cal)
+        if eager
+        else [k.over * n.repeat if k else 0.0 for n, k in zip(nodes, static)]
+    )
     timings: list[NodeTiming] = []
     total = compute_tot = mem_tot = over_tot = 0.0
     kernels = 0

@@ -54,7 +54,9 @@ def lower(
 
 def _lower(spec: ModelSpec, wl: Workload, layers: Sequence[int] | None, embed: bool, head: bool) -> Lowered:
     kind = spec.arch.lowering
-    idx: Sequence[int] = range(spec.num_layers) if layers is None else layers if isinstance(layers, range) else tuple(layers)
+    idx: Sequence[int] = (
+        range(spec.num_layers) if layers is None else layers if isinstance(layers, range) else tuple(layers)
+    )
     if kind is Lowering.ENCODER_DECODER:
         if layers is not None or not (embed and head):
             raise ValueError("an encoder-decoder model lowers whole (no pipeline stages)")

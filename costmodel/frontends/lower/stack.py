@@ -90,7 +90,6 @@ def _group_periodic(spec: ModelSpec, layers: range, offset: int, period: int) ->
     return [LayerSet(rs) if deep else tuple(LayerSet(rs)) for rs in groups.values()]
 
 
-
 def lower_stack(
     spec: ModelSpec, wl: Workload, layers: Sequence[int], with_embed: bool, with_head: bool
 ) -> list[Segment]:
