@@ -660,7 +660,7 @@ def analyze_graph(
     if not rt.rewrites or (graph.eager_code and rt.runs_code_eagerly):
         # an eager runtime runs a graph of the model's own eager code as it is written
         return replace(gc, runtime=rt.name)
-    if graph.repeats or any(n.repeat is not None for n in graph.nodes):
+    if graph.repeated:
         raise CostModelError(
             f"runtime {rt.name!r} rewrites across repeated blocks: analyse the unrolled graph "
             "(frontends.spec_graph(..., unrolled=True))"

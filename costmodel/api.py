@@ -258,9 +258,12 @@ def analyze(
             model, example_inputs, dtype=dt, strict=strict, limits=limits, registry=registry, runtime=runtime, **opts
         )
     else:
-        # a runtime's rewrites fuse across layer boundaries (a residual add with the next
-        # layer's norm): they need every layer's nodes
-        graph, name = load_graph(model, bindings, limits, unrolled=bool(get_runtime(runtime).rewrites))
+        graph, name = load_graph(model, bindings, limits)
+        rt = get_runtime(runtime)
+        if graph.repeated and rt.rewrites and not (graph.eager_code and rt.runs_code_eagerly):
+            # a runtime's rewrites fuse across layer boundaries (a residual add with the
+            # next layer's norm): they need every layer's nodes
+            graph, name = load_graph(model, bindings, limits, unrolled=True)
         gc = analyze_graph(
             graph, bindings=bindings, dtype=dt, strict=strict, registry=registry, limits=limits, runtime=runtime
         )

@@ -115,6 +115,11 @@ class Graph:
     def __iter__(self) -> Iterator[Node]:
         return iter(self.nodes)
 
+    @property
+    def repeated(self) -> bool:
+        """Whether some nodes stand for several copies (ir.graph.Repeat)."""
+        return bool(self.repeats) or any(n.repeat is not None for n in self.nodes)
+
     def topological(self, outer: set[str] | frozenset[str] = frozenset()) -> list[Node]:
         """Nodes in topological order; raises GraphError naming a cycle or a dangling input."""
         available = set(self.inputs) | set(self.initializers) | set(outer)
