@@ -22,7 +22,7 @@ import numpy as np
 
 from .errors import BindingError, CostModelError, UnsupportedOpError, did_you_mean, name_list
 from .ir.dtypes import DType
-from .ir.graph import Graph, Node, Role, TensorInfo, tensor_bytes
+from .ir.graph import Graph, Node, Repeat, Role, TensorInfo, tensor_bytes
 from .limits import Limits, gc_paused
 from .ops import registry as _registry
 from .ops.context import NodeContext, SubgraphResult, SubgraphRunner, UnknownShape, Unsupported
@@ -78,11 +78,23 @@ class NodeCost:
     input_names: tuple[str, ...] = ()
     output_names: tuple[str, ...] = ()
     covers: tuple[str, ...] = ()  # graph nodes this kernel stands for (empty: only itself)
+    # copies of a repeated block this row stands for (ir.graph.Repeat): `cost` is all of
+    # them together, `kernel` one copy's
+    repeat: int = 1
+    block: str = ""  # the repeated block's name (ir.graph.Repeat.block), "" when it runs once
 
     @property
     def covered(self) -> tuple[str, ...]:
         """The names of the exported graph's nodes this row accounts for."""
         return self.covers or (self.name,)
+
+    def one_copy(self) -> NodeCost:
+        """This row for one copy of its repeated block (itself when it runs once)."""
+        r = self.repeat
+        if r == 1:
+            return self
+        c = self.cost
+        return replace(self, cost=Cost(*(_per_copy(get(c), r) for get in _FIELD_GETTERS)), repeat=1, block="")
 
     @property
     def scope(self) -> str:
@@ -104,6 +116,7 @@ class NodeCost:
         d["output_shapes"] = [_shape_json(s) for s in self.output_shapes]
         d["dtype"] = self.dtype
         d["covers"] = list(self.covered)
+        d["repeat"] = self.repeat
         return d
 
 
@@ -141,7 +154,8 @@ class GraphCost:
         real = [n for n in self.nodes if n.status is not NodeStatus.FOLDED]
         if not real:
             return 1.0
-        return 1.0 - sum(1 for n in real if n.status is NodeStatus.UNSUPPORTED) / len(real)
+        missing = sum(n.repeat for n in real if n.status is NodeStatus.UNSUPPORTED)
+        return 1.0 - missing / sum(n.repeat for n in real)
 
 
 def sum_costs(costs: Iterable[Cost]) -> Cost:
@@ -255,7 +269,7 @@ class _Analyzer:
             self.limits.tick()
             nc = self.node(node, env, opsets, unsupported, prefix, g.declared)
             results.append(nc)
-        peak = peak_live_bytes(g, order, env, self.aliases) if self.depth == 1 else 0
+        peak = peak_live_bytes(g, order, env, self.aliases, g.repeats) if self.depth == 1 else 0
         self.depth -= 1
         return results, unsupported, env, peak
 
@@ -268,7 +282,6 @@ class _Analyzer:
         prefix: str,
         declared: Mapping[str, tuple[DType | None, Shape | None]],
     ) -> NodeCost:
-        infos = [env[x] if x else None for x in node.inputs]
         key = (id(opsets), node.domain, node.op_type)
         found = self._opdefs.get(key)
         if found is None:
@@ -276,6 +289,26 @@ class _Analyzer:
             found = self._opdefs[key] = (opset, self.registry.lookup(node.domain, node.op_type, opset))
         opset, opdef = found
         name = prefix + node.name
+        r = node.repeat.count if node.repeat is not None else 1
+        if r != 1:
+            nc = self._node(node, env, opsets, unsupported, name, prefix, declared, r, opdef, opset)
+            return _repeated(nc, node.repeat)  # type: ignore[arg-type]  # r != 1: a Repeat
+        return self._node(node, env, opsets, unsupported, name, prefix, declared, r, opdef, opset)
+
+    def _node(
+        self,
+        node: Node,
+        env: dict[str, TensorInfo],
+        opsets: Mapping[str, int],
+        unsupported: list[Unsupported],
+        name: str,
+        prefix: str,
+        declared: Mapping[str, tuple[DType | None, Shape | None]],
+        r: int,
+        opdef: OpDef | None,
+        opset: int,
+    ) -> NodeCost:
+        infos = [env[x] if x else None for x in node.inputs]
         if node.untranslated:
             return self.unsupported(node, name, infos, env, node.untranslated, unsupported, OpKind.UNKNOWN, declared)
         if opdef is None:
@@ -331,6 +364,8 @@ class _Analyzer:
                 node.inputs,
                 node.outputs,
                 _covers(node, prefix),
+                1,
+                "",
             )
         if opdef.zero is not None:
             return _node_cost(
@@ -348,8 +383,10 @@ class _Analyzer:
                 node.inputs,
                 node.outputs,
                 _covers(node, prefix),
+                1,
+                "",
             )
-        self.note_weights(infos)
+        self.note_weights(infos, r)
         cost = compute if isinstance(compute, Cost) else ZERO
         b = ctx.bytes_override
         traffic = (
@@ -380,6 +417,8 @@ class _Analyzer:
             node.inputs,
             node.outputs,
             _covers(node, prefix),
+            1,
+            "",
         )
 
     @staticmethod
@@ -433,6 +472,8 @@ class _Analyzer:
             node.inputs,
             node.outputs,
             _covers(node, name[: len(name) - len(node.name)]),
+            1,
+            "",
         )
 
     # -- params -----------------------------------------------------------------------
@@ -447,9 +488,10 @@ class _Analyzer:
         """A float tensor, or one re-typed from float to the integer deployment dtype."""
         return info.dtype is not None and (info.dtype.kind in _FLOAT_KINDS or id(info) in self.deployed)
 
-    def note_weights(self, infos: list[TensorInfo | None]) -> None:
+    def note_weights(self, infos: list[TensorInfo | None], copies: int = 1) -> None:
         """Weights a runtime keeps resident: every weight tensor a costed node reads, and
-        for a folded constant derived from weights, the weights it is made from."""
+        for a folded constant derived from weights, the weights it is made from (`copies`
+        of each for a node of a repeated block: each copy has its own)."""
         held = self.runtime_weights
         for info in infos:
             if info is None or info.role not in RESIDENT:
@@ -457,7 +499,7 @@ class _Analyzer:
             derived = self.derived.get(id(info))
             for t in derived[1] if derived is not None else (info,):
                 if id(t) not in held:
-                    held[id(t)] = tensor_bytes(t)
+                    held[id(t)] = tensor_bytes(t) * copies
 
     def resident_sources(self, infos: list[TensorInfo | None]) -> tuple[TensorInfo, ...]:
         """The resident tensors (initializers, source constants) that `infos` are made of."""
@@ -542,6 +584,18 @@ class _Analyzer:
         return run
 
 
+def _per_copy(x: Any, r: int) -> Any:
+    return x // r if type(x) is int else norm(x / r)
+
+
+def _repeated(nc: NodeCost, rep: Repeat) -> NodeCost:
+    """A node of a repeated block: its costs (parameters included: each copy has its own
+    weights) times the copies, which it records."""
+    c, r = nc.cost, rep.count
+    cost = c if c is ZERO else _new_cost(*(norm(get(c) * r) for get in _FIELD_GETTERS))
+    return replace(nc, cost=cost, repeat=r, block=rep.block)
+
+
 def _covers(node: Node, prefix: str) -> tuple[str, ...]:
     """The exported nodes a rewritten node stands for, named as the analysis names them."""
     if not node.covers:
@@ -606,6 +660,11 @@ def analyze_graph(
     if not rt.rewrites or (graph.eager_code and rt.runs_code_eagerly):
         # an eager runtime runs a graph of the model's own eager code as it is written
         return replace(gc, runtime=rt.name)
+    if graph.repeated:
+        raise CostModelError(
+            f"runtime {rt.name!r} rewrites across repeated blocks: analyse the unrolled graph "
+            "(frontends.spec_graph(..., unrolled=True))"
+        )
     facts = Facts(gc.values, {n.output_names: NodeFacts(n.status, n.kind) for n in gc.nodes})
     rewritten = run_rewrites(graph, rt.rewrites, facts)
     if rewritten is not graph:

@@ -18,6 +18,7 @@ from .hardware import get_profile
 from .ir.dtypes import dtype as _dtype
 from .ir.graph import Graph
 from .limits import Limits, check_count
+from .passes.runtimes import get_runtime
 from .symbolic import evaluate_many, to_json_number
 
 SCHEMA_VERSION = 1
@@ -164,11 +165,13 @@ class Report:
 
 
 def load_graph(
-    model: Any, bindings: Mapping[str, int] | None = None, limits: Limits | None = None
+    model: Any, bindings: Mapping[str, int] | None = None, limits: Limits | None = None, *, unrolled: bool = False
 ) -> tuple[Graph, str]:
     """Any supported model input → (IR graph, display name). Specs are lowered with the
-    bindings applied (their dims appear in attributes, not only in input shapes). An ONNX
-    file is read only if it is a regular file within `limits.max_file_bytes`."""
+    bindings applied (their dims appear in attributes, not only in input shapes), each
+    distinct layer once with its repeat count, or with `unrolled` every layer copied
+    (frontends.spec_graph). An ONNX file is read only if it is a regular file within
+    `limits.max_file_bytes`."""
     from .frontends.onnx_proto import is_model_proto
 
     # paths and ModelProtos first: an ONNX model never needs the spec front end's imports
@@ -181,7 +184,7 @@ def load_graph(
             return to_graph(path, (limits or Limits()).max_file_bytes), os.path.basename(path)
         from .frontends import resolve_other
 
-        return resolve_other(path, bindings)
+        return resolve_other(path, bindings, unrolled=unrolled)
     if is_model_proto(model):  # onnx.ModelProto, recognised without importing onnx
         from .frontends.onnx import to_graph
 
@@ -194,7 +197,7 @@ def load_graph(
         from .frontends import load_model_spec, spec_graph
 
         spec = load_model_spec(model)
-        return spec_graph(spec, bindings), spec.name
+        return spec_graph(spec, bindings, unrolled=unrolled), spec.name
     if type(model).__module__.startswith("torch"):
         raise CostModelError("torch modules need example_inputs=(...)")
     raise CostModelError(f"cannot analyze a {type(model).__name__}; pass a path, an onnx.ModelProto or a spec name")
@@ -256,6 +259,11 @@ def analyze(
         )
     else:
         graph, name = load_graph(model, bindings, limits)
+        rt = get_runtime(runtime)
+        if graph.repeated and rt.rewrites and not (graph.eager_code and rt.runs_code_eagerly):
+            # a runtime's rewrites fuse across layer boundaries (a residual add with the
+            # next layer's norm): they need every layer's nodes
+            graph, name = load_graph(model, bindings, limits, unrolled=True)
         gc = analyze_graph(
             graph, bindings=bindings, dtype=dt, strict=strict, registry=registry, limits=limits, runtime=runtime
         )

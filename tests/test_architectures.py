@@ -248,11 +248,17 @@ def test_a_window_of_w_attends_w_keys():
 
 
 def test_unrolled_layers_keep_their_indices():
-    g = spec_graph(get_spec("gemma-2-9b"), {"batch": 1, "seq": 8})
+    g = spec_graph(get_spec("gemma-2-9b"), {"batch": 1, "seq": 8}, unrolled=True)
     attn = {n.name: n for n in g.nodes if n.op_type == "GroupQueryAttention"}
     assert attn["layers0/attn.attn"].attrs["local_window_size"] == 4095  # even layers slide
     assert "local_window_size" not in attn["layers1/attn.attn"].attrs
     assert len(attn) == 42
+    # analysed as it is by default: each distinct layer once, named by the layers it stands for
+    g = spec_graph(get_spec("gemma-2-9b"), {"batch": 1, "seq": 8})
+    attn = {n.name: n for n in g.nodes if n.op_type == "GroupQueryAttention"}
+    assert attn["layers[0,2..40]x21/attn.attn"].attrs["local_window_size"] == 4095
+    assert "local_window_size" not in attn["layers[1,3..41]x21/attn.attn"].attrs
+    assert [n.repeat.count if n.repeat else 1 for n in attn.values()] == [21, 21]
 
 
 # -- knobs that must be read ------------------------------------------------------------

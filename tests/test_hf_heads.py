@@ -208,10 +208,11 @@ def test_switch_routes_every_second_layer_top1():
     assert int(ex[0].cost.flops) == 32 * (2 * 2 * 768 * 3072 + 3072 + 2 * 768)
     # the class's own eager code loops over the experts: 32 tokens / 8 experts = 4 rows each
     own = costmodel.analyze(spec, bindings={"batch": 1, "seq": 32})
-    layer1 = [n for n in own.ops if n.name.startswith("encoder.layers1/ff.experts.")]
-    assert sum(n.op_type == "Scatter" for n in layer1) == 8
+    # the six sparse encoder layers are one group of rows, each row all six copies
+    layer1 = [n for n in own.ops if n.name.startswith("encoder.layers[1,3..11]x6/ff.experts.")]
+    assert sum(n.op_type == "Scatter" for n in layer1) == 8 and {n.repeat for n in layer1} == {6}
     gemms = [n for n in layer1 if n.op_type == "Linear"]
-    assert len(gemms) == 16 and sum(int(n.cost.flops) for n in gemms) == 8 * 4 * 2 * 2 * 768 * 3072
+    assert len(gemms) == 16 and sum(int(n.cost.flops) for n in gemms) == 6 * 8 * 4 * 2 * 2 * 768 * 3072
     assert own.params == 619_339_008
     # 12 routed layers (6 per stack), 7 of 8 experts idle per token: 2 x 768 x 3072 each
     assert active_params(spec) == 619_339_008 - 12 * 7 * 2 * 768 * 3072
@@ -242,10 +243,10 @@ def test_eager_attention_materialises_the_scores():
     rf = costmodel.analyze(fused, bindings={"batch": b, "seq": s}, dtype="fp32")
     assert re_.params == rf.params
     soft = [n for n in re_.ops if n.op_type == "Softmax"]
-    assert len(soft) == layers
-    assert int(soft[0].cost.bytes_written) == b * h * s * s * 4  # the fp32 probabilities
+    assert sum(n.repeat for n in soft) == layers  # one row for the 36 equal layers
+    assert int(soft[0].cost.bytes_written) == layers * b * h * s * s * 4  # the fp32 probabilities
     scores = [n for n in re_.ops if n.name.endswith("attn.scores")]
-    assert int(scores[0].cost.flops) == 2 * b * h * s * s * hd  # every key, the causal half included
+    assert int(scores[0].cost.flops) == layers * 2 * b * h * s * s * hd  # every key, the causal half included
     assert not any(n.op_type == "GroupQueryAttention" for n in re_.ops)
     with pytest.raises(SpecError, match="attn_implementation"):
         hf(GPT2_LARGE, attn_implementation="turbo")
@@ -275,9 +276,9 @@ def test_gelu_new_runs_as_its_python_formula_in_eager_code():
     assert spec.activation_formula == "gelu_new"
     b, s, inner = 1, 16, 4 * 1280
     r = costmodel.analyze(spec, bindings={"batch": b, "seq": s}, dtype="fp32")
-    act = [n for n in r.ops if n.name.startswith("layers0/mlp.act.")]
+    act = [n for n in r.ops if n.name.startswith("layers[0..35]x36/mlp.act.")]  # GPT-2 large: 36 equal layers
     assert [n.op_type for n in act] == ["Mul", "Pow", "Mul", "Add", "Mul", "Tanh", "Add", "Mul"]
-    assert all(int(n.cost.bytes_written) == b * s * inner * 4 for n in act)
+    assert all(int(n.cost.bytes_written) == 36 * b * s * inner * 4 for n in act)
     serving = lower(spec, Workload(Phase.PREFILL, b, s, 0, Logits.LAST))[1].graph
     assert [n.op_type for n in serving.nodes if n.name.startswith("mlp.act")] == ["Gelu"]
     assert not hf(GPT2_LARGE, activation_function="gelu_pytorch_tanh").activation_formula  # one kernel

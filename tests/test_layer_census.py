@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -96,11 +95,6 @@ def test_llm_planning_work_does_not_grow_with_num_layers(monkeypatch):
     assert n_deep <= n_small
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`analyze SPEC` unrolls every layer into one graph for its per-op report (frontends/lower unroll), "
-    "so its work is proportional to num_layers; analysing each distinct layer once and scaling is not done yet",
-)
 def test_spec_analysis_work_does_not_grow_with_num_layers():
     from costmodel.frontends import spec_graph
 

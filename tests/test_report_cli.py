@@ -176,10 +176,16 @@ def test_spec_tree_has_blocks_and_time(capsys):
         capsys, "analyze", "gpt-2", "--set", "batch=1", "--set", "seq=16", "-H", "h100", "--tree", "--format", "json"
     )
     tree = {t["path"]: t for t in strict_json(out)["tree"]}
-    assert {"embed", "layers0", "layers0/attn", "layers0/mlp", "head"} <= set(tree)
-    assert tree["layers0/attn"]["time_s"] > 0
-    # every layer of GPT-2 is the same: 12 layers hold 12 equal shares of the layers' FLOPs
-    assert tree["layers0"]["flops"] == tree["layers11"]["flops"]
+    layers = "layers[0..11]x12"  # every layer of GPT-2 is the same: one group of 12 copies
+    assert {"embed", layers, f"{layers}/attn", f"{layers}/mlp", "head"} <= set(tree)
+    assert tree[f"{layers}/attn"]["time_s"] > 0
+    from costmodel.analysis import analyze_graph
+    from costmodel.frontends import spec_graph
+    from costmodel.frontends.builtin import get_spec
+
+    g = spec_graph(get_spec("gpt-2"), {"batch": 1, "seq": 16}, unrolled=True)
+    one = analyze_graph(g, bindings={"batch": 1, "seq": 16}).by_scope(1)["layers0"]
+    assert tree[layers]["flops"] == 12 * one.flops
 
 
 @pytest.fixture(scope="module")

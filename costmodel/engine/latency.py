@@ -116,24 +116,22 @@ def graph_latency(
     bias_kernel = cal.conv_bias_separate_kernel if rt.conv_bias_kernel is None else rt.conv_bias_kernel
     on_cpu = is_cpu(hw)
     nodes = gc.nodes
-    costed = [n for n in nodes if n.status == "costed"]
     if execution is Execution.AUTO:
         execution = parse_execution(rt.execution)
     if execution is Execution.AUTO:
-        execution = Execution.EAGER if len(costed) <= MICROBENCHMARK_KERNELS else Execution.GRAPH
-    timings: list[NodeTiming] = []
-    total = compute_tot = mem_tot = over_tot = ideal_tot = 0.0
-    kernels = 0
-    host = gpu = 0.0  # eager pipeline clocks
+        launched = sum(n.repeat for n in nodes if n.status == "costed")
+        execution = Execution.EAGER if launched <= MICROBENCHMARK_KERNELS else Execution.GRAPH
+    eager = mode is not Mode.IDEAL and execution is Execution.EAGER and not on_cpu
+    static: list[_Kernel | None] = []
+    ideal_tot = 0.0
     for n in nodes:
         if n.status != "costed":
-            timings.append(_untimed(n.name, n.op_type, "none", 0.0))
+            static.append(None)
             continue
-        flops = concrete(n.cost.flops, "FLOPs", n.name)
-        nbytes = concrete(n.cost.bytes, "bytes", n.name)
-        ic, iv, im, _ = ideal_times(n, hw, cal)
-        ideal_tot += max(ic + iv, im)
-        c, m, unit, bound = node_time(n, hw, cal, mode)
+        one = n.one_copy()
+        ic, iv, im, _ = ideal_times(one, hw, cal)
+        ideal_tot += max(ic + iv, im) * n.repeat
+        c, m, unit, bound = node_time(one, hw, cal, mode)
         kernel = K.combine(c, m) if mode is not Mode.IDEAL else max(c, m)
         extra_kernels = 0
         if mode is not Mode.IDEAL and bias_kernel and _bias_kernel(n.kernel):
@@ -148,39 +146,44 @@ def graph_latency(
         if mode is not Mode.IDEAL and kernel > 0:
             if on_cpu:  # a CPU runs op after op: no launch queue
                 over = cal.kernel_overhead_s * (1 + extra_kernels)
-            elif execution is Execution.GRAPH:
+            else:  # graph replay (eager execution replaces it below)
                 over = cal.overhead(n.kind) + cal.overhead(OpKind.ELEMENTWISE) * extra_kernels
-            else:
-                host += cal.dispatch(OpKind.ELEMENTWISE) * extra_kernels
-                # eager: the host dispatches op by op while the GPU drains its queue; a
-                # kernel starts when both it has been dispatched and the previous one ended
-                # (the host-to-GPU launch latency separates dispatch from start; back to back
-                # on a busy GPU, kernels are spaced by the same per-kernel overhead as a graph)
-                host += cal.dispatch(n.kind, n.op_type)
-                start = max(gpu + cal.overhead(n.kind), host + cal.eager_gap_s)
-                over = start - gpu
-                gpu = start + kernel
-        t = kernel + over
-        if over > kernel and bound != "none":
+        static.append(_Kernel(c, m, unit, bound, kernel, extra_kernels, over))
+    overs = (
+        _eager_overheads(nodes, static, cal)
+        if eager
+        else [k.over * n.repeat if k else 0.0 for n, k in zip(nodes, static)]
+    )
+    timings: list[NodeTiming] = []
+    total = compute_tot = mem_tot = over_tot = 0.0
+    kernels = 0
+    for n, k, over in zip(nodes, static, overs):
+        if k is None:
+            timings.append(_untimed(n.name, n.op_type, "none", 0.0))
+            continue
+        r = n.repeat
+        bound = k.bound
+        if over > k.kernel * r and bound != "none":  # over: all copies' overhead together
             bound = "overhead"
-        if kernel > 0:
-            kernels += 1 + extra_kernels
+        if k.kernel > 0:
+            kernels += (1 + k.extra) * r
+        t = k.kernel * r + over
         total += t
-        compute_tot += c
-        mem_tot += m
+        compute_tot += k.c * r
+        mem_tot += k.m * r
         over_tot += over
         timings.append(
             NodeTiming(
                 name=n.name,
                 op_type=n.op_type,
                 time_s=t,
-                compute_s=c,
-                memory_s=m,
+                compute_s=k.c * r,
+                memory_s=k.m * r,
                 overhead_s=over,
                 bound=bound,
-                unit=unit,
-                flops=flops,
-                bytes=nbytes,
+                unit=k.unit,
+                flops=concrete(n.cost.flops, "FLOPs", n.name),
+                bytes=concrete(n.cost.bytes, "bytes", n.name),
             )
         )
     # 80% bands come from the GPU validation residuals; the CPU engine has none (no band)
@@ -203,6 +206,70 @@ def graph_latency(
         notes=tuple(notes),
         band=band,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Kernel:
+    """One copy of a costed node's kernel: its times before overhead, and its overhead
+    replayed as a graph (or on a CPU)."""
+
+    c: float
+    m: float
+    unit: str
+    bound: str
+    kernel: float
+    extra: int  # a separate bias kernel
+    over: float
+
+
+def _eager_overheads(nodes: Sequence[NodeCost], static: Sequence[_Kernel | None], cal: Calibration) -> list[float]:
+    """Each node's exposed overhead in eager execution, all its copies together: the host
+    dispatches op by op while the GPU drains its queue; a kernel starts when both it has
+    been dispatched and the previous one ended (the host-to-GPU launch latency separates
+    dispatch from start; back to back on a busy GPU, kernels are spaced by the same
+    per-kernel overhead as a graph). A repeated block (contiguous nodes of one
+    ir.graph.Repeat) is run copy by copy until a copy leaves the pipeline's state (host
+    clock minus GPU clock) where it found it, or runs GPU-bound with the host ahead and
+    keeping ahead; each later copy then repeats the last one's overheads."""
+    out = [0.0] * len(nodes)
+    host = gpu = 0.0
+    i = 0
+    while i < len(nodes):
+        j = i + 1
+        copies = nodes[i].repeat
+        while j < len(nodes) and copies > 1 and nodes[j].block == nodes[i].block:
+            j += 1
+        done = 0
+        while done < copies:
+            d0 = host - gpu
+            host0, gpu0 = host, gpu
+            per = [0.0] * (j - i)
+            gpu_bound = True
+            for q in range(i, j):
+                k = static[q]
+                if k is None or k.kernel <= 0:
+                    continue
+                host += cal.dispatch(OpKind.ELEMENTWISE) * k.extra
+                host += cal.dispatch(nodes[q].kind, nodes[q].op_type)
+                spacing = cal.overhead(nodes[q].kind)
+                start = max(gpu + spacing, host + cal.eager_gap_s)
+                gpu_bound = gpu_bound and start == gpu + spacing
+                per[q - i] = start - gpu
+                gpu = start + k.kernel
+            done += 1
+            for q, o in enumerate(per):
+                out[i + q] += o
+            d1 = host - gpu
+            steady = abs(d1 - d0) <= 1e-12 * max(1.0, abs(gpu)) or (gpu_bound and d1 <= d0)
+            if steady and done < copies:
+                left = copies - done
+                for q, o in enumerate(per):
+                    out[i + q] += o * left
+                host += (host - host0) * left
+                gpu += (gpu - gpu0) * left
+                done = copies
+        i = j
+    return out
 
 
 def _untimed(name: str, op_type: str, unit: str, flops: float) -> NodeTiming:

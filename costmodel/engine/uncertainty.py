@@ -25,6 +25,7 @@ is a GPU kernel's, and the CPU engine has no validation set to draw one from.
 from __future__ import annotations
 
 import math
+from itertools import repeat
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -97,16 +98,22 @@ def node_band(time_s: float, family: str, cal: Any, residuals: Mapping[str, Any]
 
 
 def graph_band(
-    times: Sequence[float], families: Sequence[str], cal: Any, residuals: Mapping[str, Any]
+    times: Sequence[float],
+    families: Sequence[str],
+    cal: Any,
+    residuals: Mapping[str, Any],
+    counts: Sequence[int] | None = None,
 ) -> tuple[float, float]:
-    """(p10, p90) seconds for a sequence of kernels (see the module docstring)."""
+    """(p10, p90) seconds for a sequence of kernels (see the module docstring); with
+    `counts`, entry i is counts[i] kernels of time times[i] / counts[i] each (a node of a
+    repeated block), weighed as that many kernels."""
     total = float(sum(times))
     if total <= 0:
         return (0.0, 0.0)
     rho = float(residuals.get("graph_correlation", 0.5))
     mu = s_lin = s_sq = 0.0
     cache: dict[str, tuple[float, float]] = {}
-    for t, fam in zip(times, families):
+    for t, fam, c in zip(times, families, counts or repeat(1)):
         if t <= 0:
             continue
         if fam not in cache:
@@ -115,7 +122,7 @@ def graph_band(
         w = t / total
         mu += w * m
         s_lin += w * s
-        s_sq += (w * s) ** 2
+        s_sq += (w * s) ** 2 / c
     sigma = math.sqrt(max((1 - rho) * s_sq + rho * s_lin * s_lin, 0.0))
     return (total * math.exp(mu - Z80 * sigma), total * math.exp(mu + Z80 * sigma))
 
@@ -134,4 +141,5 @@ def attach(timings: Sequence[Any], nodes: Sequence[Any], cal: Any, mode: str) ->
     out = [
         replace(t, band=node_band(t.time_s, f, cal, residuals)) if t.time_s > 0 else t for t, f in zip(timings, fams)
     ]
-    return out, graph_band([t.time_s for t in timings], fams, cal, residuals)
+    counts = [getattr(n, "repeat", 1) for n in nodes]
+    return out, graph_band([t.time_s for t in timings], fams, cal, residuals, counts)

@@ -44,9 +44,11 @@ def load_model_spec(model: object) -> ModelSpec | None:
     return None
 
 
-def spec_graph(spec: ModelSpec, bindings: Any = None) -> Graph:
-    """A spec as one IR graph (every layer unrolled), for `costmodel analyze`, symbolic in
-    `batch` and `seq` unless bound:
+def spec_graph(spec: ModelSpec, bindings: Any = None, *, unrolled: bool = False) -> Graph:
+    """A spec as one IR graph for `costmodel analyze`, each distinct layer once with its
+    repeat count (lower.assemble; `unrolled=True`: every layer copied, lower.unroll: what
+    a runtime's rewrites need, and what tests compare against), symbolic in `batch` and
+    `seq` unless bound:
     - a model whose head was given (a Hugging Face config's `architectures`, a spec's
       `head`), and any encoder-decoder: a plain forward over `batch` x `seq` tokens, as the
       model's forward() runs it (a causal LM's logits for every position; a named class
@@ -55,7 +57,7 @@ def spec_graph(spec: ModelSpec, bindings: Any = None) -> Graph:
     - otherwise a decoder is a serving prefill (logits for the last position only);
     - image models (ViT, one DiT step): a forward pass over `batch` images."""
     from ..symbolic import symbol
-    from .lower import Logits, Phase, Workload, lower, unroll
+    from .lower import Logits, Phase, Workload, assemble, lower, unroll
     from .lower.workload import runs_own_code
     from .spec.architectures import Head, Lowering
 
@@ -79,7 +81,7 @@ def spec_graph(spec: ModelSpec, bindings: Any = None) -> Graph:
         )
     else:
         wl = Workload(Phase.PREFILL, batch, seq, 0, Logits.LAST)
-    g = unroll(lower(spec, wl), spec.name)
+    g = (unroll if unrolled else assemble)(lower(spec, wl), spec.name)
     g.symbols = names
     return g
 
@@ -97,12 +99,12 @@ def default_bindings(spec: ModelSpec, bound: Any = None) -> dict[str, int]:
     return out
 
 
-def resolve_other(path: str, bindings: Any = None) -> tuple[Graph, str]:
+def resolve_other(path: str, bindings: Any = None, *, unrolled: bool = False) -> tuple[Graph, str]:
     """Non-ONNX inputs (spec files, HF configs, built-in names) as an IR graph."""
     spec = load_model_spec(path)
     if spec is None:
         raise ModelLoadError("not an ONNX file, spec, config.json or built-in model name", where=path)
-    return spec_graph(spec, bindings), spec.name
+    return spec_graph(spec, bindings, unrolled=unrolled), spec.name
 
 
 __all__ = ["DEFAULT_SEQ", "default_bindings", "load_model_spec", "resolve_other", "spec_graph"]

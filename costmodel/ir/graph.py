@@ -59,6 +59,18 @@ class Initializer:
     role: Role | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Repeat:
+    """Nodes, inputs and weights that stand for `count` identical copies run one after
+    another (a spec's repeated layers, lowered once): a node's costs are one copy's
+    times `count`, each copy has its own weights and inputs. `block` names the copies'
+    group (frontends/lower: the segment's label, e.g. `layers[1..31]x31`); a block's nodes
+    are contiguous in the graph."""
+
+    count: int
+    block: str
+
+
 @dataclass(slots=True)
 class Node:
     name: str
@@ -74,6 +86,8 @@ class Node:
     # The nodes of the graph as exported that this node stands for, when a runtime's
     # rewrite (passes/rewrite.py) made it one kernel of several; empty: only itself.
     covers: tuple[str, ...] = ()
+    # None: the node runs once; else it is one copy of a repeated block (Repeat)
+    repeat: Repeat | None = None
 
     @property
     def key(self) -> str:
@@ -95,9 +109,16 @@ class Graph:
     # eager_code): each node is already a kernel eager PyTorch launches, as the code is
     # written, so a runtime that runs that code eagerly rewrites nothing (passes/runtimes.py)
     eager_code: bool = False
+    # graph inputs that are one copy's of a repeated block (each copy reads its own)
+    repeats: dict[str, Repeat] = field(default_factory=dict)
 
     def __iter__(self) -> Iterator[Node]:
         return iter(self.nodes)
+
+    @property
+    def repeated(self) -> bool:
+        """Whether some nodes stand for several copies (ir.graph.Repeat)."""
+        return bool(self.repeats) or any(n.repeat is not None for n in self.nodes)
 
     def topological(self, outer: set[str] | frozenset[str] = frozenset()) -> list[Node]:
         """Nodes in topological order; raises GraphError naming a cycle or a dangling input."""

@@ -10,6 +10,14 @@ symbol is large (1024): the formula of the dominant step, not a Max over thousan
 expressions. Steps are compared by exact integer values at 1024 (each distinct tensor
 size is evaluated once) and only the winning step's live tensors are summed symbolically,
 so the pass stays linear in the node count.
+
+A repeated block (ir.graph.Repeat: one copy of `count` identical ones run one after
+another) is walked once. Each copy has its own graph inputs, live from the start: an input
+of the block holds `count` copies until its last reader, then `count - 1` until the end of
+the block. That is the unrolled graph's first copy of the block, and no later copy is
+larger: copy k holds the same values of its own plus k fewer pending inputs (and the
+peak's first step at the largest value is in a first copy, since every later step has an
+earlier first-copy step at least as large). tests/test_repeat.py checks the equality.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from itertools import chain
 from typing import Any
 
-from ..ir.graph import Graph, Node, TensorInfo, tensor_bytes
+from ..ir.graph import Graph, Node, Repeat, TensorInfo, tensor_bytes
 from ..symbolic import add_all, norm
 
 _LARGE = 1024  # the value every symbol takes when symbolic steps are compared
@@ -29,10 +37,13 @@ def peak_live_bytes(
     order: Sequence[Node],
     env: Mapping[str, TensorInfo],
     aliases: Mapping[str, str] | None = None,
+    repeats: Mapping[str, Repeat] | None = None,
 ) -> Any:
-    """Peak bytes of live activations (graph inputs and intermediates) over `order`."""
+    """Peak bytes of live activations (graph inputs and intermediates) over `order`;
+    `repeats`: the graph inputs of repeated blocks (see the module docstring)."""
     root = _roots(aliases or {})
     last = _last_use(graph, order, root)
+    rest = _Rest(order, repeats or {}, env)
     at_large: dict[Any, Any] = {}
 
     def value(b: Any) -> Any:
@@ -51,7 +62,7 @@ def peak_live_bytes(
     peak: Any = 0
     best_i, best_v = -2, -1.0  # the symbolic phase's largest step, by its value at 1024
     for nm in graph.inputs:
-        b = tensor_bytes(env.get(nm))
+        b = rest.initial(nm)
         if b:
             live[nm] = b
     for b in live.values() if order else ():  # a graph without nodes has no step
@@ -79,7 +90,7 @@ def peak_live_bytes(
             concrete = False
             if float(cur) > best_v:
                 best_i, best_v = i, float(cur)
-        for x in chain(n.inputs, n.outputs):  # a name listed twice is popped once
+        for x in chain(n.inputs, n.outputs, rest.ends(i)):  # a name listed twice is popped once
             x = root.get(x, x)
             if x in live and last.get(x, -1) <= i:
                 b = live.pop(x)
@@ -87,11 +98,18 @@ def peak_live_bytes(
                     cur -= b
                 else:
                     cur, n_sym = cur - value(b), n_sym - 1
+                kept = rest.kept(x, i)
+                if kept:
+                    live[x] = kept
+                    if type(kept) is int:
+                        cur += kept
+                    else:
+                        cur, n_sym = cur + value(kept), n_sym + 1
     if concrete:
         return peak
     if float(peak) > best_v:
         return norm(peak)
-    return norm(add_all(_live_at(graph, order, env, last, root, best_i)))
+    return norm(add_all(_live_at(graph, order, last, root, best_i, _Rest(order, repeats or {}, env))))
 
 
 def _roots(aliases: Mapping[str, str]) -> dict[str, str]:
@@ -120,15 +138,16 @@ def _last_use(graph: Graph, order: Sequence[Node], root: Mapping[str, str]) -> d
 def _live_at(
     graph: Graph,
     order: Sequence[Node],
-    env: Mapping[str, TensorInfo],
     last: Mapping[str, int],
     root: Mapping[str, str],
     step: int,
+    rest: _Rest,
 ) -> list[Any]:
     """Sizes of the tensors live at `step` (after its outputs are made, before frees)."""
+    env = rest.env
     live: dict[str, Any] = {}
     for nm in graph.inputs:
-        b = tensor_bytes(env.get(nm))
+        b = rest.initial(nm)
         if b:
             live[nm] = b
     for i, n in enumerate(order[: step + 1]):
@@ -142,8 +161,48 @@ def _live_at(
                     live[o] = b
         if i == step:
             break
-        for x in chain(n.inputs, n.outputs):
+        for x in chain(n.inputs, n.outputs, rest.ends(i)):
             x = root.get(x, x)
             if x in live and last.get(x, -1) <= i:
                 live.pop(x)
+                kept = rest.kept(x, i)
+                if kept:
+                    live[x] = kept
     return list(live.values())
+
+
+class _Rest:
+    """The graph inputs of repeated blocks: `count` copies live from the start; at the
+    last reader of the walked copy, `count - 1` stay (the later copies' own) until the
+    block's last node."""
+
+    def __init__(self, order: Sequence[Node], repeats: Mapping[str, Repeat], env: Mapping[str, TensorInfo]) -> None:
+        self.env = env
+        self.repeats = repeats
+        self.block_end: dict[str, int] = {}
+        if repeats:
+            for i, n in enumerate(order):
+                if n.repeat is not None:
+                    self.block_end[n.repeat.block] = i
+        self.pending: dict[int, list[str]] = {}  # step -> inputs whose kept copies end after it
+        self.reduced: set[str] = set()
+
+    def initial(self, name: str) -> Any:
+        b = tensor_bytes(self.env.get(name))
+        rep = self.repeats.get(name)
+        return b * rep.count if b and rep is not None else b
+
+    def kept(self, name: str, i: int) -> Any:
+        """What stays of `name` once its last reader (step i) ran: 0, or the later copies."""
+        rep = self.repeats.get(name)
+        if rep is None or name in self.reduced:
+            return 0
+        self.reduced.add(name)
+        end = self.block_end.get(rep.block, i)
+        if end <= i:
+            return 0
+        self.pending.setdefault(end, []).append(name)
+        return tensor_bytes(self.env.get(name)) * (rep.count - 1)
+
+    def ends(self, i: int) -> list[str]:
+        return self.pending.get(i, [])

@@ -25,7 +25,7 @@ __all__ = ["SegmentResult", "WorkloadResult", "param_count", "require_positive",
 @dataclass(frozen=True)
 class SegmentResult:
     name: str
-    layers: tuple[int, ...]  # the layer indices this segment stands for (none: embed / head)
+    layers: Sequence[int]  # the layer indices this segment stands for (none: embed / head)
     cost: Any  # Cost per copy
     time_s: float | None  # per copy
     kernels: int

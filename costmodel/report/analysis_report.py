@@ -90,7 +90,7 @@ def by_type_table(r: Any) -> Table:
     counts: dict[str, int] = {}
     for n in r.ops:
         if n.status != "folded":
-            counts[type_key(n)] = counts.get(type_key(n), 0) + 1
+            counts[type_key(n)] = counts.get(type_key(n), 0) + n.repeat
     bt = r.graph_cost.by_type()
     tt = by_type_time(r)
     timed = r.timing is not None
@@ -142,6 +142,11 @@ def ops_table(r: Any, view: str, top: int) -> Table:
         Column("input_shapes", "inputs", "shape", 6),
         Column("output_shapes", "outputs", "shape", 3),
         Column("covers", "graph nodes", "count", 6),
+    ]
+    repeated = any(n.repeat > 1 for n, _ in pairs)
+    if repeated:  # a spec's layer groups: one row per distinct layer's node, for all its copies
+        cols.append(Column("repeat", "copies", "count", 2))
+    cols += [
         Column("flops", "FLOPs", "count", 0),
         Column("flops_share", "% FLOPs", "percent", 2),
         Column("macs", "MACs", "count", 7),
@@ -170,7 +175,10 @@ def ops_table(r: Any, view: str, top: int) -> Table:
         ins = list(n.input_shapes) if n is not None else None
         outs = list(n.output_shapes) if n is not None else None
         covers = len(n.covered) if n is not None else covered_rest
-        cells: list[Any] = [name, type_key(n) if n is not None else "", ins, outs, covers, c.flops]
+        cells: list[Any] = [name, type_key(n) if n is not None else "", ins, outs, covers]
+        if repeated:
+            cells.append(n.repeat if n is not None else repeat_rest)
+        cells.append(c.flops)
         cells += [fraction(c.flops, r.flops), c.macs, c.bytes, fraction(c.bytes, r.graph_cost.total.bytes)]
         if timed:
             ts = t.time_s if t is not None else None
@@ -180,13 +188,14 @@ def ops_table(r: Any, view: str, top: int) -> Table:
         cells += [n.dtype, n.kind, n.status] if n is not None else [None, "", ""]
         return tuple(cells)
 
-    covered_rest = 0
+    covered_rest = repeat_rest = 0
     rows = [row(n, n.name, n.cost, t) for n, t in shown]
     note = ""
     if view == "top" and len(shown) < len(pairs):
         ids = {id(s[0]) for s in shown}
         rest = [p for p in pairs if id(p[0]) not in ids]
         covered_rest = sum(len(p[0].covered) for p in rest)
+        repeat_rest = sum(p[0].repeat for p in rest)
         from ..analysis import sum_costs
 
         c = sum_costs(p[0].cost for p in rest)
@@ -203,6 +212,9 @@ def ops_table(r: Any, view: str, top: int) -> Table:
         note = "the time column adds up to the latency" if timed else ""
     elif timed:
         note = "times include each kernel's launch overhead and add up to the latency"
+    if repeated:
+        each = "a row of a layer group (`copies` > 1) counts all its copies"
+        note = f"{note}; {each}" if note else each
     return Table("ops", title, tuple(cols), tuple(rows), note=note)
 
 

@@ -57,7 +57,7 @@ def rollup(ops: Any, timings: Any | None, depth: int) -> list[_Acc]:
             a = order.get(key)
             if a is None:
                 a = order[key] = _Acc(key)
-            a.ops += 0 if folded else 1
+            a.ops += 0 if folded else getattr(n, "repeat", 1)
             a.flops = a.flops + c.flops
             a.macs = a.macs + c.macs
             a.bytes = a.bytes + c.bytes

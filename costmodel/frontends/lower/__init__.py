@@ -3,7 +3,8 @@
 A model lowers to segments — embedding, one graph per distinct layer signature standing
 for every layer that shares it (the segment carries their indices), head — so planners
 analyse an 80-layer model by analysing a handful of layer graphs; `unroll` concatenates
-them into one graph for per-op reports. The kernel structure follows what serving
+them into one graph for per-op reports, each group once with its repeat count
+(`assemble`), or every layer copied (`unroll`). The kernel structure follows what serving
 engines run: fused QKV and gate/up GEMMs with biases in the epilogue, rotary embedding
 inside the attention kernel, one kernel per norm, activation and residual add.
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ...ir.dtypes import DType
-from ...ir.graph import Graph, Initializer, Node
+from ...ir.graph import Graph, Initializer, Node, Repeat
 from ...symbolic import Shape
 from ..builder import OPSETS
 from ..spec import ModelSpec
@@ -29,7 +30,7 @@ from .encoder_decoder import lower_t5
 from .unet import lower_unet, lower_vae_decoder
 from .stack import group_layers, layer_graph, layer_signature, lower_stack
 from .vision import lower_dit, lower_vit, sampling
-from .workload import DiffusionSampling, Logits, Lowered, Phase, Segment, Workload, layers_label
+from .workload import DiffusionSampling, LayerSet, Logits, Lowered, Phase, Segment, Workload, layers_label
 
 SHARED_WEIGHTS = ("embed_tokens.weight",)  # one tensor read by several segments (tied embeddings)
 
@@ -53,7 +54,9 @@ def lower(
 
 def _lower(spec: ModelSpec, wl: Workload, layers: Sequence[int] | None, embed: bool, head: bool) -> Lowered:
     kind = spec.arch.lowering
-    idx = tuple(range(spec.num_layers)) if layers is None else tuple(layers)
+    idx: Sequence[int] = (
+        range(spec.num_layers) if layers is None else layers if isinstance(layers, range) else tuple(layers)
+    )
     if kind is Lowering.ENCODER_DECODER:
         if layers is not None or not (embed and head):
             raise ValueError("an encoder-decoder model lowers whole (no pipeline stages)")
@@ -76,14 +79,33 @@ def _lower(spec: ModelSpec, wl: Workload, layers: Sequence[int] | None, embed: b
 def unroll(segments: Sequence[Segment] | Lowered, name: str) -> Graph:
     """One graph with every layer (values renamed per copy: `layers3/...`), for per-op
     reports."""
+    return _assemble(segments, name, compact=False)
+
+
+def assemble(segments: Sequence[Segment] | Lowered, name: str) -> Graph:
+    """One graph with each segment once: a group of layers is one copy of its graph whose
+    nodes and inputs carry a Repeat of the group's size (named by its label:
+    `layers[1..31]x31/...`), so the graph's size is independent of the number of layers
+    and its totals (FLOPs, bytes, params, peak memory: analysis.py) are the unrolled
+    graph's."""
+    return _assemble(segments, name, compact=True)
+
+
+def _assemble(segments: Sequence[Segment] | Lowered, name: str, compact: bool) -> Graph:
     nodes: list[Node] = []
     inits: dict[str, Initializer] = {}
     inputs: list[str] = []
     declared: dict[str, tuple[DType | None, Shape | None]] = {}
+    repeats: dict[str, Repeat] = {}
     prev_out: str | None = None
     for seg in segments:
         g = seg.graph
-        tags = [f"{seg.stack}{i}/" for i in seg.layers] if seg.is_layers else [f"{seg.name}/"]
+        rep: Repeat | None = None
+        if compact and seg.is_layers:
+            tags = [f"{seg.name}/"]
+            rep = Repeat(seg.repeat, seg.name) if seg.repeat > 1 else None
+        else:
+            tags = [f"{seg.stack}{i}/" for i in seg.layers] if seg.is_layers else [f"{seg.name}/"]
         for tag in tags:
             ren: dict[str, str] = {}
             for nm in g.inputs:
@@ -93,6 +115,8 @@ def unroll(segments: Sequence[Segment] | Lowered, name: str) -> Graph:
                     ren[nm] = tag + nm
                     inputs.append(ren[nm])
                     declared[ren[nm]] = g.declared[nm]
+                    if rep is not None and nm != "h":
+                        repeats[ren[nm]] = rep
             for nm, init in g.initializers.items():
                 ren[nm] = nm if nm in SHARED_WEIGHTS else tag + nm
                 if ren[nm] not in inits:
@@ -109,15 +133,18 @@ def unroll(segments: Sequence[Segment] | Lowered, name: str) -> Graph:
                         tuple(ren.get(x, x) if x else x for x in n.inputs),
                         tuple(ren[o] for o in n.outputs),
                         dict(n.attrs),
+                        repeat=rep,
                     )
                 )
             prev_out = ren[g.outputs[0]] if g.outputs else prev_out
     eager = any(seg.graph.eager_code for seg in segments)
-    return Graph(name, nodes, inputs, [prev_out] if prev_out else [], inits, declared, dict(OPSETS), eager_code=eager)
+    out = [prev_out] if prev_out else []
+    return Graph(name, nodes, inputs, out, inits, declared, dict(OPSETS), eager_code=eager, repeats=repeats)
 
 
 __all__ = [
     "SHARED_WEIGHTS",
+    "LayerSet",
     "Ctx",
     "DiffusionSampling",
     "Logits",
@@ -125,6 +152,7 @@ __all__ = [
     "Phase",
     "Segment",
     "Workload",
+    "assemble",
     "group_layers",
     "layer_graph",
     "layer_signature",

@@ -16,7 +16,7 @@ from .griffin import rglru_block
 from .heads import head
 from .rwkv import rwkv6_layer
 from .ssm import mamba1, mamba2
-from .workload import Segment, Workload, layers_label
+from .workload import LayerSet, Segment, Workload, layers_label
 
 Signature = tuple[LayerKind, bool, bool, bool]
 
@@ -52,8 +52,18 @@ def layer_graph(spec: ModelSpec, wl: Workload, i: int, name: str = "layer") -> G
     return c.b.build()
 
 
-def group_layers(spec: ModelSpec, layers: Sequence[int]) -> list[tuple[int, ...]]:
-    """The layers grouped by signature, groups in order of first appearance."""
+_TUPLE_LAYERS = 4096  # groups of a stack this deep or shallower are tuples, deeper ones LayerSets
+
+
+def group_layers(spec: ModelSpec, layers: Sequence[int]) -> list[Sequence[int]]:
+    """The layers grouped by signature, groups in order of first appearance. A contiguous
+    `range` of a periodic stack is grouped by arithmetic (ModelSpec.representative_layer:
+    after the first `offset` layers, layer i stands as offset + (i - offset) % period), in
+    time proportional to the distinct layers; a deep stack's groups are LayerSets."""
+    if isinstance(layers, range) and layers.step == 1 and not spec.layer_types:
+        offset, period = spec.layer_cycle()
+        if offset + period < len(layers):
+            return _group_periodic(spec, layers, offset, period)
     sigs: dict[int, Signature] = {}
     groups: dict[Signature, list[int]] = {}
     for i in layers:
@@ -63,6 +73,21 @@ def group_layers(spec: ModelSpec, layers: Sequence[int]) -> list[tuple[int, ...]
             sig = sigs[r] = layer_signature(spec, r)
         groups.setdefault(sig, []).append(i)
     return [tuple(g) for g in groups.values()]
+
+
+def _group_periodic(spec: ModelSpec, layers: range, offset: int, period: int) -> list[Sequence[int]]:
+    start, stop = layers.start, layers.stop
+    classes: list[tuple[int, range]] = [(i, range(i, i + 1)) for i in range(start, min(stop, offset))]
+    lo = max(start, offset)
+    for j in range(period):
+        first = lo + (offset + j - lo) % period
+        if first < stop:
+            classes.append((offset + j, range(first, stop, period)))
+    groups: dict[Signature, list[range]] = {}
+    for rep, r in sorted(classes, key=lambda c: c[1].start):
+        groups.setdefault(layer_signature(spec, rep), []).append(r)
+    deep = len(layers) > _TUPLE_LAYERS
+    return [LayerSet(rs) if deep else tuple(LayerSet(rs)) for rs in groups.values()]
 
 
 def lower_stack(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import heapq
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from itertools import islice
+from typing import Any, overload
 
 from ...ir.dtypes import DType
 from ...ir.dtypes import dtype as to_dtype
@@ -77,6 +79,62 @@ def runs_own_code(spec: Any) -> bool:
     return bool(spec.head is not Head.AUTO)
 
 
+class LayerSet(Sequence[int]):
+    """Layer indices in ascending order, held as a union of disjoint ranges, so the layers
+    of one signature in a stack of 10^9 layers are a few ranges (frontends/lower/stack.py
+    groups them by arithmetic). Equal to any sequence of the same indices."""
+
+    __slots__ = ("_len", "ranges")
+
+    def __init__(self, ranges: Iterable[range]) -> None:
+        self.ranges = tuple(r for r in ranges if len(r))
+        self._len = sum(len(r) for r in self.ranges)
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __iter__(self) -> Iterator[int]:
+        if len(self.ranges) == 1:
+            return iter(self.ranges[0])
+        return heapq.merge(*self.ranges)
+
+    @overload
+    def __getitem__(self, i: int) -> int: ...
+    @overload
+    def __getitem__(self, i: slice) -> tuple[int, ...]: ...
+    def __getitem__(self, i: int | slice) -> int | tuple[int, ...]:
+        if isinstance(i, slice):
+            return tuple(self)[i]
+        k = i + self._len if i < 0 else i
+        if not 0 <= k < self._len:
+            raise IndexError("layer index out of range")
+        if k == 0:
+            return min(r[0] for r in self.ranges)
+        if k == self._len - 1:
+            return max(r[-1] for r in self.ranges)
+        return next(islice(iter(self), k, None))
+
+    def __contains__(self, x: object) -> bool:
+        return any(x in r for r in self.ranges)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        if isinstance(other, LayerSet) and sorted(self.ranges, key=_range_key) == sorted(other.ranges, key=_range_key):
+            return True
+        return len(other) == self._len and all(a == b for a, b in zip(self, other))
+
+    def __hash__(self) -> int:
+        return hash((self._len, self[0], self[-1])) if self._len else 0
+
+    def __repr__(self) -> str:
+        return f"LayerSet({list(self.ranges)!r})"
+
+
+def _range_key(r: range) -> tuple[int, int, int]:
+    return (r.start, r.stop, r.step)
+
+
 @dataclass(frozen=True)
 class Segment:
     """One graph standing for `repeat` copies: the embedding, the head, or the layers in
@@ -84,7 +142,7 @@ class Segment:
 
     name: str
     graph: Graph
-    layers: tuple[int, ...] = ()
+    layers: Sequence[int] = ()  # a tuple, or a LayerSet for a very large group
     stack: str = ""  # the layer stack the indices count in ("layers", "encoder.layers", ...)
 
     @property
@@ -96,8 +154,20 @@ class Segment:
         return bool(self.layers)
 
 
-def layers_label(stack: str, layers: tuple[int, ...]) -> str:
-    """`layers[3]`, `layers[0..31]x32` (contiguous) or `layers[0,2..40]x21` style labels."""
+_LISTED = 64  # a group of more layers than this is labelled by its ranges
+
+
+def layers_label(stack: str, layers: Sequence[int]) -> str:
+    """`layers[3]`, `layers[0..31]x32` (contiguous) or `layers[0,2..40]x21` style labels;
+    a large LayerSet of several ranges as `layers[0;1,5..997;2,6..998]x750`."""
+    if isinstance(layers, LayerSet) and len(layers) > _LISTED:
+        if len(layers.ranges) > 1:
+            parts = ";".join(_range_label(r) for r in sorted(layers.ranges, key=_range_key))
+            return f"{stack}[{parts}]x{len(layers)}"
+        layers = layers.ranges[0]
+    if isinstance(layers, range) and len(layers) > 2:
+        return f"{stack}[{_range_label(layers)}]x{len(layers)}"
+    layers = tuple(layers)
     if len(layers) == 1:
         return f"{stack}[{layers[0]}]"
     if layers == tuple(range(layers[0], layers[-1] + 1)):
@@ -106,6 +176,14 @@ def layers_label(stack: str, layers: tuple[int, ...]) -> str:
     if all(b - a == step for a, b in zip(layers, layers[1:])):
         return f"{stack}[{layers[0]},{layers[1]}..{layers[-1]}]x{len(layers)}"
     return f"{stack}[{','.join(map(str, layers))}]x{len(layers)}"
+
+
+def _range_label(r: range) -> str:
+    if len(r) == 1:
+        return str(r[0])
+    if r.step == 1:
+        return f"{r[0]}..{r[-1]}"
+    return f"{r[0]},{r[1]}..{r[-1]}"
 
 
 @dataclass(frozen=True, kw_only=True)

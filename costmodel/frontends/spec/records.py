@@ -240,14 +240,20 @@ class ModelSpec:
         An explicit `layer_types` list is its own representative."""
         if self.layer_types:
             return i
-        m = self.moe
-        offset = max(1, m.first_dense_layers if m is not None else 0)
+        offset, period = self.layer_cycle()
         if i < offset:
             return i
+        return offset + (i - offset) % period
+
+    def layer_cycle(self) -> tuple[int, int]:
+        """(offset, period) of representative_layer: layers from `offset` on repeat with
+        `period` (without an explicit `layer_types` list)."""
+        m = self.moe
+        offset = max(1, m.first_dense_layers if m is not None else 0)
         period = m.layer_freq if m is not None and m.layer_freq > 1 else 1
         if self.sliding_window and self.global_every:
             period = math.lcm(period, self.global_every)
-        return offset + (i - offset) % period
+        return offset, period
 
     @property
     def resolved_head(self) -> Head:
