@@ -141,3 +141,16 @@ def test_max_batch_from_first_principles():
     room = 0.95 * 80 * 2**30 - 2 * param_count(get_spec("llama-3-8b"))
     assert (room - 2 * 2**30) // per_seq <= p.max_batch <= room // per_seq
     assert p.memory.weights_bytes == 2 * param_count(get_spec("llama-3-8b"))
+
+
+def test_fp8_weights_run_the_fp8_recipe_where_the_device_has_fp8_tensor_cores():
+    """vLLM: FP8 W8A8 on compute capability >= 8.9, weight-only (FP8 Marlin) on Ampere."""
+    from costmodel.hardware.systems import get_system
+    from costmodel.planners.search_serving import _setup
+
+    hopper = _setup("fp8", get_system("h100"), False, "none")
+    ampere = _setup("fp8", get_system("a100-sxm4-80gb"), False, "none")
+    assert (hopper.recipe, hopper.weight_dtype, hopper.dtype) == ("fp8", None, "bf16")
+    assert (ampere.recipe, ampere.weight_dtype) == (None, "fp8")
+    assert _setup("int4", get_system("h100"), False, "none").weight_dtype == "int4"
+    assert _setup("fp4", get_system("b200"), False, "none").recipe == "fp4"

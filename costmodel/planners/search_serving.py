@@ -25,7 +25,7 @@ from ..frontends.spec import ModelSpec
 from ..hardware.systems import System
 from ..ir.dtypes import dtype as to_dtype
 from ..passes.runtimes import get_runtime
-from .layout import ParallelLayout, ServingSetup
+from .layout import ParallelLayout, ServingSetup, implied_recipe
 from .context_limit import check_context
 from .llm import ServingCase
 from .serving_lengths import Lengths
@@ -146,7 +146,7 @@ def search_serving(
                     "ep": layout.ep,
                     "weights": wd or "bf16",
                 }
-                setup = ServingSetup(weight_dtype=wd, allow_past_context=allow_past_context, runtime=rt)
+                setup = _setup(wd, system, allow_past_context, rt)
                 case = ServingCase(spec=spec, system=system, layout=layout, setup=setup, price_per_hour=price)
                 try:
                     table = step_table(case, lp, lo, batch_top)
@@ -166,6 +166,30 @@ def search_serving(
                 for cap, (reps, row, why) in zip(cap_list, found):
                     out.append(_candidate({**label, "batch_cap": cap}, table, load, reps, row, why, goal, price))
     return ServeSearch(_best_per_replica_type(out), evaluated, time.perf_counter() - start)
+
+
+def _setup(wd: str | None, system: System, allow_past_context: bool, runtime: str) -> ServingSetup:
+    """Weights in `wd`: an fp8 / fp4 checkpoint on a device with tensor cores for that
+    dtype runs its recipe (quantized GEMM inputs, 16-bit head and residual stream), as
+    vLLM does on compute capability >= 8.9 ("FP8 computation is supported on NVIDIA GPUs
+    with compute capability > 8.9"); elsewhere it is weight-only (vLLM: "W8A16, utilizing
+    FP8 Marlin" on Ampere), the 16-bit GEMMs reading quantized weights."""
+    recipe = implied_recipe(wd) if wd else None
+    key = to_dtype(wd).name if wd else ""
+    has_path = recipe is not None and any(
+        to_dtype(k).name == key for k in system.device.matrix_flops if _known_dtype(k)
+    )
+    if has_path:
+        return ServingSetup(precision=recipe, allow_past_context=allow_past_context, runtime=runtime)
+    return ServingSetup(weight_dtype=wd, allow_past_context=allow_past_context, runtime=runtime)
+
+
+def _known_dtype(name: str) -> bool:
+    try:
+        to_dtype(name)
+    except CostModelError:
+        return False
+    return True
 
 
 def _rank_key(c: ServeCandidate) -> tuple[Any, ...]:
