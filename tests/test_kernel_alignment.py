@@ -90,3 +90,27 @@ def test_norm_rows_vectorize_by_four_elements_in_bf16(cols, vectorized):
     else:
         assert row_s == 1000 * cal.unaligned_row_cost_s
         assert math.isclose(mem_s, 2 * 1000 * cols * 2 / (4.8e12 * cal.unaligned_row_bandwidth_fraction))
+
+
+def test_partial_alignment_parameters_leave_the_llm_steps_alone():
+    """The parameters fitted on top of a reused stage 1 (fit_device_model.ADDED) price only
+    4-/8-byte aligned 16-bit GEMMs: no H200 LLM step's prediction moves with them (its GEMMs
+    are 16-byte aligned), while a 4-/8-byte aligned GEMM's does."""
+    from benchmarks.fit_device_model import ADDED
+    from costmodel.engine import devicemodel as dm
+    from costmodel.engine import fitting
+    from costmodel.engine.steps import load_steps
+
+    hw = get_profile("h200")
+    params = dict(dm.load_model().params)
+    refines = dm.load_model().raw["refines"][hw.name]
+    cal = fitting.calibration_for(hw, params, refines)
+    steps = load_steps()
+    llm = [s.predict(hw, cal) for s in steps]
+    gemm = analyze_graph(to_graph(one_op("MatMul", [(2048, 4092), (4092, 4092)], dtype="bf16")))
+    base = graph_latency(gemm, hw, execution="graph", calibration=cal).latency_s
+    for k in ADDED:
+        moved = fitting.calibration_for(hw, {**params, k: params[k] * 0.7}, refines)
+        assert [s.predict(hw, moved) for s in steps] == llm, k
+    moved = fitting.calibration_for(hw, {**params, "gemm_partial_16": params["gemm_partial_16"] * 0.7}, refines)
+    assert graph_latency(gemm, hw, execution="graph", calibration=moved).latency_s > base
