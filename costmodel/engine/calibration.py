@@ -49,6 +49,11 @@ class Calibration:
     gemm_misaligned_fraction: Mapping[str, float] = field(
         default_factory=lambda: {"bf16": 0.125, "fp16": 0.125, "fp8": 0.125, "int8": 0.125, "tf32": 0.4, "fp32": 0.68}
     )
+    # 1-/2-byte GEMMs whose leading dims are multiples of 4 or 8 bytes but not 16: kernels
+    # with 4-/8-byte async copies (kernels.gemm_alignment)
+    gemm_partial_fraction: Mapping[str, float] = field(
+        default_factory=lambda: {"bf16": 0.125, "fp16": 0.125, "fp8": 0.125, "int8": 0.125}
+    )
     # The thread-block tile (M x N) large GEMMs reach `gemm_fraction` with; smaller tiles
     # scale their ceiling by (area / this area) ** gemm_small_tile_exponent (kernels.py).
     gemm_tile_m: int = 128
@@ -57,6 +62,7 @@ class Calibration:
     gemm_k_ramp: float = 96.0  # efficiency K / (K + k_ramp): prologue/epilogue per tile
     gemm_bandwidth_fraction: float = 0.70  # GEMV-like (memory-bound) matmuls, of datasheet BW
     gemm_misaligned_bandwidth_fraction: float = 0.40
+    gemm_partial_bandwidth_fraction: float = 0.40
     # -- convolution (cuDNN) ------------------------------------------------------------
     conv_fraction: Mapping[str, float] = field(
         default_factory=lambda: {"bf16": 0.50, "fp16": 0.50, "fp32": 0.40, "tf32": 0.40, "fp8": 0.40, "int8": 0.40}
@@ -186,7 +192,7 @@ def _family(dtype: str) -> str:
 
 # refine key -> the fields it scales
 _REFINE_FIELDS = {
-    "gemm": ("gemm_fraction", "gemm_misaligned_fraction"),
+    "gemm": ("gemm_fraction", "gemm_misaligned_fraction", "gemm_partial_fraction"),
     "gemm_tiles": ("gemm_small_tile_exponent",),
     "gemm_k_ramp": ("gemm_k_ramp",),
     "conv": ("conv_fraction",),
@@ -196,6 +202,7 @@ _REFINE_FIELDS = {
         "conv_bias_bandwidth_fraction",
         "gemm_bandwidth_fraction",
         "gemm_misaligned_bandwidth_fraction",
+        "gemm_partial_bandwidth_fraction",
         "depthwise_bandwidth_fraction",
         "decode_bandwidth_fraction",
         "transpose_bandwidth_fraction",

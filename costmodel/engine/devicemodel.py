@@ -66,11 +66,17 @@ PARAMS: dict[str, Param] = {
     "clock_exponent": Param(1.0, 0.2, 2.5, "compute throughput scales as (sustained / boost clock) ** this"),
     "gemm_misaligned_16": Param(0.20, 0.02, 1.0, "16-bit GEMM, leading dim not 16-B aligned: x aligned fraction"),
     "gemm_misaligned_tf32": Param(0.55, 0.05, 1.0, "tf32 GEMM misaligned: x aligned fraction"),
+    # 4-/8-byte aligned 1-/2-byte GEMMs (kernels.gemm_alignment: 4-/8-byte async copies
+    # where aligned kernels copy 16 bytes and misaligned ones stage single elements). No
+    # earlier default: the prior sits halfway, in log, between the misaligned penalty and
+    # none (sqrt(0.20 x 1)); the same for the bandwidth ratio (sqrt(0.42 x 1))
+    "gemm_partial_16": Param(0.45, 0.02, 1.0, "16-/8-bit GEMM, leading dims 4-/8-B aligned: x aligned fraction"),
     "gemm_misaligned_32": Param(1.0, 0.2, 1.2, "fp32 GEMM misaligned: x aligned fraction"),
     "gemm_small_tile_exponent": Param(0.2, 0.01, 1.5, "small-tile penalty (tile area / 128^2) ** this"),
     "gemm_k_ramp": Param(50.0, 1.0, 2000.0, "per-tile prologue/epilogue: efficiency K / (K + this)"),
     "gemm_bandwidth_ratio": Param(1.0, 0.3, 1.2, "GEMV-like matmuls: x stream bandwidth fraction"),
     "gemm_misaligned_bandwidth_ratio": Param(0.42, 0.1, 1.2, "misaligned GEMV-like: x stream fraction"),
+    "gemm_partial_bandwidth_ratio": Param(0.65, 0.1, 1.2, "4-/8-B aligned 16-/8-bit GEMV-like: x stream fraction"),
     # convolution (cuDNN)
     "conv_simt": Param(0.60, 0.1, 1.0, "fp32 convolution on CUDA cores (TF32 off)"),
     "conv_mma16": Param(0.45, 0.1, 1.0, "bf16/fp16 convolution on tensor cores"),
@@ -314,7 +320,7 @@ def calibration_fields(f: DeviceFeatures, params: Mapping[str, float]) -> dict[s
     """The Calibration fields (engine/calibration.py) the model predicts for a device."""
     p = {k: float(params.get(k, spec.prior)) for k, spec in PARAMS.items()}
     clock = f.clock_ratio ** p["clock_exponent"]
-    gemm, mis, conv = {}, {}, {}
+    gemm, mis, part, conv = {}, {}, {}, {}
     for dt in _DTYPES:
         path = dict(f.matrix_paths).get(dt, "")
         on_matrix = bool(path)
@@ -322,6 +328,7 @@ def calibration_fields(f: DeviceFeatures, params: Mapping[str, float]) -> dict[s
         gemm[dt] = e * clock
         if dt in ("bf16", "fp16", "fp8", "int8"):
             mis[dt] = gemm[dt] * p["gemm_misaligned_16"]
+            part[dt] = gemm[dt] * p["gemm_partial_16"]
         elif dt == "tf32":
             mis[dt] = gemm[dt] * p["gemm_misaligned_tf32"]
         else:
@@ -338,10 +345,12 @@ def calibration_fields(f: DeviceFeatures, params: Mapping[str, float]) -> dict[s
     return {
         "gemm_fraction": gemm,
         "gemm_misaligned_fraction": mis,
+        "gemm_partial_fraction": part,
         "gemm_small_tile_exponent": p["gemm_small_tile_exponent"],
         "gemm_k_ramp": p["gemm_k_ramp"],
         "gemm_bandwidth_fraction": min(stream * p["gemm_bandwidth_ratio"], 1.0),
         "gemm_misaligned_bandwidth_fraction": stream * p["gemm_misaligned_bandwidth_ratio"],
+        "gemm_partial_bandwidth_fraction": stream * p["gemm_partial_bandwidth_ratio"],
         "conv_fraction": conv,
         # (tf32 too where it has no tensor-core path and runs as fp32, e.g. PyTorch's default
         # cudnn.allow_tf32 on a T4)

@@ -66,13 +66,15 @@ def tile_efficiency(batch: float, m: float, n: float, k: float, units: int, cal:
 def gemm_efficiency(
     batch: float, m: float, n: float, k: float, cal: Calibration, dtype: str, units: int, elem_bytes: float
 ) -> float:
-    """Fraction of the matrix peak a cuBLAS GEMM reaches: the large-GEMM ceiling, times
-    the best tile choice (padding, waves, split-K) and a K ramp for the per-tile
-    prologue/epilogue. Leading dims not a multiple of 16 bytes drop to the misaligned
-    ceiling (no vectorized / TMA loads)."""
-    align = max(1, int(round(16 / elem_bytes))) if elem_bytes else 8
-    aligned = (int(k) % align == 0) and (int(n) % align == 0)
-    peak = cal.frac(cal.gemm_fraction if aligned else cal.gemm_misaligned_fraction, dtype)
+    """Fraction of the matrix peak a cuBLAS GEMM reaches: the ceiling of its alignment
+    class (gemm_alignment), times the best tile choice (padding, waves, split-K) and a K
+    ramp for the per-tile prologue/epilogue."""
+    table = {
+        "aligned": cal.gemm_fraction,
+        "partial": cal.gemm_partial_fraction,
+        "misaligned": cal.gemm_misaligned_fraction,
+    }[gemm_alignment(n, k, elem_bytes)]
+    peak = cal.frac(table, dtype)
     ramp = k / (k + cal.gemm_k_ramp)
     return max(peak * tile_efficiency(batch, m, n, k, units, cal) * ramp, 1e-4)
 
@@ -90,17 +92,37 @@ def gemm_time(
 ) -> tuple[float, float]:
     batch, m, n, k = (float(x) for x in geom.dims())
     eff = gemm_efficiency(batch, m, n, k, cal, dtype, units, elem_bytes)
-    bw_frac = cal.gemm_bandwidth_fraction if gemm_aligned(n, k, elem_bytes) else cal.gemm_misaligned_bandwidth_fraction
+    bw_frac = {
+        "aligned": cal.gemm_bandwidth_fraction,
+        "partial": cal.gemm_partial_bandwidth_fraction,
+        "misaligned": cal.gemm_misaligned_bandwidth_fraction,
+    }[gemm_alignment(n, k, elem_bytes, bandwidth=True)]
     return flops / (peak * eff), bytes_ / (bw * bw_frac)
 
 
-def gemm_aligned(n: float, k: float, elem_bytes: float) -> bool:
-    """cuBLAS needs leading dimensions that are multiples of 16 bytes for its fastest
-    (vectorized, TMA) kernels; fp32 tolerates misalignment better than 2-byte types."""
+def gemm_alignment(n: float, k: float, elem_bytes: float, bandwidth: bool = False) -> str:
+    """The alignment class of a row-major GEMM's leading dimensions (K of A, N of B and C),
+    by the widest global load they allow:
+
+    - "aligned": multiples of 16 bytes. Hopper's TMA needs 16-byte global strides
+      (CUDA driver API, cuTensorMapEncodeTiled: globalStrides a multiple of 16) and
+      Ampere's fastest kernels copy 16 bytes per cp.async;
+    - "partial": multiples of 4 or 8 bytes but not 16: the multistage kernels still run,
+      with 4- or 8-byte cp.async copies (PTX ISA, cp.async: cp-size 4, 8 or 16), i.e.
+      CUTLASS's align2/align4 half-precision instances;
+    - "misaligned": 2-byte (odd 16-bit, or 1-/2-byte fp8/int8) strides: no cp.async size
+      fits, so tiles are staged through registers with one load per element.
+
+    4-byte elements are always at least 4-byte aligned: fp32 and tf32 have their own
+    misaligned (not 16-byte aligned) fraction in the aligned/misaligned pair, and for the
+    bandwidth side count as aligned."""
     if elem_bytes >= 4:
-        return True
-    align = max(1, int(round(16 / elem_bytes))) if elem_bytes else 8
-    return int(k) % align == 0 and int(n) % align == 0
+        align = max(1, int(round(16 / elem_bytes)))
+        return "aligned" if bandwidth or (int(k) % align == 0 and int(n) % align == 0) else "misaligned"
+    step = math.gcd(int(k), int(n)) * (elem_bytes or 2)
+    if step % 16 == 0:
+        return "aligned"
+    return "partial" if step % 4 == 0 else "misaligned"
 
 
 def conv_time(
@@ -208,6 +230,11 @@ def attention_time(
     return flops / (peak * max(eff, 1e-4)), bytes_ / (bw * max(bw_eff, 1e-3))
 
 
+# PyTorch's vectorized layer/RMS norm kernel loads rows 4 elements at a time
+# (aten/src/ATen/native/cuda/layer_norm_kernel.cu: `constexpr int vec_size = 4`)
+NORM_VEC_ELEMENTS = 4
+
+
 def rowwise_time(
     bytes_: float,
     rows: float,
@@ -218,11 +245,14 @@ def rowwise_time(
     passes: float = 1.0,
     alignment_matters: bool = True,
 ) -> tuple[float, float]:
-    """Row-wise kernels (norms, softmax, row reductions): one block per row; for norms,
-    rows that are not a multiple of 16 bytes lose vectorized loads (lower bandwidth,
-    higher per-row cost). Softmax re-reads its input (max, sum, normalize): `passes`."""
-    align = max(1, int(round(16 / elem_bytes))) if elem_bytes else 4
-    aligned = (int(cols) % align == 0) or not alignment_matters
+    """Row-wise kernels (norms, softmax, row reductions): one block per row. A norm's row
+    whose length is not a multiple of 4 elements, whatever the dtype, loses the
+    vectorized kernel: PyTorch's layer_norm_kernel.cu vectorizes by `vec_size = 4`
+    elements ("we could make it dependent on dtype, but that would lead to different
+    results between float and low-p types") and otherwise runs a row-moments kernel and
+    a forward kernel with scalar loads (lower bandwidth, higher per-row cost). Softmax
+    re-reads its input (max, sum, normalize): `passes`."""
+    aligned = (int(cols) % NORM_VEC_ELEMENTS == 0) or not alignment_matters
     frac = cal.stream_bandwidth_fraction if aligned else cal.unaligned_row_bandwidth_fraction
     per_row = cal.row_cost_s if aligned else cal.unaligned_row_cost_s
     return rows * per_row, bytes_ * passes / (bw * frac)
