@@ -20,7 +20,7 @@ from .calibration import Calibration
 from .latency import graph_latency
 from .uncertainty import family_of
 
-__all__ = ["StepCase", "load_steps"]
+__all__ = ["StepCase", "load_steps", "step_model", "step_rows"]
 
 STEP_WEIGHT = 3.0  # a whole step counts as 3 single ops in the fit (fitting.case_weights)
 
@@ -72,38 +72,52 @@ class StepCase:
         return times, fams
 
 
-def load_steps(root: Any = None) -> list[StepCase]:
-    from ..frontends.lower import Logits, Phase, Workload, lower
+def step_model(raw: dict[str, Any]) -> tuple[Any, Any]:
+    """The (ModelSpec, Workload) of one measured LLM row of the H200 set."""
+    from ..frontends.lower import Logits, Phase, Workload
     from ..frontends.spec import spec_from_dict
     from ..ir.dtypes import dtype
+
+    spec = spec_from_dict(
+        dict(
+            name=raw["model"],
+            architecture="decoder",
+            vocab_size=raw["vocab"],
+            hidden_size=raw["d"],
+            num_layers=raw["layers"],
+            num_heads=raw["heads"],
+            num_kv_heads=raw["kv_heads"],
+            intermediate_size=raw["ffn"],
+            position="none",
+        )
+    )
+    if raw["phase"] == "prefill":
+        wl = Workload(Phase.PREFILL, raw["batch"], raw["prompt_len"], 0, Logits.LAST, dtype("bf16"))
+    else:
+        wl = Workload(Phase.DECODE, raw["batch"], 1, raw["context_len"] - 1, Logits.LAST, dtype("bf16"))
+    return spec, wl
+
+
+def step_rows(root: Any = None) -> list[dict[str, Any]]:
+    """The measured LLM rows of the H200 set, in file order."""
     from .datasets import SETS, data_dir
 
     path = data_dir(root) / SETS["h200"].pattern
     data = json.loads(path.read_text(encoding="utf-8"))
+    return [x for x in data["cases"] if x.get("section") == "llm"]
+
+
+def load_steps(root: Any = None) -> list[StepCase]:
+    from ..frontends.lower import lower
+
     profile = get_profile("h200").name
     out = []
     seen: dict[tuple[str, str], int] = {}
-    for raw in (x for x in data["cases"] if x.get("section") == "llm"):
+    for raw in step_rows(root):
         # every other step of each (phase, execution) group is held out, the first fitted
         group = (raw["phase"], str(raw.get("mode")))
         i = seen[group] = seen.get(group, -1) + 1
-        spec = spec_from_dict(
-            dict(
-                name=raw["model"],
-                architecture="decoder",
-                vocab_size=raw["vocab"],
-                hidden_size=raw["d"],
-                num_layers=raw["layers"],
-                num_heads=raw["heads"],
-                num_kv_heads=raw["kv_heads"],
-                intermediate_size=raw["ffn"],
-                position="none",
-            )
-        )
-        if raw["phase"] == "prefill":
-            wl = Workload(Phase.PREFILL, raw["batch"], raw["prompt_len"], 0, Logits.LAST, dtype("bf16"))
-        else:
-            wl = Workload(Phase.DECODE, raw["batch"], 1, raw["context_len"] - 1, Logits.LAST, dtype("bf16"))
+        spec, wl = step_model(raw)
         segs = tuple((analyze_graph(sg.graph), sg.repeat) for sg in lower(spec, wl))
         length = raw.get("prompt_len") or raw.get("context_len")
         label = f"llm {raw['phase']} {raw.get('mode')} batch={raw['batch']} len={length}"
