@@ -9,14 +9,11 @@ strict=True); it is never silently costed 0.
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from dataclasses import fields as dataclass_fields
 from enum import StrEnum
-from itertools import repeat
 from operator import attrgetter
-from typing import Any, TypeVar
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -28,6 +25,7 @@ from .ops import registry as _registry
 from .ops.context import NodeContext, SubgraphResult, SubgraphRunner, UnknownShape, Unsupported
 from .ops.cost import COST_FIELDS, ZERO, Cost
 from .ops.kernel import Kernel
+from .ops.memo import signature
 from .ops.registry import OpDef, OpKind
 from .ops.traffic import RESIDENT, tensor_traffic
 from .passes.bind import bind_shape, retype
@@ -50,7 +48,6 @@ _CHEAP = {
 _SMALL = 4096
 _FLOAT_KINDS = ("float", "complex")  # DType.is_float, without a property call per tensor
 _FIELD_GETTERS = tuple(attrgetter(f) for f in COST_FIELDS)
-T = TypeVar("T")
 
 
 class NodeStatus(StrEnum):
@@ -62,8 +59,10 @@ class NodeStatus(StrEnum):
     UNSUPPORTED = "unsupported"  # no cost: listed in `unsupported`
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NodeCost:
+class NodeCost(NamedTuple):
+    """One node's row: what the analysis did with it and its cost (a named tuple:
+    immutable, and made from C, one per node)."""
+
     name: str
     op_type: str
     domain: str
@@ -160,33 +159,61 @@ def _no_subgraphs(g: Graph, inputs: Sequence[TensorInfo | None]) -> SubgraphResu
     raise UnknownShape("the node has no subgraphs")
 
 
-def _fast_constructor(cls: type[T]) -> Callable[..., T]:  # cls: a dataclass
-    """A constructor for a frozen slots dataclass taking every field positionally, which
-    sets the fields from C (map over object.__setattr__, as the generated __init__ does
-    one Python call per field); the analysis makes a NodeCost and a Cost for every node."""
-    names = tuple(f.name for f in dataclass_fields(cls))  # type: ignore[arg-type]  # T is a dataclass type
-    new, set_, n = object.__new__, object.__setattr__, len(names)
-
-    def make(*values: Any) -> T:
-        obj: T = new(cls)
-        deque(map(set_, repeat(obj, n), names, values), 0)
-        return obj
-
-    return make
-
-
-_node_cost = _fast_constructor(NodeCost)
-_new_cost = _fast_constructor(Cost)
+_node_cost = NodeCost
+_new_cost = Cost
 
 
 def _params_cost(params: Any) -> Cost:
     return _new_cost(0, 0, 0, 0, 0, 0, 0, 0, params)
 
 
+_NO_PARAMS = _params_cost(0)
+
+
+def _folded_outputs(
+    values: Sequence[TensorInfo | None], kind: OpKind, infos: Sequence[TensorInfo | None]
+) -> tuple[tuple[int, ...], Any]:
+    """A folded node's float outputs of known shape, and the elements among them that are
+    new parameters (see _Analyzer.record)."""
+    reads_float = any(
+        i is not None and i.dtype is not None and i.dtype.kind in _FLOAT_KINDS and i.shape is not None for i in infos
+    )
+    source = kind is OpKind.QUANTIZE or not reads_float
+    made: list[int] = []
+    total: Any = 0
+    for k, info in enumerate(values):
+        if info is None or info.dtype is None or info.dtype.kind not in _FLOAT_KINDS or info.shape is None:
+            continue
+        made.append(k)
+        if source:
+            total = total + prod(info.shape)
+    return tuple(made), total
+
+
 def _shape_json(s: Shape | None) -> Any:
     if s is None:
         return None
     return [to_json_number(d) for d in s]
+
+
+class _Outcome(NamedTuple):
+    """What a rule found for a node, the same for every node of its signature (ops/memo.py)."""
+
+    kind: OpKind
+    status: NodeStatus
+    reason: str
+    values: tuple[TensorInfo | None, ...]  # each output's value in the environment (None: unused)
+    consts: bool  # some output is a constant (a node's constants are its own objects)
+    aliases: tuple[tuple[int, int], ...]  # (output, input) pairs sharing storage
+    resident: bool  # some input is a weight or buffer (counted once per tensor, by identity)
+    input_shapes: tuple[Shape | None, ...]
+    # COSTED: compute and traffic, params from the rule alone; FOLDED: the elements of the
+    # new parameter tensors it makes (an int or expression); ZERO: None
+    cost: Any
+    made: tuple[int, ...]  # FOLDED: its float outputs (params counted, never again)
+    output_shapes: tuple[Shape | None, ...]
+    dtype: str | None
+    kernel: Kernel | None
 
 
 class _Analyzer:
@@ -197,6 +224,7 @@ class _Analyzer:
         strict: bool,
         limits: Limits,
         bindings: Mapping[str, int],
+        memo: bool = True,
     ) -> None:
         self.registry = registry
         self.dtype = dtype
@@ -210,6 +238,8 @@ class _Analyzer:
         self.aliases: dict[str, str] = {}
         # (opset, rule) per (opsets of the graph, domain, op type): registry look-ups, per analysis
         self._opdefs: dict[tuple[int, str, str], tuple[int, OpDef | None]] = {}
+        # signature -> outcome: nodes a rule sees alike are costed once (ops/memo.py)
+        self.memo: dict[tuple[Any, ...], _Outcome] | None = {} if memo else None
 
     # -- environment ------------------------------------------------------------------
     def initial_env(self, g: Graph, outer: Mapping[str, TensorInfo] | None) -> dict[str, TensorInfo]:
@@ -270,6 +300,21 @@ class _Analyzer:
         if opdef is None:
             reason = f"no cost rule for {node.domain or 'ai.onnx'}::{node.op_type} (opset {opset})"
             return self.unsupported(node, name, infos, env, reason, unsupported, OpKind.UNKNOWN, declared)
+        memo = self.memo
+        sig: tuple[Any, ...] | None = None
+        if memo is not None and not node.subgraphs:
+            # found lives as long as the analysis: its id names the (opset, rule) pair
+            sig = signature(id(found), node, infos)
+            try:
+                hit = memo.get(sig)
+            except TypeError:  # an attribute holds an unhashable value
+                sig = signature(id(found), node, infos, frozen=True)
+                try:
+                    hit = memo.get(sig)
+                except TypeError:
+                    sig = hit = None
+            if hit is not None:
+                return self.record(hit, node, name, prefix, infos, env)
         runner = self.subgraph_runner(env, name) if node.subgraphs else _no_subgraphs
         ctx = NodeContext(node, infos, opset, runner, self.dtype, self.limits)
         try:
@@ -283,11 +328,24 @@ class _Analyzer:
             raise CostModelError(f"invalid node: {type(e).__name__}: {e}", where=ctx.where) from None
         if ctx.nested_unsupported:
             unsupported.extend(ctx.nested_unsupported)
+        outcome = self.outcome(node, opdef, ctx, infos, compute)
+        if sig is not None and not ctx.named:
+            memo[sig] = outcome  # type: ignore[index]  # memo is set when sig is
+        return self.record(outcome, node, name, prefix, infos, env)
+
+    def outcome(
+        self, node: Node, opdef: OpDef, ctx: NodeContext, infos: list[TensorInfo | None], compute: Cost | None
+    ) -> _Outcome:
+        """What the rule found, as far as it is the same for every node of the signature."""
         outs = ctx.outputs
-        fold = opdef.fold and not ctx.no_fold and self.folds(node, opdef.kind, infos)
-        is_shape_op = opdef.kind is OpKind.SHAPE
+        kind = opdef.kind
+        fold = opdef.fold and not ctx.no_fold and self.folds(node, kind, infos)
+        is_shape_op = kind is OpKind.SHAPE
+        values: list[TensorInfo | None] = []
+        consts = False
         for k, oname in enumerate(node.outputs):
             if not oname:
+                values.append(None)
                 continue
             o = outs[k]
             if o is None:
@@ -295,47 +353,54 @@ class _Analyzer:
             if fold or (is_shape_op and o.data is not None):
                 role = Role.WEIGHT if (o.dtype is not None and o.dtype.kind in _FLOAT_KINDS) else Role.CONSTANT
                 o = TensorInfo(o.dtype, o.shape, role, o.data, True)
-            env[oname] = o
+                consts = True
+            values.append(o)
+        aliases: tuple[tuple[int, int], ...] = ()
         if ctx.aliases and not fold:
-            for k, i in ctx.aliases.items():
-                if k < len(node.outputs) and node.outputs[k] and i < len(node.inputs) and node.inputs[i]:
-                    self.aliases[node.outputs[k]] = node.inputs[i]
+            aliases = tuple(
+                (k, i)
+                for k, i in ctx.aliases.items()
+                if k < len(node.outputs) and node.outputs[k] and i < len(node.inputs) and node.inputs[i]
+            )
+        resident = any(i is not None and i.role in RESIDENT for i in infos)
+        in_shapes = _shapes(infos)
+        dt = _dt(infos, outs)
+        vals = tuple(values)
         if fold:
-            params = self.folded_params(node, infos, env, opdef.kind)
-            return _node_cost(
-                name,
-                node.op_type,
-                node.domain,
-                opdef.kind,
+            made, count = _folded_outputs(values, kind, infos)
+            out_shapes = _shapes([o for o in values if o is not None])
+            reason = "constant-folded: every input is a constant"
+            return _Outcome(
+                kind,
                 NodeStatus.FOLDED,
-                _params_cost(params) if params else ZERO,
-                "constant-folded: every input is a constant",
-                _shapes(infos),
-                _shapes([env.get(o) for o in node.outputs if o]),
-                _dt(infos, outs),
+                reason,
+                vals,
+                consts,
+                aliases,
+                resident,
+                in_shapes,
+                count,
+                made,
+                out_shapes,
+                dt,
                 None,
-                node.inputs,
-                node.outputs,
-                _covers(node, prefix),
             )
         if opdef.zero is not None:
-            return _node_cost(
-                name,
-                node.op_type,
-                node.domain,
-                opdef.kind,
+            return _Outcome(
+                kind,
                 NodeStatus.ZERO,
-                _params_cost(self.new_params(node, infos)),
                 opdef.zero,
-                _shapes(infos),
+                vals,
+                consts,
+                aliases,
+                resident,
+                in_shapes,
+                None,
+                (),
                 _shapes(outs),
-                _dt(infos, outs),
+                dt,
                 ctx.kernel,
-                node.inputs,
-                node.outputs,
-                _covers(node, prefix),
             )
-        self.note_weights(infos)
         cost = compute if isinstance(compute, Cost) else ZERO
         b = ctx.bytes_override
         traffic = (
@@ -348,23 +413,88 @@ class _Analyzer:
                 ctx.kv_outputs,
             )
         )
-        cost = _new_cost(
-            cost.flops, cost.macs, cost.transcendentals, *traffic, cost.params + self.new_params(node, infos)
+        cost = _new_cost(cost.flops, cost.macs, cost.transcendentals, *traffic, cost.params)
+        return _Outcome(
+            kind,
+            NodeStatus.COSTED,
+            "",
+            vals,
+            consts,
+            aliases,
+            resident,
+            in_shapes,
+            cost,
+            (),
+            _shapes(outs),
+            dt,
+            ctx.kernel,
         )
+
+    def record(
+        self,
+        oc: _Outcome,
+        node: Node,
+        name: str,
+        prefix: str,
+        infos: list[TensorInfo | None],
+        env: dict[str, TensorInfo],
+    ) -> NodeCost:
+        """The node's own record from a (possibly shared) outcome: its outputs in `env`, its
+        views, the parameters it reads first, its name."""
+        names = node.outputs
+        if oc.consts:  # a constant's value may be a parameter, counted by identity: each node its own
+            for oname, o in zip(names, oc.values):
+                if o is not None:
+                    env[oname] = TensorInfo(*o)
+        else:
+            for oname, o in zip(names, oc.values):
+                if o is not None:
+                    env[oname] = o
+        if oc.aliases:
+            ins = node.inputs
+            for k, i in oc.aliases:
+                self.aliases[names[k]] = ins[i]
+        status = oc.status
+        cost = oc.cost
+        if status is NodeStatus.COSTED:
+            assert cost is not None  # a costed outcome has one
+            if oc.resident:
+                self.note_weights(infos)
+                new = self.new_params(node, infos)
+                if type(new) is not int or new:
+                    cost = cost._replace(params=cost.params + new)
+        elif status is NodeStatus.FOLDED:
+            # A constant-folded float output is a parameter tensor of its own when it is
+            # made from no float tensor (ConstantOfShape of a shape) or by dequantizing
+            # (DequantizeLinear of an int8 initializer): `oc.cost` holds their elements.
+            # Anything else computed from floats (a transpose of a weight, a gathered
+            # position-bias table) is derived from tensors already counted or that are no
+            # parameters. Either way its elements are never counted again downstream.
+            for k in oc.made:
+                self.params_seen.add(id(env[names[k]]))
+            total: Any = cost
+            if oc.resident:  # weights first read by the folded node (a transposed weight) count here
+                new = self.new_params(node, infos)
+                if oc.kind is not OpKind.QUANTIZE:
+                    total = total + new
+            params = norm(total)
+            cost = _params_cost(params) if params else ZERO
+        else:
+            cost = _params_cost(self.new_params(node, infos)) if oc.resident else _NO_PARAMS
         return _node_cost(
             name,
             node.op_type,
             node.domain,
-            opdef.kind,
-            NodeStatus.COSTED,
+            oc.kind,
+            status,
             cost,
-            "",
-            _shapes(infos),
-            _shapes(outs),
-            _dt(infos, outs),
-            ctx.kernel,
+            oc.reason,
+            oc.input_shapes,
+            oc.output_shapes,
+            oc.dtype,
+            oc.kernel,
             node.inputs,
-            node.outputs,
+            names,
             _covers(node, prefix),
         )
 
@@ -442,36 +572,6 @@ class _Analyzer:
             total = total + prod(info.shape)
         return total if type(total) is int else norm(total)
 
-    def folded_params(
-        self, node: Node, infos: list[TensorInfo | None], env: dict[str, TensorInfo], kind: OpKind
-    ) -> Any:
-        """A constant-folded float output is a new parameter tensor when it is made from
-        no float tensor (ConstantOfShape of a shape) or by dequantizing (DequantizeLinear
-        of an int8 initializer). Anything else computed from floats (a transpose of a
-        weight, a gathered position-bias table, arithmetic on a framework's scalar
-        constants) is derived from tensors already counted or that are no parameters."""
-        total: Any = 0
-        reads_float = False
-        for i in infos:
-            if i is not None and i.dtype is not None and i.dtype.kind in _FLOAT_KINDS and i.shape is not None:
-                reads_float = True
-                break
-        source = kind is OpKind.QUANTIZE or not reads_float
-        for o in node.outputs:
-            info = env.get(o)
-            if info is None or info.dtype is None or info.dtype.kind not in _FLOAT_KINDS or info.shape is None:
-                continue
-            self.params_seen.add(id(info))
-            n = prod(info.shape)
-            if source:
-                total = total + n
-        # Weights first read by the folded node (e.g. a transposed weight) count here.
-        if kind is not OpKind.QUANTIZE:
-            total = total + self.new_params(node, infos)
-        else:
-            self.new_params(node, infos)
-        return norm(total)
-
     # -- subgraphs --------------------------------------------------------------------
     def subgraph_runner(self, env: dict[str, TensorInfo], name: str) -> SubgraphRunner:
         def run(g: Graph, inputs: Sequence[TensorInfo | None]) -> SubgraphResult:
@@ -535,12 +635,15 @@ def analyze_graph(
     registry: _registry.Registry | None = None,
     limits: Limits | None = None,
     runtime: Runtime | str | None = None,
+    memo: bool = True,
 ) -> GraphCost:
     """Cost every node of `graph`. With a `runtime` (a name of passes/runtimes.py or a
     Runtime), the nodes are the kernels that runtime launches: the graph is analysed,
     rewritten by the runtime's passes from what the analysis found, and the rewritten
     graph analysed; FLOPs and parameters are the same, bytes and kernels are the
-    runtime's, and each node `covers` the graph nodes it runs."""
+    runtime's, and each node `covers` the graph nodes it runs. `memo=False` runs every
+    node's rule even where an earlier node had the same signature (ops/memo.py): the
+    result is the same, only slower."""
     rt = get_runtime(runtime)
     reg = registry or _registry.load_all()
     bindings = dict(bindings or {})
@@ -556,21 +659,27 @@ def analyze_graph(
             raise BindingError(f"binding {k}={v!r} must be a positive integer")
     lim = (limits or Limits()).start()
     binds = {k: int(v) for k, v in bindings.items()}
-    gc = _analyze(graph, reg, dtype, strict, lim, binds)
+    gc = _analyze(graph, reg, dtype, strict, lim, binds, memo)
     if not rt.rewrites or (graph.eager_code and rt.runs_code_eagerly):
         # an eager runtime runs a graph of the model's own eager code as it is written
         return replace(gc, runtime=rt.name)
     facts = Facts(gc.values, {n.output_names: NodeFacts(n.status, n.kind) for n in gc.nodes})
     rewritten = run_rewrites(graph, rt.rewrites, facts)
     if rewritten is not graph:
-        gc = _analyze(rewritten, reg, dtype, strict, lim, binds)
+        gc = _analyze(rewritten, reg, dtype, strict, lim, binds, memo)
     return replace(gc, runtime=rt.name)
 
 
 def _analyze(
-    graph: Graph, reg: _registry.Registry, dtype: DType | None, strict: bool, lim: Limits, bindings: dict[str, int]
+    graph: Graph,
+    reg: _registry.Registry,
+    dtype: DType | None,
+    strict: bool,
+    lim: Limits,
+    bindings: dict[str, int],
+    memo: bool = True,
 ) -> GraphCost:
-    an = _Analyzer(reg, dtype, strict, lim, bindings)
+    an = _Analyzer(reg, dtype, strict, lim, bindings, memo)
     with gc_paused():
         nodes, uns, env, peak = an.run(graph)
         total = sum_costs(n.cost for n in nodes)

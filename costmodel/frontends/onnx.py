@@ -35,6 +35,7 @@ from .onnx_proto import is_model_proto, parse_model
 from .onnx_tensor import small_array
 
 SMALL_TENSOR = 4096  # elements decoded eagerly (shape arithmetic, scalars); weights stay unread
+_INTERN_BYTES = 1 << 14  # tensor attributes up to this size are shared by value
 DEFAULT_OPSET = 1
 
 
@@ -218,7 +219,7 @@ def _attr_value(a: Any, ctx: _Converter | None) -> Any:
     if t == 3:
         return a.s.decode("utf-8", "replace")
     if t == 4:
-        return _tensor(a.t, ctx)
+        return ctx.attribute_tensor(a.t) if ctx is not None else _tensor(a.t, None)
     if t == 6:
         return tuple(a.floats)  # repeated scalar fields already yield Python floats / ints
     if t == 7:
@@ -251,6 +252,19 @@ class _Converter:
         self.symbols: dict[str, None] = {}
         self.depth = 0
         self.ops: dict[tuple[str, str], tuple[str, tuple[tuple[str, Any], ...]]] = {}
+        self.tensors: dict[bytes, Initializer] = {}
+
+    def attribute_tensor(self, t: Any) -> Initializer:
+        """A tensor attribute, one Initializer per distinct small tensor (exporters repeat
+        the same scalar and fill constants thousands of times): decoded once, and nodes
+        with equal attributes hold the same object, which the analysis's memo keys on."""
+        if t.ByteSize() > _INTERN_BYTES:
+            return _tensor(t, self)
+        b = t.SerializeToString()
+        init = self.tensors.get(b)
+        if init is None:
+            init = self.tensors[b] = _tensor(t, self)
+        return init
 
     def dims(self, type_proto: Any, name: str) -> tuple[DType | None, Shape | None]:
         if not type_proto.HasField("tensor_type"):

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from ..errors import GraphError
 from ..symbolic import prod, Shape
 from .dtypes import DType
@@ -50,13 +52,38 @@ def tensor_bytes(info: TensorInfo | None) -> Any:
 class Initializer:
     """A tensor stored with the model. `role` None lets the analysis decide (a float or
     large tensor is a weight, a small integer one a constant); a front end that knows
-    better (a framework buffer, a scalar argument) says so."""
+    better (a framework buffer, a scalar argument) says so. Equal and hashed by value,
+    its data by dtype, shape and content (an attribute's tensor is part of a node's
+    signature, ops/memo.py)."""
 
     name: str
     dtype: DType
     shape: Shape
     data: Any = None  # numpy array for small tensors; None when not loaded (weights)
     role: Role | None = None
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.name, self.dtype, self.shape, self.role, None if self.data is None else value_key(self.data))
+
+    def __eq__(self, other: object) -> bool:
+        if other is self:
+            return True
+        if type(other) is not Initializer:
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+
+def value_key(data: Any) -> Any:
+    """A known value as a hashable key: an array by its dtype, shape and bytes (object
+    arrays, of ints and sympy expressions, by their elements)."""
+    if type(data) is np.ndarray:
+        if data.dtype.hasobject:
+            return (data.shape, tuple(data.ravel().tolist()))
+        return (data.dtype.str, data.shape, data.tobytes())
+    return (type(data), data)
 
 
 @dataclass(slots=True)
