@@ -130,6 +130,18 @@ class Graph:
         """Nodes in topological order; raises GraphError naming a cycle or a dangling input."""
         available = set(self.inputs) | set(self.initializers) | set(outer)
         available.add("")
+        made = [o for n in self.nodes for o in n.outputs if o]
+        if len(set(made)) == len(made) and self.initializers.keys().isdisjoint(made):
+            # the common case, checked in C per node: every value made once, in order
+            has, add = available.issuperset, available.update
+            for n in self.nodes:
+                if not has(n.inputs):
+                    break
+                add(n.outputs)
+            else:
+                return self.nodes
+            available = set(self.inputs) | set(self.initializers) | set(outer)
+            available.add("")
         in_order = True
         produced: dict[str, int] = {}
         for i, n in enumerate(self.nodes):
@@ -173,13 +185,12 @@ class Graph:
 
     def last_use(self, order: list[Node]) -> dict[str, int]:
         """Liveness: index in `order` of the last node reading each value."""
-        last: dict[str, int] = {}
+        last = {x: i for i, n in enumerate(order) for x in n.inputs}
         for i, n in enumerate(order):
-            for x in n.inputs:
-                last[x] = i
             if n.subgraphs:
                 for x in _all_inputs(n):
-                    last[x] = i
+                    if last.get(x, -1) < i:
+                        last[x] = i
         end = len(order)
         for o in self.outputs:
             last[o] = end

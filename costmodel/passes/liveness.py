@@ -19,7 +19,7 @@ from itertools import chain
 from typing import Any
 
 from ..ir.graph import Graph, Node, TensorInfo, tensor_bytes
-from ..symbolic import add_all, norm
+from ..symbolic import add_all, norm, prod
 
 _LARGE = 1024  # the value every symbol takes when symbolic steps are compared
 
@@ -59,13 +59,14 @@ def peak_live_bytes(
             cur += b
         else:
             cur, n_sym = cur + value(b), n_sym + 1
+    get_info, get_root, get_last = env.get, root.get, last.get
     for i, n in enumerate(order):
         for o in n.outputs:
             if not o or o in root:
                 continue
-            info = env.get(o)
-            if info is not None and not info.const:
-                b = tensor_bytes(info)
+            info = get_info(o)
+            if info is not None and not info.const and info.shape is not None and info.dtype is not None:
+                b = info.dtype.nbytes(prod(info.shape))
                 if b:
                     live[o] = b
                     if type(b) is int:
@@ -80,8 +81,9 @@ def peak_live_bytes(
             if float(cur) > best_v:
                 best_i, best_v = i, float(cur)
         for x in chain(n.inputs, n.outputs):  # a name listed twice is popped once
-            x = root.get(x, x)
-            if x in live and last.get(x, -1) <= i:
+            if root:
+                x = get_root(x, x)
+            if x in live and get_last(x, -1) <= i:
                 b = live.pop(x)
                 if type(b) is int:
                     cur -= b
