@@ -161,6 +161,7 @@ def _no_subgraphs(g: Graph, inputs: Sequence[TensorInfo | None]) -> SubgraphResu
 
 _node_cost = NodeCost
 _new_cost = Cost
+_tuple = tuple.__new__  # a named tuple from a tuple of its fields, in C
 
 
 def _params_cost(params: Any) -> Cost:
@@ -203,7 +204,7 @@ class _Outcome(NamedTuple):
     status: NodeStatus
     reason: str
     values: tuple[TensorInfo | None, ...]  # each output's value in the environment (None: unused)
-    consts: bool  # some output is a constant (a node's constants are its own objects)
+    fresh: bool  # some output is a folded weight (each node's are its own objects)
     aliases: tuple[tuple[int, int], ...]  # (output, input) pairs sharing storage
     resident: bool  # some input is a weight or buffer (counted once per tensor, by identity)
     input_shapes: tuple[Shape | None, ...]
@@ -342,7 +343,7 @@ class _Analyzer:
         fold = opdef.fold and not ctx.no_fold and self.folds(node, kind, infos)
         is_shape_op = kind is OpKind.SHAPE
         values: list[TensorInfo | None] = []
-        consts = False
+        fresh = False
         for k, oname in enumerate(node.outputs):
             if not oname:
                 values.append(None)
@@ -353,7 +354,7 @@ class _Analyzer:
             if fold or (is_shape_op and o.data is not None):
                 role = Role.WEIGHT if (o.dtype is not None and o.dtype.kind in _FLOAT_KINDS) else Role.CONSTANT
                 o = TensorInfo(o.dtype, o.shape, role, o.data, True)
-                consts = True
+                fresh = fresh or role is Role.WEIGHT
             values.append(o)
         aliases: tuple[tuple[int, int], ...] = ()
         if ctx.aliases and not fold:
@@ -375,7 +376,7 @@ class _Analyzer:
                 NodeStatus.FOLDED,
                 reason,
                 vals,
-                consts,
+                fresh,
                 aliases,
                 resident,
                 in_shapes,
@@ -391,7 +392,7 @@ class _Analyzer:
                 NodeStatus.ZERO,
                 opdef.zero,
                 vals,
-                consts,
+                fresh,
                 aliases,
                 resident,
                 in_shapes,
@@ -419,7 +420,7 @@ class _Analyzer:
             NodeStatus.COSTED,
             "",
             vals,
-            consts,
+            fresh,
             aliases,
             resident,
             in_shapes,
@@ -442,10 +443,10 @@ class _Analyzer:
         """The node's own record from a (possibly shared) outcome: its outputs in `env`, its
         views, the parameters it reads first, its name."""
         names = node.outputs
-        if oc.consts:  # a constant's value may be a parameter, counted by identity: each node its own
+        if oc.fresh:  # a folded weight is a parameter, counted by identity: each node its own
             for oname, o in zip(names, oc.values):
                 if o is not None:
-                    env[oname] = TensorInfo(*o)
+                    env[oname] = _tuple(TensorInfo, o)
         else:
             for oname, o in zip(names, oc.values):
                 if o is not None:
@@ -481,21 +482,24 @@ class _Analyzer:
             cost = _params_cost(params) if params else ZERO
         else:
             cost = _params_cost(self.new_params(node, infos)) if oc.resident else _NO_PARAMS
-        return _node_cost(
-            name,
-            node.op_type,
-            node.domain,
-            oc.kind,
-            status,
-            cost,
-            oc.reason,
-            oc.input_shapes,
-            oc.output_shapes,
-            oc.dtype,
-            oc.kernel,
-            node.inputs,
-            names,
-            _covers(node, prefix),
+        return _tuple(
+            NodeCost,
+            (
+                name,
+                node.op_type,
+                node.domain,
+                oc.kind,
+                status,
+                cost,
+                oc.reason,
+                oc.input_shapes,
+                oc.output_shapes,
+                oc.dtype,
+                oc.kernel,
+                node.inputs,
+                names,
+                _covers(node, prefix) if node.covers else (),
+            ),
         )
 
     @staticmethod
