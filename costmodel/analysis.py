@@ -25,7 +25,7 @@ from .ops import registry as _registry
 from .ops.context import NodeContext, SubgraphResult, SubgraphRunner, UnknownShape, Unsupported
 from .ops.cost import COST_FIELDS, ZERO, Cost
 from .ops.kernel import Kernel
-from .ops.memo import signature
+from .ops.memo import input_key, signature
 from .ops.registry import OpDef, OpKind
 from .ops.traffic import RESIDENT, tensor_traffic
 from .passes.bind import bind_shape, retype
@@ -162,6 +162,7 @@ def _no_subgraphs(g: Graph, inputs: Sequence[TensorInfo | None]) -> SubgraphResu
 _node_cost = NodeCost
 _new_cost = Cost
 _tuple = tuple.__new__  # a named tuple from a tuple of its fields, in C
+_MISSING = object()
 
 
 def _params_cost(params: Any) -> Cost:
@@ -200,21 +201,16 @@ def _shape_json(s: Shape | None) -> Any:
 class _Outcome(NamedTuple):
     """What a rule found for a node, the same for every node of its signature (ops/memo.py)."""
 
-    kind: OpKind
-    status: NodeStatus
-    reason: str
     values: tuple[TensorInfo | None, ...]  # each output's value in the environment (None: unused)
+    keys: tuple[Any, ...]  # their input_keys (ops/memo.py)
     fresh: bool  # some output is a folded weight (each node's are its own objects)
     aliases: tuple[tuple[int, int], ...]  # (output, input) pairs sharing storage
-    resident: bool  # some input is a weight or buffer (counted once per tensor, by identity)
-    input_shapes: tuple[Shape | None, ...]
-    # COSTED: compute and traffic, params from the rule alone; FOLDED: the elements of the
-    # new parameter tensors it makes (an int or expression); ZERO: None
-    cost: Any
+    resident: bool  # some input is a weight or buffer: the node's params are its own (record)
     made: tuple[int, ...]  # FOLDED: its float outputs (params counted, never again)
-    output_shapes: tuple[Shape | None, ...]
-    dtype: str | None
-    kernel: Kernel | None
+    count: Any  # FOLDED: the elements of the new parameter tensors among them
+    # NodeCost's kind, status, cost, reason, input and output shapes, dtype and kernel; the
+    # cost is every node's when it reads no weight (COSTED: compute and traffic)
+    row: tuple[Any, ...]
 
 
 class _Analyzer:
@@ -241,6 +237,7 @@ class _Analyzer:
         self._opdefs: dict[tuple[int, str, str], tuple[int, OpDef | None]] = {}
         # signature -> outcome: nodes a rule sees alike are costed once (ops/memo.py)
         self.memo: dict[tuple[Any, ...], _Outcome] | None = {} if memo else None
+        self.keys: dict[str, Any] = {}  # value name -> its input_key, in the graph being run
 
     # -- environment ------------------------------------------------------------------
     def initial_env(self, g: Graph, outer: Mapping[str, TensorInfo] | None) -> dict[str, TensorInfo]:
@@ -266,17 +263,19 @@ class _Analyzer:
         if self.depth > self.limits.max_subgraph_depth:
             raise CostModelError(f"subgraphs nested deeper than {self.limits.max_subgraph_depth}")
         env = self.initial_env(g, outer)
+        outer_keys, self.keys = self.keys, {k: input_key(v) for k, v in env.items()} if self.memo is not None else {}
         order = g.topological(frozenset(env))
         self.limits.check_nodes(len(order))
         results: list[NodeCost] = []
         unsupported: list[Unsupported] = []
-        opsets = g.opsets
+        opsets, declared = g.opsets, g.declared
+        tick, cost_node, append = self.limits.tick, self.node, results.append
         for node in order:
-            self.limits.tick()
-            nc = self.node(node, env, opsets, unsupported, prefix, g.declared)
-            results.append(nc)
+            tick()
+            append(cost_node(node, env, opsets, unsupported, prefix, declared))
         peak = peak_live_bytes(g, order, env, self.aliases) if self.depth == 1 else 0
         self.depth -= 1
+        self.keys = outer_keys
         return results, unsupported, env, peak
 
     def node(
@@ -305,11 +304,16 @@ class _Analyzer:
         sig: tuple[Any, ...] | None = None
         if memo is not None and not node.subgraphs:
             # found lives as long as the analysis: its id names the (opset, rule) pair
-            sig = signature(id(found), node, infos)
+            # each value's input_key is made once, with the value (record, initial_env)
+            get = self.keys.get
+            parts = [get(x, _MISSING) if x else None for x in node.inputs]
+            if _MISSING in parts:  # a value made elsewhere (an unsupported node's output)
+                parts = [input_key(i) for i in infos]
+            sig = signature(id(found), node, parts)
             try:
                 hit = memo.get(sig)
             except TypeError:  # an attribute holds an unhashable value
-                sig = signature(id(found), node, infos, frozen=True)
+                sig = signature(id(found), node, parts, frozen=True)
                 try:
                     hit = memo.get(sig)
                 except TypeError:
@@ -363,73 +367,45 @@ class _Analyzer:
                 for k, i in ctx.aliases.items()
                 if k < len(node.outputs) and node.outputs[k] and i < len(node.inputs) and node.inputs[i]
             )
-        resident = any(i is not None and i.role in RESIDENT for i in infos)
         in_shapes = _shapes(infos)
         dt = _dt(infos, outs)
         vals = tuple(values)
+        vkeys = tuple(map(input_key, vals))
+        resident = any(i is not None and i.role in RESIDENT for i in infos)
+        made: tuple[int, ...] = ()
+        count: Any = 0
+        row: tuple[Any, ...]
         if fold:
             made, count = _folded_outputs(values, kind, infos)
-            out_shapes = _shapes([o for o in values if o is not None])
-            reason = "constant-folded: every input is a constant"
-            return _Outcome(
+            params = norm(count)
+            row = (
                 kind,
                 NodeStatus.FOLDED,
-                reason,
-                vals,
-                fresh,
-                aliases,
-                resident,
+                _params_cost(params) if params else ZERO,
+                "constant-folded: every input is a constant",
                 in_shapes,
-                count,
-                made,
-                out_shapes,
+                _shapes([o for o in values if o is not None]),
                 dt,
                 None,
             )
-        if opdef.zero is not None:
-            return _Outcome(
-                kind,
-                NodeStatus.ZERO,
-                opdef.zero,
-                vals,
-                fresh,
-                aliases,
-                resident,
-                in_shapes,
-                None,
-                (),
-                _shapes(outs),
-                dt,
-                ctx.kernel,
+        elif opdef.zero is not None:
+            row = (kind, NodeStatus.ZERO, _NO_PARAMS, opdef.zero, in_shapes, _shapes(outs), dt, ctx.kernel)
+        else:
+            cost = compute if isinstance(compute, Cost) else ZERO
+            b = ctx.bytes_override
+            traffic = (
+                (b.read_weights, b.read_activations, b.read_kv, b.write_activations, b.write_kv)
+                if b is not None
+                else tensor_traffic(
+                    zip(node.inputs, infos),
+                    [o if node.outputs[k] else None for k, o in enumerate(outs)],
+                    ctx.kv_inputs,
+                    ctx.kv_outputs,
+                )
             )
-        cost = compute if isinstance(compute, Cost) else ZERO
-        b = ctx.bytes_override
-        traffic = (
-            (b.read_weights, b.read_activations, b.read_kv, b.write_activations, b.write_kv)
-            if b is not None
-            else tensor_traffic(
-                zip(node.inputs, infos),
-                [o if node.outputs[k] else None for k, o in enumerate(outs)],
-                ctx.kv_inputs,
-                ctx.kv_outputs,
-            )
-        )
-        cost = _new_cost(cost.flops, cost.macs, cost.transcendentals, *traffic, cost.params)
-        return _Outcome(
-            kind,
-            NodeStatus.COSTED,
-            "",
-            vals,
-            fresh,
-            aliases,
-            resident,
-            in_shapes,
-            cost,
-            (),
-            _shapes(outs),
-            dt,
-            ctx.kernel,
-        )
+            cost = _new_cost(cost.flops, cost.macs, cost.transcendentals, *traffic, cost.params)
+            row = (kind, NodeStatus.COSTED, cost, "", in_shapes, _shapes(outs), dt, ctx.kernel)
+        return _Outcome(vals, vkeys, fresh, aliases, resident, made, count, row)
 
     def record(
         self,
@@ -443,64 +419,51 @@ class _Analyzer:
         """The node's own record from a (possibly shared) outcome: its outputs in `env`, its
         views, the parameters it reads first, its name."""
         names = node.outputs
+        keys = self.keys
         if oc.fresh:  # a folded weight is a parameter, counted by identity: each node its own
-            for oname, o in zip(names, oc.values):
+            for oname, o, k in zip(names, oc.values, oc.keys):
                 if o is not None:
                     env[oname] = _tuple(TensorInfo, o)
+                    keys[oname] = k
         else:
-            for oname, o in zip(names, oc.values):
+            for oname, o, k in zip(names, oc.values, oc.keys):
                 if o is not None:
                     env[oname] = o
+                    keys[oname] = k
         if oc.aliases:
             ins = node.inputs
             for k, i in oc.aliases:
                 self.aliases[names[k]] = ins[i]
-        status = oc.status
-        cost = oc.cost
-        if status is NodeStatus.COSTED:
-            assert cost is not None  # a costed outcome has one
-            if oc.resident:
-                self.note_weights(infos)
-                new = self.new_params(node, infos)
-                if type(new) is not int or new:
-                    cost = cost._replace(params=cost.params + new)
-        elif status is NodeStatus.FOLDED:
+        if oc.made:
             # A constant-folded float output is a parameter tensor of its own when it is
             # made from no float tensor (ConstantOfShape of a shape) or by dequantizing
-            # (DequantizeLinear of an int8 initializer): `oc.cost` holds their elements.
+            # (DequantizeLinear of an int8 initializer): `oc.count` holds their elements.
             # Anything else computed from floats (a transpose of a weight, a gathered
             # position-bias table) is derived from tensors already counted or that are no
             # parameters. Either way its elements are never counted again downstream.
             for k in oc.made:
                 self.params_seen.add(id(env[names[k]]))
-            total: Any = cost
-            if oc.resident:  # weights first read by the folded node (a transposed weight) count here
-                new = self.new_params(node, infos)
-                if oc.kind is not OpKind.QUANTIZE:
-                    total = total + new
-            params = norm(total)
-            cost = _params_cost(params) if params else ZERO
-        else:
-            cost = _params_cost(self.new_params(node, infos)) if oc.resident else _NO_PARAMS
+        row = oc.row if not oc.resident else self.own_row(oc, node, infos)
         return _tuple(
             NodeCost,
-            (
-                name,
-                node.op_type,
-                node.domain,
-                oc.kind,
-                status,
-                cost,
-                oc.reason,
-                oc.input_shapes,
-                oc.output_shapes,
-                oc.dtype,
-                oc.kernel,
-                node.inputs,
-                names,
-                _covers(node, prefix) if node.covers else (),
-            ),
+            (name, node.op_type, node.domain, *row, node.inputs, names, _covers(node, prefix) if node.covers else ()),
         )
+
+    def own_row(self, oc: _Outcome, node: Node, infos: list[TensorInfo | None]) -> tuple[Any, ...]:
+        """The outcome's row with this node's parameters: the weights it reads first."""
+        kind, status, cost, *rest = oc.row
+        new = self.new_params(node, infos)
+        if status is NodeStatus.COSTED:
+            self.note_weights(infos)
+            if type(new) is not int or new:
+                cost = cost._replace(params=cost.params + new)
+        elif status is NodeStatus.FOLDED:
+            # weights first read by the folded node (a transposed weight) count here
+            params = norm(oc.count + new if kind is not OpKind.QUANTIZE else oc.count)
+            cost = _params_cost(params) if params else ZERO
+        else:
+            cost = _params_cost(new)
+        return (kind, status, cost, *rest)
 
     @staticmethod
     def folds(node: Node, kind: OpKind, infos: list[TensorInfo | None]) -> bool:

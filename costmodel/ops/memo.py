@@ -12,7 +12,6 @@ except through `NodeContext.node_name`, which marks the result as that node's ow
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -20,17 +19,20 @@ import numpy as np
 from ..ir.graph import Node, TensorInfo, value_key
 
 
-def signature(op: Any, node: Node, infos: Sequence[TensorInfo | None], frozen: bool = False) -> tuple[Any, ...]:
-    """The key of `node` read with input types `infos`. Attribute values go in as they are
-    unless `frozen`: a caller whose key turns out unhashable (an attribute holds a list or
-    an array, as some front ends' do) asks again with `frozen=True`, which makes every
-    value hashable that can be; what still raises TypeError on hashing is not memoised."""
-    parts: list[Any] | Sequence[TensorInfo | None] = infos
-    for k, i in enumerate(infos):
-        if i is not None and i.data is not None:
-            if parts is infos:
-                parts = list(infos)
-            parts[k] = (i.dtype, i.shape, i.role, i.const, value_key(i.data))  # type: ignore[index]
+def input_key(info: TensorInfo | None) -> Any:
+    """What a rule can see of one input, hashable: its type as it is, and a known value by
+    its content."""
+    if info is None or info.data is None:
+        return info
+    return (info.dtype, info.shape, info.role, info.const, value_key(info.data))
+
+
+def signature(op: Any, node: Node, inputs: list[Any], frozen: bool = False) -> tuple[Any, ...]:
+    """The key of `node` read with inputs whose `input_key`s are `inputs`. Attribute values
+    go in as they are unless `frozen`: a caller whose key turns out unhashable (an
+    attribute holds a list or an array, as some front ends' do) asks again with
+    `frozen=True`, which makes every value hashable that can be; what still raises
+    TypeError on hashing is not memoised."""
     ins = node.inputs
     same = tuple(map(ins.index, ins)) if len(ins) > 1 and len(set(ins)) < len(ins) else None
     outs = node.outputs
@@ -39,7 +41,7 @@ def signature(op: Any, node: Node, infos: Sequence[TensorInfo | None], frozen: b
     a: Any = tuple(attrs.items()) if attrs else ()
     if frozen:
         a = _freeze(a)
-    return (op, tuple(parts), a, same, used)
+    return (op, tuple(inputs), a, same, used)
 
 
 def _freeze(x: Any) -> Any:
