@@ -17,6 +17,7 @@ attributes.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 
 import math
 import os
@@ -30,9 +31,8 @@ from ..limits import MAX_FILE_BYTES, gc_paused
 from ..symbolic import Shape, symbol
 from ..symnames import symbol_name
 from .onnx_defs import attribute_defaults
-from .onnx_proto import is_model_proto, message_class, parse_model
+from .onnx_proto import is_model_proto, parse_model
 from .onnx_tensor import small_array
-from .onnx_wire import Truncated, fields, node_ranges, read_node, varint
 
 SMALL_TENSOR = 4096  # elements decoded eagerly (shape arithmetic, scalars); weights stay unread
 _INTERN_BYTES = 1 << 14  # tensor attributes up to this size are shared by value
@@ -42,13 +42,8 @@ DEFAULT_OPSET = 1
 def load_model(model: Any, max_bytes: int = MAX_FILE_BYTES) -> Any:
     """Path or ModelProto → ModelProto, with typed errors for anything unreadable. Only a
     regular file of at most `max_bytes` is read (datafile.open_regular)."""
-    return _load(model, max_bytes)[0]
-
-
-def _load(model: Any, max_bytes: int) -> tuple[Any, bytes | None]:
-    """The ModelProto, and the bytes it was parsed from (None for a ModelProto given)."""
     if is_model_proto(model):
-        return model, None
+        return model
     path = os.fspath(model)
     f, size = open_regular(path, max_bytes=max_bytes, error=ModelLoadError, what="ONNX file", flag="--max-file-mib")
     try:
@@ -67,7 +62,7 @@ def _load(model: Any, max_bytes: int) -> tuple[Any, bytes | None]:
         raise ModelLoadError("not a valid ONNX protobuf (corrupt, truncated or another format)", where=path) from None
     if not m.HasField("graph") or (not m.graph.node and not m.graph.output):
         raise ModelLoadError("not an ONNX model (no graph)", where=path)
-    return m, blob
+    return m
 
 
 # -- reading a large file without its embedded weights ----------------------------------
@@ -80,6 +75,50 @@ _MODEL_GRAPH = 7  # ModelProto.graph
 _GRAPH_INITIALIZER = 5  # GraphProto.initializer
 _TENSOR_DIMS = 1  # TensorProto.dims
 _TENSOR_DATA = frozenset({4, 5, 6, 7, 9, 10, 11})  # float/int32/string/int64/raw/double/uint64 data
+
+
+class _Truncated(Exception):
+    pass
+
+
+def _varint(buf: Any, i: int, end: int) -> tuple[int, int]:
+    shift = value = 0
+    while True:
+        if i >= end:
+            raise _Truncated
+        b = buf[i]
+        i += 1
+        value |= (b & 0x7F) << shift
+        if b < 0x80:
+            return value, i
+        shift += 7
+        if shift > 63:
+            raise _Truncated
+
+
+def _fields(buf: Any, i: int, end: int) -> Iterator[tuple[int, int, int, int, int]]:
+    """(field number, wire type, field start, payload start, field end) of each field."""
+    while i < end:
+        start = i
+        key, i = _varint(buf, i, end)
+        wt = key & 7
+        if key >> 3 == 0:  # field number 0 is invalid in protobuf (zero-filled bytes)
+            raise _Truncated
+        if wt == 0:
+            _, j = _varint(buf, i, end)
+        elif wt == 1:
+            j = i + 8
+        elif wt == 2:
+            n, i = _varint(buf, i, end)
+            j = i + n
+        elif wt == 5:
+            j = i + 4
+        else:
+            raise _Truncated  # groups are not used by ONNX
+        if j > end:
+            raise _Truncated
+        yield key >> 3, wt, start, i, j
+        i = j
 
 
 def _key_and_length(field: int, n: int) -> bytes:
@@ -97,15 +136,15 @@ def _tensor_header(buf: Any, start: int, end: int) -> bytes | None:
     dims: list[int] = []
     kept: list[tuple[int, int]] = []
     has_data = False
-    for f, wt, s, p, e in fields(buf, start, end):
+    for f, wt, s, p, e in _fields(buf, start, end):
         if f == _TENSOR_DIMS:
             if wt == 2:  # packed
                 k = p
                 while k < e:
-                    d, k = varint(buf, k, e)
+                    d, k = _varint(buf, k, e)
                     dims.append(d)
             else:
-                dims.append(varint(buf, p, e)[0])
+                dims.append(_varint(buf, p, e)[0])
         if f in _TENSOR_DATA:
             has_data = True
         else:
@@ -125,19 +164,19 @@ def _without_weight_data(f: Any, where: str) -> bytes:
     with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
         try:
             return _strip_model(buf, len(buf))
-        except Truncated:  # not copied whole: a large corrupt file would cost its size in memory
+        except _Truncated:  # not copied whole: a large corrupt file would cost its size in memory
             raise ModelLoadError("not a valid ONNX protobuf (corrupt or truncated)", where=where) from None
 
 
 def _strip_model(buf: Any, size: int) -> bytes:
     out: list[bytes] = []
-    for f, wt, s, p, e in fields(buf, 0, size):
+    for f, wt, s, p, e in _fields(buf, 0, size):
         if f != _MODEL_GRAPH or wt != 2:
             out.append(buf[s:e])
             continue
         graph: list[bytes] = []
         run = p  # start of the current run of fields copied verbatim
-        for gf, gwt, gs, gp, ge in fields(buf, p, e):
+        for gf, gwt, gs, gp, ge in _fields(buf, p, e):
             if gf != _GRAPH_INITIALIZER or gwt != 2:
                 continue
             header = _tensor_header(buf, gp, ge)
@@ -215,15 +254,6 @@ class _Converter:
         self.ops: dict[tuple[str, str], tuple[str, tuple[tuple[str, Any], ...]]] = {}
         self.tensors: dict[bytes, Initializer] = {}
 
-    def tensor_from_bytes(self, raw: bytes) -> Initializer:
-        """A tensor attribute from its serialized TensorProto (see attribute_tensor)."""
-        init = self.tensors.get(raw)
-        if init is None:
-            init = _tensor(message_class("onnx.TensorProto").FromString(raw), self)
-            if len(raw) <= _INTERN_BYTES:
-                self.tensors[raw] = init
-        return init
-
     def attribute_tensor(self, t: Any) -> Initializer:
         """A tensor attribute, one Initializer per distinct small tensor (exporters repeat
         the same scalar and fill constants thousands of times): decoded once, and nodes
@@ -262,9 +292,7 @@ class _Converter:
                 out.append(symbol(p))
         return dt, tuple(out)
 
-    def graph(self, g: Any, name: str, wire: tuple[bytes, list[tuple[int, int]]] | None = None) -> Graph:
-        """The IR graph of a GraphProto; `wire`: the file's bytes and the byte range of each
-        of its nodes, read by onnx_wire (the top-level graph of a file)."""
+    def graph(self, g: Any, name: str) -> Graph:
         self.depth += 1
         if self.depth > 64:
             raise ModelLoadError("subgraphs nested more than 64 deep", where=self.where)
@@ -287,7 +315,7 @@ class _Converter:
             vname = _text(vi.name, "a value name", self.where)
             if vname not in declared:
                 declared[vname] = self.dims(vi.type, vname)
-        nodes = self.nodes(g.node) if wire is None else self.wire_nodes(*wire, g.node)
+        nodes = self.nodes(g.node)
         self.depth -= 1
         return Graph(
             name=_text(g.name, "a graph name", self.where) or name,
@@ -302,56 +330,34 @@ class _Converter:
         )
 
     def nodes(self, protos: Any) -> list[Node]:
-        """The IR nodes of a graph's NodeProtos."""
-        return [self.node(n, i) for i, n in enumerate(protos)]
-
-    def node(self, n: Any, i: int) -> Node:
-        """The IR node of NodeProto `n`, the graph's `i`-th: each protobuf field read once,
-        the (domain, op) facts looked up once per op type."""
-        op_type = n.op_type
-        key = (n.domain, op_type)
-        info = self.ops.get(key)
-        if info is None:
-            info = self.ops[key] = self.op_info(*key)
-        domain, defaults = info
-        attrs = dict(defaults)
-        subgraphs: dict[str, Graph] = {}
-        if n.attribute:
-            self.attributes(n, attrs, subgraphs)
-        # [:] copies a repeated field to a list in C: faster than tuple() iterating it
-        ins, outs, name = n.input[:], n.output[:], n.name
-        try:  # str.join refuses bytes (a name that is not UTF-8; see _text), in C
-            "".join(ins)
-            "".join(outs)
-            "".join((name,))
-        except TypeError:
-            raise ModelLoadError(
-                f"node {i} ({op_type}) has a name or input/output name that is not valid UTF-8 text",
-                where=self.where,
-            ) from None
-        return Node(name or f"{op_type}_{i}", op_type, domain, tuple(ins), tuple(outs), attrs, subgraphs)
-
-    def wire_nodes(self, buf: bytes, ranges: list[tuple[int, int]], protos: Any) -> list[Node]:
-        """The IR nodes of a graph from its nodes' bytes (onnx_wire), the same as `nodes`
-        gives; a node onnx_wire leaves to protobuf is read from `protos`."""
+        """The IR nodes of a graph's NodeProtos. The hot loop of loading: one pass, each
+        protobuf field read once, the (domain, op) facts looked up once per op type."""
         out: list[Node] = []
         append = out.append
         ops = self.ops
-        for i, (s, e) in enumerate(ranges):
-            r = read_node(buf, s, e)
-            if r is None:
-                append(self.node(protos[i], i))
-                continue
-            op_type, raw_domain, ins, outs, name, attributes = r
-            key = (raw_domain, op_type)
+        for i, n in enumerate(protos):
+            op_type = n.op_type
+            key = (n.domain, op_type)
             info = ops.get(key)
             if info is None:
                 info = ops[key] = self.op_info(*key)
             domain, defaults = info
             attrs = dict(defaults)
-            for aname, kind, v in attributes:
-                attrs[aname] = v if kind != 4 else self.tensor_from_bytes(v)
-            append(Node(name or f"{op_type}_{i}", op_type, domain, tuple(ins), tuple(outs), attrs, {}))
+            subgraphs: dict[str, Graph] = {}
+            if n.attribute:
+                self.attributes(n, attrs, subgraphs)
+            # [:] copies a repeated field to a list in C: faster than tuple() iterating it
+            ins, outs, name = n.input[:], n.output[:], n.name
+            try:  # str.join refuses bytes (a name that is not UTF-8; see _text), in C
+                "".join(ins)
+                "".join(outs)
+                "".join((name,))
+            except TypeError:
+                raise ModelLoadError(
+                    f"node {i} ({op_type}) has a name or input/output name that is not valid UTF-8 text",
+                    where=self.where,
+                ) from None
+            append(Node(name or f"{op_type}_{i}", op_type, domain, tuple(ins), tuple(outs), attrs, subgraphs))
         return out
 
     def op_info(self, raw_domain: str, op_type: str) -> tuple[str, tuple[tuple[str, Any], ...]]:
@@ -380,14 +386,12 @@ class _Converter:
 def to_graph(model: Any, max_bytes: int = MAX_FILE_BYTES) -> Graph:
     """An ONNX model (path or ModelProto) as an IR graph; a file is at most `max_bytes`."""
     where = None if not isinstance(model, (str, os.PathLike)) else os.fspath(model)
-    m, blob = _load(model, max_bytes)
+    m = load_model(model, max_bytes)
     opsets = opsets_of(m)
     conv = _Converter(opsets, where or "model")
-    ranges = node_ranges(blob) if blob is not None else None
-    wire = (blob, ranges) if blob is not None and ranges is not None and len(ranges) == len(m.graph.node) else None
     try:
         with gc_paused():
-            g = conv.graph(m.graph, m.graph.name or "main", wire)
+            g = conv.graph(m.graph, m.graph.name or "main")
     except RecursionError:
         raise ModelLoadError("graph nesting too deep", where=where) from None
     return g
