@@ -205,7 +205,9 @@ class _Outcome(NamedTuple):
     keys: tuple[Any, ...]  # their input_keys (ops/memo.py)
     fresh: bool  # some output is a folded weight (each node's are its own objects)
     aliases: tuple[tuple[int, int], ...]  # (output, input) pairs sharing storage
-    resident: bool  # some input is a weight or buffer: the node's params are its own (record)
+    # (input, its bytes, its elements if a float parameter else None) of each weight or
+    # buffer read: what is counted once per tensor, by identity (own_row)
+    resident: tuple[tuple[int, Any, Any], ...]
     made: tuple[int, ...]  # FOLDED: its float outputs (params counted, never again)
     count: Any  # FOLDED: the elements of the new parameter tensors among them
     # NodeCost's kind, status, cost, reason, input and output shapes, dtype and kernel; the
@@ -371,7 +373,11 @@ class _Analyzer:
         dt = _dt(infos, outs)
         vals = tuple(values)
         vkeys = tuple(map(input_key, vals))
-        resident = any(i is not None and i.role in RESIDENT for i in infos)
+        resident = tuple(
+            (k, tensor_bytes(i), prod(i.shape) if _is_param(i) else None)  # type: ignore[arg-type]
+            for k, i in enumerate(infos)
+            if i is not None and i.role in RESIDENT
+        )
         made: tuple[int, ...] = ()
         count: Any = 0
         row: tuple[Any, ...]
@@ -450,11 +456,23 @@ class _Analyzer:
         )
 
     def own_row(self, oc: _Outcome, node: Node, infos: list[TensorInfo | None]) -> tuple[Any, ...]:
-        """The outcome's row with this node's parameters: the weights it reads first."""
+        """The outcome's row with this node's parameters: the float weights it is the first to
+        read (each tensor counted once); a costed node also notes the weights a runtime keeps
+        resident."""
         kind, status, cost, *rest = oc.row
-        new = self.new_params(node, infos)
-        if status is NodeStatus.COSTED:
-            self.note_weights(infos)
+        costed = status is NodeStatus.COSTED
+        new: Any = 0
+        seen, resident = self.params_seen, self.runtime_weights
+        for k, nbytes, count in oc.resident:
+            key = id(infos[k])
+            if costed and key not in resident:
+                resident[key] = nbytes
+            if count is not None and key not in seen:
+                seen.add(key)
+                new = new + count
+        if type(new) is not int:
+            new = norm(new)
+        if costed:
             if type(new) is not int or new:
                 cost = cost._replace(params=cost.params + new)
         elif status is NodeStatus.FOLDED:
@@ -519,12 +537,6 @@ class _Analyzer:
         )
 
     # -- params -----------------------------------------------------------------------
-    def note_weights(self, infos: list[TensorInfo | None]) -> None:
-        """Weights a runtime keeps resident: every weight tensor a costed node reads."""
-        for info in infos:
-            if info is not None and info.role in RESIDENT and id(info) not in self.runtime_weights:
-                self.runtime_weights[id(info)] = tensor_bytes(info)
-
     def new_params(self, node: Node, infos: list[TensorInfo | None]) -> Any:
         """Float weights read by this node for the first time (each tensor counted once)."""
         total: Any = 0
@@ -568,6 +580,16 @@ def _covers(node: Node, prefix: str) -> tuple[str, ...]:
     if not node.covers:
         return ()
     return tuple(prefix + c for c in node.covers) if prefix else node.covers
+
+
+def _is_param(info: TensorInfo) -> bool:
+    """A float weight of known shape: its elements are parameters."""
+    return (
+        info.role is Role.WEIGHT
+        and info.shape is not None
+        and info.dtype is not None
+        and info.dtype.kind in _FLOAT_KINDS
+    )
 
 
 def _is_small(shape: Shape) -> bool:

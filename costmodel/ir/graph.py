@@ -61,6 +61,7 @@ class Initializer:
     shape: Shape
     data: Any = None  # numpy array for small tensors; None when not loaded (weights)
     role: Role | None = None
+    _hash: int | None = field(default=None, init=False, repr=False, compare=False)
 
     def _key(self) -> tuple[Any, ...]:
         return (self.name, self.dtype, self.shape, self.role, None if self.data is None else value_key(self.data))
@@ -73,7 +74,11 @@ class Initializer:
         return self._key() == other._key()
 
     def __hash__(self) -> int:
-        return hash(self._key())
+        h = self._hash
+        if h is None:  # computed once: a shared tensor attribute is hashed into many signatures
+            h = hash(self._key())
+            object.__setattr__(self, "_hash", h)
+        return h
 
 
 def value_key(data: Any) -> Any:
