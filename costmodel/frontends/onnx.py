@@ -34,6 +34,7 @@ from .onnx_defs import attribute_defaults
 from .onnx_proto import is_model_proto, parse_model
 from .onnx_tensor import small_array
 
+_tuple = tuple.__new__
 SMALL_TENSOR = 4096  # elements decoded eagerly (shape arithmetic, scalars); weights stay unread
 _INTERN_BYTES = 1 << 14  # tensor attributes up to this size are shared by value
 DEFAULT_OPSET = 1
@@ -357,7 +358,8 @@ class _Converter:
                     f"node {i} ({op_type}) has a name or input/output name that is not valid UTF-8 text",
                     where=self.where,
                 ) from None
-            append(Node(name or f"{op_type}_{i}", op_type, domain, tuple(ins), tuple(outs), attrs, subgraphs))
+            fields = (name or f"{op_type}_{i}", op_type, domain, tuple(ins), tuple(outs), attrs, subgraphs, "", ())
+            append(_tuple(Node, fields))  # Node(*fields), made in C
         return out
 
     def op_info(self, raw_domain: str, op_type: str) -> tuple[str, tuple[tuple[str, Any], ...]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -91,15 +92,21 @@ def value_key(data: Any) -> Any:
     return (type(data), data)
 
 
-@dataclass(slots=True)
-class Node:
+_NO_ATTRS: dict[str, Any] = MappingProxyType({})  # type: ignore[assignment]  # read-only: shared default
+_NO_SUBGRAPHS: dict[str, Graph] = MappingProxyType({})  # type: ignore[assignment]
+
+
+class Node(NamedTuple):
+    """One operator of a graph. Immutable (a named tuple: made from C, one per node of a
+    model of millions); passes that change a graph make new nodes."""
+
     name: str
     op_type: str
     domain: str
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
-    attrs: dict[str, Any] = field(default_factory=dict)
-    subgraphs: dict[str, Graph] = field(default_factory=dict)
+    attrs: dict[str, Any] = _NO_ATTRS
+    subgraphs: dict[str, Graph] = _NO_SUBGRAPHS
     # Why the front end could not translate this node (the analysis lists it as
     # unsupported with this reason); empty for a translated node.
     untranslated: str = ""
