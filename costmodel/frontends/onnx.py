@@ -25,7 +25,7 @@ from typing import Any
 
 from ..errors import ModelLoadError
 from ..ir.dtypes import ONNX_DTYPES, DType
-from ..ir.graph import Graph, Initializer, Node
+from ..ir.graph import NO_SUBGRAPHS, Graph, Initializer, Node
 from ..datafile import open_regular
 from ..limits import MAX_FILE_BYTES, gc_paused
 from ..symbolic import Shape, symbol
@@ -344,9 +344,7 @@ class _Converter:
                 info = ops[key] = self.op_info(*key)
             domain, defaults = info
             attrs = dict(defaults)
-            subgraphs: dict[str, Graph] = {}
-            if n.attribute:
-                self.attributes(n, attrs, subgraphs)
+            subgraphs = self.attributes(n, attrs) if n.attribute else NO_SUBGRAPHS
             # [:] copies a repeated field to a list in C: faster than tuple() iterating it
             ins, outs, name = n.input[:], n.output[:], n.name
             try:  # str.join refuses bytes (a name that is not UTF-8; see _text), in C
@@ -373,16 +371,28 @@ class _Converter:
         opset = self.opsets.get(domain, self.opsets.get("", 1))
         return domain, attribute_defaults(domain, op_type, opset)
 
-    def attributes(self, n: Any, attrs: dict[str, Any], subgraphs: dict[str, Graph]) -> None:
+    def attributes(self, n: Any, attrs: dict[str, Any]) -> dict[str, Graph]:
+        """Fills `attrs` with node `n`'s attributes; returns its subgraphs."""
+        subgraphs: dict[str, Graph] = NO_SUBGRAPHS
         for a in n.attribute:
-            _text(a.name, "an attribute name", self.where)
-            if a.type == 5:
-                subgraphs[a.name] = self.graph(a.g, f"{n.name or n.op_type}.{a.name}")
-            elif a.type == 10:
-                for j, sg in enumerate(a.graphs):
-                    subgraphs[f"{a.name}[{j}]"] = self.graph(sg, f"{n.name}.{a.name}{j}")
+            name, t = a.name, a.type
+            if type(name) is not str:
+                _text(name, "an attribute name", self.where)  # raises
+            if t == 2:  # the commonest kinds first; repeated scalar fields yield Python ints
+                attrs[name] = a.i
+            elif t == 7:
+                attrs[name] = tuple(a.ints)
+            elif t == 5 or t == 10:
+                if subgraphs is NO_SUBGRAPHS:
+                    subgraphs = {}
+                if t == 5:
+                    subgraphs[name] = self.graph(a.g, f"{n.name or n.op_type}.{name}")
+                else:
+                    for j, sg in enumerate(a.graphs):
+                        subgraphs[f"{name}[{j}]"] = self.graph(sg, f"{n.name}.{name}{j}")
             else:
-                attrs[a.name] = _attr_value(a, self)
+                attrs[name] = _attr_value(a, self)
+        return subgraphs
 
 
 def to_graph(model: Any, max_bytes: int = MAX_FILE_BYTES) -> Graph:

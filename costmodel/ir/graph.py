@@ -92,8 +92,8 @@ def value_key(data: Any) -> Any:
     return (type(data), data)
 
 
-_NO_ATTRS: dict[str, Any] = MappingProxyType({})  # type: ignore[assignment]  # read-only: shared default
-_NO_SUBGRAPHS: dict[str, Graph] = MappingProxyType({})  # type: ignore[assignment]
+NO_ATTRS: dict[str, Any] = MappingProxyType({})  # type: ignore[assignment]  # read-only: shared default
+NO_SUBGRAPHS: dict[str, Graph] = MappingProxyType({})  # type: ignore[assignment]
 
 
 class Node(NamedTuple):
@@ -105,8 +105,8 @@ class Node(NamedTuple):
     domain: str
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
-    attrs: dict[str, Any] = _NO_ATTRS
-    subgraphs: dict[str, Graph] = _NO_SUBGRAPHS
+    attrs: dict[str, Any] = NO_ATTRS
+    subgraphs: dict[str, Graph] = NO_SUBGRAPHS
     # Why the front end could not translate this node (the analysis lists it as
     # unsupported with this reason); empty for a translated node.
     untranslated: str = ""
