@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import BindingError, CostModelError, UnsupportedOpError, did_you_mean, name_list
 from .ir.dtypes import DType
-from .ir.graph import Graph, Node, Role, TensorInfo, tensor_bytes
+from .ir.graph import Graph, Node, Role, TensorInfo
 from .limits import Limits, gc_paused
 from .ops import registry as _registry
 from .ops.context import NodeContext, SubgraphResult, SubgraphRunner, UnknownShape, Unsupported
@@ -373,11 +373,17 @@ class _Analyzer:
         dt = _dt(infos, outs)
         vals = tuple(values)
         vkeys = tuple(map(input_key, vals))
-        resident = tuple(
-            (k, tensor_bytes(i), prod(i.shape) if _is_param(i) else None)  # type: ignore[arg-type]
-            for k, i in enumerate(infos)
-            if i is not None and i.role in RESIDENT
-        )
+        weights: list[tuple[int, Any, Any]] = []
+        for k, i in enumerate(infos):
+            if i is not None and i.role in RESIDENT:
+                if i.shape is None or i.dtype is None:
+                    weights.append((k, 0, None))
+                    continue
+                n = prod(i.shape)
+                weights.append(
+                    (k, i.dtype.nbytes(n), n if i.role is Role.WEIGHT and i.dtype.kind in _FLOAT_KINDS else None)
+                )
+        resident = tuple(weights)
         made: tuple[int, ...] = ()
         count: Any = 0
         row: tuple[Any, ...]
@@ -580,16 +586,6 @@ def _covers(node: Node, prefix: str) -> tuple[str, ...]:
     if not node.covers:
         return ()
     return tuple(prefix + c for c in node.covers) if prefix else node.covers
-
-
-def _is_param(info: TensorInfo) -> bool:
-    """A float weight of known shape: its elements are parameters."""
-    return (
-        info.role is Role.WEIGHT
-        and info.shape is not None
-        and info.dtype is not None
-        and info.dtype.kind in _FLOAT_KINDS
-    )
 
 
 def _is_small(shape: Shape) -> bool:
