@@ -254,6 +254,7 @@ class _Converter:
         self.depth = 0
         self.ops: dict[tuple[str, str], tuple[str, tuple[tuple[str, Any], ...]]] = {}
         self.tensors: dict[bytes, Initializer] = {}
+        self.known: dict[bytes, tuple[str, Any]] = {}  # serialized attribute -> (name, value)
 
     def attribute_tensor(self, t: Any) -> Initializer:
         """A tensor attribute, one Initializer per distinct small tensor (exporters repeat
@@ -374,15 +375,11 @@ class _Converter:
     def attributes(self, n: Any, attrs: dict[str, Any]) -> dict[str, Graph]:
         """Fills `attrs` with node `n`'s attributes; returns its subgraphs."""
         subgraphs: dict[str, Graph] = NO_SUBGRAPHS
+        known = self.known
         for a in n.attribute:
-            name, t = a.name, a.type
-            if type(name) is not str:
-                _text(name, "an attribute name", self.where)  # raises
-            if t == 2:  # the commonest kinds first; repeated scalar fields yield Python ints
-                attrs[name] = a.i
-            elif t == 7:
-                attrs[name] = tuple(a.ints)
-            elif t == 5 or t == 10:
+            t = a.type
+            if t == 5 or t == 10:
+                name = _text(a.name, "an attribute name", self.where)
                 if subgraphs is NO_SUBGRAPHS:
                     subgraphs = {}
                 if t == 5:
@@ -390,8 +387,19 @@ class _Converter:
                 else:
                     for j, sg in enumerate(a.graphs):
                         subgraphs[f"{name}[{j}]"] = self.graph(sg, f"{n.name}.{name}{j}")
-            else:
-                attrs[name] = _attr_value(a, self)
+                continue
+            # an attribute seen before (exporters repeat the same axes, kernel shapes and
+            # fill values thousands of times), known by its bytes: serializing it costs
+            # less than reading its fields
+            b = a.SerializeToString()
+            hit = known.get(b)
+            if hit is None:
+                name = _text(a.name, "an attribute name", self.where)
+                v = a.i if t == 2 else tuple(a.ints) if t == 7 else _attr_value(a, self)
+                hit = (name, v)
+                if len(b) <= _INTERN_BYTES:
+                    known[b] = hit
+            attrs[hit[0]] = hit[1]
         return subgraphs
 
 
