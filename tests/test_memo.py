@@ -148,3 +148,24 @@ def test_symbols_named_after_nodes_stay_distinct():
     lengths = [str(n.output_shapes[0][0]) for n in r.ops if n.op_type == "Range"]
     assert lengths == ["range_Range_2", "range_Range_6", "range_Range_10"]  # each node's own
     _same(load_graph(m)[0])
+
+
+# -- sums of repeated terms -----------------------------------------------------------
+_sym = st.sampled_from(["batch", "seq", "batch*seq", "2*batch + 3", "seq**2*batch", "batch*(seq + 1)"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.integers(0, 50), _sym), min_size=0, max_size=12))
+def test_add_all_of_repeated_terms_is_sympys_sum(items):
+    """add_all groups equal terms (a model's repeated layers) before one Add: the result is
+    the expression adding every item one by one gives, printed alike."""
+    import sympy
+
+    from costmodel.symbolic import add_all
+
+    xs = [x if isinstance(x, int) else sympy.sympify(x) for x in items]
+    expected: object = 0
+    for x in xs:
+        expected = expected + x
+    got = add_all(xs)
+    assert got == expected and str(got) == str(expected)
