@@ -465,7 +465,8 @@ class _Analyzer:
         """The outcome's row with this node's parameters: the float weights it is the first to
         read (each tensor counted once); a costed node also notes the weights a runtime keeps
         resident."""
-        kind, status, cost, *rest = oc.row
+        row = oc.row
+        status = row[1]
         costed = status is NodeStatus.COSTED
         new: Any = 0
         seen, resident = self.params_seen, self.runtime_weights
@@ -478,9 +479,11 @@ class _Analyzer:
                 new = new + count
         if type(new) is not int:
             new = norm(new)
+        elif not new and status is not NodeStatus.FOLDED:
+            return row  # no parameter read first: the outcome's own row
+        kind, _, cost, *rest = row
         if costed:
-            if type(new) is not int or new:
-                cost = cost._replace(params=cost.params + new)
+            cost = cost._replace(params=cost.params + new)
         elif status is NodeStatus.FOLDED:
             # weights first read by the folded node (a transposed weight) count here
             params = norm(oc.count + new if kind is not OpKind.QUANTIZE else oc.count)
