@@ -155,7 +155,7 @@ def compare(gs: list[dict], args) -> list[dict]:
     rows = []
     for gr in gs:
         path, bind = gr["path"], gr["bind"]
-        row = {"graph": gr["id"], "file": path}
+        row = {"graph": gr["id"], "file": os.path.basename(path)}  # no path of the machine in results
         r = run_costmodel(path, bind)  # warm-up
         row["nodes"] = len(r.ops)
         row["macs"] = int(r.macs) if isinstance(r.macs, int) else str(r.macs)
