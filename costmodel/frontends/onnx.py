@@ -25,7 +25,7 @@ from typing import Any
 
 from ..errors import ModelLoadError
 from ..ir.dtypes import ONNX_DTYPES, DType
-from ..ir.graph import Graph, Initializer, Node
+from ..ir.graph import NO_SUBGRAPHS, Graph, Initializer, Node
 from ..datafile import open_regular
 from ..limits import MAX_FILE_BYTES, gc_paused
 from ..symbolic import Shape, symbol
@@ -34,7 +34,9 @@ from .onnx_defs import attribute_defaults
 from .onnx_proto import is_model_proto, parse_model
 from .onnx_tensor import small_array
 
+_tuple = tuple.__new__
 SMALL_TENSOR = 4096  # elements decoded eagerly (shape arithmetic, scalars); weights stay unread
+_INTERN_BYTES = 1 << 14  # tensor attributes up to this size are shared by value
 DEFAULT_OPSET = 1
 
 
@@ -218,7 +220,7 @@ def _attr_value(a: Any, ctx: _Converter | None) -> Any:
     if t == 3:
         return a.s.decode("utf-8", "replace")
     if t == 4:
-        return _tensor(a.t, ctx)
+        return ctx.attribute_tensor(a.t) if ctx is not None else _tensor(a.t, None)
     if t == 6:
         return tuple(a.floats)  # repeated scalar fields already yield Python floats / ints
     if t == 7:
@@ -251,6 +253,20 @@ class _Converter:
         self.symbols: dict[str, None] = {}
         self.depth = 0
         self.ops: dict[tuple[str, str], tuple[str, tuple[tuple[str, Any], ...]]] = {}
+        self.tensors: dict[bytes, Initializer] = {}
+        self.known: dict[bytes, tuple[str, Any]] = {}  # serialized attribute -> (name, value)
+
+    def attribute_tensor(self, t: Any) -> Initializer:
+        """A tensor attribute, one Initializer per distinct small tensor (exporters repeat
+        the same scalar and fill constants thousands of times): decoded once, and nodes
+        with equal attributes hold the same object, which the analysis's memo keys on."""
+        if t.ByteSize() > _INTERN_BYTES:
+            return _tensor(t, self)
+        b = t.SerializeToString()
+        init = self.tensors.get(b)
+        if init is None:
+            init = self.tensors[b] = _tensor(t, self)
+        return init
 
     def dims(self, type_proto: Any, name: str) -> tuple[DType | None, Shape | None]:
         if not type_proto.HasField("tensor_type"):
@@ -329,9 +345,7 @@ class _Converter:
                 info = ops[key] = self.op_info(*key)
             domain, defaults = info
             attrs = dict(defaults)
-            subgraphs: dict[str, Graph] = {}
-            if n.attribute:
-                self.attributes(n, attrs, subgraphs)
+            subgraphs = self.attributes(n, attrs) if n.attribute else NO_SUBGRAPHS
             # [:] copies a repeated field to a list in C: faster than tuple() iterating it
             ins, outs, name = n.input[:], n.output[:], n.name
             try:  # str.join refuses bytes (a name that is not UTF-8; see _text), in C
@@ -343,7 +357,8 @@ class _Converter:
                     f"node {i} ({op_type}) has a name or input/output name that is not valid UTF-8 text",
                     where=self.where,
                 ) from None
-            append(Node(name or f"{op_type}_{i}", op_type, domain, tuple(ins), tuple(outs), attrs, subgraphs))
+            fields = (name or f"{op_type}_{i}", op_type, domain, tuple(ins), tuple(outs), attrs, subgraphs, "", ())
+            append(_tuple(Node, fields))  # Node(*fields), made in C
         return out
 
     def op_info(self, raw_domain: str, op_type: str) -> tuple[str, tuple[tuple[str, Any], ...]]:
@@ -357,16 +372,35 @@ class _Converter:
         opset = self.opsets.get(domain, self.opsets.get("", 1))
         return domain, attribute_defaults(domain, op_type, opset)
 
-    def attributes(self, n: Any, attrs: dict[str, Any], subgraphs: dict[str, Graph]) -> None:
+    def attributes(self, n: Any, attrs: dict[str, Any]) -> dict[str, Graph]:
+        """Fills `attrs` with node `n`'s attributes; returns its subgraphs."""
+        subgraphs: dict[str, Graph] = NO_SUBGRAPHS
+        known = self.known
         for a in n.attribute:
-            _text(a.name, "an attribute name", self.where)
-            if a.type == 5:
-                subgraphs[a.name] = self.graph(a.g, f"{n.name or n.op_type}.{a.name}")
-            elif a.type == 10:
-                for j, sg in enumerate(a.graphs):
-                    subgraphs[f"{a.name}[{j}]"] = self.graph(sg, f"{n.name}.{a.name}{j}")
-            else:
-                attrs[a.name] = _attr_value(a, self)
+            t = a.type
+            if t == 5 or t == 10:
+                name = _text(a.name, "an attribute name", self.where)
+                if subgraphs is NO_SUBGRAPHS:
+                    subgraphs = {}
+                if t == 5:
+                    subgraphs[name] = self.graph(a.g, f"{n.name or n.op_type}.{name}")
+                else:
+                    for j, sg in enumerate(a.graphs):
+                        subgraphs[f"{name}[{j}]"] = self.graph(sg, f"{n.name}.{name}{j}")
+                continue
+            # an attribute seen before (exporters repeat the same axes, kernel shapes and
+            # fill values thousands of times), known by its bytes: serializing it costs
+            # less than reading its fields
+            b = a.SerializeToString()
+            hit = known.get(b)
+            if hit is None:
+                name = _text(a.name, "an attribute name", self.where)
+                v = a.i if t == 2 else tuple(a.ints) if t == 7 else _attr_value(a, self)
+                hit = (name, v)
+                if len(b) <= _INTERN_BYTES:
+                    known[b] = hit
+            attrs[hit[0]] = hit[1]
+        return subgraphs
 
 
 def to_graph(model: Any, max_bytes: int = MAX_FILE_BYTES) -> Graph:

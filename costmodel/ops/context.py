@@ -69,6 +69,7 @@ class NodeContext:
         "kv_inputs",
         "kv_outputs",
         "limits",
+        "named",
         "nested_unsupported",
         "no_fold",
         "node",
@@ -103,12 +104,20 @@ class NodeContext:
         self.dtype_override = dtype_override
         self.limits = limits
         self.retyped: tuple[int, ...] = ()  # outputs whose float dtype became dtype_override
+        self.named = False
 
     # -- errors ---------------------------------------------------------------------
     @property
     def where(self) -> str:
         n = self.node
         return f"node {n.name!r} ({n.op_type})" if n.name else f"node {n.op_type}"
+
+    def node_name(self) -> str:
+        """The node's name, for a symbol named after it (a size known only at run time). A
+        result that reads the name is this node's own: the analysis never shares it with
+        another node of the same signature."""
+        self.named = True
+        return self.node.name
 
     def fail(self, message: str) -> ShapeError:
         return ShapeError(message, where=self.where)

@@ -50,28 +50,48 @@ def peak_live_bytes(
     concrete = True
     peak: Any = 0
     best_i, best_v = -2, -1.0  # the symbolic phase's largest step, by its value at 1024
+    frees: dict[int, list[str]] = {}  # step -> the values freed after it
     for nm in graph.inputs:
         b = tensor_bytes(env.get(nm))
         if b:
             live[nm] = b
+            f = _freed_at(nm, -1, order, last, root)
+            if f is not None:
+                frees.setdefault(f, []).append(nm)
     for b in live.values() if order else ():  # a graph without nodes has no step
         if type(b) is int:
             cur += b
         else:
             cur, n_sym = cur + value(b), n_sym + 1
+    get_info, get_last = env.get, last.get
+    sizes: dict[int, Any] = {}  # id of a value's type -> its bytes (nodes of one signature share types)
+    end = len(order)
     for i, n in enumerate(order):
         for o in n.outputs:
             if not o or o in root:
                 continue
-            info = env.get(o)
-            if info is not None and not info.const:
-                b = tensor_bytes(info)
-                if b:
-                    live[o] = b
-                    if type(b) is int:
-                        cur += b
-                    else:
-                        cur, n_sym = cur + value(b), n_sym + 1
+            info = get_info(o)
+            if info is None:
+                continue
+            b = sizes.get(id(info))
+            if b is None:
+                b = sizes[id(info)] = 0 if info.const else tensor_bytes(info)
+            if b:
+                live[o] = b
+                if type(b) is int:
+                    cur += b
+                else:
+                    cur, n_sym = cur + value(b), n_sym + 1
+                f = get_last(o, -1)  # freed after its last reader, or at once when unread
+                if f == -1:
+                    f = i
+                elif f >= end or not (o in order[f].inputs if not root else _names(order[f], o, root)):
+                    continue  # a graph output, or read only inside a subgraph: live to the end
+                dead = frees.get(f)
+                if dead is None:
+                    frees[f] = [o]
+                else:
+                    dead.append(o)
         if concrete and not n_sym:
             if cur > peak:
                 peak = cur
@@ -79,9 +99,9 @@ def peak_live_bytes(
             concrete = False
             if float(cur) > best_v:
                 best_i, best_v = i, float(cur)
-        for x in chain(n.inputs, n.outputs):  # a name listed twice is popped once
-            x = root.get(x, x)
-            if x in live and last.get(x, -1) <= i:
+        dead = frees.pop(i, None)
+        if dead:
+            for x in dead:
                 b = live.pop(x)
                 if type(b) is int:
                     cur -= b
@@ -92,6 +112,24 @@ def peak_live_bytes(
     if float(peak) > best_v:
         return norm(peak)
     return norm(add_all(_live_at(graph, order, env, last, root, best_i)))
+
+
+def _names(n: Node, x: str, root: Mapping[str, str]) -> bool:
+    """Whether node `n` reads or writes value `x` itself or through a view of it."""
+    if not root:
+        return x in n.inputs or x in n.outputs
+    return any(root.get(y, y) == x for y in chain(n.inputs, n.outputs))
+
+
+def _freed_at(x: str, born: int, order: Sequence[Node], last: Mapping[str, int], root: Mapping[str, str]) -> int | None:
+    """The step after which value `x` (made at step `born`, -1: a graph input) is freed:
+    the first step naming it (through its root) at or after its last use; None: never."""
+    f = last.get(x, -1)
+    if f == -1:
+        return born if born >= 0 else None
+    if f >= len(order) or not _names(order[f], x, root):
+        return None
+    return f
 
 
 def _roots(aliases: Mapping[str, str]) -> dict[str, str]:
