@@ -56,7 +56,8 @@ ZOO_NAMES = [
     "bvlc_alexnet",
     "zfnet512",
 ]
-HEADLINE = ["zoo:resnet50", "zoo:densenet121", "tv:swin_t"]  # the acceptance check's graphs
+# issue 17's acceptance graphs (resnet50, timed too, is outside the set)
+HEADLINE = ["zoo:densenet121", "zoo:inception_v2", "tv:swin_t"]
 
 
 # -- graphs -------------------------------------------------------------------------------
