@@ -25,7 +25,7 @@ from .ops import registry as _registry
 from .ops.context import NodeContext, SubgraphResult, SubgraphRunner, UnknownShape, Unsupported
 from .ops.cost import COST_FIELDS, ZERO, Cost
 from .ops.kernel import Kernel
-from .ops.memo import input_key, signature
+from .ops.memo import Interner, input_key, signature
 from .ops.registry import OpDef, OpKind
 from .ops.traffic import RESIDENT, tensor_traffic
 from .passes.bind import bind_shape, retype
@@ -231,7 +231,8 @@ class _Analyzer:
         self._opdefs: dict[tuple[int, str, str], tuple[int, OpDef | None]] = {}
         # signature -> outcome: nodes a rule sees alike are costed once (ops/memo.py)
         self.memo: dict[tuple[Any, ...], _Outcome] | None = {} if memo else None
-        self.keys: dict[str, Any] = {}  # value name -> its input_key, in the graph being run
+        self.keys: dict[str, Any] = {}  # value name -> its interned input_key, in the graph being run
+        self.interner = Interner()
 
     # -- environment ------------------------------------------------------------------
     def initial_env(self, g: Graph, outer: Mapping[str, TensorInfo] | None) -> dict[str, TensorInfo]:
@@ -255,7 +256,7 @@ class _Analyzer:
         """A value's input_key (ops/memo.py), marked when it is a float re-typed to the
         integer deployment dtype (a parameter, unlike a natively integer tensor alike)."""
         k = input_key(info)
-        return (_DEPLOYED, k) if self.deployed and id(info) in self.deployed else k
+        return self.interner.key((_DEPLOYED, k) if self.deployed and id(info) in self.deployed else k)
 
     # -- main loop --------------------------------------------------------------------
     def run(
@@ -289,7 +290,6 @@ class _Analyzer:
         prefix: str,
         declared: Mapping[str, tuple[DType | None, Shape | None]],
     ) -> NodeCost:
-        infos = [env[x] if x else None for x in node.inputs]
         key = (id(opsets), node.domain, node.op_type)
         found = self._opdefs.get(key)
         if found is None:
@@ -297,10 +297,9 @@ class _Analyzer:
             found = self._opdefs[key] = (opset, self.registry.lookup(node.domain, node.op_type, opset))
         opset, opdef = found
         name = prefix + node.name
-        if node.untranslated:
-            return self.unsupported(node, name, infos, env, node.untranslated, unsupported, OpKind.UNKNOWN, declared)
-        if opdef is None:
-            reason = f"no cost rule for {node.domain or 'ai.onnx'}::{node.op_type} (opset {opset})"
+        if node.untranslated or opdef is None:
+            infos = [env[x] if x else None for x in node.inputs]
+            reason = node.untranslated or f"no cost rule for {node.domain or 'ai.onnx'}::{node.op_type} (opset {opset})"
             return self.unsupported(node, name, infos, env, reason, unsupported, OpKind.UNKNOWN, declared)
         memo = self.memo
         sig: tuple[Any, ...] | None = None
@@ -310,18 +309,18 @@ class _Analyzer:
             get = self.keys.get
             parts = [get(x, _MISSING) if x else None for x in node.inputs]
             if _MISSING in parts:  # a value made elsewhere (an unsupported node's output)
-                parts = [self.key_of(i) for i in infos]
-            sig = signature(id(found), node, parts)
-            try:
-                hit = memo.get(sig)
-            except TypeError:  # an attribute holds an unhashable value
-                sig = signature(id(found), node, parts, frozen=True)
+                parts = [self.key_of(env[x]) if x else None for x in node.inputs]
+            attrs = self.interner.attrs_of(node)
+            hit = None
+            if attrs is not None:  # else an attribute holds an unhashable value
+                sig = signature(id(found), node, parts, attrs)
                 try:
                     hit = memo.get(sig)
-                except TypeError:
-                    sig = hit = None
+                except TypeError:  # a known value that cannot be hashed
+                    sig = None
             if hit is not None:
-                return self.record(hit, node, name, prefix, infos, env)
+                return self.record(hit, node, name, prefix, None, env)
+        infos = [env[x] if x else None for x in node.inputs]
         runner = self.subgraph_runner(env, name) if node.subgraphs else _no_subgraphs
         ctx = NodeContext(node, infos, opset, runner, self.dtype, self.limits)
         try:
@@ -376,7 +375,13 @@ class _Analyzer:
         in_shapes = _shapes(infos)
         dt = _dt(infos, outs)
         vals = tuple(values)
-        vkeys = tuple(input_key(v) if k not in retyped else (_DEPLOYED, input_key(v)) for k, v in enumerate(vals))
+        key = self.interner.key
+        if retyped:
+            vkeys = tuple(
+                key(input_key(v) if k not in retyped else (_DEPLOYED, input_key(v))) for k, v in enumerate(vals)
+            )
+        else:
+            vkeys = tuple([key(input_key(v)) for v in vals])
         weights: list[tuple[int, Any, Any]] = []
         for k, i in enumerate(infos):
             if i is not None and i.role in RESIDENT:
@@ -448,11 +453,14 @@ class _Analyzer:
         node: Node,
         name: str,
         prefix: str,
-        infos: list[TensorInfo | None],
+        infos: list[TensorInfo | None] | None,
         env: dict[str, TensorInfo],
     ) -> NodeCost:
         """The node's own record from a (possibly shared) outcome: its outputs in `env`, its
-        views, the parameters it reads first, its name."""
+        views, the parameters it reads first, its name. `infos`: its inputs' values (None:
+        read from `env` where needed; they are read before its outputs are set)."""
+        if infos is None and (oc.resident or oc.derive):
+            infos = [env[x] if x else None for x in node.inputs]
         names = node.outputs
         keys = self.keys
         if oc.fresh:  # a folded weight is a parameter, counted by identity: each node its own
@@ -480,13 +488,13 @@ class _Analyzer:
             # position-bias table) is derived from tensors already counted or that are no
             # parameters. Either way its elements are never counted again downstream.
             # A derived one keeps its resident sources (this node's inputs, or theirs).
-            sources = self.resident_sources(infos) if oc.derive else ()
+            sources = self.resident_sources(infos) if oc.derive and infos is not None else ()
             for k in oc.made:
                 o = env[names[k]]
                 self.params_seen.add(id(o))
                 if sources:
                     self.derived[id(o)] = (o, sources)
-        row = oc.row if not oc.resident else self.own_row(oc, node, infos)
+        row = oc.row if not oc.resident or infos is None else self.own_row(oc, node, infos)
         return _tuple(
             NodeCost,
             (name, node.op_type, node.domain, *row, node.inputs, names, _covers(node, prefix) if node.covers else ()),
@@ -522,7 +530,7 @@ class _Analyzer:
             return row  # no parameter read first: the outcome's own row
         kind, _, cost, *rest = row
         if costed:
-            cost = cost._replace(params=cost.params + new)
+            cost = _tuple(Cost, cost[:8] + (cost.params + new,))  # params: its last field
         elif status is NodeStatus.FOLDED:
             # weights first read by the folded node (a transposed weight) count here
             params = norm(oc.count + new if kind is not OpKind.QUANTIZE else oc.count)

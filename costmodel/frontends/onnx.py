@@ -252,9 +252,10 @@ class _Converter:
         self.where = where
         self.symbols: dict[str, None] = {}
         self.depth = 0
-        self.ops: dict[tuple[str, str], tuple[str, tuple[tuple[str, Any], ...]]] = {}
+        self.ops: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
         self.tensors: dict[bytes, Initializer] = {}
         self.known: dict[bytes, tuple[str, Any]] = {}  # serialized attribute -> (name, value)
+        self.attr_dicts: dict[tuple[Any, ...], dict[str, Any]] = {}  # (op, attributes' bytes) -> attrs
 
     def attribute_tensor(self, t: Any) -> Initializer:
         """A tensor attribute, one Initializer per distinct small tensor (exporters repeat
@@ -344,8 +345,10 @@ class _Converter:
             if info is None:
                 info = ops[key] = self.op_info(*key)
             domain, defaults = info
-            attrs = dict(defaults)
-            subgraphs = self.attributes(n, attrs) if n.attribute else NO_SUBGRAPHS
+            if n.attribute:
+                attrs, subgraphs = self.attributes(n, key, defaults)
+            else:  # one read-only dict per op type (nodes never change their attributes)
+                attrs, subgraphs = defaults, NO_SUBGRAPHS
             # [:] copies a repeated field to a list in C: faster than tuple() iterating it
             ins, outs, name = n.input[:], n.output[:], n.name
             try:  # str.join refuses bytes (a name that is not UTF-8; see _text), in C
@@ -361,21 +364,26 @@ class _Converter:
             append(_tuple(Node, fields))  # Node(*fields), made in C
         return out
 
-    def op_info(self, raw_domain: str, op_type: str) -> tuple[str, tuple[tuple[str, Any], ...]]:
+    def op_info(self, raw_domain: str, op_type: str) -> tuple[str, dict[str, Any]]:
         """The node domain ("" for ai.onnx) and the schema's attribute defaults at the
         model's opset for that domain (ONNX domains only)."""
         raw_domain = _text(raw_domain, "a node domain", self.where)
         op_type = _text(op_type, "an op type", self.where)
         domain = "" if raw_domain in ("", "ai.onnx") else raw_domain
         if domain and not domain.startswith("ai.onnx"):
-            return domain, ()
+            return domain, {}
         opset = self.opsets.get(domain, self.opsets.get("", 1))
-        return domain, attribute_defaults(domain, op_type, opset)
+        return domain, dict(attribute_defaults(domain, op_type, opset))
 
-    def attributes(self, n: Any, attrs: dict[str, Any]) -> dict[str, Graph]:
-        """Fills `attrs` with node `n`'s attributes; returns its subgraphs."""
+    def attributes(
+        self, n: Any, op: tuple[str, str], defaults: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Graph]]:
+        """Node `n`'s attributes over the op's defaults, and its subgraphs. Nodes of one op
+        with the same attributes (the same bytes) share one read-only dict."""
         subgraphs: dict[str, Graph] = NO_SUBGRAPHS
         known = self.known
+        pairs: list[tuple[str, Any]] = []
+        key: list[Any] | None = [op]  # the attributes' bytes, while every one is interned
         for a in n.attribute:
             t = a.type
             if t == 5 or t == 10:
@@ -399,8 +407,21 @@ class _Converter:
                 hit = (name, v)
                 if len(b) <= _INTERN_BYTES:
                     known[b] = hit
-            attrs[hit[0]] = hit[1]
-        return subgraphs
+                else:
+                    key = None
+            if key is not None:
+                key.append(b)
+            pairs.append(hit)
+        if key is None or subgraphs is not NO_SUBGRAPHS:
+            attrs = dict(defaults)
+            attrs.update(pairs)
+            return attrs, subgraphs
+        k = tuple(key)
+        shared = self.attr_dicts.get(k)
+        if shared is None:
+            shared = self.attr_dicts[k] = dict(defaults)
+            shared.update(pairs)
+        return shared, subgraphs
 
 
 def to_graph(model: Any, max_bytes: int = MAX_FILE_BYTES) -> Graph:

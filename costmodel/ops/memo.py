@@ -27,21 +27,54 @@ def input_key(info: TensorInfo | None) -> Any:
     return (info.dtype, info.shape, info.role, info.const, value_key(info.data))
 
 
-def signature(op: Any, node: Node, inputs: list[Any], frozen: bool = False) -> tuple[Any, ...]:
-    """The key of `node` read with inputs whose `input_key`s are `inputs`. Attribute values
-    go in as they are unless `frozen`: a caller whose key turns out unhashable (an
-    attribute holds a list or an array, as some front ends' do) asks again with
-    `frozen=True`, which makes every value hashable that can be; what still raises
-    TypeError on hashing is not memoised."""
+class Interner:
+    """Small ints for the parts of signatures (input keys, attribute sets), each equal part
+    numbered once, so a node's signature is a short tuple of ints, cheap to hash. An
+    attribute dict is numbered once per dict object: the ONNX reader shares one dict
+    among the nodes of an op with the same attributes."""
+
+    __slots__ = ("attrs", "ids")
+
+    def __init__(self) -> None:
+        self.ids: dict[Any, int] = {}
+        self.attrs: dict[int, tuple[int | None, Any]] = {}  # id(attrs) -> (number, the dict, kept alive)
+
+    def key(self, k: Any) -> Any:
+        """`k`'s number (k itself if it cannot be hashed: the caller's look-up then fails)."""
+        try:
+            return self.ids.setdefault(k, len(self.ids))
+        except TypeError:
+            return k
+
+    def attrs_of(self, node: Node) -> int | None:
+        """The number of the node's attributes, None if some value cannot be hashed.
+        Attribute values go in as they are, or else frozen (a front end's list or array
+        attribute made hashable: see _freeze)."""
+        attrs = node.attrs
+        hit = self.attrs.get(id(attrs))
+        if hit is not None:
+            return hit[0]
+        a: Any = tuple(attrs.items()) if attrs else ()
+        n: int | None
+        try:
+            n = self.ids.setdefault(("attrs", a), len(self.ids))
+        except TypeError:
+            try:
+                n = self.ids.setdefault(("attrs", _freeze(a)), len(self.ids))
+            except TypeError:
+                n = None
+        self.attrs[id(attrs)] = (n, attrs)
+        return n
+
+
+def signature(op: Any, node: Node, inputs: list[Any], attrs: int) -> tuple[Any, ...]:
+    """The key of `node` read with inputs whose interned `input_key`s are `inputs` and
+    attributes numbered `attrs` (Interner)."""
     ins = node.inputs
     same = tuple(map(ins.index, ins)) if len(ins) > 1 and len(set(ins)) < len(ins) else None
     outs = node.outputs
     used = len(outs) if "" not in outs else tuple(map(bool, outs))
-    attrs = node.attrs
-    a: Any = tuple(attrs.items()) if attrs else ()
-    if frozen:
-        a = _freeze(a)
-    return (op, tuple(inputs), a, same, used)
+    return (op, tuple(inputs), attrs, same, used)
 
 
 def _freeze(x: Any) -> Any:
