@@ -162,7 +162,6 @@ def _no_subgraphs(g: Graph, inputs: Sequence[TensorInfo | None]) -> SubgraphResu
 _node_cost = NodeCost
 _new_cost = Cost
 _tuple = tuple.__new__  # a named tuple from a tuple of its fields, in C
-_MISSING = object()
 _DEPLOYED = object()  # marks the input_key of a float re-typed to the deployment dtype
 
 
@@ -193,6 +192,7 @@ class _Outcome(NamedTuple):
     made: tuple[int, ...]  # FOLDED: its float outputs (params counted, never again)
     count: Any  # FOLDED: the elements of the new parameter tensors among them
     derive: bool  # FOLDED: they are computed from floats (their sources stay resident)
+    plain: bool  # every output named, none fresh or a view, no weight read: rows alike
     # NodeCost's kind, status, cost, reason, input and output shapes, dtype and kernel; the
     # cost is every node's when it reads no weight (COSTED: compute and traffic)
     row: tuple[Any, ...]
@@ -267,6 +267,7 @@ class _Analyzer:
             raise CostModelError(f"subgraphs nested deeper than {self.limits.max_subgraph_depth}")
         env = self.initial_env(g, outer)
         outer_keys, self.keys = self.keys, {k: self.key_of(v) for k, v in env.items()} if self.memo is not None else {}
+        self.keys[""] = None  # an absent optional input
         order = g.topological(frozenset(env))
         self.limits.check_nodes(len(order))
         results: list[NodeCost] = []
@@ -306,11 +307,12 @@ class _Analyzer:
         if memo is not None and not node.subgraphs:
             # found lives as long as the analysis: its id names the (opset, rule) pair
             # each value's input_key is made once, with the value (record, initial_env)
-            get = self.keys.get
-            parts = [get(x, _MISSING) if x else None for x in node.inputs]
-            if _MISSING in parts:  # a value made elsewhere (an unsupported node's output)
-                parts = [self.key_of(env[x]) if x else None for x in node.inputs]
-            attrs = self.interner.attrs_of(node)
+            try:
+                parts = tuple(map(self.keys.__getitem__, node.inputs))
+            except KeyError:  # a value made elsewhere (an unsupported node's output)
+                parts = tuple([self.key_of(env[x]) if x else None for x in node.inputs])
+            known = self.interner.attrs.get(id(node.attrs))
+            attrs = known[0] if known is not None else self.interner.attrs_of(node)
             hit = None
             if attrs is not None:  # else an attribute holds an unhashable value
                 sig = signature(id(found), node, parts, attrs)
@@ -425,7 +427,8 @@ class _Analyzer:
             )
             cost = _new_cost(cost.flops, cost.macs, cost.transcendentals, *traffic, cost.params)
             row = (kind, NodeStatus.COSTED, cost, "", in_shapes, _shapes(outs), dt, ctx.kernel)
-        return _Outcome(vals, vkeys, fresh, tuple(retyped), aliases, resident, made, count, derive, row)
+        plain = not (fresh or aliases or resident or made) and None not in vals
+        return _Outcome(vals, vkeys, fresh, tuple(retyped), aliases, resident, made, count, derive, plain, row)
 
     def folded_outputs(
         self, values: Sequence[TensorInfo | None], retyped: list[int], kind: OpKind, infos: list[TensorInfo | None]
@@ -459,6 +462,12 @@ class _Analyzer:
         """The node's own record from a (possibly shared) outcome: its outputs in `env`, its
         views, the parameters it reads first, its name. `infos`: its inputs' values (None:
         read from `env` where needed; they are read before its outputs are set)."""
+        if oc.plain:
+            names = node.outputs
+            env.update(zip(names, oc.values))  # type: ignore[arg-type]  # plain: no None among them
+            self.keys.update(zip(names, oc.keys))
+            covers = _covers(node, prefix) if node.covers else ()
+            return _tuple(NodeCost, (name, node.op_type, node.domain, *oc.row, node.inputs, names, covers))
         if infos is None and (oc.resident or oc.derive):
             infos = [env[x] if x else None for x in node.inputs]
         names = node.outputs

@@ -236,7 +236,7 @@ def _tensor(t: Any, ctx: _Converter | None) -> Initializer:
     dt = ONNX_DTYPES.get(t.data_type)
     if dt is None:
         raise ModelLoadError(f"tensor {t.name!r} has unknown data type {t.data_type}")
-    shape = tuple(t.dims)
+    shape = tuple(t.dims[:])  # [:] copies the repeated field in C
     if shape and min(shape) < 0:
         raise ModelLoadError(f"tensor {t.name!r} has a negative dimension {shape}")
     numel = math.prod(shape)

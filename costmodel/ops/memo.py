@@ -67,14 +67,14 @@ class Interner:
         return n
 
 
-def signature(op: Any, node: Node, inputs: list[Any], attrs: int) -> tuple[Any, ...]:
+def signature(op: Any, node: Node, inputs: tuple[Any, ...], attrs: int) -> tuple[Any, ...]:
     """The key of `node` read with inputs whose interned `input_key`s are `inputs` and
     attributes numbered `attrs` (Interner)."""
     ins = node.inputs
     same = tuple(map(ins.index, ins)) if len(ins) > 1 and len(set(ins)) < len(ins) else None
     outs = node.outputs
     used = len(outs) if "" not in outs else tuple(map(bool, outs))
-    return (op, tuple(inputs), attrs, same, used)
+    return (op, inputs, attrs, same, used)
 
 
 def _freeze(x: Any) -> Any:
