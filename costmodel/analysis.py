@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from operator import attrgetter
+from time import monotonic
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -274,8 +275,10 @@ class _Analyzer:
         unsupported: list[Unsupported] = []
         opsets, declared = g.opsets, g.declared
         tick, cost_node, append = self.limits.tick, self.node, results.append
+        deadline = self.limits.deadline
         for node in order:
-            tick()
+            if deadline and monotonic() > deadline:
+                tick()  # raises LimitExceeded
             append(cost_node(node, env, opsets, unsupported, prefix, declared))
         peak = peak_live_bytes(g, order, env, self.aliases) if self.depth == 1 else 0
         self.depth -= 1
@@ -321,6 +324,12 @@ class _Analyzer:
                 except TypeError:  # a known value that cannot be hashed
                     sig = None
             if hit is not None:
+                if hit.plain:  # record's first case, inline: most repeated nodes are plain
+                    outs = node.outputs
+                    env.update(zip(outs, hit.values))  # type: ignore[arg-type]  # plain: no None
+                    self.keys.update(zip(outs, hit.keys))
+                    covers = _covers(node, prefix) if node.covers else ()
+                    return _tuple(NodeCost, (name, node.op_type, node.domain, *hit.row, node.inputs, outs, covers))
                 return self.record(hit, node, name, prefix, None, env)
         infos = [env[x] if x else None for x in node.inputs]
         runner = self.subgraph_runner(env, name) if node.subgraphs else _no_subgraphs
