@@ -243,7 +243,7 @@ class _Analyzer:
             role = init.role
             if role is None:
                 role = Role.WEIGHT if (init.dtype.is_float or prod(init.shape) > 64) else Role.CONSTANT
-            info = env[name] = TensorInfo(dt, init.shape, role, init.data, True)
+            info = env[name] = _tuple(TensorInfo, (dt, init.shape, role, init.data, True))
             if self.int_deploy and dt is not init.dtype and init.dtype.is_float:
                 self.deployed[id(info)] = info
         for name in g.inputs:
@@ -477,8 +477,9 @@ class _Analyzer:
             self.keys.update(zip(names, oc.keys))
             covers = _covers(node, prefix) if node.covers else ()
             return _tuple(NodeCost, (name, node.op_type, node.domain, *oc.row, node.inputs, names, covers))
-        if infos is None and (oc.resident or oc.derive):
+        if infos is None and oc.derive:
             infos = [env[x] if x else None for x in node.inputs]
+        row = oc.row if not oc.resident else self.own_row(oc, node.inputs, env)  # before the outputs are set
         names = node.outputs
         keys = self.keys
         if oc.fresh:  # a folded weight is a parameter, counted by identity: each node its own
@@ -512,13 +513,12 @@ class _Analyzer:
                 self.params_seen.add(id(o))
                 if sources:
                     self.derived[id(o)] = (o, sources)
-        row = oc.row if not oc.resident or infos is None else self.own_row(oc, node, infos)
         return _tuple(
             NodeCost,
             (name, node.op_type, node.domain, *row, node.inputs, names, _covers(node, prefix) if node.covers else ()),
         )
 
-    def own_row(self, oc: _Outcome, node: Node, infos: list[TensorInfo | None]) -> tuple[Any, ...]:
+    def own_row(self, oc: _Outcome, ins: tuple[str, ...], env: dict[str, TensorInfo]) -> tuple[Any, ...]:
         """The outcome's row with this node's parameters: the float weights it is the first to
         read (each tensor counted once); a costed node also notes the weights a runtime keeps
         resident."""
@@ -528,7 +528,7 @@ class _Analyzer:
         new: Any = 0
         seen, resident, derived = self.params_seen, self.runtime_weights, self.derived
         for k, nbytes, count in oc.resident:
-            key = id(infos[k])
+            key = id(env[ins[k]])
             if costed:
                 # a folded constant derived from weights keeps its sources resident
                 d = derived.get(key) if derived else None

@@ -25,7 +25,7 @@ from typing import Any
 
 from ..errors import ModelLoadError
 from ..ir.dtypes import ONNX_DTYPES, DType
-from ..ir.graph import NO_SUBGRAPHS, Graph, Initializer, Node
+from ..ir.graph import NO_SUBGRAPHS, Graph, Initializer, Node, new_initializer
 from ..datafile import open_regular
 from ..limits import MAX_FILE_BYTES, gc_paused
 from ..symbolic import Shape, symbol
@@ -243,7 +243,7 @@ def _tensor(t: Any, ctx: _Converter | None) -> Initializer:
     data = None
     if t.data_location != 1 and numel <= SMALL_TENSOR and dt.kind != "string":
         data = small_array(t, shape, numel)
-    return Initializer(_text(t.name, "a tensor name"), dt, shape, data)
+    return new_initializer(_text(t.name, "a tensor name"), dt, shape, data)
 
 
 class _Converter:

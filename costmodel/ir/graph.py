@@ -7,8 +7,11 @@ topological order) is checked in one linear pass without building a networkx gra
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
+from itertools import repeat
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -80,6 +83,18 @@ class Initializer:
             h = hash(self._key())
             object.__setattr__(self, "_hash", h)
         return h
+
+
+_INIT_FIELDS = tuple(f.name for f in dataclass_fields(Initializer))
+_new, _set = object.__new__, object.__setattr__
+
+
+def new_initializer(name: str, dtype: DType, shape: Shape, data: Any) -> Initializer:
+    """Initializer(name, dtype, shape, data), its fields set from C (the generated __init__
+    of a frozen dataclass makes a Python call per field; a reader makes one per tensor)."""
+    obj: Initializer = _new(Initializer)
+    deque(map(_set, repeat(obj), _INIT_FIELDS, (name, dtype, shape, data, None, None)), 0)
+    return obj
 
 
 def value_key(data: Any) -> Any:

@@ -24,6 +24,9 @@ from .kernel import Kernel
 from .traffic import tensor_traffic
 
 
+_tuple = tuple.__new__  # a named tuple from a tuple of its fields
+
+
 class UnknownShape(Exception):
     """A rule needs a shape or value that inference could not determine."""
 
@@ -218,7 +221,7 @@ class NodeContext:
                 box = np.empty((), dtype=object)
                 box[()] = norm(int(data)) if isinstance(data, (np.integer, bool, np.bool_)) else data
                 data = box
-        self.outputs[i] = TensorInfo(dtype, shape, Role.ACTIVATION, data, False)
+        self.outputs[i] = _tuple(TensorInfo, (dtype, shape, Role.ACTIVATION, data, False))  # made in C
 
     def same_as(self, i: int = 0, out: int = 0, dtype: DType | None = None) -> Shape:
         s = self.shape(i)
