@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from operator import attrgetter
 from time import monotonic
 from typing import Any, NamedTuple
 
@@ -24,7 +23,7 @@ from .ir.graph import Graph, Node, Role, TensorInfo, tensor_bytes
 from .limits import Limits, gc_paused
 from .ops import registry as _registry
 from .ops.context import NodeContext, SubgraphResult, SubgraphRunner, UnknownShape, Unsupported
-from .ops.cost import COST_FIELDS, ZERO, Cost
+from .ops.cost import ZERO, Cost
 from .ops.kernel import Kernel
 from .ops.memo import Interner, input_key, signature
 from .ops.registry import OpDef, OpKind
@@ -48,7 +47,6 @@ _CHEAP = {
 }
 _SMALL = 4096
 _FLOAT_KINDS = ("float", "complex")  # DType.is_float, without a property call per tensor
-_FIELD_GETTERS = tuple(attrgetter(f) for f in COST_FIELDS)
 
 
 class NodeStatus(StrEnum):
@@ -152,7 +150,7 @@ def sum_costs(costs: Iterable[Cost]) -> Cost:
         return ZERO
     if len(costs) == 1:
         return costs[0] + ZERO  # normalises fields exactly as `+` does
-    return Cost(*(add_all(list(map(get, costs))) for get in _FIELD_GETTERS))
+    return Cost(*(add_all(list(col)) for col in zip(*costs)))  # a Cost is a tuple of its fields
 
 
 def _no_subgraphs(g: Graph, inputs: Sequence[TensorInfo | None]) -> SubgraphResult:

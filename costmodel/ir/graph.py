@@ -11,7 +11,8 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
-from itertools import repeat
+from itertools import chain, repeat
+from operator import attrgetter
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -157,8 +158,10 @@ class Graph:
         """Nodes in topological order; raises GraphError naming a cycle or a dangling input."""
         available = set(self.inputs) | set(self.initializers) | set(outer)
         available.add("")
-        made = [o for n in self.nodes for o in n.outputs if o]
-        if len(set(made)) == len(made) and self.initializers.keys().isdisjoint(made):
+        made = list(chain.from_iterable(map(_outputs, self.nodes)))  # in C; "" names an unused output
+        named = set(made)
+        named.discard("")
+        if len(named) == len(made) - made.count("") and self.initializers.keys().isdisjoint(named):
             # the common case, checked in C per node: every value made once, in order
             has, add = available.issuperset, available.update
             for n in self.nodes:
@@ -222,6 +225,9 @@ class Graph:
         for o in self.outputs:
             last[o] = end
         return last
+
+
+_outputs = attrgetter("outputs")
 
 
 def _all_inputs(n: Node) -> Iterator[str]:
