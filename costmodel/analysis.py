@@ -369,7 +369,7 @@ class _Analyzer:
             if fold or (is_shape_op and o.data is not None):
                 deployed = self.int_deploy and fold and self.deployed_output(o, k, ctx.retyped, infos)
                 floats = deployed or (o.dtype is not None and o.dtype.kind in _FLOAT_KINDS)
-                o = TensorInfo(o.dtype, o.shape, Role.WEIGHT if floats else Role.CONSTANT, o.data, True)
+                o = _tuple(TensorInfo, (o.dtype, o.shape, Role.WEIGHT if floats else Role.CONSTANT, o.data, True))
                 fresh = fresh or floats
                 if deployed:
                     retyped.append(k)
@@ -432,10 +432,11 @@ class _Analyzer:
                     ctx.kv_outputs,
                 )
             )
-            cost = _new_cost(cost.flops, cost.macs, cost.transcendentals, *traffic, cost.params)
+            cost = _tuple(Cost, (cost.flops, cost.macs, cost.transcendentals, *traffic, cost.params))
             row = (kind, NodeStatus.COSTED, cost, "", in_shapes, _shapes(outs), dt, ctx.kernel)
         plain = not (fresh or aliases or resident or made) and None not in vals
-        return _Outcome(vals, vkeys, fresh, tuple(retyped), aliases, resident, made, count, derive, plain, row)
+        fields = (vals, vkeys, fresh, tuple(retyped), aliases, resident, made, count, derive, plain, row)
+        return _tuple(_Outcome, fields)
 
     def folded_outputs(
         self, values: Sequence[TensorInfo | None], retyped: list[int], kind: OpKind, infos: list[TensorInfo | None]
