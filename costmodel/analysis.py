@@ -206,6 +206,7 @@ class _Outcome(NamedTuple):
     count: Any  # FOLDED: the elements of the new parameter tensors among them
     derive: bool  # FOLDED: they are computed from floats (their sources stay resident)
     plain: bool  # every output named, none fresh or a view, no weight read: rows alike
+    reads: bool  # plain but for the weights it reads (own_row): a weight-reading hit's fast path
     # NodeCost's kind, status, cost, reason, input and output shapes, dtype and kernel; the
     # cost is every node's when it reads no weight (COSTED: compute and traffic)
     row: tuple[Any, ...]
@@ -453,8 +454,9 @@ class _Analyzer:
             cost = _tuple(Cost, (cost.flops, cost.macs, cost.transcendentals, *traffic, cost.params))
             dt = ctx.compute_dtype.name if ctx.compute_dtype else dt
             row = (kind, NodeStatus.COSTED, cost, "", in_shapes, _shapes(outs), dt, ctx.kernel)
-        plain = not (fresh or aliases or resident or made) and None not in vals
-        fields = (vals, vkeys, fresh, tuple(retyped), aliases, resident, made, count, derive, plain, row)
+        simple = not (fresh or aliases or made) and None not in vals
+        plain, reads = simple and not resident, simple and bool(resident)
+        fields = (vals, vkeys, fresh, tuple(retyped), aliases, resident, made, count, derive, plain, reads, row)
         return _tuple(_Outcome, fields)
 
     def folded_outputs(
@@ -495,6 +497,13 @@ class _Analyzer:
             self.keys.update(zip(names, oc.keys))
             covers = _covers(node, prefix) if node.covers else ()
             return _tuple(NodeCost, (name, node.op_type, node.domain, *oc.row, node.inputs, names, covers, *_ONCE))
+        if oc.reads:  # as plain, with its own row (made before its outputs are set)
+            names = node.outputs
+            row = self.own_row(oc, node.inputs, env, node.repeat.count if node.repeat is not None else 1)
+            env.update(zip(names, oc.values))  # type: ignore[arg-type]  # reads: no None among them
+            self.keys.update(zip(names, oc.keys))
+            covers = _covers(node, prefix) if node.covers else ()
+            return _tuple(NodeCost, (name, node.op_type, node.domain, *row, node.inputs, names, covers, *_ONCE))
         if infos is None and oc.derive:
             infos = [env[x] if x else None for x in node.inputs]
         if oc.resident:  # before the outputs are set

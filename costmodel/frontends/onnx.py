@@ -353,9 +353,7 @@ class _Converter:
             # [:] copies a repeated field to a list in C: faster than tuple() iterating it
             ins, outs, name = n.input[:], n.output[:], n.name
             try:  # str.join refuses bytes (a name that is not UTF-8; see _text), in C
-                "".join(ins)
-                "".join(outs)
-                "".join((name,))
+                "".join([*ins, *outs, name])
             except TypeError:
                 raise ModelLoadError(
                     f"node {i} ({op_type}) has a name or input/output name that is not valid UTF-8 text",

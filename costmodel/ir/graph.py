@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
-from itertools import chain, repeat
+from itertools import chain, count, repeat
 from operator import attrgetter
 from enum import StrEnum
 from types import MappingProxyType
@@ -173,7 +173,7 @@ class Graph:
     @property
     def repeated(self) -> bool:
         """Whether some nodes stand for several copies (ir.graph.Repeat)."""
-        return bool(self.repeats) or any(n.repeat is not None for n in self.nodes)
+        return bool(self.repeats) or any(map(_repeat, self.nodes))  # in C: a Repeat is truthy
 
     def topological(self, outer: set[str] | frozenset[str] = frozenset()) -> list[Node]:
         """Nodes in topological order; raises GraphError naming a cycle or a dangling input."""
@@ -236,7 +236,10 @@ class Graph:
 
     def last_use(self, order: list[Node]) -> dict[str, int]:
         """Liveness: index in `order` of the last node reading each value."""
-        last = {x: i for i, n in enumerate(order) for x in n.inputs}
+        ins = list(map(_inputs, order))
+        # {x: i for i, n in enumerate(order) for x in n.inputs}, in C: each input name
+        # paired with its node's index, a later pair overwriting an earlier one
+        last = dict(zip(chain.from_iterable(ins), chain.from_iterable(map(repeat, count(), map(len, ins)))))
         for i, n in enumerate(order):
             if n.subgraphs:
                 for x in _all_inputs(n):
@@ -249,6 +252,8 @@ class Graph:
 
 
 _outputs = attrgetter("outputs")
+_inputs = attrgetter("inputs")
+_repeat = attrgetter("repeat")
 
 
 def _all_inputs(n: Node) -> Iterator[str]:
