@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
-from itertools import chain, count, repeat
+from itertools import chain, repeat
 from operator import attrgetter
 from enum import StrEnum
 from types import MappingProxyType
@@ -236,10 +236,7 @@ class Graph:
 
     def last_use(self, order: list[Node]) -> dict[str, int]:
         """Liveness: index in `order` of the last node reading each value."""
-        ins = list(map(_inputs, order))
-        # {x: i for i, n in enumerate(order) for x in n.inputs}, in C: each input name
-        # paired with its node's index, a later pair overwriting an earlier one
-        last = dict(zip(chain.from_iterable(ins), chain.from_iterable(map(repeat, count(), map(len, ins)))))
+        last = {x: i for i, n in enumerate(order) for x in n.inputs}
         for i, n in enumerate(order):
             if n.subgraphs:
                 for x in _all_inputs(n):
@@ -252,7 +249,6 @@ class Graph:
 
 
 _outputs = attrgetter("outputs")
-_inputs = attrgetter("inputs")
 _repeat = attrgetter("repeat")
 
 
