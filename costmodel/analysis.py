@@ -9,14 +9,11 @@ strict=True); it is never silently costed 0.
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from dataclasses import fields as dataclass_fields
 from enum import StrEnum
-from itertools import repeat
-from operator import attrgetter
-from typing import Any, TypeVar
+from time import monotonic
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -26,8 +23,9 @@ from .ir.graph import Graph, Node, Repeat, Role, TensorInfo, tensor_bytes
 from .limits import Limits, gc_paused
 from .ops import registry as _registry
 from .ops.context import NodeContext, SubgraphResult, SubgraphRunner, UnknownShape, Unsupported
-from .ops.cost import COST_FIELDS, ZERO, Cost
+from .ops.cost import ZERO, Cost
 from .ops.kernel import Kernel
+from .ops.memo import Interner, input_key, signature
 from .ops.registry import OpDef, OpKind
 from .ops.traffic import RESIDENT, tensor_traffic
 from .passes.bind import bind_shape, retype
@@ -49,8 +47,6 @@ _CHEAP = {
 }
 _SMALL = 4096
 _FLOAT_KINDS = ("float", "complex")  # DType.is_float, without a property call per tensor
-_FIELD_GETTERS = tuple(attrgetter(f) for f in COST_FIELDS)
-T = TypeVar("T")
 
 
 class NodeStatus(StrEnum):
@@ -62,8 +58,10 @@ class NodeStatus(StrEnum):
     UNSUPPORTED = "unsupported"  # no cost: listed in `unsupported`
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NodeCost:
+class NodeCost(NamedTuple):
+    """One node's row: what the analysis did with it and its cost (a named tuple:
+    immutable, and made from C, one per node)."""
+
     name: str
     op_type: str
     domain: str
@@ -93,8 +91,7 @@ class NodeCost:
         r = self.repeat
         if r == 1:
             return self
-        c = self.cost
-        return replace(self, cost=Cost(*(_per_copy(get(c), r) for get in _FIELD_GETTERS)), repeat=1, block="")
+        return self._replace(cost=_tuple(Cost, tuple(_per_copy(x, r) for x in self.cost)), repeat=1, block="")
 
     @property
     def scope(self) -> str:
@@ -166,7 +163,7 @@ def sum_costs(costs: Iterable[Cost]) -> Cost:
         return ZERO
     if len(costs) == 1:
         return costs[0] + ZERO  # normalises fields exactly as `+` does
-    return Cost(*(add_all(list(map(get, costs))) for get in _FIELD_GETTERS))
+    return Cost(*(add_all(list(col)) for col in zip(*costs)))  # a Cost is a tuple of its fields
 
 
 def _no_subgraphs(g: Graph, inputs: Sequence[TensorInfo | None]) -> SubgraphResult:
@@ -174,33 +171,45 @@ def _no_subgraphs(g: Graph, inputs: Sequence[TensorInfo | None]) -> SubgraphResu
     raise UnknownShape("the node has no subgraphs")
 
 
-def _fast_constructor(cls: type[T]) -> Callable[..., T]:  # cls: a dataclass
-    """A constructor for a frozen slots dataclass taking every field positionally, which
-    sets the fields from C (map over object.__setattr__, as the generated __init__ does
-    one Python call per field); the analysis makes a NodeCost and a Cost for every node."""
-    names = tuple(f.name for f in dataclass_fields(cls))  # type: ignore[arg-type]  # T is a dataclass type
-    new, set_, n = object.__new__, object.__setattr__, len(names)
-
-    def make(*values: Any) -> T:
-        obj: T = new(cls)
-        deque(map(set_, repeat(obj, n), names, values), 0)
-        return obj
-
-    return make
-
-
-_node_cost = _fast_constructor(NodeCost)
-_new_cost = _fast_constructor(Cost)
+_node_cost = NodeCost
+_new_cost = Cost
+_tuple = tuple.__new__  # a named tuple from a tuple of its fields, in C
+_ONCE = (1, "")  # NodeCost's repeat and block: a node that runs once
+_DEPLOYED = object()  # marks the input_key of a float re-typed to the deployment dtype
 
 
 def _params_cost(params: Any) -> Cost:
     return _new_cost(0, 0, 0, 0, 0, 0, 0, 0, params)
 
 
+_NO_PARAMS = _params_cost(0)
+
+
 def _shape_json(s: Shape | None) -> Any:
     if s is None:
         return None
     return [to_json_number(d) for d in s]
+
+
+class _Outcome(NamedTuple):
+    """What a rule found for a node, the same for every node of its signature (ops/memo.py)."""
+
+    values: tuple[TensorInfo | None, ...]  # each output's value in the environment (None: unused)
+    keys: tuple[Any, ...]  # their input_keys (ops/memo.py)
+    fresh: bool  # some output is a folded weight (each node's are its own objects)
+    retyped: tuple[int, ...]  # folded outputs re-typed from float to the deployment dtype
+    aliases: tuple[tuple[int, int], ...]  # (output, input) pairs sharing storage
+    # (input, its bytes, its elements if a float parameter else None) of each weight or
+    # buffer read: what is counted once per tensor, by identity (own_row)
+    resident: tuple[tuple[int, Any, Any], ...]
+    made: tuple[int, ...]  # FOLDED: its float outputs (params counted, never again)
+    count: Any  # FOLDED: the elements of the new parameter tensors among them
+    derive: bool  # FOLDED: they are computed from floats (their sources stay resident)
+    plain: bool  # every output named, none fresh or a view, no weight read: rows alike
+    reads: bool  # plain but for the weights it reads (own_row): a weight-reading hit's fast path
+    # NodeCost's kind, status, cost, reason, input and output shapes, dtype and kernel; the
+    # cost is every node's when it reads no weight (COSTED: compute and traffic)
+    row: tuple[Any, ...]
 
 
 class _Analyzer:
@@ -211,6 +220,7 @@ class _Analyzer:
         strict: bool,
         limits: Limits,
         bindings: Mapping[str, int],
+        memo: bool = True,
     ) -> None:
         self.registry = registry
         self.dtype = dtype
@@ -233,6 +243,10 @@ class _Analyzer:
         self.aliases: dict[str, str] = {}
         # (opset, rule) per (opsets of the graph, domain, op type): registry look-ups, per analysis
         self._opdefs: dict[tuple[int, str, str], tuple[int, OpDef | None]] = {}
+        # signature -> outcome: nodes a rule sees alike are costed once (ops/memo.py)
+        self.memo: dict[tuple[Any, ...], _Outcome] | None = {} if memo else None
+        self.keys: dict[str, Any] = {}  # value name -> its interned input_key, in the graph being run
+        self.interner = Interner()
 
     # -- environment ------------------------------------------------------------------
     def initial_env(self, g: Graph, outer: Mapping[str, TensorInfo] | None) -> dict[str, TensorInfo]:
@@ -242,7 +256,7 @@ class _Analyzer:
             role = init.role
             if role is None:
                 role = Role.WEIGHT if (init.dtype.is_float or prod(init.shape) > 64) else Role.CONSTANT
-            info = env[name] = TensorInfo(dt, init.shape, role, init.data, True)
+            info = env[name] = _tuple(TensorInfo, (dt, init.shape, role, init.data, True))
             if self.int_deploy and dt is not init.dtype and init.dtype.is_float:
                 self.deployed[id(info)] = info
         for name in g.inputs:
@@ -252,6 +266,12 @@ class _Analyzer:
             env[name] = TensorInfo(retype(dt, self.dtype) if dt else dt, shape, Role.INPUT, None, False)
         return env
 
+    def key_of(self, info: TensorInfo | None) -> Any:
+        """A value's input_key (ops/memo.py), marked when it is a float re-typed to the
+        integer deployment dtype (a parameter, unlike a natively integer tensor alike)."""
+        k = input_key(info)
+        return self.interner.key((_DEPLOYED, k) if self.deployed and id(info) in self.deployed else k)
+
     # -- main loop --------------------------------------------------------------------
     def run(
         self, g: Graph, outer: Mapping[str, TensorInfo] | None = None, prefix: str = ""
@@ -260,17 +280,23 @@ class _Analyzer:
         if self.depth > self.limits.max_subgraph_depth:
             raise CostModelError(f"subgraphs nested deeper than {self.limits.max_subgraph_depth}")
         env = self.initial_env(g, outer)
+        outer_keys, self.keys = self.keys, {k: self.key_of(v) for k, v in env.items()} if self.memo is not None else {}
+        self.keys[""] = None  # an absent optional input
         order = g.topological(frozenset(env))
         self.limits.check_nodes(len(order))
         results: list[NodeCost] = []
         unsupported: list[Unsupported] = []
-        opsets = g.opsets
+        opsets, declared = g.opsets, g.declared
+        tick, cost_node, append = self.limits.tick, self.node, results.append
+        deadline = self.limits.deadline
         for node in order:
-            self.limits.tick()
-            nc = self.node(node, env, opsets, unsupported, prefix, g.declared)
-            results.append(nc)
+            if deadline and monotonic() > deadline:
+                tick()  # raises LimitExceeded
+            nc = cost_node(node, env, opsets, unsupported, prefix, declared)
+            append(nc if node.repeat is None else _repeated(nc, node.repeat))
         peak = peak_live_bytes(g, order, env, self.aliases, g.repeats) if self.depth == 1 else 0
         self.depth -= 1
+        self.keys = outer_keys
         return results, unsupported, env, peak
 
     def node(
@@ -289,31 +315,39 @@ class _Analyzer:
             found = self._opdefs[key] = (opset, self.registry.lookup(node.domain, node.op_type, opset))
         opset, opdef = found
         name = prefix + node.name
-        r = node.repeat.count if node.repeat is not None else 1
-        if r != 1:
-            nc = self._node(node, env, opsets, unsupported, name, prefix, declared, r, opdef, opset)
-            return _repeated(nc, node.repeat)  # type: ignore[arg-type]  # r != 1: a Repeat
-        return self._node(node, env, opsets, unsupported, name, prefix, declared, r, opdef, opset)
-
-    def _node(
-        self,
-        node: Node,
-        env: dict[str, TensorInfo],
-        opsets: Mapping[str, int],
-        unsupported: list[Unsupported],
-        name: str,
-        prefix: str,
-        declared: Mapping[str, tuple[DType | None, Shape | None]],
-        r: int,
-        opdef: OpDef | None,
-        opset: int,
-    ) -> NodeCost:
-        infos = [env[x] if x else None for x in node.inputs]
-        if node.untranslated:
-            return self.unsupported(node, name, infos, env, node.untranslated, unsupported, OpKind.UNKNOWN, declared)
-        if opdef is None:
-            reason = f"no cost rule for {node.domain or 'ai.onnx'}::{node.op_type} (opset {opset})"
+        if node.untranslated or opdef is None:
+            infos = [env[x] if x else None for x in node.inputs]
+            reason = node.untranslated or f"no cost rule for {node.domain or 'ai.onnx'}::{node.op_type} (opset {opset})"
             return self.unsupported(node, name, infos, env, reason, unsupported, OpKind.UNKNOWN, declared)
+        memo = self.memo
+        sig: tuple[Any, ...] | None = None
+        if memo is not None and not node.subgraphs:
+            # found lives as long as the analysis: its id names the (opset, rule) pair
+            # each value's input_key is made once, with the value (record, initial_env)
+            try:
+                parts = tuple(map(self.keys.__getitem__, node.inputs))
+            except KeyError:  # a value made elsewhere (an unsupported node's output)
+                parts = tuple([self.key_of(env[x]) if x else None for x in node.inputs])
+            known = self.interner.attrs.get(id(node.attrs))
+            attrs = known[0] if known is not None else self.interner.attrs_of(node)
+            hit = None
+            if attrs is not None:  # else an attribute holds an unhashable value
+                sig = signature(id(found), node, parts, attrs)
+                try:
+                    hit = memo.get(sig)
+                except TypeError:  # a known value that cannot be hashed
+                    sig = None
+            if hit is not None:
+                if hit.plain:  # record's first case, inline: most repeated nodes are plain
+                    outs = node.outputs
+                    env.update(zip(outs, hit.values))  # type: ignore[arg-type]  # plain: no None
+                    self.keys.update(zip(outs, hit.keys))
+                    covers = _covers(node, prefix) if node.covers else ()
+                    return _tuple(
+                        NodeCost, (name, node.op_type, node.domain, *hit.row, node.inputs, outs, covers, *_ONCE)
+                    )
+                return self.record(hit, node, name, prefix, None, env)
+        infos = [env[x] if x else None for x in node.inputs]
         runner = self.subgraph_runner(env, name) if node.subgraphs else _no_subgraphs
         ctx = NodeContext(node, infos, opset, runner, self.dtype, self.limits)
         try:
@@ -327,11 +361,25 @@ class _Analyzer:
             raise CostModelError(f"invalid node: {type(e).__name__}: {e}", where=ctx.where) from None
         if ctx.nested_unsupported:
             unsupported.extend(ctx.nested_unsupported)
+        outcome = self.outcome(node, opdef, ctx, infos, compute)
+        if sig is not None and not ctx.named:
+            memo[sig] = outcome  # type: ignore[index]  # memo is set when sig is
+        return self.record(outcome, node, name, prefix, infos, env)
+
+    def outcome(
+        self, node: Node, opdef: OpDef, ctx: NodeContext, infos: list[TensorInfo | None], compute: Cost | None
+    ) -> _Outcome:
+        """What the rule found, as far as it is the same for every node of the signature."""
         outs = ctx.outputs
-        fold = opdef.fold and not ctx.no_fold and self.folds(node, opdef.kind, infos)
-        is_shape_op = opdef.kind is OpKind.SHAPE
+        kind = opdef.kind
+        fold = opdef.fold and not ctx.no_fold and self.folds(node, kind, infos)
+        is_shape_op = kind is OpKind.SHAPE
+        values: list[TensorInfo | None] = []
+        retyped: list[int] = []  # folded outputs in the integer deployment dtype (self.deployed)
+        fresh = False
         for k, oname in enumerate(node.outputs):
             if not oname:
+                values.append(None)
                 continue
             o = outs[k]
             if o is None:
@@ -339,87 +387,214 @@ class _Analyzer:
             if fold or (is_shape_op and o.data is not None):
                 deployed = self.int_deploy and fold and self.deployed_output(o, k, ctx.retyped, infos)
                 floats = deployed or (o.dtype is not None and o.dtype.kind in _FLOAT_KINDS)
-                o = TensorInfo(o.dtype, o.shape, Role.WEIGHT if floats else Role.CONSTANT, o.data, True)
+                o = _tuple(TensorInfo, (o.dtype, o.shape, Role.WEIGHT if floats else Role.CONSTANT, o.data, True))
+                fresh = fresh or floats
                 if deployed:
-                    self.deployed[id(o)] = o
-            env[oname] = o
+                    retyped.append(k)
+            values.append(o)
+        aliases: tuple[tuple[int, int], ...] = ()
         if ctx.aliases and not fold:
-            for k, i in ctx.aliases.items():
-                if k < len(node.outputs) and node.outputs[k] and i < len(node.inputs) and node.inputs[i]:
-                    self.aliases[node.outputs[k]] = node.inputs[i]
+            aliases = tuple(
+                (k, i)
+                for k, i in ctx.aliases.items()
+                if k < len(node.outputs) and node.outputs[k] and i < len(node.inputs) and node.inputs[i]
+            )
+        in_shapes = _shapes(infos)
+        dt = _dt(infos, outs)
+        vals = tuple(values)
+        key = self.interner.key
+        if retyped:
+            vkeys = tuple(
+                key(input_key(v) if k not in retyped else (_DEPLOYED, input_key(v))) for k, v in enumerate(vals)
+            )
+        else:
+            vkeys = tuple([key(input_key(v)) for v in vals])
+        weights: list[tuple[int, Any, Any]] = []
+        for k, i in enumerate(infos):
+            if i is not None and i.role in RESIDENT:
+                if i.shape is None or i.dtype is None:
+                    weights.append((k, 0, None))
+                    continue
+                n = prod(i.shape)
+                weights.append((k, i.dtype.nbytes(n), n if i.role is Role.WEIGHT and self.is_float(i) else None))
+        resident = tuple(weights)
+        made: tuple[int, ...] = ()
+        count: Any = 0
+        derive = False
+        row: tuple[Any, ...]
         if fold:
-            params = self.folded_params(node, infos, env, opdef.kind)
-            return _node_cost(
-                name,
-                node.op_type,
-                node.domain,
-                opdef.kind,
+            made, count, derive = self.folded_outputs(values, retyped, kind, infos)
+            params = norm(count)
+            row = (
+                kind,
                 NodeStatus.FOLDED,
                 _params_cost(params) if params else ZERO,
                 "constant-folded: every input is a constant",
-                _shapes(infos),
-                _shapes([env.get(o) for o in node.outputs if o]),
-                _dt(infos, outs),
+                in_shapes,
+                _shapes([o for o in values if o is not None]),
+                dt,
                 None,
-                node.inputs,
-                node.outputs,
-                _covers(node, prefix),
-                1,
-                "",
             )
-        if opdef.zero is not None:
-            return _node_cost(
+        elif opdef.zero is not None:
+            dt = ctx.compute_dtype.name if ctx.compute_dtype else dt
+            row = (kind, NodeStatus.ZERO, _NO_PARAMS, opdef.zero, in_shapes, _shapes(outs), dt, ctx.kernel)
+        else:
+            cost = compute if isinstance(compute, Cost) else ZERO
+            b = ctx.bytes_override
+            traffic = (
+                (b.read_weights, b.read_activations, b.read_kv, b.write_activations, b.write_kv)
+                if b is not None
+                else tensor_traffic(
+                    zip(node.inputs, infos),
+                    [o if node.outputs[k] else None for k, o in enumerate(outs)],
+                    ctx.kv_inputs,
+                    ctx.kv_outputs,
+                )
+            )
+            cost = _tuple(Cost, (cost.flops, cost.macs, cost.transcendentals, *traffic, cost.params))
+            dt = ctx.compute_dtype.name if ctx.compute_dtype else dt
+            row = (kind, NodeStatus.COSTED, cost, "", in_shapes, _shapes(outs), dt, ctx.kernel)
+        simple = not (fresh or aliases or made) and None not in vals
+        plain, reads = simple and not resident, simple and bool(resident)
+        fields = (vals, vkeys, fresh, tuple(retyped), aliases, resident, made, count, derive, plain, reads, row)
+        return _tuple(_Outcome, fields)
+
+    def folded_outputs(
+        self, values: Sequence[TensorInfo | None], retyped: list[int], kind: OpKind, infos: list[TensorInfo | None]
+    ) -> tuple[tuple[int, ...], Any, bool]:
+        """A folded node's float outputs of known shape (re-typed floats included), the
+        elements among them that are new parameters, and whether they are derived from the
+        node's resident inputs (see record)."""
+        reads_float = any(i is not None and i.shape is not None and self.is_float(i) for i in infos)
+        source = kind is OpKind.QUANTIZE or not reads_float
+        made: list[int] = []
+        total: Any = 0
+        for k, info in enumerate(values):
+            if info is None or info.shape is None or info.dtype is None:
+                continue
+            if info.dtype.kind not in _FLOAT_KINDS and k not in retyped:
+                continue
+            made.append(k)
+            if source:
+                total = total + prod(info.shape)
+        return tuple(made), total, not source
+
+    def record(
+        self,
+        oc: _Outcome,
+        node: Node,
+        name: str,
+        prefix: str,
+        infos: list[TensorInfo | None] | None,
+        env: dict[str, TensorInfo],
+    ) -> NodeCost:
+        """The node's own record from a (possibly shared) outcome: its outputs in `env`, its
+        views, the parameters it reads first, its name. `infos`: its inputs' values (None:
+        read from `env` where needed; they are read before its outputs are set)."""
+        if oc.plain:
+            names = node.outputs
+            env.update(zip(names, oc.values))  # type: ignore[arg-type]  # plain: no None among them
+            self.keys.update(zip(names, oc.keys))
+            covers = _covers(node, prefix) if node.covers else ()
+            return _tuple(NodeCost, (name, node.op_type, node.domain, *oc.row, node.inputs, names, covers, *_ONCE))
+        if oc.reads:  # as plain, with its own row (made before its outputs are set)
+            names = node.outputs
+            row = self.own_row(oc, node.inputs, env, node.repeat.count if node.repeat is not None else 1)
+            env.update(zip(names, oc.values))  # type: ignore[arg-type]  # reads: no None among them
+            self.keys.update(zip(names, oc.keys))
+            covers = _covers(node, prefix) if node.covers else ()
+            return _tuple(NodeCost, (name, node.op_type, node.domain, *row, node.inputs, names, covers, *_ONCE))
+        if infos is None and oc.derive:
+            infos = [env[x] if x else None for x in node.inputs]
+        if oc.resident:  # before the outputs are set
+            row = self.own_row(oc, node.inputs, env, node.repeat.count if node.repeat is not None else 1)
+        else:
+            row = oc.row
+        names = node.outputs
+        keys = self.keys
+        if oc.fresh:  # a folded weight is a parameter, counted by identity: each node its own
+            for oname, o, k in zip(names, oc.values, oc.keys):
+                if o is not None:
+                    env[oname] = _tuple(TensorInfo, o)
+                    keys[oname] = k
+            for k in oc.retyped:
+                o = env[names[k]]
+                self.deployed[id(o)] = o
+        else:
+            for oname, o, k in zip(names, oc.values, oc.keys):
+                if o is not None:
+                    env[oname] = o
+                    keys[oname] = k
+        if oc.aliases:
+            ins = node.inputs
+            for k, i in oc.aliases:
+                self.aliases[names[k]] = ins[i]
+        if oc.made:
+            # A constant-folded float output is a parameter tensor of its own when it is
+            # made from no float tensor (ConstantOfShape of a shape) or by dequantizing
+            # (DequantizeLinear of an int8 initializer): `oc.count` holds their elements.
+            # Anything else computed from floats (a transpose of a weight, a gathered
+            # position-bias table) is derived from tensors already counted or that are no
+            # parameters. Either way its elements are never counted again downstream.
+            # A derived one keeps its resident sources (this node's inputs, or theirs).
+            sources = self.resident_sources(infos) if oc.derive and infos is not None else ()
+            for k in oc.made:
+                o = env[names[k]]
+                self.params_seen.add(id(o))
+                if sources:
+                    self.derived[id(o)] = (o, sources)
+        return _tuple(
+            NodeCost,
+            (
                 name,
                 node.op_type,
                 node.domain,
-                opdef.kind,
-                NodeStatus.ZERO,
-                _params_cost(self.new_params(node, infos)),
-                opdef.zero,
-                _shapes(infos),
-                _shapes(outs),
-                ctx.compute_dtype.name if ctx.compute_dtype else _dt(infos, outs),
-                ctx.kernel,
+                *row,
                 node.inputs,
-                node.outputs,
-                _covers(node, prefix),
-                1,
-                "",
-            )
-        self.note_weights(infos, r)
-        cost = compute if isinstance(compute, Cost) else ZERO
-        b = ctx.bytes_override
-        traffic = (
-            (b.read_weights, b.read_activations, b.read_kv, b.write_activations, b.write_kv)
-            if b is not None
-            else tensor_traffic(
-                zip(node.inputs, infos),
-                [o if node.outputs[k] else None for k, o in enumerate(outs)],
-                ctx.kv_inputs,
-                ctx.kv_outputs,
-            )
+                names,
+                _covers(node, prefix) if node.covers else (),
+                *_ONCE,
+            ),
         )
-        cost = _new_cost(
-            cost.flops, cost.macs, cost.transcendentals, *traffic, cost.params + self.new_params(node, infos)
-        )
-        return _node_cost(
-            name,
-            node.op_type,
-            node.domain,
-            opdef.kind,
-            NodeStatus.COSTED,
-            cost,
-            "",
-            _shapes(infos),
-            _shapes(outs),
-            ctx.compute_dtype.name if ctx.compute_dtype else _dt(infos, outs),
-            ctx.kernel,
-            node.inputs,
-            node.outputs,
-            _covers(node, prefix),
-            1,
-            "",
-        )
+
+    def own_row(self, oc: _Outcome, ins: tuple[str, ...], env: dict[str, TensorInfo], copies: int) -> tuple[Any, ...]:
+        """The outcome's row with this node's parameters: the float weights it is the first to
+        read (each tensor counted once); a costed node also notes the weights a runtime keeps
+        resident (`copies` of each for a node of a repeated block: each copy has its own)."""
+        row = oc.row
+        status = row[1]
+        costed = status is NodeStatus.COSTED
+        new: Any = 0
+        seen, resident, derived = self.params_seen, self.runtime_weights, self.derived
+        for k, nbytes, count in oc.resident:
+            key = id(env[ins[k]])
+            if costed:
+                # a folded constant derived from weights keeps its sources resident
+                d = derived.get(key) if derived else None
+                if d is None:
+                    if key not in resident:
+                        resident[key] = nbytes * copies
+                else:
+                    for t in d[1]:
+                        if id(t) not in resident:
+                            resident[id(t)] = tensor_bytes(t) * copies
+            if count is not None and key not in seen:
+                seen.add(key)
+                new = new + count
+        if type(new) is not int:
+            new = norm(new)
+        elif not new and status is not NodeStatus.FOLDED:
+            return row  # no parameter read first: the outcome's own row
+        kind, _, cost, *rest = row
+        if costed:
+            cost = _tuple(Cost, cost[:8] + (cost.params + new,))  # params: its last field
+        elif status is NodeStatus.FOLDED:
+            # weights first read by the folded node (a transposed weight) count here
+            params = norm(oc.count + new if kind is not OpKind.QUANTIZE else oc.count)
+            cost = _params_cost(params) if params else ZERO
+        else:
+            cost = _params_cost(new)
+        return (kind, status, cost, *rest)
 
     @staticmethod
     def folds(node: Node, kind: OpKind, infos: list[TensorInfo | None]) -> bool:
@@ -488,19 +663,6 @@ class _Analyzer:
         """A float tensor, or one re-typed from float to the integer deployment dtype."""
         return info.dtype is not None and (info.dtype.kind in _FLOAT_KINDS or id(info) in self.deployed)
 
-    def note_weights(self, infos: list[TensorInfo | None], copies: int = 1) -> None:
-        """Weights a runtime keeps resident: every weight tensor a costed node reads, and
-        for a folded constant derived from weights, the weights it is made from (`copies`
-        of each for a node of a repeated block: each copy has its own)."""
-        held = self.runtime_weights
-        for info in infos:
-            if info is None or info.role not in RESIDENT:
-                continue
-            derived = self.derived.get(id(info))
-            for t in derived[1] if derived is not None else (info,):
-                if id(t) not in held:
-                    held[id(t)] = tensor_bytes(t) * copies
-
     def resident_sources(self, infos: list[TensorInfo | None]) -> tuple[TensorInfo, ...]:
         """The resident tensors (initializers, source constants) that `infos` are made of."""
         found: dict[int, TensorInfo] = {}
@@ -526,39 +688,6 @@ class _Analyzer:
             seen.add(key)
             total = total + prod(info.shape)
         return total if type(total) is int else norm(total)
-
-    def folded_params(
-        self, node: Node, infos: list[TensorInfo | None], env: dict[str, TensorInfo], kind: OpKind
-    ) -> Any:
-        """A constant-folded float output is a new parameter tensor when it is made from
-        no float tensor (ConstantOfShape of a shape) or by dequantizing (DequantizeLinear
-        of an int8 initializer). Anything else computed from floats (a transpose of a
-        weight, a gathered position-bias table, arithmetic on a framework's scalar
-        constants) is derived from tensors already counted or that are no parameters."""
-        total: Any = 0
-        reads_float = False
-        for i in infos:
-            if i is not None and i.shape is not None and self.is_float(i):
-                reads_float = True
-                break
-        source = kind is OpKind.QUANTIZE or not reads_float
-        sources = () if source else self.resident_sources(infos)
-        for o in node.outputs:
-            info = env.get(o)
-            if info is None or info.shape is None or not self.is_float(info):
-                continue
-            self.params_seen.add(id(info))
-            n = prod(info.shape)
-            if source:
-                total = total + n
-            elif sources and info.role in RESIDENT:
-                self.derived[id(info)] = (info, sources)
-        # Weights first read by the folded node (e.g. a transposed weight) count here.
-        if kind is not OpKind.QUANTIZE:
-            total = total + self.new_params(node, infos)
-        else:
-            self.new_params(node, infos)
-        return norm(total)
 
     # -- subgraphs --------------------------------------------------------------------
     def subgraph_runner(self, env: dict[str, TensorInfo], name: str) -> SubgraphRunner:
@@ -592,8 +721,8 @@ def _repeated(nc: NodeCost, rep: Repeat) -> NodeCost:
     """A node of a repeated block: its costs (parameters included: each copy has its own
     weights) times the copies, which it records."""
     c, r = nc.cost, rep.count
-    cost = c if c is ZERO else _new_cost(*(norm(get(c) * r) for get in _FIELD_GETTERS))
-    return replace(nc, cost=cost, repeat=r, block=rep.block)
+    cost = c if c is ZERO else _tuple(Cost, tuple(norm(x * r) for x in c))
+    return nc._replace(cost=cost, repeat=r, block=rep.block)
 
 
 def _covers(node: Node, prefix: str) -> tuple[str, ...]:
@@ -635,12 +764,15 @@ def analyze_graph(
     registry: _registry.Registry | None = None,
     limits: Limits | None = None,
     runtime: Runtime | str | None = None,
+    memo: bool = True,
 ) -> GraphCost:
     """Cost every node of `graph`. With a `runtime` (a name of passes/runtimes.py or a
     Runtime), the nodes are the kernels that runtime launches: the graph is analysed,
     rewritten by the runtime's passes from what the analysis found, and the rewritten
     graph analysed; FLOPs and parameters are the same, bytes and kernels are the
-    runtime's, and each node `covers` the graph nodes it runs."""
+    runtime's, and each node `covers` the graph nodes it runs. `memo=False` runs every
+    node's rule even where an earlier node had the same signature (ops/memo.py): the
+    result is the same, only slower."""
     rt = get_runtime(runtime)
     reg = registry or _registry.load_all()
     bindings = dict(bindings or {})
@@ -656,7 +788,7 @@ def analyze_graph(
             raise BindingError(f"binding {k}={v!r} must be a positive integer")
     lim = (limits or Limits()).start()
     binds = {k: int(v) for k, v in bindings.items()}
-    gc = _analyze(graph, reg, dtype, strict, lim, binds)
+    gc = _analyze(graph, reg, dtype, strict, lim, binds, memo)
     if not rt.rewrites or (graph.eager_code and rt.runs_code_eagerly):
         # an eager runtime runs a graph of the model's own eager code as it is written
         return replace(gc, runtime=rt.name)
@@ -668,14 +800,20 @@ def analyze_graph(
     facts = Facts(gc.values, {n.output_names: NodeFacts(n.status, n.kind) for n in gc.nodes})
     rewritten = run_rewrites(graph, rt.rewrites, facts)
     if rewritten is not graph:
-        gc = _analyze(rewritten, reg, dtype, strict, lim, binds)
+        gc = _analyze(rewritten, reg, dtype, strict, lim, binds, memo)
     return replace(gc, runtime=rt.name)
 
 
 def _analyze(
-    graph: Graph, reg: _registry.Registry, dtype: DType | None, strict: bool, lim: Limits, bindings: dict[str, int]
+    graph: Graph,
+    reg: _registry.Registry,
+    dtype: DType | None,
+    strict: bool,
+    lim: Limits,
+    bindings: dict[str, int],
+    memo: bool = True,
 ) -> GraphCost:
-    an = _Analyzer(reg, dtype, strict, lim, bindings)
+    an = _Analyzer(reg, dtype, strict, lim, bindings, memo)
     with gc_paused():
         nodes, uns, env, peak = an.run(graph)
         total = sum_costs(n.cost for n in nodes)

@@ -59,6 +59,12 @@ class Limits:
         if n > self.max_nodes:
             raise LimitExceeded(f"graph has {n} nodes, above the limit of {self.max_nodes} (raise it with --max-nodes)")
 
+    @property
+    def deadline(self) -> float:
+        """The time.monotonic() by which the analysis must end (0: not started). A hot loop
+        calls tick() only once it has passed."""
+        return self._deadline
+
     def tick(self) -> None:
         """Called once per node (subgraph nodes included). The clock is read every time:
         one node can take seconds (a symbolic merge), so counting nodes between checks

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable, Mapping
+from collections import Counter
 from functools import lru_cache
 from typing import Any
 
@@ -117,6 +118,12 @@ def add_all(xs: Iterable[Any]) -> Any:
         return total if type(total) is int else norm(total)
     if len(terms) == 1 and type(total) is int and total == 0:
         return norm(terms[0])
+    if len(terms) > 2:
+        # equal terms (a model's repeated layers) counted once each, as sympy's Add would
+        # collect them: the same sum, without flattening every repeat
+        counts = Counter(terms)
+        if len(counts) < len(terms):
+            terms = [t if c == 1 else c * t for t, c in counts.items()]
     return norm(sp().Add(total, *terms))
 
 

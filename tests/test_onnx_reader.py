@@ -5,6 +5,7 @@ does not), and ModelProtos of either origin read the same."""
 from __future__ import annotations
 
 import base64
+import gc
 import math
 import os
 
@@ -71,6 +72,21 @@ def test_private_pool_coexists_with_onnx():
     assert cls is not onnx.ModelProto and cls.DESCRIPTOR.full_name == onnx.ModelProto.DESCRIPTOR.full_name
     m = onnx.ModelProto()
     m.ParseFromString(cls().SerializeToString())  # onnx's default pool is untouched
+
+
+def test_reading_a_model_leaves_no_cyclic_garbage():
+    # the message classes stay alive in the private pool's module (onnx_proto._classes),
+    # so dropping a model frees everything by reference counting
+    path = os.path.join(ZOO, "light_inception_v2.onnx")
+    costmodel.analyze(path)
+    gc.collect()
+    gc.disable()
+    try:
+        report = costmodel.analyze(path)
+        del report
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
 
 
 # -- operator-schema data == onnx.defs ------------------------------------------------------

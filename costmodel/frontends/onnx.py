@@ -25,7 +25,7 @@ from typing import Any
 
 from ..errors import ModelLoadError
 from ..ir.dtypes import ONNX_DTYPES, DType
-from ..ir.graph import Graph, Initializer, Node
+from ..ir.graph import NO_SUBGRAPHS, Graph, Initializer, Node, new_initializer
 from ..datafile import open_regular
 from ..limits import MAX_FILE_BYTES, gc_paused
 from ..symbolic import Shape, symbol
@@ -34,7 +34,10 @@ from .onnx_defs import attribute_defaults
 from .onnx_proto import is_model_proto, parse_model
 from .onnx_tensor import small_array
 
+_tuple = tuple.__new__
+_PLAIN = ("", (), None)  # Node's untranslated, covers and repeat: a node as the file has it
 SMALL_TENSOR = 4096  # elements decoded eagerly (shape arithmetic, scalars); weights stay unread
+_INTERN_BYTES = 1 << 14  # tensor attributes up to this size are shared by value
 DEFAULT_OPSET = 1
 
 
@@ -218,7 +221,7 @@ def _attr_value(a: Any, ctx: _Converter | None) -> Any:
     if t == 3:
         return a.s.decode("utf-8", "replace")
     if t == 4:
-        return _tensor(a.t, ctx)
+        return ctx.attribute_tensor(a.t) if ctx is not None else _tensor(a.t, None)
     if t == 6:
         return tuple(a.floats)  # repeated scalar fields already yield Python floats / ints
     if t == 7:
@@ -234,14 +237,14 @@ def _tensor(t: Any, ctx: _Converter | None) -> Initializer:
     dt = ONNX_DTYPES.get(t.data_type)
     if dt is None:
         raise ModelLoadError(f"tensor {t.name!r} has unknown data type {t.data_type}")
-    shape = tuple(t.dims)
+    shape = tuple(t.dims[:])  # [:] copies the repeated field in C
     if shape and min(shape) < 0:
         raise ModelLoadError(f"tensor {t.name!r} has a negative dimension {shape}")
     numel = math.prod(shape)
     data = None
     if t.data_location != 1 and numel <= SMALL_TENSOR and dt.kind != "string":
         data = small_array(t, shape, numel)
-    return Initializer(_text(t.name, "a tensor name"), dt, shape, data)
+    return new_initializer(_text(t.name, "a tensor name"), dt, shape, data)
 
 
 class _Converter:
@@ -250,7 +253,22 @@ class _Converter:
         self.where = where
         self.symbols: dict[str, None] = {}
         self.depth = 0
-        self.ops: dict[tuple[str, str], tuple[str, tuple[tuple[str, Any], ...]]] = {}
+        self.ops: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+        self.tensors: dict[bytes, Initializer] = {}
+        self.known: dict[bytes, tuple[str, Any]] = {}  # serialized attribute -> (name, value)
+        self.attr_dicts: dict[tuple[Any, ...], dict[str, Any]] = {}  # (op, attributes' bytes) -> attrs
+
+    def attribute_tensor(self, t: Any) -> Initializer:
+        """A tensor attribute, one Initializer per distinct small tensor (exporters repeat
+        the same scalar and fill constants thousands of times): decoded once, and nodes
+        with equal attributes hold the same object, which the analysis's memo keys on."""
+        if t.ByteSize() > _INTERN_BYTES:
+            return _tensor(t, self)
+        b = t.SerializeToString()
+        init = self.tensors.get(b)
+        if init is None:
+            init = self.tensors[b] = _tensor(t, self)
+        return init
 
     def dims(self, type_proto: Any, name: str) -> tuple[DType | None, Shape | None]:
         if not type_proto.HasField("tensor_type"):
@@ -328,45 +346,81 @@ class _Converter:
             if info is None:
                 info = ops[key] = self.op_info(*key)
             domain, defaults = info
-            attrs = dict(defaults)
-            subgraphs: dict[str, Graph] = {}
             if n.attribute:
-                self.attributes(n, attrs, subgraphs)
+                attrs, subgraphs = self.attributes(n, key, defaults)
+            else:  # one read-only dict per op type (nodes never change their attributes)
+                attrs, subgraphs = defaults, NO_SUBGRAPHS
             # [:] copies a repeated field to a list in C: faster than tuple() iterating it
             ins, outs, name = n.input[:], n.output[:], n.name
             try:  # str.join refuses bytes (a name that is not UTF-8; see _text), in C
-                "".join(ins)
-                "".join(outs)
-                "".join((name,))
+                "".join([*ins, *outs, name])
             except TypeError:
                 raise ModelLoadError(
                     f"node {i} ({op_type}) has a name or input/output name that is not valid UTF-8 text",
                     where=self.where,
                 ) from None
-            append(Node(name or f"{op_type}_{i}", op_type, domain, tuple(ins), tuple(outs), attrs, subgraphs))
+            fields = (name or f"{op_type}_{i}", op_type, domain, tuple(ins), tuple(outs), attrs, subgraphs, *_PLAIN)
+            append(_tuple(Node, fields))  # Node(*fields), made in C
         return out
 
-    def op_info(self, raw_domain: str, op_type: str) -> tuple[str, tuple[tuple[str, Any], ...]]:
+    def op_info(self, raw_domain: str, op_type: str) -> tuple[str, dict[str, Any]]:
         """The node domain ("" for ai.onnx) and the schema's attribute defaults at the
         model's opset for that domain (ONNX domains only)."""
         raw_domain = _text(raw_domain, "a node domain", self.where)
         op_type = _text(op_type, "an op type", self.where)
         domain = "" if raw_domain in ("", "ai.onnx") else raw_domain
         if domain and not domain.startswith("ai.onnx"):
-            return domain, ()
+            return domain, {}
         opset = self.opsets.get(domain, self.opsets.get("", 1))
-        return domain, attribute_defaults(domain, op_type, opset)
+        return domain, dict(attribute_defaults(domain, op_type, opset))
 
-    def attributes(self, n: Any, attrs: dict[str, Any], subgraphs: dict[str, Graph]) -> None:
+    def attributes(
+        self, n: Any, op: tuple[str, str], defaults: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Graph]]:
+        """Node `n`'s attributes over the op's defaults, and its subgraphs. Nodes of one op
+        with the same attributes (the same bytes) share one read-only dict."""
+        subgraphs: dict[str, Graph] = NO_SUBGRAPHS
+        known = self.known
+        pairs: list[tuple[str, Any]] = []
+        key: list[Any] | None = [op]  # the attributes' bytes, while every one is interned
         for a in n.attribute:
-            _text(a.name, "an attribute name", self.where)
-            if a.type == 5:
-                subgraphs[a.name] = self.graph(a.g, f"{n.name or n.op_type}.{a.name}")
-            elif a.type == 10:
-                for j, sg in enumerate(a.graphs):
-                    subgraphs[f"{a.name}[{j}]"] = self.graph(sg, f"{n.name}.{a.name}{j}")
-            else:
-                attrs[a.name] = _attr_value(a, self)
+            t = a.type
+            if t == 5 or t == 10:
+                name = _text(a.name, "an attribute name", self.where)
+                if subgraphs is NO_SUBGRAPHS:
+                    subgraphs = {}
+                if t == 5:
+                    subgraphs[name] = self.graph(a.g, f"{n.name or n.op_type}.{name}")
+                else:
+                    for j, sg in enumerate(a.graphs):
+                        subgraphs[f"{name}[{j}]"] = self.graph(sg, f"{n.name}.{name}{j}")
+                continue
+            # an attribute seen before (exporters repeat the same axes, kernel shapes and
+            # fill values thousands of times), known by its bytes: serializing it costs
+            # less than reading its fields
+            b = a.SerializeToString()
+            hit = known.get(b)
+            if hit is None:
+                name = _text(a.name, "an attribute name", self.where)
+                v = a.i if t == 2 else tuple(a.ints) if t == 7 else _attr_value(a, self)
+                hit = (name, v)
+                if len(b) <= _INTERN_BYTES:
+                    known[b] = hit
+                else:
+                    key = None
+            if key is not None:
+                key.append(b)
+            pairs.append(hit)
+        if key is None or subgraphs is not NO_SUBGRAPHS:
+            attrs = dict(defaults)
+            attrs.update(pairs)
+            return attrs, subgraphs
+        k = tuple(key)
+        shared = self.attr_dicts.get(k)
+        if shared is None:
+            shared = self.attr_dicts[k] = dict(defaults)
+            shared.update(pairs)
+        return shared, subgraphs
 
 
 def to_graph(model: Any, max_bytes: int = MAX_FILE_BYTES) -> Graph:

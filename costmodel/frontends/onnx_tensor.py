@@ -34,6 +34,7 @@ _RAW = {
     14: "<c8",
     15: "<c16",
 }
+_ITEMSIZE = {c: 1 if t in ("u1", "i1", "?") else int(t[2:]) for c, t in _RAW.items()}
 # typed field, its storage type and the element type (narrower types wrap, as in C)
 _TYPED = {
     1: ("float_data", "float32", "float32"),
@@ -79,9 +80,10 @@ def _from_raw(code: int, raw: bytes, shape: tuple[int, ...], numel: int) -> Any:
 
     np_type = _RAW.get(code)
     if np_type is not None:
-        if len(raw) != numel * np.dtype(np_type).itemsize:
+        if len(raw) != numel * _ITEMSIZE[code]:
             return None
-        return np.frombuffer(raw, dtype=np_type).reshape(shape)
+        flat = np.frombuffer(raw, dtype=np_type)
+        return flat if len(shape) == 1 else flat.reshape(shape)
     if code == BF16:
         if len(raw) != 2 * numel:
             return None

@@ -11,11 +11,18 @@ from ..errors import CostModelError
 from ..symbolic import sp
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class DType:
+    """One of the element types below, each a single object: equal and hashed by identity
+    (in C: the analysis hashes a dtype into every node's signature), and pickled or copied
+    as that same object."""
+
     name: str
     bits: int
     kind: str  # "float" | "int" | "uint" | "bool" | "complex" | "string"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (dtype, (self.name,))
 
     @property
     def is_float(self) -> bool:

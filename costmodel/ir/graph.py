@@ -7,10 +7,17 @@ topological order) is checked in one linear pass without building a networkx gra
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
+from itertools import chain, repeat
+from operator import attrgetter
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any, NamedTuple
+
+import numpy as np
 
 from ..errors import GraphError
 from ..symbolic import prod, Shape
@@ -50,13 +57,33 @@ def tensor_bytes(info: TensorInfo | None) -> Any:
 class Initializer:
     """A tensor stored with the model. `role` None lets the analysis decide (a float or
     large tensor is a weight, a small integer one a constant); a front end that knows
-    better (a framework buffer, a scalar argument) says so."""
+    better (a framework buffer, a scalar argument) says so. Equal and hashed by value,
+    its data by dtype, shape and content (an attribute's tensor is part of a node's
+    signature, ops/memo.py)."""
 
     name: str
     dtype: DType
     shape: Shape
     data: Any = None  # numpy array for small tensors; None when not loaded (weights)
     role: Role | None = None
+    _hash: int | None = field(default=None, init=False, repr=False, compare=False)
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.name, self.dtype, self.shape, self.role, None if self.data is None else value_key(self.data))
+
+    def __eq__(self, other: object) -> bool:
+        if other is self:
+            return True
+        if type(other) is not Initializer:
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        h = self._hash
+        if h is None:  # computed once: a shared tensor attribute is hashed into many signatures
+            h = hash(self._key())
+            object.__setattr__(self, "_hash", h)
+        return h
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,15 +98,43 @@ class Repeat:
     block: str
 
 
-@dataclass(slots=True)
-class Node:
+_INIT_FIELDS = tuple(f.name for f in dataclass_fields(Initializer))
+_new, _set = object.__new__, object.__setattr__
+
+
+def new_initializer(name: str, dtype: DType, shape: Shape, data: Any) -> Initializer:
+    """Initializer(name, dtype, shape, data), its fields set from C (the generated __init__
+    of a frozen dataclass makes a Python call per field; a reader makes one per tensor)."""
+    obj: Initializer = _new(Initializer)
+    deque(map(_set, repeat(obj), _INIT_FIELDS, (name, dtype, shape, data, None, None)), 0)
+    return obj
+
+
+def value_key(data: Any) -> Any:
+    """A known value as a hashable key: an array by its dtype, shape and bytes (object
+    arrays, of ints and sympy expressions, by their elements)."""
+    if type(data) is np.ndarray:
+        if data.dtype.hasobject:
+            return (data.shape, tuple(data.ravel().tolist()))
+        return (data.dtype.str, data.shape, data.tobytes())
+    return (type(data), data)
+
+
+NO_ATTRS: dict[str, Any] = MappingProxyType({})  # type: ignore[assignment]  # read-only: shared default
+NO_SUBGRAPHS: dict[str, Graph] = MappingProxyType({})  # type: ignore[assignment]
+
+
+class Node(NamedTuple):
+    """One operator of a graph. Immutable (a named tuple: made from C, one per node of a
+    model of millions); passes that change a graph make new nodes."""
+
     name: str
     op_type: str
     domain: str
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
-    attrs: dict[str, Any] = field(default_factory=dict)
-    subgraphs: dict[str, Graph] = field(default_factory=dict)
+    attrs: dict[str, Any] = NO_ATTRS
+    subgraphs: dict[str, Graph] = NO_SUBGRAPHS
     # Why the front end could not translate this node (the analysis lists it as
     # unsupported with this reason); empty for a translated node.
     untranslated: str = ""
@@ -118,12 +173,26 @@ class Graph:
     @property
     def repeated(self) -> bool:
         """Whether some nodes stand for several copies (ir.graph.Repeat)."""
-        return bool(self.repeats) or any(n.repeat is not None for n in self.nodes)
+        return bool(self.repeats) or any(map(_repeat, self.nodes))  # in C: a Repeat is truthy
 
     def topological(self, outer: set[str] | frozenset[str] = frozenset()) -> list[Node]:
         """Nodes in topological order; raises GraphError naming a cycle or a dangling input."""
         available = set(self.inputs) | set(self.initializers) | set(outer)
         available.add("")
+        made = list(chain.from_iterable(map(_outputs, self.nodes)))  # in C; "" names an unused output
+        named = set(made)
+        named.discard("")
+        if len(named) == len(made) - made.count("") and self.initializers.keys().isdisjoint(named):
+            # the common case, checked in C per node: every value made once, in order
+            has, add = available.issuperset, available.update
+            for n in self.nodes:
+                if not has(n.inputs):
+                    break
+                add(n.outputs)
+            else:
+                return self.nodes
+            available = set(self.inputs) | set(self.initializers) | set(outer)
+            available.add("")
         in_order = True
         produced: dict[str, int] = {}
         for i, n in enumerate(self.nodes):
@@ -167,17 +236,20 @@ class Graph:
 
     def last_use(self, order: list[Node]) -> dict[str, int]:
         """Liveness: index in `order` of the last node reading each value."""
-        last: dict[str, int] = {}
+        last = {x: i for i, n in enumerate(order) for x in n.inputs}
         for i, n in enumerate(order):
-            for x in n.inputs:
-                last[x] = i
             if n.subgraphs:
                 for x in _all_inputs(n):
-                    last[x] = i
+                    if last.get(x, -1) < i:
+                        last[x] = i
         end = len(order)
         for o in self.outputs:
             last[o] = end
         return last
+
+
+_outputs = attrgetter("outputs")
+_repeat = attrgetter("repeat")
 
 
 def _all_inputs(n: Node) -> Iterator[str]:

@@ -24,6 +24,9 @@ from .kernel import Kernel
 from .traffic import tensor_traffic
 
 
+_tuple = tuple.__new__  # a named tuple from a tuple of its fields
+
+
 class UnknownShape(Exception):
     """A rule needs a shape or value that inference could not determine."""
 
@@ -70,6 +73,7 @@ class NodeContext:
         "kv_inputs",
         "kv_outputs",
         "limits",
+        "named",
         "nested_unsupported",
         "no_fold",
         "node",
@@ -105,12 +109,20 @@ class NodeContext:
         self.dtype_override = dtype_override
         self.limits = limits
         self.retyped: tuple[int, ...] = ()  # outputs whose float dtype became dtype_override
+        self.named = False
 
     # -- errors ---------------------------------------------------------------------
     @property
     def where(self) -> str:
         n = self.node
         return f"node {n.name!r} ({n.op_type})" if n.name else f"node {n.op_type}"
+
+    def node_name(self) -> str:
+        """The node's name, for a symbol named after it (a size known only at run time). A
+        result that reads the name is this node's own: the analysis never shares it with
+        another node of the same signature."""
+        self.named = True
+        return self.node.name
 
     def fail(self, message: str) -> ShapeError:
         return ShapeError(message, where=self.where)
@@ -211,7 +223,7 @@ class NodeContext:
                 box = np.empty((), dtype=object)
                 box[()] = norm(int(data)) if isinstance(data, (np.integer, bool, np.bool_)) else data
                 data = box
-        self.outputs[i] = TensorInfo(dtype, shape, Role.ACTIVATION, data, False)
+        self.outputs[i] = _tuple(TensorInfo, (dtype, shape, Role.ACTIVATION, data, False))  # made in C
 
     def same_as(self, i: int = 0, out: int = 0, dtype: DType | None = None) -> Shape:
         s = self.shape(i)

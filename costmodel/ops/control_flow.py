@@ -191,7 +191,7 @@ def _trips(ctx: NodeContext) -> Any:
             return max(m, 0)
     elif m is not None and not isinstance(m, (float, bool)) and hasattr(m, "free_symbols"):
         return norm(m)
-    return symbol("loop_" + re.sub(r"[^A-Za-z0-9_]", "_", ctx.node.name) + "_trips")
+    return symbol("loop_" + re.sub(r"[^A-Za-z0-9_]", "_", ctx.node_name()) + "_trips")
 
 
 def _carry(first: TensorInfo | None, out: TensorInfo | None, trips: Any) -> tuple[bool, TensorInfo | None]:

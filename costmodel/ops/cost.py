@@ -4,12 +4,15 @@ FLOPs count 2 per multiply-add; `macs` counts the multiply-accumulates of contra
 only and is never folded into `flops` by consumers. Bytes are split by what is read or
 written: weights, activations (incl. graph inputs and outputs) and KV cache.
 Fields are exact: Python ints, or sympy expressions when dims are symbolic.
+
+A Cost is a named tuple (immutable like a frozen dataclass, with the same fields and
+`replace`, but made from C: the analysis makes one per node); its `+` and `*` are the
+field-wise sum and scaling below, never tuple concatenation or repetition.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..symbolic import norm, smax, substitute, to_json_number
 
@@ -26,8 +29,7 @@ _FIELDS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Cost:
+class Cost(NamedTuple):
     flops: Any = 0
     macs: Any = 0
     transcendentals: Any = 0
@@ -50,7 +52,7 @@ class Cost:
     def bytes(self) -> Any:
         return norm(self.bytes_read + self.bytes_written)
 
-    def __add__(self, other: Cost) -> Cost:
+    def __add__(self, other: Cost) -> Cost:  # type: ignore[override]  # field-wise, not concatenation
         if not isinstance(other, Cost):
             return NotImplemented
         return Cost(*(norm(getattr(self, f) + getattr(other, f)) for f in _FIELDS))
@@ -64,10 +66,11 @@ class Cost:
         """Repeat the work k times (loops, layers, steps). Params are not repeated."""
         return Cost(*(norm(getattr(self, f) * k) if f != "params" else self.params for f in _FIELDS))
 
-    def __mul__(self, k: Any) -> Cost:
+    def __mul__(self, k: Any) -> Cost:  # scaling, not repetition
         return self.scale(k)
 
-    __rmul__ = __mul__
+    def __rmul__(self, k: Any) -> Cost:
+        return self.scale(k)
 
     def replace(self, **kw: Any) -> Cost:
         d = {f: getattr(self, f) for f in _FIELDS}
@@ -92,4 +95,4 @@ class Cost:
 
 
 ZERO = Cost()
-COST_FIELDS = tuple(f.name for f in fields(Cost))
+COST_FIELDS: tuple[str, ...] = Cost._fields

@@ -64,7 +64,7 @@ def range_(ctx: NodeContext) -> Cost:
     start, limit, delta = ctx.scalar(0), ctx.scalar(1), ctx.scalar(2)
     dt = ctx.dtype(0)
     if start is None or limit is None or delta is None:
-        n = symbol(f"range_{_safe(ctx.node.name)}")
+        n = symbol(f"range_{_safe(ctx.node_name())}")
         ctx.set_output(0, dt, (n,))
         return Cost(flops=n)
     if delta == 0:

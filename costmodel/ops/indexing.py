@@ -113,7 +113,7 @@ def one_hot(ctx: NodeContext) -> Cost:
     ind = ctx.shape(0)
     depth = ctx.scalar(1)
     if depth is None:
-        depth = symbol(f"onehot_{_safe(ctx.node.name)}")
+        depth = symbol(f"onehot_{_safe(ctx.node_name())}")
     depth = norm(int(depth)) if isinstance(depth, (int, float, np.integer, np.floating)) else depth
     r = len(ind) + 1
     axis = normalize_axis(ctx.attr("axis", -1), r, ctx.where)
@@ -125,7 +125,7 @@ def one_hot(ctx: NodeContext) -> Cost:
 
 def _data_dependent(ctx: NodeContext, label: str) -> Any:
     """A length known only at run time: a fresh symbol named after the node."""
-    return symbol(f"{label}_{_safe(ctx.node.name)}")
+    return symbol(f"{label}_{_safe(ctx.node_name())}")
 
 
 @op("NonZero", kind=MOVEMENT)

@@ -32,7 +32,7 @@ UINT8 = DTYPES["uint8"]
 
 def _fresh(ctx: NodeContext, label: str) -> Any:
     """A length known only at run time: a fresh symbol named after the node."""
-    safe = "".join(c if c.isalnum() else "_" for c in ctx.node.name) or "n"
+    safe = "".join(c if c.isalnum() else "_" for c in ctx.node_name()) or "n"
     return symbol(f"{label}_{safe}")
 
 

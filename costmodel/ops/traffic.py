@@ -28,25 +28,34 @@ def tensor_traffic(
     Positions in `kv_reads` / `kv_writes` (of `reads` / `writes`) are KV-cache tensors;
     resident tensors are weights; everything else (inputs, activations, constants) is
     activation traffic. Tensors of unknown shape or dtype move no counted bytes."""
-    rw: list[Any] = []
-    ra: list[Any] = []
-    rk: list[Any] = []
-    wa: list[Any] = []
-    wk: list[Any] = []
+    acc = [0, 0, 0, 0, 0]  # int bytes of each kind, summed as they come
+    terms: list[list[Any]] | None = None  # symbolic bytes of each kind, in order
     seen: set[str] = set()
     for i, (name, info) in enumerate(reads):
         if info is None or info.shape is None or info.dtype is None or name in seen:
             continue
         seen.add(name)
         b = info.dtype.nbytes(prod(info.shape))
-        if i in kv_reads:
-            rk.append(b)
-        elif info.role in RESIDENT:
-            rw.append(b)
+        k = 2 if i in kv_reads else 0 if info.role in RESIDENT else 1
+        if type(b) is int:
+            acc[k] += b
         else:
-            ra.append(b)
+            if terms is None:
+                terms = [[], [], [], [], []]
+            terms[k].append(b)
     for k, o in enumerate(writes):
         if o is None or o.shape is None or o.dtype is None:
             continue
-        (wk if k in kv_writes else wa).append(o.dtype.nbytes(prod(o.shape)))
-    return add_all(rw), add_all(ra), add_all(rk), add_all(wa), add_all(wk)
+        b = o.dtype.nbytes(prod(o.shape))
+        j = 4 if k in kv_writes else 3
+        if type(b) is int:
+            acc[j] += b
+        else:
+            if terms is None:
+                terms = [[], [], [], [], []]
+            terms[j].append(b)
+    if terms is None:
+        return acc[0], acc[1], acc[2], acc[3], acc[4]
+    # the same sums as adding each kind's sizes in order: ints first, then one Add
+    rw, ra, rk, wa, wk = (add_all([n, *t]) if t else n for n, t in zip(acc, terms))
+    return rw, ra, rk, wa, wk

@@ -61,28 +61,48 @@ def peak_live_bytes(
     concrete = True
     peak: Any = 0
     best_i, best_v = -2, -1.0  # the symbolic phase's largest step, by its value at 1024
+    frees: dict[int, list[str]] = {}  # step -> the values freed after it
     for nm in graph.inputs:
         b = rest.initial(nm)
         if b:
             live[nm] = b
+            f = _freed_at(nm, -1, order, last, root)
+            if f is not None:
+                frees.setdefault(f, []).append(nm)
     for b in live.values() if order else ():  # a graph without nodes has no step
         if type(b) is int:
             cur += b
         else:
             cur, n_sym = cur + value(b), n_sym + 1
+    get_info, get_last = env.get, last.get
+    sizes: dict[int, Any] = {}  # id of a value's type -> its bytes (nodes of one signature share types)
+    end = len(order)
     for i, n in enumerate(order):
         for o in n.outputs:
             if not o or o in root:
                 continue
-            info = env.get(o)
-            if info is not None and not info.const:
-                b = tensor_bytes(info)
-                if b:
-                    live[o] = b
-                    if type(b) is int:
-                        cur += b
-                    else:
-                        cur, n_sym = cur + value(b), n_sym + 1
+            info = get_info(o)
+            if info is None:
+                continue
+            b = sizes.get(id(info))
+            if b is None:
+                b = sizes[id(info)] = 0 if info.const else tensor_bytes(info)
+            if b:
+                live[o] = b
+                if type(b) is int:
+                    cur += b
+                else:
+                    cur, n_sym = cur + value(b), n_sym + 1
+                f = get_last(o, -1)  # freed after its last reader, or at once when unread
+                if f == -1:
+                    f = i
+                elif f >= end or not (o in order[f].inputs if not root else _names(order[f], o, root)):
+                    continue  # a graph output, or read only inside a subgraph: live to the end
+                dead = frees.get(f)
+                if dead is None:
+                    frees[f] = [o]
+                else:
+                    dead.append(o)
         if concrete and not n_sym:
             if cur > peak:
                 peak = cur
@@ -90,26 +110,46 @@ def peak_live_bytes(
             concrete = False
             if float(cur) > best_v:
                 best_i, best_v = i, float(cur)
-        for x in chain(n.inputs, n.outputs, rest.ends(i)):  # a name listed twice is popped once
-            x = root.get(x, x)
-            if x in live and last.get(x, -1) <= i:
+        dead = frees.pop(i, None)
+        if dead:
+            for x in dead:
                 b = live.pop(x)
                 if type(b) is int:
                     cur -= b
                 else:
                     cur, n_sym = cur - value(b), n_sym - 1
-                kept = rest.kept(x, i)
-                if kept:
-                    live[x] = kept
-                    if type(kept) is int:
-                        cur += kept
-                    else:
-                        cur, n_sym = cur + value(kept), n_sym + 1
+                if repeats:
+                    kept, until = rest.kept(x, i)
+                    if kept:
+                        live[x] = kept
+                        frees.setdefault(until, []).append(x)
+                        if type(kept) is int:
+                            cur += kept
+                        else:
+                            cur, n_sym = cur + value(kept), n_sym + 1
     if concrete:
         return peak
     if float(peak) > best_v:
         return norm(peak)
     return norm(add_all(_live_at(graph, order, last, root, best_i, _Rest(order, repeats or {}, env))))
+
+
+def _names(n: Node, x: str, root: Mapping[str, str]) -> bool:
+    """Whether node `n` reads or writes value `x` itself or through a view of it."""
+    if not root:
+        return x in n.inputs or x in n.outputs
+    return any(root.get(y, y) == x for y in chain(n.inputs, n.outputs))
+
+
+def _freed_at(x: str, born: int, order: Sequence[Node], last: Mapping[str, int], root: Mapping[str, str]) -> int | None:
+    """The step after which value `x` (made at step `born`, -1: a graph input) is freed:
+    the first step naming it (through its root) at or after its last use; None: never."""
+    f = last.get(x, -1)
+    if f == -1:
+        return born if born >= 0 else None
+    if f >= len(order) or not _names(order[f], x, root):
+        return None
+    return f
 
 
 def _roots(aliases: Mapping[str, str]) -> dict[str, str]:
@@ -146,6 +186,7 @@ def _live_at(
     """Sizes of the tensors live at `step` (after its outputs are made, before frees)."""
     env = rest.env
     live: dict[str, Any] = {}
+    ends: dict[int, list[str]] = {}  # step -> repeated inputs whose later copies go after it
     for nm in graph.inputs:
         b = rest.initial(nm)
         if b:
@@ -161,13 +202,14 @@ def _live_at(
                     live[o] = b
         if i == step:
             break
-        for x in chain(n.inputs, n.outputs, rest.ends(i)):
+        for x in chain(n.inputs, n.outputs, ends.pop(i, ())):
             x = root.get(x, x)
             if x in live and last.get(x, -1) <= i:
                 live.pop(x)
-                kept = rest.kept(x, i)
+                kept, until = rest.kept(x, i)
                 if kept:
                     live[x] = kept
+                    ends.setdefault(until, []).append(x)
     return list(live.values())
 
 
@@ -184,7 +226,6 @@ class _Rest:
             for i, n in enumerate(order):
                 if n.repeat is not None:
                     self.block_end[n.repeat.block] = i
-        self.pending: dict[int, list[str]] = {}  # step -> inputs whose kept copies end after it
         self.reduced: set[str] = set()
 
     def initial(self, name: str) -> Any:
@@ -192,17 +233,14 @@ class _Rest:
         rep = self.repeats.get(name)
         return b * rep.count if b and rep is not None else b
 
-    def kept(self, name: str, i: int) -> Any:
-        """What stays of `name` once its last reader (step i) ran: 0, or the later copies."""
+    def kept(self, name: str, i: int) -> tuple[Any, int]:
+        """What stays of `name` once its last reader (step i) ran, and the step after which
+        that goes: (0, i), or the later copies' until the block's last node."""
         rep = self.repeats.get(name)
         if rep is None or name in self.reduced:
-            return 0
+            return 0, i
         self.reduced.add(name)
         end = self.block_end.get(rep.block, i)
         if end <= i:
-            return 0
-        self.pending.setdefault(end, []).append(name)
-        return tensor_bytes(self.env.get(name)) * (rep.count - 1)
-
-    def ends(self, i: int) -> list[str]:
-        return self.pending.get(i, [])
+            return 0, i
+        return tensor_bytes(self.env.get(name)) * (rep.count - 1), end
