@@ -257,6 +257,7 @@ class _Converter:
         self.tensors: dict[bytes, Initializer] = {}
         self.known: dict[bytes, tuple[str, Any]] = {}  # serialized attribute -> (name, value)
         self.attr_dicts: dict[tuple[Any, ...], dict[str, Any]] = {}  # (op, attributes' bytes) -> attrs
+        self.seen: dict[bytes, tuple[str, str, dict[str, Any]]] = {}  # _after_names -> (op, domain, attrs)
 
     def attribute_tensor(self, t: Any) -> Initializer:
         """A tensor attribute, one Initializer per distinct small tensor (exporters repeat
@@ -335,30 +336,44 @@ class _Converter:
 
     def nodes(self, protos: Any) -> list[Node]:
         """The IR nodes of a graph's NodeProtos. The hot loop of loading: one pass, each
-        protobuf field read once, the (domain, op) facts looked up once per op type."""
+        protobuf field read once, the (domain, op) facts looked up once per op type.
+
+        A node is known by its serialized bytes after its inputs, outputs and name
+        (`_after_names`): its op type, domain and attributes. Nodes alike there (exporters
+        repeat the same Constant, Unsqueeze and Reshape thousands of times) take the op
+        type, domain and attribute dict of the first one, without reading them again."""
         out: list[Node] = []
         append = out.append
-        ops = self.ops
+        ops, seen = self.ops, self.seen
         for i, n in enumerate(protos):
-            op_type = n.op_type
-            key = (n.domain, op_type)
-            info = ops.get(key)
-            if info is None:
-                info = ops[key] = self.op_info(*key)
-            domain, defaults = info
-            if n.attribute:
-                attrs, subgraphs = self.attributes(n, key, defaults)
-            else:  # one read-only dict per op type (nodes never change their attributes)
-                attrs, subgraphs = defaults, NO_SUBGRAPHS
             # [:] copies a repeated field to a list in C: faster than tuple() iterating it
             ins, outs, name = n.input[:], n.output[:], n.name
+            parts = [*ins, *outs, name]
             try:  # str.join refuses bytes (a name that is not UTF-8; see _text), in C
-                "".join([*ins, *outs, name])
+                joined = "".join(parts)
             except TypeError:
                 raise ModelLoadError(
-                    f"node {i} ({op_type}) has a name or input/output name that is not valid UTF-8 text",
+                    f"node {i} ({n.op_type}) has a name or input/output name that is not valid UTF-8 text",
                     where=self.where,
                 ) from None
+            body = _after_names(n, joined, parts, len(parts) - (not name))
+            facts = seen.get(body) if body is not None else None
+            if facts is not None:
+                op_type, domain, attrs = facts
+                subgraphs = NO_SUBGRAPHS
+            else:
+                op_type = n.op_type
+                key = (n.domain, op_type)
+                info = ops.get(key)
+                if info is None:
+                    info = ops[key] = self.op_info(*key)
+                domain, defaults = info
+                if n.attribute:
+                    attrs, subgraphs = self.attributes(n, key, defaults, name)
+                else:  # one read-only dict per op type (nodes never change their attributes)
+                    attrs, subgraphs = defaults, NO_SUBGRAPHS
+                if body is not None and subgraphs is NO_SUBGRAPHS and len(body) <= _INTERN_BYTES:
+                    seen[body] = (op_type, domain, attrs)  # attrs: the shared dict (attributes)
             fields = (name or f"{op_type}_{i}", op_type, domain, tuple(ins), tuple(outs), attrs, subgraphs, *_PLAIN)
             append(_tuple(Node, fields))  # Node(*fields), made in C
         return out
@@ -375,7 +390,7 @@ class _Converter:
         return domain, dict(attribute_defaults(domain, op_type, opset))
 
     def attributes(
-        self, n: Any, op: tuple[str, str], defaults: dict[str, Any]
+        self, n: Any, op: tuple[str, str], defaults: dict[str, Any], node_name: str
     ) -> tuple[dict[str, Any], dict[str, Graph]]:
         """Node `n`'s attributes over the op's defaults, and its subgraphs. Nodes of one op
         with the same attributes (the same bytes) share one read-only dict."""
@@ -390,10 +405,10 @@ class _Converter:
                 if subgraphs is NO_SUBGRAPHS:
                     subgraphs = {}
                 if t == 5:
-                    subgraphs[name] = self.graph(a.g, f"{n.name or n.op_type}.{name}")
+                    subgraphs[name] = self.graph(a.g, f"{node_name or n.op_type}.{name}")
                 else:
                     for j, sg in enumerate(a.graphs):
-                        subgraphs[f"{name}[{j}]"] = self.graph(sg, f"{n.name}.{name}{j}")
+                        subgraphs[f"{name}[{j}]"] = self.graph(sg, f"{node_name}.{name}{j}")
                 continue
             # an attribute seen before (exporters repeat the same axes, kernel shapes and
             # fill values thousands of times), known by its bytes: serializing it costs
@@ -421,6 +436,24 @@ class _Converter:
             shared = self.attr_dicts[k] = dict(defaults)
             shared.update(pairs)
         return shared, subgraphs
+
+
+_OP_TYPE_TAG = (4 << 3) | 2  # NodeProto.op_type, length-delimited
+
+
+def _after_names(n: Any, joined: str, parts: list[str], count: int) -> bytes | None:
+    """NodeProto `n` serialized, minus its inputs, outputs and name (fields 1-3, which
+    protobuf writes first, in field-number order): from its op_type on. `joined` is those
+    strings joined, `count` how many are written (an empty name is not). None when the
+    offset is not simply known: a name that is not ASCII or 128 bytes or longer (a
+    longer length prefix), an empty name that is present, a missing op_type."""
+    if not joined.isascii() or (len(joined) >= 128 and max(map(len, parts)) >= 128):
+        return None
+    b = n.SerializeToString()
+    start = len(joined) + 2 * count  # each string: a one-byte tag, a one-byte length, its bytes
+    if len(b) <= start or b[start] != _OP_TYPE_TAG:
+        return None
+    return b[start:]
 
 
 def to_graph(model: Any, max_bytes: int = MAX_FILE_BYTES) -> Graph:
