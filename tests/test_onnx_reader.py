@@ -316,3 +316,39 @@ def test_random_tensors_decode_as_before(t):
         assert ours is None
     else:
         _same(ours, before)
+
+
+def test_nodes_alike_after_their_names_read_as_each_alone():
+    """The reader takes a node's op type, domain and attributes from an earlier node whose
+    bytes after the inputs, outputs and name are the same; names of every length and
+    script, empty ones (absent or present) and nodes differing only past the names must
+    read as each one alone does."""
+    from costmodel.frontends.onnx import _Converter
+
+    names = ["a", "b" * 127, "c" * 128, "ü", "é" * 70, ""]
+    nodes = []
+    for k, nm in enumerate(names):
+        for op, domain, axes in [("Unsqueeze", "", [0]), ("Squeeze", "", [0]), ("Unsqueeze", "ai.onnx", [1])]:
+            n = helper.make_node(op, [f"x{k}", ""], [f"y{k}{op}{domain}{axes[0]}"], name=nm, domain=domain)
+            n.attribute.append(helper.make_attribute("axes", axes))
+            nodes.append(n)
+    present_empty = helper.make_node("Relu", ["x0"], ["r0"])
+    present_empty.name = ""  # set: written as an empty field
+    nodes += [helper.make_node(op, ["x2"], [f"s{op}"], name="s") for op in ("Relu", "Selu", "Relu")]
+    nodes += [present_empty, helper.make_node("Relu", ["x1"], ["r1"], doc_string="d")]
+    graph = helper.make_graph(nodes, "g", [], [])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)])
+    model.graph.node[-2].name = ""
+    assert model.graph.node[-2].HasField("name")
+    blob = model.SerializeToString()
+    g = to_graph(parse_model(blob))
+    protos = parse_model(blob).graph.node
+    alone = [_Converter({"": 11}, "model").nodes([n])[0] for n in protos]
+    assert [n[1:] for n in g.nodes] == [n[1:] for n in alone]
+    assert [n.name for n in g.nodes] == [p.name or f"{p.op_type}_{i}" for i, p in enumerate(protos)]
+    assert [n.attrs["axes"] for n in g.nodes[:3]] == [(0,), (0,), (1,)]
+    assert [n.op_type for n in g.nodes[-5:-2]] == ["Relu", "Selu", "Relu"]
+    by_op: dict[tuple[str, tuple[int, ...]], set[int]] = {}
+    for n in g.nodes[:-5]:
+        by_op.setdefault((n.op_type, n.attrs["axes"]), set()).add(id(n.attrs))
+    assert all(len(ids) == 1 for ids in by_op.values())  # nodes alike share one dict
