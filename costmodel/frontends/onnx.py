@@ -449,7 +449,7 @@ def _after_names(n: Any, joined: str, parts: list[str], count: int) -> bytes | N
     longer length prefix), an empty name that is present, a missing op_type."""
     if not joined.isascii() or (len(joined) >= 128 and max(map(len, parts)) >= 128):
         return None
-    b = n.SerializeToString()
+    b: bytes = n.SerializeToString()
     start = len(joined) + 2 * count  # each string: a one-byte tag, a one-byte length, its bytes
     if len(b) <= start or b[start] != _OP_TYPE_TAG:
         return None
