@@ -288,7 +288,7 @@ def bands_only(cases: Sequence[Case], profiles: dict, write: bool) -> int:
     with open(MODEL_FILE, encoding="utf-8") as f:
         doc = json.load(f)
     doc["residuals"] = band_residuals(cases, profiles, doc["params"], doc["refines"], doc["lodo"])
-    print(json.dumps(doc["residuals"], indent=1))
+    print(json.dumps(doc["residuals"], indent=1, allow_nan=False))
     if write:
         with open(MODEL_FILE, "w", encoding="utf-8") as f:
             json.dump(doc, f, indent=1, sort_keys=False, allow_nan=False)
