@@ -36,6 +36,44 @@ def test_node_band_is_the_family_quantiles():
     assert math.log(hi4) - math.log(lo4) == pytest.approx(0.7 * 1.5)
 
 
+def test_skewed_quantiles_give_exactly_q10_q90():
+    """A node's band is its family's 10th..90th percentile, not a symmetric band of the
+    same width around the median (which holds more or less than 80% when errors are skewed)."""
+    res = {"measured": {"gemm": {"q10": -0.1, "q50": 0.0, "q90": 0.5}}}
+    lo, hi = U.node_band(2.0, "gemm", MEASURED, res)
+    assert lo == pytest.approx(2.0 * math.exp(-0.1)) and hi == pytest.approx(2.0 * math.exp(0.5))
+    # a graph of such kernels keeps the skew: each side from its own spread
+    glo, ghi = U.graph_band([1.0, 1.0], ["gemm", "gemm"], MEASURED, {**res, "graph_correlation": 1.0})
+    assert glo == pytest.approx(2.0 * math.exp(-0.1)) and ghi == pytest.approx(2.0 * math.exp(0.5))
+    glo, ghi = U.graph_band([1.0, 1.0], ["gemm", "gemm"], MEASURED, {**res, "graph_correlation": 0.0})
+    assert math.log(2.0 / glo) == pytest.approx(0.1 / math.sqrt(2)) and math.log(ghi / 2.0) == pytest.approx(
+        0.5 / math.sqrt(2)
+    )
+
+
+def test_missing_feature_the_residuals_cover_is_not_widened_twice():
+    """Residuals measured on devices that lacked a feature already hold that error: a
+    profile lacking only such a feature gets the plain band; one lacking another is widened."""
+    res = {**RES, "covered_missing": ["sustained_clock"]}
+    plain = U.node_band(1.0, "gemm", MEASURED, res)
+    assert U.node_band(1.0, "gemm", Calibration(measured=True, features_missing=("sustained_clock",)), res) == plain
+    lo, hi = U.node_band(1.0, "gemm", Calibration(measured=True, features_missing=("sustained_clock", "clock")), res)
+    assert math.log(hi) == pytest.approx(0.1 * 2.0) and math.log(lo) == pytest.approx(-0.1 * 2.0)
+
+
+def test_shipped_residuals_record_the_features_they_cover():
+    """Six of the eight measured devices have no sustained clock in their profile: the
+    shipped residuals include them, so the document must say so (or every such device's
+    band is widened a second time)."""
+    from costmodel.engine.devicemodel import load_model
+
+    res = load_model().residuals
+    assert "sustained_clock" in res["covered_missing"]
+    for fam in ("gemm", "elementwise"):
+        q = res["measured"][fam]
+        assert q["q10"] < q["q50"] < q["q90"]
+
+
 def test_graph_band_correlation():
     fams = ["gemm"] * 4
     one = U.node_band(1.0, "gemm", MEASURED, RES)

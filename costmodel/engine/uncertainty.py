@@ -7,16 +7,24 @@ The fit script (benchmarks/fit_device_model.py) stores, per op family, the 10th,
 - "unmeasured": leave-one-device-out predictions (the device's own data never seen),
   which is what every other profile gets.
 
-A node's band is its prediction times exp(q10) .. exp(q90) of its family and class, widened
-by `incomplete_widen` when the profile lacks datasheet features the model needed, and the
-widest family's band (x `unknown_widen`) for kernels no family covers.
+Both tables are quantiles of residuals the band is not judged on: "measured" of the cases
+the fit saw (so ~80% of the fitted cases fall inside by construction; the held-out shapes
+are the check), "unmeasured" of every device's leave-one-device-out predictions (the check
+is `costmodel validate`'s coverage with the quantiles rebuilt without the device).
+
+A node's band is its prediction times exp(q10) .. exp(q90) of its family and class: a
+two-piece log-normal, spread (q50 - q10) / Z80 below the median and (q90 - q50) / Z80 above
+it. It is widened by `incomplete_widen` when the profile lacks a datasheet feature the
+model needed that no validation device lacked ("covered_missing" lists those the residuals
+already include: their error is in the quantiles, widening again would count it twice),
+and kernels no family covers get the widest family's band x `unknown_widen`.
 
 A graph's band combines its nodes' bands in log space as correlated errors, not
 independent ones: on one device the same calibration errs the same way on every kernel of
 a family, so sqrt(n) shrinking would be a lie. With per-node log-normal spreads s_i and
-time weights w_i, the graph spread is sqrt((1 - rho) * sum (w_i s_i)^2 + rho * (sum w_i s_i)^2)
-with rho fitted on the H200 whole-model steps (the only measured whole graphs) and stored as
-"graph_correlation".
+time weights w_i, the graph spread is sqrt((1 - rho) * sum (w_i s_i)^2 + rho * (sum w_i s_i)^2),
+below and above the median each from its own side's spreads, with rho fitted on the fitted
+H200 whole-model steps (the only measured whole graphs) and stored as "graph_correlation".
 
 Profiles timed by the CPU engine (kinds cpu/soc, cpu.py) get no band: every residual here
 is a GPU kernel's, and the CPU engine has no validation set to draw one from.
@@ -31,7 +39,7 @@ from typing import Any
 
 from ..ops.registry import OpKind
 
-__all__ = ["FAMILIES", "family_of", "graph_band", "node_band"]
+__all__ = ["FAMILIES", "family_of", "graph_band", "graph_spread", "node_band"]
 
 Z80 = 1.2815515655446004  # standard normal quantile at 0.9: a 10..90% interval is +-Z80 sigma
 FAMILIES = ("gemm", "conv", "attention", "norm", "softmax", "elementwise", "reduction", "transpose")
@@ -80,21 +88,54 @@ def _class(cal: Any) -> str:
     return "measured" if getattr(cal, "measured", False) else "unmeasured"
 
 
-def _params(residuals: Mapping[str, Any], cal: Any, family: str) -> tuple[float, float]:
-    """(mu, sigma) of log(measured / predicted) for one kernel."""
+def _params(residuals: Mapping[str, Any], cal: Any, family: str) -> tuple[float, float, float]:
+    """(mu, sigma below, sigma above) of log(measured / predicted) for one kernel."""
     q10, q50, q90, widen = _table(residuals, _class(cal), family)
-    if getattr(cal, "features_missing", ()):
+    covered = set(residuals.get("covered_missing", ()))
+    if set(getattr(cal, "features_missing", ())) - covered:
         widen *= float(residuals.get("incomplete_widen", 1.5))
-    sigma = max((q90 - q10) / (2 * Z80), 1e-3) * widen
-    return q50, sigma
+    lo = max((q50 - q10) / Z80, 1e-3) * widen
+    hi = max((q90 - q50) / Z80, 1e-3) * widen
+    return q50, lo, hi
 
 
 def node_band(time_s: float, family: str, cal: Any, residuals: Mapping[str, Any]) -> tuple[float, float]:
     """(p10, p90) seconds for one kernel predicted at time_s."""
     if time_s <= 0:
         return (0.0, 0.0)
-    mu, sigma = _params(residuals, cal, family)
-    return (time_s * math.exp(mu - Z80 * sigma), time_s * math.exp(mu + Z80 * sigma))
+    mu, s_lo, s_hi = _params(residuals, cal, family)
+    return (time_s * math.exp(mu - Z80 * s_lo), time_s * math.exp(mu + Z80 * s_hi))
+
+
+def graph_spread(
+    times: Sequence[float],
+    families: Sequence[str],
+    cal: Any,
+    residuals: Mapping[str, Any],
+    counts: Sequence[int] | None = None,
+) -> tuple[float, float, float]:
+    """(mu, sigma below, sigma above) of log(measured / predicted) for a sequence of
+    kernels (see the module docstring); with `counts`, entry i is counts[i] kernels of time
+    times[i] / counts[i] each (a node of a repeated block), weighed as that many kernels."""
+    total = float(sum(times))
+    rho = float(residuals.get("graph_correlation", 0.5))
+    mu = 0.0
+    lin = [0.0, 0.0]
+    sq = [0.0, 0.0]
+    cache: dict[str, tuple[float, float, float]] = {}
+    for t, fam, c in zip(times, families, counts or repeat(1)):
+        if t <= 0:
+            continue
+        if fam not in cache:
+            cache[fam] = _params(residuals, cal, fam)
+        m, *spreads = cache[fam]
+        w = t / total
+        mu += w * m
+        for i, s in enumerate(spreads):
+            lin[i] += w * s
+            sq[i] += (w * s) ** 2 / c
+    s_lo, s_hi = (math.sqrt(max((1 - rho) * q + rho * v * v, 0.0)) for q, v in zip(sq, lin))
+    return mu, s_lo, s_hi
 
 
 def graph_band(
@@ -104,27 +145,12 @@ def graph_band(
     residuals: Mapping[str, Any],
     counts: Sequence[int] | None = None,
 ) -> tuple[float, float]:
-    """(p10, p90) seconds for a sequence of kernels (see the module docstring); with
-    `counts`, entry i is counts[i] kernels of time times[i] / counts[i] each (a node of a
-    repeated block), weighed as that many kernels."""
+    """(p10, p90) seconds for a sequence of kernels (graph_spread)."""
     total = float(sum(times))
     if total <= 0:
         return (0.0, 0.0)
-    rho = float(residuals.get("graph_correlation", 0.5))
-    mu = s_lin = s_sq = 0.0
-    cache: dict[str, tuple[float, float]] = {}
-    for t, fam, c in zip(times, families, counts or repeat(1)):
-        if t <= 0:
-            continue
-        if fam not in cache:
-            cache[fam] = _params(residuals, cal, fam)
-        m, s = cache[fam]
-        w = t / total
-        mu += w * m
-        s_lin += w * s
-        s_sq += (w * s) ** 2 / c
-    sigma = math.sqrt(max((1 - rho) * s_sq + rho * s_lin * s_lin, 0.0))
-    return (total * math.exp(mu - Z80 * sigma), total * math.exp(mu + Z80 * sigma))
+    mu, s_lo, s_hi = graph_spread(times, families, cal, residuals, counts)
+    return (total * math.exp(mu - Z80 * s_lo), total * math.exp(mu + Z80 * s_hi))
 
 
 def attach(timings: Sequence[Any], nodes: Sequence[Any], cal: Any, mode: str) -> tuple[list[Any], Any]:
