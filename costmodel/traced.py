@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .analysis import GraphCost, NodeStatus, analyze_graph, sum_costs
+from .analysis import GraphCost, NodeStatus, analyze_graph
+from .analysis_records import sum_costs
 from .frontends.torch.trace import TorchTrace, trace_module
 from .ir.dtypes import DType
 from .ir.graph import Graph

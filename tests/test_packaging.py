@@ -31,6 +31,7 @@ LAYERS = [
     "frontends",
     "passes",
     "ops",
+    "analysis_records",
     "analysis",
     "traced",
     "hardware",

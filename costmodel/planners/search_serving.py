@@ -175,21 +175,9 @@ def _setup(wd: str | None, system: System, allow_past_context: bool, runtime: st
     with compute capability > 8.9"); elsewhere it is weight-only (vLLM: "W8A16, utilizing
     FP8 Marlin" on Ampere), the 16-bit GEMMs reading quantized weights."""
     recipe = implied_recipe(wd) if wd else None
-    key = to_dtype(wd).name if wd else ""
-    has_path = recipe is not None and any(
-        to_dtype(k).name == key for k in system.device.matrix_flops if _known_dtype(k)
-    )
-    if has_path:
+    if recipe is not None and system.device.matrix_flops.get(recipe):  # recipe names are peak keys
         return ServingSetup(precision=recipe, allow_past_context=allow_past_context, runtime=runtime)
     return ServingSetup(weight_dtype=wd, allow_past_context=allow_past_context, runtime=runtime)
-
-
-def _known_dtype(name: str) -> bool:
-    try:
-        to_dtype(name)
-    except CostModelError:
-        return False
-    return True
 
 
 def _rank_key(c: ServeCandidate) -> tuple[Any, ...]:

@@ -196,7 +196,7 @@ def ops_table(r: Any, view: str, top: int) -> Table:
         rest = [p for p in pairs if id(p[0]) not in ids]
         covered_rest = sum(len(p[0].covered) for p in rest)
         repeat_rest = sum(p[0].repeat for p in rest)
-        from ..analysis import sum_costs
+        from ..analysis_records import sum_costs
 
         c = sum_costs(p[0].cost for p in rest)
         other = None
