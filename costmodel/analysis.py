@@ -83,6 +83,9 @@ class _Outcome(NamedTuple):
     derive: bool  # FOLDED: they are computed from floats (their sources stay resident)
     plain: bool  # every output named, none fresh or a view, no weight read: rows alike
     reads: bool  # plain but for the weights it reads (own_row): a weight-reading hit's fast path
+    # folded into one new parameter tensor from no weight (ConstantOfShape of a shape): a
+    # hit's fast path, its output a value of its own (params counted by identity)
+    weight: bool
     # NodeCost's kind, status, cost, reason, input and output shapes, dtype and kernel; the
     # cost is every node's when it reads no weight (COSTED: compute and traffic)
     row: tuple[Any, ...]
@@ -127,13 +130,26 @@ class _Analyzer:
     # -- environment ------------------------------------------------------------------
     def initial_env(self, g: Graph, outer: Mapping[str, TensorInfo] | None) -> dict[str, TensorInfo]:
         env: dict[str, TensorInfo] = dict(outer) if outer else {}
+        target, int_deploy = self.dtype, self.int_deploy
+        # Equal constants (small integer tensors: shapes, axes) share one value: only a
+        # parameter or buffer is known by identity (params_seen, runtime_weights), and
+        # the reader gives equal small initializers one array (frontends/onnx.py).
+        consts: dict[tuple[int, Any, Any], TensorInfo] = {}
         for name, init in g.initializers.items():
-            dt = retype(init.dtype, self.dtype)
+            dt = init.dtype if target is None else retype(init.dtype, target)
             role = init.role
             if role is None:
                 role = Role.WEIGHT if (init.dtype.is_float or prod(init.shape) > 64) else Role.CONSTANT
-            info = env[name] = _tuple(TensorInfo, (dt, init.shape, role, init.data, True))
-            if self.int_deploy and dt is not init.dtype and init.dtype.is_float:
+            data = init.data
+            if role is Role.CONSTANT and data is not None:
+                c = (id(data), dt, init.shape)
+                info = consts.get(c)
+                if info is None:
+                    info = consts[c] = _tuple(TensorInfo, (dt, init.shape, role, data, True))
+                env[name] = info
+                continue
+            info = env[name] = _tuple(TensorInfo, (dt, init.shape, role, data, True))
+            if int_deploy and dt is not init.dtype and init.dtype.is_float:
                 self.deployed[id(info)] = info
         for name in g.inputs:
             dt, shape = g.declared.get(name, (None, None))
@@ -148,6 +164,25 @@ class _Analyzer:
         k = input_key(info)
         return self.interner.key((_DEPLOYED, k) if self.deployed and id(info) in self.deployed else k)
 
+    def initial_keys(self, env: dict[str, TensorInfo]) -> dict[str, Any]:
+        """Each value's interned input_key (key_of), for the values a graph starts with:
+        a value shared by several names (equal constants) and an array shared by several
+        values (the reader's equal small initializers) keyed once. `env` keeps them all
+        alive meanwhile, so ids name them."""
+        deployed, key = self.deployed, self.interner.key
+        keys: dict[str, Any] = {}
+        by_info: dict[int, Any] = {}
+        by_data: dict[int, Any] = {}
+        for name, info in env.items():
+            k = by_info.get(id(info))
+            if k is None:
+                k = input_key(info, by_data)
+                if deployed and id(info) in deployed:
+                    k = (_DEPLOYED, k)
+                k = by_info[id(info)] = key(k)
+            keys[name] = k
+        return keys
+
     # -- main loop --------------------------------------------------------------------
     def run(
         self, g: Graph, outer: Mapping[str, TensorInfo] | None = None, prefix: str = ""
@@ -156,7 +191,7 @@ class _Analyzer:
         if self.depth > self.limits.max_subgraph_depth:
             raise CostModelError(f"subgraphs nested deeper than {self.limits.max_subgraph_depth}")
         env = self.initial_env(g, outer)
-        outer_keys, self.keys = self.keys, {k: self.key_of(v) for k, v in env.items()} if self.memo is not None else {}
+        outer_keys, self.keys = self.keys, self.initial_keys(env) if self.memo is not None else {}
         self.keys[""] = None  # an absent optional input
         order = g.topological(frozenset(env))
         self.limits.check_nodes(len(order))
@@ -218,6 +253,15 @@ class _Analyzer:
                     outs = node.outputs
                     env.update(zip(outs, hit.values))  # type: ignore[arg-type]  # plain: no None
                     self.keys.update(zip(outs, hit.keys))
+                    covers = _covers(node, prefix) if node.covers else ()
+                    return _tuple(
+                        NodeCost, (name, node.op_type, node.domain, *hit.row, node.inputs, outs, covers, *_ONCE)
+                    )
+                if hit.weight:  # record's fresh case, inline: the model-zoo graphs' weights
+                    outs = node.outputs
+                    o = env[outs[0]] = _tuple(TensorInfo, hit.values[0])  # type: ignore[arg-type]  # weight: set
+                    self.keys[outs[0]] = hit.keys[0]
+                    self.params_seen.add(id(o))
                     covers = _covers(node, prefix) if node.covers else ()
                     return _tuple(
                         NodeCost, (name, node.op_type, node.domain, *hit.row, node.inputs, outs, covers, *_ONCE)
@@ -332,7 +376,8 @@ class _Analyzer:
             row = (kind, NodeStatus.COSTED, cost, "", in_shapes, _shapes(outs), dt, ctx.kernel)
         simple = not (fresh or aliases or made) and None not in vals
         plain, reads = simple and not resident, simple and bool(resident)
-        fields = (vals, vkeys, fresh, tuple(retyped), aliases, resident, made, count, derive, plain, reads, row)
+        weight = made == (0,) and len(vals) == 1 and fresh and not (retyped or aliases or resident or derive)
+        fields = (vals, vkeys, fresh, tuple(retyped), aliases, resident, made, count, derive, plain, reads, weight, row)
         return _tuple(_Outcome, fields)
 
     def folded_outputs(

@@ -19,12 +19,19 @@ import numpy as np
 from ..ir.graph import Node, TensorInfo, value_key
 
 
-def input_key(info: TensorInfo | None) -> Any:
+def input_key(info: TensorInfo | None, arrays: dict[int, Any] | None = None) -> Any:
     """What a rule can see of one input, hashable: its type as it is, and a known value by
-    its content."""
+    its content. `arrays`: id of an array -> its value_key, for arrays that stay alive
+    while it is used (several values sharing one array are then keyed once)."""
     if info is None or info.data is None:
         return info
-    return (info.dtype, info.shape, info.role, info.const, value_key(info.data))
+    data = info.data
+    if arrays is None:
+        return (info.dtype, info.shape, info.role, info.const, value_key(data))
+    vk = arrays.get(id(data))
+    if vk is None:
+        vk = arrays[id(data)] = value_key(data)
+    return (info.dtype, info.shape, info.role, info.const, vk)
 
 
 class Interner:

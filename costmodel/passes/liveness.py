@@ -43,6 +43,10 @@ def peak_live_bytes(
     `repeats`: the graph inputs of repeated blocks (see the module docstring)."""
     root = _roots(aliases or {})
     last = _last_use(graph, order, root)
+    if not root and not repeats:
+        found = _concrete_peak(graph, order, env, last)
+        if found is not None:
+            return found
     rest = _Rest(order, repeats or {}, env)
     at_large: dict[Any, Any] = {}
 
@@ -132,6 +136,55 @@ def peak_live_bytes(
     if float(peak) > best_v:
         return norm(peak)
     return norm(add_all(_live_at(graph, order, last, root, best_i, _Rest(order, repeats or {}, env))))
+
+
+def _concrete_peak(
+    graph: Graph, order: Sequence[Node], env: Mapping[str, TensorInfo], last: Mapping[str, int]
+) -> int | None:
+    """peak_live_bytes of a graph without views or repeated blocks whose sizes are all
+    integers (None at the first symbolic one): the same walk, the bytes each step frees
+    summed in a list instead of live values kept by name."""
+    end = len(order)
+    free_at = [0] * (end + 1)
+    get_info, get_last = env.get, last.get
+    cur = 0
+    for nm in graph.inputs:
+        b = tensor_bytes(get_info(nm))
+        if not b:
+            continue
+        if type(b) is not int:
+            return None
+        cur += b
+        f = get_last(nm, -1)
+        if 0 <= f < end and (nm in order[f].inputs or nm in order[f].outputs):
+            free_at[f] += b
+    peak = 0
+    sizes: dict[int, int] = {}  # id of a value's type -> its bytes (nodes of one signature share types)
+    for i, n in enumerate(order):
+        for o in n.outputs:
+            if not o:
+                continue
+            info = get_info(o)
+            if info is None:
+                continue
+            b = sizes.get(id(info))
+            if b is None:
+                b = 0 if info.const else tensor_bytes(info)
+                if type(b) is not int:
+                    return None
+                sizes[id(info)] = b
+            if b:
+                cur += b
+                f = get_last(o, -1)  # freed after its last reader, or at once when unread
+                if f == -1:
+                    free_at[i] += b
+                elif f < end and o in order[f].inputs:
+                    free_at[f] += b
+                # else a graph output, or read only inside a subgraph: live to the end
+        if cur > peak:
+            peak = cur
+        cur -= free_at[i]
+    return peak
 
 
 def _names(n: Node, x: str, root: Mapping[str, str]) -> bool:
