@@ -23,7 +23,7 @@ from .limits import Limits, gc_paused
 from .ops import registry as _registry
 from .ops.context import NodeContext, SubgraphResult, SubgraphRunner, UnknownShape, Unsupported
 from .ops.cost import ZERO, Cost
-from .ops.memo import Interner, input_key, signature
+from .ops.memo import Interner, input_key
 from .ops.registry import OpDef, OpKind
 from .ops.traffic import RESIDENT, tensor_traffic
 from .passes.bind import bind_shape, retype
@@ -200,30 +200,87 @@ class _Analyzer:
         opsets, declared = g.opsets, g.declared
         tick, cost_node, append = self.limits.tick, self.node, results.append
         deadline = self.limits.deadline
+        memo, keys, opdefs, interner = self.memo, self.keys, self._opdefs, self.interner
+        get_key, attr_numbers, opsets_id = keys.__getitem__, interner.attrs, id(opsets)
+        # The memo's look-up and its hits run here, in the loop (a call per node less on
+        # the path most nodes take); a miss, a node with subgraphs or without a rule goes
+        # to node(). The signature is ops/memo.py's: (op, inputs, attributes, which inputs
+        # are the same value, which outputs are used).
         for node in order:
             if deadline and monotonic() > deadline:
                 tick()  # raises LimitExceeded
-            nc = cost_node(node, env, opsets, unsupported, prefix, declared)
+            found = opdefs.get((opsets_id, node.domain, node.op_type))
+            if found is None:
+                found = self.opdef(node, opsets)
+            sig: tuple[Any, ...] | None = None
+            if memo is not None and found[1] is not None and not node.subgraphs and not node.untranslated:
+                try:
+                    parts = tuple(map(get_key, node.inputs))
+                except KeyError:  # a value made elsewhere (an unsupported node's output)
+                    parts = tuple([self.key_of(env[x]) if x else None for x in node.inputs])
+                known = attr_numbers.get(id(node.attrs))
+                attrs = known[0] if known is not None else interner.attrs_of(node)
+                if attrs is not None:  # else an attribute holds an unhashable value
+                    ins, outs = node.inputs, node.outputs
+                    sig = (
+                        id(found),  # found lives as long as the analysis: its id names (opset, rule)
+                        parts,
+                        attrs,
+                        tuple(map(ins.index, ins)) if len(ins) > 1 and len(set(ins)) < len(ins) else None,
+                        len(outs) if "" not in outs else tuple(map(bool, outs)),
+                    )
+                    try:
+                        hit = memo.get(sig)
+                    except TypeError:  # a known value that cannot be hashed
+                        hit = sig = None
+                    if hit is not None:
+                        name = prefix + node.name
+                        covers = _covers(node, prefix) if node.covers else ()
+                        if hit.plain:  # record's first case, inline: most repeated nodes are plain
+                            env.update(zip(outs, hit.values))  # type: ignore[arg-type]  # plain: no None
+                            keys.update(zip(outs, hit.keys))
+                            nc = _tuple(
+                                NodeCost, (name, node.op_type, node.domain, *hit.row, ins, outs, covers, *_ONCE)
+                            )
+                        elif hit.weight:  # record's fresh case, inline: the model-zoo graphs' weights
+                            o = env[outs[0]] = _tuple(TensorInfo, hit.values[0])  # type: ignore[arg-type]  # set
+                            keys[outs[0]] = hit.keys[0]
+                            self.params_seen.add(id(o))
+                            nc = _tuple(
+                                NodeCost, (name, node.op_type, node.domain, *hit.row, ins, outs, covers, *_ONCE)
+                            )
+                        else:
+                            nc = self.record(hit, node, name, prefix, None, env)
+                        append(nc if node.repeat is None else _repeated(nc, node.repeat))
+                        continue
+            nc = cost_node(node, found, sig, env, unsupported, prefix, declared)
             append(nc if node.repeat is None else _repeated(nc, node.repeat))
         peak = peak_live_bytes(g, order, env, self.aliases, g.repeats) if self.depth == 1 else 0
         self.depth -= 1
         self.keys = outer_keys
         return results, unsupported, env, peak
 
+    def opdef(self, node: Node, opsets: Mapping[str, int]) -> tuple[int, OpDef | None]:
+        """(opset, rule) of the node's op in a graph with `opsets`, looked up once per op."""
+        opset = opsets.get(node.domain, 1 if node.domain else opsets.get("", 1))
+        found = self._opdefs[(id(opsets), node.domain, node.op_type)] = (
+            opset,
+            self.registry.lookup(node.domain, node.op_type, opset),
+        )
+        return found
+
     def node(
         self,
         node: Node,
+        found: tuple[int, OpDef | None],
+        sig: tuple[Any, ...] | None,
         env: dict[str, TensorInfo],
-        opsets: Mapping[str, int],
         unsupported: list[Unsupported],
         prefix: str,
         declared: Mapping[str, tuple[DType | None, Shape | None]],
     ) -> NodeCost:
-        key = (id(opsets), node.domain, node.op_type)
-        found = self._opdefs.get(key)
-        if found is None:
-            opset = opsets.get(node.domain, 1 if node.domain else opsets.get("", 1))
-            found = self._opdefs[key] = (opset, self.registry.lookup(node.domain, node.op_type, opset))
+        """A node the memo did not answer: run its rule (kept under `sig` when it has one),
+        or list it as unsupported."""
         opset, opdef = found
         name = prefix + node.name
         if node.untranslated or opdef is None:
@@ -231,42 +288,6 @@ class _Analyzer:
             reason = node.untranslated or f"no cost rule for {node.domain or 'ai.onnx'}::{node.op_type} (opset {opset})"
             return self.unsupported(node, name, infos, env, reason, unsupported, OpKind.UNKNOWN, declared)
         memo = self.memo
-        sig: tuple[Any, ...] | None = None
-        if memo is not None and not node.subgraphs:
-            # found lives as long as the analysis: its id names the (opset, rule) pair
-            # each value's input_key is made once, with the value (record, initial_env)
-            try:
-                parts = tuple(map(self.keys.__getitem__, node.inputs))
-            except KeyError:  # a value made elsewhere (an unsupported node's output)
-                parts = tuple([self.key_of(env[x]) if x else None for x in node.inputs])
-            known = self.interner.attrs.get(id(node.attrs))
-            attrs = known[0] if known is not None else self.interner.attrs_of(node)
-            hit = None
-            if attrs is not None:  # else an attribute holds an unhashable value
-                sig = signature(id(found), node, parts, attrs)
-                try:
-                    hit = memo.get(sig)
-                except TypeError:  # a known value that cannot be hashed
-                    sig = None
-            if hit is not None:
-                if hit.plain:  # record's first case, inline: most repeated nodes are plain
-                    outs = node.outputs
-                    env.update(zip(outs, hit.values))  # type: ignore[arg-type]  # plain: no None
-                    self.keys.update(zip(outs, hit.keys))
-                    covers = _covers(node, prefix) if node.covers else ()
-                    return _tuple(
-                        NodeCost, (name, node.op_type, node.domain, *hit.row, node.inputs, outs, covers, *_ONCE)
-                    )
-                if hit.weight:  # record's fresh case, inline: the model-zoo graphs' weights
-                    outs = node.outputs
-                    o = env[outs[0]] = _tuple(TensorInfo, hit.values[0])  # type: ignore[arg-type]  # weight: set
-                    self.keys[outs[0]] = hit.keys[0]
-                    self.params_seen.add(id(o))
-                    covers = _covers(node, prefix) if node.covers else ()
-                    return _tuple(
-                        NodeCost, (name, node.op_type, node.domain, *hit.row, node.inputs, outs, covers, *_ONCE)
-                    )
-                return self.record(hit, node, name, prefix, None, env)
         infos = [env[x] if x else None for x in node.inputs]
         runner = self.subgraph_runner(env, name) if node.subgraphs else _no_subgraphs
         ctx = NodeContext(node, infos, opset, runner, self.dtype, self.limits)
@@ -343,7 +364,8 @@ class _Analyzer:
         derive = False
         row: tuple[Any, ...]
         if fold:
-            made, count, derive = self.folded_outputs(values, retyped, kind, infos)
+            # no float output (shape arithmetic): no parameter made, nothing derived
+            made, count, derive = self.folded_outputs(values, retyped, kind, infos) if fresh else ((), 0, False)
             params = norm(count)
             row = (
                 kind,

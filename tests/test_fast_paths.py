@@ -151,3 +151,48 @@ def test_gc_paused_restores_the_collector_and_keeps_the_callers_frozen_objects()
         assert not gc.isenabled()  # off before, off after
     finally:
         gc.enable()
+
+
+@st.composite
+def _scatter_case(draw):
+    rank = draw(st.integers(1, 3))
+    shape = tuple(draw(st.lists(st.integers(1, 4), min_size=rank, max_size=rank)))
+    k = draw(st.integers(1, rank))
+    cells = [tuple(c) for c in np.ndindex(*shape[:k])]
+    picked = draw(st.lists(st.sampled_from(cells), min_size=1, max_size=len(cells), unique=True))
+    negative = draw(st.booleans())
+    idx = np.array([[c - shape[j] if negative else c for j, c in enumerate(p)] for p in picked], np.int64)
+    data = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)
+    updates = -1 - np.arange(len(picked) * int(np.prod(shape[k:])), dtype=np.int64).reshape((len(picked), *shape[k:]))
+    return data, idx, updates
+
+
+@settings(max_examples=60, deadline=None)
+@given(_scatter_case())
+def test_scatter_nd_folds_to_the_reference_result(case):
+    """A constant ScatterND folds to what onnx's reference implementation computes
+    (unique indices, negative ones too)."""
+    from onnx.reference import ReferenceEvaluator
+
+    data, idx, updates = case
+    m = model(
+        [helper.make_node("ScatterND", ["d", "i", "u"], ["y"]), helper.make_node("Shape", ["y"], ["s"])],
+        [],
+        [vi("y", None, "int64"), vi("s", None, "int64")],
+        [init("d", data), init("i", idx), init("u", updates)],
+    )
+    (want, _) = ReferenceEvaluator(m).run(None, {})
+    r = costmodel.analyze(m)
+    got = r.graph_cost.outputs["y"].data
+    assert got is not None and np.array_equal(got, want)
+
+
+def test_scatter_nd_with_a_reduction_is_not_folded_as_a_plain_write():
+    m = model(
+        [helper.make_node("ScatterND", ["d", "i", "u"], ["y"], reduction="add")],
+        [],
+        [vi("y", None, "int64")],
+        [init("d", np.zeros(4, np.int64)), init("i", np.array([[1]], np.int64)), init("u", np.array([5], np.int64))],
+        opset=18,
+    )
+    assert costmodel.analyze(m).graph_cost.outputs["y"].data is None

@@ -272,7 +272,7 @@ class _Converter:
         self.tensors: dict[bytes, Initializer] = {}
         self.known: dict[bytes, tuple[str, Any]] = {}  # serialized attribute -> (name, value)
         self.attr_dicts: dict[tuple[Any, ...], dict[str, Any]] = {}  # (op, attributes' bytes) -> attrs
-        self.seen: dict[bytes, tuple[str, str, dict[str, Any]]] = {}  # _after_names -> (op, domain, attrs)
+        self.seen: dict[bytes, tuple[str, str, dict[str, Any]]] = {}  # bytes after the names -> (op, domain, attrs)
         self.arrays: dict[tuple[int, tuple[int, ...], bytes], Any] = {}  # small raw tensors by content
 
     def attribute_tensor(self, t: Any) -> Initializer:
@@ -355,7 +355,7 @@ class _Converter:
         protobuf field read once, the (domain, op) facts looked up once per op type.
 
         A node is known by its serialized bytes after its inputs, outputs and name
-        (`_after_names`): its op type, domain and attributes. Nodes alike there (exporters
+        (read in the loop): its op type, domain and attributes. Nodes alike there (exporters
         repeat the same Constant, Unsqueeze and Reshape thousands of times) take the op
         type, domain and attribute dict of the first one, without reading them again."""
         out: list[Node] = []
@@ -372,7 +372,17 @@ class _Converter:
                     f"node {i} ({n.op_type}) has a name or input/output name that is not valid UTF-8 text",
                     where=self.where,
                 ) from None
-            body = _after_names(n, joined, parts, len(parts) - (not name))
+            # The node's bytes after its inputs, outputs and name (fields 1-3, which
+            # protobuf writes first, in field-number order): its op type on. Each of those
+            # strings is a one-byte tag, a one-byte length and its bytes (an empty name is
+            # not written) while they are ASCII and under 128 bytes; else (a longer length
+            # prefix, an empty name that is present, no op type) the node is read in full.
+            body = None
+            if joined.isascii() and (len(joined) < 128 or max(map(len, parts)) < 128):
+                b = n.SerializeToString()
+                start = len(joined) + 2 * (len(parts) - (not name))
+                if len(b) > start and b[start] == _OP_TYPE_TAG:
+                    body = b[start:]
             facts = seen.get(body) if body is not None else None
             if facts is not None:
                 op_type, domain, attrs = facts
@@ -455,21 +465,6 @@ class _Converter:
 
 
 _OP_TYPE_TAG = (4 << 3) | 2  # NodeProto.op_type, length-delimited
-
-
-def _after_names(n: Any, joined: str, parts: list[str], count: int) -> bytes | None:
-    """NodeProto `n` serialized, minus its inputs, outputs and name (fields 1-3, which
-    protobuf writes first, in field-number order): from its op_type on. `joined` is those
-    strings joined, `count` how many are written (an empty name is not). None when the
-    offset is not simply known: a name that is not ASCII or 128 bytes or longer (a
-    longer length prefix), an empty name that is present, a missing op_type."""
-    if not joined.isascii() or (len(joined) >= 128 and max(map(len, parts)) >= 128):
-        return None
-    b: bytes = n.SerializeToString()
-    start = len(joined) + 2 * count  # each string: a one-byte tag, a one-byte length, its bytes
-    if len(b) <= start or b[start] != _OP_TYPE_TAG:
-        return None
-    return b[start:]
 
 
 def to_graph(model: Any, max_bytes: int = MAX_FILE_BYTES) -> Graph:

@@ -237,11 +237,12 @@ class Graph:
     def last_use(self, order: list[Node]) -> dict[str, int]:
         """Liveness: index in `order` of the last node reading each value."""
         last = {x: i for i, n in enumerate(order) for x in n.inputs}
-        for i, n in enumerate(order):
-            if n.subgraphs:
-                for x in _all_inputs(n):
-                    if last.get(x, -1) < i:
-                        last[x] = i
+        if any(map(_subgraphs, order)):  # in C; most graphs have none
+            for i, n in enumerate(order):
+                if n.subgraphs:
+                    for x in _all_inputs(n):
+                        if last.get(x, -1) < i:
+                            last[x] = i
         end = len(order)
         for o in self.outputs:
             last[o] = end
@@ -250,6 +251,7 @@ class Graph:
 
 _outputs = attrgetter("outputs")
 _repeat = attrgetter("repeat")
+_subgraphs = attrgetter("subgraphs")
 
 
 def _all_inputs(n: Node) -> Iterator[str]:

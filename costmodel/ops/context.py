@@ -59,6 +59,7 @@ class SubgraphResult:
 SubgraphRunner = Callable[[Graph, Sequence[TensorInfo | None]], SubgraphResult]
 
 _MISSING = object()
+_INT_ONLY = {int}
 
 
 class NodeContext:
@@ -205,11 +206,15 @@ class NodeContext:
         symbolic = False
         if shape is not None:
             shape = tuple(shape)
-            for d in shape:
-                if type(d) is not int:
-                    symbolic = True
-                elif d < 0:
+            if {*map(type, shape)} == _INT_ONLY:  # in C: the common case, every dim an int
+                if min(shape) < 0:
                     raise self.fail(f"output {i} would have a negative dimension {shape}")
+            else:
+                for d in shape:
+                    if type(d) is not int:
+                        symbolic = True
+                    elif d < 0:
+                        raise self.fail(f"output {i} would have a negative dimension {shape}")
         if self.dtype_override is not None and dtype is not None and dtype.name in RETYPABLE:
             if dtype is not self.dtype_override:
                 self.retyped += (i,)

@@ -80,19 +80,27 @@ def _scatter(ctx: NodeContext, updates_index: int) -> Cost:
     s = ctx.shape(0)
     d = ctx.data(0)
     data = None
-    if ctx.node.op_type == "ScatterND" and d is not None and ctx.data(1) is not None and ctx.data(2) is not None:
+    red = ctx.attr("reduction", "none")
+    known = ctx.data(1) is not None and ctx.data(2) is not None
+    if ctx.node.op_type == "ScatterND" and d is not None and known and red in (None, "none"):
         try:
-            data = d.copy()
-            idx = np.asarray(ctx.data(1))
-            upd = np.asarray(ctx.data(2))
-            for pos in np.ndindex(*idx.shape[:-1]):
-                data[tuple(int(v) for v in idx[pos])] = upd[pos]
-        except (IndexError, TypeError, ValueError):
+            data = _scatter_nd(d, np.asarray(ctx.data(1)), np.asarray(ctx.data(2)))
+        except (IndexError, TypeError, ValueError, OverflowError):
             data = None
     ctx.set_output(0, ctx.dtype(0), s, data)
     n_upd = prod(ctx.shape(updates_index))
-    red = ctx.attr("reduction", "none")
     return Cost(flops=n_upd if red and red != "none" else 0)
+
+
+def _scatter_nd(data: np.ndarray, indices: np.ndarray, updates: np.ndarray) -> np.ndarray:
+    """ScatterND's output with reduction none: a copy of `data` with each index tuple (the
+    last axis of `indices`) set to its slice of `updates`, in one fancy-index assignment
+    (the ONNX spec leaves the result of duplicate indices undefined)."""
+    k = indices.shape[-1]
+    out = data.copy()
+    where = indices.reshape(-1, k).astype(np.int64)
+    out[tuple(where.T)] = updates.reshape((-1, *data.shape[k:]))
+    return out
 
 
 @op("ScatterND", kind=MOVEMENT)

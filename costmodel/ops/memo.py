@@ -7,6 +7,10 @@ A rule sees the node's op and opset (the caller's part of the key), its attribut
 input's dtype, shape, role, constness and known value, which inputs are the same value
 (x * x reads x once) and which outputs the graph uses. It never sees the node's name,
 except through `NodeContext.node_name`, which marks the result as that node's own.
+
+The key itself is built where it is looked up, in the analysis's node loop
+(analysis._Analyzer.run): (op and opset, the inputs' interned input_keys, the attributes'
+number from Interner, which inputs are the same value, which outputs are used).
 """
 
 from __future__ import annotations
@@ -72,16 +76,6 @@ class Interner:
                 n = None
         self.attrs[id(attrs)] = (n, attrs)
         return n
-
-
-def signature(op: Any, node: Node, inputs: tuple[Any, ...], attrs: int) -> tuple[Any, ...]:
-    """The key of `node` read with inputs whose interned `input_key`s are `inputs` and
-    attributes numbered `attrs` (Interner)."""
-    ins = node.inputs
-    same = tuple(map(ins.index, ins)) if len(ins) > 1 and len(set(ins)) < len(ins) else None
-    outs = node.outputs
-    used = len(outs) if "" not in outs else tuple(map(bool, outs))
-    return (op, inputs, attrs, same, used)
 
 
 def _freeze(x: Any) -> Any:
