@@ -12,9 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .analysis import GraphCost, NodeCost, analyze_graph
-from .engine.latency import graph_latency
 from .errors import BindingError, CostModelError, name_list
-from .hardware import get_profile
 from .ir.dtypes import dtype as _dtype
 from .ir.graph import Graph
 from .limits import Limits, check_count
@@ -271,6 +269,10 @@ def analyze(
     hw = None
     timing = None
     if hardware is not None:
+        # the engine and hardware profiles load only for a latency (15 ms of start-up)
+        from .engine.latency import graph_latency
+        from .hardware import get_profile
+
         hw = get_profile(hardware)
         timing = graph_latency(gc, hw, **engine_options)
         if notes:

@@ -82,6 +82,15 @@ def test_onnx_commands_read_onnx_without_the_onnx_package(argv):
         assert loaded(mods, PROTOBUF)  # positive control: the reader did parse with protobuf
 
 
+def test_analysis_without_hardware_loads_no_engine_or_profiles():
+    """The latency engine, the device model and the hardware profiles load for a latency
+    only (about 15 ms of a 190 ms command on a 2-core machine)."""
+    mods = modules_of(["analyze", RESNET, "--format", "json"])
+    assert not [m for m in mods if m.startswith(("costmodel.engine", "costmodel.hardware"))]
+    with_hw = modules_of(["analyze", RESNET, "--hardware", "h100", "--format", "json"])
+    assert loaded(with_hw, "costmodel.engine.latency") and loaded(with_hw, "costmodel.hardware.loader")
+
+
 def test_a_symbolic_model_does_import_sympy():
     """Positive control for the sympy check: a spec with free dims needs it."""
     mods = modules_of(["analyze", "llama-3-8b", "--format", "json"])

@@ -19,6 +19,10 @@ _INT = frozenset({int})
 
 def obj(x: Any) -> np.ndarray:
     """Integer-like content as an object array of Python ints / sympy expressions."""
+    if (type(x) is list or type(x) is tuple) and {*map(type, x)} <= _INT:  # a flat list of ints
+        out = np.empty(len(x), dtype=object)
+        out[:] = x
+        return out
     a = np.asarray(x, dtype=object) if not isinstance(x, np.ndarray) else x
     if a.dtype != object:
         if a.dtype.kind in "iub":
