@@ -191,23 +191,17 @@ def gc_paused() -> Iterator[None]:
     live objects over and over (a third of the time on a 10k-node graph); anything cyclic
     made meanwhile is collected once the collector runs again.
 
-    On the way out the young objects are moved to the oldest generation (gc.freeze then
-    gc.unfreeze: two list splices in CPython's gcmodule.c, which also zero the young
-    count). Otherwise the first allocation after gc.enable() starts a young collection
-    that traverses every object the load or analysis made and still holds (4-7% of an
-    analysis of densenet121 or swin_t, measured with gc.callbacks); they are acyclic (an
-    analysis leaves no cyclic garbage: tests/test_memo.py), so that scan finds nothing.
-    Anything cyclic among them is still collected by the next full collection. Skipped
-    when the caller keeps objects frozen (a pre-fork server): unfreeze would release them."""
+    Tried and reverted: moving what a load or analysis made to the oldest generation on
+    the way out (gc.freeze then gc.unfreeze, which skips the young collection that
+    follows, 4-7% of an analysis). It also moves the caller's young objects there without
+    counting them towards a full collection, so a caller's cyclic garbage could pile up
+    (in the onnx-tool comparison, onnx-tool ran 20% faster in the same process)."""
     was = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was:
-            if not gc.get_freeze_count():
-                gc.freeze()
-                gc.unfreeze()
             gc.enable()
 
 
