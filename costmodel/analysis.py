@@ -249,6 +249,11 @@ class _Analyzer:
                             nc = _tuple(
                                 NodeCost, (name, node.op_type, node.domain, *hit.row, ins, outs, covers, *_ONCE)
                             )
+                        elif hit.reads:  # record's second case, inline: a CNN's convs and norms
+                            row = self.own_row(hit, ins, env, node.repeat.count if node.repeat is not None else 1)
+                            env.update(zip(outs, hit.values))  # type: ignore[arg-type]  # reads: no None
+                            keys.update(zip(outs, hit.keys))
+                            nc = _tuple(NodeCost, (name, node.op_type, node.domain, *row, ins, outs, covers, *_ONCE))
                         else:
                             nc = self.record(hit, node, name, prefix, None, env)
                         append(nc if node.repeat is None else _repeated(nc, node.repeat))

@@ -7,11 +7,10 @@ topological order) is checked in one linear pass without building a networkx gra
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
-from itertools import chain, repeat
+from itertools import chain
 from operator import attrgetter
 from enum import StrEnum
 from types import MappingProxyType
@@ -98,15 +97,24 @@ class Repeat:
     block: str
 
 
-_INIT_FIELDS = tuple(f.name for f in dataclass_fields(Initializer))
-_new, _set = object.__new__, object.__setattr__
+_new = object.__new__
+# the slots' own setters: one C call per field, no attribute look-up by name
+_SET_NAME, _SET_DTYPE, _SET_SHAPE, _SET_DATA, _SET_ROLE, _SET_HASH = (
+    Initializer.__dict__[f.name].__set__ for f in dataclass_fields(Initializer)
+)
 
 
 def new_initializer(name: str, dtype: DType, shape: Shape, data: Any) -> Initializer:
-    """Initializer(name, dtype, shape, data), its fields set from C (the generated __init__
-    of a frozen dataclass makes a Python call per field; a reader makes one per tensor)."""
+    """Initializer(name, dtype, shape, data), its fields set through their slots (the
+    generated __init__ of a frozen dataclass goes through object.__setattr__ per field;
+    a reader makes one per tensor)."""
     obj: Initializer = _new(Initializer)
-    deque(map(_set, repeat(obj), _INIT_FIELDS, (name, dtype, shape, data, None, None)), 0)
+    _SET_NAME(obj, name)
+    _SET_DTYPE(obj, dtype)
+    _SET_SHAPE(obj, shape)
+    _SET_DATA(obj, data)
+    _SET_ROLE(obj, None)
+    _SET_HASH(obj, None)
     return obj
 
 
