@@ -158,10 +158,11 @@ class _Analyzer:
             env[name] = TensorInfo(retype(dt, self.dtype) if dt else dt, shape, Role.INPUT, None, False)
         return env
 
-    def key_of(self, info: TensorInfo | None) -> Any:
-        """A value's input_key (ops/memo.py), marked when it is a float re-typed to the
-        integer deployment dtype (a parameter, unlike a natively integer tensor alike)."""
-        k = input_key(info)
+    def key_of(self, info: TensorInfo | None, arrays: dict[int, Any] | None = None) -> Any:
+        """A value's input_key (ops/memo.py; `arrays` as there), marked when it is a float
+        re-typed to the integer deployment dtype (a parameter, unlike a natively integer
+        tensor alike)."""
+        k = input_key(info, arrays)
         return self.interner.key((_DEPLOYED, k) if self.deployed and id(info) in self.deployed else k)
 
     def initial_keys(self, env: dict[str, TensorInfo]) -> dict[str, Any]:
@@ -169,17 +170,13 @@ class _Analyzer:
         a value shared by several names (equal constants) and an array shared by several
         values (the reader's equal small initializers) keyed once. `env` keeps them all
         alive meanwhile, so ids name them."""
-        deployed, key = self.deployed, self.interner.key
         keys: dict[str, Any] = {}
         by_info: dict[int, Any] = {}
         by_data: dict[int, Any] = {}
         for name, info in env.items():
             k = by_info.get(id(info))
             if k is None:
-                k = input_key(info, by_data)
-                if deployed and id(info) in deployed:
-                    k = (_DEPLOYED, k)
-                k = by_info[id(info)] = key(k)
+                k = by_info[id(info)] = self.key_of(info, by_data)
             keys[name] = k
         return keys
 
