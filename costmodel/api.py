@@ -15,7 +15,7 @@ from .analysis import GraphCost, NodeCost, analyze_graph
 from .errors import BindingError, CostModelError, name_list
 from .ir.dtypes import dtype as _dtype
 from .ir.graph import Graph
-from .limits import Limits, check_count
+from .limits import Limits, check_count, gc_paused
 from .passes.runtimes import get_runtime
 from .symbolic import evaluate_many, to_json_number
 
@@ -256,15 +256,20 @@ def analyze(
             model, example_inputs, dtype=dt, strict=strict, limits=limits, registry=registry, runtime=runtime, **opts
         )
     else:
-        graph, name = load_graph(model, bindings, limits)
-        rt = get_runtime(runtime)
-        if graph.repeated and rt.rewrites and not (graph.eager_code and rt.runs_code_eagerly):
-            # a runtime's rewrites fuse across layer boundaries (a residual add with the
-            # next layer's norm): they need every layer's nodes
-            graph, name = load_graph(model, bindings, limits, unrolled=True)
-        gc = analyze_graph(
-            graph, bindings=bindings, dtype=dt, strict=strict, registry=registry, limits=limits, runtime=runtime
-        )
+        # One pause for the load and the analysis: the graph is garbage before the
+        # collector runs again, so the young collection that follows the pause scans
+        # the result only, not the whole graph it was made from (limits.gc_paused).
+        with gc_paused():
+            graph, name = load_graph(model, bindings, limits)
+            rt = get_runtime(runtime)
+            if graph.repeated and rt.rewrites and not (graph.eager_code and rt.runs_code_eagerly):
+                # a runtime's rewrites fuse across layer boundaries (a residual add with the
+                # next layer's norm): they need every layer's nodes
+                graph, name = load_graph(model, bindings, limits, unrolled=True)
+            gc = analyze_graph(
+                graph, bindings=bindings, dtype=dt, strict=strict, registry=registry, limits=limits, runtime=runtime
+            )
+            del graph
     _check_reportable(gc)
     hw = None
     timing = None

@@ -63,26 +63,18 @@ _INT_ONLY = {int}
 
 
 class NodeContext:
-    __slots__ = (
-        "aliases",
-        "attrs",
-        "bytes_override",
-        "compute_dtype",
-        "dtype_override",
-        "inputs",
-        "kernel",
-        "kv_inputs",
-        "kv_outputs",
-        "limits",
-        "named",
-        "nested_unsupported",
-        "no_fold",
-        "node",
-        "opset",
-        "outputs",
-        "retyped",
-        "subgraph_runner",
-    )
+    # What a rule may set, at its default: set on an instance only by the rules that
+    # need it (a rule miss makes one context; most set none of these).
+    kernel: Kernel | None = None
+    no_fold = False
+    nested_unsupported: tuple[Unsupported, ...] = ()
+    aliases: dict[int, int] | None = None
+    bytes_override: Cost | None = None
+    compute_dtype: DType | None = None  # the node's math dtype when not its output's
+    kv_inputs: tuple[int, ...] = ()
+    kv_outputs: tuple[int, ...] = ()
+    retyped: tuple[int, ...] = ()  # outputs whose float dtype became dtype_override
+    named = False
 
     def __init__(
         self,
@@ -98,19 +90,9 @@ class NodeContext:
         self.attrs = node.attrs
         self.inputs = inputs
         self.outputs: list[TensorInfo | None] = [None] * len(node.outputs)
-        self.kernel: Kernel | None = None
-        self.no_fold = False
-        self.nested_unsupported: tuple[Unsupported, ...] = ()
-        self.aliases: dict[int, int] | None = None  # made on first use: most nodes have none
-        self.bytes_override: Cost | None = None
-        self.compute_dtype: DType | None = None  # the node's math dtype when not its output's
-        self.kv_inputs: tuple[int, ...] = ()
-        self.kv_outputs: tuple[int, ...] = ()
         self.subgraph_runner = subgraph_runner
         self.dtype_override = dtype_override
         self.limits = limits
-        self.retyped: tuple[int, ...] = ()  # outputs whose float dtype became dtype_override
-        self.named = False
 
     # -- errors ---------------------------------------------------------------------
     @property

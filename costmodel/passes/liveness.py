@@ -43,8 +43,8 @@ def peak_live_bytes(
     `repeats`: the graph inputs of repeated blocks (see the module docstring)."""
     root = _roots(aliases or {})
     last = _last_use(graph, order, root)
-    if not root and not repeats:
-        found = _concrete_peak(graph, order, env, last)
+    if not repeats:
+        found = _concrete_peak(graph, order, env, last, root)
         if found is not None:
             return found
     rest = _Rest(order, repeats or {}, env)
@@ -139,11 +139,16 @@ def peak_live_bytes(
 
 
 def _concrete_peak(
-    graph: Graph, order: Sequence[Node], env: Mapping[str, TensorInfo], last: Mapping[str, int]
+    graph: Graph,
+    order: Sequence[Node],
+    env: Mapping[str, TensorInfo],
+    last: Mapping[str, int],
+    root: Mapping[str, str],
 ) -> int | None:
-    """peak_live_bytes of a graph without views or repeated blocks whose sizes are all
-    integers (None at the first symbolic one): the same walk, the bytes each step frees
-    summed in a list instead of live values kept by name."""
+    """peak_live_bytes of a graph without repeated blocks whose sizes are all integers
+    (None at the first symbolic one): the same walk, the bytes each step frees summed in a
+    list instead of live values kept by name. `root`: views (_roots), which allocate
+    nothing."""
     end = len(order)
     free_at = [0] * (end + 1)
     get_info, get_last = env.get, last.get
@@ -156,13 +161,13 @@ def _concrete_peak(
             return None
         cur += b
         f = get_last(nm, -1)
-        if 0 <= f < end and (nm in order[f].inputs or nm in order[f].outputs):
+        if 0 <= f < end and _names(order[f], nm, root):
             free_at[f] += b
     peak = 0
     sizes: dict[int, int] = {}  # id of a value's type -> its bytes (nodes of one signature share types)
     for i, n in enumerate(order):
         for o in n.outputs:
-            if not o:
+            if not o or o in root:
                 continue
             info = get_info(o)
             if info is None:
@@ -178,7 +183,7 @@ def _concrete_peak(
                 f = get_last(o, -1)  # freed after its last reader, or at once when unread
                 if f == -1:
                     free_at[i] += b
-                elif f < end and o in order[f].inputs:
+                elif f < end and (o in order[f].inputs if not root else _names(order[f], o, root)):
                     free_at[f] += b
                 # else a graph output, or read only inside a subgraph: live to the end
         if cur > peak:
