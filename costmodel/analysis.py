@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from operator import attrgetter
 from time import monotonic
 from typing import Any, NamedTuple
 
@@ -65,6 +66,9 @@ def _params_cost(params: Any) -> Cost:
 
 
 _NO_PARAMS = _params_cost(0)
+
+
+_cost_of = attrgetter("cost")
 
 
 class _Outcome(NamedTuple):
@@ -134,15 +138,20 @@ class _Analyzer:
         # Equal constants (small integer tensors: shapes, axes) share one value: only a
         # parameter or buffer is known by identity (params_seen, runtime_weights), and
         # the reader gives equal small initializers one array (frontends/onnx.py).
-        consts: dict[tuple[int, Any, Any], TensorInfo] = {}
+        consts: dict[tuple[int, Any, Any, Role | None], TensorInfo] = {}
         for name, init in g.initializers.items():
             dt = init.dtype if target is None else retype(init.dtype, target)
             role = init.role
-            if role is None:
-                role = Role.WEIGHT if (init.dtype.is_float or prod(init.shape) > 64) else Role.CONSTANT
             data = init.data
+            if role is None:
+                if data is not None:  # a constant met before: its role follows from dtype and shape
+                    info = consts.get((id(data), dt, init.shape, None))
+                    if info is not None:
+                        env[name] = info
+                        continue
+                role = Role.WEIGHT if (init.dtype.is_float or prod(init.shape) > 64) else Role.CONSTANT
             if role is Role.CONSTANT and data is not None:
-                c = (id(data), dt, init.shape)
+                c = (id(data), dt, init.shape, init.role)
                 info = consts.get(c)
                 if info is None:
                     info = consts[c] = _tuple(TensorInfo, (dt, init.shape, role, data, True))
@@ -342,7 +351,7 @@ class _Analyzer:
                 for k, i in ctx.aliases.items()
                 if k < len(node.outputs) and node.outputs[k] and i < len(node.inputs) and node.inputs[i]
             )
-        in_shapes = _shapes(infos)
+        in_shapes = tuple([i.shape if i is not None else None for i in infos])
         dt = _dt(infos, outs)
         vals = tuple(values)
         key = self.interner.key
@@ -350,6 +359,8 @@ class _Analyzer:
             vkeys = tuple(
                 key(input_key(v) if k not in retyped else (_DEPLOYED, input_key(v))) for k, v in enumerate(vals)
             )
+        elif len(vals) == 1:
+            vkeys = (key(input_key(vals[0])),)
         else:
             vkeys = tuple([key(input_key(v)) for v in vals])
         weights: list[tuple[int, Any, Any]] = []
@@ -390,7 +401,7 @@ class _Analyzer:
                 if b is not None
                 else tensor_traffic(
                     zip(node.inputs, infos),
-                    [o if node.outputs[k] else None for k, o in enumerate(outs)],
+                    outs if "" not in node.outputs else [o if node.outputs[k] else None for k, o in enumerate(outs)],
                     ctx.kv_inputs,
                     ctx.kv_outputs,
                 )
@@ -757,7 +768,7 @@ def _analyze(
     an = _Analyzer(reg, dtype, strict, lim, bindings, memo)
     with gc_paused():
         nodes, uns, env, peak = an.run(graph)
-        total = sum_costs(n.cost for n in nodes)
+        total = sum_costs(map(_cost_of, nodes))
         weight_bytes: Any = add_all(an.runtime_weights.values())
     free = set()
     for v in (total.flops, total.bytes_read, total.bytes_written, total.params):

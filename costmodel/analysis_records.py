@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import partial
+from operator import is_not
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -126,10 +128,13 @@ class GraphCost:
         return 1.0 - missing / sum(n.repeat for n in real)
 
 
+_not_zero = partial(is_not, ZERO)
+
+
 def sum_costs(costs: Iterable[Cost]) -> Cost:
     """Field-wise exact sum, equal to adding the costs one by one but linear in their
     number: ints add as ints and each field's symbolic terms are combined by one Add."""
-    costs = [c for c in costs if c is not ZERO]
+    costs = list(filter(_not_zero, costs))  # in C: [c for c in costs if c is not ZERO]
     if not costs:
         return ZERO
     if len(costs) == 1:

@@ -256,7 +256,8 @@ def _tensor(t: Any, ctx: _Converter | None) -> Initializer:
                     data.flags.writeable = False
         else:
             data = small_array(t, shape, numel)
-    return new_initializer(_text(t.name, "a tensor name"), dt, shape, data)
+    name = t.name
+    return new_initializer(name if type(name) is str else _text(name, "a tensor name"), dt, shape, data)
 
 
 _UNREAD = object()
@@ -327,9 +328,10 @@ class _Converter:
         declared: dict[str, tuple[DType | None, Shape | None]] = {}
         inputs = []
         for vi in g.input:
-            vname = _text(vi.name, "a graph input name", self.where)
-            if vname in inits:
+            vname = vi.name
+            if vname in inits:  # an initializer listed as an input too (IR version < 4): read above
                 continue
+            vname = _text(vname, "a graph input name", self.where)
             declared[vname] = self.dims(vi.type, vname)
             inputs.append(vname)
         for vi in list(g.output) + list(g.value_info):

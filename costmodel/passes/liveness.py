@@ -170,11 +170,11 @@ def _concrete_peak(
             if not o or o in root:
                 continue
             info = get_info(o)
-            if info is None:
+            if info is None or info.const:  # constants (folded weights among them) are no activations
                 continue
             b = sizes.get(id(info))
             if b is None:
-                b = 0 if info.const else tensor_bytes(info)
+                b = tensor_bytes(info)
                 if type(b) is not int:
                     return None
                 sizes[id(info)] = b
