@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from onnx import helper
@@ -204,3 +205,19 @@ def test_gather_reads_only_selected_rows():
     assert nc.cost.read_activations == 5 * 8
     assert nc.cost.write_activations == 5 * 64 * 4
     assert nc.cost.params == 1000 * 64  # params belong to the first node reading the weight
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.integers(1, 3), min_size=0, max_size=4), min_size=1, max_size=4))
+def test_broadcast_shapes_is_numpys(shapes):
+    from costmodel.errors import ShapeError
+    from costmodel.ops.formulas import broadcast_shapes
+
+    shapes = [tuple(s) for s in shapes]
+    try:
+        want = np.broadcast_shapes(*shapes)
+    except ValueError:
+        with pytest.raises(ShapeError):
+            broadcast_shapes(shapes)
+        return
+    assert broadcast_shapes(shapes) == want

@@ -273,7 +273,8 @@ class _Converter:
         self.tensors: dict[bytes, Initializer] = {}
         self.known: dict[bytes, tuple[str, Any]] = {}  # serialized attribute -> (name, value)
         self.attr_dicts: dict[tuple[Any, ...], dict[str, Any]] = {}  # (op, attributes' bytes) -> attrs
-        self.seen: dict[bytes, tuple[str, str, dict[str, Any]]] = {}  # bytes after the names -> (op, domain, attrs)
+        # bytes after the names -> (op, domain, attrs)
+        self.seen: dict[bytes | None, tuple[str, str, dict[str, Any]]] = {}
         self.arrays: dict[tuple[int, tuple[int, ...], bytes], Any] = {}  # small raw tensors by content
 
     def attribute_tensor(self, t: Any) -> Initializer:
@@ -383,9 +384,9 @@ class _Converter:
             if joined.isascii() and (len(joined) < 128 or max(map(len, parts)) < 128):
                 b = n.SerializeToString()
                 start = len(joined) + 2 * (len(parts) - (not name))
-                if len(b) > start and b[start] == _OP_TYPE_TAG:
+                if b.startswith(_OP_TYPE_TAG, start):
                     body = b[start:]
-            facts = seen.get(body) if body is not None else None
+            facts = seen.get(body)  # None: the body was not read (never a key)
             if facts is not None:
                 op_type, domain, attrs = facts
                 subgraphs = NO_SUBGRAPHS
@@ -466,7 +467,7 @@ class _Converter:
         return shared, subgraphs
 
 
-_OP_TYPE_TAG = (4 << 3) | 2  # NodeProto.op_type, length-delimited
+_OP_TYPE_TAG = bytes([(4 << 3) | 2])  # NodeProto.op_type, length-delimited
 
 
 def to_graph(model: Any, max_bytes: int = MAX_FILE_BYTES) -> Graph:

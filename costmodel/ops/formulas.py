@@ -33,14 +33,18 @@ def broadcast_dim(a: Any, b: Any, where: str = "") -> Any:
 
 
 def broadcast_shapes(shapes: Sequence[Shape], where: str = "") -> Shape:
-    if len(shapes) == 1:
-        return tuple(shapes[0])
-    rank = max(len(s) for s in shapes)
+    first = shapes[0]
+    if shapes.count(first) == len(shapes):  # one shape (in C): most elementwise nodes
+        return tuple(first)
+    rank = max(map(len, shapes))
     out: list[Any] = [1] * rank
     for s in shapes:
         off = rank - len(s)
-        for i, d in enumerate(s):
-            out[off + i] = broadcast_dim(out[off + i], d, where)
+        for i, d in enumerate(s, off):
+            o = out[i]
+            if o == d or d == 1:  # broadcast_dim's first cases, inline
+                continue
+            out[i] = d if o == 1 else broadcast_dim(o, d, where)
     return tuple(out)
 
 
