@@ -10,6 +10,7 @@ strict=True); it is never silently costed 0.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+import threading
 from dataclasses import replace
 from operator import attrgetter
 from time import monotonic
@@ -95,6 +96,58 @@ class _Outcome(NamedTuple):
     row: tuple[Any, ...]
 
 
+class _SharedMemo:
+    """An analyser's memo, registry look-ups and interned signature parts, kept between
+    the analyses of one thread that use the same rules (registry and its generation),
+    deployment dtype and expression limit. Everything a rule sees is in its signature
+    (ops/memo.py), so an outcome found for one graph is right for any other. The memo's
+    outcomes are immutable and every node still gets its own record."""
+
+    __slots__ = ("generation", "interner", "memo", "opdefs", "registry")
+
+    def __init__(self, registry: _registry.Registry, generation: int) -> None:
+        self.registry = registry  # kept alive: its id is part of the key
+        self.generation = generation
+        self.memo: dict[tuple[Any, ...], _Outcome] = {}
+        self.opdefs: dict[tuple[int, str, str], tuple[int, OpDef | None]] = {}
+        self.interner = Interner()
+
+
+_THREAD = threading.local()
+# Outcomes (and 4x as many interned parts) kept per thread before the memo starts afresh:
+# a few hundred MiB at most, against the 10^3-10^4 distinct signatures of a large model.
+_SHARED_OUTCOMES = 50_000
+
+
+def _shared_memo(registry: _registry.Registry, dtype: DType | None, limits: Limits) -> _SharedMemo:
+    """This thread's shared memo for analyses with these rules, dtype and limits (checked
+    between analyses: one analysis always numbers its signatures with one interner)."""
+    states: dict[tuple[int, DType | None, int], _SharedMemo] | None = getattr(_THREAD, "states", None)
+    if states is None:
+        states = _THREAD.states = {}
+    key = (id(registry), dtype, limits.max_expr_nodes)
+    state = states.get(key)
+    generation = _registry.generation()
+    if (
+        state is None
+        or state.registry is not registry
+        or state.generation != generation
+        or len(state.memo) > _SHARED_OUTCOMES
+        or len(state.interner.ids) > 4 * _SHARED_OUTCOMES
+        or len(state.interner.attrs) > _SHARED_OUTCOMES  # a dict per load's distinct attributes
+    ):
+        if len(states) >= 8:  # one-off registries (a per-analysis overlay) do not pile up
+            states.clear()
+        state = states[key] = _SharedMemo(registry, generation)
+    return state
+
+
+def clear_memo() -> None:
+    """Forget the outcomes kept between analyses in this thread (benchmarks time the
+    first analysis of a graph with it; the results never depend on it)."""
+    _THREAD.__dict__.pop("states", None)
+
+
 class _Analyzer:
     def __init__(
         self,
@@ -124,12 +177,18 @@ class _Analyzer:
         self.depth = 0
         # value name -> the value whose storage it shares (views), for the liveness pass
         self.aliases: dict[str, str] = {}
-        # (opset, rule) per (opsets of the graph, domain, op type): registry look-ups, per analysis
-        self._opdefs: dict[tuple[int, str, str], tuple[int, OpDef | None]] = {}
-        # signature -> outcome: nodes a rule sees alike are costed once (ops/memo.py)
-        self.memo: dict[tuple[Any, ...], _Outcome] | None = {} if memo else None
+        # (opset, rule) per (opsets of the graph, domain, op type): registry look-ups;
+        # signature -> outcome: nodes a rule sees alike are costed once (ops/memo.py).
+        # Both kept between analyses in this thread, with the numbering of the signatures'
+        # parts (_shared_memo): a sweep or a search re-analysing graphs that share layers
+        # costs each distinct layer once.
+        self.memo: dict[tuple[Any, ...], _Outcome] | None = None
+        if memo:
+            shared = _shared_memo(registry, dtype, limits)
+            self._opdefs, self.memo, self.interner = shared.opdefs, shared.memo, shared.interner
+        else:
+            self._opdefs, self.interner = {}, Interner()
         self.keys: dict[str, Any] = {}  # value name -> its interned input_key, in the graph being run
-        self.interner = Interner()
 
     # -- environment ------------------------------------------------------------------
     def initial_env(self, g: Graph, outer: Mapping[str, TensorInfo] | None) -> dict[str, TensorInfo]:
@@ -207,7 +266,7 @@ class _Analyzer:
         tick, cost_node, append = self.limits.tick, self.node, results.append
         deadline = self.limits.deadline
         memo, keys, opdefs, interner = self.memo, self.keys, self._opdefs, self.interner
-        get_key, attr_numbers, opsets_id = keys.__getitem__, interner.attrs, id(opsets)
+        get_key, attr_numbers, opsets_id = keys.__getitem__, interner.attrs, interner.opsets(opsets)
         # The memo's look-up and its hits run here, in the loop (a call per node less on
         # the path most nodes take); a miss, a node with subgraphs or without a rule goes
         # to node(). The signature is ops/memo.py's: (op, inputs, attributes, which inputs
@@ -217,7 +276,7 @@ class _Analyzer:
                 tick()  # raises LimitExceeded
             found = opdefs.get((opsets_id, node.domain, node.op_type))
             if found is None:
-                found = self.opdef(node, opsets)
+                found = self.opdef(node, opsets, opsets_id)
             sig: tuple[Any, ...] | None = None
             if memo is not None and found[1] is not None and not node.subgraphs and not node.untranslated:
                 try:
@@ -271,10 +330,11 @@ class _Analyzer:
         self.keys = outer_keys
         return results, unsupported, env, peak
 
-    def opdef(self, node: Node, opsets: Mapping[str, int]) -> tuple[int, OpDef | None]:
-        """(opset, rule) of the node's op in a graph with `opsets`, looked up once per op."""
+    def opdef(self, node: Node, opsets: Mapping[str, int], opsets_id: int) -> tuple[int, OpDef | None]:
+        """(opset, rule) of the node's op in a graph with `opsets` (numbered `opsets_id`),
+        looked up once per op."""
         opset = opsets.get(node.domain, 1 if node.domain else opsets.get("", 1))
-        found = self._opdefs[(id(opsets), node.domain, node.op_type)] = (
+        found = self._opdefs[(opsets_id, node.domain, node.op_type)] = (
             opset,
             self.registry.lookup(node.domain, node.op_type, opset),
         )
@@ -787,4 +847,4 @@ def _analyze(
     )
 
 
-__all__ = ["GraphCost", "NodeCost", "NodeStatus", "Unsupported", "analyze_graph"]
+__all__ = ["GraphCost", "NodeCost", "NodeStatus", "Unsupported", "analyze_graph", "clear_memo"]

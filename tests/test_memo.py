@@ -17,12 +17,13 @@ from hypothesis import strategies as st
 from onnx import helper
 
 import costmodel
-from costmodel.analysis import _Analyzer, analyze_graph
+from costmodel.analysis import _Analyzer, analyze_graph, clear_memo
 from costmodel.api import Report, load_graph
 from costmodel.frontends.builtin import names as spec_names
 from costmodel.ir.dtypes import DTYPES
 from costmodel.limits import Limits
 from costmodel.ops import registry
+from costmodel.ops.cost import Cost
 from tests.helpers import big_init, init, model, vi
 
 ZOO = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data", "light")
@@ -41,6 +42,7 @@ def _same(graph, bindings=None, runtime=None, dtype=None) -> str:
 
 
 def _distinct(graph, bindings=None) -> int:
+    clear_memo()  # outcomes kept from earlier analyses would count too
     an = _Analyzer(registry.load_all(), None, False, Limits().start(), dict(bindings or {}))
     an.run(graph)
     assert an.memo is not None
@@ -223,3 +225,72 @@ def test_add_all_of_repeated_terms_is_sympys_sum(items):
         expected = expected + x
     got = add_all(xs)
     assert got == expected and str(got) == str(expected)
+
+
+# -- the memo kept between analyses (analysis._shared_memo) ------------------------------
+
+
+@pytest.mark.parametrize("first", ["light_densenet121.onnx", "light_resnet50.onnx"])
+@pytest.mark.parametrize("then", ["light_inception_v2.onnx", "light_squeezenet.onnx"])
+def test_a_graph_reports_the_same_after_another_graph_filled_the_memo(first, then):
+    g, _ = load_graph(os.path.join(ZOO, then))
+    clear_memo()
+    fresh = _json(g)
+    analyze_graph(load_graph(os.path.join(ZOO, first))[0])
+    assert _json(g) == fresh == _json(g, memo=False)
+
+
+@settings(max_examples=30, deadline=None)
+@given(repeated(), repeated(), st.sampled_from([None, "fp16", "int8"]), st.sampled_from([None, "fp16", "int8"]))
+def test_generated_graphs_report_the_same_after_other_graphs_and_dtypes(a, b, dtype_a, dtype_b):
+    """Whatever ran before in the thread (another graph, another deployment dtype), a
+    graph's report is the one every node's own rule gives."""
+    ga, _ = load_graph(a)
+    gb, _ = load_graph(b)
+    _json(ga, {"batch": 3}, dtype=dtype_a)
+    assert _json(gb, {"batch": 3}, dtype=dtype_b) == _json(gb, {"batch": 3}, memo=False, dtype=dtype_b)
+
+
+def test_the_memo_kept_between_analyses_answers_a_second_analysis_without_rules(monkeypatch):
+    g, _ = load_graph(os.path.join(ZOO, "light_inception_v2.onnx"))
+    clear_memo()
+    first = _json(g)
+    calls = []
+    real = _Analyzer.node
+    monkeypatch.setattr(_Analyzer, "node", lambda self, *a: calls.append(1) or real(self, *a))
+    assert _json(g) == first
+    assert not calls  # every node a hit
+    clear_memo()
+    assert _json(g) == first
+    assert len(calls) == _distinct(g)  # cleared: one rule run per distinct signature again
+
+
+def test_a_rule_added_after_an_analysis_is_used_by_the_next():
+    m = model([helper.make_node("MyOp", ["x"], ["y"], domain="my.test")], [vi("x", [2, 3])], [vi("y", None)])
+    m.opset_import.append(helper.make_opsetid("my.test", 1))
+    g, _ = load_graph(m)
+    reg = registry.load_all().overlay()
+    before = analyze_graph(g, registry=reg)
+    assert [u.op_type for u in before.unsupported] == ["MyOp"]
+
+    @reg.op("MyOp", kind=registry.ELEMENTWISE, domain="my.test")
+    def _my_op(ctx):
+        ctx.same_as(0)
+        return Cost(flops=7)
+
+    after = analyze_graph(g, registry=reg)
+    assert not after.unsupported and after.total.flops == 7
+
+
+def test_each_thread_keeps_its_own_memo():
+    import threading
+
+    g, _ = load_graph(os.path.join(ZOO, "light_squeezenet.onnx"))
+    want = _json(g, memo=False)
+    got: list[str] = []
+    threads = [threading.Thread(target=lambda: got.append(_json(g))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert got == [want] * 4

@@ -11,6 +11,12 @@ except through `NodeContext.node_name`, which marks the result as that node's ow
 The key itself is built where it is looked up, in the analysis's node loop
 (analysis._Analyzer.run): (op and opset, the inputs' interned input_keys, the attributes'
 number from Interner, which inputs are the same value, which outputs are used).
+
+Because a signature holds everything a rule sees, an outcome is right for any graph: the
+analysis keeps the memo, its registry look-ups and its Interner between the analyses of a
+thread that use the same rules, deployment dtype and limits (analysis._shared_memo), so
+graphs that share layers (a NAS space's cells, a sweep over one model) cost each distinct
+layer once. The numbers an Interner gives are only ever compared within one Interner.
 """
 
 from __future__ import annotations
@@ -49,6 +55,10 @@ class Interner:
     def __init__(self) -> None:
         self.ids: dict[Any, int] = {}
         self.attrs: dict[int, tuple[int | None, Any]] = {}  # id(attrs) -> (number, the dict, kept alive)
+
+    def opsets(self, opsets: dict[str, int]) -> int:
+        """The number of a graph's opset imports (by content: graphs come and go)."""
+        return self.ids.setdefault(("opsets", tuple(sorted(opsets.items()))), len(self.ids))
 
     def key(self, k: Any) -> Any:
         """`k`'s number (k itself if it cannot be hashed: the caller's look-up then fails)."""

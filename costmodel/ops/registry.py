@@ -81,6 +81,14 @@ class OpDef:
         return (self.domain, self.op_type)
 
 
+_GENERATION = 0  # rules added to any registry so far: look-ups made before are stale
+
+
+def generation() -> int:
+    """Changes whenever a rule is added to any registry (analysis._shared_memo)."""
+    return _GENERATION
+
+
 @dataclass
 class Registry:
     _rules: dict[tuple[str, str], list[OpDef]] = field(default_factory=dict)
@@ -94,6 +102,8 @@ class Registry:
             raise RegistryError(f"duplicate rule for {opdef.domain or 'ai.onnx'}::{opdef.op_type} since {opdef.since}")
         versions.append(opdef)
         versions.sort(key=lambda d: d.since)
+        global _GENERATION
+        _GENERATION += 1
 
     def op(
         self,
