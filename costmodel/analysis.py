@@ -27,7 +27,7 @@ from .ops.context import NodeContext, SubgraphResult, SubgraphRunner, UnknownSha
 from .ops.cost import ZERO, Cost
 from .ops.memo import Interner, input_key
 from .ops.registry import OpDef, OpKind
-from .ops.traffic import RESIDENT, tensor_traffic
+from .ops.traffic import RESIDENT, io_traffic, tensor_traffic
 from .passes.bind import bind_shape, retype
 from .passes.liveness import peak_live_bytes
 from .passes.rewrite import Facts, NodeFacts
@@ -456,16 +456,13 @@ class _Analyzer:
         else:
             cost = compute if isinstance(compute, Cost) else ZERO
             b = ctx.bytes_override
-            traffic = (
-                (b.read_weights, b.read_activations, b.read_kv, b.write_activations, b.write_kv)
-                if b is not None
-                else tensor_traffic(
-                    zip(node.inputs, infos),
-                    outs if "" not in node.outputs else [o if node.outputs[k] else None for k, o in enumerate(outs)],
-                    ctx.kv_inputs,
-                    ctx.kv_outputs,
-                )
-            )
+            writes = outs if "" not in node.outputs else [o if node.outputs[k] else None for k, o in enumerate(outs)]
+            if b is not None:
+                traffic = (b.read_weights, b.read_activations, b.read_kv, b.write_activations, b.write_kv)
+            elif ctx.kv_inputs or ctx.kv_outputs:
+                traffic = tensor_traffic(zip(node.inputs, infos), writes, ctx.kv_inputs, ctx.kv_outputs)
+            else:
+                traffic = io_traffic(node.inputs, infos, writes)
             cost = _tuple(Cost, (cost.flops, cost.macs, cost.transcendentals, *traffic, cost.params))
             dt = ctx.compute_dtype.name if ctx.compute_dtype else dt
             row = (kind, NodeStatus.COSTED, cost, "", in_shapes, _shapes(outs), dt, ctx.kernel)

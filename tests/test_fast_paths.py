@@ -233,3 +233,36 @@ def test_scatter_nd_with_a_reduction_is_not_folded_as_a_plain_write():
         opset=18,
     )
     assert costmodel.analyze(m).graph_cost.outputs["y"].data is None
+
+
+_ROLES = st.sampled_from(["weight", "activation", "constant", "input", "buffer"])
+
+
+@st.composite
+def _traffic_case(draw):
+    from costmodel.ir.dtypes import DTYPES
+    from costmodel.ir.graph import Role, TensorInfo
+    from costmodel.symbolic import symbol
+
+    dims = st.one_of(st.integers(1, 9), st.sampled_from([symbol("batch"), symbol("seq")]))
+
+    def info():
+        if draw(st.integers(0, 9)) == 0:
+            return None
+        shape = None if draw(st.integers(0, 9)) == 0 else tuple(draw(st.lists(dims, max_size=3)))
+        dt = draw(st.sampled_from([DTYPES["fp32"], DTYPES["fp16"], DTYPES["int4"], DTYPES["int64"]]))
+        return TensorInfo(dt, shape, Role(draw(_ROLES)))
+
+    names = tuple(draw(st.lists(st.sampled_from(["a", "b", "c", "d"]), min_size=1, max_size=4)))
+    return names, [info() for _ in names], [info() for _ in range(draw(st.integers(1, 3)))]
+
+
+@settings(max_examples=200, deadline=None)
+@given(_traffic_case())
+def test_io_traffic_is_tensor_traffic_without_kv(case):
+    """The common case's shortcut gives tensor_traffic's five sums, symbolic sizes and
+    inputs read twice included (it hands those to tensor_traffic)."""
+    from costmodel.ops.traffic import io_traffic, tensor_traffic
+
+    names, reads, writes = case
+    assert io_traffic(names, reads, writes) == tensor_traffic(zip(names, reads), writes)

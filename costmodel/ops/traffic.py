@@ -59,3 +59,38 @@ def tensor_traffic(
     # the same sums as adding each kind's sizes in order: ints first, then one Add
     rw, ra, rk, wa, wk = (add_all([n, *t]) if t else n for n, t in zip(acc, terms))
     return rw, ra, rk, wa, wk
+
+
+def io_traffic(
+    names: tuple[str, ...], reads: list[TensorInfo | None], writes: list[TensorInfo | None]
+) -> tuple[Any, Any, Any, Any, Any]:
+    """tensor_traffic of a node's inputs (`names`, their types `reads`) and outputs, no KV
+    cache among them: the common case, summed without its bookkeeping while every size is
+    an integer and no input is read twice (else tensor_traffic itself)."""
+    if len(names) > 1 and len(set(names)) < len(names):
+        return tensor_traffic(zip(names, reads), writes)
+    rw = ra = wa = 0
+    for info in reads:
+        if info is None:
+            continue
+        shape, dt = info.shape, info.dtype
+        if shape is None or dt is None:
+            continue
+        b = dt.nbytes(prod(shape))
+        if type(b) is not int:
+            return tensor_traffic(zip(names, reads), writes)
+        if info.role in RESIDENT:
+            rw += b
+        else:
+            ra += b
+    for o in writes:
+        if o is None:
+            continue
+        shape, dt = o.shape, o.dtype
+        if shape is None or dt is None:
+            continue
+        b = dt.nbytes(prod(shape))
+        if type(b) is not int:
+            return tensor_traffic(zip(names, reads), writes)
+        wa += b
+    return rw, ra, 0, wa, 0
