@@ -2,9 +2,11 @@
 noisy machine (wall time there varies by 2x from run to run; this count does not vary).
 It leaves out time spent in C (numpy, protobuf parsing), so it complements timings.
 
-    python benchmarks/opcount.py MODEL [--set NAME=INT ...] [--top N] [--root CHECKOUT]
+    python benchmarks/opcount.py MODEL [--set NAME=INT ...] [--top N] [--root CHECKOUT] [--warm]
 
 --root times another checkout of costmodel (e.g. a `git worktree` of an older commit).
+Counted cold (the rule outcomes the analysis keeps between analyses forgotten first)
+unless --warm.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("model")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=INT")
     ap.add_argument("--top", type=int, default=0, help="list the N functions executing the most bytecodes")
+    ap.add_argument("--warm", action="store_true", help="keep the rule outcomes of the warm-up analysis")
     ap.add_argument("--root", default=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     a = ap.parse_args(argv)
     sys.path.insert(0, os.path.abspath(a.root))
@@ -27,6 +30,10 @@ def main(argv: list[str]) -> int:
 
     bindings = {k: int(v) for k, v in (s.split("=", 1) for s in a.set)} or None
     costmodel.analyze(a.model, bindings=bindings)  # warm: rule modules imported, caches filled
+    if not a.warm:  # the graph's first analysis in this thread: every distinct signature runs its rule
+        from costmodel import analysis
+
+        getattr(analysis, "clear_memo", lambda: None)()
     counts: collections.Counter = collections.Counter()
 
     def tracer(frame, event, arg):

@@ -385,6 +385,16 @@ class _Analyzer:
         outs = ctx.outputs
         kind = opdef.kind
         fold = opdef.fold and not ctx.no_fold and self.folds(node, kind, infos)
+        o = outs[0] if len(outs) == 1 else None
+        if (
+            o is not None
+            and not fold
+            and opdef.zero is None
+            and kind is not OpKind.SHAPE
+            and node.outputs[0]
+            and not (ctx.aliases or ctx.bytes_override or ctx.kv_inputs or ctx.kv_outputs)
+        ):
+            return self.costed_one(node, kind, ctx, infos, compute, o)
         is_shape_op = kind is OpKind.SHAPE
         values: list[TensorInfo | None] = []
         retyped: list[int] = []  # folded outputs in the integer deployment dtype (self.deployed)
@@ -423,15 +433,7 @@ class _Analyzer:
             vkeys = (key(input_key(vals[0])),)
         else:
             vkeys = tuple([key(input_key(v)) for v in vals])
-        weights: list[tuple[int, Any, Any]] = []
-        for k, i in enumerate(infos):
-            if i is not None and i.role in RESIDENT:
-                if i.shape is None or i.dtype is None:
-                    weights.append((k, 0, None))
-                    continue
-                n = prod(i.shape)
-                weights.append((k, i.dtype.nbytes(n), n if i.role is Role.WEIGHT and self.is_float(i) else None))
-        resident = tuple(weights)
+        resident = self.resident(infos)
         made: tuple[int, ...] = ()
         count: Any = 0
         derive = False
@@ -471,6 +473,46 @@ class _Analyzer:
         weight = made == (0,) and len(vals) == 1 and fresh and not (retyped or aliases or resident or derive)
         fields = (vals, vkeys, fresh, tuple(retyped), aliases, resident, made, count, derive, plain, reads, weight, row)
         return _tuple(_Outcome, fields)
+
+    def costed_one(
+        self,
+        node: Node,
+        kind: OpKind,
+        ctx: NodeContext,
+        infos: list[TensorInfo | None],
+        compute: Cost | None,
+        o: TensorInfo,
+    ) -> _Outcome:
+        """outcome's most common case, without its branches: a costed node with one output
+        `o`, no view, no KV cache, no traffic of its own."""
+        cost = compute if isinstance(compute, Cost) else ZERO
+        traffic = io_traffic(node.inputs, infos, ctx.outputs)
+        cost = _tuple(Cost, (cost.flops, cost.macs, cost.transcendentals, *traffic, cost.params))
+        if ctx.compute_dtype:
+            dt: str | None = ctx.compute_dtype.name
+        elif o.dtype is not None and o.dtype.kind in _FLOAT_KINDS:
+            dt = o.dtype.name
+        else:
+            dt = _dt(infos, ctx.outputs)
+        in_shapes = tuple([i.shape if i is not None else None for i in infos])
+        resident = self.resident(infos)
+        row = (kind, NodeStatus.COSTED, cost, "", in_shapes, (o.shape,), dt, ctx.kernel)
+        vkeys = (self.interner.key(input_key(o)),)
+        fields = ((o,), vkeys, False, (), (), resident, (), 0, False, not resident, bool(resident), False, row)
+        return _tuple(_Outcome, fields)
+
+    def resident(self, infos: list[TensorInfo | None]) -> tuple[tuple[int, Any, Any], ...]:
+        """_Outcome.resident: (input, bytes, elements if a float parameter) of each weight
+        or buffer the node reads."""
+        weights: list[tuple[int, Any, Any]] = []
+        for k, i in enumerate(infos):
+            if i is not None and i.role in RESIDENT:
+                if i.shape is None or i.dtype is None:
+                    weights.append((k, 0, None))
+                    continue
+                n = prod(i.shape)
+                weights.append((k, i.dtype.nbytes(n), n if i.role is Role.WEIGHT and self.is_float(i) else None))
+        return tuple(weights)
 
     def folded_outputs(
         self, values: Sequence[TensorInfo | None], retyped: list[int], kind: OpKind, infos: list[TensorInfo | None]
