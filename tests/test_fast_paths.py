@@ -62,8 +62,9 @@ def test_integer_liveness_walk_equals_the_general_one_on_generated_graphs(m, bin
 
 @st.composite
 def _views(draw):
-    """A traced graph's shape: activations and views of them (costmodel::Alias, which
-    allocates nothing and keeps its source alive), read in a random order."""
+    """A traced graph's shape: activations, views of them (costmodel::Alias, which
+    allocates nothing and keeps its source alive) and two-output steps, read in a random
+    order."""
     from costmodel.ir.graph import Graph, Node
 
     width = draw(st.integers(1, 6))
@@ -71,9 +72,14 @@ def _views(draw):
     nodes = []
     for k in range(draw(st.integers(1, 12))):
         src = draw(st.sampled_from(made))
-        if draw(st.booleans()):
+        kind = draw(st.sampled_from(["view", "add", "split"]))
+        if kind == "view":
             attrs = {"shapes": ((2, 4 * width),)}
             nodes.append(Node(f"v{k}", "Alias", "costmodel", (src,), (f"t{k}",), attrs))
+        elif kind == "split":  # two outputs from one step
+            attrs = {"shapes": ((2, 4 * width), (2, 4 * width))}
+            nodes.append(Node(f"s{k}", "Copy", "costmodel", (src,), (f"t{k}", f"u{k}"), attrs))
+            made.append(f"u{k}")
         else:
             other = draw(st.sampled_from(made))
             nodes.append(Node(f"a{k}", "Add", "", (src, other), (f"t{k}",)))
@@ -85,7 +91,7 @@ def _views(draw):
 
 @settings(max_examples=60, deadline=None)
 @given(_views())
-def test_integer_liveness_walk_equals_the_general_one_with_views(g):
+def test_integer_liveness_walk_equals_the_general_one_with_views_and_several_outputs(g):
     fast = _report(g)
     with pytest.MonkeyPatch.context() as mp:
         _general_only(mp)

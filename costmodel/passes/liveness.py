@@ -164,63 +164,22 @@ def _concrete_peak(
         f = get_last(nm, -1)
         if 0 <= f < end and _names(order[f], nm, root):
             free_at[f] += b
-    sizes: dict[int, int] = {}  # id of a value's type -> its bytes (nodes of one signature share types)
+    if not end:
+        return 0
+    # Only the outputs that allocate are walked in Python (a model's shape arithmetic and
+    # weights are constants: 9 in 10 of swin_t's nodes). The live total only falls between
+    # the steps that allocate, so the peak is the start's or one of theirs: that step's
+    # allocations so far less the bytes freed before it (a prefix sum, in C).
     outs = list(chain.from_iterable(map(_outputs, order)))
-    if len(outs) == end and end:
-        return _one_output_peak(order, outs, env, last, root, cur, free_at, sizes)
-    peak = 0
-    for i, n in enumerate(order):
-        for o in n.outputs:
-            if not o or o in root:
-                continue
-            info = get_info(o)
-            if info is None or info.const:  # constants (folded weights among them) are no activations
-                continue
-            b = sizes.get(id(info))
-            if b is None:
-                b = tensor_bytes(info)
-                if type(b) is not int:
-                    return None
-                sizes[id(info)] = b
-            if b:
-                cur += b
-                f = get_last(o, -1)  # freed after its last reader, or at once when unread
-                if f == -1:
-                    free_at[i] += b
-                elif f < end and (o in order[f].inputs if not root else _names(order[f], o, root)):
-                    free_at[f] += b
-                # else a graph output, or read only inside a subgraph: live to the end
-        if cur > peak:
-            peak = cur
-        cur -= free_at[i]
-    return peak
-
-
-def _one_output_peak(
-    order: Sequence[Node],
-    outs: list[str],
-    env: Mapping[str, TensorInfo],
-    last: Mapping[str, int],
-    root: Mapping[str, str],
-    cur: int,
-    free_at: list[int],
-    sizes: dict[int, int],
-) -> int | None:
-    """_concrete_peak of a graph whose every node makes one output (`outs`, in step order),
-    `cur` bytes of graph inputs live at the start, freed as `free_at` says. Only the steps
-    that allocate are walked in Python (a model's shape arithmetic and weights are
-    constants: 9 in 10 of swin_t's nodes): the live total only falls between them, so the
-    peak is the start's or one of theirs, each that step's allocations so far less the
-    bytes freed before it (a prefix sum, in C)."""
-    infos = list(map(env.get, outs, repeat(_UNKNOWN)))  # in C; "" and unknown values read as constants
-    end = len(order)
+    step = range(end) if len(outs) == end else [i for i, n in enumerate(order) for _ in n.outputs]
+    infos = list(map(get_info, outs, repeat(_UNKNOWN)))  # in C; "" and unknown values read as constants
+    sizes: dict[int, int] = {}  # id of a value's type -> its bytes (nodes of one signature share types)
     allocs: list[tuple[int, int]] = []
-    get_last = last.get
-    for i in compress(range(end), map(not_, map(_const, infos))):
-        o = outs[i]
+    for k in compress(range(len(outs)), map(not_, map(_const, infos))):
+        o = outs[k]
         if o in root:
             continue
-        info = infos[i]
+        info = infos[k]
         b = sizes.get(id(info))
         if b is None:
             b = tensor_bytes(info)
@@ -228,6 +187,7 @@ def _one_output_peak(
                 return None
             sizes[id(info)] = b
         if b:
+            i = step[k]
             allocs.append((i, b))
             f = get_last(o, -1)  # freed after its last reader, or at once when unread
             if f == -1:
@@ -237,7 +197,7 @@ def _one_output_peak(
             # else a graph output, or read only inside a subgraph: live to the end
     freed = list(accumulate(free_at))  # freed[k]: bytes freed after steps 0..k
     peak = total = cur  # step 0 holds at least the graph inputs
-    for i, b in allocs:
+    for i, b in allocs:  # several outputs of one step: the last of them is that step's total
         total += b
         live = total - freed[i - 1] if i else total
         if live > peak:
