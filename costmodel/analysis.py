@@ -9,12 +9,11 @@ strict=True); it is never silently costed 0.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from operator import attrgetter
 from time import monotonic
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +32,8 @@ from .passes.liveness import peak_live_bytes
 from .passes.rewrite import Facts, NodeFacts
 from .passes.rewrite import run as run_rewrites
 from .passes.runtimes import Runtime, get_runtime
-from .analysis_records import GraphCost, NodeCost, NodeStatus, sum_costs
+from .analysis_memo import Outcome, clear_memo, shared_memo
+from .analysis_records import FLOAT_KINDS, GraphCost, NodeCost, NodeStatus, node_dtype, shapes_of, sum_costs
 from .symbolic import Shape, add_all, norm, prod
 
 # Kinds whose nodes fold away when every input is a constant (load-time transforms every
@@ -47,7 +47,6 @@ _CHEAP = {
     OpKind.QUANTIZE,
 }
 _SMALL = 4096
-_FLOAT_KINDS = ("float", "complex")  # DType.is_float, without a property call per tensor
 
 
 def _no_subgraphs(g: Graph, inputs: Sequence[TensorInfo | None]) -> SubgraphResult:
@@ -72,82 +71,6 @@ _NO_PARAMS = _params_cost(0)
 _cost_of = attrgetter("cost")
 
 
-class _Outcome(NamedTuple):
-    """What a rule found for a node, the same for every node of its signature (ops/memo.py)."""
-
-    values: tuple[TensorInfo | None, ...]  # each output's value in the environment (None: unused)
-    keys: tuple[Any, ...]  # their input_keys (ops/memo.py)
-    fresh: bool  # some output is a folded weight (each node's are its own objects)
-    retyped: tuple[int, ...]  # folded outputs re-typed from float to the deployment dtype
-    aliases: tuple[tuple[int, int], ...]  # (output, input) pairs sharing storage
-    # (input, its bytes, its elements if a float parameter else None) of each weight or
-    # buffer read: what is counted once per tensor, by identity (own_row)
-    resident: tuple[tuple[int, Any, Any], ...]
-    made: tuple[int, ...]  # FOLDED: its float outputs (params counted, never again)
-    count: Any  # FOLDED: the elements of the new parameter tensors among them
-    derive: bool  # FOLDED: they are computed from floats (their sources stay resident)
-    plain: bool  # every output named, none fresh or a view, no weight read: rows alike
-    reads: bool  # plain but for the weights it reads (own_row): a weight-reading hit's fast path
-    # folded into one new parameter tensor from no weight (ConstantOfShape of a shape): a
-    # hit's fast path, its output a value of its own (params counted by identity)
-    weight: bool
-    # NodeCost's kind, status, cost, reason, input and output shapes, dtype and kernel; the
-    # cost is every node's when it reads no weight (COSTED: compute and traffic)
-    row: tuple[Any, ...]
-
-
-class _SharedMemo:
-    """An analyser's memo, registry look-ups and interned signature parts, kept between
-    the analyses of one thread that use the same rules (registry and its generation),
-    deployment dtype and expression limit. Everything a rule sees is in its signature
-    (ops/memo.py), so an outcome found for one graph is right for any other. The memo's
-    outcomes are immutable and every node still gets its own record."""
-
-    __slots__ = ("generation", "interner", "memo", "opdefs", "registry")
-
-    def __init__(self, registry: _registry.Registry, generation: int) -> None:
-        self.registry = registry  # kept alive: its id is part of the key
-        self.generation = generation
-        self.memo: dict[tuple[Any, ...], _Outcome] = {}
-        self.opdefs: dict[tuple[int, str, str], tuple[int, OpDef | None]] = {}
-        self.interner = Interner()
-
-
-_THREAD = threading.local()
-# Outcomes (and 4x as many interned parts) kept per thread before the memo starts afresh:
-# a few hundred MiB at most, against the 10^3-10^4 distinct signatures of a large model.
-_SHARED_OUTCOMES = 50_000
-
-
-def _shared_memo(registry: _registry.Registry, dtype: DType | None, limits: Limits) -> _SharedMemo:
-    """This thread's shared memo for analyses with these rules, dtype and limits (checked
-    between analyses: one analysis always numbers its signatures with one interner)."""
-    states: dict[tuple[int, DType | None, int], _SharedMemo] | None = getattr(_THREAD, "states", None)
-    if states is None:
-        states = _THREAD.states = {}
-    key = (id(registry), dtype, limits.max_expr_nodes)
-    state = states.get(key)
-    generation = _registry.generation()
-    if (
-        state is None
-        or state.registry is not registry
-        or state.generation != generation
-        or len(state.memo) > _SHARED_OUTCOMES
-        or len(state.interner.ids) > 4 * _SHARED_OUTCOMES
-        or len(state.interner.attrs) > _SHARED_OUTCOMES  # a dict per load's distinct attributes
-    ):
-        if len(states) >= 8:  # one-off registries (a per-analysis overlay) do not pile up
-            states.clear()
-        state = states[key] = _SharedMemo(registry, generation)
-    return state
-
-
-def clear_memo() -> None:
-    """Forget the outcomes kept between analyses in this thread (benchmarks time the
-    first analysis of a graph with it; the results never depend on it)."""
-    _THREAD.__dict__.pop("states", None)
-
-
 class _Analyzer:
     def __init__(
         self,
@@ -167,7 +90,7 @@ class _Analyzer:
         # Float tensors re-typed to an integer deployment dtype (--dtype int8 / int4) and
         # the constants folded from them: parameters still, though their dtype is an int
         # (a natively integer tensor of a quantized model stays no parameter, as in fp32).
-        self.int_deploy = dtype is not None and dtype.kind not in _FLOAT_KINDS
+        self.int_deploy = dtype is not None and dtype.kind not in FLOAT_KINDS
         self.deployed: dict[int, TensorInfo] = {}  # id -> the tensor, kept alive for its id
         self.runtime_weights: dict[int, Any] = {}
         # A folded constant computed from resident tensors (a transposed tied head, rows
@@ -180,11 +103,11 @@ class _Analyzer:
         # (opset, rule) per (opsets of the graph, domain, op type): registry look-ups;
         # signature -> outcome: nodes a rule sees alike are costed once (ops/memo.py).
         # Both kept between analyses in this thread, with the numbering of the signatures'
-        # parts (_shared_memo): a sweep or a search re-analysing graphs that share layers
+        # parts (analysis_memo.py): a sweep or a search re-analysing graphs that share layers
         # costs each distinct layer once.
-        self.memo: dict[tuple[Any, ...], _Outcome] | None = None
+        self.memo: dict[tuple[Any, ...], Outcome] | None = None
         if memo:
-            shared = _shared_memo(registry, dtype, limits)
+            shared = shared_memo(registry, dtype, limits)
             self._opdefs, self.memo, self.interner = shared.opdefs, shared.memo, shared.interner
         else:
             self._opdefs, self.interner = {}, Interner()
@@ -380,7 +303,7 @@ class _Analyzer:
 
     def outcome(
         self, node: Node, opdef: OpDef, ctx: NodeContext, infos: list[TensorInfo | None], compute: Cost | None
-    ) -> _Outcome:
+    ) -> Outcome:
         """What the rule found, as far as it is the same for every node of the signature."""
         outs = ctx.outputs
         kind = opdef.kind
@@ -408,7 +331,7 @@ class _Analyzer:
                 o = TensorInfo(None, None)
             if fold or (is_shape_op and o.data is not None):
                 deployed = self.int_deploy and fold and self.deployed_output(o, k, ctx.retyped, infos)
-                floats = deployed or (o.dtype is not None and o.dtype.kind in _FLOAT_KINDS)
+                floats = deployed or (o.dtype is not None and o.dtype.kind in FLOAT_KINDS)
                 o = _tuple(TensorInfo, (o.dtype, o.shape, Role.WEIGHT if floats else Role.CONSTANT, o.data, True))
                 fresh = fresh or floats
                 if deployed:
@@ -421,8 +344,8 @@ class _Analyzer:
                 for k, i in ctx.aliases.items()
                 if k < len(node.outputs) and node.outputs[k] and i < len(node.inputs) and node.inputs[i]
             )
-        in_shapes = tuple([i.shape if i is not None else None for i in infos])
-        dt = _dt(infos, outs)
+        in_shapes = shapes_of(infos)
+        dt = node_dtype(infos, outs)
         vals = tuple(values)
         key = self.interner.key
         if retyped:
@@ -448,13 +371,13 @@ class _Analyzer:
                 _params_cost(params) if params else ZERO,
                 "constant-folded: every input is a constant",
                 in_shapes,
-                _shapes([o for o in values if o is not None]),
+                shapes_of([o for o in values if o is not None]),
                 dt,
                 None,
             )
         elif opdef.zero is not None:
             dt = ctx.compute_dtype.name if ctx.compute_dtype else dt
-            row = (kind, NodeStatus.ZERO, _NO_PARAMS, opdef.zero, in_shapes, _shapes(outs), dt, ctx.kernel)
+            row = (kind, NodeStatus.ZERO, _NO_PARAMS, opdef.zero, in_shapes, shapes_of(outs), dt, ctx.kernel)
         else:
             cost = compute if isinstance(compute, Cost) else ZERO
             b = ctx.bytes_override
@@ -467,12 +390,12 @@ class _Analyzer:
                 traffic = io_traffic(node.inputs, infos, writes)
             cost = _tuple(Cost, (cost.flops, cost.macs, cost.transcendentals, *traffic, cost.params))
             dt = ctx.compute_dtype.name if ctx.compute_dtype else dt
-            row = (kind, NodeStatus.COSTED, cost, "", in_shapes, _shapes(outs), dt, ctx.kernel)
+            row = (kind, NodeStatus.COSTED, cost, "", in_shapes, shapes_of(outs), dt, ctx.kernel)
         simple = not (fresh or aliases or made) and None not in vals
         plain, reads = simple and not resident, simple and bool(resident)
         weight = made == (0,) and len(vals) == 1 and fresh and not (retyped or aliases or resident or derive)
         fields = (vals, vkeys, fresh, tuple(retyped), aliases, resident, made, count, derive, plain, reads, weight, row)
-        return _tuple(_Outcome, fields)
+        return _tuple(Outcome, fields)
 
     def costed_one(
         self,
@@ -482,7 +405,7 @@ class _Analyzer:
         infos: list[TensorInfo | None],
         compute: Cost | None,
         o: TensorInfo,
-    ) -> _Outcome:
+    ) -> Outcome:
         """outcome's most common case, without its branches: a costed node with one output
         `o`, no view, no KV cache, no traffic of its own."""
         cost = compute if isinstance(compute, Cost) else ZERO
@@ -490,19 +413,19 @@ class _Analyzer:
         cost = _tuple(Cost, (cost.flops, cost.macs, cost.transcendentals, *traffic, cost.params))
         if ctx.compute_dtype:
             dt: str | None = ctx.compute_dtype.name
-        elif o.dtype is not None and o.dtype.kind in _FLOAT_KINDS:
+        elif o.dtype is not None and o.dtype.kind in FLOAT_KINDS:
             dt = o.dtype.name
         else:
-            dt = _dt(infos, ctx.outputs)
-        in_shapes = tuple([i.shape if i is not None else None for i in infos])
+            dt = node_dtype(infos, ctx.outputs)
+        in_shapes = shapes_of(infos)
         resident = self.resident(infos)
         row = (kind, NodeStatus.COSTED, cost, "", in_shapes, (o.shape,), dt, ctx.kernel)
         vkeys = (self.interner.key(input_key(o)),)
         fields = ((o,), vkeys, False, (), (), resident, (), 0, False, not resident, bool(resident), False, row)
-        return _tuple(_Outcome, fields)
+        return _tuple(Outcome, fields)
 
     def resident(self, infos: list[TensorInfo | None]) -> tuple[tuple[int, Any, Any], ...]:
-        """_Outcome.resident: (input, bytes, elements if a float parameter) of each weight
+        """Outcome.resident: (input, bytes, elements if a float parameter) of each weight
         or buffer the node reads."""
         weights: list[tuple[int, Any, Any]] = []
         for k, i in enumerate(infos):
@@ -527,7 +450,7 @@ class _Analyzer:
         for k, info in enumerate(values):
             if info is None or info.shape is None or info.dtype is None:
                 continue
-            if info.dtype.kind not in _FLOAT_KINDS and k not in retyped:
+            if info.dtype.kind not in FLOAT_KINDS and k not in retyped:
                 continue
             made.append(k)
             if source:
@@ -536,7 +459,7 @@ class _Analyzer:
 
     def record(
         self,
-        oc: _Outcome,
+        oc: Outcome,
         node: Node,
         name: str,
         prefix: str,
@@ -612,7 +535,7 @@ class _Analyzer:
             ),
         )
 
-    def own_row(self, oc: _Outcome, ins: tuple[str, ...], env: dict[str, TensorInfo], copies: int) -> tuple[Any, ...]:
+    def own_row(self, oc: Outcome, ins: tuple[str, ...], env: dict[str, TensorInfo], copies: int) -> tuple[Any, ...]:
         """The outcome's row with this node's parameters: the float weights it is the first to
         read (each tensor counted once); a costed node also notes the weights a runtime keeps
         resident (`copies` of each for a node of a repeated block: each copy has its own)."""
@@ -695,9 +618,9 @@ class _Analyzer:
             NodeStatus.UNSUPPORTED,
             _params_cost(self.new_params(node, infos)),
             reason,
-            _shapes(infos),
+            shapes_of(infos),
             (),
-            _dt(infos, ()),
+            node_dtype(infos, ()),
             None,
             node.inputs,
             node.outputs,
@@ -716,7 +639,7 @@ class _Analyzer:
 
     def is_float(self, info: TensorInfo) -> bool:
         """A float tensor, or one re-typed from float to the integer deployment dtype."""
-        return info.dtype is not None and (info.dtype.kind in _FLOAT_KINDS or id(info) in self.deployed)
+        return info.dtype is not None and (info.dtype.kind in FLOAT_KINDS or id(info) in self.deployed)
 
     def resident_sources(self, infos: list[TensorInfo | None]) -> tuple[TensorInfo, ...]:
         """The resident tensors (initializers, source constants) that `infos` are made of."""
@@ -738,7 +661,7 @@ class _Analyzer:
             if info is None or info.role is not Role.WEIGHT or info.shape is None:
                 continue
             key = id(info)
-            if key in seen or info.dtype is None or (info.dtype.kind not in _FLOAT_KINDS and key not in deployed):
+            if key in seen or info.dtype is None or (info.dtype.kind not in FLOAT_KINDS and key not in deployed):
                 continue
             seen.add(key)
             total = total + prod(info.shape)
@@ -786,24 +709,6 @@ def _covers(node: Node, prefix: str) -> tuple[str, ...]:
 def _is_small(shape: Shape) -> bool:
     n = prod(shape)
     return type(n) is int and n <= _SMALL
-
-
-def _shapes(infos: Iterable[TensorInfo | None]) -> tuple[Shape | None, ...]:
-    return tuple([i.shape if i is not None else None for i in infos])
-
-
-def _dt(infos: Sequence[TensorInfo | None], outs: Iterable[TensorInfo | None]) -> str | None:
-    """The node's dtype: its first float output or input, else its first typed input."""
-    for i in outs:
-        if i is not None and i.dtype is not None and i.dtype.kind in _FLOAT_KINDS:
-            return i.dtype.name
-    for i in infos:
-        if i is not None and i.dtype is not None and i.dtype.kind in _FLOAT_KINDS:
-            return i.dtype.name
-    for i in infos:
-        if i is not None and i.dtype is not None:
-            return i.dtype.name
-    return None
 
 
 def analyze_graph(

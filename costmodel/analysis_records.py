@@ -4,7 +4,7 @@ of many costs. costmodel/analysis.py makes them; everything downstream reads the
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import partial
@@ -151,3 +151,26 @@ def _shape_json(s: Shape | None) -> Any:
 def per_copy(x: Any, r: int) -> Any:
     """One copy's share of a count over r copies of a repeated block (exact)."""
     return x // r if type(x) is int else norm(x / r)
+
+
+# DType.is_float's kinds, without a property call per tensor
+FLOAT_KINDS = ("float", "complex")
+
+
+def shapes_of(infos: Iterable[TensorInfo | None]) -> tuple[Shape | None, ...]:
+    """NodeCost.input_shapes / output_shapes from the values' types."""
+    return tuple([i.shape if i is not None else None for i in infos])
+
+
+def node_dtype(infos: Sequence[TensorInfo | None], outs: Iterable[TensorInfo | None]) -> str | None:
+    """The node's dtype: its first float output or input, else its first typed input."""
+    for i in outs:
+        if i is not None and i.dtype is not None and i.dtype.kind in FLOAT_KINDS:
+            return i.dtype.name
+    for i in infos:
+        if i is not None and i.dtype is not None and i.dtype.kind in FLOAT_KINDS:
+            return i.dtype.name
+    for i in infos:
+        if i is not None and i.dtype is not None:
+            return i.dtype.name
+    return None

@@ -227,7 +227,7 @@ def test_add_all_of_repeated_terms_is_sympys_sum(items):
     assert got == expected and str(got) == str(expected)
 
 
-# -- the memo kept between analyses (analysis._shared_memo) ------------------------------
+# -- the memo kept between analyses (analysis_memo.shared_memo) ------------------------------
 
 
 @pytest.mark.parametrize("first", ["light_densenet121.onnx", "light_resnet50.onnx"])

@@ -32,6 +32,7 @@ LAYERS = [
     "passes",
     "ops",
     "analysis_records",
+    "analysis_memo",
     "analysis",
     "traced",
     "hardware",

@@ -14,7 +14,7 @@ number from Interner, which inputs are the same value, which outputs are used).
 
 Because a signature holds everything a rule sees, an outcome is right for any graph: the
 analysis keeps the memo, its registry look-ups and its Interner between the analyses of a
-thread that use the same rules, deployment dtype and limits (analysis._shared_memo), so
+thread that use the same rules, deployment dtype and limits (analysis_memo.shared_memo), so
 graphs that share layers (a NAS space's cells, a sweep over one model) cost each distinct
 layer once. The numbers an Interner gives are only ever compared within one Interner.
 """

@@ -85,7 +85,7 @@ _GENERATION = 0  # rules added to any registry so far: look-ups made before are 
 
 
 def generation() -> int:
-    """Changes whenever a rule is added to any registry (analysis._shared_memo)."""
+    """Changes whenever a rule is added to any registry (analysis_memo.shared_memo)."""
     return _GENERATION
 
 

@@ -58,9 +58,7 @@ def apply(fn: Callable[..., Any], *arrays: np.ndarray) -> np.ndarray | None:
     if out.dtype == object:
         flat = out.reshape(-1).tolist()
         if {*map(type, flat)} <= _INT:  # plain ints (in C): nothing undecidable, nothing to normalise
-            res = np.empty(len(flat), dtype=object)
-            res[:] = flat
-            return res.reshape(out.shape)
+            return obj(flat).reshape(out.shape)
         for v in flat:
             if is_expr(v) and v.is_Boolean:
                 return None
