@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from costmodel.report import fmt
 from costmodel.report.cells import elide
-from costmodel.report.model import Column, Document, Field, KeyValues, Section, Table, integral, to_json
+from costmodel.report.model import Column, Document, Field, KeyValues, Section, Table, integral, json_ready, to_json
 from costmodel.report.output import render, resolve_format
 from costmodel.report.render_terminal import fit_columns
 
@@ -77,6 +77,46 @@ def test_json_is_strict():
     d = json.loads(out)
     assert d == {"a": None, "b": None, "c": [1, 2], "d": "\x1b[31m"}
     assert "\x1b" not in out  # escaped as \u001b
+
+
+_JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.dictionaries(st.text(max_size=3) | st.integers(), inner, max_size=4)
+    ),
+    max_leaves=25,
+)
+
+
+@given(_JSONISH)
+def test_json_layout_carries_json_readys_values(x):
+    # the C-encoded layout against the reference: json_ready, then a plain dump
+    assert json.loads(to_json(x)) == json.loads(json.dumps(json_ready(x), allow_nan=False))
+
+
+def test_json_layout_converts_formulas_numpy_scalars_and_odd_keys():
+    import numpy as np
+    import sympy
+
+    n = sympy.Symbol("n")
+    x = {
+        "ops": [{"flops": 2 * n, "half": sympy.Rational(1, 2)}, {"count": np.int64(3), "t": np.float64("nan")}],
+        "deep": {"a": {"b": [np.float32(0.5), {(1, 2): "tuple key"}]}},
+        7: "int key",
+    }
+    expected = json.loads(json.dumps(json_ready(x), allow_nan=False))
+    assert json.loads(to_json(x)) == expected
+    assert expected["ops"][0] == {"flops": "2*n", "half": 0.5} and expected["ops"][1]["t"] is None
+
+
+def test_json_layout_puts_each_entry_of_a_section_on_its_line():
+    out = to_json({"a": 1, "ops": [{"x": 1}, {"x": [2, 3]}], "b": {"c": {"d": 1}}, "e": [], "f": {}})
+    assert (
+        out
+        == '{\n "a": 1,\n "ops": [\n  {"x": 1},\n  {"x": [2, 3]}\n ],\n "b": {\n  "c": {"d": 1}\n },\n "e": [],\n "f": {}\n}'
+    )
 
 
 def test_elide_keeps_both_ends():

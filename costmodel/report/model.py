@@ -166,9 +166,36 @@ def json_ready(x: Any) -> Any:
     return str(x)
 
 
+# json's C encoder (used only without `indent`) writes what json_ready would give for
+# dicts, lists, tuples, str, int, finite floats, bool and None; json_ready converts the
+# rest as it meets them. A non-finite float raises (allow_nan=False): that rare document
+# goes through json_ready first, which writes null.
+_encode = json.JSONEncoder(allow_nan=False, ensure_ascii=True, default=json_ready).encode
+
+
 def to_json(data: Any) -> str:
-    """Strict JSON (no NaN/Infinity; control and bidi characters \\u-escaped)."""
-    return json.dumps(json_ready(data), indent=1, allow_nan=False, ensure_ascii=True)
+    """Strict JSON (no NaN/Infinity; control and bidi characters \\u-escaped), laid out for
+    reading: the document's keys and the entries of its sections one per line, each
+    entry (an op's row, a block's fields) compact on its line. The same values as
+    json.dumps(json_ready(data)); 4x faster than an indented dump, which only json's
+    pure-Python encoder writes (20-30 ms of a CLI call on a 500-node model)."""
+    try:
+        return _layout(data, 0)
+    except (ValueError, TypeError):  # a non-finite float; a key json cannot write (a tuple)
+        return _layout(json_ready(data), 0)
+
+
+def _layout(x: Any, depth: int) -> str:
+    if depth < 2:
+        t = type(x)
+        pad = "\n" + " " * (depth + 1)
+        if t is dict or (t is not str and isinstance(x, Mapping)):
+            if x:
+                items = [f"{pad}{_encode(str(k))}: {_layout(v, depth + 1)}" for k, v in x.items()]
+                return "{" + ",".join(items) + "\n" + " " * depth + "}"
+        elif (t is list or t is tuple) and any(isinstance(v, (Mapping, list, tuple)) for v in x):
+            return "[" + ",".join([pad + _layout(v, 2) for v in x]) + "\n" + " " * depth + "]"
+    return _encode(x)
 
 
 def integral(x: Any) -> Any:
