@@ -33,6 +33,8 @@ LAYERS = [
     "ops",
     "analysis_records",
     "analysis_memo",
+    "analysis_outcome",
+    "analysis_rows",
     "analysis",
     "traced",
     "hardware",
