@@ -179,7 +179,7 @@ def test_retyped_and_native_integer_weights_of_one_type_stay_apart():
         n("MatMul", ["d", "t2t"], ["e"]),
         n("MatMul", ["e", "t1"], ["f"]),
     ]
-    # v, w2: more elements than the reader decodes (frontends/onnx.py SMALL_TENSOR): no values
+    # v, w2: more elements than the reader decodes (frontends/onnx_tensor.py SMALL_TENSOR): no values
     wide = [8, 1024]
     inits = [big_init("w", [8, 8]), big_init("w2", wide), big_init("v", wide, "int8")]
     inits += [big_init("t1", [8, 8]), big_init("t2", [8, 8])]

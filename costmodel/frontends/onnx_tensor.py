@@ -17,6 +17,8 @@ import math
 from functools import cache
 from typing import Any
 
+SMALL_TENSOR = 4096  # elements decoded eagerly (shape arithmetic, scalars); weights stay unread
+
 # raw_data as numpy reads it (TensorProto.DataType number -> little-endian numpy type)
 _RAW = {
     1: "<f4",

@@ -176,6 +176,7 @@ FAMILIES = (
     "attention",
     "contrib",
     "recurrent",
+    "sequences",
     "control_flow",
     "quantized",
     "misc",
