@@ -15,8 +15,6 @@ from collections import Counter
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
-
 from .errors import BindingError
 
 Dim = Any  # int | sympy.Expr
@@ -225,6 +223,8 @@ def evaluate_many(expr: Any, grid: Mapping[str, Any]) -> Any:
     `grid` maps symbol names to scalars or numpy arrays (broadcast together). The compiled
     function is cached per expression, so sweeping planners pay sympy once.
     """
+    import numpy as np  # here only: the commands that never evaluate on a grid skip its import
+
     shape = np.broadcast(*[np.asarray(v) for v in grid.values()]).shape if grid else ()
     if not is_expr(expr):
         return np.broadcast_to(np.asarray(float(expr)), shape)

@@ -63,6 +63,16 @@ def test_commands_without_onnx_import_nothing_heavy(argv):
     assert not heavy, f"{' '.join(argv)} imported {heavy}"
 
 
+@pytest.mark.parametrize("argv", [["hardware", "list"], ["hardware", "show", "h100", "--format", "json"], ["--help"]])
+def test_catalog_commands_skip_numpy(argv):
+    # symbolic.py imports numpy only to evaluate on a grid: a catalog never needs it (~50 ms)
+    assert not loaded(modules_of(argv), "numpy")
+
+
+def test_the_numpy_check_sees_numpy():
+    assert loaded(modules_of(["analyze", RESNET, "--format", "json"]), "numpy")
+
+
 @pytest.mark.parametrize(
     "argv",
     [
