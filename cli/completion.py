@@ -75,7 +75,7 @@ def _hardware_names() -> list[str]:
         from costmodel.hardware.loader import _index
         from costmodel.hardware.systems import system_names
 
-        index, _ = _index()
+        index = _index()[0]
         return sorted(set(index) | set(system_names()))
     except Exception:  # noqa: BLE001 - completion of everything else still works
         return []

@@ -302,6 +302,14 @@ def test_lazy_loading_and_fast_index():
     assert best < 0.05
 
 
+def test_calibrated_profiles_are_the_measured_ones_and_parse_only_their_files():
+    loader._load_builtin.cache_clear()
+    found = loader.calibrated_profiles()
+    parsed = loader._load_builtin.cache_info().currsize
+    assert [p.name for p in found] == [p.name for p in loader.list_profiles() if p.calibration]
+    assert found and parsed < len(loader.profile_names())
+
+
 def test_unknown_name_lists_close_matches():
     with pytest.raises(HardwareError) as e:
         get_profile("h10")

@@ -279,10 +279,10 @@ def _compute_key(hw: HardwareProfile) -> tuple[Any, ...] | None:
 
 @cache
 def _measured_builtins() -> tuple[HardwareProfile, ...]:
-    from ..hardware.loader import list_profiles
+    from ..hardware.loader import calibrated_profiles
 
     return tuple(
-        p for p in list_profiles() if p.kind not in CPU_KINDS and p.calibration and p.calibration.get("refine")
+        p for p in calibrated_profiles() if p.kind not in CPU_KINDS and p.calibration and p.calibration.get("refine")
     )
 
 
