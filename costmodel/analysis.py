@@ -39,6 +39,7 @@ from .analysis_memo import Outcome, clear_memo, shared_memo
 from .analysis_outcome import DEPLOYED, Outcomes
 from .analysis_rows import ONCE, Rows, covers_of, repeated_cost
 from .analysis_records import FLOAT_KINDS, GraphCost, NodeCost, NodeStatus, sum_costs
+from .analysis_records import new_tuple as _tuple
 from .symbolic import Shape, add_all, norm, prod
 
 
@@ -47,7 +48,6 @@ def _no_subgraphs(g: Graph, inputs: Sequence[TensorInfo | None]) -> SubgraphResu
     raise UnknownShape("the node has no subgraphs")
 
 
-_tuple = tuple.__new__  # a named tuple from a tuple of its fields, in C
 _cost_of = attrgetter("cost")
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from .analysis_memo import Outcome
 from .analysis_records import FLOAT_KINDS, NodeStatus, node_dtype, shapes_of
+from .analysis_records import new_tuple as _tuple
 from .ir.dtypes import DType
 from .ir.graph import Node, Role, TensorInfo
 from .ops.context import NodeContext
@@ -31,13 +32,11 @@ _CHEAP = {
 }
 _SMALL = 4096
 
-_new_cost = Cost
-_tuple = tuple.__new__  # a named tuple from a tuple of its fields, in C
 DEPLOYED = object()  # marks the input_key of a float re-typed to the deployment dtype
 
 
 def params_cost(params: Any) -> Cost:
-    return _new_cost(0, 0, 0, 0, 0, 0, 0, 0, params)
+    return Cost(0, 0, 0, 0, 0, 0, 0, 0, params)
 
 
 NO_PARAMS = params_cost(0)

@@ -19,7 +19,7 @@ from .ops.kernel import Kernel
 from .ops.registry import OpKind
 from .symbolic import Shape, add_all, norm, to_json_number
 
-_tuple = tuple.__new__  # a named tuple from a tuple of its fields, in C
+new_tuple = tuple.__new__  # a named tuple from a tuple of its fields, in C (the analysis modules' one copy)
 
 
 class NodeStatus(StrEnum):
@@ -64,7 +64,7 @@ class NodeCost(NamedTuple):
         r = self.repeat
         if r == 1:
             return self
-        return self._replace(cost=_tuple(Cost, tuple(per_copy(x, r) for x in self.cost)), repeat=1, block="")
+        return self._replace(cost=new_tuple(Cost, tuple(per_copy(x, r) for x in self.cost)), repeat=1, block="")
 
     @property
     def scope(self) -> str:

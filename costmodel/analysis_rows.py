@@ -11,6 +11,7 @@ from typing import Any
 from .analysis_memo import Outcome
 from .analysis_outcome import params_cost
 from .analysis_records import FLOAT_KINDS, NodeCost, NodeStatus, node_dtype, shapes_of
+from .analysis_records import new_tuple as _tuple
 from .errors import UnsupportedOpError
 from .ir.dtypes import DType
 from .ir.graph import Node, Repeat, Role, TensorInfo, tensor_bytes
@@ -21,8 +22,6 @@ from .ops.traffic import RESIDENT
 from .passes.bind import bind_shape, retype
 from .symbolic import Shape, norm, prod
 
-_node_cost = NodeCost
-_tuple = tuple.__new__  # a named tuple from a tuple of its fields, in C
 ONCE = (1, "")  # NodeCost's repeat and block: a node that runs once
 
 
@@ -179,7 +178,7 @@ class Rows:
                     env[o] = TensorInfo(None, None)
                 else:
                     env[o] = TensorInfo(retype(dt, self.dtype), bind_shape(shape, self.bindings))
-        return _node_cost(
+        return NodeCost(
             name,
             node.op_type,
             node.domain,
