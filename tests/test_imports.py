@@ -65,7 +65,8 @@ def test_commands_without_onnx_import_nothing_heavy(argv):
 
 @pytest.mark.parametrize("argv", [["hardware", "list"], ["hardware", "show", "h100", "--format", "json"], ["--help"]])
 def test_catalog_commands_skip_numpy(argv):
-    # symbolic.py imports numpy only to evaluate on a grid: a catalog never needs it (~50 ms)
+    # symbolic.py imports numpy only to evaluate on a grid: a catalog never needs it
+    # (~50 ms: numpy's import under -X importtime, 2026-12-05, docs/benchmarks.md)
     assert not loaded(modules_of(argv), "numpy")
 
 

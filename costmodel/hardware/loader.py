@@ -195,7 +195,8 @@ def list_profiles() -> list[HardwareProfile]:
 def calibrated_profiles() -> list[HardwareProfile]:
     """The built-in profiles with a [calibration] table (measured devices), sorted by name.
     Only the files that mention the table are parsed: 8 of 52, where parsing every
-    profile costs ~50 ms of a command that asks for one device."""
+    profile cost a command that asks for one device ~50 ms (list_profiles, timed 2026-12-05
+    on a 2-vCPU VM; docs/benchmarks.md)."""
     found = (_load_builtin(s) for s in sorted(_index()[2]))
     return sorted((p for p in found if p.calibration), key=lambda p: p.name)
 
